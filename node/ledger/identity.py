@@ -1,0 +1,141 @@
+"""Keys, short ids, network ids and the paper backup of a key.
+
+* A node's identity is an Ed25519 key pair (`cryptography`).
+* A short id is the first 4 bytes of SHA-256(public key): a look-up hint only.
+* A network id is SHA-256 of the charter's signed bytes; its short code, the
+  first 60 bits in Crockford base32 as XXXX-XXXX-XXXX, is what people hand over.
+* The paper backup of a private key is its 32 seed bytes plus a 4-byte
+  SHA-256 checksum, in Crockford base32, grouped in fours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PrivateFormat, PublicFormat, NoEncryption
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_DECODE_MAP = {ch: i for i, ch in enumerate(CROCKFORD)} | {"O": 0, "I": 1, "L": 1}
+NETWORK_CODE_CHARS = 12
+
+
+class KeyFileError(ValueError):
+    """A key file or paper backup that cannot be used."""
+
+
+def short_id(public_key: bytes) -> bytes:
+    return hashlib.sha256(public_key).digest()[:4]
+
+
+def public_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def seed_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+def generate_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def key_from_seed(seed: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def write_key_file(path: Path, key: Ed25519PrivateKey) -> None:
+    """Write the 32-byte seed to `path`, created with mode 0600, atomically."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, seed_bytes(key))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def read_key_file(path: Path) -> Ed25519PrivateKey:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"no key at {path}; run 'meshaid init' first") from exc
+    if len(data) != 32:
+        raise KeyFileError(f"key file {path} is {len(data)} bytes, expected 32")
+    return key_from_seed(data)
+
+
+def b32encode(data: bytes) -> str:
+    bits = int.from_bytes(data, "big")
+    nbits = len(data) * 8
+    nchars = -(-nbits // 5)
+    bits <<= nchars * 5 - nbits
+    return "".join(CROCKFORD[(bits >> (5 * (nchars - 1 - i))) & 31] for i in range(nchars))
+
+
+def b32decode(text: str, nbytes: int) -> bytes:
+    clean = [ch for ch in text.upper() if ch not in "- \t\n"]
+    nchars = -(-nbytes * 8 // 5)
+    if len(clean) != nchars:
+        raise KeyFileError(f"expected {nchars} characters, got {len(clean)}")
+    bits = 0
+    for ch in clean:
+        if ch not in _DECODE_MAP:
+            raise KeyFileError(f"character {ch!r} is not base32")
+        bits = (bits << 5) | _DECODE_MAP[ch]
+    bits >>= nchars * 5 - nbytes * 8
+    return bits.to_bytes(nbytes, "big")
+
+
+def group(text: str, size: int = 4) -> str:
+    return "-".join(text[i : i + size] for i in range(0, len(text), size))
+
+
+def paper_backup(key: Ed25519PrivateKey) -> str:
+    """Seed plus 4-byte checksum, as Crockford base32 in groups of four."""
+    seed = seed_bytes(key)
+    checksum = hashlib.sha256(b"meshaid-key" + seed).digest()[:4]
+    return group(b32encode(seed + checksum))
+
+
+def from_paper_backup(text: str) -> Ed25519PrivateKey:
+    """Inverse of `paper_backup`; raises KeyFileError on a typo (bad checksum)."""
+    data = b32decode(text, 36)
+    seed, checksum = data[:32], data[32:]
+    if hashlib.sha256(b"meshaid-key" + seed).digest()[:4] != checksum:
+        raise KeyFileError("checksum does not match: a character was mistyped")
+    return key_from_seed(seed)
+
+
+def network_id(charter_raw: bytes) -> bytes:
+    return hashlib.sha256(charter_raw).digest()
+
+
+def network_code(net_id: bytes) -> str:
+    """The short, readable code of a network id: 12 Crockford base32 characters."""
+    return group(b32encode(net_id[:8])[:NETWORK_CODE_CHARS])
+
+
+def normalize_code(code: str) -> str:
+    """Canonical XXXX-XXXX-XXXX form of a typed code; raises KeyFileError."""
+    clean = "".join(ch for ch in code.upper() if ch not in "- \t")
+    clean = "".join("0" if ch == "O" else "1" if ch in "IL" else ch for ch in clean)
+    if len(clean) != NETWORK_CODE_CHARS or any(ch not in CROCKFORD for ch in clean):
+        raise KeyFileError(f"network id {code!r} is not {NETWORK_CODE_CHARS} base32 characters")
+    return group(clean)
+
+
+def key_hex(public_key: bytes) -> str:
+    return public_key.hex()

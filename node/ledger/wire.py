@@ -1,0 +1,163 @@
+"""Byte-level building blocks of every meshaid wire format.
+
+All integers are either fixed-width big-endian or unsigned LEB128 varints.
+Decoding is strict: a varint must use its minimal encoding and stay within the
+field's byte limit, strings must be valid NFC UTF-8 without control characters,
+and a decoder must consume every byte. Every failure raises `DecodeError`
+carrying a short, stable reason code and a human detail.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+class DecodeError(ValueError):
+    """Bytes that are not a valid meshaid structure.
+
+    `reason` is a short, stable code (for counters and tests); the message is
+    for humans.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+class Writer:
+    """Append-only byte builder with the same vocabulary as `Reader`."""
+
+    def __init__(self) -> None:
+        self._parts = bytearray()
+
+    def u8(self, value: int) -> Writer:
+        if not 0 <= value <= 0xFF:
+            raise ValueError(f"u8 out of range: {value}")
+        self._parts.append(value)
+        return self
+
+    def fixed(self, value: int, width: int) -> Writer:
+        self._parts += value.to_bytes(width, "big", signed=False)
+        return self
+
+    def signed(self, value: int, width: int) -> Writer:
+        self._parts += value.to_bytes(width, "big", signed=True)
+        return self
+
+    def raw(self, data: bytes) -> Writer:
+        self._parts += data
+        return self
+
+    def varint(self, value: int, max_bytes: int = 4) -> Writer:
+        self._parts += encode_varint(value, max_bytes)
+        return self
+
+    def text(self, value: str, max_bytes: int) -> Writer:
+        data = encode_text(value, max_bytes)
+        self._parts.append(len(data))
+        self._parts += data
+        return self
+
+    def bytes(self) -> bytes:
+        return bytes(self._parts)
+
+
+def encode_varint(value: int, max_bytes: int = 4) -> bytes:
+    """Unsigned LEB128, refusing values that need more than `max_bytes`."""
+    if value < 0 or value >= 1 << (7 * max_bytes):
+        raise ValueError(f"varint out of range: {value} (max {(1 << (7 * max_bytes)) - 1})")
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def clean_text(value: str) -> str:
+    """The canonical form of free text: NFC, control characters turned to spaces,
+    surrounding white space stripped."""
+    value = unicodedata.normalize("NFC", value)
+    value = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in value)
+    return value.strip()
+
+
+def encode_text(value: str, max_bytes: int) -> bytes:
+    """Canonical UTF-8 of `value`; raises ValueError if it is not canonical or too long."""
+    if clean_text(value) != value:
+        raise ValueError("text is not in canonical form (use clean_text first)")
+    data = value.encode("utf-8")
+    if len(data) > max_bytes:
+        raise ValueError(f"text is {len(data)} bytes, at most {max_bytes} allowed")
+    return data
+
+
+def fit_text(value: str, max_bytes: int) -> str:
+    """Clean `value` and cut it at a character boundary so it fits `max_bytes`."""
+    value = clean_text(value)
+    data = value.encode("utf-8")
+    if len(data) <= max_bytes:
+        return value
+    return data[:max_bytes].decode("utf-8", errors="ignore").rstrip()
+
+
+class Reader:
+    """Strict cursor over a byte string."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+    def _take(self, n: int, what: str) -> bytes:
+        if self.pos + n > len(self.data):
+            raise DecodeError("truncated", f"{what} needs {n} bytes, {self.remaining()} left")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def u8(self, what: str) -> int:
+        return self._take(1, what)[0]
+
+    def fixed(self, width: int, what: str) -> int:
+        return int.from_bytes(self._take(width, what), "big", signed=False)
+
+    def signed(self, width: int, what: str) -> int:
+        return int.from_bytes(self._take(width, what), "big", signed=True)
+
+    def raw(self, n: int, what: str) -> bytes:
+        return self._take(n, what)
+
+    def varint(self, what: str, max_bytes: int = 4) -> int:
+        value = 0
+        for i in range(max_bytes):
+            byte = self.u8(what)
+            value |= (byte & 0x7F) << (7 * i)
+            if not byte & 0x80:
+                if byte == 0 and i > 0:
+                    raise DecodeError("non-canonical", f"{what} varint has a redundant byte")
+                return value
+        raise DecodeError("out-of-range", f"{what} varint longer than {max_bytes} bytes")
+
+    def text(self, max_bytes: int, what: str) -> str:
+        n = self.u8(what)
+        if n > max_bytes:
+            raise DecodeError("out-of-range", f"{what} is {n} bytes, at most {max_bytes}")
+        data = self._take(n, what)
+        try:
+            value = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError("bad-text", f"{what} is not UTF-8") from exc
+        if clean_text(value) != value:
+            raise DecodeError("non-canonical", f"{what} is not canonical text")
+        return value
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise DecodeError("trailing-bytes", f"{self.remaining()} bytes after the end")

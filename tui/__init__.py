@@ -1,0 +1,1 @@
+"""meshaid.tui: the Textual terminal UI. It may import meshaid.node; never the reverse."""
