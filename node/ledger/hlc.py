@@ -54,8 +54,7 @@ class Clock:
         """Merge a timestamp seen on a record, clamped to MAX_AHEAD_S past our clock."""
         limit = pack(max(0, int(unix_s) - EPOCH_UNIX) + MAX_AHEAD_S)
         remote = min(remote, limit)
-        if remote > self.last:
-            self.last = remote
+        self.last = max(self.last, remote)
 
     @staticmethod
     def _bump(value: int) -> int:

@@ -1,0 +1,1 @@
+"""The `meshaid` command line: a thin layer over meshaid.node."""

@@ -1,0 +1,150 @@
+"""init, whoami, key export, key import."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..home import Home
+from ..ledger import identity
+from ..ledger.records import NAME_MAX, SITE_MAX
+from ..ledger.vocab import ROLES, code_for
+from ..ledger.wire import fit_text
+from ..store import StoreError
+from ..store import queries as q
+from .common import Refused, choices, opened
+
+
+@click.command()
+@click.option("--new-network", "new_network", metavar="NAME", help="Found a new network with this name.")
+@click.option("--join", metavar="ID", help="Join the network with this id (XXXX-XXXX-XXXX).")
+@click.option("--name", default="", help="Your display name (24 bytes at most).")
+@click.option("--site", default="", help="Your site, e.g. 'Pier 3 clinic'.")
+@click.option("--role", type=choices(ROLES), default="field", show_default=True)
+@click.pass_obj
+def init(home: Home, new_network: str | None, join: str | None, name: str, site: str, role: str) -> None:
+    """Create this node: a key, a database, and a network to found or join.
+
+    \b
+    Examples:
+      meshaid init --new-network Port --name Anna --site "Pier 3 clinic"
+      meshaid init --join NCFS-KNJ1-2NXT --name Bo --site "Foundry"
+    """
+    if bool(new_network) == bool(join):
+        raise click.UsageError("give exactly one of --new-network NAME or --join ID")
+    try:
+        store = home.create(
+            name=fit_text(name, NAME_MAX),
+            site=fit_text(site, SITE_MAX),
+            role=code_for(ROLES, role, "role"),
+            new_network=fit_text(new_network, NAME_MAX) if new_network else None,
+            join=join,
+        )
+    except (StoreError, identity.KeyFileError, ValueError) as exc:
+        raise Refused(str(exc)) from None
+    key = identity.public_bytes(home.key())
+    click.echo(f"node created in {home.path}")
+    click.echo(f"key      {identity.short_id(key).hex()}  ({key.hex()})")
+    if new_network:
+        click.echo(f"network  {new_network}  id {store.network_code}")
+        click.echo("hand this id to people who join: meshaid init --join " + str(store.network_code))
+    else:
+        click.echo(f"waiting for the charter of network {store.network_code}:")
+        click.echo("import a bundle from a member (meshaid import FILE) or let the daemon sync")
+    store.close()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def whoami(ctx: click.Context, as_json: bool) -> None:
+    """Show this node's key, name, network and membership.
+
+    \b
+    Example:
+      meshaid whoami
+    """
+    with opened(ctx) as (home, store):
+        key = identity.public_bytes(home.key())
+        member = next((m for m in q.members(store) if m["key"] == key.hex()), None)
+        info = {
+            "key": key.hex(),
+            "short": identity.short_id(key).hex(),
+            "name": store.meta("my_name") or "",
+            "site": store.meta("my_site") or "",
+            "network": store.network_code,
+            "network_name": store.meta("network_name") or "",
+            "charter_known": store.network is not None,
+            "membership": member["status"] if member else "not admitted",
+            "records": store.count(),
+            "data_dir": str(home.path),
+        }
+    if as_json:
+        import json
+
+        click.echo(json.dumps(info, indent=2))
+        return
+    for label, value in info.items():
+        click.echo(f"{label:<13} {value}")
+
+
+@click.group()
+def key() -> None:
+    """Back up or restore this node's private key on paper.
+
+    \b
+    Examples:
+      meshaid key export
+      meshaid key import "ABCD-EFGH-..."
+    """
+
+
+@key.command("export")
+@click.pass_obj
+def key_export(home: Home) -> None:
+    """Print the private key as base32 with a checksum, for a paper backup.
+
+    \b
+    Example:
+      meshaid key export > /dev/null   # then copy it by hand
+    """
+    try:
+        secret = home.key()
+    except identity.KeyFileError as exc:
+        raise Refused(str(exc)) from None
+    click.echo(identity.paper_backup(secret))
+
+
+@key.command("import")
+@click.argument("backup", required=False)
+@click.option("--force", is_flag=True, help="Replace an existing, different key.")
+@click.pass_obj
+def key_import(home: Home, backup: str | None, force: bool) -> None:
+    """Restore a private key from its paper backup (argument or stdin).
+
+    Import the network's bundle afterwards, so that this key continues its
+    own sequence instead of reusing numbers.
+
+    \b
+    Example:
+      meshaid --data-dir /srv/meshaid key import "0A1B-2C3D-..."
+    """
+    text = backup if backup is not None else sys.stdin.read()
+    try:
+        secret = identity.from_paper_backup(text)
+    except identity.KeyFileError as exc:
+        raise Refused(f"key not imported: {exc}") from None
+    if home.key_path.exists():
+        existing = home.key()
+        if identity.seed_bytes(existing) == identity.seed_bytes(secret):
+            click.echo("this key is already installed")
+            return
+        if not force:
+            raise Refused(f"{home.key_path} holds a different key; use --force to replace it")
+    home.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    identity.write_key_file(home.key_path, secret)
+    click.echo(f"key {identity.short_id(identity.public_bytes(secret)).hex()} restored to {home.key_path}")
+
+
+COMMANDS = [init, whoami, key]

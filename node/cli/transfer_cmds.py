@@ -1,0 +1,105 @@
+"""export and import: signed bundles, so that a USB stick is a transport."""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+from pathlib import Path
+
+import click
+
+from ..ledger import bundle, identity
+from .common import Refused, opened
+
+
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def export_cmd(ctx: click.Context, file: Path) -> None:
+    """Write every stored record to FILE as a signed bundle ('-' for stdout).
+
+    \b
+    Example:
+      meshaid export /media/usb/port-ledger.bundle
+    """
+    with opened(ctx) as (_home, store):
+        if store.network is None:
+            raise Refused("this node has no charter yet, so nothing to export")
+        text = bundle.write(store.network, store.raw_records())
+        count = store.count()
+    if str(file) == "-":
+        click.echo(text, nl=False)
+        return
+    tmp = file.with_name(file.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(file)
+    except OSError as exc:
+        raise Refused(f"cannot write {file}: {exc.strerror}") from None
+    click.echo(f"exported {count} records to {file}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def import_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Verify and store the records of a bundle; report each rejection.
+
+    Exits 1 if any record was rejected (the others are still stored).
+
+    \b
+    Example:
+      meshaid import /media/usb/port-ledger.bundle
+    """
+    try:
+        text = click.get_text_stream("stdin").read() if str(file) == "-" else file.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Refused(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        network, lines = bundle.read(text)
+    except bundle.BundleError as exc:
+        raise Refused(f"{file}: {exc}") from None
+    with opened(ctx) as (home, store):
+        code = identity.network_code(network)
+        if store.network is not None and store.network != network:
+            raise Refused(f"{file} belongs to network {code}, this node to {store.network_code}")
+        if store.network is None and store.network_code != code:
+            raise Refused(f"{file} belongs to network {code}, this node expects {store.network_code}")
+        items = list(lines)
+        outcomes = store.ingest_many([item.raw for item in items if item.raw is not None])
+        report = collections.Counter()
+        problems = []
+        it = iter(outcomes)
+        for item in items:
+            if item.raw is None:
+                report["rejected"] += 1
+                problems.append({"line": item.number, "reason": "bad-encoding", "detail": item.error})
+                continue
+            outcome = next(it)
+            status = outcome.status
+            if status == "held" and store.db.execute(
+                "SELECT 1 FROM records WHERE hash = ?", [hashlib.sha256(item.raw).digest()]
+            ).fetchone():
+                status = "accepted"
+            report[status] += 1
+            if status in ("rejected", "held"):
+                problems.append({"line": item.number, "status": status, "reason": outcome.reason,
+                                 "detail": outcome.detail})
+        home.ensure_hello(store)
+    result = {"accepted": report["accepted"], "duplicate": report["duplicate"],
+              "held": report["held"], "rejected": report["rejected"], "problems": problems}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(f"accepted {result['accepted']}, duplicate {result['duplicate']}, "
+                   f"held {result['held']}, rejected {result['rejected']}")
+        for p in problems:
+            click.echo(f"  line {p['line']}: {p.get('status', 'rejected')}: {p['reason']}"
+                       + (f" ({p['detail']})" if p["detail"] else ""))
+    if report["rejected"]:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [export_cmd, import_cmd]

@@ -1,0 +1,190 @@
+"""Derived state, recomputed from records so that it never depends on arrival order.
+
+Every function here reads the records table and rewrites one piece of derived
+state from scratch: the current state of one object, one need's totals, the
+membership table and the trust of every object. `Store.ingest` calls them in
+the same transaction as the insert.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from ..ledger import codec, hlc, membership
+from ..ledger import records as r
+
+OPEN, FULFILLED, WITHDRAWN, DELIVERED = 0, 1, 2, 3
+OBJECT_KINDS = (r.Kind.NEED, r.Kind.OFFER, r.Kind.PLEDGE)
+
+
+def _parse(raw: bytes) -> codec.Parsed:
+    return codec.parse(raw)
+
+
+def trust_of(db: Database, author: bytes, seq: int) -> str:
+    row = db.execute(
+        "SELECT revoked_through FROM members WHERE key = ?", [author]
+    ).fetchone()
+    if row is None:
+        return "quarantine"
+    through = row[0]
+    return "trusted" if through is None or seq <= through else "quarantine"
+
+
+def recompute_object(db: Database, author: bytes, seq: int) -> None:
+    """Rewrite objects(author, seq) from the original record and its latest update."""
+    versions = db.execute(
+        "SELECT id, raw, hash FROM records WHERE author = ? AND seq = ? AND kind IN (2, 3, 4)"
+        " ORDER BY hash LIMIT 2",
+        [author, seq],
+    ).fetchall()
+    if not versions:
+        return
+    forked = len(versions) > 1 or _forked(db, author, seq)
+    rec_id, raw, _ = versions[0]
+    p = _parse(raw)
+    body = p.body
+    trust = trust_of(db, author, seq)
+    through = _revoked_through(db, author)
+    upd = db.execute(
+        "SELECT raw FROM records WHERE author = ? AND kind = 5 AND ref_seq = ?"
+        + ("" if through is None else " AND seq <= ?")
+        + " ORDER BY seq DESC, hash ASC LIMIT 1",
+        [author, seq] if through is None else [author, seq, through],
+    ).fetchone()
+    created_s = hlc.unix_of(p.hlc)
+    row: dict = {
+        "author": author,
+        "seq": seq,
+        "short": p.author_short,
+        "kind": int(p.kind),
+        "record_id": rec_id,
+        "created_hlc": p.hlc,
+        "updated_hlc": p.hlc,
+        "state_seq": seq,
+        "status": OPEN,
+        "delivered": 0,
+        "note": "",
+        "trust": trust,
+        "forked": int(forked),
+        "by_until": None,
+        "ref_short": None,
+        "ref_seq": None,
+    }
+    if isinstance(body, (r.Need, r.Offer)):
+        row.update(
+            category=body.category,
+            unit=body.unit,
+            site=body.site,
+            text=body.text,
+            lat=body.position.lat if body.position else None,
+            lon=body.position.lon if body.position else None,
+            qty=body.qty,
+            valid_until=created_s + body.valid_for_min * 60 if body.valid_for_min else None,
+            urgency=body.urgency if isinstance(body, r.Need) else None,
+            offer_type=body.offer_type if isinstance(body, r.Offer) else None,
+            rate=body.rate if isinstance(body, r.Offer) else None,
+        )
+    elif isinstance(body, r.Pledge):
+        row.update(
+            text=body.text,
+            qty=body.qty,
+            valid_until=None,
+            by_until=created_s + body.by_min * 60 if body.by_min else None,
+            ref_short=body.need_author,
+            ref_seq=body.need_seq,
+        )
+    if upd is not None:
+        u = _parse(upd[0])
+        assert isinstance(u.body, r.Update)
+        row.update(
+            updated_hlc=u.hlc,
+            state_seq=u.seq,
+            status=u.body.status,
+            qty=u.body.qty,
+            delivered=u.body.delivered,
+            note=u.body.note,
+        )
+        if u.body.valid_for_min and p.kind is not r.Kind.PLEDGE:
+            row["valid_until"] = hlc.unix_of(u.hlc) + u.body.valid_for_min * 60
+    cols = list(row)
+    db.execute(
+        f"INSERT INTO objects ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        " ON CONFLICT(author, seq) DO UPDATE SET "
+        + ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("author", "seq")),
+        [row[c] for c in cols],
+    )
+    if p.kind is r.Kind.PLEDGE:
+        assert isinstance(body, r.Pledge)
+        recompute_need_totals(db, body.need_author, body.need_seq)
+    elif p.kind is r.Kind.NEED:
+        recompute_need_totals(db, p.author_short, seq)
+
+
+def recompute_need_totals(db: Database, short: bytes, seq: int) -> None:
+    """Pledged and delivered totals of need (short, seq) from trusted, live pledges."""
+    db.execute(
+        """
+        UPDATE objects SET
+          pledged = (SELECT COALESCE(SUM(p.qty), 0) FROM objects p
+                     WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
+                       AND p.trust = 'trusted' AND p.status != 2),
+          pledged_delivered = (SELECT COALESCE(SUM(p.delivered), 0) FROM objects p
+                     WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
+                       AND p.trust = 'trusted' AND p.status != 2),
+          pledge_count = (SELECT COUNT(*) FROM objects p
+                     WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
+                       AND p.trust = 'trusted' AND p.status != 2)
+        WHERE kind = 2 AND short = ?1 AND seq = ?2
+        """,
+        [short, seq],
+    )
+
+
+def _revoked_through(db: Database, author: bytes) -> int | None:
+    row = db.execute("SELECT revoked_through FROM members WHERE key = ?", [author]).fetchone()
+    return None if row is None else row[0]
+
+
+def _forked(db: Database, author: bytes, seq: int) -> bool:
+    return db.execute(
+        "SELECT 1 FROM forks WHERE author = ? AND seq = ?", [author, seq]
+    ).fetchone() is not None
+
+
+def recompute_membership(db: Database, charter_raw: bytes | None, network: bytes) -> set[bytes]:
+    """Rewrite the members table; return the keys whose trust may have changed."""
+    charter = codec.decode(charter_raw, network, lambda s: ()) if charter_raw else None
+    events: list[r.Record] = []
+    for author, raw in db.execute(
+        "SELECT author, raw FROM records WHERE kind IN (6, 7)"
+    ).fetchall():
+        p = _parse(raw)
+        events.append(r.Record(p.kind, author, p.seq, p.hlc, p.body, raw))
+    new = membership.derive(charter, events)
+    old = {
+        row[0]: (row[1], row[2])
+        for row in db.execute("SELECT key, role, revoked_through FROM members").fetchall()
+    }
+    changed = {k for k in set(old) | set(new) if old.get(k) != _sig(new.get(k))}
+    if changed:
+        db.execute("DELETE FROM members")
+        db.conn.executemany(
+            "INSERT INTO members (key, role, revoked_through, vouchers) VALUES (?, ?, ?, ?)",
+            [(k, m.role, m.revoked_through, len(m.vouchers)) for k, m in new.items()],
+        )
+    return changed
+
+
+def _sig(m: membership.Member | None) -> tuple[str, int | None] | None:
+    return None if m is None else (m.role, m.revoked_through)
+
+
+def refresh_authors(db: Database, authors: set[bytes]) -> None:
+    """Recompute every object of `authors` (after their membership changed), then
+    the totals of every need their pledges point at."""
+    for author in authors:
+        for (seq,) in db.execute(
+            "SELECT DISTINCT seq FROM records WHERE author = ? AND kind IN (2, 3, 4)", [author]
+        ).fetchall():
+            recompute_object(db, author, seq)

@@ -1,0 +1,126 @@
+"""Schema and migrations. Each migration runs once, in a transaction.
+
+Tables
+------
+records   every verified record, verbatim (`raw`) plus decoded columns; a fork
+          is two rows with the same (author, seq)
+objects   derived: one row per need, offer and pledge with its current state,
+          trust and (for needs) pledged and delivered totals; FTS on text/site
+keys      derived: known keys and what their latest hello says
+members   derived: membership from the charter, vouches and revokes
+held      records that could not be verified yet (author or charter unknown)
+meta      node settings: network id, expected network code, clock
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("meshaid")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE records (
+            id INTEGER PRIMARY KEY,
+            hash BLOB NOT NULL UNIQUE,
+            raw BLOB NOT NULL,
+            kind INTEGER NOT NULL,
+            author BLOB NOT NULL,
+            short BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            received_at REAL NOT NULL,
+            ref_short BLOB,
+            ref_seq INTEGER,
+            subject BLOB
+        );
+        CREATE INDEX records_author_seq ON records(author, seq);
+        CREATE INDEX records_ref ON records(author, ref_seq) WHERE kind = 5;
+        CREATE INDEX records_kind_hlc ON records(kind, hlc);
+
+        CREATE TABLE objects (
+            author BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            short BLOB NOT NULL,
+            kind INTEGER NOT NULL,
+            record_id INTEGER NOT NULL,
+            created_hlc INTEGER NOT NULL,
+            updated_hlc INTEGER NOT NULL,
+            state_seq INTEGER NOT NULL,
+            category INTEGER,
+            urgency INTEGER,
+            offer_type INTEGER,
+            rate INTEGER,
+            unit INTEGER,
+            site TEXT,
+            lat REAL,
+            lon REAL,
+            text TEXT,
+            note TEXT,
+            qty INTEGER NOT NULL,
+            delivered INTEGER NOT NULL DEFAULT 0,
+            status INTEGER NOT NULL,
+            valid_until INTEGER,
+            by_until INTEGER,
+            ref_short BLOB,
+            ref_seq INTEGER,
+            trust TEXT NOT NULL,
+            forked INTEGER NOT NULL DEFAULT 0,
+            pledged INTEGER NOT NULL DEFAULT 0,
+            pledged_delivered INTEGER NOT NULL DEFAULT 0,
+            pledge_count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (author, seq)
+        );
+        CREATE INDEX objects_board ON objects(kind, trust, status, urgency DESC, created_hlc DESC);
+        CREATE INDEX objects_short ON objects(short, seq);
+        CREATE INDEX objects_ref ON objects(ref_short, ref_seq) WHERE kind = 4;
+
+        CREATE TABLE keys (
+            key BLOB PRIMARY KEY,
+            short BLOB NOT NULL,
+            name TEXT NOT NULL,
+            site TEXT NOT NULL,
+            role INTEGER NOT NULL,
+            lat REAL,
+            lon REAL,
+            hello_seq INTEGER NOT NULL
+        );
+        CREATE INDEX keys_short ON keys(short);
+
+        CREATE TABLE members (
+            key BLOB PRIMARY KEY,
+            role TEXT NOT NULL,
+            revoked_through INTEGER,
+            vouchers INTEGER NOT NULL DEFAULT 0
+        );
+
+        CREATE TABLE forks (
+            author BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (author, seq)
+        );
+
+        CREATE TABLE held (
+            hash BLOB PRIMARY KEY,
+            raw BLOB NOT NULL,
+            short BLOB NOT NULL,
+            reason TEXT NOT NULL,
+            received_at REAL NOT NULL
+        );
+
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value
+        );
+        """
+    )
+    db["objects"].enable_fts(["text", "site", "note"], create_triggers=True)
+
+
+def migrate(db: Database) -> None:
+    """Bring `db` to the current schema."""
+    migrations.apply(db)
