@@ -1,0 +1,424 @@
+"""The simulated Meshtastic mesh: managed flooding over half-duplex LoRa radios.
+
+Theory of operation (firmware 2.7.x behaviour; sources in
+firmware-notes/flooding.md):
+
+* **TX queue and timer.** Each node has a 16-slot TX queue (relays before own
+  packets, FIFO otherwise) and ONE "transmit delay completed" timer. Queuing a
+  packet arms the timer only if none is pending, with a delay drawn for the
+  packet at the front: own packets wait ``random(0, 2**CW)`` slots (CW from
+  channel utilisation), relays the SNR-weighted window (ROUTER short, CLIENT
+  ``2*CWmax`` slots + ``random(0, 2**CW)``). Every receive interrupt and every
+  finished transmission re-draws the delay (interrupts overwrite the timer).
+* **CAD.** When the timer fires, the node transmits the front packet unless it
+  is transmitting or hears a frame that started at least ``cad_blind_s`` (one
+  slot) ago; then it re-draws the delay. Frames younger than that go
+  undetected, so two nodes picking the same slot collide.
+* **Reception.** Every up neighbour with the link up starts receiving at TX
+  start (propagation is ignored). A transmitting node hears nothing
+  (half-duplex); starting to transmit destroys what it was receiving.
+  Overlapping frames at a receiver interfere: a frame survives only if its
+  power is ``capture_db`` above the summed power of every frame that overlapped
+  it. Survivors then face the link's loss model. Frames the radio locked onto
+  (the first of a busy period, or a survivor) raise an RX interrupt and count
+  towards channel utilisation.
+* **Routing.** Duplicate detection per node on (from, id), LRU of 200 entries.
+  A new packet goes to the app if it is a broadcast or for this node (and the
+  node has an app); it is relayed with ``hop_limit - 1`` if ``hop_limit > 0``,
+  it is not for/from this node and the role is not CLIENT_MUTE. A duplicate
+  makes a CLIENT cancel its queued relay; a ROUTER never cancels. A duplicate
+  with more hops left than any copy seen replaces a queued relay ("upgrade").
+* **Duty cycle.** ``duty_mode="firmware"``: ``Router::send`` refuses any packet
+  (own or relay) while the 60 one-minute buckets sum above the cap -- a check
+  of the past at queue time, which can overshoot by what is queued.
+  ``duty_mode="strict"``: a transmission is refused at TX time if the exact
+  rolling hour ending with it would exceed the cap (never overshoots).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
+
+from .airtime import MAX_DATA_PAYLOAD, MAX_FRAME_BYTES, Preset, frame_bytes, get_preset, time_on_air
+from .events import EventQueue
+from .firmware import (
+    HOP_MAX,
+    PACKET_HISTORY_LEN,
+    TX_QUEUE_LEN,
+    AirMeter,
+    Role,
+    max_rolling_duty_pct,
+    tx_delay_local,
+    tx_delay_relay,
+)
+from .loss import LossModel
+from .packets import BROADCAST, MeshStats, Packet, RxMeta
+from .state import NodeState, Reception
+from .topology import Topology
+from .wiring import LossSpec, Wiring
+
+__all__ = ["BROADCAST", "Mesh", "MeshStats", "Role", "RxMeta"]
+
+OnReceive = Callable[[int, Any, RxMeta], None]
+OnTxDone = Callable[[int, str], None]
+
+
+class Mesh:
+    """A set of simulated Meshtastic nodes sharing one LoRa channel."""
+
+    def __init__(self, topology: Topology, *, preset: Preset | str = "LONG_FAST",
+                 rng: random.Random | None = None, events: EventQueue | None = None,
+                 on_receive: OnReceive | None = None, on_tx_done: OnTxDone | None = None,
+                 roles: Mapping[int, Role] | None = None, apps: Collection[int] | None = None,
+                 capture_db: float = 6.0, loss: LossSpec = None,
+                 duty_cycle_pct: float | None = None, duty_mode: str = "firmware",
+                 tx_queue_len: int = TX_QUEUE_LEN, history_len: int = PACKET_HISTORY_LEN,
+                 cad_blind_s: float | None = None, snr_report_max: float = 15.0,
+                 pki_dm: bool = True) -> None:
+        """Build the mesh. ``apps``: nodes with an application (default: all)."""
+        if duty_mode not in ("firmware", "strict"):
+            raise ValueError("duty_mode must be 'firmware' or 'strict'")
+        self.topology = topology
+        self.preset = get_preset(preset)
+        self.rng = rng if rng is not None else random.Random(0)
+        self.events = events if events is not None else EventQueue()
+        self.on_receive = on_receive
+        self.on_tx_done = on_tx_done
+        self.capture_ratio = 10.0 ** (capture_db / 10.0)
+        self.duty_cycle_pct = duty_cycle_pct
+        self.duty_mode = duty_mode
+        self.tx_queue_len = tx_queue_len
+        self.history_len = history_len
+        self.slot_s = self.preset.slot_time
+        self.cad_blind_s = self.slot_s if cad_blind_s is None else cad_blind_s
+        self.snr_report_max = snr_report_max
+        self.pki_dm = pki_dm
+        self.stats = MeshStats()
+        self.nodes = [NodeState(i) for i in range(topology.n)]
+        for i, role in (roles or {}).items():
+            self.nodes[i].role = role
+        if apps is not None:
+            app_set = set(apps)
+            for nd in self.nodes:
+                nd.has_app = nd.idx in app_set
+        self.wiring = Wiring(topology, loss)
+        for nd in self.nodes:
+            self._rebuild(nd.idx)
+
+    # ------------------------------------------------------------------ config
+    @property
+    def n(self) -> int:
+        """Number of nodes."""
+        return len(self.nodes)
+
+    @property
+    def now(self) -> float:
+        """Current virtual time."""
+        return self.events.now
+
+    def _rebuild(self, *nodes: int) -> None:
+        for a in nodes or range(self.n):
+            self.nodes[a].nbrs = self.wiring.neighbours(a, self.nodes, self.snr_report_max)
+
+    def set_role(self, node: int, role: Role) -> None:
+        """Change a node's role."""
+        self.nodes[node].role = role
+
+    def set_app(self, node: int, has_app: bool) -> None:
+        """Give a node an application (ledger) or make it a radio-only relay."""
+        self.nodes[node].has_app = has_app
+
+    def set_loss(self, a: int, b: int, model: LossModel | None) -> None:
+        """Set the loss model of the directed link a -> b (None: lossless)."""
+        if model is None:
+            self.wiring.loss.pop((a, b), None)
+        else:
+            self.wiring.loss[(a, b)] = model
+        self._rebuild(a)
+
+    def set_link(self, a: int, b: int, up: bool) -> None:
+        """Cut or restore both directions between a and b (frames on air are unaffected)."""
+        self.wiring.set_link(a, b, up)
+        self._rebuild(a, b)
+
+    def link_up(self, a: int, b: int) -> bool:
+        """True if the topology has a -> b and it is not cut."""
+        return self.wiring.is_up(a, b)
+
+    def partition(self, side: Iterable[int]) -> int:
+        """Cut every link between ``side`` and the other nodes; return how many pairs."""
+        k = self.wiring.partition(side)
+        self._rebuild()
+        return k
+
+    def heal(self) -> None:
+        """Restore every cut link."""
+        self.wiring.cut.clear()
+        self._rebuild()
+
+    def is_up(self, node: int) -> bool:
+        """Whether the node is powered."""
+        return self.nodes[node].up
+
+    def set_up(self, node: int, up: bool) -> None:
+        """Power a node off (loses queue, history, counters, frame on air) or on (reboot)."""
+        nd = self.nodes[node]
+        if up == nd.up:
+            return
+        now = self.events.now
+        if not up:
+            nd.up = False
+            self.events.cancel(nd.timer)
+            nd.timer = None
+            self.stats.queue_dropped_on_down += len(nd.queue)
+            nd.queue.clear()
+            if nd.tx is not None:  # the frame on air is cut short
+                self.events.cancel(nd.tx)
+                nd.tx = None
+                for r, _s, _r, _l in nd.tx_rxs:
+                    if not r.dead:
+                        r.dead = True
+                        r.node.rx.remove(r)
+                        self.stats.aborted_rx += 1
+                s0, _d = nd.txlog[-1]
+                nd.txlog[-1] = (s0, now - s0)
+                nd.tx_rxs = []
+                nd.tx_pkt = None
+            for r in nd.rx:
+                r.dead = True
+            nd.rx.clear()
+            nd.hist.clear()
+        else:
+            nd.up = True
+            nd.meter = AirMeter(now)
+
+    # ------------------------------------------------------------------ sending
+    def payload_airtime(self, payload_len: int, to: int = BROADCAST) -> float:
+        """Seconds on air of one frame carrying ``payload_len`` application bytes."""
+        return time_on_air(frame_bytes(payload_len, pki=self.pki_dm and to != BROADCAST),
+                           self.preset)
+
+    def send(self, node: int, payload: Any, *, hop_limit: int = 3, to: int = BROADCAST,
+             tag: str = "") -> bool:
+        """Queue ``payload`` (bytes) from ``node``; False if refused (counted by reason).
+
+        Refused when the node is down, the payload exceeds 233 bytes or the frame
+        255 bytes (231 for a broadcast on a private port, 219 for a PKI DM), the
+        duty cycle is exhausted, or the TX queue is full.
+        """
+        if not 0 <= hop_limit <= HOP_MAX:
+            raise ValueError(f"hop_limit must be 0..{HOP_MAX}")
+        if to == node or not (to == BROADCAST or 0 <= to < self.n):
+            raise ValueError(f"bad destination {to}")
+        nd = self.nodes[node]
+        if not nd.up:
+            self.stats.refuse("node_down")
+            return False
+        n = len(payload)
+        fl = frame_bytes(n, pki=self.pki_dm and to != BROADCAST)
+        if n > MAX_DATA_PAYLOAD or fl > MAX_FRAME_BYTES:
+            self.stats.refuse("too_large")
+            return False
+        pid = self.rng.getrandbits(32) or 1
+        pkt = Packet(pid, node, to, hop_limit, hop_limit, payload, tag, fl,
+                     time_on_air(fl, self.preset), True)
+        nd.remember((node, pid), hop_limit, self.history_len)
+        return self._enqueue(nd, pkt)
+
+    def _enqueue(self, nd: NodeState, pkt: Packet) -> bool:
+        prefix = "" if pkt.own else "relay_"
+        cap = self.duty_cycle_pct
+        if cap is not None and self.duty_mode == "firmware" and \
+                nd.meter.tx_util(self.events.now) > cap:
+            self.stats.refuse(prefix + "duty_cycle")
+            return False
+        q = nd.queue
+        if len(q) >= self.tx_queue_len:
+            self.stats.refuse(prefix + "queue_full")
+            return False
+        nd.enqueue(pkt)
+        if nd.timer is None:
+            self._arm(nd)
+        return True
+
+    def _arm(self, nd: NodeState) -> None:
+        p = nd.queue[0]
+        if p.own:
+            d = tx_delay_local(self.rng, self.slot_s, nd.meter.channel_util(self.events.now))
+        else:
+            d = tx_delay_relay(self.rng, self.slot_s, p.rx_snr, nd.role is Role.ROUTER)
+        nd.timer = self.events.schedule(self.events.now + d, self._on_timer, nd)
+
+    def _rearm(self, nd: NodeState) -> None:
+        if nd.timer is not None:
+            self.events.cancel(nd.timer)
+            nd.timer = None
+        if nd.queue:
+            self._arm(nd)
+
+    def _on_timer(self, nd: NodeState) -> None:
+        nd.timer = None
+        if not nd.queue:
+            return
+        now = self.events.now
+        busy = nd.tx is not None
+        if not busy:
+            seen = now - self.cad_blind_s + 1e-9
+            for r in nd.rx:
+                if r.start <= seen:
+                    busy = True
+                    break
+        if busy:
+            self.stats.cad_backoffs += 1
+            self._arm(nd)
+            return
+        pkt = nd.queue.pop(0)
+        if self.duty_cycle_pct is not None and self.duty_mode == "strict" and \
+                not nd.strict_ok(now, pkt.airtime, self.duty_cycle_pct):
+            self.stats.refuse(("" if pkt.own else "relay_") + "duty_cycle")
+            if nd.queue:
+                self._arm(nd)
+            return
+        self._start_tx(nd, pkt)
+
+    # ------------------------------------------------------------------ air
+    def _start_tx(self, nd: NodeState, pkt: Packet) -> None:
+        now = self.events.now
+        dur = pkt.airtime
+        st = self.stats
+        for r in nd.rx:  # half-duplex: what we were receiving is lost
+            r.dead = True
+            st.half_duplex += 1
+        nd.rx.clear()
+        rxs = []
+        for v, power, snr, rssi, lm in nd.nbrs:
+            if not v.up:
+                continue
+            if v.tx is not None:
+                st.half_duplex += 1
+                continue
+            r = Reception(v, power, now)
+            act = v.rx
+            locked = True
+            if act:
+                s = 0.0
+                for o in act:
+                    o.interf += power
+                    s += o.power
+                    if o.locked:
+                        locked = False
+                r.interf = s
+            r.locked = locked
+            act.append(r)
+            rxs.append((r, snr, rssi, lm))
+        nd.tx_rxs = rxs
+        nd.tx_pkt = pkt
+        nd.tx = self.events.schedule(now + dur, self._end_tx, nd)
+        nd.log_tx(now, dur)
+        st.tx_count += 1
+        if pkt.own:
+            st.own_tx += 1
+        else:
+            st.relays += 1
+        st.tx_airtime += dur
+        tag = pkt.tag
+        st.airtime_by_tag[tag] = st.airtime_by_tag.get(tag, 0.0) + dur
+        st.tx_by_tag[tag] = st.tx_by_tag.get(tag, 0) + 1
+
+    def _end_tx(self, nd: NodeState) -> None:
+        now = self.events.now
+        pkt = nd.tx_pkt
+        assert pkt is not None
+        dur = pkt.airtime
+        nd.tx = None
+        nd.tx_pkt = None
+        rxs = nd.tx_rxs
+        nd.tx_rxs = []
+        nd.meter.log(now, dur, True)
+        if nd.queue:  # ISR_TX -> setTransmitDelay
+            self._rearm(nd)
+        st = self.stats
+        ratio = self.capture_ratio
+        for r, snr, rssi, lm in rxs:
+            if r.dead:
+                continue
+            v = r.node
+            v.rx.remove(r)
+            ok = r.interf <= 0.0 or r.power >= r.interf * ratio
+            if not ok:
+                st.collisions += 1
+                if not r.locked:
+                    continue
+            v.meter.log(now, dur, False)
+            if ok and lm is not None and lm.lost(self.rng, now):
+                st.link_losses += 1
+                ok = False
+            if v.queue:  # ISR_RX overwrites the TX timer with a fresh delay
+                self._rearm(v)
+            if ok:
+                st.rx_ok += 1
+                self._receive(v, pkt, snr, rssi, nd.idx)
+        if self.on_tx_done is not None:
+            self.on_tx_done(nd.idx, pkt.tag)
+
+    # ------------------------------------------------------------------ routing
+    def _receive(self, v: NodeState, pkt: Packet, snr: float, rssi: float, relayer: int) -> None:
+        key = (pkt.src, pkt.id)
+        hist = v.hist
+        hl = pkt.hop_limit
+        prev = hist.get(key)
+        if prev is not None:
+            self.stats.dupes += 1
+            del hist[key]
+            hist[key] = max(prev, hl)
+            i = v.find_relay(pkt.src, pkt.id)
+            if i < 0:
+                return
+            if hl > prev and hl > 0 and v.queue[i].hop_limit < hl:  # upgrade (not CLIENT_MUTE)
+                del v.queue[i]
+                self.stats.upgrades += 1
+                self._enqueue(v, pkt.relay_copy(snr, rssi))
+            elif v.role is not Role.ROUTER:  # CLIENT: someone else relayed it
+                del v.queue[i]
+                self.stats.cancellations += 1
+            return
+        v.remember(key, hl, self.history_len)
+        self.stats.rx_unique += 1
+        me = v.idx
+        if hl > 0 and pkt.to != me and pkt.src != me and v.role is not Role.CLIENT_MUTE:
+            self._enqueue(v, pkt.relay_copy(snr, rssi))
+        if v.has_app and (pkt.to == BROADCAST or pkt.to == me) and self.on_receive is not None:
+            self.stats.delivered += 1
+            self.on_receive(me, pkt.payload, RxMeta(pkt.src, pkt.to, snr, rssi, pkt.hop_start, hl,
+                                                    pkt.id, self.events.now, relayer))
+
+    # ------------------------------------------------------------------ metrics
+    def channel_utilization(self, node: int) -> float:
+        """Firmware ``channel_utilization`` (percent busy over ~the last 60 s)."""
+        return self.nodes[node].meter.channel_util(self.events.now)
+
+    def air_util_tx(self, node: int) -> float:
+        """Firmware ``air_util_tx`` (percent of the last ~hour spent transmitting)."""
+        return self.nodes[node].meter.tx_util(self.events.now)
+
+    def peak_channel_utilization(self, node: int) -> float:
+        """Highest ``channel_utilization`` the node has reported since its last boot."""
+        return self.nodes[node].meter.peak_cu
+
+    def transmissions(self, node: int) -> list[tuple[float, float]]:
+        """Every (start, duration) this node has transmitted, in order."""
+        return list(self.nodes[node].txlog)
+
+    def max_duty_cycle_pct(self, node: int, window: float = 3600.0) -> float:
+        """Worst exact rolling-window duty cycle of ``node`` (percent)."""
+        return max_rolling_duty_pct(self.nodes[node].txlog, window)
+
+    def queue_len(self, node: int) -> int:
+        """Packets waiting in the node's TX queue."""
+        return len(self.nodes[node].queue)
+
+    def is_transmitting(self, node: int) -> bool:
+        """Whether the node is on air right now."""
+        return self.nodes[node].tx is not None
