@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from . import records as r
 from .hlc import HLC_MAX
 from .identity import public_bytes, short_id, verify
-from .vocab import CATEGORIES, GRANTS, ROLES, STATUSES, UNITS
+from .vocab import CATEGORIES, GRANTS, OFFER_TYPES, RATE_PERIODS, ROLES, STATUSES, UNITS, URGENCIES
 from .wire import DecodeError, Reader, Writer
 
 VERSION = 1
@@ -96,9 +96,9 @@ def _enc_body(w: Writer, body: r.Body) -> None:
         case r.Need() | r.Offer():
             flags = 4 if body.position else 0
             if isinstance(body, r.Need):
-                flags |= body.urgency & 3
+                flags |= _code(body.urgency, URGENCIES)
             else:
-                flags |= (body.offer_type & 3) | (body.rate & 3) << 3
+                flags |= _code(body.offer_type, OFFER_TYPES) | _code(body.rate, RATE_PERIODS) << 3
             w.u8(flags).u8(_code(body.category, CATEGORIES))
             w.varint(body.qty, r.QTY_BYTES).u8(_code(body.unit, UNITS))
             w.varint(body.valid_for_min, r.MINUTES_BYTES).text(body.site, r.SITE_MAX)
@@ -107,6 +107,8 @@ def _enc_body(w: Writer, body: r.Body) -> None:
         case r.Pledge():
             if len(body.need_author) != r.SHORT_ID_LEN:
                 raise ValueError("pledge names its need by a 4-byte short id")
+            if body.need_seq < 1:
+                raise ValueError("pledge names its need by a seq of 1 or more")
             w.raw(body.need_author).varint(body.need_seq, r.SEQ_BYTES)
             w.varint(body.qty, r.QTY_BYTES).varint(body.by_min, r.MINUTES_BYTES)
             w.text(body.text, r.TEXT_MAX)
@@ -200,6 +202,8 @@ def encode(
         raise ValueError(f"seq {seq} out of range")
     if not 0 <= hlc <= HLC_MAX:
         raise ValueError("hlc out of range")
+    if isinstance(body, r.Update) and not 0 < body.target_seq < seq:
+        raise ValueError("an update must target an earlier record of its author")
     author = public_bytes(key)
     w = Writer().u8(VERSION << 4 | kind)
     w.raw(author if kind in r.FULL_KEY_KINDS else short_id(author))
