@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..home import Home, default_data_dir
-from . import ledger_cmds, members_cmds, setup_cmds, transfer_cmds
+from . import demo_cmd, ledger_cmds, members_cmds, setup_cmds, transfer_cmds
 from .common import Refused
 
 
@@ -39,6 +39,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
+cli.add_command(demo_cmd.demo)
 
 
 def main(argv: list[str] | None = None) -> None:

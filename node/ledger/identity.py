@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -52,10 +53,22 @@ def key_from_seed(seed: bytes) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
-def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _public_key(public_key: bytes) -> Ed25519PublicKey | None:
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
-    except (InvalidSignature, ValueError):
+        return Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError:
+        return None
+
+
+def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """True if `signature` is `public_key`'s Ed25519 signature of `message`."""
+    key = _public_key(public_key)
+    if key is None:
+        return False
+    try:
+        key.verify(signature, message)
+    except InvalidSignature:
         return False
     return True
 

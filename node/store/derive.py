@@ -31,21 +31,35 @@ def trust_of(db: Database, author: bytes, seq: int) -> str:
     return "trusted" if through is None or seq <= through else "quarantine"
 
 
-def recompute_object(db: Database, author: bytes, seq: int) -> None:
-    """Rewrite objects(author, seq) from the original record and its latest update."""
-    versions = db.execute(
-        "SELECT id, raw, hash FROM records WHERE author = ? AND seq = ? AND kind IN (2, 3, 4)"
-        " ORDER BY hash LIMIT 2",
-        [author, seq],
-    ).fetchall()
+def recompute_object(
+    db: Database,
+    author: bytes,
+    seq: int,
+    parsed: codec.Parsed | None = None,
+    fresh_id: int | None = None,
+) -> None:
+    """Rewrite objects(author, seq) from the original record and its latest update.
+    `parsed`, if given, is the just-stored record (saves parsing it again);
+    `fresh_id` says it was just inserted as records.id with no twin."""
+    if fresh_id is not None and parsed is not None:
+        # Fast path: the record was just inserted and has no twin.
+        versions = [(fresh_id, parsed.raw, b"")]
+    else:
+        versions = db.execute(
+            "SELECT id, raw, hash FROM records WHERE author = ? AND seq = ? AND kind IN (2, 3, 4)"
+            " ORDER BY hash LIMIT 2",
+            [author, seq],
+        ).fetchall()
     if not versions:
         return
-    forked = len(versions) > 1 or _forked(db, author, seq)
+    forked = len(versions) > 1 or _forked(db, author)
     rec_id, raw, _ = versions[0]
-    p = _parse(raw)
+    p = parsed if parsed is not None and parsed.raw == raw else _parse(raw)
     body = p.body
-    trust = trust_of(db, author, seq)
-    through = _revoked_through(db, author)
+    member = db.execute("SELECT revoked_through FROM members WHERE key = ?", [author]).fetchone()
+    through = None if member is None else member[0]
+    trusted = member is not None and (through is None or seq <= through)
+    trust = "trusted" if trusted else "quarantine"
     upd = db.execute(
         "SELECT raw FROM records WHERE author = ? AND kind = 5 AND ref_seq = ?"
         + ("" if through is None else " AND seq <= ?")
@@ -125,16 +139,11 @@ def recompute_need_totals(db: Database, short: bytes, seq: int) -> None:
     """Pledged and delivered totals of need (short, seq) from trusted, live pledges."""
     db.execute(
         """
-        UPDATE objects SET
-          pledged = (SELECT COALESCE(SUM(p.qty), 0) FROM objects p
-                     WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
-                       AND p.trust = 'trusted' AND p.status != 2),
-          pledged_delivered = (SELECT COALESCE(SUM(p.delivered), 0) FROM objects p
-                     WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
-                       AND p.trust = 'trusted' AND p.status != 2),
-          pledge_count = (SELECT COUNT(*) FROM objects p
-                     WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
-                       AND p.trust = 'trusted' AND p.status != 2)
+        UPDATE objects SET (pledged, pledged_delivered, pledge_count) = (
+            SELECT COALESCE(SUM(p.qty), 0), COALESCE(SUM(p.delivered), 0), COUNT(*)
+            FROM objects p
+            WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
+              AND p.trust = 'trusted' AND p.status != 2)
         WHERE kind = 2 AND short = ?1 AND seq = ?2
         """,
         [short, seq],
@@ -146,10 +155,9 @@ def _revoked_through(db: Database, author: bytes) -> int | None:
     return None if row is None else row[0]
 
 
-def _forked(db: Database, author: bytes, seq: int) -> bool:
-    return db.execute(
-        "SELECT 1 FROM forks WHERE author = ? AND seq = ?", [author, seq]
-    ).fetchone() is not None
+def _forked(db: Database, author: bytes) -> bool:
+    """A fork anywhere in an author's records flags all of them."""
+    return db.execute("SELECT 1 FROM forks WHERE author = ?", [author]).fetchone() is not None
 
 
 def recompute_membership(db: Database, charter_raw: bytes | None, network: bytes) -> set[bytes]:
@@ -163,11 +171,13 @@ def recompute_membership(db: Database, charter_raw: bytes | None, network: bytes
         events.append(r.Record(p.kind, author, p.seq, p.hlc, p.body, raw))
     new = membership.derive(charter, events)
     old = {
-        row[0]: (row[1], row[2])
-        for row in db.execute("SELECT key, role, revoked_through FROM members").fetchall()
+        row[0]: (row[1], row[2], row[3])
+        for row in db.execute("SELECT key, role, revoked_through, vouchers FROM members").fetchall()
     }
-    changed = {k for k in set(old) | set(new) if old.get(k) != _sig(new.get(k))}
-    if changed:
+    rewrite = {k for k in set(old) | set(new) if old.get(k) != _sig(new.get(k))}
+    # Only role and revocation change trust; a new voucher count is just rewritten.
+    changed = {k for k in rewrite if _trust(old.get(k)) != _trust(_sig(new.get(k)))}
+    if rewrite:
         db.execute("DELETE FROM members")
         db.conn.executemany(
             "INSERT INTO members (key, role, revoked_through, vouchers) VALUES (?, ?, ?, ?)",
@@ -176,8 +186,12 @@ def recompute_membership(db: Database, charter_raw: bytes | None, network: bytes
     return changed
 
 
-def _sig(m: membership.Member | None) -> tuple[str, int | None] | None:
-    return None if m is None else (m.role, m.revoked_through)
+def _sig(m: membership.Member | None) -> tuple[str, int | None, int] | None:
+    return None if m is None else (m.role, m.revoked_through, len(m.vouchers))
+
+
+def _trust(sig: tuple[str, int | None, int] | None) -> tuple[str, int | None] | None:
+    return None if sig is None else sig[:2]
 
 
 def refresh_authors(db: Database, authors: set[bytes]) -> None:

@@ -39,7 +39,7 @@ def m001_initial(db: Database) -> None:
             subject BLOB
         );
         CREATE INDEX records_author_seq ON records(author, seq);
-        CREATE INDEX records_ref ON records(author, ref_seq) WHERE kind = 5;
+        CREATE INDEX records_ref ON records(author, ref_seq, seq) WHERE kind = 5;
         CREATE INDEX records_kind_hlc ON records(kind, hlc);
 
         CREATE TABLE objects (

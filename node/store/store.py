@@ -10,9 +10,11 @@ arrive) or `rejected` with a reason (nothing of it is stored).
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from . import derive
 from .schema import migrate
 
 HELD_MAX = 10_000
+PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
 
 
 class StoreError(Exception):
@@ -63,6 +66,8 @@ def parse_record_id(text: str) -> tuple[bytes, int]:
 class Store:
     """One node's ledger database. Not thread-safe: one Store per thread."""
 
+    _pool: ThreadPoolExecutor | None = None  # shared signature checkers
+
     def __init__(self, db: Database) -> None:
         self.db = db
         migrate(db)
@@ -71,6 +76,9 @@ class Store:
             self._keys.setdefault(short, []).append(key)
         self.clock = hlc.Clock(int(self.meta("hlc_last") or 0))
         self.network: bytes | None = None
+        self._held_maybe = True  # cleared when the held table is seen empty
+        self._verified: dict[bytes, r.Record] = {}
+        self._parsed: dict[bytes, codec.Parsed] = {}
         net = self.meta("network_id")
         if net:
             self.network = bytes.fromhex(net)
@@ -123,24 +131,65 @@ class Store:
     def ingest(self, raw: bytes, now: float | None = None) -> Outcome:
         """Verify and store one record atomically. Never raises for bad bytes."""
         with self.db.atomic():
+            self._check_held()
             return self._ingest(bytes(raw), time.time() if now is None else now)
 
     def ingest_many(self, raws: Iterable[bytes], now: float | None = None) -> list[Outcome]:
         """Ingest many records in one transaction (each still all-or-nothing)."""
         stamp = time.time() if now is None else now
         with self.db.atomic():
-            return [self._ingest_one_savepoint(bytes(raw), stamp) for raw in raws]
+            self._check_held()
+            batch = [bytes(raw) for raw in raws]
+            self._preverify(batch)
+            try:
+                # Every check runs before the first write of a record, so a record
+                # is never half-stored; an SQL failure rolls the whole batch back.
+                return [self._ingest(raw, stamp) for raw in batch]
+            finally:
+                self._verified.clear()
+                self._parsed.clear()
 
-    def _ingest_one_savepoint(self, raw: bytes, now: float) -> Outcome:
-        with self.db.atomic():
-            return self._ingest(raw, now)
+    def _preverify(self, batch: list[bytes]) -> None:
+        """Check the signatures of a large batch on every core (Ed25519 verification
+        releases the GIL). Results only short-cut `_ingest`; records whose key is
+        not known yet are verified there as usual."""
+        if self.network is None or len(batch) < PARALLEL_MIN:
+            return
+        network = self.network
+
+        jobs: list[tuple[bytes, codec.Parsed, list[bytes]]] = []
+        for raw in batch:
+            try:
+                parsed = codec.parse(raw)
+            except DecodeError:
+                continue
+            self._parsed[raw] = parsed
+            if parsed.kind is not r.Kind.CHARTER:
+                jobs.append((raw, parsed, list(self._keys_for(parsed.author_ref))
+                             if len(parsed.author_ref) == r.SHORT_ID_LEN else [parsed.author_ref]))
+
+        def check(job: tuple[bytes, codec.Parsed, list[bytes]]) -> r.Record | None:
+            _raw, parsed, candidates = job
+            message = codec.signing_message(parsed.kind, network, parsed.signed)
+            for key in candidates:
+                if identity.verify(key, parsed.signature, message):
+                    return r.Record(parsed.kind, key, parsed.seq, parsed.hlc, parsed.body,
+                                    parsed.raw)
+            return None
+
+        if Store._pool is None:
+            Store._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
+                                             thread_name_prefix="meshaid-verify")
+        for job, rec in zip(jobs, Store._pool.map(check, jobs, chunksize=32)):
+            if rec is not None:
+                self._verified[job[0]] = rec
 
     def _ingest(self, raw: bytes, now: float) -> Outcome:
         digest = hashlib.sha256(raw).digest()
         if self.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
             return Outcome("duplicate")
         try:
-            parsed = codec.parse(raw)
+            parsed = self._parsed.get(raw) or codec.parse(raw)
         except DecodeError as exc:
             return Outcome("rejected", exc.reason, exc.detail)
         if parsed.kind is r.Kind.CHARTER:
@@ -148,16 +197,22 @@ class Store:
         if self.network is None:
             return self._hold(parsed, digest, "unknown-network", now)
         try:
-            rec = codec.verify_parsed(parsed, self.network, self._keys_for)
+            rec = self._verified.get(raw) or codec.verify_parsed(
+                parsed, self.network, self._keys_for
+            )
         except DecodeError as exc:
             if exc.reason == "unknown-author":
                 return self._hold(parsed, digest, exc.reason, now)
             return Outcome("rejected", exc.reason, exc.detail)
-        self._store(rec, digest, now)
-        self.db.execute("DELETE FROM held WHERE hash = ?", [digest])
+        self._store(rec, digest, now, parsed)
+        if self._held_maybe:
+            self.db.execute("DELETE FROM held WHERE hash = ?", [digest])
         if rec.kind is r.Kind.HELLO:
             self._retry_held(rec.short_author, now)
         return Outcome("accepted", record=rec)
+
+    def _check_held(self) -> None:
+        self._held_maybe = bool(self.db.execute("SELECT EXISTS(SELECT 1 FROM held)").fetchone()[0])
 
     def _keys_for(self, short: bytes) -> list[bytes]:
         return self._keys.get(short, [])
@@ -192,6 +247,7 @@ class Store:
                 "(SELECT hash FROM held ORDER BY received_at ASC LIMIT ?)",
                 [count - HELD_MAX + 1],
             )
+        self._held_maybe = True
         self.db.execute(
             "INSERT OR IGNORE INTO held (hash, raw, short, reason, received_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -213,7 +269,9 @@ class Store:
             self.db.execute("DELETE FROM held WHERE hash = ?", [held_hash])
             self._ingest(raw, now)
 
-    def _store(self, rec: r.Record, digest: bytes, now: float) -> None:
+    def _store(
+        self, rec: r.Record, digest: bytes, now: float, parsed: codec.Parsed | None = None
+    ) -> None:
         body = rec.body
         ref_short = ref_seq = subject = None
         if isinstance(body, r.Pledge):
@@ -225,10 +283,11 @@ class Store:
         twins = self.db.execute(
             "SELECT COUNT(*) FROM records WHERE author = ? AND seq = ?", [rec.author, rec.seq]
         ).fetchone()[0]
-        self.db.execute(
+        short = parsed.author_short if parsed is not None else rec.short_author
+        cursor = self.db.execute(
             "INSERT INTO records (hash, raw, kind, author, short, seq, hlc, received_at,"
             " ref_short, ref_seq, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [digest, rec.raw, int(rec.kind), rec.author, rec.short_author, rec.seq, rec.hlc,
+            [digest, rec.raw, int(rec.kind), rec.author, short, rec.seq, rec.hlc,
              now, ref_short, ref_seq, subject],
         )
         self.clock.observe(rec.hlc, now)
@@ -241,7 +300,9 @@ class Store:
         if kind is r.Kind.HELLO:
             self._apply_hello(rec)
         elif kind in derive.OBJECT_KINDS:
-            derive.recompute_object(self.db, rec.author, rec.seq)
+            derive.recompute_object(
+                self.db, rec.author, rec.seq, parsed, None if twins else cursor.lastrowid
+            )
         elif kind is r.Kind.UPDATE:
             assert isinstance(body, r.Update)
             derive.recompute_object(self.db, rec.author, body.target_seq)
@@ -251,13 +312,17 @@ class Store:
     def _apply_hello(self, rec: r.Record) -> None:
         body = rec.body
         assert isinstance(body, r.Hello)
-        current = self.db.execute(
-            "SELECT hello_seq FROM keys WHERE key = ?", [rec.author]
+        known = self._keys.setdefault(rec.short_author, [])
+        if rec.author not in known:
+            known.append(rec.author)
+        # The key's latest hello wins; between forked twins the lowest hash, so
+        # that every arrival order gives the same row.
+        (winner,) = self.db.execute(
+            "SELECT raw FROM records WHERE author = ? AND kind = 1 ORDER BY seq DESC, hash ASC"
+            " LIMIT 1", [rec.author]
         ).fetchone()
-        if current is not None and current[0] >= rec.seq:
+        if winner != rec.raw:
             return
-        if current is None:
-            self._keys.setdefault(rec.short_author, []).append(rec.author)
         self.db.execute(
             "INSERT INTO keys (key, short, name, site, role, lat, lon, hello_seq)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
