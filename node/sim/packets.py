@@ -108,6 +108,7 @@ class MeshStats:
     cancellations: int = 0  # queued relays cancelled on hearing another relay
     upgrades: int = 0  # queued relays replaced by a copy with more hops left
     queue_dropped_on_down: int = 0
+    dropped_core_only: int = 0  # private-port packets ignored under CORE_PORTNUMS_ONLY
     refused: dict[str, int] = field(default_factory=dict)  # reason -> count
 
     def refuse(self, reason: str) -> None:

@@ -1,38 +1,31 @@
 """The simulated Meshtastic mesh: managed flooding over half-duplex LoRa radios.
 
-Theory of operation (firmware 2.7.x behaviour; sources in
-firmware-notes/flooding.md):
+Theory of operation (firmware 2.7.x; sources in firmware-notes/flooding.md):
 
-* **TX queue and timer.** Each node has a 16-slot TX queue (relays before own
-  packets, FIFO otherwise) and ONE "transmit delay completed" timer. Queuing a
-  packet arms the timer only if none is pending, with a delay drawn for the
-  packet at the front: own packets wait ``random(0, 2**CW)`` slots (CW from
-  channel utilisation), relays the SNR-weighted window (ROUTER short, CLIENT
-  ``2*CWmax`` slots + ``random(0, 2**CW)``). Every receive interrupt and every
-  finished transmission re-draws the delay (interrupts overwrite the timer).
-* **CAD.** When the timer fires, the node transmits the front packet unless it
-  is transmitting or hears a frame that started at least ``cad_blind_s`` (one
-  slot) ago; then it re-draws the delay. Frames younger than that go
-  undetected, so two nodes picking the same slot collide.
-* **Reception.** Every up neighbour with the link up starts receiving at TX
-  start (propagation is ignored). A transmitting node hears nothing
-  (half-duplex); starting to transmit destroys what it was receiving.
-  Overlapping frames at a receiver interfere: a frame survives only if its
-  power is ``capture_db`` above the summed power of every frame that overlapped
-  it. Survivors then face the link's loss model. Frames the radio locked onto
-  (the first of a busy period, or a survivor) raise an RX interrupt and count
-  towards channel utilisation.
-* **Routing.** Duplicate detection per node on (from, id), LRU of 200 entries.
-  A new packet goes to the app if it is a broadcast or for this node (and the
-  node has an app); it is relayed with ``hop_limit - 1`` if ``hop_limit > 0``,
-  it is not for/from this node and the role is not CLIENT_MUTE. A duplicate
-  makes a CLIENT cancel its queued relay; a ROUTER never cancels. A duplicate
-  with more hops left than any copy seen replaces a queued relay ("upgrade").
-* **Duty cycle.** ``duty_mode="firmware"``: ``Router::send`` refuses any packet
-  (own or relay) while the 60 one-minute buckets sum above the cap -- a check
-  of the past at queue time, which can overshoot by what is queued.
-  ``duty_mode="strict"``: a transmission is refused at TX time if the exact
-  rolling hour ending with it would exceed the cap (never overshoots).
+* **TX queue, one timer.** 16-slot queue per node, relays ahead of own
+  packets. Queuing arms the node's single "transmit delay" timer only if none
+  is pending, with a delay drawn for the front packet: own packets
+  ``random(0, 2**CW)`` slots (CW from channel utilisation), relays the
+  SNR-weighted window (ROUTER short; CLIENT ``2*CWmax`` + ``random(0, 2**CW)``
+  slots, low SNR = short). Every RX interrupt and TX completion re-draws it.
+* **CAD.** When the timer fires the node sends the front packet unless it is
+  transmitting or hears a frame that began at least ``cad_blind_s`` (one slot)
+  ago; otherwise it re-draws. Same-slot starts therefore collide.
+* **Reception.** Up neighbours over live links start receiving at TX start.
+  A transmitting node hears nothing, and keying up kills what it was hearing.
+  A frame survives overlap only if ``capture_db`` above the summed power of
+  everything that overlapped it, then faces the link loss model. Frames the
+  radio locked onto (first of a busy period, or survivors) raise an RX
+  interrupt and count toward channel utilisation.
+* **Routing.** Duplicate detection on (from, id) with a 200-entry LRU. A first
+  copy is relayed with ``hop_limit - 1`` (if > 0, not for/from us, role not
+  CLIENT_MUTE) and then handed to the app if broadcast or for us. A duplicate
+  makes a CLIENT drop its queued relay (ROUTER never does), or replaces it
+  when it carries more hops ("upgrade").
+* **Duty cycle.** ``firmware``: any packet, relays included, is refused at
+  queue time while the one-minute TX buckets of the last hour exceed the cap
+  (may overshoot by what is queued). ``strict``: refused at TX time if the
+  exact rolling hour ending with it would exceed the cap.
 """
 
 from __future__ import annotations
@@ -130,6 +123,19 @@ class Mesh:
         """Give a node an application (ledger) or make it a radio-only relay."""
         self.nodes[node].has_app = has_app
 
+    def set_rebroadcast_mode(self, node: int, mode: str) -> None:
+        """Firmware ``rebroadcast_mode``: ALL (default), LOCAL_ONLY, KNOWN_ONLY, NONE, CORE_PORTNUMS_ONLY.
+
+        With one shared channel LOCAL_ONLY/KNOWN_ONLY behave as ALL. NONE stops
+        relaying. CORE_PORTNUMS_ONLY -- installed by the firmware when a node is
+        made a ROUTER -- drops private-port packets: no relay, no app delivery.
+        """
+        if mode not in ("ALL", "LOCAL_ONLY", "KNOWN_ONLY", "NONE", "CORE_PORTNUMS_ONLY"):
+            raise ValueError(f"unknown rebroadcast mode {mode!r}")
+        nd = self.nodes[node]
+        nd.no_relay = mode == "NONE"
+        nd.core_only = mode == "CORE_PORTNUMS_ONLY"
+
     def set_loss(self, a: int, b: int, model: LossModel | None) -> None:
         """Set the loss model of the directed link a -> b (None: lossless)."""
         if model is None:
@@ -167,32 +173,13 @@ class Mesh:
         nd = self.nodes[node]
         if up == nd.up:
             return
-        now = self.events.now
-        if not up:
-            nd.up = False
-            self.events.cancel(nd.timer)
-            nd.timer = None
-            self.stats.queue_dropped_on_down += len(nd.queue)
-            nd.queue.clear()
-            if nd.tx is not None:  # the frame on air is cut short
-                self.events.cancel(nd.tx)
-                nd.tx = None
-                for r, _s, _r, _l in nd.tx_rxs:
-                    if not r.dead:
-                        r.dead = True
-                        r.node.rx.remove(r)
-                        self.stats.aborted_rx += 1
-                s0, _d = nd.txlog[-1]
-                nd.txlog[-1] = (s0, now - s0)
-                nd.tx_rxs = []
-                nd.tx_pkt = None
-            for r in nd.rx:
-                r.dead = True
-            nd.rx.clear()
-            nd.hist.clear()
-        else:
+        if up:
             nd.up = True
-            nd.meter = AirMeter(now)
+            nd.meter = AirMeter(self.events.now)
+        else:
+            dropped, aborted = nd.power_off(self.events)
+            self.stats.queue_dropped_on_down += dropped
+            self.stats.aborted_rx += aborted
 
     # ------------------------------------------------------------------ sending
     def payload_airtime(self, payload_len: int, to: int = BROADCAST) -> float:
@@ -386,8 +373,12 @@ class Mesh:
             return
         v.remember(key, hl, self.history_len)
         self.stats.rx_unique += 1
+        if v.core_only:  # private port under CORE_PORTNUMS_ONLY: modules (and relaying) skipped
+            self.stats.dropped_core_only += 1
+            return
         me = v.idx
-        if hl > 0 and pkt.to != me and pkt.src != me and v.role is not Role.CLIENT_MUTE:
+        if hl > 0 and pkt.to != me and pkt.src != me and v.role is not Role.CLIENT_MUTE \
+                and not v.no_relay:
             self._enqueue(v, pkt.relay_copy(snr, rssi))
         if v.has_app and (pkt.to == BROADCAST or pkt.to == me) and self.on_receive is not None:
             self.stats.delivered += 1

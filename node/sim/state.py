@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from .events import Handle
+from .events import EventQueue, Handle
 from .firmware import AirMeter, Role
 from .loss import LossModel
 from .packets import Packet
@@ -47,8 +47,8 @@ TxReception = tuple[Reception, float, float, LossModel | None]
 class NodeState:
     """RAM state of one simulated device."""
 
-    __slots__ = ("has_app", "hist", "idx", "meter", "nbrs", "queue", "role", "rx", "timer", "tx",
-                 "tx_pkt", "tx_rxs", "txlog", "up", "win", "win_sum")
+    __slots__ = ("core_only", "has_app", "hist", "idx", "meter", "nbrs", "no_relay", "queue", "role",
+                 "rx", "timer", "tx", "tx_pkt", "tx_rxs", "txlog", "up", "win", "win_sum")
 
     def __init__(self, idx: int) -> None:
         """A powered CLIENT with an app, empty queue and fresh counters."""
@@ -56,6 +56,8 @@ class NodeState:
         self.up = True
         self.role = Role.CLIENT
         self.has_app = True
+        self.no_relay = False  # rebroadcast_mode NONE
+        self.core_only = False  # rebroadcast_mode CORE_PORTNUMS_ONLY: drops private ports
         self.queue: list[Packet] = []
         self.timer: Handle | None = None
         self.tx: Handle | None = None  # end-of-transmission event while on air
@@ -109,5 +111,42 @@ class NodeState:
     def log_tx(self, now: float, dur: float) -> None:
         """Record a transmission in the exact logs."""
         self.txlog.append((now, dur))
-        self.win.append((now, now + dur))
+        win = self.win
+        while win and win[0][1] <= now - 3600.0:
+            s, e = win.popleft()
+            self.win_sum -= e - s
+        win.append((now, now + dur))
         self.win_sum += dur
+
+    def power_off(self, events: EventQueue) -> tuple[int, int]:
+        """Lose everything in RAM and cut a frame on air short.
+
+        Returns (packets dropped from the queue, receptions aborted).
+        """
+        now = events.now
+        self.up = False
+        events.cancel(self.timer)
+        self.timer = None
+        dropped = len(self.queue)
+        self.queue.clear()
+        aborted = 0
+        if self.tx is not None:
+            events.cancel(self.tx)
+            self.tx = None
+            for r, _snr, _rssi, _lm in self.tx_rxs:
+                if not r.dead:
+                    r.dead = True
+                    r.node.rx.remove(r)
+                    aborted += 1
+            s0, _d = self.txlog[-1]
+            self.txlog[-1] = (s0, now - s0)
+            w0, w1 = self.win.pop()
+            self.win.append((w0, now))
+            self.win_sum -= w1 - now
+            self.tx_rxs = []
+            self.tx_pkt = None
+        for r in self.rx:
+            r.dead = True
+        self.rx.clear()
+        self.hist.clear()
+        return dropped, aborted

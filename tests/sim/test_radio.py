@@ -271,3 +271,21 @@ def test_determinism() -> None:
     a = _scenario(5)
     assert a == _scenario(5)
     assert a != _scenario(6)
+
+
+def test_rebroadcast_modes() -> None:
+    mesh, rec = make(line(3), roles={1: Role.ROUTER})
+    mesh.set_rebroadcast_mode(1, "CORE_PORTNUMS_ONLY")  # what the firmware installs for ROUTER
+    mesh.send(0, b"x")
+    mesh.events.run_until(60)
+    assert rec.nodes() == set() and mesh.stats.dropped_core_only == 1
+    mesh.set_rebroadcast_mode(1, "NONE")
+    mesh.send(0, b"y")
+    mesh.events.run_until(120)
+    assert rec.nodes() == {1} and mesh.stats.relays == 0
+    mesh.set_rebroadcast_mode(1, "ALL")
+    mesh.send(0, b"z")
+    mesh.events.run_until(180)
+    assert [n for n, p, _m in rec.got if p == b"z"] == [1, 2]
+    with pytest.raises(ValueError):
+        mesh.set_rebroadcast_mode(1, "SOMETIMES")
