@@ -126,3 +126,33 @@ def derived_state(store: Store) -> dict[str, Any]:
         "list": q.list_objects(store, q.Filters(), now=NOW),
         "members_view": q.members(store),
     }
+
+
+def resign(signed: bytes, actor: Actor, kind: r.Kind, network: bytes) -> bytes:
+    """`signed` plus a valid signature by `actor`: for structurally bad records
+    that must be refused for their structure, not their signature."""
+    return signed + actor.key.sign(codec.signing_message(kind, network, signed))
+
+
+@dataclass
+class World:
+    """A network with a founder (steward), two admitted members (anna, bo) and
+    one key that has said hello but is not admitted (cy)."""
+
+    net: Net
+    founder: Actor
+    anna: Actor
+    bo: Actor
+    cy: Actor
+    base: list[r.Record]
+
+    @classmethod
+    def build(cls) -> World:
+        net = Net()
+        f, a, b, c = net.founder, Actor("anna", 2), Actor("bo", 3), Actor("cy", 4)
+        base = [net.charter, net.hello(f), net.hello(a), net.hello(b), net.hello(c),
+                net.vouch(f, a), net.vouch(f, b)]
+        return cls(net, f, a, b, c, base)
+
+    def store(self, *records: r.Record) -> Store:
+        return self.net.store(*self.base, *records)

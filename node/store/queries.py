@@ -76,13 +76,15 @@ def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dic
             raise StoreError(f"unknown status {f.status!r}")
         where.append("o.status = ?")
         args.append(codes[f.status])
-    if f.text:
+    match = _fts_query(f.text) if f.text else ""
+    if match:  # blank or quotes only: no text filter (an empty MATCH is an FTS error)
         where.append("o.rowid IN (SELECT rowid FROM objects_fts WHERE objects_fts MATCH ?)")
-        args.append(_fts_query(f.text))
+        args.append(match)
     sql = (
         "SELECT o.*, k.name AS author_name, k.site AS author_site FROM objects o"
         " LEFT JOIN keys k ON k.key = o.author WHERE " + " AND ".join(where)
-        + " ORDER BY o.trust = 'trusted' DESC, COALESCE(o.urgency, 1) DESC, o.created_hlc DESC"
+        + " ORDER BY o.trust = 'trusted' DESC, COALESCE(o.urgency, 1) DESC, o.created_hlc DESC,"
+        " o.author, o.seq"
     )
     if f.limit:
         sql += f" LIMIT {int(f.limit)}"
@@ -102,7 +104,7 @@ def open_needs(store: Store, now: float, limit: int = 100) -> list[dict[str, Any
         " LEFT JOIN keys k ON k.key = o.author"
         " WHERE o.kind = 2 AND o.trust = 'trusted' AND o.status = 0"
         " AND (o.valid_until IS NULL OR o.valid_until > ?)"
-        " ORDER BY o.urgency DESC, o.created_hlc DESC LIMIT ?",
+        " ORDER BY o.urgency DESC, o.created_hlc DESC, o.author, o.seq LIMIT ?",
         [now, limit],
     )
     cols = [c[0] for c in cursor.description]
@@ -171,7 +173,8 @@ def list_pledges(store: Store, short: bytes, seq: int, now: float) -> list[dict[
     cursor = store.db.execute(
         "SELECT o.*, k.name AS author_name, k.site AS author_site FROM objects o"
         " LEFT JOIN keys k ON k.key = o.author"
-        " WHERE o.kind = 4 AND o.ref_short = ? AND o.ref_seq = ? ORDER BY o.created_hlc",
+        " WHERE o.kind = 4 AND o.ref_short = ? AND o.ref_seq = ?"
+        " ORDER BY o.created_hlc, o.author, o.seq",
         [short, seq],
     )
     cols = [c[0] for c in cursor.description]
@@ -206,5 +209,5 @@ def members(store: Store) -> list[dict[str, Any]]:
             "vouchers": vouchers or 0,
             "forked": bool(forked),
         })
-    out.sort(key=lambda m: (m["role"] is None, m["role"] != "steward", m["name"]))
+    out.sort(key=lambda m: (m["role"] is None, m["role"] != "steward", m["name"], m["key"]))
     return out

@@ -1,0 +1,57 @@
+"""Hypothesis strategies for valid record bodies of every kind."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+from meshaid.node.ledger import records as r
+from meshaid.node.ledger.vocab import CATEGORIES, GRANTS, ROLES, STATUSES, UNITS
+from meshaid.node.ledger.wire import fit_text
+
+
+def text(max_bytes: int) -> st.SearchStrategy[str]:
+    """Any text, made canonical and cut to fit, as the CLI does."""
+    return st.text(max_size=max_bytes + 8).map(lambda s: fit_text(s, max_bytes))
+
+
+keys = st.binary(min_size=32, max_size=32)
+shorts = st.binary(min_size=4, max_size=4)
+seqs = st.integers(min_value=1, max_value=r.SEQ_MAX)
+qtys = st.integers(min_value=0, max_value=r.QTY_MAX)
+minutes = st.integers(min_value=0, max_value=r.MINUTES_MAX)
+positions = st.none() | st.builds(
+    r.Position,
+    st.integers(min_value=-9_000_000, max_value=9_000_000),
+    st.integers(min_value=-18_000_000, max_value=18_000_000),
+)
+two_bits = st.integers(min_value=0, max_value=3)
+
+charters = st.builds(
+    r.Charter, text(r.NAME_MAX), st.integers(min_value=1, max_value=3),
+    st.lists(keys, max_size=r.MAX_COSTEWARDS).map(tuple),
+)
+hellos = st.builds(r.Hello, text(r.NAME_MAX), text(r.SITE_MAX), st.sampled_from(sorted(ROLES)),
+                   positions)
+needs = st.builds(r.Need, st.sampled_from(sorted(CATEGORIES)), text(r.TEXT_MAX), qtys,
+                  st.sampled_from(sorted(UNITS)), two_bits, minutes, text(r.SITE_MAX), positions)
+offers = st.builds(r.Offer, st.sampled_from(sorted(CATEGORIES)), text(r.TEXT_MAX), qtys,
+                   st.sampled_from(sorted(UNITS)), two_bits, two_bits, minutes, text(r.SITE_MAX),
+                   positions)
+pledges = st.builds(r.Pledge, shorts, seqs, qtys, minutes, text(r.TEXT_MAX))
+vouches = st.builds(r.Vouch, keys, st.sampled_from(sorted(GRANTS)))
+revokes = st.builds(r.Revoke, keys, st.integers(min_value=0, max_value=r.SEQ_MAX),
+                    text(r.REASON_MAX))
+
+
+def updates(seq: int) -> st.SearchStrategy[r.Update]:
+    """An update signed as record `seq` (>= 2) targets an earlier seq."""
+    return st.builds(r.Update, st.integers(min_value=1, max_value=seq - 1),
+                     st.sampled_from(sorted(STATUSES)), qtys, qtys, minutes, text(r.NOTE_MAX))
+
+
+@st.composite
+def signed_fields(draw: st.DrawFn) -> tuple[r.Body, int, int]:
+    """(body, seq, hlc) for any kind; the seq is compatible with the body."""
+    seq = draw(st.integers(min_value=2, max_value=r.SEQ_MAX) | st.integers(2, 200))
+    body = draw(st.one_of(charters, hellos, needs, offers, pledges, updates(seq), vouches, revokes))
+    at = draw(st.integers(min_value=0, max_value=(1 << 48) - 1))
+    return body, seq, at
