@@ -76,7 +76,7 @@ class PathLoss:
         """Distance at which the mean SNR equals the preset's floor (no shadowing)."""
         p = get_preset(preset)
         budget = self.tx_power_dbm + self.antenna_gains_db - p.sensitivity_dbm(self.noise_figure_db)
-        return 10.0 ** ((budget - self.ref_loss_db) / (10.0 * self.exponent))
+        return float(10.0 ** ((budget - self.ref_loss_db) / (10.0 * self.exponent)))
 
 
 @dataclass
