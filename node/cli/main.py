@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..home import Home, default_data_dir
-from . import demo_cmd, ledger_cmds, members_cmds, setup_cmds, transfer_cmds
+from . import bench_cmd, demo_cmd, ledger_cmds, members_cmds, setup_cmds, transfer_cmds
 from .common import Refused
 
 
@@ -40,13 +40,28 @@ for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
 cli.add_command(demo_cmd.demo)
+cli.add_command(bench_cmd.bench)
+
+
+def _one_line(message: str) -> str:
+    """Click spreads some messages (choices of a missing option) over lines."""
+    return " ".join(message.split())
+
+
+# click >= 8.2 raises this for a group called without a command; its message is
+# the whole help text.
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning every failure into one line on stderr."""
     debug = bool(os.environ.get("MESHAID_DEBUG"))
     try:
-        cli.main(args=argv, prog_name="meshaid", standalone_mode=False)
+        # Without standalone mode click *returns* the code of a ctx.exit(n) or
+        # `raise Exit(n)` inside a command instead of raising it.
+        code = cli.main(args=argv, prog_name="meshaid", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -57,12 +72,13 @@ def main(argv: list[str] | None = None) -> None:
             raise
         where = f" (see 'meshaid {exc.ctx.command_path.split(' ', 1)[1]} --help')" if (
             exc.ctx and " " in exc.ctx.command_path) else " (see 'meshaid --help')"
-        click.echo(f"meshaid: {exc.format_message()}{where}", err=True)
+        message = "missing command" if isinstance(exc, _NO_ARGS) else exc.format_message()
+        click.echo(f"meshaid: {_one_line(message)}{where}", err=True)
         sys.exit(2)
     except (Refused, click.ClickException) as exc:
         if debug:
             raise
-        click.echo(f"meshaid: {exc.format_message()}", err=True)
+        click.echo(f"meshaid: {_one_line(exc.format_message())}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:
         click.echo("meshaid: interrupted", err=True)
@@ -72,5 +88,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # the last line of defence: still one line, never a traceback
         if debug:
             raise
-        click.echo(f"meshaid: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"meshaid: internal error: {type(exc).__name__}: {_one_line(str(exc))}",
+                   err=True)
         sys.exit(1)

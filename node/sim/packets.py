@@ -94,6 +94,7 @@ class MeshStats:
     own_tx: int = 0
     relays: int = 0  # relay frames put on air
     tx_airtime: float = 0.0
+    tx_payload_bytes: int = 0  # application payload bytes put on air (own + relays)
     airtime_by_tag: dict[str, float] = field(default_factory=dict)
     tx_by_tag: dict[str, int] = field(default_factory=dict)
     rx_ok: int = 0  # frames decoded (incl. duplicates)

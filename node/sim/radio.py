@@ -310,6 +310,7 @@ class Mesh:
         else:
             st.relays += 1
         st.tx_airtime += dur
+        st.tx_payload_bytes += len(pkt.payload) if isinstance(pkt.payload, (bytes, bytearray)) else 0
         tag = pkt.tag
         st.airtime_by_tag[tag] = st.airtime_by_tag.get(tag, 0.0) + dur
         st.tx_by_tag[tag] = st.tx_by_tag.get(tag, 0) + 1

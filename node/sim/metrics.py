@@ -1,0 +1,164 @@
+"""The bench's numbers, from a finished simulation.
+
+* delivered_fraction: over every (record, node that should hold it), the share
+  held at the end. Should: every ledger node up at the end (attackers aside).
+* convergence_s: per fully delivered record, from creation until the last such
+  node held it (p50, p95, max); and after heal / join, from the event until
+  every record that existed then was everywhere.
+* airtime_s: total on air (firmware relays included), and by message type.
+* max_duty_cycle_pct: worst exact rolling hour of any node.
+* peak_channel_util_pct: highest firmware-style 60 s utilisation seen.
+* eta: air time used over the lower bound gamma_c x sum(air time of each record
+  alone), with gamma_c from a greedy connected dominating set (an upper
+  estimate: so eta_greedy is optimistic) and from the bound
+  gamma_c >= (n - 2) / (max degree - 1) (eta_bound is pessimistic).
+* useful_fraction: record bytes delivered (each record once, times its
+  delivered share) over payload bytes on air.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .airtime import frame_bytes, time_on_air
+
+if TYPE_CHECKING:
+    from .runner import Simulation
+
+PROPAGATION_TAGS = {"push", "forward", "b1-push", "b2-push"}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def greedy_cds(adjacency: dict[int, set[int]]) -> int:
+    """Size of a greedy connected dominating set (Guha-Khuller style growth)."""
+    nodes = set(adjacency)
+    if len(nodes) <= 1:
+        return len(nodes)
+    start = max(nodes, key=lambda n: (len(adjacency[n]), -n))
+    black = {start}
+    covered = {start} | adjacency[start]
+    while covered != nodes:
+        frontier = {n for n in covered if n not in black}
+        best = max(frontier, key=lambda n: (len(adjacency[n] - covered), -n))
+        if not adjacency[best] - covered:
+            break
+        black.add(best)
+        covered |= adjacency[best]
+    return len(black)
+
+
+def cds_lower_bound(adjacency: dict[int, set[int]]) -> int:
+    n = len(adjacency)
+    delta = max((len(v) for v in adjacency.values()), default=1)
+    return max(1, math.ceil((n - 2) / max(1, delta - 1)))
+
+
+def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
+    end = sim.events.now
+    should = [n for n in sim.world.ledger_nodes
+              if sim.mesh.is_up(n) and sim.nodes[n].joined and n not in sim.attackers]
+    wanted = {rid: info for rid, info in sim.created.items() if info[1] != -2}
+    held = 0
+    total = 0
+    conv: list[float] = []
+    delivered_bytes = 0.0
+    for rid, (t0, _author, size) in wanted.items():
+        got = sim.have.get(rid, {})
+        count = sum(1 for n in should if n in got)
+        held += count
+        total += len(should)
+        delivered_bytes += size * count / max(1, len(should))
+        if count == len(should) and should and t0 > 0:
+            conv.append(max(got[n] for n in should) - t0)
+    after = {}
+    for mark, t_event in sim.marks.items():
+        if not (mark == "heal" or mark.startswith("join:")):
+            continue
+        nodes = should if mark == "heal" else [int(mark.split(":")[1])]
+        latest = t_event
+        complete = True
+        for rid, (t0, _a, _s) in wanted.items():
+            if t0 > t_event:
+                continue
+            got = sim.have.get(rid, {})
+            for n in nodes:
+                if n not in got:
+                    complete = False
+                else:
+                    latest = max(latest, got[n])
+        after[mark] = round(latest - t_event, 1) if complete else None
+    stats = sim.mesh.stats
+    by_tag = {tag: round(v, 1) for tag, v in sorted(stats.airtime_by_tag.items())}
+    preset = sim.sc.preset
+    alone = sum(time_on_air(frame_bytes(size), preset) for t0, _a, size in wanted.values()
+                if t0 > 0)
+    adjacency = {n: set(sim.world.topology.neighbors(n)) for n in range(sim.world.topology.n)}
+    gamma = greedy_cds(adjacency)
+    gamma_lb = cds_lower_bound(adjacency)
+    honest_air = sum(v for tag, v in stats.airtime_by_tag.items() if tag != "attack")
+    prop_air = sum(v for tag, v in stats.airtime_by_tag.items() if tag in PROPAGATION_TAGS)
+    payload_bytes = getattr(stats, "tx_payload_bytes", 0) or 0
+    duty = max((sim.mesh.max_duty_cycle_pct(n) for n in range(sim.world.topology.n)
+                if n not in sim.attackers), default=0.0)
+    util = max((sim.mesh.peak_channel_utilization(n) for n in range(sim.world.topology.n)),
+               default=0.0)
+    forks = 0
+    for n in should:
+        forks += bool(sim.nodes[n].store.db.execute("SELECT COUNT(*) FROM forks").fetchone()[0])
+    engines = [sim.nodes[n].engine for n in should]
+    dropped: dict[str, int] = {}
+    for e in engines:
+        for reason, k in e.stats.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + k
+    cap = sim.sc.duty_cycle_pct
+    return {
+        "scenario": sim.sc.name,
+        "protocol": sim.protocol,
+        "seed": sim.sc.seed,
+        "nodes": sim.world.topology.n,
+        "ledger_nodes": len(sim.world.ledger_nodes),
+        "records": len([w for w in wanted.values() if w[0] > 0]),
+        "initial_records": len(sim.world.history),
+        "virtual_h": round(end / 3600.0, 2),
+        "delivered_fraction": round(held / total, 4) if total else None,
+        "convergence_s": {
+            "p50": _r(percentile(conv, 0.5)),
+            "p95": _r(percentile(conv, 0.95)),
+            "max": _r(max(conv) if conv else None),
+            "after": after,
+        },
+        "airtime_s": {"total": round(stats.tx_airtime, 1), "honest": round(honest_air, 1),
+                      "by_type": by_tag},
+        "max_duty_cycle_pct": round(duty, 3),
+        "duty_cycle_cap_pct": cap,
+        "budget_pct": round((cap or 10.0) * float(sim.sc.sync.get("budget_share", 0.5)), 3),
+        "peak_channel_util_pct": round(util, 2),
+        "eta": {
+            "total_greedy": _r(honest_air / (gamma * alone), 3) if alone else None,
+            "total_bound": _r(honest_air / (gamma_lb * alone), 3) if alone else None,
+            "propagation_greedy": _r(prop_air / (gamma * alone), 3) if alone else None,
+            "gamma_c_greedy": gamma,
+            "gamma_c_bound": gamma_lb,
+            "record_airtime_alone_s": round(alone, 1),
+        },
+        "useful_fraction": _r(delivered_bytes / payload_bytes, 4) if payload_bytes else None,
+        "forks_detected": forks,
+        "dropped": dropped,
+        "attack_packets": sim.attack_sent,
+        "radio": {"collisions": stats.collisions, "refused": dict(stats.refused),
+                  "relays": stats.relays},
+        "wall_s": round(wall_s, 2),
+    }
+
+
+def _r(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)

@@ -1,0 +1,276 @@
+"""Run a scenario: real engines and real stores on a simulated Meshtastic mesh.
+
+Theory of operation
+-------------------
+One `EventQueue` drives everything in virtual time. The `Mesh` hands each
+received payload to that node's engine (`receive`), then the node is *pumped*:
+its engine's `poll(now)` returns packets, which go to `Mesh.send`, and one
+timer per node is (re)armed at `engine.next_timer()`. Workload posts, joins,
+partitions, attacks and the rest are scheduled events. Every record accepted
+by any node is logged (record id, node, time), and `metrics.summarise` turns
+that log and the mesh's counters into the bench's numbers.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ledger import codec, identity
+from ..ledger import records as r
+from ..store import Store
+from ..store.sync_port import SyncLedger
+from ..sync.engine import Engine, record_id
+from ..sync.ports import Ingested, RxMeta, SyncConfig
+from .airtime import frame_bytes, time_on_air
+from .events import EventQueue, Handle
+from .firmware import Role
+from .radio import Mesh
+from .scenario import Scenario
+from .world import SIM_EPOCH, World, build, clone, loss_model
+
+PROTOCOLS = ("meshaid", "b0", "b1", "b2")
+
+
+class TrackedLedger(SyncLedger):
+    """The store port, logging each newly accepted record for the metrics."""
+
+    def __init__(self, store: Store, node: int, sim: Simulation) -> None:
+        super().__init__(store)
+        self.node = node
+        self.sim = sim
+
+    def sync_ingest(self, raw: bytes, now: float) -> Ingested:
+        result = super().sync_ingest(raw, self.sim.clock(self.node))
+        if result.status == "accepted":
+            self.sim.got(record_id(raw), self.node, raw)
+        return result
+
+
+@dataclass
+class SimNode:
+    idx: int
+    store: Store
+    engine: Any
+    timer: Handle | None = None
+    timer_at: float | None = None
+    skew: float = 0.0
+    joined: bool = True
+
+
+@dataclass
+class Simulation:
+    sc: Scenario
+    protocol: str = "meshaid"
+    progress: bool = False
+    rng: random.Random = field(init=False)
+    events: EventQueue = field(init=False)
+    world: World = field(init=False)
+    mesh: Mesh = field(init=False)
+    nodes: dict[int, SimNode] = field(default_factory=dict)
+    created: dict[bytes, tuple[float, int, int]] = field(default_factory=dict)  # t, author, len
+    have: dict[bytes, dict[int, float]] = field(default_factory=dict)
+    marks: dict[str, float] = field(default_factory=dict)
+    attackers: set[int] = field(default_factory=set)
+    attack_sent: int = 0
+
+    def __post_init__(self) -> None:
+        if self.protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
+        self.rng = random.Random(self.sc.seed)
+        self.events = EventQueue()
+        self.world = build(self.sc, self.rng)
+        roles = {n: Role.ROUTER for n in self.world.routers}
+        self.mesh = Mesh(self.world.topology, preset=self.sc.preset,
+                         rng=random.Random(self.sc.seed + 1), events=self.events,
+                         on_receive=self._on_receive, roles=roles, apps=self.world.ledger_nodes,
+                         loss=loss_model(self.sc), duty_cycle_pct=self.sc.duty_cycle_pct)
+        for n in self.world.relays:
+            self.mesh.set_rebroadcast_mode(n, "ALL")
+        joiners = {int(x) for ev in self.sc.events if ev.kind == "join"
+                   for x in _as_list(ev.args.get("nodes", ev.args.get("node")))}
+        for n in self.world.ledger_nodes:
+            store = clone(self.world.bare if n in joiners else self.world.template)
+            node = SimNode(n, store, None, joined=n not in joiners)
+            self.nodes[n] = node
+            node.engine = self._make_engine(n, store)
+            if n in joiners:
+                self.mesh.set_up(n, False)
+        for raw in self.world.history:
+            self.created[record_id(raw)] = (0.0, -1, len(raw))
+        for raw in self.world.history:
+            rid = record_id(raw)
+            self.have[rid] = {n: 0.0 for n in self.world.ledger_nodes if n not in joiners}
+
+    # ------------------------------------------------------------ plumbing
+
+    def _config(self) -> SyncConfig:
+        preset = self.sc.preset
+        cap = self.sc.duty_cycle_pct or 10.0
+        share = float(self.sc.sync.get("budget_share", 0.5))
+        cfg = SyncConfig(network_tag=self.world.network[:2],
+                         airtime=lambda n: time_on_air(frame_bytes(n), preset),
+                         budget_s_per_hour=3600.0 * cap / 100.0 * share)
+        for key, value in self.sc.sync.items():
+            if key != "budget_share" and hasattr(cfg, key):
+                setattr(cfg, key, type(getattr(cfg, key))(value))
+            elif key != "budget_share":
+                cfg.extra[key] = float(value)
+        return cfg
+
+    def _make_engine(self, n: int, store: Store) -> Any:
+        ledger = TrackedLedger(store, n, self)
+        seed = self.sc.seed * 1000 + n
+        if self.protocol == "meshaid":
+            return Engine(ledger, self._config(), n, seed)
+        from . import baselines
+
+        cls = {"b0": baselines.FullStateFlood, "b1": baselines.PushOnly,
+               "b2": baselines.PushAndIdLists}[self.protocol]
+        return cls(ledger, self._config(), n, seed)
+
+    def clock(self, n: int) -> float:
+        node = self.nodes.get(n)
+        return SIM_EPOCH + self.events.now + (node.skew if node else 0.0)
+
+    def got(self, rid: bytes, n: int, raw: bytes) -> None:
+        self.have.setdefault(rid, {}).setdefault(n, self.events.now)
+        if rid not in self.created:
+            self.created[rid] = (self.events.now, -2, len(raw))  # heard before its author's log
+
+    def _on_receive(self, n: int, payload: bytes, meta: Any) -> None:
+        node = self.nodes.get(n)
+        if node is None or not node.joined or n in self.attackers:
+            return
+        rx = RxMeta(sender=meta.from_node, snr=meta.snr, rssi=meta.rssi, hops=meta.hops_away)
+        node.engine.receive(payload, rx, self.events.now)
+        self.pump(n)
+
+    def pump(self, n: int) -> None:
+        node = self.nodes[n]
+        if not node.joined or not self.mesh.is_up(n):
+            return
+        now = self.events.now
+        node.engine.set_channel_utilization(self.mesh.channel_utilization(n))
+        for out in node.engine.poll(now):
+            self.mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag)
+        due = node.engine.next_timer()
+        if due is not None and due <= now:
+            due = now + 0.05
+        if due != node.timer_at:
+            if node.timer is not None:
+                self.events.cancel(node.timer)
+            node.timer = self.events.schedule(due, self.pump, n) if due is not None else None
+            node.timer_at = due
+
+    # ------------------------------------------------------------ workload
+
+    def post(self, n: int, body: r.Body | None = None) -> bytes | None:
+        node = self.nodes[n]
+        if not node.joined or not self.mesh.is_up(n):
+            return None
+        member = self.world.members[n]
+        body = body or self._random_body(n)
+        rec = node.store.author(body, member.key, self.clock(n))
+        rid = record_id(rec.raw)
+        self.created[rid] = (self.events.now, n, len(rec.raw))
+        self.have.setdefault(rid, {})[n] = self.events.now
+        node.engine.local_record(rec.raw, self.events.now)
+        self.pump(n)
+        return rec.raw
+
+    def _random_body(self, n: int) -> r.Body:
+        rng = self.rng
+        mix = self.sc.workload.get("mix", {"need": 0.4, "offer": 0.2, "pledge": 0.3, "update": 0.1})
+        kind = rng.choices(list(mix), weights=list(mix.values()))[0]
+        store = self.nodes[n].store
+        crit = float(self.sc.workload.get("critical_fraction", 0.1))
+        if kind == "pledge":
+            row = store.db.execute("SELECT short, seq FROM objects WHERE kind = 2 AND trust ="
+                                   " 'trusted' ORDER BY created_hlc DESC LIMIT 20").fetchall()
+            if row:
+                short, seq = rng.choice(row)
+                return r.Pledge(bytes(short), seq, rng.randint(1, 20), 240, "on its way")
+        if kind == "update":
+            me = self.world.members[n].public
+            row = store.db.execute("SELECT seq, qty FROM objects WHERE author = ? AND status = 0"
+                                   " LIMIT 10", [me]).fetchall()
+            if row:
+                seq, qty = rng.choice(row)
+                return r.Update(seq, rng.choice([0, 1]), qty)
+        if kind == "offer":
+            return r.Offer(rng.choice([32, 33, 35, 36, 37, 39]), f"capacity from {n}",
+                           rng.randint(1, 60), 0, 1, 2, 1440, "")
+        urgency = 3 if rng.random() < crit else rng.choice([0, 1, 1, 2])
+        return r.Need(rng.choice([1, 2, 3, 4, 5]), f"need from site {n}", rng.randint(1, 300),
+                      4, urgency, 2880, "")
+
+    def _schedule_workload(self) -> None:
+        rate = float(self.sc.workload.get("records_per_node_per_hour", 0)) / 3600.0
+        if rate <= 0:
+            return
+        for n in self.world.ledger_nodes:
+            self.events.schedule(self.rng.expovariate(rate), self._poisson_post, n, rate)
+
+    def _poisson_post(self, n: int, rate: float) -> None:
+        self.post(n)
+        nxt = self.events.now + self.rng.expovariate(rate)
+        if nxt < self.sc.duration_s * float(self.sc.workload.get("stop_fraction", 0.75)):
+            self.events.schedule(nxt, self._poisson_post, n, rate)
+
+    # ------------------------------------------------------------ run
+
+    def run(self) -> dict[str, Any]:
+        from . import scenario_events
+
+        wall0 = time.perf_counter()
+        for n, node in self.nodes.items():
+            if node.joined:
+                node.engine.start(0.0)
+                self.events.schedule(self.rng.uniform(0, 1), self.pump, n)
+        self._schedule_workload()
+        for ev in self.sc.events:
+            self.events.schedule(ev.at_s, scenario_events.apply, self, ev)
+        end = self.sc.duration_s
+        step = end / 20
+        t = 0.0
+        while t < end:
+            t = min(end, t + step)
+            self.events.run_until(t)
+            if self.progress:
+                sys.stderr.write(f"\r  {self.sc.name} [{self.protocol}] {100 * t / end:5.1f}% "
+                                 f"virtual {t / 3600:.1f} h, wall {time.perf_counter() - wall0:.0f} s")
+                sys.stderr.flush()
+        if self.progress:
+            sys.stderr.write("\n")
+        from .metrics import summarise
+
+        return summarise(self, time.perf_counter() - wall0)
+
+
+def _as_list(value: object) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def forge_twin(sim: Simulation, n: int, raw: bytes) -> bytes:
+    """A different record with the same (author, seq): an equivocation by node n."""
+    p = codec.parse(raw)
+    member = sim.world.members[n]
+    body = r.Need(1, "equivocation: same seq, other text", 1, 0, 1, 0, "")
+    return codec.encode(body, member.key, p.seq, p.hlc, sim.world.network).raw
+
+
+def fresh_key_records(sim: Simulation, count: int) -> list[bytes]:
+    """Validly signed hellos and needs from unadmitted keys (quarantine spam)."""
+    out = []
+    for _ in range(count):
+        key = identity.key_from_seed(sim.rng.randbytes(32))
+        out.append(codec.encode(r.Hello("spam", "nowhere"), key, 1, 0, sim.world.network).raw)
+        out.append(codec.encode(r.Need(1, "spam " * 10, 999, 0, 3), key, 2, 0,
+                                sim.world.network).raw)
+    return out

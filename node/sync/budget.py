@@ -1,0 +1,109 @@
+"""Air-time budget: never more than a configured share of the duty cycle.
+
+Theory of operation
+-------------------
+The firmware refuses any transmission that would take a node past its
+region's duty-cycle cap in the rolling hour. Sync must stay well inside that
+(default: half of it), leave room for people's own messages, and never starve
+the messages that matter most.
+
+* A sliding one-hour window of our own transmissions (start, air time) is kept.
+  A send of cost c at priority p is allowed when used + c <= limit x share(p):
+  urgent traffic (revocations, critical needs) may use the whole limit, normal
+  traffic 85 % of it, bulk (repairs of history, bootstrap) 60 %. So bulk can
+  never crowd out urgent traffic.
+* Burst control: within any 60 s at most `burst_s` seconds of air time, so a
+  full hour's budget is never spent in one go.
+* Politeness: above `polite_util_pct` measured channel utilisation only urgent
+  traffic goes; above `busy_util_pct`, nothing but revocations.
+* `next_allowed(cost, p, now)` tells the engine when to try again, so it sleeps
+  instead of polling.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+URGENT, NORMAL, BULK = 0, 1, 2
+SHARE = {URGENT: 1.0, NORMAL: 0.85, BULK: 0.6}
+
+
+@dataclass
+class Budget:
+    limit_s: float  # air seconds allowed per rolling hour
+    burst_s: float = 0.0  # air seconds allowed per rolling minute (0: limit_s / 12)
+    polite_util_pct: float = 25.0
+    busy_util_pct: float = 50.0
+    channel_util_pct: float = 0.0
+    _sends: deque[tuple[float, float]] = field(default_factory=deque)
+    _used: float = 0.0
+
+    @classmethod
+    def for_region(cls, duty_cycle_pct: float | None, share: float = 0.5) -> Budget:
+        """Budget for a region cap (percent; None or 0 = no legal cap, then a
+        polite 10 % of air time is taken as the cap)."""
+        cap = duty_cycle_pct if duty_cycle_pct else 10.0
+        return cls(limit_s=3600.0 * cap / 100.0 * share)
+
+    def _expire(self, now: float) -> None:
+        while self._sends and self._sends[0][0] <= now - 3600.0:
+            self._used -= self._sends.popleft()[1]
+        if not self._sends:
+            self._used = 0.0
+
+    def used(self, now: float) -> float:
+        self._expire(now)
+        return self._used
+
+    def _minute(self, now: float) -> float:
+        return sum(c for t, c in self._sends if t > now - 60.0)
+
+    def allowed(self, cost: float, priority: int, now: float) -> bool:
+        self._expire(now)
+        if self.channel_util_pct >= self.busy_util_pct and priority != URGENT:
+            return False
+        if self.channel_util_pct >= self.polite_util_pct and priority == BULK:
+            return False
+        if self._used + cost > self.limit_s * SHARE[priority]:
+            return False
+        burst = self.burst_s or self.limit_s / 12.0
+        return self._minute(now) + cost <= max(burst, cost)
+
+    def spend(self, cost: float, now: float) -> None:
+        self._expire(now)
+        self._sends.append((now, cost))
+        self._used += cost
+
+    def next_allowed(self, cost: float, priority: int, now: float) -> float:
+        """Earliest time at which `allowed` may turn true (channel utilisation aside)."""
+        self._expire(now)
+        if self.allowed(cost, priority, now):
+            return now
+        limit = self.limit_s * SHARE[priority]
+        excess = self._used + cost - limit
+        t_hour = now
+        if excess > 0:
+            freed = 0.0
+            for t, c in self._sends:
+                freed += c
+                if freed >= excess:
+                    t_hour = t + 3600.0
+                    break
+            else:
+                t_hour = now + 3600.0
+        burst = self.burst_s or self.limit_s / 12.0
+        recent = [(t, c) for t, c in self._sends if t > now - 60.0]
+        over = sum(c for _, c in recent) + cost - max(burst, cost)
+        t_min = now
+        if over > 0:
+            freed = 0.0
+            for t, c in recent:
+                freed += c
+                if freed >= over:
+                    t_min = t + 60.0
+                    break
+        nxt = max(t_hour, t_min)
+        if self.channel_util_pct >= self.polite_util_pct:
+            nxt = max(nxt, now + 30.0)  # utilisation is re-measured; look again later
+        return max(nxt, now + 0.001)

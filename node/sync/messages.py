@@ -1,0 +1,153 @@
+"""Sync messages on the air (node/PROTOCOL.md, "Sync messages").
+
+Every packet starts with `u8 version << 4 | type` and the 2-byte network tag
+(the first two bytes of the network id), so foreign traffic is dropped
+before any parsing. Decoding is strict, like records: any payload either
+parses into one of the message classes below or raises DecodeError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ledger.wire import DecodeError, Reader, Writer
+from . import riblt
+
+VERSION = 1
+RECORDS, DIGEST, SKETCH, REQUEST, MORE, PULL = 1, 2, 3, 4, 5, 6
+TYPE_NAMES = {RECORDS: "records", DIGEST: "digest", SKETCH: "sketch", REQUEST: "request",
+              MORE: "more", PULL: "pull"}
+HEADER = 3
+ID_LEN = 8
+MIN_RECORD = 66
+MAX_RECORD = 200
+CURSOR_LEN = 15
+
+
+@dataclass(frozen=True)
+class Records:
+    records: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    count: int
+    fingerprint: int  # XOR of the 64-bit ids of every record held
+    boot: bool = False  # the sender is bootstrapping and pulling
+
+
+@dataclass(frozen=True)
+class Sketch:
+    count: int
+    start: int
+    symbols: bytes  # k x 13-byte coded symbols
+
+
+@dataclass(frozen=True)
+class Request:
+    ids: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class More:
+    target: int  # the sketch sender's node number
+    start: int
+
+
+@dataclass(frozen=True)
+class Pull:
+    target: int  # the node asked to answer
+    part: int  # answer only records whose id's first byte % parts == part
+    parts: int
+    cursor: bytes  # empty, or (u8 class, u48 hlc, 8-byte id): answer records after it
+
+
+Message = Records | Digest | Sketch | Request | More | Pull
+
+
+def encode(msg: Message, tag: bytes) -> bytes:
+    """Wire bytes of `msg` in the network with tag `tag` (2 bytes)."""
+    w = Writer()
+    match msg:
+        case Records():
+            w.u8(VERSION << 4 | RECORDS).raw(tag)
+            for raw in msg.records:
+                w.u8(len(raw)).raw(raw)
+        case Digest():
+            w.u8(VERSION << 4 | DIGEST).raw(tag).varint(msg.count, 5)
+            w.fixed(msg.fingerprint, 8).u8(1 if msg.boot else 0)
+        case Sketch():
+            w.u8(VERSION << 4 | SKETCH).raw(tag).varint(msg.count, 5).fixed(msg.start, 2)
+            w.raw(msg.symbols)
+        case Request():
+            w.u8(VERSION << 4 | REQUEST).raw(tag)
+            for rid in msg.ids:
+                w.raw(rid)
+        case More():
+            w.u8(VERSION << 4 | MORE).raw(tag).fixed(msg.target, 4).fixed(msg.start, 2)
+        case Pull():
+            w.u8(VERSION << 4 | PULL).raw(tag).fixed(msg.target, 4).u8(msg.part).u8(msg.parts)
+            w.raw(msg.cursor)
+    return w.bytes()
+
+
+def peek(payload: bytes) -> tuple[int, bytes]:
+    """(type, network tag) of a payload; DecodeError if it is not a sync packet."""
+    if len(payload) < HEADER:
+        raise DecodeError("truncated", "shorter than a sync header")
+    if payload[0] >> 4 != VERSION:
+        raise DecodeError("bad-version", f"sync version {payload[0] >> 4}")
+    kind = payload[0] & 0x0F
+    if kind not in TYPE_NAMES:
+        raise DecodeError("unknown-kind", f"sync message type {kind}")
+    return kind, payload[1:3]
+
+
+def decode(payload: bytes) -> Message:
+    """Parse one sync packet strictly (the network tag is checked by the caller)."""
+    kind, _tag = peek(payload)
+    rd = Reader(payload)
+    rd.raw(HEADER, "header")
+    msg: Message
+    if kind == RECORDS:
+        items = []
+        while rd.remaining():
+            n = rd.u8("record length")
+            if not MIN_RECORD <= n <= MAX_RECORD:
+                raise DecodeError("out-of-range", f"record length {n}")
+            items.append(rd.raw(n, "record"))
+        if not items:
+            raise DecodeError("truncated", "a records packet with no record")
+        msg = Records(tuple(items))
+    elif kind == DIGEST:
+        count = rd.varint("count", 5)
+        fingerprint = rd.fixed(8, "fingerprint")
+        flags = rd.u8("flags")
+        if flags & ~1:
+            raise DecodeError("out-of-range", "reserved digest flags")
+        msg = Digest(count, fingerprint, bool(flags & 1))
+    elif kind == SKETCH:
+        count = rd.varint("count", 5)
+        start = rd.fixed(2, "start")
+        body = rd.raw(rd.remaining(), "symbols")
+        if not body or len(body) % riblt.SYMBOL_BYTES:
+            raise DecodeError("out-of-range", "sketch symbols not a positive multiple of 13 bytes")
+        msg = Sketch(count, start, body)
+    elif kind == REQUEST:
+        body = rd.raw(rd.remaining(), "ids")
+        if not body or len(body) % ID_LEN:
+            raise DecodeError("out-of-range", "request ids not a positive multiple of 8 bytes")
+        msg = Request(tuple(body[i : i + ID_LEN] for i in range(0, len(body), ID_LEN)))
+    elif kind == MORE:
+        msg = More(rd.fixed(4, "target"), rd.fixed(2, "start"))
+    else:
+        target = rd.fixed(4, "target")
+        part, parts = rd.u8("part"), rd.u8("parts")
+        if not 1 <= parts <= 16 or part >= parts:
+            raise DecodeError("out-of-range", f"partition {part}/{parts}")
+        cursor = rd.raw(rd.remaining(), "cursor")
+        if len(cursor) not in (0, CURSOR_LEN):
+            raise DecodeError("out-of-range", "cursor must be empty or 15 bytes")
+        msg = Pull(target, part, parts, cursor)
+    rd.end()
+    return msg

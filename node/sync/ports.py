@@ -1,0 +1,82 @@
+"""What the engine exchanges with the outside: its ledger port and its I/O values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+# Record classes, in bootstrap priority order.
+CLASS_MEMBERSHIP, CLASS_BOARD, CLASS_COMMITMENTS = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    """What the engine needs to know about one stored record."""
+
+    id: bytes  # first 8 bytes of SHA-256 of the record
+    cls: int  # CLASS_*
+    hlc: int
+    urgent: bool  # revocations, vouches, charter, critical needs
+    trusted: bool  # author admitted (quarantined records travel as bulk)
+    author: bytes  # 4-byte short id, for per-author rate limits
+
+
+@dataclass(frozen=True)
+class Ingested:
+    status: str  # accepted | duplicate | held | rejected
+    reason: str = ""
+    info: RecordInfo | None = None
+
+
+class Ledger(Protocol):
+    """The store side of sync. `node.store.Store` implements it."""
+
+    def sync_ingest(self, raw: bytes, now: float) -> Ingested: ...
+
+    def sync_infos(self) -> Iterable[RecordInfo]: ...
+
+    def sync_raw(self, rid: bytes) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class RxMeta:
+    """Radio metadata of a received packet."""
+
+    sender: int  # node number
+    snr: float = 0.0
+    rssi: float = 0.0
+    hops: int = 0  # hop_start - hop_limit: relays it went through
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    payload: bytes
+    hop_limit: int
+    tag: str  # message type, for accounting
+    priority: int
+    dest: int | None = None  # None: broadcast
+
+
+@dataclass
+class SyncConfig:
+    network_tag: bytes  # first two bytes of the network id
+    airtime: Callable[[int], float]  # seconds on air for an n-byte payload
+    budget_s_per_hour: float = 180.0  # half of the EU 10 % duty cycle
+    payload_cap: int = 228
+    push_delay: float = 2.0  # batch fresh local records this long
+    forward_window: tuple[float, float] = (1.0, 12.0)  # relay back-off, scaled by SNR
+    repair_window: tuple[float, float] = (0.5, 8.0)
+    forward_suppress: int = 2  # copies heard (incl. the one received) that cancel a relay
+    trickle_imin: float = 30.0
+    trickle_imax: float = 1800.0
+    trickle_k: int = 1
+    settle: float = 45.0  # ignore digest differences this soon after news
+    boot_gap: int = 48  # count gap beyond which a node pulls instead of reconciling
+    pull_batch: int = 4  # packets per pull answer
+    pull_timeout: float = 60.0
+    sketch_size: int = 1024
+    author_rate_per_hour: float = 60.0  # records per author forwarded at normal priority
+    author_burst: float = 30.0
+    max_scope: int = 3
+    extra: dict[str, float] = field(default_factory=dict)

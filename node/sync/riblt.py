@@ -1,0 +1,146 @@
+"""Rateless invertible Bloom lookup tables (Yang, Gilad, Alizadeh, SIGCOMM 2024).
+
+Theory of operation
+-------------------
+Each set element is a 64-bit id. A *coded symbol* holds the XOR of the ids
+mapped to it, the XOR of their 32-bit checksums, and their count (mod 256 on
+the wire). Element x maps to index 0 and then to an infinite, x-seeded,
+increasing sequence of indices whose density falls off as about 1/(1 + i/2),
+so the first symbols see nearly every element and later ones few.
+
+A sender streams symbols 0, 1, 2, ... of its set. A receiver subtracts its own
+symbols at the same indices, leaving the symbols of the symmetric difference,
+and *peels*: a symbol whose count is ±1 and whose checksum matches its id sum
+holds exactly one element, which is removed from every symbol it maps to,
+freeing others. About 1.4-2 symbols per differing element decode the whole
+difference; if not, the receiver asks for the next symbols. One broadcast
+serves every neighbour at once, whatever each one's difference is.
+
+Symbols on the wire are 13 bytes: 8 id-sum, 4 checksum-sum, 1 count.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MASK64 = (1 << 64) - 1
+SYMBOL_BYTES = 13
+_MUL = 0x9E3779B97F4A7C15
+
+
+def _mix(x: int) -> int:
+    """splitmix64 finaliser: a fast, well-mixed 64-bit hash."""
+    x = (x + _MUL) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+    return x ^ (x >> 31)
+
+
+def checksum(x: int) -> int:
+    return _mix(x ^ 0x5A5A5A5A5A5A5A5A) >> 32
+
+
+def indices(x: int, limit: int) -> list[int]:
+    """The symbol indices below `limit` that element `x` maps to (always 0 first)."""
+    out = [0]
+    state = _mix(x) | 1
+    last = 0
+    while True:
+        state = (state * 0xDA942042E4DD58B5) & MASK64
+        u = (state + 1) / 18446744073709551616.0  # (0, 1]
+        last += math.ceil((last + 1.5) * (1.0 / math.sqrt(u) - 1.0))
+        if last >= limit:
+            return out
+        out.append(last)
+
+
+@dataclass
+class Symbol:
+    ids: int = 0
+    check: int = 0
+    count: int = 0
+
+    def is_zero(self) -> bool:
+        return self.ids == 0 and self.check == 0 and self.count % 256 == 0
+
+
+class Sketch:
+    """The first `size` coded symbols of a set, kept up to date as ids are added."""
+
+    def __init__(self, size: int = 1024, ids: Iterable[int] = ()) -> None:
+        self.size = size
+        self.ids = [0] * size
+        self.checks = [0] * size
+        self.counts = [0] * size
+        self.n = 0
+        for x in ids:
+            self.add(x)
+
+    def add(self, x: int, sign: int = 1) -> None:
+        c = checksum(x)
+        for i in indices(x, self.size):
+            self.ids[i] ^= x
+            self.checks[i] ^= c
+            self.counts[i] += sign
+        self.n += sign
+
+    def encode(self, start: int, count: int) -> bytes:
+        """Symbols [start, start + count) in wire form."""
+        out = bytearray()
+        for i in range(start, min(start + count, self.size)):
+            out += self.ids[i].to_bytes(8, "big")
+            out += self.checks[i].to_bytes(4, "big")
+            out.append(self.counts[i] % 256)
+        return bytes(out)
+
+
+def parse_symbols(data: bytes) -> list[Symbol]:
+    if len(data) % SYMBOL_BYTES:
+        raise ValueError("symbol bytes not a multiple of 13")
+    return [
+        Symbol(int.from_bytes(data[o : o + 8], "big"), int.from_bytes(data[o + 8 : o + 12], "big"),
+               data[o + 12])
+        for o in range(0, len(data), SYMBOL_BYTES)
+    ]
+
+
+@dataclass
+class Decoded:
+    complete: bool
+    theirs: set[int]  # in the remote set, not in ours
+    ours: set[int]  # in our set, not in the remote one
+
+
+def decode(remote: list[Symbol], start: int, local: Sketch) -> Decoded:
+    """Peel the difference between remote symbols [start, start+len) — which must
+    begin at 0 to be complete — and our own sketch."""
+    n = start + len(remote)
+    if start != 0 or n > local.size:
+        raise ValueError("decode needs symbols from index 0, within the local sketch size")
+    diff = [
+        Symbol(s.ids ^ local.ids[i], s.check ^ local.checks[i], (s.count - local.counts[i]) % 256)
+        for i, s in enumerate(remote)
+    ]
+    theirs: set[int] = set()
+    ours: set[int] = set()
+    queue = list(range(n))
+    while queue:
+        i = queue.pop()
+        sym = diff[i]
+        if sym.count not in (1, 255) or sym.ids == 0 or checksum(sym.ids) != sym.check:
+            continue
+        x, sign = sym.ids, (1 if sym.count == 1 else -1)
+        if x in theirs or x in ours:
+            continue
+        (theirs if sign == 1 else ours).add(x)
+        c = checksum(x)
+        for j in indices(x, n):
+            d = diff[j]
+            d.ids ^= x
+            d.check ^= c
+            d.count = (d.count - sign) % 256
+            queue.append(j)
+    complete = all(s.is_zero() for s in diff)
+    return Decoded(complete, theirs, ours)

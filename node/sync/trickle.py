@@ -1,0 +1,60 @@
+"""The Trickle algorithm (RFC 6206), for digests to neighbours.
+
+An interval I starts at `imin` and doubles up to `imax` while every digest
+heard agrees with ours. In each interval a node picks t uniformly in [I/2, I)
+and sends its digest at t unless it already heard `k` consistent digests in
+this interval. Hearing an inconsistent digest, or learning something new,
+resets I to `imin`. In steady state a neighbourhood spends about one digest
+per `imax`, whatever its size.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+
+@dataclass
+class Trickle:
+    imin: float
+    imax: float
+    k: int
+    rng: random.Random
+    interval: float = 0.0
+    start: float = 0.0
+    fire_at: float = 0.0
+    heard: int = 0
+    fired: bool = False
+
+    def begin(self, now: float) -> None:
+        self.interval = self.imin
+        self._new_interval(now)
+
+    def _new_interval(self, now: float) -> None:
+        self.start = now
+        self.heard = 0
+        self.fired = False
+        self.fire_at = now + self.rng.uniform(self.interval / 2, self.interval)
+
+    def consistent(self) -> None:
+        self.heard += 1
+
+    def reset(self, now: float) -> None:
+        """Inconsistency or news: back to the shortest interval (RFC 6206 §4.2, rule 6)."""
+        if self.interval > self.imin or now >= self.fire_at:
+            self.interval = self.imin
+            self._new_interval(now)
+
+    def next_time(self) -> float:
+        return self.fire_at if not self.fired else self.start + self.interval
+
+    def poll(self, now: float) -> bool:
+        """Advance to `now`; True when the digest should be sent now."""
+        send = False
+        if not self.fired and now >= self.fire_at:
+            self.fired = True
+            send = self.heard < self.k
+        if now >= self.start + self.interval:
+            self.interval = min(self.interval * 2, self.imax)
+            self._new_interval(now)
+        return send
