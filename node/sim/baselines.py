@@ -1,0 +1,418 @@
+"""Baseline sync protocols (B0, B1, B2), drop-in replacements for the sync engine.
+
+Each class has the public interface of `meshaid.node.sync.engine.Engine`
+(`start`, `local_record`, `receive`, `set_channel_utilization`, `poll`,
+`next_timer`, `stats`, `count`), so the simulator runner can swap it in and
+run it side by side with the real protocol.
+
+Theory of operation
+-------------------
+The baselines are what people do today with Meshtastic: they lean on the
+firmware's managed flooding (hop limit 3) instead of relaying records
+themselves, and they spend no air-time budget of their own; the firmware's
+duty-cycle limit in the simulator is what stops them.
+
+* **B0 `FullStateFlood`.** Every `b0_period` seconds (`config.extra`, default
+  3600; first time at a random offset in [0, period) per node) a node floods
+  its whole record set, packed into Records packets, hop limit 3. New local
+  records wait for the next full-state flood.
+* **B1 `PushOnly`.** A local record is flooded once (hop limit 3) after
+  `push_delay`, batched with the other fresh ones. Received records are
+  ingested and never re-sent. No repair: a lost flood is a lost record.
+* **B2 `PushAndIdLists`.** B1's push, plus every `b2_period` seconds
+  (default 1800, random first offset) a broadcast of its full id list to its
+  neighbours (hop limit 0, as many packets as needed). A neighbour that lacks
+  some listed ids requests them (hop 0) after a random back-off in
+  `repair_window` (default 0.5-8 s); every node that holds a requested record
+  answers (Records, hop 0) after its own back-off, and cancels per record if
+  it hears someone else send that record first. Pull-only: records that the
+  lister lacks are not pushed to it. Repaired records are not forwarded
+  except through later id-list rounds.
+
+Order. A node keeps its ids in the order it stored them (store order at
+start-up, then authoring and arrival order), and floods, lists and answers in
+that order, so an author's hello travels before the records that need it.
+
+Pacing. An app sending through the Meshtastic API blocks while the device's
+16-slot TX queue is full. The baselines model that with a virtual queue: a
+packet is released only while the air time already released ahead of it is
+at most `baseline_backlog` full packets (`config.extra`, default 8). This is
+no budget: it never holds traffic back for longer than the channel needs to
+carry it.
+
+Held records. A record the ledger holds back (its author not yet known) is
+remembered; at the next period (B0, B2) it joins the set if the ledger has
+since accepted it.
+
+Wire format. Records (type 1) and Request (type 4) packets are those of
+`meshaid.node.sync.messages`. B2's id list is a baseline-only packet, type
+0x0E (`ID_LIST`), with the same 3-byte header (`u8 version << 4 | 0x0E`,
+2-byte network tag) followed by one or more 8-byte record ids
+(`record_id(raw)`, the first 8 bytes of SHA-256 of the record): at most
+(payload_cap - 3) // 8 = 28 ids per packet at the default cap.
+
+Bad input never raises: it is counted in `stats.dropped` under its reason.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+from ..ledger.wire import DecodeError
+from ..sync import messages as m
+from ..sync.engine import Stats, record_id
+from ..sync.ports import Ledger, Outgoing, RxMeta, SyncConfig
+
+__all__ = ["ID_LIST", "FullStateFlood", "PushAndIdLists", "PushOnly", "decode_id_list",
+           "encode_id_list"]
+
+ID_LIST = 0x0E
+FLOOD_HOPS = 3
+PRIORITY = 1
+MAX_HELD = 4096
+
+
+def encode_id_list(ids: tuple[bytes, ...], tag: bytes) -> bytes:
+    """Wire bytes of a B2 id list (8-byte ids) in the network with tag `tag`."""
+    return bytes([m.VERSION << 4 | ID_LIST]) + tag + b"".join(ids)
+
+
+def decode_id_list(payload: bytes) -> tuple[bytes, ...]:
+    """The ids of a B2 id list (header already checked); DecodeError if malformed."""
+    body = payload[m.HEADER:]
+    if not body or len(body) % m.ID_LEN:
+        raise DecodeError("out-of-range", "id list not a positive multiple of 8 bytes")
+    return tuple(body[i : i + m.ID_LEN] for i in range(0, len(body), m.ID_LEN))
+
+
+def _pack(raws: list[bytes], cap: int) -> list[tuple[bytes, ...]]:
+    """Records packed greedily, in order, into packets of at most `cap` bytes."""
+    packets: list[list[bytes]] = []
+    room = 0
+    for raw in raws:
+        if len(raw) + 1 > cap - m.HEADER:
+            continue  # cannot travel in any packet
+        if not packets or len(raw) + 1 > room:
+            packets.append([])
+            room = cap - m.HEADER
+        packets[-1].append(raw)
+        room -= len(raw) + 1
+    return [tuple(p) for p in packets]
+
+
+class _Baseline:
+    """Shared machinery: the id set, ingest, decoding, and a paced outbox."""
+
+    kinds: frozenset[int] = frozenset({m.RECORDS})
+
+    def __init__(self, ledger: Ledger, config: SyncConfig, node: int, seed: int = 0) -> None:
+        self.ledger = ledger
+        self.cfg = config
+        self.node = node
+        self.rng = random.Random(seed)
+        self.stats = Stats()
+        self.channel_util_pct = 0.0
+        self.started = False
+        self.ids: dict[bytes, None] = dict.fromkeys(i.id for i in ledger.sync_infos())
+        self.held: dict[bytes, None] = {}
+        self.outbox: deque[tuple[bytes, int, str]] = deque()
+        self.free_at = 0.0  # when the virtual TX queue drains
+        self.backlog_s = config.extra.get("baseline_backlog", 8.0) * config.airtime(
+            config.payload_cap)
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    # ------------------------------------------------------------ inputs
+
+    def start(self, now: float) -> None:
+        if not self.started:
+            self.started = True
+            self._on_start(now)
+
+    def _on_start(self, now: float) -> None:
+        pass
+
+    def set_channel_utilization(self, pct: float) -> None:
+        self.channel_util_pct = pct  # the firmware, not the baseline, reacts to it
+
+    def local_record(self, raw: bytes, now: float) -> None:
+        """A record authored on this node (normally already in the ledger)."""
+        self.start(now)
+        rid = record_id(raw)
+        if rid in self.ids:
+            return
+        if self.ledger.sync_raw(rid) is None:
+            result = self.ledger.sync_ingest(raw, now)
+            if result.status not in ("accepted", "duplicate"):
+                self.stats.dropped[result.reason or result.status] += 1
+                return
+        self.ids[rid] = None
+        self._on_local(rid, now)
+
+    def _on_local(self, rid: bytes, now: float) -> None:
+        pass
+
+    def receive(self, payload: bytes, meta: RxMeta, now: float) -> None:
+        """A packet heard on our port. Never raises."""
+        self.start(now)
+        try:
+            if len(payload) < m.HEADER:
+                raise DecodeError("truncated", "shorter than a sync header")
+            if payload[0] >> 4 != m.VERSION:
+                raise DecodeError("bad-version", f"sync version {payload[0] >> 4}")
+            if payload[1:3] != self.cfg.network_tag:
+                self.stats.dropped["other-network"] += 1
+                return
+            kind = payload[0] & 0x0F
+            if kind not in m.TYPE_NAMES and kind != ID_LIST:
+                raise DecodeError("unknown-kind", f"sync message type {kind}")
+            if kind not in self.kinds:
+                self.stats.dropped["unexpected-kind"] += 1
+                return
+            if kind == ID_LIST:
+                self._on_id_list(decode_id_list(payload), meta, now)
+                return
+            msg = m.decode(payload)
+        except DecodeError as exc:
+            self.stats.dropped[exc.reason] += 1
+            return
+        if isinstance(msg, m.Records):
+            for raw in msg.records:
+                self._on_record(raw, now)
+        elif isinstance(msg, m.Request):
+            self._on_request(msg.ids, now)
+
+    def _on_record(self, raw: bytes, now: float) -> bool:
+        """Ingest one received record; True if it is new to us."""
+        rid = record_id(raw)
+        if rid in self.ids:
+            self.stats.duplicates += 1
+            return False
+        result = self.ledger.sync_ingest(raw, now)
+        if result.status == "accepted":
+            self.stats.accepted += 1
+            self.ids[rid] = None
+            self.held.pop(rid, None)
+            return True
+        if result.status == "duplicate":  # stored meanwhile (e.g. a held record let in)
+            self.stats.duplicates += 1
+            self.ids[rid] = None
+            self.held.pop(rid, None)
+            return False
+        if result.status == "held":
+            self.held[rid] = None
+            if len(self.held) > MAX_HELD:
+                del self.held[next(iter(self.held))]
+        self.stats.dropped[result.reason or result.status] += 1
+        return False
+
+    def _on_id_list(self, ids: tuple[bytes, ...], meta: RxMeta, now: float) -> None:
+        pass
+
+    def _on_request(self, ids: tuple[bytes, ...], now: float) -> None:
+        pass
+
+    def _refresh_held(self) -> None:
+        """Held records that the ledger has since accepted join the set."""
+        for rid in [r for r in self.held if self.ledger.sync_raw(r) is not None]:
+            del self.held[rid]
+            self.ids[rid] = None
+
+    # ------------------------------------------------------------ output
+
+    def _raws(self, rids: list[bytes]) -> list[bytes]:
+        out = []
+        for rid in rids:
+            raw = self.ledger.sync_raw(rid)
+            if raw is not None:
+                out.append(raw)
+        return out
+
+    def _queue_records(self, rids: list[bytes], hop_limit: int, tag: str) -> None:
+        for packet in _pack(self._raws(rids), self.cfg.payload_cap):
+            self.outbox.append((m.encode(m.Records(packet), self.cfg.network_tag), hop_limit, tag))
+
+    def _timers(self) -> list[float]:
+        return []
+
+    def _run_timers(self, now: float) -> None:
+        pass
+
+    def _pending_packet(self, now: float) -> tuple[bytes, int, str] | None:
+        """One more packet built at release time (so it can still be cancelled)."""
+        return None
+
+    def _pending_due(self) -> float | None:
+        return None
+
+    def next_timer(self) -> float | None:
+        """When poll() next has work, or None when idle forever."""
+        times = self._timers()
+        gate = self.free_at - self.backlog_s
+        if self.outbox:
+            times.append(gate)
+        pending = self._pending_due()
+        if pending is not None:
+            times.append(max(pending, gate))
+        return min(times) if times else None
+
+    def poll(self, now: float) -> list[Outgoing]:
+        """Run due timers; return the packets to transmit now."""
+        self.start(now)
+        self._run_timers(now)
+        out: list[Outgoing] = []
+        while self.free_at - now <= self.backlog_s:
+            item = self.outbox.popleft() if self.outbox else self._pending_packet(now)
+            if item is None:
+                break
+            payload, hop_limit, tag = item
+            cost = self.cfg.airtime(len(payload))
+            self.free_at = max(self.free_at, now) + cost
+            self.stats.sent[tag] += 1
+            self.stats.airtime[tag] += cost
+            out.append(Outgoing(payload, hop_limit, tag, PRIORITY))
+        return out
+
+
+class FullStateFlood(_Baseline):
+    """B0: flood the whole record set every `b0_period` seconds, hop limit 3."""
+
+    def __init__(self, ledger: Ledger, config: SyncConfig, node: int, seed: int = 0) -> None:
+        super().__init__(ledger, config, node, seed)
+        self.period = config.extra.get("b0_period", 3600.0)
+        self.next_flood: float | None = None
+
+    def _on_start(self, now: float) -> None:
+        self.next_flood = now + self.rng.random() * self.period
+
+    def _timers(self) -> list[float]:
+        return [] if self.next_flood is None else [self.next_flood]
+
+    def _run_timers(self, now: float) -> None:
+        if self.next_flood is None or self.next_flood > now:
+            return
+        self.next_flood += self.period
+        if self.next_flood <= now:
+            self.next_flood = now + self.period
+        self._refresh_held()
+        # A flood still queued from last period is superseded by this one.
+        self.outbox = deque(p for p in self.outbox if p[2] != "b0-state")
+        self._queue_records(list(self.ids), FLOOD_HOPS, "b0-state")
+
+
+class PushOnly(_Baseline):
+    """B1: flood each local record once (batched), hop limit 3; no repair."""
+
+    push_tag = "b1-push"
+
+    def __init__(self, ledger: Ledger, config: SyncConfig, node: int, seed: int = 0) -> None:
+        super().__init__(ledger, config, node, seed)
+        self.fresh: list[bytes] = []
+        self.push_due: float | None = None
+
+    def _on_local(self, rid: bytes, now: float) -> None:
+        self.fresh.append(rid)
+        if self.push_due is None:
+            self.push_due = now + self.cfg.push_delay
+
+    def _timers(self) -> list[float]:
+        return [] if self.push_due is None else [self.push_due]
+
+    def _run_timers(self, now: float) -> None:
+        if self.push_due is not None and self.push_due <= now:
+            self._queue_records(self.fresh, FLOOD_HOPS, self.push_tag)
+            self.fresh = []
+            self.push_due = None
+
+
+class PushAndIdLists(PushOnly):
+    """B2: B1's push plus periodic id lists to neighbours, with pull-only repair."""
+
+    push_tag = "b2-push"
+    kinds = frozenset({m.RECORDS, m.REQUEST, ID_LIST})
+
+    def __init__(self, ledger: Ledger, config: SyncConfig, node: int, seed: int = 0) -> None:
+        super().__init__(ledger, config, node, seed)
+        self.period = config.extra.get("b2_period", 1800.0)
+        self.next_list: float | None = None
+        self.wanted: dict[bytes, float] = {}  # id -> when to request it
+        self.repairs: dict[bytes, float] = {}  # id -> when to send it
+
+    def _on_start(self, now: float) -> None:
+        self.next_list = now + self.rng.random() * self.period
+
+    def _backoff(self, now: float) -> float:
+        lo, hi = self.cfg.repair_window
+        return now + self.rng.uniform(lo, hi)
+
+    def _on_record(self, raw: bytes, now: float) -> bool:
+        rid = record_id(raw)
+        self.wanted.pop(rid, None)
+        if self.repairs.pop(rid, None) is not None:
+            self.stats.suppressed += 1  # someone else answered first
+        return super()._on_record(raw, now)
+
+    def _on_id_list(self, ids: tuple[bytes, ...], meta: RxMeta, now: float) -> None:
+        missing = [rid for rid in ids if rid not in self.ids and rid not in self.wanted]
+        if missing:
+            due = self._backoff(now)
+            for rid in missing:
+                self.wanted[rid] = due
+
+    def _on_request(self, ids: tuple[bytes, ...], now: float) -> None:
+        have = [rid for rid in ids if rid in self.ids and rid not in self.repairs]
+        if have:
+            due = self._backoff(now)
+            for rid in have:
+                self.repairs[rid] = due
+
+    def _timers(self) -> list[float]:
+        times = super()._timers()
+        if self.next_list is not None:
+            times.append(self.next_list)
+        if self.wanted:
+            times.append(min(self.wanted.values()))
+        return times
+
+    def _pending_due(self) -> float | None:
+        return min(self.repairs.values()) if self.repairs else None
+
+    def _pending_packet(self, now: float) -> tuple[bytes, int, str] | None:
+        """Answers stay cancellable until the virtual TX queue takes them."""
+        room = self.cfg.payload_cap - m.HEADER
+        packet: list[bytes] = []
+        for rid in sorted((r for r, due in self.repairs.items() if due <= now),
+                          key=lambda r: self.repairs[r]):
+            raw = self.ledger.sync_raw(rid)
+            if raw is None or len(raw) + 1 > self.cfg.payload_cap - m.HEADER:
+                del self.repairs[rid]
+            elif len(raw) + 1 <= room:
+                del self.repairs[rid]
+                packet.append(raw)
+                room -= len(raw) + 1
+        if not packet:
+            return None
+        return m.encode(m.Records(tuple(packet)), self.cfg.network_tag), 0, "b2-repair"
+
+    def _run_timers(self, now: float) -> None:
+        super()._run_timers(now)
+        per = (self.cfg.payload_cap - m.HEADER) // m.ID_LEN
+        asks = [rid for rid, due in self.wanted.items() if due <= now]
+        for i in range(0, len(asks), per):
+            chunk = tuple(asks[i : i + per])
+            self.outbox.append((m.encode(m.Request(chunk), self.cfg.network_tag), 0,
+                                "b2-request"))
+        for rid in asks:
+            del self.wanted[rid]
+        if self.next_list is not None and self.next_list <= now:
+            self.next_list += self.period
+            if self.next_list <= now:
+                self.next_list = now + self.period
+            self._refresh_held()
+            ids = list(self.ids)
+            for i in range(0, len(ids), per):
+                self.outbox.append((encode_id_list(tuple(ids[i : i + per]),
+                                                   self.cfg.network_tag), 0, "b2-ids"))
