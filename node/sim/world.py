@@ -57,7 +57,7 @@ def build_topology(sc: Scenario, rng: random.Random) -> topo.Topology:
         return topo.line(int(t["nodes"]), float(t.get("snr_db", 5.0)), preset=sc.preset)
     if kind == "grid":
         return topo.grid(int(t["rows"]), int(t["cols"]), float(t.get("snr_db", 5.0)),
-                         preset=sc.preset)
+                         diagonal=bool(t.get("diagonal", False)), preset=sc.preset)
     links = [tuple(link) for link in t["links"]]
     n = int(t.get("nodes", 1 + max(max(a, b) for a, b, *_ in links)))
     return topo.from_links(n, links, preset=sc.preset)

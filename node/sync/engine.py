@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from ..ledger.wire import DecodeError
@@ -61,6 +61,7 @@ class _Send:
     suppress: int  # copies heard that cancel this send
     heard: int = 0
     tag: str = "push"
+    covered: set[int] | None = None  # neighbours known to have heard it (None: unknown)
 
 
 @dataclass
@@ -69,7 +70,9 @@ class _Peer:
     fingerprint: int = 0
     hops: int = 0
     last: float = 0.0
+    last_direct: float = -1e9
     boot: bool = False
+    neighbours: frozenset[int] | None = None  # its direct ledger peers, from its digest
 
 
 @dataclass
@@ -89,7 +92,7 @@ class _AuthorRate:
 @dataclass
 class Stats:
     sent: Counter[str] = field(default_factory=Counter)
-    airtime: Counter[str] = field(default_factory=Counter)
+    airtime: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     dropped: Counter[str] = field(default_factory=Counter)
     accepted: int = 0
     duplicates: int = 0
@@ -126,6 +129,8 @@ class Engine:
         self.rates: dict[bytes, _AuthorRate] = {}
         self.last_time = 0.0
         self.last_news = -1e9
+        self.last_digest = -1e9
+        self.last_announce = -1e9
 
     # ------------------------------------------------------------ set bookkeeping
 
@@ -161,6 +166,7 @@ class Engine:
         delay = 0.0 if info.urgent else self.cfg.push_delay
         self._schedule_send(rid, now + delay, self._priority(info, fresh=True), 99, "push")
         self.last_news = now
+        self.trickle.reset(now, self.cfg.news_interval)
 
     def set_channel_utilization(self, pct: float) -> None:
         self.budget.channel_util_pct = pct
@@ -180,6 +186,8 @@ class Engine:
         peer = self.peers.setdefault(meta.sender, _Peer())
         peer.last = now
         peer.hops = meta.hops
+        if meta.hops == 0:
+            peer.last_direct = now
         if meta.hops > self.scope and meta.hops <= self.cfg.max_scope and self._no_direct_peer(now):
             self.scope = meta.hops
         match msg:
@@ -208,7 +216,7 @@ class Engine:
             rid = record_id(raw)
             if rid in self.infos:
                 self.stats.duplicates += 1
-                self._heard(rid)
+                self._heard(rid, meta.sender)
                 continue
             result = self.ledger.sync_ingest(raw, now)
             if result.status in ("rejected", "held") or result.info is None:
@@ -222,27 +230,64 @@ class Engine:
             for pull in self.pulls.values():
                 pull.received += 1
             self._note_pull_progress(info, meta.sender)
+            covered = self._coverage(meta.sender)
+            uncovered = self._uncovered(covered, now)
+            if uncovered == 0:
+                self.stats.suppressed += 1  # every neighbour of ours heard the sender
+                continue
             lo, hi = self.cfg.forward_window
-            # Weaker signal: farther away: relay sooner (as the firmware does).
+            # Weaker signal (farther away) and more neighbours left to reach: relay sooner.
             snr_scale = min(1.0, max(0.0, (meta.snr + 20.0) / 35.0))
-            delay = lo + (hi - lo) * snr_scale * self.rng.random()
+            reach = 2.0 / (2.0 + uncovered) if uncovered > 0 else 1.0
+            delay = lo + (hi - lo) * snr_scale * reach * self.rng.random()
             prio = self._priority(info, fresh=True)
             self._schedule_send(rid, now + delay, prio, self.cfg.forward_suppress, "forward")
             self.sends[rid].heard = 1
+            self.sends[rid].covered = covered
         if news:
             self.last_news = now
+            self.trickle.reset(now, self.cfg.news_interval)
 
-    def _heard(self, rid: bytes) -> None:
+    def _heard(self, rid: bytes, sender: int) -> None:
+        """Someone else sent `rid`: count the copy and what it covered."""
         pending = self.sends.get(rid)
         if pending is None:
             return
         pending.heard += 1
-        if pending.heard >= pending.suppress:
+        if pending.covered is not None:
+            extra = self._coverage(sender)
+            if extra is None:
+                pending.covered = None
+            else:
+                pending.covered |= extra
+        if pending.heard >= pending.suppress or (
+            pending.tag == "forward" and self._uncovered(pending.covered, self.last_time) == 0
+        ):
             del self.sends[rid]
             self.stats.suppressed += 1
 
+    def _coverage(self, sender: int) -> set[int] | None:
+        """The 16-bit ids a transmission by `sender` reached, if its neighbours are known."""
+        peer = self.peers.get(sender)
+        if peer is None or peer.neighbours is None:
+            return None
+        return set(peer.neighbours) | {sender & 0xFFFF}
+
+    def _neighbours(self, now: float) -> list[int]:
+        ttl = 4 * self.cfg.trickle_imax
+        return sorted(n for n, p in self.peers.items() if now - p.last_direct < ttl)
+
+    def _uncovered(self, covered: set[int] | None, now: float) -> int:
+        """How many of our neighbours are not known to have it (-1: unknown)."""
+        if covered is None:
+            return -1
+        mine = {n & 0xFFFF for n in self._neighbours(now)} - {self.node & 0xFFFF}
+        return len(mine - covered)
+
     def _on_digest(self, msg: m.Digest, sender: int, peer: _Peer, now: float) -> None:
         peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
+        if msg.neighbours or msg.has_neighbours:
+            peer.neighbours = frozenset(msg.neighbours)
         if msg.count == self.count and msg.fingerprint == self.fingerprint:
             self.trickle.consistent()
             return
@@ -252,12 +297,12 @@ class Engine:
             return
         if msg.boot or self.count > msg.count + self.cfg.boot_gap:
             return  # the sender will pull from us
-        if now - self.last_news < self.cfg.settle:
-            return  # records are still spreading: a passing difference, not a gap
-        self.trickle.reset(now)
         if self.sketch_due is None:
+            # Records still spreading make passing differences: give them `settle`
+            # seconds before paying for a sketch.
             lo, hi = self.cfg.repair_window
-            self.sketch_due = (now + self.rng.uniform(lo, hi), 0)
+            at = max(now + self.rng.uniform(lo, hi), self.last_news + self.cfg.settle)
+            self.sketch_due = (at, 0)
             self.sketch_burst = 1
 
     def _on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
@@ -290,6 +335,8 @@ class Engine:
                 self.more_due[sender] = (now + self.rng.uniform(lo, hi), len(have))
             return
         del self.remote[sender]
+        if result.ours or result.theirs:
+            self.trickle.reset(now)  # a real gap: check again soon
         lo, hi = self.cfg.repair_window
         for x in result.ours:
             rid = x.to_bytes(8, "big")
@@ -435,9 +482,19 @@ class Engine:
         self.last_time = now
         self._deferred_until = None
         out: list[Outgoing] = []
-        if self.trickle.poll(now):
+        tick = self.trickle.poll(now)
+        if tick == "send" or (tick == "suppressed"
+                              and now - self.last_digest > self.cfg.announce_every):
+            self.last_digest = now
             boot = bool(self.pulls)
-            self._emit(out, m.Digest(self.count, self.fingerprint, boot), "digest", NORMAL, now)
+            nbrs: tuple[int, ...] = ()
+            listed = now - self.last_announce > self.cfg.announce_every
+            if listed:
+                # Neighbour lists change slowly: carry them only every `announce_every`.
+                self.last_announce = now
+                nbrs = tuple(n & 0xFFFF for n in self._neighbours(now))[: m.MAX_NEIGHBOURS]
+            self._emit(out, m.Digest(self.count, self.fingerprint, boot, nbrs, listed), "digest",
+                       NORMAL, now)
         self._poll_sketch(out, now)
         self._poll_more(out, now)
         self._poll_requests(out, now)

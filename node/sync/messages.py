@@ -22,6 +22,7 @@ ID_LEN = 8
 MIN_RECORD = 66
 MAX_RECORD = 200
 CURSOR_LEN = 15
+MAX_NEIGHBOURS = 48
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Digest:
     count: int
     fingerprint: int  # XOR of the 64-bit ids of every record held
     boot: bool = False  # the sender is bootstrapping and pulling
+    neighbours: tuple[int, ...] = ()  # 16-bit ids of the ledger peers it hears directly
+    has_neighbours: bool = False  # the list is present (it may be empty)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,12 @@ def encode(msg: Message, tag: bytes) -> bytes:
                 w.u8(len(raw)).raw(raw)
         case Digest():
             w.u8(VERSION << 4 | DIGEST).raw(tag).varint(msg.count, 5)
-            w.fixed(msg.fingerprint, 8).u8(1 if msg.boot else 0)
+            listed = msg.has_neighbours or bool(msg.neighbours)
+            w.fixed(msg.fingerprint, 8).u8((1 if msg.boot else 0) | (2 if listed else 0))
+            if listed:
+                w.u8(len(msg.neighbours))
+                for nid in msg.neighbours:
+                    w.fixed(nid, 2)
         case Sketch():
             w.u8(VERSION << 4 | SKETCH).raw(tag).varint(msg.count, 5).fixed(msg.start, 2)
             w.raw(msg.symbols)
@@ -123,9 +131,15 @@ def decode(payload: bytes) -> Message:
         count = rd.varint("count", 5)
         fingerprint = rd.fixed(8, "fingerprint")
         flags = rd.u8("flags")
-        if flags & ~1:
+        if flags & ~3:
             raise DecodeError("out-of-range", "reserved digest flags")
-        msg = Digest(count, fingerprint, bool(flags & 1))
+        neighbours: tuple[int, ...] = ()
+        if flags & 2:
+            n = rd.u8("neighbour count")
+            if n > MAX_NEIGHBOURS:
+                raise DecodeError("out-of-range", f"{n} neighbours, at most {MAX_NEIGHBOURS}")
+            neighbours = tuple(rd.fixed(2, "neighbour") for _ in range(n))
+        msg = Digest(count, fingerprint, bool(flags & 1), neighbours, bool(flags & 2))
     elif kind == SKETCH:
         count = rd.varint("count", 5)
         start = rd.fixed(2, "start")

@@ -65,12 +65,14 @@ class SyncConfig:
     budget_s_per_hour: float = 180.0  # half of the EU 10 % duty cycle
     payload_cap: int = 228
     push_delay: float = 2.0  # batch fresh local records this long
-    forward_window: tuple[float, float] = (1.0, 12.0)  # relay back-off, scaled by SNR
+    forward_window: tuple[float, float] = (2.0, 30.0)  # relay back-off, scaled by SNR
     repair_window: tuple[float, float] = (0.5, 8.0)
-    forward_suppress: int = 2  # copies heard (incl. the one received) that cancel a relay
+    forward_suppress: int = 3  # copies heard (incl. the one received) that cancel a relay
     trickle_imin: float = 30.0
-    trickle_imax: float = 1800.0
+    trickle_imax: float = 3600.0
+    announce_every: float = 10800.0  # send a digest at least this often (neighbour lists)
     trickle_k: int = 1
+    news_interval: float = 120.0  # Trickle interval after news: check it arrived everywhere
     settle: float = 45.0  # ignore digest differences this soon after news
     boot_gap: int = 48  # count gap beyond which a node pulls instead of reconciling
     pull_batch: int = 4  # packets per pull answer

@@ -39,22 +39,26 @@ class Trickle:
     def consistent(self) -> None:
         self.heard += 1
 
-    def reset(self, now: float) -> None:
-        """Inconsistency or news: back to the shortest interval (RFC 6206 §4.2, rule 6)."""
-        if self.interval > self.imin or now >= self.fire_at:
-            self.interval = self.imin
+    def reset(self, now: float, interval: float | None = None) -> None:
+        """Inconsistency or news: back to the shortest interval (RFC 6206 §4.2, rule 6),
+        or to `interval` if given (news is checked a little later, once it spread)."""
+        target = self.imin if interval is None else max(self.imin, interval)
+        if self.interval > target or now >= self.fire_at:
+            self.interval = target
             self._new_interval(now)
 
     def next_time(self) -> float:
         return self.fire_at if not self.fired else self.start + self.interval
 
-    def poll(self, now: float) -> bool:
-        """Advance to `now`; True when the digest should be sent now."""
-        send = False
+    def poll(self, now: float) -> str | None:
+        """Advance to `now`. Returns "send" when the digest should go now,
+        "suppressed" when its time came but k consistent digests were heard,
+        None otherwise."""
+        result = None
         if not self.fired and now >= self.fire_at:
             self.fired = True
-            send = self.heard < self.k
+            result = "send" if self.heard < self.k else "suppressed"
         if now >= self.start + self.interval:
             self.interval = min(self.interval * 2, self.imax)
             self._new_interval(now)
-        return send
+        return result
