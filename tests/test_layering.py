@@ -1,0 +1,95 @@
+"""Layering: the headless node never loads the TUI toolkit, the ledger is pure
+(no SQLite layer, no radio), and nothing in node/ imports meshaid.tui."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+NODE = Path(__file__).resolve().parents[1] / "node"
+
+# Imports every module of the named packages it can find, then reports what
+# got loaded. A module of the core packages that fails to import is an error.
+_PROBE = """
+import importlib, json, pkgutil, sys
+core, extra = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+imported, failed = [], {}
+for root in core + extra:
+    try:
+        package = importlib.import_module(root)
+    except ImportError as exc:
+        failed[root] = repr(exc)
+        continue
+    imported.append(root)
+    for info in pkgutil.walk_packages(package.__path__, root + "."):
+        if info.name.endswith("__main__"):
+            continue
+        try:
+            importlib.import_module(info.name)
+            imported.append(info.name)
+        except ImportError as exc:
+            failed[info.name] = repr(exc)
+print(json.dumps({"imported": imported, "failed": failed, "modules": sorted(sys.modules)}))
+"""
+
+CORE = ["meshaid.node", "meshaid.node.ledger", "meshaid.node.store", "meshaid.node.cli"]
+
+
+def probe(core: list[str], extra: list[str] = ()) -> dict:
+    proc = subprocess.run([sys.executable, "-c", _PROBE, json.dumps(core), json.dumps(list(extra))],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def loaded(modules: list[str], name: str) -> bool:
+    return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def test_importing_the_node_never_loads_textual() -> None:
+    result = probe(CORE, ["meshaid.node.sync", "meshaid.node.sim"])
+    core_failures = {name: err for name, err in result["failed"].items()
+                     if any(name == c or name.startswith(c + ".") for c in CORE[1:])}
+    assert not core_failures
+    for module in ("meshaid.node.home", "meshaid.node.ledger.codec", "meshaid.node.store.store",
+                   "meshaid.node.store.queries", "meshaid.node.cli.main"):
+        assert module in result["imported"]
+    assert not loaded(result["modules"], "textual")
+    assert not loaded(result["modules"], "meshaid.tui")
+
+
+def test_the_ledger_is_pure() -> None:
+    result = probe(["meshaid.node.ledger"])
+    assert not result["failed"]
+    assert "meshaid.node.ledger.codec" in result["imported"]
+    for forbidden in ("sqlite_utils", "sqlite3", "meshtastic", "serial", "textual", "click",
+                      "meshaid.node.store"):
+        assert not loaded(result["modules"], forbidden), forbidden
+
+
+IMPORT_TUI = re.compile(
+    r"^\s*(?:from\s+(?:meshaid\.tui|tui|\.{3,}tui)\b|import\s+(?:meshaid\.tui|tui)\b)", re.MULTILINE
+)
+
+
+def test_nothing_in_node_imports_the_tui() -> None:
+    sources = sorted(NODE.rglob("*.py"))
+    assert len(sources) > 20
+    offenders = [str(path) for path in sources if IMPORT_TUI.search(path.read_text("utf-8"))]
+    assert offenders == []
+    assert IMPORT_TUI.search("from meshaid.tui.app import Board")
+    assert IMPORT_TUI.search("    from ...tui import app")
+    assert IMPORT_TUI.search("import meshaid.tui")
+    assert not IMPORT_TUI.search("from meshaid.node import tuition")
+
+
+def test_the_ledger_source_has_no_hidden_storage_or_radio_imports() -> None:
+    """Catches imports inside functions, which importing the modules would miss."""
+    pattern = re.compile(r"^\s*(?:from|import)\s+(?:sqlite_utils|sqlite3|meshtastic|serial)\b",
+                         re.MULTILINE)
+    sources = sorted((NODE / "ledger").rglob("*.py"))
+    assert sources
+    assert [str(p) for p in sources if pattern.search(p.read_text("utf-8"))] == []
