@@ -7,11 +7,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ledger_helpers import Net
 from meshaid.node.store import Store
+
+# Property tests are deterministic (the same examples on every run and machine)
+# and never fail for being slow on a loaded machine.
+settings.register_profile(
+    "meshaid", derandomize=True, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("meshaid")
 
 
 @pytest.fixture(autouse=True)

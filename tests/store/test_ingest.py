@@ -177,9 +177,9 @@ def test_held_table_is_bounded(w: World, monkeypatch: pytest.MonkeyPatch) -> Non
     assert store.count("held") == 3
 
 
-def test_found_network_and_author(tmp_path: Path) -> None:
+def test_found_network_and_author(file_store: Store) -> None:
     key = identity.key_from_seed(b"\x07" * 32)
-    store = Store.open(tmp_path / "ledger.db")
+    store = file_store
     charter = store.found_network(key, r.Charter("Port"), now=NOW)
     assert store.network == identity.network_id(charter.raw)
     assert store.network_code == identity.network_code(store.network)
@@ -194,11 +194,10 @@ def test_found_network_and_author(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         store.author(r.Need(0, "no such category"), key, now=NOW)
     assert store.count() == 3
-    store.close()
 
 
-def test_author_needs_a_charter_first() -> None:
-    store = Store.open(":memory:")
+def test_author_needs_a_charter_first(mem_store: Store) -> None:
+    store = mem_store
     with pytest.raises(StoreError, match="charter"):
         store.author(r.Hello("me"), identity.key_from_seed(b"\x07" * 32), now=NOW)
     store.expect_network("AAAA-BBBB-CCCC")
@@ -235,8 +234,7 @@ def test_raw_records_come_out_verbatim_in_an_order_that_never_holds(w: World) ->
     assert list(store.raw_records(kinds=[r.Kind.NEED])) == [need.raw]
 
 
-def test_outcome_records_decode_like_the_codec() -> None:
-    net = Net()
+def test_outcome_records_decode_like_the_codec(net: Net) -> None:
     store = net.store(net.charter, net.hello(net.founder))
     need = net.need(net.founder)
     rec = store.ingest(need.raw, now=NOW).record
