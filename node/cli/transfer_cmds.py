@@ -47,7 +47,9 @@ def export_cmd(ctx: click.Context, file: Path) -> None:
 def import_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Verify and store the records of a bundle; report each rejection.
 
-    Exits 1 if any record was rejected (the others are still stored).
+    Exits 1 if any record was rejected (the others are still stored). A bundle
+    carries the hello of every author it has records of, so a record whose
+    author stays unknown is damaged or forged: it is rejected, not kept.
 
     \b
     Example:
@@ -68,25 +70,34 @@ def import_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
         if store.network is None and store.network_code != code:
             raise Refused(f"{file} belongs to network {code}, this node expects {store.network_code}")
         items = list(lines)
-        outcomes = store.ingest_many([item.raw for item in items if item.raw is not None])
+        raws = [item.raw for item in items if item.raw is not None]
+        held_before = {bytes(h) for (h,) in store.db.execute("SELECT hash FROM held")}
+        outcomes = store.ingest_many(raws)
         report = collections.Counter()
         problems = []
         it = iter(outcomes)
         for item in items:
             if item.raw is None:
                 report["rejected"] += 1
-                problems.append({"line": item.number, "reason": "bad-encoding", "detail": item.error})
+                problems.append({"line": item.number, "status": "rejected",
+                                 "reason": "bad-encoding", "detail": item.error})
                 continue
             outcome = next(it)
-            status = outcome.status
-            if status == "held" and store.db.execute(
-                "SELECT 1 FROM records WHERE hash = ?", [hashlib.sha256(item.raw).digest()]
-            ).fetchone():
-                status = "accepted"
+            status, detail = outcome.status, outcome.detail
+            if status == "held":
+                digest = hashlib.sha256(item.raw).digest()
+                if store.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
+                    status = "accepted"  # held, then its author's hello came later in the file
+                elif digest not in held_before:
+                    store.db.execute("DELETE FROM held WHERE hash = ?", [digest])
+                    status = "rejected"
+                    detail = ("its author's hello is neither in this bundle nor on this node"
+                              if outcome.reason == "unknown-author"
+                              else "the network's charter was not accepted")
             report[status] += 1
             if status in ("rejected", "held"):
                 problems.append({"line": item.number, "status": status, "reason": outcome.reason,
-                                 "detail": outcome.detail})
+                                 "detail": detail})
         home.ensure_hello(store)
     result = {"accepted": report["accepted"], "duplicate": report["duplicate"],
               "held": report["held"], "rejected": report["rejected"], "problems": problems}

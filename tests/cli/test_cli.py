@@ -277,7 +277,18 @@ def test_a_bundle_with_one_flipped_byte_refuses_only_that_record(tmp_path: Path)
     assert proc.returncode == 1
     assert proc.stdout.startswith(f"accepted 0, duplicate {len(raws) - 1}, held 0, rejected 1")
     assert f"line {line_no}: rejected: bad-signature" in proc.stdout
-    # the intact record still goes in later: the damaged copy left no trace
+    # a flipped byte in the author's short id makes an author nobody knows: a
+    # record that cannot be from this bundle, so refused too, and not kept aside
+    damaged = bytearray(raws[index])
+    damaged[2] ^= 0x01
+    lines[1 + index] = base64.b64encode(bytes(damaged)).decode()
+    stick.write_text("\n".join(lines) + "\n")
+    proc = meshaid(two, "import", str(stick))
+    assert proc.returncode == 1
+    assert proc.stdout.startswith(f"accepted 0, duplicate {len(raws) - 1}, held 0, rejected 1")
+    assert f"line {line_no}: rejected: unknown-author" in proc.stdout
+    assert counts(two) == {"records": 3, "held": 0, "objects": 0}
+    # the intact record still goes in later: the damaged copies left no trace
     ok(one, "export", str(stick))
     assert ok(two, "import", str(stick)).startswith("accepted 1,")
     assert [row["kind"] for row in listing(two)] == ["need"]
