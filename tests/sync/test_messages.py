@@ -1,0 +1,279 @@
+"""Sync wire messages: round trips, and strict decoding of anything else."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from meshaid.node.ledger.wire import DecodeError
+from meshaid.node.sync import messages as m
+from meshaid.node.sync import riblt
+
+TAG = b"\xb7\xe2"
+U16 = st.integers(0, 0xFFFF)
+U32 = st.integers(0, 0xFFFF_FFFF)
+COUNT = st.integers(0, (1 << 35) - 1)  # varint of at most 5 bytes
+
+records = st.builds(
+    m.Records,
+    st.lists(st.integers(m.MIN_RECORD, m.MAX_RECORD).flatmap(
+        lambda n: st.binary(min_size=n, max_size=n)), min_size=1, max_size=3).map(tuple),
+)
+
+
+@st.composite
+def digests(draw: st.DrawFn) -> m.Digest:
+    neighbours = tuple(draw(st.lists(U16, max_size=m.MAX_NEIGHBOURS)))
+    listed = bool(neighbours) or draw(st.booleans())
+    return m.Digest(draw(COUNT), draw(st.integers(0, (1 << 64) - 1)), draw(st.booleans()),
+                    neighbours, listed)
+
+
+sketches = st.builds(
+    m.Sketch, COUNT, U16,
+    st.integers(1, 16).flatmap(lambda k: st.binary(min_size=k * riblt.SYMBOL_BYTES,
+                                                   max_size=k * riblt.SYMBOL_BYTES)),
+)
+requests = st.builds(
+    m.Request,
+    st.lists(st.binary(min_size=m.ID_LEN, max_size=m.ID_LEN), min_size=1, max_size=27).map(tuple),
+)
+mores = st.builds(m.More, U32, U16)
+
+
+@st.composite
+def pulls(draw: st.DrawFn) -> m.Pull:
+    parts = draw(st.integers(1, 16))
+    cursor = draw(st.sampled_from([b"", None]))
+    if cursor is None:
+        cursor = draw(st.binary(min_size=m.CURSOR_LEN, max_size=m.CURSOR_LEN))
+    return m.Pull(draw(U32), draw(st.integers(0, parts - 1)), parts, cursor)
+
+
+STRATEGIES = {"records": records, "digest": digests(), "sketch": sketches, "request": requests,
+              "more": mores, "pull": pulls()}
+any_message = st.one_of(*STRATEGIES.values())
+
+
+def decode_or_error(payload: bytes) -> m.Message | DecodeError:
+    """decode(), where a DecodeError is a value and anything else propagates."""
+    try:
+        msg = m.decode(payload)
+    except DecodeError as exc:
+        assert exc.reason, "every DecodeError carries a reason code"
+        return exc
+    assert isinstance(msg, (m.Records, m.Digest, m.Sketch, m.Request, m.More, m.Pull))
+    return msg
+
+
+# ------------------------------------------------------------ round trips
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_each_message_type_round_trips(name: str) -> None:
+    @settings(max_examples=60)
+    @given(STRATEGIES[name])
+    def check(msg: m.Message) -> None:
+        payload = m.encode(msg, TAG)
+        assert m.peek(payload) == ({v: k for k, v in m.TYPE_NAMES.items()}[name], TAG)
+        assert m.decode(payload) == msg
+
+    check()
+
+
+def test_hand_made_examples_round_trip() -> None:
+    cases: list[m.Message] = [
+        m.Records((bytes(range(66)), b"\xaa" * 200)),
+        m.Digest(0, 0),
+        m.Digest(1234, (1 << 64) - 1, boot=True),
+        m.Digest(7, 1, False, (), True),  # an empty list, announced as such
+        m.Digest(7, 1, True, tuple(range(m.MAX_NEIGHBOURS)), True),
+        m.Sketch((1 << 35) - 1, 0xFFFF, b"\x01" * 13),
+        m.Request((b"\x00" * 8,)),
+        m.More(0xFFFF_FFFF, 0),
+        m.Pull(5, 0, 1, b""),
+        m.Pull(5, 15, 16, b"\x02" * 15),
+    ]
+    for msg in cases:
+        assert m.decode(m.encode(msg, TAG)) == msg
+
+
+def test_the_header_is_version_type_and_tag() -> None:
+    payload = m.encode(m.More(1, 2), b"\x01\x02")
+    assert payload[0] == m.VERSION << 4 | m.MORE
+    assert payload[1:3] == b"\x01\x02"
+    assert m.peek(payload) == (m.MORE, b"\x01\x02")
+
+
+def test_a_full_digest_and_a_full_sketch_fit_the_payload_cap() -> None:
+    digest = m.Digest((1 << 35) - 1, (1 << 64) - 1, True, tuple(range(m.MAX_NEIGHBOURS)), True)
+    assert len(m.encode(digest, TAG)) <= 228
+    per = (228 - m.HEADER - 7) // riblt.SYMBOL_BYTES
+    sketch = m.Sketch((1 << 35) - 1, 0xFFFF, b"\x00" * (per * riblt.SYMBOL_BYTES))
+    assert len(m.encode(sketch, TAG)) <= 228
+    request = m.Request(tuple(bytes([i]) * 8 for i in range((228 - m.HEADER) // m.ID_LEN)))
+    assert len(m.encode(request, TAG)) <= 228
+
+
+# ------------------------------------------------------------ strict decoding
+
+
+@settings(max_examples=400)
+@given(st.binary(max_size=231))
+def test_random_bytes_decode_or_raise_decode_error(payload: bytes) -> None:
+    decode_or_error(payload)
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(sorted(m.TYPE_NAMES)), st.binary(max_size=228))
+def test_random_bodies_behind_a_valid_header_decode_or_raise_decode_error(
+    kind: int, body: bytes
+) -> None:
+    payload = bytes([m.VERSION << 4 | kind]) + TAG + body
+    result = decode_or_error(payload)
+    if not isinstance(result, DecodeError):
+        # Strict means canonical: what parses re-encodes to the very same bytes.
+        assert m.encode(result, TAG) == payload
+
+
+@settings(max_examples=200)
+@given(any_message, st.data())
+def test_mutated_packets_decode_or_raise_decode_error(msg: m.Message, data: st.DataObject) -> None:
+    payload = bytearray(m.encode(msg, TAG))
+    for _ in range(data.draw(st.integers(1, 4))):
+        op = data.draw(st.sampled_from(["flip", "insert", "delete"]))
+        at = data.draw(st.integers(0, max(0, len(payload) - 1)))
+        if op == "flip" and payload:
+            payload[at] ^= 1 << data.draw(st.integers(0, 7))
+        elif op == "insert":
+            payload.insert(at, data.draw(st.integers(0, 255)))
+        elif payload:
+            del payload[at]
+    result = decode_or_error(bytes(payload))
+    if not isinstance(result, DecodeError):
+        assert m.encode(result, bytes(payload[1:3])) == bytes(payload)
+
+
+@settings(max_examples=60)
+@given(any_message)
+def test_every_truncation_is_rejected_or_parses_to_something_else(msg: m.Message) -> None:
+    payload = m.encode(msg, TAG)
+    for cut in range(len(payload)):
+        result = decode_or_error(payload[:cut])
+        assert result != msg, f"cut at {cut} of {len(payload)} still decodes to the same message"
+
+
+@settings(max_examples=60)
+@given(records)
+def test_truncating_a_records_packet_inside_a_record_fails(msg: m.Records) -> None:
+    payload = m.encode(msg, TAG)
+    boundaries = {m.HEADER}
+    for raw in msg.records:
+        boundaries.add(max(boundaries) + 1 + len(raw))
+    for cut in range(len(payload)):
+        result = decode_or_error(payload[:cut])
+        if cut in boundaries and cut > m.HEADER:
+            # Whole records only: a shorter, still valid packet (each record is signed).
+            assert isinstance(result, m.Records)
+            assert msg.records[: len(result.records)] == result.records
+        else:
+            assert isinstance(result, DecodeError), f"cut at {cut}"
+
+
+@settings(max_examples=60)
+@given(st.integers(m.MIN_RECORD, m.MAX_RECORD).flatmap(
+    lambda n: st.binary(min_size=n, max_size=n)))
+def test_every_truncation_of_a_one_record_packet_fails(raw: bytes) -> None:
+    payload = m.encode(m.Records((raw,)), TAG)
+    for cut in range(len(payload)):
+        assert isinstance(decode_or_error(payload[:cut]), DecodeError)
+
+
+def test_record_length_outside_66_to_200_is_rejected() -> None:
+    for n in (0, 1, 65, 201, 255):
+        payload = bytes([m.VERSION << 4 | m.RECORDS]) + TAG + bytes([n]) + b"\x00" * n
+        with pytest.raises(DecodeError) as err:
+            m.decode(payload)
+        assert err.value.reason == "out-of-range"
+    assert isinstance(decode_or_error(bytes([0x11]) + TAG), DecodeError)  # no record at all
+
+
+@pytest.mark.parametrize("flags", [4, 8, 16, 32, 64, 128, 0xFC, 0xFF])
+def test_reserved_digest_flag_bits_are_rejected(flags: int) -> None:
+    good = bytearray(m.encode(m.Digest(3, 42, True, (1, 2), True), TAG))
+    flag_at = m.HEADER + 1 + 8  # varint(3) is one byte
+    assert good[flag_at] == 3
+    bad = bytes(good[:flag_at]) + bytes([flags | (good[flag_at] & 3)]) + bytes(good[flag_at + 1:])
+    with pytest.raises(DecodeError) as err:
+        m.decode(bad)
+    assert err.value.reason == "out-of-range"
+
+
+@pytest.mark.parametrize("version", [0, 2, 3, 7, 15])
+@pytest.mark.parametrize("kind", sorted(m.TYPE_NAMES))
+def test_wrong_version_is_rejected(version: int, kind: int) -> None:
+    msg = {m.RECORDS: m.Records((b"\x01" * 70,)), m.DIGEST: m.Digest(1, 2),
+           m.SKETCH: m.Sketch(1, 0, b"\x00" * 13), m.REQUEST: m.Request((b"\x01" * 8,)),
+           m.MORE: m.More(1, 16), m.PULL: m.Pull(1, 0, 1, b"")}[kind]
+    payload = bytearray(m.encode(msg, TAG))
+    payload[0] = version << 4 | kind
+    for fn in (m.peek, m.decode):
+        with pytest.raises(DecodeError) as err:
+            fn(bytes(payload))
+        assert err.value.reason == "bad-version"
+
+
+@pytest.mark.parametrize("kind", [0, 7, 8, 12, 15])
+def test_unknown_message_types_are_rejected(kind: int) -> None:
+    with pytest.raises(DecodeError) as err:
+        m.decode(bytes([m.VERSION << 4 | kind]) + TAG + b"\x00" * 20)
+    assert err.value.reason == "unknown-kind"
+
+
+@pytest.mark.parametrize("payload", [b"", b"\x12", b"\x12\xb7"])
+def test_shorter_than_a_header_is_truncated(payload: bytes) -> None:
+    with pytest.raises(DecodeError) as err:
+        m.peek(payload)
+    assert err.value.reason == "truncated"
+
+
+def test_digest_limits() -> None:
+    header = bytes([m.VERSION << 4 | m.DIGEST]) + TAG
+    body = b"\x01" + b"\x00" * 8 + b"\x02"
+    # 49 neighbours is one too many, even if they are all there.
+    too_many = header + body + bytes([m.MAX_NEIGHBOURS + 1]) + b"\x00\x01" * (m.MAX_NEIGHBOURS + 1)
+    with pytest.raises(DecodeError):
+        m.decode(too_many)
+    # A six-byte count varint, and a redundant trailing varint byte.
+    with pytest.raises(DecodeError):
+        m.decode(header + b"\x80\x80\x80\x80\x80\x01" + b"\x00" * 9)
+    with pytest.raises(DecodeError) as err:
+        m.decode(header + b"\x81\x00" + b"\x00" * 9)
+    assert err.value.reason == "non-canonical"
+    # A trailing byte after a complete digest.
+    with pytest.raises(DecodeError):
+        m.decode(m.encode(m.Digest(1, 2), TAG) + b"\x00")
+
+
+def test_sketch_request_pull_limits() -> None:
+    sketch = bytes([m.VERSION << 4 | m.SKETCH]) + TAG + b"\x01\x00\x00"
+    for n in (0, 1, 12, 14, 25):
+        with pytest.raises(DecodeError):
+            m.decode(sketch + b"\x00" * n)
+    request = bytes([m.VERSION << 4 | m.REQUEST]) + TAG
+    for n in (0, 1, 7, 9, 15):
+        with pytest.raises(DecodeError):
+            m.decode(request + b"\x00" * n)
+    pull = bytes([m.VERSION << 4 | m.PULL]) + TAG + b"\x00\x00\x00\x01"
+    for part, parts in ((0, 0), (1, 1), (5, 3), (0, 17), (16, 16)):
+        with pytest.raises(DecodeError):
+            m.decode(pull + bytes([part, parts]))
+    for n in (1, 8, 14, 16, 30):
+        with pytest.raises(DecodeError):
+            m.decode(pull + b"\x00\x01" + b"\x00" * n)
+    more = bytes([m.VERSION << 4 | m.MORE]) + TAG + b"\x00" * 6
+    assert m.decode(more) == m.More(0, 0)
+    with pytest.raises(DecodeError):
+        m.decode(more + b"\x00")
+    with pytest.raises(DecodeError):
+        m.decode(more[:-1])
