@@ -75,6 +75,16 @@ class Store:
         for key, short in db.execute("SELECT key, short FROM keys").fetchall():
             self._keys.setdefault(short, []).append(key)
         self.clock = hlc.Clock(int(self.meta("hlc_last") or 0))
+        # Clock values seen on stored records are not saved one by one: observe
+        # them again, so that after a restart this node never signs a record
+        # that orders before one it had already seen.
+        seen = self.db.execute(
+            "SELECT MAX(m) FROM (" + " UNION ALL ".join(
+                f"SELECT MAX(hlc) AS m FROM records WHERE kind = {int(k)}" for k in r.Kind
+            ) + ")"
+        ).fetchone()[0]
+        if seen:
+            self.clock.observe(seen, time.time())
         self.network: bytes | None = None
         self._held_maybe = True  # cleared when the held table is seen empty
         self._verified: dict[bytes, r.Record] = {}

@@ -239,3 +239,32 @@ def test_outcome_records_decode_like_the_codec(net: Net) -> None:
     need = net.need(net.founder)
     rec = store.ingest(need.raw, now=NOW).record
     assert rec == codec.decode(need.raw, net.id, lambda s: [net.founder.pub])
+
+
+def test_the_clock_stays_ahead_of_seen_records_after_a_restart(w: World, tmp_path: Path) -> None:
+    """A record stamped a little ahead of this node's wall clock (within the
+    clamp) is observed; a reopened store must still sign after it."""
+    import time
+
+    from meshaid.node.ledger import hlc
+
+    path = tmp_path / "ledger.db"
+    store = Store.open(path)
+    store.expect_network(w.net.code)
+    for rec in w.base:
+        store.ingest(rec.raw)
+    ahead = w.net.sign(w.anna, r.Need(1, "from a fast clock", 1, 4),
+                       at=hlc.from_unix(time.time() + 3600))
+    assert store.ingest(ahead.raw).status == "accepted"
+    store.close()
+    again = Store.open(path)
+    mine = again.author(r.Need(1, "posted after seeing it", 1, 4), w.founder.key)
+    assert mine.hlc > ahead.hlc
+    far = w.net.sign(w.anna, r.Need(1, "from next year", 1, 4),
+                     at=hlc.from_unix(time.time() + 365 * 86400))
+    again.ingest(far.raw)
+    again.close()
+    third = Store.open(path)
+    # ... but a clock a year ahead is clamped, not followed
+    assert third.clock.last < far.hlc
+    third.close()
