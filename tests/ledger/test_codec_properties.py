@@ -19,7 +19,7 @@ def lookup(short: bytes) -> list[bytes]:
     return [a.pub for a in SIGNERS if a.short == short]
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(sts.signed_fields(), st.sampled_from(SIGNERS), st.binary(min_size=32, max_size=32))
 def test_encode_decode_round_trip(fields: tuple[r.Body, int, int], signer: Actor,
                                   network: bytes) -> None:
@@ -41,7 +41,7 @@ def damaged(raw: bytes) -> list[bytes]:
     return out
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15)
 @given(sts.signed_fields(), st.sampled_from(SIGNERS))
 def test_every_single_byte_change_and_truncation_is_refused(fields: tuple[r.Body, int, int],
                                                             signer: Actor) -> None:

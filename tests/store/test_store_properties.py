@@ -205,3 +205,27 @@ def test_reverse_order_and_one_batch_give_the_same_state() -> None:
     batch = net.store()
     batch.ingest_many([rec.raw for rec in reversed(recs)], now=NOW)
     assert full_state(batch) == expected_state()
+
+
+def test_a_large_shuffled_batch_matches_one_by_one_ingest() -> None:
+    """Batches of 64 records or more verify signatures in parallel first."""
+    import random
+
+    from meshaid.node.store import store as store_module
+
+    net, recs = scenario()
+    anna, bo = Actor("anna", 2), Actor("bo", 3)
+    anna.seq = bo.seq = 1000  # well past their records in the scenario
+    extra = []
+    for i in range(40):
+        need = net.need(anna, qty=10 + i, text=f"item {i}")
+        extra += [need, net.pledge(bo, need, i)]
+    everything = [*recs, *extra]
+    assert len(everything) >= store_module.PARALLEL_MIN
+    one_by_one = net.store(*everything)
+    shuffled = everything[:]
+    random.Random(7).shuffle(shuffled)
+    batch = net.store()
+    outcomes = batch.ingest_many([rec.raw for rec in shuffled], now=NOW)
+    assert {o.status for o in outcomes} <= {"accepted", "held", "duplicate"}
+    assert full_state(batch) == full_state(one_by_one)
