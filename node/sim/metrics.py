@@ -6,7 +6,9 @@
   node held it (p50, p95, max); and after heal / join, from the event until
   every record that existed then was everywhere.
 * airtime_s: total on air (firmware relays included), and by message type.
-* max_duty_cycle_pct: worst exact rolling hour of any node.
+* max_duty_cycle_pct: worst exact rolling hour of any node, firmware relays
+  included; max_own_duty_cycle_pct: the same for a node's own packets only
+  (what the sync budget governs).
 * peak_channel_util_pct: highest firmware-style 60 s utilisation seen.
 * eta: air time used over the lower bound gamma_c x sum(air time of each record
   alone), with gamma_c from a greedy connected dominating set (an upper
@@ -70,6 +72,7 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
     held = 0
     total = 0
     conv: list[float] = []
+    conv_urgent: list[float] = []
     delivered_bytes = 0.0
     for rid, (t0, _author, size) in wanted.items():
         got = sim.have.get(rid, {})
@@ -79,6 +82,8 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         delivered_bytes += size * count / max(1, len(should))
         if count == len(should) and should and t0 > 0:
             conv.append(max(got[n] for n in should) - t0)
+            if rid in sim.urgent:
+                conv_urgent.append(conv[-1])
     after = {}
     for mark, t_event in sim.marks.items():
         if not (mark == "heal" or mark.startswith("join:")):
@@ -109,6 +114,10 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
     payload_bytes = getattr(stats, "tx_payload_bytes", 0) or 0
     duty = max((sim.mesh.max_duty_cycle_pct(n) for n in range(sim.world.topology.n)
                 if n not in sim.attackers), default=0.0)
+    from .firmware import max_rolling_duty_pct
+
+    own_duty = max((max_rolling_duty_pct(sim.mesh.own_transmissions(n))
+                    for n in range(sim.world.topology.n) if n not in sim.attackers), default=0.0)
     util = max((sim.mesh.peak_channel_utilization(n) for n in range(sim.world.topology.n)),
                default=0.0)
     forks = 0
@@ -136,9 +145,16 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
             "max": _r(max(conv) if conv else None),
             "after": after,
         },
+        "convergence_critical_s": {
+            "count": len([rid for rid in wanted if rid in sim.urgent]),
+            "p50": _r(percentile(conv_urgent, 0.5)),
+            "p95": _r(percentile(conv_urgent, 0.95)),
+            "max": _r(max(conv_urgent) if conv_urgent else None),
+        },
         "airtime_s": {"total": round(stats.tx_airtime, 1), "honest": round(honest_air, 1),
                       "by_type": by_tag},
         "max_duty_cycle_pct": round(duty, 3),
+        "max_own_duty_cycle_pct": round(own_duty, 3),
         "duty_cycle_cap_pct": cap,
         "budget_pct": round((cap or 10.0) * float(sim.sc.sync.get("budget_share", 0.5)), 3),
         "peak_channel_util_pct": round(util, 2),

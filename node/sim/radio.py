@@ -303,7 +303,7 @@ class Mesh:
         nd.tx_rxs = rxs
         nd.tx_pkt = pkt
         nd.tx = self.events.schedule(now + dur, self._end_tx, nd)
-        nd.log_tx(now, dur)
+        nd.log_tx(now, dur, pkt.own)
         st.tx_count += 1
         if pkt.own:
             st.own_tx += 1
@@ -402,6 +402,10 @@ class Mesh:
     def transmissions(self, node: int) -> list[tuple[float, float]]:
         """Every (start, duration) this node has transmitted, in order."""
         return list(self.nodes[node].txlog)
+
+    def own_transmissions(self, node: int) -> list[tuple[float, float]]:
+        """The (start, duration) of this node's own packets (relays left out)."""
+        return list(self.nodes[node].own_txlog)
 
     def max_duty_cycle_pct(self, node: int, window: float = 3600.0) -> float:
         """Worst exact rolling-window duty cycle of ``node`` (percent)."""

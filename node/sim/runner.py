@@ -75,6 +75,7 @@ class Simulation:
     have: dict[bytes, dict[int, float]] = field(default_factory=dict)
     marks: dict[str, float] = field(default_factory=dict)
     attackers: set[int] = field(default_factory=set)
+    urgent: set[bytes] = field(default_factory=set)
     attack_sent: int = 0
 
     def __post_init__(self) -> None:
@@ -177,6 +178,8 @@ class Simulation:
         rec = node.store.author(body, member.key, self.clock(n))
         rid = record_id(rec.raw)
         self.created[rid] = (self.events.now, n, len(rec.raw))
+        if isinstance(body, r.Need) and body.urgency == 3:
+            self.urgent.add(rid)
         self.have.setdefault(rid, {})[n] = self.events.now
         node.engine.local_record(rec.raw, self.events.now)
         self.pump(n)
@@ -271,6 +274,6 @@ def fresh_key_records(sim: Simulation, count: int) -> list[bytes]:
     for _ in range(count):
         key = identity.key_from_seed(sim.rng.randbytes(32))
         out.append(codec.encode(r.Hello("spam", "nowhere"), key, 1, 0, sim.world.network).raw)
-        out.append(codec.encode(r.Need(1, "spam " * 10, 999, 0, 3), key, 2, 0,
+        out.append(codec.encode(r.Need(1, "spam" * 10, 999, 0, 3), key, 2, 0,
                                 sim.world.network).raw)
     return out

@@ -48,7 +48,8 @@ class NodeState:
     """RAM state of one simulated device."""
 
     __slots__ = ("core_only", "has_app", "hist", "idx", "meter", "nbrs", "no_relay", "queue", "role",
-                 "rx", "timer", "tx", "tx_pkt", "tx_rxs", "txlog", "up", "win", "win_sum")
+                 "rx", "timer", "tx", "tx_pkt", "tx_rxs", "txlog", "own_txlog", "up", "win",
+                 "win_sum")
 
     def __init__(self, idx: int) -> None:
         """A powered CLIENT with an app, empty queue and fresh counters."""
@@ -67,6 +68,7 @@ class NodeState:
         self.hist: dict[tuple[int, int], int] = {}
         self.meter = AirMeter(0.0)
         self.txlog: list[tuple[float, float]] = []
+        self.own_txlog: list[tuple[float, float]] = []
         self.win: deque[tuple[float, float]] = deque()  # exact last hour of TX: (start, end)
         self.win_sum = 0.0
         self.nbrs: list[Neighbour] = []
@@ -108,9 +110,11 @@ class NodeState:
             used -= lo - win[0][0]
         return used + dur <= cap_pct * window / 100.0 + 1e-9
 
-    def log_tx(self, now: float, dur: float) -> None:
-        """Record a transmission in the exact logs."""
+    def log_tx(self, now: float, dur: float, own: bool = True) -> None:
+        """Record a transmission in the exact logs (`own`: not a relay)."""
         self.txlog.append((now, dur))
+        if own:
+            self.own_txlog.append((now, dur))
         win = self.win
         while win and win[0][1] <= now - 3600.0:
             s, e = win.popleft()

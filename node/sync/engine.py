@@ -62,6 +62,7 @@ class _Send:
     heard: int = 0
     tag: str = "push"
     covered: set[int] | None = None  # neighbours known to have heard it (None: unknown)
+    repeats: int = 0
 
 
 @dataclass
@@ -73,6 +74,7 @@ class _Peer:
     last_direct: float = -1e9
     boot: bool = False
     neighbours: frozenset[int] | None = None  # its direct ledger peers, from its digest
+    relays: frozenset[int] | None = None  # the neighbours it chose to relay for it
 
 
 @dataclass
@@ -120,6 +122,7 @@ class Engine:
         self.started = False
         self.sketch_due: tuple[float, int] | None = None  # (time, start index)
         self.sketch_burst = 1
+        self.sketch_first = SYMBOLS_PER_PACKET
         self.remote: dict[int, tuple[int, list[riblt.Symbol]]] = {}  # node -> (count, symbols)
         self.more_due: dict[int, tuple[float, int]] = {}  # sketch sender -> (time, start)
         self.requests: dict[bytes, float] = {}  # id -> due
@@ -131,6 +134,7 @@ class Engine:
         self.last_news = -1e9
         self.last_digest = -1e9
         self.last_announce = -1e9
+        self.announced: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
     # ------------------------------------------------------------ set bookkeeping
 
@@ -166,7 +170,10 @@ class Engine:
         delay = 0.0 if info.urgent else self.cfg.push_delay
         self._schedule_send(rid, now + delay, self._priority(info, fresh=True), 99, "push")
         self.last_news = now
-        self.trickle.reset(now, self.cfg.news_interval)
+        if info.urgent:
+            self.trickle.reset(now, self.cfg.urgent_news_interval, boost=1)
+        else:
+            self.trickle.reset(now, self.cfg.news_interval)
 
     def set_channel_utilization(self, pct: float) -> None:
         self.budget.channel_util_pct = pct
@@ -211,7 +218,7 @@ class Engine:
     # ------------------------------------------------------------ handlers
 
     def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
-        news = False
+        news = urgent_news = False
         for raw in msg.records:
             rid = record_id(raw)
             if rid in self.infos:
@@ -230,23 +237,31 @@ class Engine:
             for pull in self.pulls.values():
                 pull.received += 1
             self._note_pull_progress(info, meta.sender)
-            covered = self._coverage(meta.sender)
+            urgent = info.urgent and info.trusted
+            urgent_news = urgent_news or urgent
+            covered = None if urgent else self._coverage(meta.sender)
             uncovered = self._uncovered(covered, now)
-            if uncovered == 0:
-                self.stats.suppressed += 1  # every neighbour of ours heard the sender
+            if uncovered == 0 or (not urgent and not self._chosen_relay(meta.sender)):
+                self.stats.suppressed += 1  # not needed: covered, or not a relay of the sender
                 continue
-            lo, hi = self.cfg.forward_window
+            lo, hi = self.cfg.urgent_window if urgent else self.cfg.forward_window
             # Weaker signal (farther away) and more neighbours left to reach: relay sooner.
             snr_scale = min(1.0, max(0.0, (meta.snr + 20.0) / 35.0))
             reach = 2.0 / (2.0 + uncovered) if uncovered > 0 else 1.0
             delay = lo + (hi - lo) * snr_scale * reach * self.rng.random()
             prio = self._priority(info, fresh=True)
-            self._schedule_send(rid, now + delay, prio, self.cfg.forward_suppress, "forward")
+            # Urgent records (critical needs, revocations) are relayed by everyone once:
+            # on a lossy mesh, redundancy is what makes them arrive in seconds.
+            suppress = self.cfg.urgent_suppress if urgent else self.cfg.forward_suppress
+            self._schedule_send(rid, now + delay, prio, suppress, "forward")
             self.sends[rid].heard = 1
             self.sends[rid].covered = covered
         if news:
             self.last_news = now
-            self.trickle.reset(now, self.cfg.news_interval)
+            if urgent_news:
+                self.trickle.reset(now, self.cfg.urgent_news_interval, boost=1)
+            else:
+                self.trickle.reset(now, self.cfg.news_interval)
 
     def _heard(self, rid: bytes, sender: int) -> None:
         """Someone else sent `rid`: count the copy and what it covered."""
@@ -273,6 +288,41 @@ class Engine:
             return None
         return set(peer.neighbours) | {sender & 0xFFFF}
 
+    def _chosen_relay(self, sender: int) -> bool:
+        """Did `sender` choose us among its relays? (True when it has not said.)"""
+        peer = self.peers.get(sender)
+        if peer is None or peer.relays is None or not self.cfg.use_relays:
+            return True
+        return (self.node & 0xFFFF) in peer.relays
+
+    def choose_relays(self, now: float) -> tuple[int, ...]:
+        """Multipoint relays (OLSR, RFC 3626 §8.3.1): a small set of our neighbours
+        whose neighbours cover every node two hops away that we know of."""
+        me = self.node & 0xFFFF
+        mine = {n & 0xFFFF: n for n in self._neighbours(now)}
+        reach: dict[int, set[int]] = {}
+        for nid, node in mine.items():
+            peer = self.peers.get(node)
+            if peer is None or peer.neighbours is None:
+                continue  # unknown reach: it cannot be counted on, nor left out
+            reach[nid] = set(peer.neighbours) - set(mine) - {me}
+        unknown = [nid for nid in mine if nid not in reach]
+        two_hop = set().union(*reach.values()) if reach else set()
+        chosen: set[int] = set(unknown)
+        # First the only neighbours through which some two-hop node is reached.
+        for target in two_hop:
+            via = [nid for nid, r in reach.items() if target in r]
+            if len(via) == 1:
+                chosen.add(via[0])
+        left = two_hop - set().union(*(reach.get(nid, set()) for nid in chosen))
+        while left:
+            best = max(sorted(reach), key=lambda nid: len(reach[nid] & left))
+            if not reach[best] & left:
+                break
+            chosen.add(best)
+            left -= reach[best]
+        return tuple(sorted(chosen))
+
     def _neighbours(self, now: float) -> list[int]:
         ttl = 4 * self.cfg.trickle_imax
         return sorted(n for n, p in self.peers.items() if now - p.last_direct < ttl)
@@ -288,6 +338,7 @@ class Engine:
         peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
         if msg.neighbours or msg.has_neighbours:
             peer.neighbours = frozenset(msg.neighbours)
+            peer.relays = frozenset(msg.relays)
         if msg.count == self.count and msg.fingerprint == self.fingerprint:
             self.trickle.consistent()
             return
@@ -297,6 +348,8 @@ class Engine:
             return
         if msg.boot or self.count > msg.count + self.cfg.boot_gap:
             return  # the sender will pull from us
+        if self.cfg.mismatch_interval:
+            self.trickle.reset(now, self.cfg.mismatch_interval)
         if self.sketch_due is None:
             # Records still spreading make passing differences: give them `settle`
             # seconds before paying for a sketch.
@@ -304,6 +357,9 @@ class Engine:
             at = max(now + self.rng.uniform(lo, hi), self.last_news + self.cfg.settle)
             self.sketch_due = (at, 0)
             self.sketch_burst = 1
+            # Most gaps are a record or two: start small (the sketch is rateless).
+            gap = abs(msg.count - self.count)
+            self.sketch_first = max(self.cfg.sketch_min, min(SYMBOLS_PER_PACKET, 2 * gap + 4))
 
     def _on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
         if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0:
@@ -487,14 +543,20 @@ class Engine:
                               and now - self.last_digest > self.cfg.announce_every):
             self.last_digest = now
             boot = bool(self.pulls)
-            nbrs: tuple[int, ...] = ()
-            listed = now - self.last_announce > self.cfg.announce_every
+            # Neighbour lists change slowly: carry ours when it changed (at most every
+            # 10 minutes) and every `announce_every`.
+            current = tuple(n & 0xFFFF for n in self._neighbours(now))[: m.MAX_NEIGHBOURS]
+            chosen = tuple(r for r in self.choose_relays(now) if r in current)
+            since = now - self.last_announce
+            listed = since > self.cfg.announce_every or (
+                (current, chosen) != self.announced and since > 600.0)
+            nbrs: tuple[int, ...] = current if listed else ()
+            relays: tuple[int, ...] = chosen if listed else ()
             if listed:
-                # Neighbour lists change slowly: carry them only every `announce_every`.
                 self.last_announce = now
-                nbrs = tuple(n & 0xFFFF for n in self._neighbours(now))[: m.MAX_NEIGHBOURS]
-            self._emit(out, m.Digest(self.count, self.fingerprint, boot, nbrs, listed), "digest",
-                       NORMAL, now)
+                self.announced = (current, chosen)
+            self._emit(out, m.Digest(self.count, self.fingerprint, boot, nbrs, listed, relays),
+                       "digest", NORMAL, now)
         self._poll_sketch(out, now)
         self._poll_more(out, now)
         self._poll_requests(out, now)
@@ -522,10 +584,11 @@ class Engine:
         if self.sketch_due is None or self.sketch_due[0] > now:
             return
         start = self.sketch_due[1]
-        per = (self.cfg.payload_cap - m.HEADER - 7) // riblt.SYMBOL_BYTES
+        full = (self.cfg.payload_cap - m.HEADER - 7) // riblt.SYMBOL_BYTES
         for _ in range(self.sketch_burst):
             if start >= self.sketch.size:
                 break
+            per = min(full, self.sketch_first) if start == 0 else full
             msg = m.Sketch(self.count, start, self.sketch.encode(start, per))
             if not self._emit(out, msg, "sketch", NORMAL, now):
                 self.sketch_due = (now, start)
@@ -611,8 +674,14 @@ class Engine:
             if not self._emit(out, m.Records(tuple(packet)), tag, prio, now):
                 return
             for rid in taken:
-                self.sends.pop(rid, None)
+                sent = self.sends.pop(rid, None)
                 self.requests.pop(rid, None)
+                info = self.infos.get(rid)
+                if sent and sent.tag == "push" and info and info.urgent and sent.repeats < 2:
+                    # Implicit acknowledgement: an urgent record of ours goes out again
+                    # unless we hear a neighbour relay it first.
+                    self.sends[rid] = _Send(now + self.cfg.urgent_recheck, URGENT, 1, 0, "push",
+                                            None, sent.repeats + 1)
             queue = rest
 
 

@@ -14,6 +14,7 @@ from ..ledger.wire import DecodeError, Reader, Writer
 from . import riblt
 
 VERSION = 1
+PORTNUM = 287  # Meshtastic private application port (256-511) used by default
 RECORDS, DIGEST, SKETCH, REQUEST, MORE, PULL = 1, 2, 3, 4, 5, 6
 TYPE_NAMES = {RECORDS: "records", DIGEST: "digest", SKETCH: "sketch", REQUEST: "request",
               MORE: "more", PULL: "pull"}
@@ -37,6 +38,7 @@ class Digest:
     boot: bool = False  # the sender is bootstrapping and pulling
     neighbours: tuple[int, ...] = ()  # 16-bit ids of the ledger peers it hears directly
     has_neighbours: bool = False  # the list is present (it may be empty)
+    relays: tuple[int, ...] = ()  # the neighbours it chose to relay its records (a subset)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,11 @@ def encode(msg: Message, tag: bytes) -> bytes:
                 w.u8(len(msg.neighbours))
                 for nid in msg.neighbours:
                     w.fixed(nid, 2)
+                bits = 0
+                for i, nid in enumerate(msg.neighbours):
+                    if nid in msg.relays:
+                        bits |= 1 << i
+                w.raw(bits.to_bytes((len(msg.neighbours) + 7) // 8, "little"))
         case Sketch():
             w.u8(VERSION << 4 | SKETCH).raw(tag).varint(msg.count, 5).fixed(msg.start, 2)
             w.raw(msg.symbols)
@@ -134,12 +141,17 @@ def decode(payload: bytes) -> Message:
         if flags & ~3:
             raise DecodeError("out-of-range", "reserved digest flags")
         neighbours: tuple[int, ...] = ()
+        relays: tuple[int, ...] = ()
         if flags & 2:
             n = rd.u8("neighbour count")
             if n > MAX_NEIGHBOURS:
                 raise DecodeError("out-of-range", f"{n} neighbours, at most {MAX_NEIGHBOURS}")
             neighbours = tuple(rd.fixed(2, "neighbour") for _ in range(n))
-        msg = Digest(count, fingerprint, bool(flags & 1), neighbours, bool(flags & 2))
+            bits = int.from_bytes(rd.raw((n + 7) // 8, "relay bitmap"), "little")
+            if bits >> n:
+                raise DecodeError("out-of-range", "relay bitmap names no neighbour")
+            relays = tuple(nid for i, nid in enumerate(neighbours) if bits >> i & 1)
+        msg = Digest(count, fingerprint, bool(flags & 1), neighbours, bool(flags & 2), relays)
     elif kind == SKETCH:
         count = rd.varint("count", 5)
         start = rd.fixed(2, "start")

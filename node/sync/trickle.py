@@ -25,6 +25,7 @@ class Trickle:
     fire_at: float = 0.0
     heard: int = 0
     fired: bool = False
+    boost: int = 0  # extra k for the current interval (after urgent news)
 
     def begin(self, now: float) -> None:
         self.interval = self.imin
@@ -39,13 +40,15 @@ class Trickle:
     def consistent(self) -> None:
         self.heard += 1
 
-    def reset(self, now: float, interval: float | None = None) -> None:
+    def reset(self, now: float, interval: float | None = None, boost: int = 0) -> None:
         """Inconsistency or news: back to the shortest interval (RFC 6206 §4.2, rule 6),
-        or to `interval` if given (news is checked a little later, once it spread)."""
+        or to `interval` if given (news is checked a little later, once it spread).
+        `boost` raises k for the new interval: more nodes speak after urgent news."""
         target = self.imin if interval is None else max(self.imin, interval)
         if self.interval > target or now >= self.fire_at:
             self.interval = target
             self._new_interval(now)
+        self.boost = max(self.boost, boost)
 
     def next_time(self) -> float:
         return self.fire_at if not self.fired else self.start + self.interval
@@ -57,8 +60,9 @@ class Trickle:
         result = None
         if not self.fired and now >= self.fire_at:
             self.fired = True
-            result = "send" if self.heard < self.k else "suppressed"
+            result = "send" if self.heard < self.k + self.boost else "suppressed"
         if now >= self.start + self.interval:
             self.interval = min(self.interval * 2, self.imax)
+            self.boost = 0
             self._new_interval(now)
         return result

@@ -1,0 +1,67 @@
+"""Every shipped scenario against every protocol, as a Markdown table.
+
+    python -m meshaid.node.sim.table [--scenarios a,b] [--protocols meshaid,b0] [--jobs 2]
+                                      [--json FILE]
+
+Runs each (scenario, protocol) pair in its own process (`--jobs` at a time)
+and prints one row per pair. Numbers only; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from .runner import PROTOCOLS, Simulation
+from .scenario import load, shipped_names
+
+DEFAULT_SKIP = {"steady-200"}  # the bench-speed scenario: run it on its own
+
+
+def run_one(pair: tuple[str, str]) -> dict[str, Any]:
+    name, protocol = pair
+    return Simulation(load(name), protocol).run()
+
+
+def row(res: dict[str, Any]) -> str:
+    c = res["convergence_s"]
+    after = ", ".join(f"{k} {v}" for k, v in c["after"].items())
+    eta = res["eta"]
+    return (f"| {res['scenario']} | {res['protocol']} | {res['delivered_fraction']} | "
+            f"{c['p50']} / {c['p95']} / {c['max']}" + (f" ({after})" if after else "") + " | "
+            f"{res['airtime_s']['honest']} | {res['max_duty_cycle_pct']} | "
+            f"{res['peak_channel_util_pct']} | {eta['total_greedy']} / {eta['propagation_greedy']} | "
+            f"{res['useful_fraction']} | {res['forks_detected']} | {res['wall_s']} |")
+
+
+HEADER = ("| scenario | protocol | delivered | convergence p50 / p95 / max s (after event) | "
+          "air time s | worst duty % | peak util % | eta total / propagation | useful | forks | "
+          "wall s |\n|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default=",".join(n for n in shipped_names()
+                                                        if n not in DEFAULT_SKIP))
+    parser.add_argument("--protocols", default=",".join(PROTOCOLS))
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--json", help="also write every result to this file")
+    args = parser.parse_args()
+    pairs = [(s, p) for s in args.scenarios.split(",") for p in args.protocols.split(",")]
+    print(HEADER)
+    results = []
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for res in pool.map(run_one, pairs):
+            results.append(res)
+            print(row(res))
+            sys.stdout.flush()
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Golden vectors of the sync messages (node/vectors/sync.json, PROTOCOL.md §7).
+
+`python -m meshaid.node.sync.vectors` rebuilds the file from the fixed inputs
+below; the tests check encoder and decoder against it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import messages as m
+from . import riblt
+
+TAG = bytes.fromhex("b7e2")
+
+
+def _golden_record() -> bytes:
+    table = json.loads((Path(__file__).resolve().parent.parent / "vectors" / "records.json")
+                       .read_text())
+    return bytes.fromhex(table["records"][4]["hex"])  # the need
+
+
+def cases() -> list[tuple[str, m.Message]]:
+    ids = [bytes.fromhex("0123456789abcdef"), bytes.fromhex("fedcba9876543210")]
+    sketch = riblt.Sketch(64, [int.from_bytes(i, "big") for i in ids])
+    return [
+        ("records", m.Records((_golden_record(),))),
+        ("digest", m.Digest(1234, 0x0123456789ABCDEF, False)),
+        ("digest with neighbours", m.Digest(7, 0xFEDCBA9876543210, True, (0x0102, 0xA0B0), True)),
+        ("sketch", m.Sketch(2, 0, sketch.encode(0, 3))),
+        ("request", m.Request(tuple(ids))),
+        ("more", m.More(0x12345678, 16)),
+        ("pull from start", m.Pull(0x0A0B0C0D, 1, 3, b"")),
+        ("pull after cursor", m.Pull(0x0A0B0C0D, 0, 2, bytes([1]) + (60_000_000 << 16).to_bytes(6, "big")
+                                     + ids[0])),
+    ]
+
+
+def build() -> dict[str, Any]:
+    return {
+        "network_tag": TAG.hex(),
+        "messages": [{"name": name, "hex": m.encode(msg, TAG).hex(), "repr": repr(msg)}
+                     for name, msg in cases()],
+    }
+
+
+def main() -> None:
+    out = Path(__file__).resolve().parent.parent / "vectors" / "sync.json"
+    out.write_text(json.dumps(build(), indent=1) + "\n")
+    sys.stdout.write(f"wrote {out}\n")
+
+
+if __name__ == "__main__":
+    main()
