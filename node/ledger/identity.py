@@ -61,8 +61,29 @@ def _public_key(public_key: bytes) -> Ed25519PublicKey | None:
         return None
 
 
+_shared_results: dict[tuple[bytes, bytes, bytes], bool] | None = None
+
+
+def share_verifications(enabled: bool = True) -> None:
+    """Remember verification results process-wide. For the simulator only, where
+    hundreds of simulated nodes verify the very same bytes: a real node verifies
+    every record itself."""
+    global _shared_results
+    _shared_results = {} if enabled else None
+
+
 def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
     """True if `signature` is `public_key`'s Ed25519 signature of `message`."""
+    if _shared_results is not None:
+        memo = (public_key, signature, message)
+        known = _shared_results.get(memo)
+        if known is None:
+            known = _shared_results[memo] = _verify(public_key, signature, message)
+        return known
+    return _verify(public_key, signature, message)
+
+
+def _verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
     key = _public_key(public_key)
     if key is None:
         return False

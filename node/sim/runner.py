@@ -81,6 +81,7 @@ class Simulation:
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
+        identity.share_verifications()  # simulated nodes verify the same bytes
         self.rng = random.Random(self.sc.seed)
         self.events = EventQueue()
         self.world = build(self.sc, self.rng)
