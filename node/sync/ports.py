@@ -83,6 +83,7 @@ class SyncConfig:
     boot_gap: int = 48  # count gap beyond which a node pulls instead of reconciling
     pull_batch: int = 4  # packets per pull answer
     pull_timeout: float = 60.0
+    pull_gap: float = 8.0  # pull again this long after the last record of a batch
     sketch_size: int = 1024
     sketch_min: int = 8  # symbols in a first sketch
     author_rate_per_hour: float = 60.0  # records per author forwarded at normal priority

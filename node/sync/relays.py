@@ -1,0 +1,128 @@
+"""Who our neighbours are, who theirs are, and which of them relay for us.
+
+Theory of operation
+-------------------
+Every packet heard at hop 0 names a direct ledger peer. Digests now and then
+carry the sender's own neighbour list (16-bit ids) and the subset it chose as
+its *relays*: multipoint relays as in OLSR (RFC 3626 §8.3.1), a small set of
+neighbours whose neighbours cover every node two hops away. A record heard
+from S is relayed by us only if S chose us (when S has said), and only if some
+neighbour of ours is not already covered by S or by the copies we heard since.
+Flooding through multipoint relays costs close to the minimum connected
+dominating set; anti-entropy repairs what a lost relay misses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import messages as m
+
+NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unheard
+REANNOUNCE_MIN_S = 600.0
+
+
+@dataclass
+class Peer:
+    count: int = 0
+    fingerprint: int = 0
+    hops: int = 0
+    last: float = -1e9
+    last_direct: float = -1e9
+    boot: bool = False
+    neighbours: frozenset[int] | None = None  # its direct ledger peers, from its digest
+    relays: frozenset[int] | None = None  # the neighbours it chose to relay for it
+
+
+def short(node: int) -> int:
+    return node & 0xFFFF
+
+
+class Neighbourhood:
+    def __init__(self, node: int, ttl: float, announce_every: float, use_relays: bool) -> None:
+        self.node = node
+        self.ttl = ttl
+        self.announce_every = announce_every
+        self.use_relays = use_relays
+        self.peers: dict[int, Peer] = {}
+        self.last_announce = -1e9
+        self.announced: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+
+    def heard(self, sender: int, hops: int, now: float) -> Peer:
+        peer = self.peers.setdefault(sender, Peer())
+        peer.last = now
+        peer.hops = hops
+        if hops == 0:
+            peer.last_direct = now
+        return peer
+
+    def learn(self, peer: Peer, digest: m.Digest) -> None:
+        if digest.has_neighbours or digest.neighbours:
+            peer.neighbours = frozenset(digest.neighbours)
+            peer.relays = frozenset(digest.relays)
+
+    def neighbours(self, now: float) -> list[int]:
+        return sorted(n for n, p in self.peers.items() if now - p.last_direct < self.ttl)
+
+    def has_direct_peer(self, now: float) -> bool:
+        return any(now - p.last_direct < self.ttl for p in self.peers.values())
+
+    def coverage(self, sender: int) -> set[int] | None:
+        """The 16-bit ids a transmission by `sender` reached, if its neighbours are known."""
+        peer = self.peers.get(sender)
+        if peer is None or peer.neighbours is None:
+            return None
+        return set(peer.neighbours) | {short(sender)}
+
+    def uncovered(self, covered: set[int] | None, now: float) -> int:
+        """How many of our neighbours are not known to have it (-1: unknown)."""
+        if covered is None:
+            return -1
+        mine = {short(n) for n in self.neighbours(now)} - {short(self.node)}
+        return len(mine - covered)
+
+    def chosen_relay(self, sender: int) -> bool:
+        """Did `sender` choose us among its relays? (True when it has not said.)"""
+        peer = self.peers.get(sender)
+        if peer is None or peer.relays is None or not self.use_relays:
+            return True
+        return short(self.node) in peer.relays
+
+    def choose_relays(self, now: float) -> tuple[int, ...]:
+        """Multipoint relays: neighbours whose neighbours cover all known two-hop nodes.
+        A neighbour whose own list is unknown is always chosen (its reach is unknown)."""
+        me = short(self.node)
+        mine = {short(n): n for n in self.neighbours(now)}
+        reach: dict[int, set[int]] = {}
+        for nid, node in mine.items():
+            peer = self.peers.get(node)
+            if peer is not None and peer.neighbours is not None:
+                reach[nid] = set(peer.neighbours) - set(mine) - {me}
+        chosen: set[int] = {nid for nid in mine if nid not in reach}
+        two_hop = set().union(*reach.values()) if reach else set()
+        for target in sorted(two_hop):
+            via = [nid for nid, r in reach.items() if target in r]
+            if len(via) == 1:
+                chosen.add(via[0])
+        left = two_hop - set().union(*(reach.get(nid, set()) for nid in chosen))
+        while left:
+            best = max(sorted(reach), key=lambda nid: len(reach[nid] & left))
+            if not reach[best] & left:
+                break
+            chosen.add(best)
+            left -= reach[best]
+        return tuple(sorted(chosen))
+
+    def announcement(self, now: float) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
+        """(listed, neighbours, relays) for our next digest: lists go out when they
+        changed (at most every 10 minutes) and every `announce_every`."""
+        current = tuple(short(n) for n in self.neighbours(now))[: m.MAX_NEIGHBOURS]
+        chosen = tuple(r for r in self.choose_relays(now) if r in current)
+        since = now - self.last_announce
+        listed = since > self.announce_every or (
+            (current, chosen) != self.announced and since > REANNOUNCE_MIN_S)
+        if not listed:
+            return False, (), ()
+        self.last_announce = now
+        self.announced = (current, chosen)
+        return True, current, chosen
