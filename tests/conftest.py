@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ledger_helpers import Net
+
 from meshaid.node.store import Store
 
 # Property tests are deterministic (the same examples on every run and machine)

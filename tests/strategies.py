@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hypothesis import strategies as st
+
 from meshaid.node.ledger import records as r
 from meshaid.node.ledger.vocab import CATEGORIES, GRANTS, ROLES, STATUSES, UNITS
 from meshaid.node.ledger.wire import fit_text

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from ledger_helpers import NOW
+
 from meshaid.node import home as home_module
 from meshaid.node.home import Home, default_data_dir
 from meshaid.node.ledger import identity

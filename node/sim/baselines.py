@@ -91,11 +91,11 @@ def _pack(raws: list[bytes], cap: int) -> list[tuple[bytes, ...]]:
     packets: list[list[bytes]] = []
     room = 0
     for raw in raws:
-        if len(raw) + 1 > cap - m.HEADER:
+        if len(raw) + 1 > cap - m.RECORDS_ROOM:
             continue  # cannot travel in any packet
         if not packets or len(raw) + 1 > room:
             packets.append([])
-            room = cap - m.HEADER
+            room = cap - m.RECORDS_ROOM
         packets[-1].append(raw)
         room -= len(raw) + 1
     return [tuple(p) for p in packets]
@@ -382,12 +382,12 @@ class PushAndIdLists(PushOnly):
 
     def _pending_packet(self, now: float) -> tuple[bytes, int, str] | None:
         """Answers stay cancellable until the virtual TX queue takes them."""
-        room = self.cfg.payload_cap - m.HEADER
+        room = self.cfg.payload_cap - m.RECORDS_ROOM
         packet: list[bytes] = []
         for rid in sorted((r for r, due in self.repairs.items() if due <= now),
                           key=lambda r: self.repairs[r]):
             raw = self.ledger.sync_raw(rid)
-            if raw is None or len(raw) + 1 > self.cfg.payload_cap - m.HEADER:
+            if raw is None or len(raw) + 1 > self.cfg.payload_cap - m.RECORDS_ROOM:
                 del self.repairs[rid]
             elif len(raw) + 1 <= room:
                 del self.repairs[rid]

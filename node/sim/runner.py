@@ -47,6 +47,8 @@ class TrackedLedger(SyncLedger):
         result = super().sync_ingest(raw, self.sim.clock(self.node))
         if result.status == "accepted":
             self.sim.got(record_id(raw), self.node, raw)
+        for freed in result.released:
+            self.sim.got(freed.id, self.node, b"")
         return result
 
 

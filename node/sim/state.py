@@ -47,9 +47,27 @@ TxReception = tuple[Reception, float, float, LossModel | None]
 class NodeState:
     """RAM state of one simulated device."""
 
-    __slots__ = ("core_only", "has_app", "hist", "idx", "meter", "nbrs", "no_relay", "queue", "role",
-                 "rx", "timer", "tx", "tx_pkt", "tx_rxs", "txlog", "own_txlog", "up", "win",
-                 "win_sum")
+    __slots__ = (
+        "core_only",
+        "has_app",
+        "hist",
+        "idx",
+        "meter",
+        "nbrs",
+        "no_relay",
+        "own_txlog",
+        "queue",
+        "role",
+        "rx",
+        "timer",
+        "tx",
+        "tx_pkt",
+        "tx_rxs",
+        "txlog",
+        "up",
+        "win",
+        "win_sum",
+    )
 
     def __init__(self, idx: int) -> None:
         """A powered CLIENT with an app, empty queue and fresh counters."""

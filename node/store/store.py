@@ -88,6 +88,7 @@ class Store:
         self.network: bytes | None = None
         self._held_maybe = True  # cleared when the held table is seen empty
         self._verified: dict[bytes, r.Record] = {}
+        self.released: list[r.Record] = []
         self._parsed: dict[bytes, codec.Parsed] = {}
         net = self.meta("network_id")
         if net:
@@ -277,7 +278,15 @@ class Store:
             ).fetchall()
         for held_hash, raw in rows:
             self.db.execute("DELETE FROM held WHERE hash = ?", [held_hash])
-            self._ingest(raw, now)
+            outcome = self._ingest(raw, now)
+            if outcome.status == "accepted" and outcome.record is not None:
+                self.released.append(outcome.record)
+
+    def take_released(self) -> list[r.Record]:
+        """Records that left the held table (their author's hello or the charter
+        arrived) since the last call: callers that mirror the record set need them."""
+        out, self.released = self.released, []
+        return out
 
     def _store(
         self, rec: r.Record, digest: bytes, now: float, parsed: codec.Parsed | None = None

@@ -7,19 +7,10 @@ from collections.abc import Iterator
 
 from ..ledger import codec
 from ..ledger import records as r
-from ..sync.ports import CLASS_BOARD, CLASS_COMMITMENTS, CLASS_MEMBERSHIP, Ingested, RecordInfo
+from ..sync.ports import CLASS_OF_KIND, Ingested, RecordInfo
 from .store import Store
 
-_CLASS = {
-    r.Kind.CHARTER: CLASS_MEMBERSHIP,
-    r.Kind.HELLO: CLASS_MEMBERSHIP,
-    r.Kind.VOUCH: CLASS_MEMBERSHIP,
-    r.Kind.REVOKE: CLASS_MEMBERSHIP,
-    r.Kind.NEED: CLASS_BOARD,
-    r.Kind.OFFER: CLASS_BOARD,
-    r.Kind.PLEDGE: CLASS_COMMITMENTS,
-    r.Kind.UPDATE: CLASS_COMMITMENTS,
-}
+_CLASS = CLASS_OF_KIND
 _URGENT_KINDS = {r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE}
 
 
@@ -41,18 +32,25 @@ class SyncLedger:
                           parsed.author_short)
 
     def sync_ingest(self, raw: bytes, now: float) -> Ingested:
-        """Ingest; `info` is set for accepted records and for duplicates."""
+        """Ingest; `info` is set for accepted records and for duplicates, and
+        `released` lists records this one freed from the held table."""
         outcome = self.store.ingest(raw, now)
+        released = tuple(
+            self._info(codec.parse(rec.raw), hashlib.sha256(rec.raw).digest(), rec.author)
+            for rec in self.store.take_released()
+        )
         digest = hashlib.sha256(raw).digest()
         if outcome.status == "duplicate":
             row = self.store.db.execute(
                 "SELECT author FROM records WHERE hash = ?", [digest]
             ).fetchone()
             if row is not None:
-                return Ingested("duplicate", "", self._info(codec.parse(raw), digest, row[0]))
+                return Ingested("duplicate", "", self._info(codec.parse(raw), digest, row[0]),
+                                released)
         if outcome.status != "accepted" or outcome.record is None:
-            return Ingested(outcome.status, outcome.reason)
-        return Ingested("accepted", "", self._info(codec.parse(raw), digest, outcome.record.author))
+            return Ingested(outcome.status, outcome.reason, None, released)
+        return Ingested("accepted", "", self._info(codec.parse(raw), digest, outcome.record.author),
+                        released)
 
     def sync_infos(self) -> Iterator[RecordInfo]:
         for raw, digest, author in self.store.db.execute(

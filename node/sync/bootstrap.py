@@ -25,17 +25,30 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ..ledger import codec
+from ..ledger.wire import DecodeError
 from . import messages as m
 from .budget import BULK, NORMAL
-from .ports import CLASS_BOARD, RecordInfo, SyncConfig
+from .ports import CLASS_BOARD, CLASS_OF_KIND, RecordInfo, SyncConfig
 from .relays import Peer
 
 PARTS = 3
+NO_ID = bytes(8)
+EXHAUSTED = 1000  # a stream's `silent` once its responder said the partition ended
+SWITCH = 3  # unanswered pulls in a row before the partition moves to another responder
 Emit = Callable[[m.Message, str, int], bool]
 
 
 def cursor_of(info: RecordInfo) -> bytes:
     return bytes([info.cls]) + info.hlc.to_bytes(6, "big") + info.id
+
+
+def packet_cursor(packet: list[bytes], infos: Mapping[bytes, RecordInfo]) -> bytes:
+    """The cursor just after the last record of an answer packet."""
+    import hashlib
+
+    info = infos[hashlib.sha256(packet[-1]).digest()[:8]]
+    return cursor_of(info)
 
 
 def order(cursor: bytes) -> tuple[int, int, bytes]:
@@ -48,6 +61,7 @@ class Stream:
     responder: int
     cursor: bytes = b""
     due: float = 0.0
+    silent: int = 0  # pulls in a row that brought nothing: the partition is exhausted
 
 
 class Bootstrap:
@@ -56,6 +70,7 @@ class Bootstrap:
         self.rng = rng
         self.node = node
         self.streams: dict[int, Stream] = {}
+        self.rest_until = -1e9  # after a full pass, leave the rest to reconciliation
         self.answers: list[tuple[float, int, int, bytes]] = []  # due, part, parts, cursor
 
     @property
@@ -64,31 +79,60 @@ class Bootstrap:
 
     def _ahead(self, peers: Mapping[int, Peer], my_count: int, gap: int, now: float) -> list[int]:
         fresh = [(n, p) for n, p in peers.items()
-                 if p.count > my_count + gap and now - p.last < 3 * self.cfg.pull_timeout]
+                 if p.count > my_count + gap and now - p.last < 2 * self.cfg.trickle_imax]
         return [n for n, _ in sorted(fresh, key=lambda np: (-np[1].count, np[0]))]
 
-    def behind(self, peers: Mapping[int, Peer], my_count: int, now: float) -> None:
-        """A digest showed us far behind: (re)assign partitions to responders."""
+    def behind(self, peers: Mapping[int, Peer], my_count: int, now: float) -> bool:
+        """A digest showed us far behind: (re)assign partitions to responders.
+        False when bootstrap is resting after a full pass (reconcile instead)."""
+        if now < self.rest_until:
+            return False
         ahead = self._ahead(peers, my_count, self.cfg.boot_gap, now)
         if not ahead:
-            return
+            return False
+        load = {n: 0 for n in ahead}
+        for stream in self.streams.values():
+            if stream.responder in load:
+                load[stream.responder] += 1
         for part in range(PARTS):
             stream = self.streams.get(part)
-            if stream is not None and stream.responder in ahead:
+            idle = [n for n in ahead if load[n] == 0]
+            if stream is not None and stream.silent >= EXHAUSTED:
+                continue  # served to its end
+            if stream is not None and stream.responder in ahead and not (
+                    idle and (load[stream.responder] > 1 or stream.silent >= SWITCH)):
                 continue
+            if stream is not None and stream.responder in load:
+                load[stream.responder] -= 1
+            # The order is the same on every node, so a cursor survives a change of
+            # responder and the end of a bootstrap: records before it were served.
             cursor = stream.cursor if stream is not None else b""
-            self.streams[part] = Stream(ahead[part % len(ahead)], cursor,
-                                        now + self.rng.uniform(0.2, 2.0))
+            responder = min(ahead, key=lambda n: (load[n], ahead.index(n)))
+            load[responder] += 1
+            self.streams[part] = Stream(responder, cursor, now + self.rng.uniform(0.2, 2.0))
+        return True
 
-    def note(self, info: RecordInfo, sender: int, now: float) -> None:
-        """A record arrived: advance the cursor of its partition if it came in order."""
-        stream = self.streams.get(info.id[0] % PARTS)
+    def answer(self, msg: m.Records, rids: list[bytes], sender: int, now: float) -> None:
+        """A pull answer arrived: if it continues our cursor (nothing lost since),
+        advance the cursor to its last record; either way pull again soon."""
+        if msg.after is None or not rids:
+            return
+        stream = self.streams.get(rids[-1][0] % PARTS)
         if stream is None or stream.responder != sender:
             return
-        key = cursor_of(info)
-        if not stream.cursor or order(key) > order(stream.cursor):
-            stream.cursor = key
         stream.due = now + self.cfg.pull_gap  # pull again once this batch has ended
+        if stream.silent < EXHAUSTED:
+            stream.silent = 0
+        if msg.after != (stream.cursor[7:] if stream.cursor else NO_ID):
+            return  # a packet before this one was lost: re-pull from our cursor
+        try:
+            parsed = codec.parse(msg.records[-1])
+        except DecodeError:
+            return
+        stream.cursor = (bytes([CLASS_OF_KIND[parsed.kind]]) + parsed.hlc.to_bytes(6, "big")
+                         + rids[-1])
+        if msg.end:
+            stream.silent = EXHAUSTED
 
     def on_pull(self, msg: m.Pull, now: float) -> None:
         if msg.target == self.node:
@@ -100,12 +144,26 @@ class Bootstrap:
         return [s.due for s in self.streams.values()] + [a[0] for a in self.answers]
 
     def poll(self, emit: Emit, now: float, peers: Mapping[int, Peer], my_count: int) -> None:
-        if self.streams and not self._ahead(peers, my_count, self.cfg.boot_gap // 2, now):
-            self.streams.clear()  # caught up: reconciliation finishes the job
+        served = self.streams and all(s.silent >= EXHAUSTED for s in self.streams.values())
+        if self.streams and (served or not self._ahead(peers, my_count,
+                                                       self.cfg.boot_gap // 2, now)):
+            # Caught up, or every partition served to its end: push and reconciliation
+            # carry what changed meanwhile. A node still far behind after a whole pass
+            # starts another one after a rest.
+            self.streams.clear()
+            if served:
+                self.rest_until = now + self.cfg.trickle_imax
         for part, stream in sorted(self.streams.items()):
+            if stream.silent >= EXHAUSTED:
+                continue
             if stream.due <= now and emit(m.Pull(stream.responder, part, PARTS, stream.cursor),
                                           "pull", NORMAL):
-                stream.due = now + self.cfg.pull_timeout
+                # No answer yet may mean a responder out of budget: back off, and
+                # after SWITCH silent pulls hand the partition to another responder.
+                stream.due = now + min(900.0, self.cfg.pull_timeout * 2 ** stream.silent)
+                stream.silent += 1
+                if stream.silent >= SWITCH:
+                    self.behind(peers, my_count, now)
 
     def poll_answers(self, emit: Emit, now: float, infos: Mapping[bytes, RecordInfo],
                      raw_of: Callable[[bytes], bytes | None]) -> None:
@@ -115,14 +173,27 @@ class Bootstrap:
             if due > now:
                 keep.append(answer)
                 continue
-            for packet, classes in self._batch(part, parts, cursor, infos, raw_of):
+            packets, at_end = self._batch(part, parts, cursor, infos, raw_of)
+            if not packets and at_end and cursor:
+                raw = raw_of(cursor[7:])  # nothing left: say so with the cursor's own record
+                packets = [([raw], [cursor[0]])] if raw is not None else []
+            for i, (packet, classes) in enumerate(packets):
                 prio = NORMAL if max(classes) <= CLASS_BOARD else BULK
-                if not emit(m.Records(tuple(packet)), "pull-records", prio):
+                end = at_end and i == len(packets) - 1
+                after = cursor[7:] if cursor else NO_ID
+                msg = m.Records(tuple(packet), relay=False, end=end, after=after)
+                if not emit(msg, "pull-records", prio):
+                    # Out of budget for now: answer the rest later, from where we stopped.
+                    keep.append((now + 1.0, part, parts, cursor))
                     break
+                cursor = packet_cursor(packet, infos)
         self.answers = keep
 
     def _batch(self, part: int, parts: int, cursor: bytes, infos: Mapping[bytes, RecordInfo],
-               raw_of: Callable[[bytes], bytes | None]) -> list[tuple[list[bytes], list[int]]]:
+               raw_of: Callable[[bytes], bytes | None]
+               ) -> tuple[list[tuple[list[bytes], list[int]]], bool]:
+        """Up to `pull_batch` packets of records after `cursor`, and whether they
+        reach the end of the partition."""
         after = order(cursor) if cursor else None
         ordered = sorted((i for i in infos.values() if i.id[0] % parts == part),
                          key=lambda i: order(cursor_of(i)))
@@ -136,10 +207,10 @@ class Bootstrap:
                 continue
             if not packets or len(raw) + 1 > room:
                 if len(packets) == self.cfg.pull_batch:
-                    break
+                    return packets, False
                 packets.append(([], []))
-                room = self.cfg.payload_cap - m.HEADER
+                room = self.cfg.payload_cap - m.RECORDS_ROOM - m.ID_LEN  # chained: + after
             packets[-1][0].append(raw)
             packets[-1][1].append(info.cls)
             room -= len(raw) + 1
-        return packets
+        return packets, True

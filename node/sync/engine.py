@@ -187,6 +187,7 @@ class Engine:
 
     def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
         news = urgent_news = False
+        self.boot.answer(msg, [record_id(raw) for raw in msg.records], meta.sender, now)
         for raw in msg.records:
             rid = record_id(raw)
             if rid in self.infos:
@@ -194,6 +195,9 @@ class Engine:
                 self._heard(rid, meta.sender, now)
                 continue
             result = self.ledger.sync_ingest(raw, now)
+            for freed in result.released:  # held until this record (a hello) arrived
+                self._add(freed)
+                self.recon.got(freed.id)
             if result.info is None:
                 self.stats.dropped[result.reason or result.status] += 1
                 continue
@@ -201,11 +205,11 @@ class Engine:
             self.stats.accepted += 1
             self._add(info)
             self.recon.got(rid)
-            self.boot.note(info, meta.sender, now)
             news = True
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
-            self._plan_relay(rid, info, meta, urgent, now)
+            if msg.relay:
+                self._plan_relay(rid, info, meta, urgent, now)
         if news:
             self._news(now, urgent_news)
 
@@ -249,7 +253,7 @@ class Engine:
             return
         if msg.count > self.count + self.cfg.boot_gap:
             self.boot.behind(self.hood.peers, self.count, now)
-            return
+            return  # far behind: pulling, not reconciling (a sketch would not decode)
         if msg.boot or self.count > msg.count + self.cfg.boot_gap:
             # A node far behind: let it hear our digest soon, so it can pull from us.
             self.trickle.reset(now, self.cfg.news_interval)
@@ -376,7 +380,7 @@ class Engine:
                        if now < s.due <= horizon and s.tag == "push")
         queue = [rid for _, _, rid in due] + [rid for _, _, rid in extra]
         while queue and any(self.sends[r].due <= now for r in queue if r in self.sends):
-            room = self.cfg.payload_cap - m.HEADER
+            room = self.cfg.payload_cap - m.RECORDS_ROOM
             packet: list[bytes] = []
             taken: list[bytes] = []
             rest: list[bytes] = []

@@ -19,6 +19,7 @@ RECORDS, DIGEST, SKETCH, REQUEST, MORE, PULL = 1, 2, 3, 4, 5, 6
 TYPE_NAMES = {RECORDS: "records", DIGEST: "digest", SKETCH: "sketch", REQUEST: "request",
               MORE: "more", PULL: "pull"}
 HEADER = 3
+RECORDS_ROOM = HEADER + 1  # bytes of a RECORDS packet before its first record
 ID_LEN = 8
 MIN_RECORD = 66
 MAX_RECORD = 200
@@ -29,6 +30,10 @@ MAX_NEIGHBOURS = 48
 @dataclass(frozen=True)
 class Records:
     records: tuple[bytes, ...]
+    relay: bool = True  # False: an answer to one node (pull); listeners need not relay it
+    end: bool = False  # the last packet of a pull answer that reached the partition's end
+    after: bytes | None = None  # pull answers: id of the record just before these (8 zero
+    # bytes at the start of a partition), so the puller can tell a gap from a lost packet
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,11 @@ def encode(msg: Message, tag: bytes) -> bytes:
     w = Writer()
     match msg:
         case Records():
+            chained = msg.after is not None
             w.u8(VERSION << 4 | RECORDS).raw(tag)
+            w.u8((0 if msg.relay else 1) | (2 if msg.end else 0) | (4 if chained else 0))
+            if msg.after is not None:
+                w.raw(msg.after)
             for raw in msg.records:
                 w.u8(len(raw)).raw(raw)
         case Digest():
@@ -125,6 +134,10 @@ def decode(payload: bytes) -> Message:
     rd.raw(HEADER, "header")
     msg: Message
     if kind == RECORDS:
+        flags = rd.u8("flags")
+        if flags & ~7:
+            raise DecodeError("out-of-range", "reserved records flags")
+        after = rd.raw(ID_LEN, "after") if flags & 4 else None
         items = []
         while rd.remaining():
             n = rd.u8("record length")
@@ -133,7 +146,7 @@ def decode(payload: bytes) -> Message:
             items.append(rd.raw(n, "record"))
         if not items:
             raise DecodeError("truncated", "a records packet with no record")
-        msg = Records(tuple(items))
+        msg = Records(tuple(items), not flags & 1, bool(flags & 2), after)
     elif kind == DIGEST:
         count = rd.varint("count", 5)
         fingerprint = rd.fixed(8, "fingerprint")

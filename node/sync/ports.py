@@ -6,8 +6,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..ledger.records import Kind
+
 # Record classes, in bootstrap priority order.
 CLASS_MEMBERSHIP, CLASS_BOARD, CLASS_COMMITMENTS = 0, 1, 2
+CLASS_OF_KIND = {
+    Kind.CHARTER: CLASS_MEMBERSHIP,
+    Kind.HELLO: CLASS_MEMBERSHIP,
+    Kind.VOUCH: CLASS_MEMBERSHIP,
+    Kind.REVOKE: CLASS_MEMBERSHIP,
+    Kind.NEED: CLASS_BOARD,
+    Kind.OFFER: CLASS_BOARD,
+    Kind.PLEDGE: CLASS_COMMITMENTS,
+    Kind.UPDATE: CLASS_COMMITMENTS,
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,7 @@ class Ingested:
     status: str  # accepted | duplicate | held | rejected
     reason: str = ""
     info: RecordInfo | None = None
+    released: tuple[RecordInfo, ...] = ()  # held records this one made verifiable
 
 
 class Ledger(Protocol):

@@ -28,6 +28,7 @@ def cases() -> list[tuple[str, m.Message]]:
     sketch = riblt.Sketch(64, [int.from_bytes(i, "big") for i in ids])
     return [
         ("records", m.Records((_golden_record(),))),
+        ("pull answer", m.Records((_golden_record(),), relay=False, end=True, after=ids[0])),
         ("digest", m.Digest(1234, 0x0123456789ABCDEF, False)),
         ("digest with neighbours", m.Digest(7, 0xFEDCBA9876543210, True, (0x0102, 0xA0B0), True)),
         ("sketch", m.Sketch(2, 0, sketch.encode(0, 3))),

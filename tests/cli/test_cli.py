@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from meshaid.node.ledger import codec, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
@@ -449,6 +450,7 @@ def test_a_mistyped_backup_is_refused(tmp_path: Path) -> None:
 
 def all_commands() -> list[list[str]]:
     import click
+
     from meshaid.node.cli.main import cli
 
     found: list[list[str]] = [[]]

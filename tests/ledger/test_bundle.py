@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from meshaid.node.ledger import bundle
 
 NET = bytes(range(32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from ledger_helpers import HLC0, Actor, Net
+
 from meshaid.node.ledger import codec, hlc, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.ledger.wire import DecodeError, encode_varint

@@ -7,6 +7,7 @@ import strategies as sts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ledger_helpers import Actor
+
 from meshaid.node.ledger import codec
 from meshaid.node.ledger import records as r
 from meshaid.node.ledger.wire import DecodeError

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from meshaid.node.ledger import hlc
 
 T0 = hlc.EPOCH_UNIX + 10_000_000

@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from meshaid.node.ledger import identity
 from meshaid.node.ledger.identity import CROCKFORD, KeyFileError
 

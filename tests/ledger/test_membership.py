@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 from ledger_helpers import Actor, Net
+
 from meshaid.node.ledger import membership
 from meshaid.node.ledger import records as r
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from ledger_helpers import NOW, Actor, World
+
 from meshaid.node.ledger import hlc
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store

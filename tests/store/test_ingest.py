@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from ledger_helpers import NOW, Actor, Net, World, derived_state, resign
+
 from meshaid.node.ledger import codec, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store, StoreError

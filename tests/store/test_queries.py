@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from ledger_helpers import NOW, World
+
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store, StoreError
 from meshaid.node.store import queries as q

@@ -10,6 +10,7 @@ import strategies as sts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_helpers import HLC0, NOW, Actor, Net, derived_state
+
 from meshaid.node.ledger import codec
 from meshaid.node.ledger import records as r
 from meshaid.node.ledger.wire import DecodeError
