@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from meshaid.node.ledger.wire import DecodeError
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
