@@ -15,19 +15,25 @@ U16 = st.integers(0, 0xFFFF)
 U32 = st.integers(0, 0xFFFF_FFFF)
 COUNT = st.integers(0, (1 << 35) - 1)  # varint of at most 5 bytes
 
+record_bytes = st.integers(m.MIN_RECORD, m.MAX_RECORD).flatmap(
+    lambda n: st.binary(min_size=n, max_size=n))
 records = st.builds(
     m.Records,
-    st.lists(st.integers(m.MIN_RECORD, m.MAX_RECORD).flatmap(
-        lambda n: st.binary(min_size=n, max_size=n)), min_size=1, max_size=3).map(tuple),
+    st.lists(record_bytes, min_size=1, max_size=3).map(tuple),
+    st.booleans(),
+    st.booleans(),
+    st.none() | st.binary(min_size=m.ID_LEN, max_size=m.ID_LEN),
 )
 
 
 @st.composite
 def digests(draw: st.DrawFn) -> m.Digest:
-    neighbours = tuple(draw(st.lists(U16, max_size=m.MAX_NEIGHBOURS)))
+    neighbours = tuple(draw(st.lists(U16, max_size=m.MAX_NEIGHBOURS, unique=True)))
     listed = bool(neighbours) or draw(st.booleans())
+    chosen = draw(st.lists(st.booleans(), min_size=len(neighbours), max_size=len(neighbours)))
+    relays = tuple(nid for nid, pick in zip(neighbours, chosen) if pick)
     return m.Digest(draw(COUNT), draw(st.integers(0, (1 << 64) - 1)), draw(st.booleans()),
-                    neighbours, listed)
+                    neighbours, listed, relays)
 
 
 sketches = st.builds(
@@ -85,10 +91,14 @@ def test_each_message_type_round_trips(name: str) -> None:
 def test_hand_made_examples_round_trip() -> None:
     cases: list[m.Message] = [
         m.Records((bytes(range(66)), b"\xaa" * 200)),
+        m.Records((b"\x01" * 66,), relay=False, end=True, after=bytes(8)),
+        m.Records((b"\x01" * 66,), relay=True, end=False, after=b"\xff" * 8),
         m.Digest(0, 0),
         m.Digest(1234, (1 << 64) - 1, boot=True),
         m.Digest(7, 1, False, (), True),  # an empty list, announced as such
         m.Digest(7, 1, True, tuple(range(m.MAX_NEIGHBOURS)), True),
+        m.Digest(7, 1, False, tuple(range(9)), True, (0, 8)),
+        m.Digest(7, 1, False, tuple(range(m.MAX_NEIGHBOURS)), True, tuple(range(m.MAX_NEIGHBOURS))),
         m.Sketch((1 << 35) - 1, 0xFFFF, b"\x01" * 13),
         m.Request((b"\x00" * 8,)),
         m.More(0xFFFF_FFFF, 0),
@@ -107,13 +117,16 @@ def test_the_header_is_version_type_and_tag() -> None:
 
 
 def test_a_full_digest_and_a_full_sketch_fit_the_payload_cap() -> None:
-    digest = m.Digest((1 << 35) - 1, (1 << 64) - 1, True, tuple(range(m.MAX_NEIGHBOURS)), True)
+    everyone = tuple(range(m.MAX_NEIGHBOURS))
+    digest = m.Digest((1 << 35) - 1, (1 << 64) - 1, True, everyone, True, everyone)
     assert len(m.encode(digest, TAG)) <= 228
     per = (228 - m.HEADER - 7) // riblt.SYMBOL_BYTES
     sketch = m.Sketch((1 << 35) - 1, 0xFFFF, b"\x00" * (per * riblt.SYMBOL_BYTES))
     assert len(m.encode(sketch, TAG)) <= 228
     request = m.Request(tuple(bytes([i]) * 8 for i in range((228 - m.HEADER) // m.ID_LEN)))
     assert len(m.encode(request, TAG)) <= 228
+    biggest = m.Records((b"\x00" * m.MAX_RECORD,), False, True, bytes(8))
+    assert len(m.encode(biggest, TAG)) <= 228
 
 
 # ------------------------------------------------------------ strict decoding
@@ -168,40 +181,55 @@ def test_every_truncation_is_rejected_or_parses_to_something_else(msg: m.Message
 @given(records)
 def test_truncating_a_records_packet_inside_a_record_fails(msg: m.Records) -> None:
     payload = m.encode(msg, TAG)
-    boundaries = {m.HEADER}
+    first = m.RECORDS_ROOM + (m.ID_LEN if msg.after is not None else 0)
+    boundaries = [first]
     for raw in msg.records:
-        boundaries.add(max(boundaries) + 1 + len(raw))
+        boundaries.append(boundaries[-1] + 1 + len(raw))
     for cut in range(len(payload)):
         result = decode_or_error(payload[:cut])
-        if cut in boundaries and cut > m.HEADER:
+        if cut in boundaries[1:]:
             # Whole records only: a shorter, still valid packet (each record is signed).
             assert isinstance(result, m.Records)
             assert msg.records[: len(result.records)] == result.records
+            assert result != msg
         else:
             assert isinstance(result, DecodeError), f"cut at {cut}"
 
 
 @settings(max_examples=60)
-@given(st.integers(m.MIN_RECORD, m.MAX_RECORD).flatmap(
-    lambda n: st.binary(min_size=n, max_size=n)))
-def test_every_truncation_of_a_one_record_packet_fails(raw: bytes) -> None:
-    payload = m.encode(m.Records((raw,)), TAG)
+@given(record_bytes, st.booleans(), st.booleans(),
+       st.none() | st.binary(min_size=m.ID_LEN, max_size=m.ID_LEN))
+def test_every_truncation_of_a_one_record_packet_fails(
+    raw: bytes, relay: bool, end: bool, after: bytes | None
+) -> None:
+    payload = m.encode(m.Records((raw,), relay, end, after), TAG)
     for cut in range(len(payload)):
         assert isinstance(decode_or_error(payload[:cut]), DecodeError)
 
 
 def test_record_length_outside_66_to_200_is_rejected() -> None:
     for n in (0, 1, 65, 201, 255):
-        payload = bytes([m.VERSION << 4 | m.RECORDS]) + TAG + bytes([n]) + b"\x00" * n
+        payload = bytes([m.VERSION << 4 | m.RECORDS]) + TAG + b"\x00" + bytes([n]) + b"\x00" * n
         with pytest.raises(DecodeError) as err:
             m.decode(payload)
         assert err.value.reason == "out-of-range"
-    assert isinstance(decode_or_error(bytes([0x11]) + TAG), DecodeError)  # no record at all
+    for empty in (b"", b"\x00", b"\x04" + bytes(8)):  # no record at all
+        assert isinstance(decode_or_error(bytes([0x11]) + TAG + empty), DecodeError)
+
+
+@pytest.mark.parametrize("flags", [8, 16, 32, 64, 128, 0xF8, 0xFF])
+def test_reserved_records_flag_bits_are_rejected(flags: int) -> None:
+    good = m.encode(m.Records((b"\x01" * 66,), relay=False, end=True), TAG)
+    assert good[m.HEADER] == 3
+    bad = good[: m.HEADER] + bytes([flags | 3]) + good[m.HEADER + 1 :]
+    with pytest.raises(DecodeError) as err:
+        m.decode(bad)
+    assert err.value.reason == "out-of-range"
 
 
 @pytest.mark.parametrize("flags", [4, 8, 16, 32, 64, 128, 0xFC, 0xFF])
 def test_reserved_digest_flag_bits_are_rejected(flags: int) -> None:
-    good = bytearray(m.encode(m.Digest(3, 42, True, (1, 2), True), TAG))
+    good = bytearray(m.encode(m.Digest(3, 42, True, (1, 2), True, (2,)), TAG))
     flag_at = m.HEADER + 1 + 8  # varint(3) is one byte
     assert good[flag_at] == 3
     bad = bytes(good[:flag_at]) + bytes([flags | (good[flag_at] & 3)]) + bytes(good[flag_at + 1:])
@@ -213,7 +241,7 @@ def test_reserved_digest_flag_bits_are_rejected(flags: int) -> None:
 @pytest.mark.parametrize("version", [0, 2, 3, 7, 15])
 @pytest.mark.parametrize("kind", sorted(m.TYPE_NAMES))
 def test_wrong_version_is_rejected(version: int, kind: int) -> None:
-    msg = {m.RECORDS: m.Records((b"\x01" * 70,)), m.DIGEST: m.Digest(1, 2),
+    msg = {m.RECORDS: m.Records((b"\x01" * 70,)), m.DIGEST: m.Digest(1, 2, False, (3,), True, (3,)),
            m.SKETCH: m.Sketch(1, 0, b"\x00" * 13), m.REQUEST: m.Request((b"\x01" * 8,)),
            m.MORE: m.More(1, 16), m.PULL: m.Pull(1, 0, 1, b"")}[kind]
     payload = bytearray(m.encode(msg, TAG))
@@ -242,7 +270,8 @@ def test_digest_limits() -> None:
     header = bytes([m.VERSION << 4 | m.DIGEST]) + TAG
     body = b"\x01" + b"\x00" * 8 + b"\x02"
     # 49 neighbours is one too many, even if they are all there.
-    too_many = header + body + bytes([m.MAX_NEIGHBOURS + 1]) + b"\x00\x01" * (m.MAX_NEIGHBOURS + 1)
+    too_many = (header + body + bytes([m.MAX_NEIGHBOURS + 1])
+                + b"\x00\x01" * (m.MAX_NEIGHBOURS + 1) + bytes(7))
     with pytest.raises(DecodeError):
         m.decode(too_many)
     # A six-byte count varint, and a redundant trailing varint byte.
@@ -251,6 +280,12 @@ def test_digest_limits() -> None:
     with pytest.raises(DecodeError) as err:
         m.decode(header + b"\x81\x00" + b"\x00" * 9)
     assert err.value.reason == "non-canonical"
+    # A relay bitmap naming a neighbour beyond the list, or missing.
+    listed = header + body + b"\x02\x00\x01\x00\x02"
+    assert m.decode(listed + b"\x03").relays == (1, 2)
+    for bitmap in (b"\x04", b"\x80", b"", b"\x01\x00"):
+        with pytest.raises(DecodeError):
+            m.decode(listed + bitmap)
     # A trailing byte after a complete digest.
     with pytest.raises(DecodeError):
         m.decode(m.encode(m.Digest(1, 2), TAG) + b"\x00")

@@ -35,7 +35,8 @@ def stream_until_complete(remote: set[int], local: set[int], size: int = 1024,
 @st.composite
 def set_pairs(draw: st.DrawFn) -> tuple[set[int], set[int]]:
     """A and B: a shared part of up to 500 ids, up to 40 ids only in each."""
-    n_shared, n_a, n_b = draw(st.integers(0, 500)), draw(st.integers(0, 40)), draw(st.integers(0, 40))
+    n_shared = draw(st.integers(0, 500))
+    n_a, n_b = draw(st.integers(0, 40)), draw(st.integers(0, 40))
     rng = random.Random(draw(st.integers(0, 2**32)))
     pool: set[int] = set()
     while len(pool) < n_shared + n_a + n_b:
@@ -48,7 +49,9 @@ def set_pairs(draw: st.DrawFn) -> tuple[set[int], set[int]]:
 
 @settings(max_examples=60)
 @given(set_pairs())
-def test_streaming_recovers_exactly_the_symmetric_difference(pair: tuple[set[int], set[int]]) -> None:
+def test_streaming_recovers_exactly_the_symmetric_difference(
+    pair: tuple[set[int], set[int]],
+) -> None:
     a, b = pair
     result, used = stream_until_complete(a, b)
     assert result.theirs == a - b
