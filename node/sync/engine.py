@@ -260,6 +260,8 @@ class Engine:
             return
         if self.cfg.mismatch_interval:
             self.trickle.reset(now, self.cfg.mismatch_interval)
+        if any(s.tag != "repair" for s in self.sends.values()):
+            return  # our own backlog explains the difference: send it before sketching
         self.recon.mismatch(msg.count, self.count, self.last_news, now)
 
     def _on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
@@ -348,10 +350,11 @@ class Engine:
             listed, nbrs, relays = self.hood.announcement(now)
             emit(m.Digest(self.count, self.fingerprint, self.boot.active, nbrs, listed, relays),
                  "digest", NORMAL)
+        # Fresh records first: under load, reconciliation waits for the budget left.
+        self._poll_records(out, now)
         self.recon.poll(emit, now, self.count)
         self.boot.poll(emit, now, self.hood.peers, self.count)
         self.boot.poll_answers(emit, now, self.infos, self.ledger.sync_raw)
-        self._poll_records(out, now)
         return out
 
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float) -> bool:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from . import messages as m
 from . import riblt
-from .budget import NORMAL
+from .budget import BULK, NORMAL
 from .ports import SyncConfig
 
 Emit = Callable[[m.Message, str, int], bool]
@@ -114,7 +114,7 @@ class Reconciler:
     def poll(self, emit: Emit, now: float, my_count: int) -> None:
         self._poll_sketch(emit, now, my_count)
         for sender, (due, start) in list(self.more_due.items()):
-            if due <= now and emit(m.More(sender, start), "more", NORMAL):
+            if due <= now and emit(m.More(sender, start), "more", BULK):
                 del self.more_due[sender]
         due_ids = [rid for rid, t in self.requests.items() if t <= now]
         per = (self.cfg.payload_cap - m.HEADER) // m.ID_LEN
@@ -135,7 +135,7 @@ class Reconciler:
                 break
             per = min(full, self.sketch_first) if start == 0 else full
             msg = m.Sketch(my_count, start, self.sketch.encode(start, per))
-            if not emit(msg, "sketch", NORMAL):
+            if not emit(msg, "sketch", BULK):
                 self.sketch_due = (now, start)
                 return
             start += per
