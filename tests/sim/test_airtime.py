@@ -1,6 +1,7 @@
 """Time on air, presets and frame sizes against radio-facts.md."""
 
 import pytest
+
 from meshaid.node.sim.airtime import (
     PRESETS,
     STANDARD_PRESETS,

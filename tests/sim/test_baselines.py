@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 import pytest
+
 from meshaid.node.sim import baselines as b
 from meshaid.node.sim.baselines import FullStateFlood, PushAndIdLists, PushOnly
 from meshaid.node.sync import messages as m
@@ -236,8 +237,9 @@ def test_b0_paces_a_large_flood() -> None:
     (b"\x21\x12\x34", "bad-version"),
     (b"\x1f\x12\x34", "unknown-kind"),
     (b"\x11\x12\x34", "truncated"),
-    (b"\x11\x12\x34\x05abcde", "out-of-range"),
-    (b"\x11\x12\x34\x64abc", "truncated"),
+    (b"\x11\x12\x34\x00\x05abcde", "out-of-range"),
+    (b"\x11\x12\x34\x00\x64abc", "truncated"),
+    (b"\x11\x12\x34\x08\x64abc", "out-of-range"),
     (b"\x11\x99\x99" + b"\x64" + b"R" * 100, "other-network"),
 ])
 def test_bad_bytes_are_counted_never_raised(cls: type[Baseline], payload: bytes,

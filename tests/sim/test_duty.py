@@ -6,6 +6,7 @@ import functools
 import random
 
 import pytest
+
 from meshaid.node.sim.firmware import max_rolling_duty_pct
 from meshaid.node.sim.radio import Mesh
 from meshaid.node.sim.topology import line, random_geometric

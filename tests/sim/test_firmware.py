@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from meshaid.node.sim.firmware import (
     AirMeter,
     arduino_map,

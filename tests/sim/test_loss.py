@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from meshaid.node.sim.loss import Bernoulli, GilbertElliott, LossModel, NoLoss
 from meshaid.node.sim.topology import line
 

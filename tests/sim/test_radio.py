@@ -6,6 +6,7 @@ import functools
 import random
 
 import pytest
+
 from meshaid.node.sim.firmware import Role
 from meshaid.node.sim.radio import BROADCAST, Mesh
 from meshaid.node.sim.topology import from_links, line, random_geometric

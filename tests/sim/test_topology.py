@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
+
 from meshaid.node.sim.airtime import PRESETS
 from meshaid.node.sim.topology import (
     PathLoss,
