@@ -12,6 +12,8 @@ Theory of operation
   revoke names: its records with a higher seq are untrusted, and so are its
   vouches and revokes past that seq. Revocation is final for a key.
 * Events are applied in the canonical order (hlc, author key, seq, raw bytes),
+  with revocations found in force applied by seq from the start (a stolen key
+  cannot backdate a vouch before its revocation), repeated to a fixpoint,
   so every node derives the same membership from the same set of records,
   whatever order they arrived in.
 """
@@ -35,12 +37,34 @@ class Member:
 
 
 def derive(charter: Record | None, events: list[Record]) -> dict[bytes, Member]:
-    """Members by key from the charter and vouch/revoke records (any order)."""
+    """Members by key from the charter and vouch/revoke records (any order).
+
+    A revocation cuts its subject by seq, whatever the timestamps say: a thief
+    with a steward's key cannot backdate a vouch before the revocation. So the
+    pass in canonical order is repeated with the revocations the previous pass
+    found already in force, until they stop changing (a fixpoint, bounded).
+    """
     if charter is None or not isinstance(charter.body, Charter):
         return {}
-    admission = charter.body.admission
+    ordered = sorted(events, key=lambda e: (e.hlc, e.author, e.seq, e.raw))
+    known: dict[bytes, int] = {}
     members: dict[bytes, Member] = {}
-    for key in (charter.author, *charter.body.costewards):
+    for _ in range(MAX_PASSES):
+        members, found = _pass(charter, charter.body, ordered, known)
+        if found == known:
+            break
+        known = found
+    return members
+
+
+MAX_PASSES = 8
+
+
+def _pass(charter: Record, body_c: Charter, ordered: list[Record],
+          known: dict[bytes, int]) -> tuple[dict[bytes, Member], dict[bytes, int]]:
+    admission = body_c.admission
+    members: dict[bytes, Member] = {}
+    for key in (charter.author, *body_c.costewards):
         members[key] = Member("steward")
     member_votes: dict[bytes, set[bytes]] = {}
     steward_votes: dict[bytes, set[bytes]] = {}
@@ -48,9 +72,12 @@ def derive(charter: Record | None, events: list[Record]) -> dict[bytes, Member]:
 
     def steward_for(key: bytes, seq: int) -> bool:
         m = members.get(key)
-        return m is not None and m.role == "steward" and (key not in revoked or seq <= revoked[key])
+        if m is None or m.role != "steward":
+            return False
+        limit = min(revoked.get(key, SEQ_INF), known.get(key, SEQ_INF))
+        return seq <= limit
 
-    for ev in sorted(events, key=lambda e: (e.hlc, e.author, e.seq, e.raw)):
+    for ev in ordered:
         if not steward_for(ev.author, ev.seq):
             continue
         body = ev.body
@@ -72,4 +99,7 @@ def derive(charter: Record | None, events: list[Record]) -> dict[bytes, Member]:
     for key, member in members.items():
         member.revoked_through = revoked.get(key)
         member.vouchers = member_votes.get(key, set())
-    return members
+    return members, revoked
+
+
+SEQ_INF = 1 << 62

@@ -10,6 +10,7 @@ from meshaid.node.ledger import membership
 from meshaid.node.ledger import records as r
 
 A, B, C, D = Actor("a", 2), Actor("b", 3), Actor("c", 4), Actor("d", 5)
+HLC_EARLY = 1 << 16  # a timestamp long before anything else
 
 
 def fresh() -> None:
@@ -141,3 +142,18 @@ def test_derive_does_not_depend_on_event_order() -> None:
     assert expected[C.pub][0] == "member" and expected[B.pub][0] == "steward"
     for order in itertools.permutations(events):
         assert summary(derive(net, *order)) == expected
+
+
+def test_a_stolen_steward_key_cannot_backdate_a_vouch_before_its_revocation() -> None:
+    fresh()
+    net = Net(costewards=(A,))
+    honest = net.vouch(A, B)  # A's seq 1, fine
+    revoke_a = net.revoke(net.founder, A, through_seq=honest.seq)
+    # The thief signs A's next seq but stamps it far earlier than the revocation.
+    backdated = net.sign(A, r.Vouch(D.pub), at=HLC_EARLY)
+    assert backdated.seq > honest.seq and backdated.hlc < revoke_a.hlc
+    for order in itertools.permutations([honest, revoke_a, backdated]):
+        members = derive(net, *order)
+        assert B.pub in members
+        assert D.pub not in members
+        assert members[A.pub].revoked_through == honest.seq
