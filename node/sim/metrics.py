@@ -14,6 +14,7 @@
   alone), with gamma_c from a greedy connected dominating set (an upper
   estimate: so eta_greedy is optimistic) and from the bound
   gamma_c >= (n - 2) / (max degree - 1) (eta_bound is pessimistic).
+* idle_util_pct: once all agree, the worst neighbourhood's share of air time.
 * useful_fraction: record bytes delivered (each record once, times its
   delivered share) over payload bytes on air.
 """
@@ -129,6 +130,7 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         for reason, k in e.stats.dropped.items():
             dropped[reason] = dropped.get(reason, 0) + k
     cap = sim.sc.duty_cycle_pct
+    idle = idle_utilisation(sim, wanted, should, end)
     return {
         "scenario": sim.sc.name,
         "protocol": sim.protocol,
@@ -158,6 +160,7 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         "duty_cycle_cap_pct": cap,
         "budget_pct": round((cap or 10.0) * float(sim.sc.sync.get("budget_share", 0.5)), 3),
         "peak_channel_util_pct": round(util, 2),
+        "idle_util_pct": idle,
         "eta": {
             "total_greedy": _r(honest_air / (gamma * alone), 3) if alone else None,
             "total_bound": _r(honest_air / (gamma_lb * alone), 3) if alone else None,
@@ -178,3 +181,30 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
 
 def _r(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def idle_utilisation(sim: Simulation, wanted: dict[bytes, tuple[float, int, int]],
+                     should: list[int], end: float) -> dict[str, float] | None:
+    """Air time per neighbourhood once every node agrees: from 10 minutes after the
+    last record reached its last node to the end of the run (at least an hour),
+    the worst node's share of time that it or a neighbour was transmitting."""
+    last = 0.0
+    for rid in wanted:
+        got = sim.have.get(rid, {})
+        for n in should:
+            if n not in got:
+                return None  # never converged: no idle period to measure
+            last = max(last, got[n])
+    start = last + 600.0
+    if end - start < 3600.0:
+        return None
+    busy = []
+    topo = sim.world.topology
+    for v in range(topo.n):
+        hood = {v, *topo.neighbors(v)}
+        air = sum(min(t + d, end) - max(t, start)
+                  for n in hood for t, d in sim.mesh.transmissions(n) if t + d > start and t < end)
+        busy.append(air / (end - start))
+    return {"window_h": round((end - start) / 3600.0, 2),
+            "max_pct": round(100.0 * max(busy), 4),
+            "mean_pct": round(100.0 * sum(busy) / len(busy), 4)}
