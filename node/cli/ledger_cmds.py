@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -32,7 +33,7 @@ def _qty(value: int) -> int:
     return value
 
 
-def _common_options(func):  # type: ignore[no-untyped-def]
+def _common_options(func: Any) -> Any:
     options = [
         click.argument("text"),
         click.option("--qty", type=int, default=0, help="Quantity (0: unquantified)."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -56,7 +57,10 @@ def import_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
       meshaid import /media/usb/port-ledger.bundle
     """
     try:
-        text = click.get_text_stream("stdin").read() if str(file) == "-" else file.read_text("utf-8")
+        if str(file) == "-":
+            text = sys.stdin.read()
+        else:
+            text = file.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise Refused(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
@@ -73,7 +77,7 @@ def import_cmd(ctx: click.Context, file: Path, as_json: bool) -> None:
         raws = [item.raw for item in items if item.raw is not None]
         held_before = {bytes(h) for (h,) in store.db.execute("SELECT hash FROM held")}
         outcomes = store.ingest_many(raws)
-        report = collections.Counter()
+        report: collections.Counter[str] = collections.Counter()
         problems = []
         it = iter(outcomes)
         for item in items:

@@ -51,7 +51,8 @@ def _fts_query(text: str) -> str:
 def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dict[str, Any]]:
     """Needs, offers and pledges, most urgent first, then newest."""
     now = time.time() if now is None else now
-    where, args = ["1=1"], []
+    where: list[str] = ["1=1"]
+    args: list[object] = []
     kind_codes = {"need": 2, "offer": 3, "pledge": 4}
     if f.kind:
         where.append("o.kind = ?")

@@ -118,7 +118,7 @@ def m001_initial(db: Database) -> None:
         );
         """
     )
-    db["objects"].enable_fts(["text", "site", "note"], create_triggers=True)
+    db.table("objects").enable_fts(["text", "site", "note"], create_triggers=True)
 
 
 def migrate(db: Database) -> None:

@@ -95,18 +95,18 @@ class Bootstrap:
             if stream.responder in load:
                 load[stream.responder] += 1
         for part in range(PARTS):
-            stream = self.streams.get(part)
+            current = self.streams.get(part)
             idle = [n for n in ahead if load[n] == 0]
-            if stream is not None and stream.silent >= EXHAUSTED:
+            if current is not None and current.silent >= EXHAUSTED:
                 continue  # served to its end
-            if stream is not None and stream.responder in ahead and not (
-                    idle and (load[stream.responder] > 1 or stream.silent >= SWITCH)):
+            if current is not None and current.responder in ahead and not (
+                    idle and (load[current.responder] > 1 or current.silent >= SWITCH)):
                 continue
-            if stream is not None and stream.responder in load:
-                load[stream.responder] -= 1
+            if current is not None and current.responder in load:
+                load[current.responder] -= 1
             # The order is the same on every node, so a cursor survives a change of
             # responder and the end of a bootstrap: records before it were served.
-            cursor = stream.cursor if stream is not None else b""
+            cursor = current.cursor if current is not None else b""
             responder = min(ahead, key=lambda n: (load[n], ahead.index(n)))
             load[responder] += 1
             self.streams[part] = Stream(responder, cursor, now + self.rng.uniform(0.2, 2.0))
