@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from meshaid.node.ledger import codec, identity
@@ -326,6 +326,7 @@ def scenarios(draw: st.DrawFn, nodes: st.SearchStrategy[int]) -> dict:
         "posts": draw(st.integers(1, 25)),
         "partition": draw(st.booleans()),
         "newcomer": draw(st.booleans()),
+        "reboot": draw(st.booleans()),
         "seed": draw(st.integers(0, 1000)),
     }
 
@@ -341,9 +342,12 @@ def run_scenario(sc: dict) -> Mesh:
     needs: list[tuple[int, bytes]] = []
     times = sorted(rng.uniform(0.0, 2 * HOUR) for _ in range(sc["posts"]))
     newcomer_at = rng.choice(times) if sc["newcomer"] else None
+    reboot_at = rng.choice(times) if sc["reboot"] else None
     for t in times:
         mesh.run_until(T0 + t)
         i = rng.randrange(n)
+        if t == reboot_at:
+            mesh.reboot(i)
         if t == newcomer_at:
             # A new member: hello on node i (its device), the founder's vouch on node 0,
             # and at once a need of theirs, which may arrive anywhere before the hello.
@@ -414,6 +418,7 @@ def test_a_node_far_behind_catches_up_by_pulling_in_priority_order(neighbours: i
     gap = ledger.full.count() - ledger.bare.count()
     assert gap > mesh.engines[joiner].cfg.boot_gap
     took = converge(mesh, 4 * HOUR)
+    assert mesh.late_timers == 0, "next_timer() asked to be woken in the past right after poll()"
     engine = mesh.engines[joiner]
     assert engine.stats.sent["pull"] > 0
     pulled = sum(e.stats.sent["pull-records"] for e in mesh.engines[:neighbours])
@@ -580,3 +585,80 @@ def test_hostile_traffic_never_pushes_an_engine_over_its_budget() -> None:
     for raw in honest:
         assert mesh.holders(raw) == [0, 1, 2]
     assert sum(mesh.engines[0].stats.dropped.values()) >= 300
+
+
+# No shrinking: each example runs hours of virtual time, and shrinking a failure took
+# minutes. The failure message carries the whole (replayable) sequence instead.
+@settings(max_examples=15, phases=[Phase.explicit, Phase.generate])
+@given(st.data())
+def test_any_sequence_of_well_formed_hostile_packets_is_survived(data: st.DataObject) -> None:
+    """Structured fuzzing: well-formed packets with hostile fields (lying counts and
+    fingerprints, symbols of other sets, pulls and MOREs for anyone, records forged,
+    foreign, junk or from strangers, senders spoofing honest node numbers), at random
+    times. Nothing raises, no engine leaves its budget or asks to be woken in the past,
+    and once the attacker stops the honest nodes still converge."""
+    mesh = fresh_mesh(2, line(2), seed=data.draw(st.integers(0, 50)), history=10,
+                      radio=Radio(loss=0.1))
+    ledger = mesh.ledger
+    tag = ledger.network[:2]
+    ids = sorted(mesh.engines[0].infos)
+    spam = spam_records(ledger, 4, seed=202)
+    genuine = ledger.sign(1, r.Need(1, "late but genuine", 4))
+    pool = [*spam, genuine, genuine[:-1] + bytes([genuine[-1] ^ 4]), bytes(70),
+            ledger.sign(1, r.Offer(35, "signed for another network", 1), network=bytes(32))]
+    honest: list[bytes] = []
+    u16 = st.integers(0, 0xFFFF)
+    log: list[tuple[float, object, int]] = []  # (after seconds, message or poster, sender)
+    for step in range(data.draw(st.integers(5, 80))):
+        wait = data.draw(st.sampled_from([0.0, 0.5, 5.0, 40.0, 300.0]))
+        mesh.run_for(wait)
+        kind = data.draw(st.sampled_from(["records", "digest", "sketch", "request", "more",
+                                          "pull", "post"]))
+        msg: m.Message
+        if kind == "post":
+            poster = data.draw(st.integers(0, 1))
+            honest.append(mesh.need(poster, f"honest {step}"))
+            log.append((wait, "post", poster))
+            continue
+        if kind == "records":
+            chosen = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2))
+            after = data.draw(st.none() | st.binary(min_size=8, max_size=8) | st.sampled_from(ids))
+            msg = m.Records(tuple(chosen), data.draw(st.booleans()), data.draw(st.booleans()),
+                            after)
+        elif kind == "digest":
+            nbrs = tuple(data.draw(st.lists(st.sampled_from([0, 1, 7]) | u16, max_size=6,
+                                            unique=True)))
+            count = data.draw(st.sampled_from([0, len(ids), len(ids) + 3, len(ids) + 60, 2**35 - 1]))
+            msg = m.Digest(count, data.draw(st.integers(0, 2**64 - 1)), data.draw(st.booleans()),
+                           nbrs, bool(nbrs) or data.draw(st.booleans()),
+                           tuple(x for x in nbrs if data.draw(st.booleans())))
+        elif kind == "sketch":
+            theirs = riblt.Sketch(1024, (int.from_bytes(x, "big") for x in
+                                         data.draw(st.lists(st.sampled_from(ids)))))
+            start = data.draw(st.sampled_from([0, 16, 32, 1008, 1020, 65535]))
+            symbols = theirs.encode(start, 16) or data.draw(st.binary(min_size=13, max_size=13))
+            msg = m.Sketch(data.draw(st.integers(0, 2**35 - 1)), start, symbols)
+        elif kind == "request":
+            msg = m.Request(tuple(data.draw(st.lists(
+                st.sampled_from(ids) | st.binary(min_size=8, max_size=8), min_size=1,
+                max_size=27))))
+        elif kind == "more":
+            msg = m.More(data.draw(st.sampled_from([0, 1, 99])),
+                         data.draw(st.sampled_from([0, 16, 512, 1023, 1024, 65535])))
+        else:
+            parts = data.draw(st.integers(1, 16))
+            cursor = data.draw(st.sampled_from([b"", bytes(15), b"\xff" * 15, b"\x01" * 15]))
+            msg = m.Pull(data.draw(st.sampled_from([0, 1, 99])),
+                         data.draw(st.integers(0, parts - 1)), parts, cursor)
+        sender = data.draw(st.sampled_from([1, 0xBAD, 2**32 - 1]))
+        mesh.inject(0, m.encode(msg, tag), sender=sender, snr=data.draw(st.floats(-20, 10)))
+        log.append((wait, msg, sender))
+    mesh.run_for(HOUR)
+    mesh.assert_within_budget()
+    assert mesh.late_timers == 0, f"woken in the past {mesh.late_timers} times after: {log}"
+    converge(mesh, 8 * HOUR)
+    for raw in honest:
+        assert mesh.holders(raw) == [0, 1]
+    mesh.run_for(HOUR)
+    mesh.assert_converged()
+    mesh.assert_within_budget()
