@@ -302,6 +302,32 @@ def test_a_busy_channel_holds_normal_traffic_but_not_urgent() -> None:
     assert normal in carried
 
 
+def test_a_partition_served_to_its_end_does_not_keep_the_puller_awake() -> None:
+    """A bootstrap pulls three partitions; one responder says its partition ended
+    while the others still stream. The finished partition must not leave a timer in
+    the past: next_timer() right after poll() is always in the future."""
+    ledger = Ledger(3, seed=8, history=80)
+    mesh = Mesh(ledger, [clone(ledger.bare)], [], seed=8)
+    tag = ledger.network[:2]
+    full = {rid(x): x for x in ledger.full.raw_records()}
+    for sender in (7, 8, 9):
+        mesh.inject(0, m.encode(m.Digest(len(full), 1), tag), sender=sender)
+    mesh.run_for(5.0)
+    pulls = [m.decode(s.out.payload) for s in mesh.sent if s.out.tag == "pull"]
+    assert len({p.part for p in pulls}) == 3 and all(p.parts == 3 for p in pulls)
+    first = pulls[0]
+    charter = ledger.charter
+    # Its responder answers with the whole partition in one packet: just one record
+    # of that partition (the charter, if it falls there), marked as the end.
+    ours = [x for i, x in full.items() if i[0] % 3 == first.part and x != charter][:1]
+    mesh.inject(0, m.encode(m.Records(tuple(ours), relay=False, end=True, after=bytes(8)), tag),
+                sender=first.target)
+    mesh.run_for(120.0)
+    assert mesh.late_timers == 0, "woken in the past again and again (busy loop)"
+    nxt = mesh.engines[0].next_timer()
+    assert nxt is None or nxt > mesh.now
+
+
 # ------------------------------------------------------------ convergence
 
 
