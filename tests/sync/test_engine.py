@@ -103,6 +103,25 @@ def test_every_packet_is_broadcast_to_neighbours_within_the_cap() -> None:
     mesh.assert_converged()
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_idle_agreeing_clique_sends_few_digests_and_nothing_else(seed: int) -> None:
+    """Five nodes that agree: Trickle grows to imax, so from the second idle hour on
+    the neighbourhood hears at most a few digests an hour, and nothing else - under
+    0.1 % of the channel (the issue's idle target)."""
+    mesh = fresh_mesh(5, clique(5), seed=seed, history=30)
+    mesh.run_for(5 * HOUR)
+    for hour in range(1, 5):
+        start, end = T0 + hour * HOUR, T0 + (hour + 1) * HOUR
+        digests = mesh.count_sent("digest", start, end)
+        assert digests <= 4, f"{digests} digests in idle hour {hour + 1}"
+        air = sum(s.cost for s in mesh.sent if start <= s.t < end)
+        assert air <= 0.001 * HOUR, f"{air:.1f} s on air in idle hour {hour + 1}"
+    assert {s.out.tag for s in mesh.sent} == {"digest"}
+    assert mesh.late_timers == 0
+    # Idle engines sleep: a handful of wake-ups per node per hour, not polling.
+    assert max(mesh.polls) <= 5 * 15
+
+
 # ------------------------------------------------------------ one engine, by hand
 
 
