@@ -282,7 +282,7 @@ class Mesh:
                 mine = [s for s in self.sent if s.node == i and s.life == life]
                 for k, s in enumerate(mine):
                     window = sum(x.cost for x in mine[k:] if x.t < s.t + HOUR)
-                    assert window <= limit + 1e-6, f"node {i}: {window:.1f} s in the hour from {s.t}"
+                    assert window <= limit + 1e-6, f"node {i}: {window:.1f} s in an hour from {s.t}"
             reported = sum(e.stats.airtime.values())
             assert abs(reported - sum(s.cost for s in mine)) < 1e-6, (i, reported)
 

@@ -673,7 +673,8 @@ def test_any_sequence_of_well_formed_hostile_packets_is_survived(data: st.DataOb
         elif kind == "digest":
             nbrs = tuple(data.draw(st.lists(st.sampled_from([0, 1, 7]) | u16, max_size=6,
                                             unique=True)))
-            count = data.draw(st.sampled_from([0, len(ids), len(ids) + 3, len(ids) + 60, 2**35 - 1]))
+            count = data.draw(st.sampled_from([0, len(ids), len(ids) + 3, len(ids) + 60,
+                                               2**35 - 1]))
             msg = m.Digest(count, data.draw(st.integers(0, 2**64 - 1)), data.draw(st.booleans()),
                            nbrs, bool(nbrs) or data.draw(st.booleans()),
                            tuple(x for x in nbrs if data.draw(st.booleans())))
