@@ -141,7 +141,8 @@ class Bootstrap:
                                  msg.cursor))
 
     def times(self) -> list[float]:
-        return [s.due for s in self.streams.values()] + [a[0] for a in self.answers]
+        return [s.due for s in self.streams.values() if s.silent < EXHAUSTED] + [
+            a[0] for a in self.answers]
 
     def poll(self, emit: Emit, now: float, peers: Mapping[int, Peer], my_count: int) -> None:
         served = self.streams and all(s.silent >= EXHAUSTED for s in self.streams.values())

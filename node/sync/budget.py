@@ -38,6 +38,8 @@ class Budget:
     channel_util_pct: float = 0.0
     _sends: deque[tuple[float, float]] = field(default_factory=deque)
     _used: float = 0.0
+    _recent: deque[tuple[float, float]] = field(default_factory=deque)  # the last minute
+    _recent_used: float = 0.0
 
     @classmethod
     def for_region(cls, duty_cycle_pct: float | None, share: float = 0.5) -> Budget:
@@ -47,7 +49,7 @@ class Budget:
         return cls(limit_s=3600.0 * cap / 100.0 * share)
 
     def _expire(self, now: float) -> None:
-        while self._sends and self._sends[0][0] <= now - 3600.0:
+        while self._sends and self._sends[0][0] + 3600.0 <= now:
             self._used -= self._sends.popleft()[1]
         if not self._sends:
             self._used = 0.0
@@ -57,7 +59,12 @@ class Budget:
         return self._used
 
     def _minute(self, now: float) -> float:
-        return sum(c for t, c in self._sends if t > now - 60.0)
+        recent = self._recent
+        while recent and recent[0][0] + 60.0 <= now:
+            self._recent_used -= recent.popleft()[1]
+        if not recent:
+            self._recent_used = 0.0
+        return self._recent_used
 
     def allowed(self, cost: float, priority: int, now: float) -> bool:
         self._expire(now)
@@ -74,6 +81,9 @@ class Budget:
         self._expire(now)
         self._sends.append((now, cost))
         self._used += cost
+        self._minute(now)
+        self._recent.append((now, cost))
+        self._recent_used += cost
 
     def next_allowed(self, cost: float, priority: int, now: float) -> float:
         """Earliest time at which `allowed` may turn true (channel utilisation aside)."""
@@ -93,8 +103,11 @@ class Budget:
             else:
                 t_hour = now + 3600.0
         burst = self.burst_s or self.limit_s / 12.0
-        recent = [(t, c) for t, c in self._sends if t > now - 60.0]
-        over = sum(c for _, c in recent) + cost - max(burst, cost)
+        self._minute(now)
+        recent = self._recent
+        over = self._recent_used + cost - max(burst, cost)
+        # (times are compared as `t + window <= now` everywhere, so that the time
+        # returned here is exactly when `allowed` turns true)
         t_min = now
         if over > 0:
             freed = 0.0

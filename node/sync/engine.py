@@ -41,7 +41,7 @@ from . import messages as m
 from . import riblt
 from .bootstrap import Bootstrap
 from .budget import BULK, NORMAL, URGENT, Budget
-from .ports import CLASS_BOARD, CLASS_MEMBERSHIP, Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
+from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
 from .reconcile import Reconciler
 from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
 from .trickle import Trickle
@@ -105,6 +105,8 @@ class Engine:
         self.last_news = -1e9
         self.last_digest = -1e9
         self._deferred_until: float | None = None
+        self._dirty = True  # state changed since next_timer() was last computed
+        self._wake: float | None = None
 
     @property
     def count(self) -> int:
@@ -127,12 +129,14 @@ class Engine:
     def start(self, now: float) -> None:
         if not self.started:
             self.started = True
+            self._dirty = True
             self.last_time = now
             self.trickle.begin(now)
 
     def local_record(self, raw: bytes, now: float) -> None:
         """A record authored on this node (stored already, or stored now): push it."""
         self.start(now)
+        self._dirty = True
         rid = record_id(raw)
         if rid not in self.infos:
             result = self.ledger.sync_ingest(raw, now)
@@ -151,6 +155,7 @@ class Engine:
     def receive(self, payload: bytes, meta: RxMeta, now: float) -> None:
         """A packet heard on our port. Never raises for any payload."""
         self.start(now)
+        self._dirty = True
         try:
             _kind, tag = m.peek(payload)
             if tag != self.cfg.network_tag:
@@ -295,8 +300,8 @@ class Engine:
     # ------------------------------------------------------------ scheduling
 
     def _priority(self, info: RecordInfo, fresh: bool) -> int:
-        if not info.trusted and info.cls != CLASS_MEMBERSHIP:
-            return BULK
+        if not info.trusted:
+            return BULK  # unadmitted or revoked authors: whatever budget is left
         if info.urgent:
             return URGENT
         if not self._rate_ok(info.author):
@@ -324,18 +329,26 @@ class Engine:
 
     def next_timer(self) -> float | None:
         """When poll() next has work, or None when there is none."""
+        if not self._dirty:
+            return self._wake
         times = [self.trickle.next_time()] if self.started else []
         times += [s.due for s in self.sends.values()]
         times += self.recon.times() + self.boot.times()
         if self._deferred_until is not None:
-            times = [max(t, self._deferred_until) for t in times]
-        return min(times) if times else None
+            # What the budget refused waits for it; what is not due yet keeps its time.
+            times = [max(t, self._deferred_until) if t <= self.last_time else t for t in times]
+        self._wake = min(times) if times else None
+        self._dirty = False
+        return self._wake
 
     # ------------------------------------------------------------ output
 
     def poll(self, now: float) -> list[Outgoing]:
         """Run due timers; return the packets to transmit now, within budget."""
         self.start(now)
+        if not self._dirty and (self._wake is None or now < self._wake):
+            return []  # nothing changed and nothing is due: the common case, made cheap
+        self._dirty = True
         self.last_time = now
         self._deferred_until = None
         out: list[Outgoing] = []

@@ -40,6 +40,7 @@ class Reconciler:
         self.sketch_first = SYMBOLS_PER_PACKET
         self.sketch_burst = 1
         self.remote: dict[int, list[riblt.Symbol]] = {}  # sketcher -> symbols from index 0
+        self.remote_count: dict[int, int] = {}  # sketcher -> its count when it sent index 0
         self.more_due: dict[int, tuple[float, int]] = {}  # sketcher -> (time, next index)
         self.requests: dict[bytes, float] = {}  # record id -> when to ask
 
@@ -63,6 +64,14 @@ class Reconciler:
         if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0:
             self.sketch_due = None  # someone else's sketch serves the neighbourhood
         symbols = riblt.parse_symbols(msg.symbols)
+        if msg.start == 0:
+            self.remote_count[sender] = msg.count
+        elif self.remote_count.get(sender) != msg.count:
+            # The sketcher's set changed since index 0: these symbols do not continue
+            # the ones we hold. Drop the stream and ask for a new one from index 0.
+            self.remote.pop(sender, None)
+            self.more_due[sender] = (now + self._backoff(), 0)
+            return None
         have = [] if msg.start == 0 else self.remote.get(sender, [])
         if msg.start != len(have):
             return None  # a gap (a lost packet): the next round starts over

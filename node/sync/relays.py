@@ -86,6 +86,8 @@ class Neighbourhood:
         peer = self.peers.get(sender)
         if peer is None or peer.relays is None or not self.use_relays:
             return True
+        if peer.neighbours is not None and short(self.node) not in peer.neighbours:
+            return True  # it chose its relays without knowing of us (a new link, a heal)
         return short(self.node) in peer.relays
 
     def choose_relays(self, now: float) -> tuple[int, ...]:
@@ -96,7 +98,8 @@ class Neighbourhood:
         reach: dict[int, set[int]] = {}
         for nid, node in mine.items():
             peer = self.peers.get(node)
-            if peer is not None and peer.neighbours is not None:
+            # A list that does not name us is older than our link: its reach is unknown.
+            if peer is not None and peer.neighbours is not None and me in peer.neighbours:
                 reach[nid] = set(peer.neighbours) - set(mine) - {me}
         chosen: set[int] = {nid for nid in mine if nid not in reach}
         two_hop = set().union(*reach.values()) if reach else set()

@@ -44,7 +44,7 @@ class Trickle:
         """Inconsistency or news: back to the shortest interval (RFC 6206 §4.2, rule 6),
         or to `interval` if given (news is checked a little later, once it spread).
         `boost` raises k for the new interval: more nodes speak after urgent news."""
-        target = self.imin if interval is None else max(self.imin, interval)
+        target = self.imin if interval is None else min(self.imax, max(self.imin, interval))
         if self.interval > target or now >= self.fire_at:
             self.interval = target
             self._new_interval(now)
