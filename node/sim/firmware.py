@@ -138,7 +138,11 @@ class AirMeter:
     @staticmethod
     def _sum(buckets: list[list[float]], idx: int, keep: int) -> float:
         lo = idx - keep + 1
-        return sum(s for i, s in buckets if lo <= i <= idx)
+        total = 0.0
+        for i, s in buckets:  # a plain loop: this runs for every frame heard
+            if lo <= i <= idx:
+                total += s
+        return total
 
     def log(self, t: float, secs: float, tx: bool) -> None:
         """Log ``secs`` of air time finished at ``t`` (TX_LOG if ``tx`` else RX)."""

@@ -21,6 +21,7 @@ reconciliation finishes the job.
 
 from __future__ import annotations
 
+import bisect
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -72,6 +73,8 @@ class Bootstrap:
         self.streams: dict[int, Stream] = {}
         self.rest_until = -1e9  # after a full pass, leave the rest to reconciliation
         self.answers: list[tuple[float, int, int, bytes]] = []  # due, part, parts, cursor
+        self._order_cache: dict[tuple[int, int], tuple[int, list[tuple[int, int, bytes]],
+                                                       list[RecordInfo]]] = {}
 
     @property
     def active(self) -> bool:
@@ -190,19 +193,29 @@ class Bootstrap:
                 cursor = packet_cursor(packet, infos)
         self.answers = keep
 
+    def _ordered(self, part: int, parts: int, infos: Mapping[bytes, RecordInfo]
+                 ) -> tuple[list[tuple[int, int, bytes]], list[RecordInfo]]:
+        """A partition in bootstrap order, cached while the record set is unchanged
+        (records are only ever added, so the count tells)."""
+        cached = self._order_cache.get((part, parts))
+        if cached is not None and cached[0] == len(infos):
+            return cached[1], cached[2]
+        ordered = sorted((i for i in infos.values() if i.id[0] % parts == part),
+                         key=lambda i: order(cursor_of(i)))
+        keys = [order(cursor_of(i)) for i in ordered]
+        self._order_cache[(part, parts)] = (len(infos), keys, ordered)
+        return keys, ordered
+
     def _batch(self, part: int, parts: int, cursor: bytes, infos: Mapping[bytes, RecordInfo],
                raw_of: Callable[[bytes], bytes | None]
                ) -> tuple[list[tuple[list[bytes], list[int]]], bool]:
         """Up to `pull_batch` packets of records after `cursor`, and whether they
         reach the end of the partition."""
-        after = order(cursor) if cursor else None
-        ordered = sorted((i for i in infos.values() if i.id[0] % parts == part),
-                         key=lambda i: order(cursor_of(i)))
+        keys, ordered = self._ordered(part, parts, infos)
+        start = bisect.bisect_right(keys, order(cursor)) if cursor else 0
         packets: list[tuple[list[bytes], list[int]]] = []
         room = 0
-        for info in ordered:
-            if after is not None and order(cursor_of(info)) <= after:
-                continue
+        for info in ordered[start:]:
             raw = raw_of(info.id)
             if raw is None:
                 continue

@@ -346,8 +346,9 @@ class Engine:
     def poll(self, now: float) -> list[Outgoing]:
         """Run due timers; return the packets to transmit now, within budget."""
         self.start(now)
-        if not self._dirty and (self._wake is None or now < self._wake):
-            return []  # nothing changed and nothing is due: the common case, made cheap
+        wake = self.next_timer()
+        if wake is None or now < wake:
+            return []  # nothing is due: the common case, made cheap
         self._dirty = True
         self.last_time = now
         self._deferred_until = None
