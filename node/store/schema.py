@@ -121,6 +121,25 @@ def m001_initial(db: Database) -> None:
     db.table("objects").enable_fts(["text", "site", "note"], create_triggers=True)
 
 
+@migrations()
+def m002_fts_only_on_text_changes(db: Database) -> None:
+    """Re-index an object's text only when its text, site or note changed (totals
+    and states change far more often)."""
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS objects_au;
+        CREATE TRIGGER objects_au AFTER UPDATE OF text, site, note ON objects
+        WHEN old.text IS NOT new.text OR old.site IS NOT new.site OR old.note IS NOT new.note
+        BEGIN
+          INSERT INTO objects_fts (objects_fts, rowid, text, site, note)
+            VALUES ('delete', old.rowid, old.text, old.site, old.note);
+          INSERT INTO objects_fts (rowid, text, site, note)
+            VALUES (new.rowid, new.text, new.site, new.note);
+        END;
+        """
+    )
+
+
 def migrate(db: Database) -> None:
     """Bring `db` to the current schema."""
     migrations.apply(db)

@@ -47,6 +47,9 @@ from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
 from .trickle import Trickle
 
 
+RAW_CACHE = 512  # record bytes kept in memory for sending
+
+
 def record_id(raw: bytes) -> bytes:
     return hashlib.sha256(raw).digest()[:8]
 
@@ -106,6 +109,7 @@ class Engine:
         self.last_digest = -1e9
         self._deferred_until: float | None = None
         self._dirty = True  # state changed since next_timer() was last computed
+        self._raws: dict[bytes, bytes] = {}  # recently seen record bytes, oldest first
         self._wake: float | None = None
 
     @property
@@ -145,6 +149,7 @@ class Engine:
                 return
             self._add(result.info)
         info = self.infos[rid]
+        self._remember(rid, raw)
         delay = 0.0 if info.urgent else self.cfg.push_delay
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), 99, 0, "push"))
         self._news(now, info.urgent)
@@ -207,6 +212,7 @@ class Engine:
                 self.stats.dropped[result.reason or result.status] += 1
                 continue
             info = result.info
+            self._remember(rid, raw)
             self.stats.accepted += 1
             self._add(info)
             self.recon.got(rid)
@@ -404,7 +410,7 @@ class Engine:
             prio = min(self.sends[r].priority for r in queue if r in self.sends)
             tag = self.sends[queue[0]].tag if queue[0] in self.sends else "push"
             for rid in queue:
-                raw = self.ledger.sync_raw(rid) if rid in self.sends else None
+                raw = self._raw(rid) if rid in self.sends else None
                 if raw is None:
                     self.sends.pop(rid, None)
                 elif len(raw) + 1 <= room:
@@ -418,6 +424,20 @@ class Engine:
             for rid in taken:
                 self._sent(rid, now)
             queue = rest
+
+    def _raw(self, rid: bytes) -> bytes | None:
+        """A record's bytes: recently seen ones from memory, others from the ledger."""
+        raw = self._raws.get(rid)
+        if raw is None:
+            raw = self.ledger.sync_raw(rid)
+            if raw is not None:
+                self._remember(rid, raw)
+        return raw
+
+    def _remember(self, rid: bytes, raw: bytes) -> None:
+        self._raws[rid] = raw
+        if len(self._raws) > RAW_CACHE:
+            del self._raws[next(iter(self._raws))]
 
     def _sent(self, rid: bytes, now: float) -> None:
         sent = self.sends.pop(rid, None)
