@@ -162,6 +162,9 @@ class Simulation:
         if not node.joined or not self.mesh.is_up(n):
             return
         now = self.events.now
+        due = node.engine.next_timer()
+        if due is not None and due > now and due == node.timer_at:
+            return  # nothing became due and the timer already points at the next work
         node.engine.set_channel_utilization(self.mesh.channel_utilization(n))
         for out in node.engine.poll(now):
             self.mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag)

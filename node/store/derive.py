@@ -52,13 +52,17 @@ def recompute_object(
         ).fetchall()
     if not versions:
         return
-    forked = len(versions) > 1 or _forked(db, author)
     rec_id, raw, _ = versions[0]
     p = parsed if parsed is not None and parsed.raw == raw else _parse(raw)
     body = p.body
-    member = db.execute("SELECT revoked_through FROM members WHERE key = ?", [author]).fetchone()
-    through = None if member is None else member[0]
-    trusted = member is not None and (through is None or seq <= through)
+    is_member, through, author_forked = db.execute(
+        "SELECT EXISTS(SELECT 1 FROM members WHERE key = ?1),"
+        " (SELECT revoked_through FROM members WHERE key = ?1),"
+        " EXISTS(SELECT 1 FROM forks WHERE author = ?1)",
+        [author],
+    ).fetchone()
+    forked = len(versions) > 1 or bool(author_forked)
+    trusted = bool(is_member) and (through is None or seq <= through)
     trust = "trusted" if trusted else "quarantine"
     upd = db.execute(
         "SELECT raw FROM records WHERE author = ? AND kind = 5 AND ref_seq = ?"

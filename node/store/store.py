@@ -28,6 +28,7 @@ from . import derive
 from .schema import migrate
 
 HELD_MAX = 10_000
+HELD_CHECK_S = 60.0  # a held row another process left is cleaned up within this
 PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
 
 
@@ -87,6 +88,7 @@ class Store:
             self.clock.observe(seen, time.time())
         self.network: bytes | None = None
         self._held_maybe = True  # cleared when the held table is seen empty
+        self._held_at = -1e18
         self._verified: dict[bytes, r.Record] = {}
         self.released: list[r.Record] = []
         self._parsed: dict[bytes, codec.Parsed] = {}
@@ -141,9 +143,10 @@ class Store:
 
     def ingest(self, raw: bytes, now: float | None = None) -> Outcome:
         """Verify and store one record atomically. Never raises for bad bytes."""
+        stamp = time.time() if now is None else now
         with self.db.atomic():
-            self._check_held()
-            return self._ingest(bytes(raw), time.time() if now is None else now)
+            self._check_held(stamp)
+            return self._ingest(bytes(raw), stamp)
 
     def ingest_many(self, raws: Iterable[bytes], now: float | None = None) -> list[Outcome]:
         """Ingest many records in one transaction (each still all-or-nothing)."""
@@ -222,8 +225,13 @@ class Store:
             self._retry_held(rec.short_author, now)
         return Outcome("accepted", record=rec)
 
-    def _check_held(self) -> None:
+    def _check_held(self, now: float | None = None) -> None:
+        """Look whether anything is held (ours or another process's), at most once
+        every HELD_CHECK_S of `now` when ingesting one record at a time."""
+        if now is not None and self._held_maybe is False and now - self._held_at < HELD_CHECK_S:
+            return
         self._held_maybe = bool(self.db.execute("SELECT EXISTS(SELECT 1 FROM held)").fetchone()[0])
+        self._held_at = now if now is not None else -1e18
 
     def _keys_for(self, short: bytes) -> list[bytes]:
         return self._keys.get(short, [])

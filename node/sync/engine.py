@@ -399,8 +399,13 @@ class Engine:
         # Pushes due soon may ride along; relays and repairs wait for their turn,
         # so that copies heard meanwhile can still cancel them.
         horizon = now + self.cfg.push_delay
+        # Under load, fewer and fuller packets beat the chance that a copy heard
+        # meanwhile cancels a relay: a frame's fixed cost is half a second on air.
+        loaded = self.budget.used(now) > self.cfg.batch_when_used * self.budget.limit_s
+        if loaded:
+            horizon = now + self.cfg.forward_window[1]
         extra = sorted((s.priority, s.due, rid) for rid, s in self.sends.items()
-                       if now < s.due <= horizon and s.tag == "push")
+                       if now < s.due <= horizon and (loaded or s.tag == "push"))
         queue = [rid for _, _, rid in due] + [rid for _, _, rid in extra]
         while queue and any(self.sends[r].due <= now for r in queue if r in self.sends):
             room = self.cfg.payload_cap - m.RECORDS_ROOM

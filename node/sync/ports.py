@@ -78,6 +78,7 @@ class SyncConfig:
     budget_s_per_hour: float = 180.0  # half of the EU 10 % duty cycle
     payload_cap: int = 228
     push_delay: float = 2.0  # batch fresh local records this long
+    batch_when_used: float = 0.3  # past this share of the budget, relays ride along too
     forward_window: tuple[float, float] = (2.0, 30.0)  # relay back-off, scaled by SNR
     repair_window: tuple[float, float] = (0.5, 8.0)
     urgent_window: tuple[float, float] = (0.5, 8.0)
