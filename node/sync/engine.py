@@ -46,7 +46,6 @@ from .reconcile import Reconciler
 from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
 from .trickle import Trickle
 
-
 RAW_CACHE = 512  # record bytes kept in memory for sending
 
 
