@@ -30,16 +30,19 @@ def row(res: dict[str, Any]) -> str:
     c = res["convergence_s"]
     after = ", ".join(f"{k} {v}" for k, v in c["after"].items())
     eta = res["eta"]
+    crit = res["convergence_critical_s"]["p95"]
     return (f"| {res['scenario']} | {res['protocol']} | {res['delivered_fraction']} | "
             f"{c['p50']} / {c['p95']} / {c['max']}" + (f" ({after})" if after else "") + " | "
-            f"{res['airtime_s']['honest']} | {res['max_duty_cycle_pct']} | "
+            f"{crit} | {res['airtime_s']['honest']} | {res['max_own_duty_cycle_pct']} / "
+            f"{res['max_duty_cycle_pct']} | "
             f"{res['peak_channel_util_pct']} | {eta['total_greedy']} / {eta['propagation_greedy']} | "
             f"{res['useful_fraction']} | {res['forks_detected']} | {res['wall_s']} |")
 
 
 HEADER = ("| scenario | protocol | delivered | convergence p50 / p95 / max s (after event) | "
-          "air time s | worst duty % | peak util % | eta total / propagation | useful | forks | "
-          "wall s |\n|---|---|---|---|---|---|---|---|---|---|---|")
+          "critical p95 s | air time s | worst hour own / all % | peak util % | "
+          "eta total / propagation | useful | forks | wall s |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main() -> None:
