@@ -36,6 +36,10 @@ class Budget:
     polite_util_pct: float = 25.0
     busy_util_pct: float = 50.0
     channel_util_pct: float = 0.0
+    # Packets leave the radio seconds after the engine counts them (contention, the
+    # radio's queue): keep this share of the hour in hand so that the rolling hour
+    # measured on air stays inside the limit too.
+    margin: float = 0.0
     _sends: deque[tuple[float, float]] = field(default_factory=deque)
     _used: float = 0.0
     _recent: deque[tuple[float, float]] = field(default_factory=deque)  # the last minute
@@ -72,7 +76,7 @@ class Budget:
             return False
         if self.channel_util_pct >= self.polite_util_pct and priority == BULK:
             return False
-        if self._used + cost > self.limit_s * SHARE[priority]:
+        if self._used + cost > self.limit_s * SHARE[priority] * (1.0 - self.margin):
             return False
         burst = self.burst_s or self.limit_s / 12.0
         return self._minute(now) + cost <= max(burst, cost)
@@ -90,7 +94,7 @@ class Budget:
         self._expire(now)
         if self.allowed(cost, priority, now):
             return now
-        limit = self.limit_s * SHARE[priority]
+        limit = self.limit_s * SHARE[priority] * (1.0 - self.margin)
         excess = self._used + cost - limit
         t_hour = now
         if excess > 0:

@@ -87,7 +87,7 @@ class Engine:
         self.cfg = config
         self.node = node
         self.rng = random.Random(seed)
-        self.budget = Budget(limit_s=config.budget_s_per_hour)
+        self.budget = Budget(limit_s=config.budget_s_per_hour, margin=config.budget_margin)
         self.stats = Stats()
         self.infos: dict[bytes, RecordInfo] = {}
         self.fingerprint = 0

@@ -76,6 +76,7 @@ class SyncConfig:
     network_tag: bytes  # first two bytes of the network id
     airtime: Callable[[int], float]  # seconds on air for an n-byte payload
     budget_s_per_hour: float = 180.0  # half of the EU 10 % duty cycle
+    budget_margin: float = 0.03  # kept in hand for packets still waiting in the radio
     payload_cap: int = 228
     push_delay: float = 2.0  # batch fresh local records this long
     batch_when_used: float = 0.3  # past this share of the budget, relays ride along too
