@@ -79,7 +79,7 @@ class SyncConfig:
     budget_margin: float = 0.03  # kept in hand for packets still waiting in the radio
     payload_cap: int = 228
     push_delay: float = 2.0  # batch fresh local records this long
-    batch_when_used: float = 0.3  # past this share of the budget, relays ride along too
+    batch_when_used: float = 0.1  # past this share of the budget, relays ride along too
     forward_window: tuple[float, float] = (2.0, 30.0)  # relay back-off, scaled by SNR
     repair_window: tuple[float, float] = (0.5, 8.0)
     urgent_window: tuple[float, float] = (0.5, 8.0)
