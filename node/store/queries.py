@@ -52,7 +52,7 @@ def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dic
     """Needs, offers and pledges, most urgent first, then newest."""
     now = time.time() if now is None else now
     where: list[str] = ["1=1"]
-    args: list[object] = []
+    args: list[Any] = []
     kind_codes = {"need": 2, "offer": 3, "pledge": 4}
     if f.kind:
         where.append("o.kind = ?")
@@ -81,17 +81,11 @@ def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dic
     if match:  # blank or quotes only: no text filter (an empty MATCH is an FTS error)
         where.append("o.rowid IN (SELECT rowid FROM objects_fts WHERE objects_fts MATCH ?)")
         args.append(match)
-    sql = (
-        "SELECT o.*, k.name AS author_name, k.site AS author_site FROM objects o"
-        " LEFT JOIN keys k ON k.key = o.author WHERE " + " AND ".join(where)
-        + " ORDER BY o.trust = 'trusted' DESC, COALESCE(o.urgency, 1) DESC, o.created_hlc DESC,"
-        " o.author, o.seq"
-    )
+    tail = (" AND ".join(where) + " ORDER BY o.trust = 'trusted' DESC,"
+            " COALESCE(o.urgency, 1) DESC, o.created_hlc DESC, o.author, o.seq")
     if f.limit:
-        sql += f" LIMIT {int(f.limit)}"
-    cursor = store.db.execute(sql, args)
-    cols = [c[0] for c in cursor.description]
-    rows = [as_json(dict(zip(cols, row)), now) for row in cursor.fetchall()]
+        tail += f" LIMIT {int(f.limit)}"
+    rows = _objects(store, tail, args, now)
     if f.status in ("uncovered", "partial", "covered", "over-committed"):
         wanted = "open" if f.status == "uncovered" else f.status
         rows = [row for row in rows if row["status"] == wanted]
@@ -100,13 +94,22 @@ def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dic
 
 def open_needs(store: Store, now: float, limit: int = 100) -> list[dict[str, Any]]:
     """The board's first screen: trusted, open, unexpired needs by urgency."""
-    cursor = store.db.execute(
-        "SELECT o.*, k.name AS author_name, k.site AS author_site FROM objects o"
-        " LEFT JOIN keys k ON k.key = o.author"
-        " WHERE o.kind = 2 AND o.trust = 'trusted' AND o.status = 0"
+    return _objects(
+        store,
+        "o.kind = 2 AND o.trust = 'trusted' AND o.status = 0"
         " AND (o.valid_until IS NULL OR o.valid_until > ?)"
         " ORDER BY o.urgency DESC, o.created_hlc DESC, o.author, o.seq LIMIT ?",
         [now, limit],
+        now,
+    )
+
+
+def _objects(store: Store, where: str, args: list[Any], now: float) -> list[dict[str, Any]]:
+    """Objects joined with their author's hello, `where` (and order) given, as JSON."""
+    cursor = store.db.execute(
+        "SELECT o.*, k.name AS author_name, k.site AS author_site FROM objects o"
+        " LEFT JOIN keys k ON k.key = o.author WHERE " + where,
+        args,
     )
     cols = [c[0] for c in cursor.description]
     return [as_json(dict(zip(cols, row)), now) for row in cursor.fetchall()]
@@ -155,31 +158,18 @@ def get_object(store: Store, text_id: str, now: float | None = None) -> dict[str
     """One need/offer/pledge by id, with its pledges (for needs); StoreError if unknown."""
     now = time.time() if now is None else now
     short, seq = parse_record_id(text_id)
-    cursor = store.db.execute(
-        "SELECT o.*, k.name AS author_name, k.site AS author_site FROM objects o"
-        " LEFT JOIN keys k ON k.key = o.author WHERE o.short = ? AND o.seq = ?",
-        [short, seq],
-    )
-    cols = [c[0] for c in cursor.description]
-    rows = cursor.fetchall()
+    rows = _objects(store, "o.short = ? AND o.seq = ?", [short, seq], now)
     if not rows:
         raise StoreError(f"no need, offer or pledge with id {text_id}")
-    obj = as_json(dict(zip(cols, rows[0])), now)
+    obj = rows[0]
     if obj["kind"] == "need":
         obj["pledge_list"] = list_pledges(store, short, seq, now)
     return obj
 
 
 def list_pledges(store: Store, short: bytes, seq: int, now: float) -> list[dict[str, Any]]:
-    cursor = store.db.execute(
-        "SELECT o.*, k.name AS author_name, k.site AS author_site FROM objects o"
-        " LEFT JOIN keys k ON k.key = o.author"
-        " WHERE o.kind = 4 AND o.ref_short = ? AND o.ref_seq = ?"
-        " ORDER BY o.created_hlc, o.author, o.seq",
-        [short, seq],
-    )
-    cols = [c[0] for c in cursor.description]
-    return [as_json(dict(zip(cols, row)), now) for row in cursor.fetchall()]
+    return _objects(store, "o.kind = 4 AND o.ref_short = ? AND o.ref_seq = ?"
+                    " ORDER BY o.created_hlc, o.author, o.seq", [short, seq], now)
 
 
 def members(store: Store) -> list[dict[str, Any]]:
