@@ -42,6 +42,7 @@ from . import riblt
 from .bootstrap import Bootstrap
 from .budget import BULK, NORMAL, URGENT, Budget
 from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
+from .ratelimit import AuthorRates
 from .reconcile import Reconciler
 from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
 from .trickle import Trickle
@@ -62,12 +63,6 @@ class _Send:
     tag: str = "push"
     covered: set[int] | None = None  # neighbours known to have it (None: unknown)
     repeats: int = 0
-
-
-@dataclass
-class _AuthorRate:
-    tokens: float
-    at: float
 
 
 @dataclass
@@ -102,7 +97,7 @@ class Engine:
         self.trickle = Trickle(config.trickle_imin, config.trickle_imax, config.trickle_k, self.rng)
         self.scope = 0
         self.started = False
-        self.rates: dict[bytes, _AuthorRate] = {}
+        self.rates = AuthorRates(config.author_rate_per_hour, config.author_burst)
         self.last_time = 0.0
         self.last_news = -1e9
         self.last_digest = -1e9
@@ -314,14 +309,7 @@ class Engine:
         return NORMAL if fresh or info.cls <= CLASS_BOARD else BULK
 
     def _rate_ok(self, author: bytes) -> bool:
-        rate = self.rates.get(author)
-        per_s = self.cfg.author_rate_per_hour / 3600.0
-        if rate is None:
-            rate = self.rates[author] = _AuthorRate(self.cfg.author_burst, self.last_time)
-        rate.tokens = min(self.cfg.author_burst, rate.tokens + (self.last_time - rate.at) * per_s)
-        rate.at = self.last_time
-        if rate.tokens >= 1.0:
-            rate.tokens -= 1.0
+        if self.rates.allow(author, self.last_time):
             return True
         self.stats.dropped["author-rate"] += 1
         return False
