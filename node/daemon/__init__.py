@@ -1,0 +1,1 @@
+"""The sync daemon: one per node; owns the radio adapter and the sync engine."""
