@@ -11,7 +11,15 @@ from pathlib import Path
 import click
 
 from ..home import Home, default_data_dir
-from . import bench_cmd, demo_cmd, ledger_cmds, members_cmds, setup_cmds, transfer_cmds
+from . import (
+    backup_cmds,
+    bench_cmd,
+    demo_cmd,
+    ledger_cmds,
+    members_cmds,
+    setup_cmds,
+    transfer_cmds,
+)
 from .common import Refused
 
 
@@ -36,7 +44,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     ctx.obj = Home(data_dir or default_data_dir())
 
 
-for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds):
+for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, backup_cmds):
     for command in module.COMMANDS:
         cli.add_command(command)
 cli.add_command(demo_cmd.demo)

@@ -1,0 +1,105 @@
+"""backup and restore: online SQLite backups that a timer makes, and putting one back."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..home import Home
+from ..ledger import bundle
+from ..store import Store, StoreError
+from ..store import backup as b
+from .common import Refused
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--keep", type=click.IntRange(1, 10_000), default=14, show_default=True,
+              help="Keep this many backups in DIRECTORY, deleting older ones.")
+@click.option("--bundle", "with_bundle", is_flag=True,
+              help="Also write the records as a signed bundle for a USB stick.")
+@click.pass_obj
+def backup(home: Home, directory: Path, keep: int, with_bundle: bool) -> None:
+    """Make a consistent copy of the ledger while the daemon keeps running.
+
+    Uses SQLite's online backup, checks the copy, and keeps the newest KEEP
+    copies. With --bundle a signed bundle (importable by any node with
+    'meshaid import') is written next to it.
+
+    \b
+    Example:
+      meshaid backup /var/backups/meshaid --keep 14 --bundle
+    """
+    try:
+        made = b.make(home.db_path, directory)
+        pruned = b.prune(directory, keep)
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
+    click.echo(f"backup {made.path} ({made.records} records, {made.bytes // 1024} KiB)")
+    if with_bundle:
+        target = made.path.with_suffix(".bundle")
+        _write_bundle(made.path, target)
+        click.echo(f"bundle {target}")
+    for old in pruned:
+        old.with_suffix(".bundle").unlink(missing_ok=True)
+    if pruned:
+        click.echo(f"removed {len(pruned)} older backup(s)")
+
+
+def _write_bundle(db: Path, target: Path) -> None:
+    """Write the records of the backup at `db` (not the live database) as a bundle."""
+    store = Store.open(db)
+    try:
+        if store.network is None:
+            raise Refused("this node has no charter yet, so there is no bundle to write")
+        text = bundle.write(store.network, store.raw_records())
+    finally:
+        store.close()
+    tmp = target.with_name(target.name + ".part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o640)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
+    except OSError as exc:
+        raise Refused(f"cannot write {target}: {exc.strerror}") from None
+
+
+@click.command()
+@click.argument("backup_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def restore(home: Home, backup_file: Path, yes: bool) -> None:
+    """Put a backup made by 'meshaid backup' back in place of the ledger.
+
+    Stop the daemon first (sudo systemctl stop meshaid-daemon). The current
+    ledger is kept beside it as ledger.db.before-restore-STAMP, never deleted.
+    Records the node received after the backup come back from the mesh, or
+    from a bundle with 'meshaid import'.
+
+    \b
+    Example:
+      meshaid restore /var/backups/meshaid/ledger-20261201T030000Z.db
+    """
+    if not yes:
+        if not sys.stdin.isatty():
+            raise Refused("restore replaces the ledger: add --yes to confirm")
+        click.confirm(f"replace {home.db_path} with {backup_file}?", abort=True)
+    try:
+        aside = b.restore(backup_file, home.db_path)
+        store = Store.open(home.db_path)  # migrate an older backup, re-enable WAL
+        count = store.count()
+        store.close()
+    except StoreError as exc:
+        raise Refused(str(exc)) from None
+    click.echo(f"restored {count} records from {backup_file}")
+    if aside is not None:
+        click.echo(f"the previous ledger is kept as {aside}")
+
+
+COMMANDS = [backup, restore]
