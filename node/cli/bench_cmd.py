@@ -63,8 +63,9 @@ def _print_summary(res: dict) -> None:
     click.echo(f"{res['scenario']} [{res['protocol']}] seed {res['seed']}: {res['nodes']} nodes, "
                f"{res['records']} records, {res['virtual_h']} h simulated in {res['wall_s']} s")
     click.echo(f"  delivered     {res['delivered_fraction']}")
-    click.echo(f"  convergence   p50 {conv['p50']} s, p95 {conv['p95']} s, max {conv['max']} s"
-               + (f", after {conv['after']}" if conv["after"] else ""))
+    click.echo(f"  convergence   p50 {_s(conv['p50'])}, p95 {_s(conv['p95'])}, max {_s(conv['max'])}"
+               f" over {conv['records']} records ({conv['never']} never arrived everywhere)"
+               + (f"; catch-up {_catch_up(conv['after'])}" if conv["after"] else ""))
     air = res["airtime_s"]
     click.echo(f"  air time      {air['total']} s: "
                + ", ".join(f"{k} {v}" for k, v in air["by_type"].items()))
@@ -76,3 +77,11 @@ def _print_summary(res: dict) -> None:
                f"{eta['total_bound']} (gamma_c >= {eta['gamma_c_bound']}); "
                f"propagation only {eta['propagation_greedy']}")
     click.echo(f"  useful        {res['useful_fraction']}   forks detected {res['forks_detected']}")
+
+
+def _s(value: object) -> str:
+    return f"{value} s" if isinstance(value, (int, float)) else str(value)
+
+
+def _catch_up(after: dict) -> str:
+    return ", ".join(f"{k} {_s(v)}" for k, v in after.items())

@@ -2,9 +2,12 @@
 
 * delivered_fraction: over every (record, node that should hold it), the share
   held at the end. Should: every ledger node up at the end (attackers aside).
-* convergence_s: per fully delivered record, from creation until the last such
-  node held it (p50, p95, max); and after heal / join, from the event until
-  every record that existed then was everywhere.
+* convergence_s: per record, from creation until the last node owed it held
+  it (p50, p95, max; "not reached" when that percentile falls on a record one
+  of them never got; `records`, `never`): owed = the ledger nodes up, joined
+  and reachable when it was created and up at the end (convergence.py).
+  `after`: catch-up after each join, return and heal, from the event until
+  the nodes concerned held every record that existed then.
 * airtime_s: total on air (firmware relays included), and by message type.
 * max_duty_cycle_pct: worst exact rolling hour of any node, firmware relays
   included; max_own_duty_cycle_pct: the same for a node's own packets only
@@ -25,20 +28,30 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .airtime import frame_bytes, time_on_air
+from .convergence import catch_up, figures, per_record
 
 if TYPE_CHECKING:
     from .runner import Simulation
 
-PROPAGATION_TAGS = {"push", "forward", "b1-push", "b2-push"}
+PROPAGATION_TAGS = {"push", "forward", "b0-state", "b1-push", "b2-push"}
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+def catch_ups(sim: Simulation, should: list[int],
+              born: dict[bytes, float]) -> dict[str, float | str]:
+    """Catch-up after each join, return and heal: seconds from the event until the
+    nodes concerned held every record that existed then ("not reached" if never)."""
+    joined_at = {int(k.split(":")[1]): t for k, t in sim.marks.items() if k.startswith("join:")}
+    out: dict[str, float | str] = {}
+    for mark, t_event in sim.marks.items():
+        kind, _, who = mark.partition(":")
+        if kind == "heal":
+            nodes = [n for n in should if joined_at.get(n, 0.0) <= t_event]
+        elif kind in ("join", "return") and int(who) in should:
+            nodes = [int(who)]
+        else:
+            continue
+        out[mark] = catch_up(t_event, nodes, born, sim.have)
+    return out
 
 
 def greedy_cds(adjacency: dict[int, set[int]]) -> int:
@@ -72,8 +85,6 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
     wanted = {rid: info for rid, info in sim.created.items() if info[1] != -2}
     held = 0
     total = 0
-    conv: list[float] = []
-    conv_urgent: list[float] = []
     delivered_bytes = 0.0
     for rid, (t0, _author, size) in wanted.items():
         got = sim.have.get(rid, {})
@@ -81,27 +92,11 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         held += count
         total += len(should)
         delivered_bytes += size * count / max(1, len(should))
-        if count == len(should) and should and t0 > 0:
-            conv.append(max(got[n] for n in should) - t0)
-            if rid in sim.urgent:
-                conv_urgent.append(conv[-1])
-    after = {}
-    for mark, t_event in sim.marks.items():
-        if not (mark == "heal" or mark.startswith("join:")):
-            continue
-        nodes = should if mark == "heal" else [int(mark.split(":")[1])]
-        latest = t_event
-        complete = True
-        for rid, (t0, _a, _s) in wanted.items():
-            if t0 > t_event:
-                continue
-            got = sim.have.get(rid, {})
-            for n in nodes:
-                if n not in got:
-                    complete = False
-                else:
-                    latest = max(latest, got[n])
-        after[mark] = round(latest - t_event, 1) if complete else None
+    alive = set(should)
+    born = {rid: info[0] for rid, info in wanted.items() if info[0] > 0}
+    conv = per_record(born, sim.expected, sim.have, alive)
+    conv_urgent = [v for rid, v in conv.items() if rid in sim.urgent]
+    after = catch_ups(sim, should, {rid: info[0] for rid, info in wanted.items()})
     stats = sim.mesh.stats
     by_tag = {tag: round(v, 1) for tag, v in sorted(stats.airtime_by_tag.items())}
     preset = sim.sc.preset
@@ -141,17 +136,10 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         "initial_records": len(sim.world.history),
         "virtual_h": round(end / 3600.0, 2),
         "delivered_fraction": round(held / total, 4) if total else None,
-        "convergence_s": {
-            "p50": _r(percentile(conv, 0.5)),
-            "p95": _r(percentile(conv, 0.95)),
-            "max": _r(max(conv) if conv else None),
-            "after": after,
-        },
+        "convergence_s": {**figures(list(conv.values())), "after": after},
         "convergence_critical_s": {
             "count": len([rid for rid in wanted if rid in sim.urgent]),
-            "p50": _r(percentile(conv_urgent, 0.5)),
-            "p95": _r(percentile(conv_urgent, 0.95)),
-            "max": _r(max(conv_urgent) if conv_urgent else None),
+            **figures(conv_urgent),
         },
         "airtime_s": {"total": round(stats.tx_airtime, 1), "honest": round(honest_air, 1),
                       "by_type": by_tag},

@@ -26,10 +26,12 @@ from ..store.sync_port import SyncLedger
 from ..sync.engine import Engine, record_id
 from ..sync.ports import Ingested, RxMeta, SyncConfig
 from .airtime import frame_bytes, time_on_air
+from .convergence import present
 from .events import EventQueue, Handle
 from .firmware import Role
 from .radio import Mesh
 from .scenario import Scenario
+from .workload import Workload
 from .world import SIM_EPOCH, World, build, clone, loss_model
 
 PROTOCOLS = ("meshaid", "b0", "b1", "b2")
@@ -78,7 +80,10 @@ class Simulation:
     marks: dict[str, float] = field(default_factory=dict)
     attackers: set[int] = field(default_factory=set)
     urgent: set[bytes] = field(default_factory=set)
+    expected: dict[bytes, frozenset[int]] = field(default_factory=dict)  # owed to (convergence.py)
+    net_version: int = 0  # bumped whenever who-can-reach-whom changes
     attack_sent: int = 0
+    workload: Workload = field(init=False)
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -112,6 +117,7 @@ class Simulation:
         for raw in self.world.history:
             rid = record_id(raw)
             self.have[rid] = {n: 0.0 for n in self.world.ledger_nodes if n not in joiners}
+        self.workload = Workload(self)
 
     # ------------------------------------------------------------ plumbing
 
@@ -180,59 +186,25 @@ class Simulation:
     # ------------------------------------------------------------ workload
 
     def post(self, n: int, body: r.Body | None = None) -> bytes | None:
+        """Post `body` (or a random one from the workload's stream) as node n."""
+        return self.workload.post(n, body)
+
+    def author(self, n: int, body: r.Body) -> bytes | None:
+        """Node n signs and sends `body`; None if it is down or not joined yet."""
         node = self.nodes[n]
         if not node.joined or not self.mesh.is_up(n):
             return None
         member = self.world.members[n]
-        body = body or self._random_body(n)
         rec = node.store.author(body, member.key, self.clock(n))
         rid = record_id(rec.raw)
         self.created[rid] = (self.events.now, n, len(rec.raw))
+        self.expected[rid] = present(self, n)
         if isinstance(body, r.Need) and body.urgency == 3:
             self.urgent.add(rid)
         self.have.setdefault(rid, {})[n] = self.events.now
         node.engine.local_record(rec.raw, self.events.now)
         self.pump(n)
         return rec.raw
-
-    def _random_body(self, n: int) -> r.Body:
-        rng = self.rng
-        mix = self.sc.workload.get("mix", {"need": 0.4, "offer": 0.2, "pledge": 0.3, "update": 0.1})
-        kind = rng.choices(list(mix), weights=list(mix.values()))[0]
-        store = self.nodes[n].store
-        crit = float(self.sc.workload.get("critical_fraction", 0.1))
-        if kind == "pledge":
-            row = store.db.execute("SELECT short, seq FROM objects WHERE kind = 2 AND trust ="
-                                   " 'trusted' ORDER BY created_hlc DESC LIMIT 20").fetchall()
-            if row:
-                short, seq = rng.choice(row)
-                return r.Pledge(bytes(short), seq, rng.randint(1, 20), 240, "on its way")
-        if kind == "update":
-            me = self.world.members[n].public
-            row = store.db.execute("SELECT seq, qty FROM objects WHERE author = ? AND status = 0"
-                                   " LIMIT 10", [me]).fetchall()
-            if row:
-                seq, qty = rng.choice(row)
-                return r.Update(seq, rng.choice([0, 1]), qty)
-        if kind == "offer":
-            return r.Offer(rng.choice([32, 33, 35, 36, 37, 39]), f"capacity from {n}",
-                           rng.randint(1, 60), 0, 1, 2, 1440, "")
-        urgency = 3 if rng.random() < crit else rng.choice([0, 1, 1, 2])
-        return r.Need(rng.choice([1, 2, 3, 4, 5]), f"need from site {n}", rng.randint(1, 300),
-                      4, urgency, 2880, "")
-
-    def _schedule_workload(self) -> None:
-        rate = float(self.sc.workload.get("records_per_node_per_hour", 0)) / 3600.0
-        if rate <= 0:
-            return
-        for n in self.world.ledger_nodes:
-            self.events.schedule(self.rng.expovariate(rate), self._poisson_post, n, rate)
-
-    def _poisson_post(self, n: int, rate: float) -> None:
-        self.post(n)
-        nxt = self.events.now + self.rng.expovariate(rate)
-        if nxt < self.sc.duration_s * float(self.sc.workload.get("stop_fraction", 0.75)):
-            self.events.schedule(nxt, self._poisson_post, n, rate)
 
     # ------------------------------------------------------------ run
 
@@ -244,7 +216,7 @@ class Simulation:
             if node.joined:
                 node.engine.start(0.0)
                 self.events.schedule(self.rng.uniform(0, 1), self.pump, n)
-        self._schedule_workload()
+        self.workload.schedule()
         for ev in self.sc.events:
             self.events.schedule(ev.at_s, scenario_events.apply, self, ev)
         end = self.sc.duration_s

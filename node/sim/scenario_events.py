@@ -5,7 +5,7 @@
 | post | node, [urgency] | one record by `node` (a random body, or a need of that urgency) |
 | burst | count, over_min, [nodes] | `count` needs spread over `over_min` minutes from random nodes |
 | join | node or nodes | powered on with an empty ledger (charter only) |
-| leave / return | node or nodes | power off (queue lost) / on again |
+| leave / return | node or nodes | power off (queue lost) / on again (catch-up measured) |
 | partition | side = list of nodes, or "half" | cut every link across the cut |
 | heal | - | restore all links; convergence after heal is measured from here |
 | skew | fraction, seconds | that share of nodes gets its clock off by +-seconds |
@@ -32,7 +32,7 @@ def apply(sim: Simulation, ev: Event) -> None:
 
 
 def _post(sim: Simulation, ev: Event) -> None:
-    node = int(ev.args.get("node", sim.rng.choice(sim.world.ledger_nodes)))
+    node = int(ev.args["node"]) if "node" in ev.args else sim.workload.pick()
     urgency = ev.args.get("urgency")
     body = None
     if urgency is not None:
@@ -45,10 +45,8 @@ def _post(sim: Simulation, ev: Event) -> None:
 def _burst(sim: Simulation, ev: Event) -> None:
     count = int(ev.args.get("count", 50))
     span = float(ev.args.get("over_min", 10)) * 60.0
-    pool = [int(x) for x in _as_list(ev.args.get("nodes"))] or sim.world.ledger_nodes
-    for i in range(count):
-        at = sim.events.now + span * i / max(1, count)
-        sim.events.schedule(at, sim.post, sim.rng.choice(pool))
+    pool = [int(x) for x in _as_list(ev.args.get("nodes"))] or None
+    sim.workload.burst(count, span, pool)
 
 
 def _join(sim: Simulation, ev: Event) -> None:
@@ -58,6 +56,7 @@ def _join(sim: Simulation, ev: Event) -> None:
         sim.mesh.set_up(int(n), True)
         node.engine.start(sim.events.now)
         sim.marks[f"join:{n}"] = sim.events.now
+        sim.net_version += 1
         # As a real node does on joining (Home.ensure_hello), it announces its key
         # first, so its own later records verify in its own store.
         sim.post(int(n), r.Hello(f"node {n}", f"site {n}", 0))
@@ -66,11 +65,14 @@ def _join(sim: Simulation, ev: Event) -> None:
 def _leave(sim: Simulation, ev: Event) -> None:
     for n in _as_list(ev.args.get("nodes", ev.args.get("node"))):
         sim.mesh.set_up(int(n), False)
+    sim.net_version += 1
 
 
 def _return(sim: Simulation, ev: Event) -> None:
     for n in _as_list(ev.args.get("nodes", ev.args.get("node"))):
         sim.mesh.set_up(int(n), True)
+        sim.marks[f"return:{n}"] = sim.events.now
+        sim.net_version += 1
         sim.pump(int(n))
 
 
@@ -82,11 +84,13 @@ def _partition(sim: Simulation, ev: Event) -> None:
         side = ranked[: len(ranked) // 2]
     sim.mesh.partition([int(x) for x in side])
     sim.marks["partition"] = sim.events.now
+    sim.net_version += 1
 
 
 def _heal(sim: Simulation, ev: Event) -> None:
     sim.mesh.heal()
     sim.marks["heal"] = sim.events.now
+    sim.net_version += 1
     for n in sim.world.ledger_nodes:
         sim.pump(n)
 
@@ -116,6 +120,7 @@ def _equivocate(sim: Simulation, ev: Event) -> None:
 def _attacker(sim: Simulation, ev: Event) -> None:
     node = int(ev.args.get("node", sim.world.ledger_nodes[-1]))
     sim.attackers.add(node)
+    sim.net_version += 1
     rate = float(ev.args.get("rate_per_min", 6)) / 60.0
     until = float(ev.args.get("until_h", sim.sc.duration_s / 3600.0)) * 3600.0
     mode = str(ev.args.get("mode", "junk"))
