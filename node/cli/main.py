@@ -17,6 +17,7 @@ from . import (
     demo_cmd,
     ledger_cmds,
     members_cmds,
+    radio_cmds,
     setup_cmds,
     transfer_cmds,
 )
@@ -48,6 +49,7 @@ for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, backup_cmds
     for command in module.COMMANDS:
         cli.add_command(command)
 cli.add_command(demo_cmd.demo)
+cli.add_command(radio_cmds.fake_radio)
 cli.add_command(bench_cmd.bench)
 
 

@@ -56,6 +56,7 @@ __all__ = ["BROADCAST", "Mesh", "MeshStats", "Role", "RxMeta"]
 
 OnReceive = Callable[[int, Any, RxMeta], None]
 OnTxDone = Callable[[int, str], None]
+OnHeardAgain = Callable[[int, int, int], None]
 
 
 class Mesh:
@@ -69,8 +70,13 @@ class Mesh:
                  duty_cycle_pct: float | None = None, duty_mode: str = "firmware",
                  tx_queue_len: int = TX_QUEUE_LEN, history_len: int = PACKET_HISTORY_LEN,
                  cad_blind_s: float | None = None, snr_report_max: float = 15.0,
-                 pki_dm: bool = True) -> None:
-        """Build the mesh. ``apps``: nodes with an application (default: all)."""
+                 pki_dm: bool = True, on_heard_again: OnHeardAgain | None = None) -> None:
+        """Build the mesh. ``apps``: nodes with an application (default: all).
+
+        ``on_heard_again(node, src, packet_id)``: a node decoded a copy of a packet it
+        already had (the firmware's implicit ACK of a broadcast is its originator
+        hearing such a relay).
+        """
         if duty_mode not in ("firmware", "strict"):
             raise ValueError("duty_mode must be 'firmware' or 'strict'")
         self.topology = topology
@@ -79,6 +85,7 @@ class Mesh:
         self.events = events if events is not None else EventQueue()
         self.on_receive = on_receive
         self.on_tx_done = on_tx_done
+        self.on_heard_again = on_heard_again
         self.capture_ratio = 10.0 ** (capture_db / 10.0)
         self.duty_cycle_pct = duty_cycle_pct
         self.duty_mode = duty_mode
@@ -188,12 +195,13 @@ class Mesh:
                            self.preset)
 
     def send(self, node: int, payload: Any, *, hop_limit: int = 3, to: int = BROADCAST,
-             tag: str = "") -> bool:
+             tag: str = "", pid: int | None = None) -> bool:
         """Queue ``payload`` (bytes) from ``node``; False if refused (counted by reason).
 
         Refused when the node is down, the payload exceeds 233 bytes or the frame
         255 bytes (231 for a broadcast on a private port, 219 for a PKI DM), the
-        duty cycle is exhausted, or the TX queue is full.
+        duty cycle is exhausted, or the TX queue is full. ``pid``: the packet id
+        (the client's, as the firmware keeps it; default: a random one).
         """
         if not 0 <= hop_limit <= HOP_MAX:
             raise ValueError(f"hop_limit must be 0..{HOP_MAX}")
@@ -208,7 +216,8 @@ class Mesh:
         if n > MAX_DATA_PAYLOAD or fl > MAX_FRAME_BYTES:
             self.stats.refuse("too_large")
             return False
-        pid = self.rng.getrandbits(32) or 1
+        if pid is None:
+            pid = self.rng.getrandbits(32) or 1
         pkt = Packet(pid, node, to, hop_limit, hop_limit, payload, tag, fl,
                      time_on_air(fl, self.preset), True)
         nd.remember((node, pid), hop_limit, self.history_len)
@@ -359,6 +368,8 @@ class Mesh:
         prev = hist.get(key)
         if prev is not None:
             self.stats.dupes += 1
+            if self.on_heard_again is not None:
+                self.on_heard_again(v.idx, pkt.src, pkt.id)
             del hist[key]
             hist[key] = max(prev, hl)
             i = v.find_relay(pkt.src, pkt.id)
