@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from types import FrameType
 
@@ -56,8 +55,8 @@ def fake_radio(count: int, names: tuple[str, ...], region: str, preset: str, hop
     \b
       fake0 !1a2b3c4d serial=/dev/pts/7 tcp=127.0.0.1:40123
 
-    Point one daemon (or the official client) at each device; their packets
-    reach each other over the air:
+    Example: one daemon (or the official client) per device; their packets
+    cross the simulated air:
 
     \b
       meshaid fake-radio --nodes 2 --link-dir /tmp/mesh
@@ -88,15 +87,6 @@ def fake_radio(count: int, names: tuple[str, ...], region: str, preset: str, hop
         endpoints = radios.start()
     except OSError as exc:
         raise Refused(f"cannot open the fake devices: {exc.strerror or exc}") from None
-    for ep in endpoints:
-        parts = [ep.name, ep.node_id]
-        if ep.serial:
-            parts.append(f"serial={ep.serial}")
-        if ep.tcp_port:
-            parts.append(f"tcp=127.0.0.1:{ep.tcp_port}")
-        click.echo(" ".join(parts))
-    sys.stdout.flush()
-
     done = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -113,9 +103,18 @@ def fake_radio(count: int, names: tuple[str, ...], region: str, preset: str, hop
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, on_signal)
+    for ep in endpoints:
+        parts = [ep.name, ep.node_id]
+        if ep.serial:
+            parts.append(f"serial={ep.serial}")
+        if ep.tcp_port:
+            parts.append(f"tcp=127.0.0.1:{ep.tcp_port}")
+        click.echo(" ".join(parts))
+    sys.stdout.flush()
+
     try:
-        while not done.wait(0.5):
-            time.sleep(0)
+        while not done.wait(0.5):  # a timed wait lets the signal handlers run
+            pass
     finally:
         radios.stop()
         for ep, st in zip(endpoints, radios.stats(), strict=True):
