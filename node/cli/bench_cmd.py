@@ -17,12 +17,15 @@ from .common import Refused
               show_default=True, help="meshaid, or a baseline: b0 full-state flooding, "
               "b1 push only, b2 push + id lists.")
 @click.option("--seed", type=int, help="Override the scenario's seed.")
+@click.option("--baseline-budget", type=click.Choice(["share", "cap"]),
+              help="Baselines' budget: each node's own share of the cap (as meshaid; the "
+              "default) or the firmware's full cap.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw convergence and air time per node to this PNG (needs matplotlib).")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
-def bench(scenario_name: str, protocol: str, seed: int | None, as_json: bool, plot: Path | None,
-          quiet: bool) -> None:
+def bench(scenario_name: str, protocol: str, seed: int | None, baseline_budget: str | None,
+          as_json: bool, plot: Path | None, quiet: bool) -> None:
     """Run a scenario on a simulated LoRa mesh and report delivery, convergence,
     air time, duty cycle and efficiency against the lower bound.
 
@@ -41,6 +44,8 @@ def bench(scenario_name: str, protocol: str, seed: int | None, as_json: bool, pl
         raise Refused(str(exc)) from None
     if seed is not None:
         sc.seed = seed
+    if baseline_budget is not None:
+        sc.baseline_budget = baseline_budget
     if plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -69,8 +74,10 @@ def _print_summary(res: dict) -> None:
     air = res["airtime_s"]
     click.echo(f"  air time      {air['total']} s: "
                + ", ".join(f"{k} {v}" for k, v in air["by_type"].items()))
-    click.echo(f"  duty cycle    worst rolling hour {res['max_duty_cycle_pct']} % "
-               f"(budget {res['budget_pct']} %, cap {res['duty_cycle_cap_pct']} %)")
+    budget = res["budget"]
+    click.echo(f"  duty cycle    worst rolling hour {res['max_duty_cycle_pct']} %, own packets "
+               f"{res['max_own_duty_cycle_pct']} % (budget {budget['pct']} %: rule "
+               f"{budget['rule']}; cap {res['duty_cycle_cap_pct']} %)")
     click.echo(f"  channel util  peak {res['peak_channel_util_pct']} %")
     eta = res["eta"]
     click.echo(f"  eta           {eta['total_greedy']} (gamma_c {eta['gamma_c_greedy']} greedy), "

@@ -8,15 +8,22 @@ run it side by side with the real protocol.
 Theory of operation
 -------------------
 The baselines are what people do today with Meshtastic: they lean on the
-firmware's managed flooding (hop limit 3) instead of relaying records
-themselves, and they spend no air-time budget of their own; the firmware's
-duty-cycle limit in the simulator is what stops them.
+firmware's managed flooding (hop limit `config.extra["hop_limit"]`, default
+3, a scenario setting shared with meshaid) instead of relaying records
+themselves.
+
+Budget. By default a baseline obeys the same rule as meshaid: its own packets
+pass `node.sync.budget.Budget` with limit `config.budget_s_per_hour` (the
+node's own share of the duty-cycle cap) at urgent priority -- the whole share,
+and the same per-minute burst rule -- and the firmware's duty-cycle limit is
+the backstop. The bench's `baseline_budget = "cap"` switch gives baselines
+the firmware's full cap instead; the table says which rule was used.
 
 * **B0 `FullStateFlood`.** Every `b0_period` seconds (`config.extra`, default
   3600; first time at a random offset in [0, period) per node) a node floods
-  its whole record set, packed into Records packets, hop limit 3. New local
-  records wait for the next full-state flood.
-* **B1 `PushOnly`.** A local record is flooded once (hop limit 3) after
+  its whole record set, packed into Records packets, at the hop limit. New
+  local records wait for the next full-state flood.
+* **B1 `PushOnly`.** A local record is flooded once (at the hop limit) after
   `push_delay`, batched with the other fresh ones. Received records are
   ingested and never re-sent. No repair: a lost flood is a lost record.
 * **B2 `PushAndIdLists`.** B1's push, plus every `b2_period` seconds
@@ -61,6 +68,7 @@ from collections import deque
 
 from ..ledger.wire import DecodeError
 from ..sync import messages as m
+from ..sync.budget import URGENT, Budget
 from ..sync.engine import Stats, record_id
 from ..sync.ports import Ledger, Outgoing, RxMeta, SyncConfig
 
@@ -120,6 +128,9 @@ class _Baseline:
         self.free_at = 0.0  # when the virtual TX queue drains
         self.backlog_s = config.extra.get("baseline_backlog", 8.0) * config.airtime(
             config.payload_cap)
+        self.hops = int(config.extra.get("hop_limit", FLOOD_HOPS))
+        self.budget = Budget(limit_s=config.budget_s_per_hour, margin=config.budget_margin)
+        self.budget_at: float | None = None  # the budget refused a packet until then
 
     @property
     def count(self) -> int:
@@ -252,6 +263,8 @@ class _Baseline:
         """When poll() next has work, or None when idle forever."""
         times = self._timers()
         gate = self.free_at - self.backlog_s
+        if self.budget_at is not None:
+            gate = max(gate, self.budget_at)
         if self.outbox:
             times.append(gate)
         pending = self._pending_due()
@@ -264,12 +277,20 @@ class _Baseline:
         self.start(now)
         self._run_timers(now)
         out: list[Outgoing] = []
+        if self.budget_at is not None and self.budget_at > now:
+            return out
+        self.budget_at = None
         while self.free_at - now <= self.backlog_s:
             item = self.outbox.popleft() if self.outbox else self._pending_packet(now)
             if item is None:
                 break
             payload, hop_limit, tag = item
             cost = self.cfg.airtime(len(payload))
+            if not self.budget.allowed(cost, URGENT, now):
+                self.outbox.appendleft(item)  # waits for the budget, first in line
+                self.budget_at = self.budget.next_allowed(cost, URGENT, now)
+                break
+            self.budget.spend(cost, now)
             self.free_at = max(self.free_at, now) + cost
             self.stats.sent[tag] += 1
             self.stats.airtime[tag] += cost
@@ -278,7 +299,7 @@ class _Baseline:
 
 
 class FullStateFlood(_Baseline):
-    """B0: flood the whole record set every `b0_period` seconds, hop limit 3."""
+    """B0: flood the whole record set every `b0_period` seconds at the hop limit."""
 
     def __init__(self, ledger: Ledger, config: SyncConfig, node: int, seed: int = 0) -> None:
         super().__init__(ledger, config, node, seed)
@@ -300,11 +321,11 @@ class FullStateFlood(_Baseline):
         self._refresh_held()
         # A flood still queued from last period is superseded by this one.
         self.outbox = deque(p for p in self.outbox if p[2] != "b0-state")
-        self._queue_records(list(self.ids), FLOOD_HOPS, "b0-state")
+        self._queue_records(list(self.ids), self.hops, "b0-state")
 
 
 class PushOnly(_Baseline):
-    """B1: flood each local record once (batched), hop limit 3; no repair."""
+    """B1: flood each local record once (batched) at the hop limit; no repair."""
 
     push_tag = "b1-push"
 
@@ -323,7 +344,7 @@ class PushOnly(_Baseline):
 
     def _run_timers(self, now: float) -> None:
         if self.push_due is not None and self.push_due <= now:
-            self._queue_records(self.fresh, FLOOD_HOPS, self.push_tag)
+            self._queue_records(self.fresh, self.hops, self.push_tag)
             self.fresh = []
             self.push_due = None
 

@@ -8,7 +8,12 @@
   and reachable when it was created and up at the end (convergence.py).
   `after`: catch-up after each join, return and heal, from the event until
   the nodes concerned held every record that existed then.
-* airtime_s: total on air (firmware relays included), and by message type.
+* airtime_s: total on air (firmware relays included), `honest` (attackers and
+  Meshtastic's own background traffic left out: what the protocol cost),
+  `background`, and by message type.
+* budget: the rule each protocol ran under ("share": each node's own share
+  of the cap, the default for every protocol; "cap": baselines given the
+  firmware's full cap), with the share and the percentage of air it allows.
 * max_duty_cycle_pct: worst exact rolling hour of any node, firmware relays
   included; max_own_duty_cycle_pct: the same for a node's own packets only
   (what the sync budget governs).
@@ -28,7 +33,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .airtime import frame_bytes, time_on_air
+from .background import TAGS as BACKGROUND_TAGS
 from .convergence import catch_up, figures, per_record
+from .settings import budget_info, hop_limit
 
 if TYPE_CHECKING:
     from .runner import Simulation
@@ -105,7 +112,9 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
     adjacency = {n: set(sim.world.topology.neighbors(n)) for n in range(sim.world.topology.n)}
     gamma = greedy_cds(adjacency)
     gamma_lb = cds_lower_bound(adjacency)
-    honest_air = sum(v for tag, v in stats.airtime_by_tag.items() if tag != "attack")
+    honest_air = sum(v for tag, v in stats.airtime_by_tag.items()
+                     if tag != "attack" and tag not in BACKGROUND_TAGS)
+    background_air = sum(v for tag, v in stats.airtime_by_tag.items() if tag in BACKGROUND_TAGS)
     prop_air = sum(v for tag, v in stats.airtime_by_tag.items() if tag in PROPAGATION_TAGS)
     payload_bytes = getattr(stats, "tx_payload_bytes", 0) or 0
     duty = max((sim.mesh.max_duty_cycle_pct(n) for n in range(sim.world.topology.n)
@@ -125,6 +134,7 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         for reason, k in e.stats.dropped.items():
             dropped[reason] = dropped.get(reason, 0) + k
     cap = sim.sc.duty_cycle_pct
+    budget = budget_info(sim.sc, sim.protocol)
     idle = idle_utilisation(sim, wanted, should, end)
     return {
         "scenario": sim.sc.name,
@@ -142,11 +152,13 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
             **figures(conv_urgent),
         },
         "airtime_s": {"total": round(stats.tx_airtime, 1), "honest": round(honest_air, 1),
-                      "by_type": by_tag},
+                      "background": round(background_air, 1), "by_type": by_tag},
         "max_duty_cycle_pct": round(duty, 3),
         "max_own_duty_cycle_pct": round(own_duty, 3),
         "duty_cycle_cap_pct": cap,
-        "budget_pct": round((cap or 10.0) * float(sim.sc.sync.get("budget_share", 0.5)), 3),
+        "budget_pct": budget["pct"],
+        "budget": budget,
+        "hop_limit": hop_limit(sim.sc),
         "peak_channel_util_pct": round(util, 2),
         "idle_util_pct": idle,
         "eta": {
@@ -162,7 +174,8 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         "dropped": dropped,
         "attack_packets": sim.attack_sent,
         "radio": {"collisions": stats.collisions, "refused": dict(stats.refused),
-                  "relays": stats.relays},
+                  "relays": stats.relays, "waited_for_queue": sim.sender.waited,
+                  "dropped_core_only": stats.dropped_core_only},
         "wall_s": round(wall_s, 2),
     }
 

@@ -16,9 +16,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["BROADCAST", "MeshStats", "Packet", "RxMeta"]
+__all__ = ["BROADCAST", "CorePayload", "MeshStats", "Packet", "RxMeta"]
 
 BROADCAST = 0xFFFFFFFF  # NODENUM_BROADCAST
+
+
+class CorePayload(bytes):
+    """A payload on one of Meshtastic's core ports (position, telemetry, nodeinfo):
+    relayed even under CORE_PORTNUMS_ONLY, never handed to our application, and
+    not counted as the node's own (application) air time."""
 
 
 class Packet:

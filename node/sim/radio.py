@@ -47,7 +47,7 @@ from .firmware import (
     tx_delay_relay,
 )
 from .loss import LossModel
-from .packets import BROADCAST, MeshStats, Packet, RxMeta
+from .packets import BROADCAST, CorePayload, MeshStats, Packet, RxMeta
 from .state import NodeState, Reception
 from .topology import Topology
 from .wiring import LossSpec, Wiring
@@ -312,7 +312,7 @@ class Mesh:
         nd.tx_rxs = rxs
         nd.tx_pkt = pkt
         nd.tx = self.events.schedule(now + dur, self._end_tx, nd)
-        nd.log_tx(now, dur, pkt.own)
+        nd.log_tx(now, dur, pkt.own and type(pkt.payload) is not CorePayload)
         st.tx_count += 1
         if pkt.own:
             st.own_tx += 1
@@ -385,14 +385,16 @@ class Mesh:
             return
         v.remember(key, hl, self.history_len)
         self.stats.rx_unique += 1
-        if v.core_only:  # private port under CORE_PORTNUMS_ONLY: modules (and relaying) skipped
+        core = type(pkt.payload) is CorePayload
+        if v.core_only and not core:  # private port under CORE_PORTNUMS_ONLY: no relay, no app
             self.stats.dropped_core_only += 1
             return
         me = v.idx
         if hl > 0 and pkt.to != me and pkt.src != me and v.role is not Role.CLIENT_MUTE \
                 and not v.no_relay:
             self._enqueue(v, pkt.relay_copy(snr, rssi))
-        if v.has_app and (pkt.to == BROADCAST or pkt.to == me) and self.on_receive is not None:
+        if v.has_app and not core and (pkt.to == BROADCAST or pkt.to == me) and \
+                self.on_receive is not None:
             self.stats.delivered += 1
             self.on_receive(me, pkt.payload, RxMeta(pkt.src, pkt.to, snr, rssi, pkt.hop_start, hl,
                                                     pkt.id, self.events.now, relayer))

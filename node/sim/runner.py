@@ -25,7 +25,7 @@ from ..store import Store
 from ..store.sync_port import SyncLedger
 from ..sync.engine import Engine, record_id
 from ..sync.ports import Ingested, RxMeta, SyncConfig
-from .airtime import frame_bytes, time_on_air
+from . import settings
 from .convergence import present
 from .events import EventQueue, Handle
 from .firmware import Role
@@ -84,6 +84,7 @@ class Simulation:
     net_version: int = 0  # bumped whenever who-can-reach-whom changes
     attack_sent: int = 0
     workload: Workload = field(init=False)
+    sender: settings.Sender = field(init=False)
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -97,8 +98,8 @@ class Simulation:
                          rng=random.Random(self.sc.seed + 1), events=self.events,
                          on_receive=self._on_receive, roles=roles, apps=self.world.ledger_nodes,
                          loss=loss_model(self.sc), duty_cycle_pct=self.sc.duty_cycle_pct)
-        for n in self.world.relays:
-            self.mesh.set_rebroadcast_mode(n, "ALL")
+        settings.apply_mesh(self)
+        self.sender = settings.Sender(self, wait=self.sc.mesh.get("queue", "wait") == "wait")
         joiners = {int(x) for ev in self.sc.events if ev.kind == "join"
                    for x in _as_list(ev.args.get("nodes", ev.args.get("node")))}
         for n in self.world.ledger_nodes:
@@ -122,18 +123,7 @@ class Simulation:
     # ------------------------------------------------------------ plumbing
 
     def _config(self) -> SyncConfig:
-        preset = self.sc.preset
-        cap = self.sc.duty_cycle_pct or 10.0
-        share = float(self.sc.sync.get("budget_share", 0.5))
-        cfg = SyncConfig(network_tag=self.world.network[:2],
-                         airtime=lambda n: time_on_air(frame_bytes(n), preset),
-                         budget_s_per_hour=3600.0 * cap / 100.0 * share)
-        for key, value in self.sc.sync.items():
-            if key != "budget_share" and hasattr(cfg, key):
-                setattr(cfg, key, type(getattr(cfg, key))(value))
-            elif key != "budget_share":
-                cfg.extra[key] = float(value)
-        return cfg
+        return settings.sync_config(self.sc, self.protocol, self.world.network[:2])
 
     def _make_engine(self, n: int, store: Store) -> Any:
         ledger = TrackedLedger(store, n, self)
@@ -173,7 +163,7 @@ class Simulation:
             return  # nothing became due and the timer already points at the next work
         node.engine.set_channel_utilization(self.mesh.channel_utilization(n))
         for out in node.engine.poll(now):
-            self.mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag)
+            self.sender.send(n, out)
         due = node.engine.next_timer()
         if due is not None and due <= now:
             due = now + 0.05

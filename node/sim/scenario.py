@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .scenario_schema import EVENTS, TOP, ScenarioError, checked, num
+
+__all__ = ["EVENT_KINDS", "SHIPPED", "Event", "Scenario", "ScenarioError", "load", "parse",
+           "shipped_names"]
+
 SHIPPED = Path(__file__).resolve().parent / "scenarios"
-EVENT_KINDS = {"post", "burst", "join", "leave", "return", "partition", "heal", "skew",
-               "equivocate", "attacker"}
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be run, with the reason."""
+EVENT_KINDS = set(EVENTS)
 
 
 @dataclass
@@ -41,6 +41,9 @@ class Scenario:
     workload: dict[str, Any]
     events: list[Event]
     sync: dict[str, Any] = field(default_factory=dict)
+    mesh: dict[str, Any] = field(default_factory=dict)  # hop_limit, router_rebroadcast, queue
+    background: dict[str, Any] = field(default_factory=dict)  # Meshtastic's own traffic
+    baseline_budget: str = "share"  # "share": baselines get meshaid's share; "cap": the cap
     initial_records: int = 0
     superseded_fraction: float = 0.0
     source: str = ""
@@ -68,69 +71,122 @@ def load(name_or_path: str) -> Scenario:
     return parse(data, str(path))
 
 
-def _num(d: dict[str, Any], key: str, default: float | None, where: str,
-         lo: float | None = None, hi: float | None = None) -> float:
-    value = d.get(key, default)
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScenarioError(f"{where}: '{key}' must be a number")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ScenarioError(f"{where}: '{key}' = {value} is out of range [{lo}, {hi}]")
-    return float(value)
+def node_count(topo: dict[str, Any]) -> int:
+    """How many nodes a (checked) topology table describes."""
+    kind = topo.get("kind", "random")
+    if kind == "grid":
+        return int(topo["rows"]) * int(topo["cols"])
+    if kind == "positions":
+        return len(topo["positions"])
+    if kind == "links":
+        ends = [max(link["a"], link["b"]) for link in topo["links"]]
+        return int(topo.get("nodes", 1 + max(ends)))
+    return int(topo["nodes"])
+
+
+def _links(raw: list[Any], where: str) -> list[dict[str, Any]]:
+    out = []
+    for i, item in enumerate(raw):
+        if isinstance(item, list):
+            if any(v != int(v) for v in item[:2]):
+                raise ScenarioError(f"'{where}[{i}]': a and b must be node numbers")
+            link: dict[str, Any] = {"a": int(item[0]), "b": int(item[1]), "snr_db": item[2]}
+            if len(item) > 3:
+                if not 0 <= item[3] <= 0.95:
+                    raise ScenarioError(f"'{where}[{i}]': loss {item[3]} is out of [0, 0.95]")
+                link["loss"] = item[3]
+            if len(item) > 4:
+                link["mean_burst"] = item[4]
+        else:
+            link = dict(item)
+        if link["a"] == link["b"]:
+            raise ScenarioError(f"'{where}[{i}]': a link needs two different nodes")
+        out.append(link)
+    return out
+
+
+def _check_topology(topo: dict[str, Any]) -> int:
+    kind = topo.setdefault("kind", "random")
+    needs = {"random": ("nodes",), "line": ("nodes",), "grid": ("rows", "cols"),
+             "links": ("links",), "positions": ("positions",)}[kind]
+    for key in needs:
+        if key not in topo:
+            raise ScenarioError(f"'topology.{key}' is required for kind = \"{kind}\"")
+    if "links" in topo:
+        topo["links"] = _links(topo["links"], "topology.links")
+    n = node_count(topo)
+    refs: list[tuple[str, int]] = []
+    for link in topo.get("links", []):
+        refs += [("topology.links", link["a"]), ("topology.links", link["b"])]
+    for key in ("relays", "routers", "mutes"):
+        if isinstance(topo.get(key), list):
+            refs += [(f"topology.{key}", int(x)) for x in topo[key]]
+    for node, _gain in topo.get("gain_db", []):
+        if node != int(node):
+            raise ScenarioError("'topology.gain_db': each item is [node, dB]")
+        refs.append(("topology.gain_db", int(node)))
+    for key, node in refs:
+        if not 0 <= node < n:
+            raise ScenarioError(f"'{key}': node {node} does not exist (nodes 0..{n - 1})")
+    return n
+
+
+def _check_events(raw: list[Any], n: int) -> list[Event]:
+    events = []
+    for i, ev in enumerate(raw):
+        where = f"events[{i}]"
+        if not isinstance(ev, dict):
+            raise ScenarioError(f"'{where}' must be a table")
+        kind = ev.get("kind")
+        if kind not in EVENTS:
+            raise ScenarioError(f"'{where}.kind' must be one of {', '.join(sorted(EVENTS))}")
+        if "at_h" not in ev:
+            raise ScenarioError(f"'{where}.at_h' is required")
+        args = checked({k: v for k, v in ev.items() if k not in ("kind", "at_h")}, EVENTS[kind],
+                       where)
+        at = checked({"at_h": ev["at_h"]}, {"at_h": num(0, 24 * 30)}, where)["at_h"]
+        for key in ("node", "nodes", "side"):
+            value = args.get(key)
+            for node in value if isinstance(value, list) else [value] if key != "side" else []:
+                if node is not None and not 0 <= node < n:
+                    raise ScenarioError(f"'{where}.{key}': node {node} does not exist")
+        events.append(Event(float(at) * 3600.0, kind, args))
+    events.sort(key=lambda e: e.at_s)
+    return events
 
 
 def parse(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-    """Validate a decoded TOML document into a Scenario."""
-    known = {"name", "description", "seed", "duration_h", "preset", "duty_cycle_pct", "topology",
-             "loss", "workload", "events", "sync", "initial_records", "superseded_fraction"}
-    unknown = set(data) - known
-    if unknown:
-        raise ScenarioError(f"{source}: unknown keys {sorted(unknown)}")
-    topo = dict(data.get("topology", {}))
-    kind = topo.get("kind", "random")
-    if kind not in ("random", "line", "grid", "links"):
-        raise ScenarioError(f"{source}: topology.kind must be random, line, grid or links")
-    if kind in ("random", "line"):
-        _num(topo, "nodes", None, f"{source} topology", 2, 1000)
-    if kind == "random":
-        _num(topo, "avg_degree", 7, f"{source} topology", 1, 100)
-    if kind == "grid":
-        _num(topo, "rows", None, f"{source} topology", 1, 100)
-        _num(topo, "cols", None, f"{source} topology", 1, 100)
-    if kind == "links" and not isinstance(topo.get("links"), list):
-        raise ScenarioError(f"{source}: topology.links must be a list of [a, b, snr_db]")
-    loss = dict(data.get("loss", {}))
-    model = loss.get("model", "none")
-    if model not in ("none", "bernoulli", "gilbert"):
-        raise ScenarioError(f"{source}: loss.model must be none, bernoulli or gilbert")
-    if model != "none":
-        _num(loss, "p", None, f"{source} loss", 0, 0.95)
-    workload = dict(data.get("workload", {}))
-    _num(workload, "records_per_node_per_hour", 0, f"{source} workload", 0, 1000)
-    events = []
-    for i, ev in enumerate(data.get("events", [])):
-        where = f"{source} events[{i}]"
-        if not isinstance(ev, dict) or ev.get("kind") not in EVENT_KINDS:
-            raise ScenarioError(f"{where}: kind must be one of {sorted(EVENT_KINDS)}")
-        at = _num(ev, "at_h", None, where, 0)
-        events.append(Event(at * 3600.0, ev["kind"], {k: v for k, v in ev.items()
-                                                       if k not in ("kind", "at_h")}))
-    events.sort(key=lambda e: e.at_s)
-    duty = data.get("duty_cycle_pct", 10.0)
-    if duty is not None and duty != 0:
-        duty = _num(data, "duty_cycle_pct", None, source, 0.1, 100)
+    """Validate a decoded TOML document into a Scenario; ScenarioError names the key."""
+    try:
+        d = checked(data, TOP, "")
+        topo = dict(d.get("topology", {}))
+        n = _check_topology(topo)
+        loss = dict(d.get("loss", {}))
+        if loss.get("model", "none") != "none" and "p" not in loss:
+            raise ScenarioError("'loss.p' is required unless loss.model is none")
+        events = _check_events(d.get("events", []), n)
+        mesh = dict(d.get("mesh", {}))
+        if topo.get("routers") and "router_rebroadcast" not in mesh:
+            mesh["router_rebroadcast"] = "ALL"
+    except ScenarioError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
+    duty = d.get("duty_cycle_pct", 10.0)
     return Scenario(
-        name=str(data.get("name", Path(source).stem)),
-        description=str(data.get("description", "")),
-        seed=int(_num(data, "seed", 1, source, 0)),
-        duration_s=_num(data, "duration_h", 1, source, 0.01, 24 * 30) * 3600.0,
-        preset=str(data.get("preset", "LONG_FAST")),
+        name=str(d.get("name", Path(source).stem)),
+        description=str(d.get("description", "")),
+        seed=int(d.get("seed", 1)),
+        duration_s=float(d.get("duration_h", 1.0)) * 3600.0,
+        preset=str(d.get("preset", "LONG_FAST")),
         duty_cycle_pct=float(duty) if duty else None,
         topology=topo,
         loss=loss,
-        workload=workload,
+        workload=dict(d.get("workload", {})),
         events=events,
-        sync=dict(data.get("sync", {})),
-        initial_records=int(_num(data, "initial_records", 0, source, 0, 100_000)),
-        superseded_fraction=_num(data, "superseded_fraction", 0.0, source, 0, 0.9),
+        sync=dict(d.get("sync", {})),
+        mesh=mesh,
+        background=dict(d.get("background", {})),
+        baseline_budget=str(d.get("baseline_budget", "share")),
+        initial_records=int(d.get("initial_records", 0)),
+        superseded_fraction=float(d.get("superseded_fraction", 0.0)),
         source=source,
     )

@@ -3,7 +3,7 @@
 | kind | arguments | effect |
 |---|---|---|
 | post | node, [urgency] | one record by `node` (a random body, or a need of that urgency) |
-| burst | count, over_min, [nodes] | `count` needs spread over `over_min` minutes from random nodes |
+| burst | count, over_min, [nodes], [urgency] | `count` posts (needs of that urgency if given) over `over_min` minutes from random nodes |
 | join | node or nodes | powered on with an empty ledger (charter only) |
 | leave / return | node or nodes | power off (queue lost) / on again (catch-up measured) |
 | partition | side = list of nodes, or "half" | cut every link across the cut |
@@ -46,7 +46,8 @@ def _burst(sim: Simulation, ev: Event) -> None:
     count = int(ev.args.get("count", 50))
     span = float(ev.args.get("over_min", 10)) * 60.0
     pool = [int(x) for x in _as_list(ev.args.get("nodes"))] or None
-    sim.workload.burst(count, span, pool)
+    urgency = ev.args.get("urgency")
+    sim.workload.burst(count, span, pool, None if urgency is None else int(urgency))
 
 
 def _join(sim: Simulation, ev: Event) -> None:
@@ -65,6 +66,7 @@ def _join(sim: Simulation, ev: Event) -> None:
 def _leave(sim: Simulation, ev: Event) -> None:
     for n in _as_list(ev.args.get("nodes", ev.args.get("node"))):
         sim.mesh.set_up(int(n), False)
+        sim.sender.power_off(int(n))
     sim.net_version += 1
 
 

@@ -168,7 +168,8 @@ def from_links(n: int, links: Iterable[Sequence[float]], *, symmetric: bool = Tr
 
 def _build(positions: Sequence[tuple[float, float]], p: Preset, env: PathLoss,
            shadow: dict[tuple[int, int], float],
-           tx_power: Sequence[float] | None) -> dict[tuple[int, int], Link]:
+           tx_power: Sequence[float] | None,
+           gains: Sequence[float] | None = None) -> dict[tuple[int, int], Link]:
     nf = p.noise_floor_dbm(env.noise_figure_db)
     floor = p.demod_floor_db
     links: dict[tuple[int, int], Link] = {}
@@ -179,6 +180,8 @@ def _build(positions: Sequence[tuple[float, float]], p: Preset, env: PathLoss,
             xj, yj = positions[j]
             pl = env.loss_db(math.hypot(xi - xj, yi - yj)) - shadow.get((i, j), 0.0)
             pl -= env.antenna_gains_db
+            if gains is not None:
+                pl -= gains[i] + gains[j]
             for a, b in ((i, j), (j, i)):
                 ptx = env.tx_power_dbm if tx_power is None else tx_power[a]
                 rssi = ptx - pl
@@ -200,18 +203,20 @@ def _draw_shadowing(n: int, env: PathLoss, rng: random.Random | None) -> dict[tu
 
 def from_positions(positions: Sequence[tuple[float, float]], preset: Preset | str = "LONG_FAST",
                    env: PathLoss | None = None, rng: random.Random | None = None, *,
-                   tx_power_dbm: Sequence[float] | None = None) -> Topology:
+                   tx_power_dbm: Sequence[float] | None = None,
+                   gains_db: Sequence[float] | None = None) -> Topology:
     """Topology from (x, y) positions in metres with log-distance path loss.
 
     Shadowing (``env.shadowing_sigma_db`` > 0) is drawn from ``rng``, one value
     per unordered pair in (i, j) order. ``tx_power_dbm`` optionally gives each
-    node its own power, making links asymmetric.
+    node its own power, making links asymmetric. ``gains_db`` gives each node
+    extra antenna gain (a mast on a hill), counted on both ends of its links.
     """
     env = env or PathLoss()
     p = get_preset(preset)
     shadow = _draw_shadowing(len(positions), env, rng)
     pos = [(float(x), float(y)) for x, y in positions]
-    return Topology(len(pos), _build(pos, p, env, shadow, tx_power_dbm), pos)
+    return Topology(len(pos), _build(pos, p, env, shadow, tx_power_dbm, gains_db), pos)
 
 
 def line(n: int, snr_db: float = 5.0, *, preset: Preset | str = "LONG_FAST") -> Topology:

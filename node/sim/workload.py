@@ -129,12 +129,23 @@ class Workload:
         if nxt < self.stop_at:
             self.sim.events.schedule(nxt, self._poisson, n)
 
-    def burst(self, count: int, span_s: float, pool: list[int] | None) -> None:
-        """`count` random posts spread evenly over `span_s` seconds from now."""
+    def burst(self, count: int, span_s: float, pool: list[int] | None,
+              urgency: int | None = None) -> None:
+        """`count` posts spread evenly over `span_s` seconds from now: random ones,
+        or needs of `urgency` (3: critical)."""
         now = self.sim.events.now
         for i in range(count):
             node = self.pick(pool)
-            self.sim.events.schedule(now + span_s * i / max(1, count), self.post, node)
+            at = now + span_s * i / max(1, count)
+            if urgency is None:
+                self.sim.events.schedule(at, self.post, node)
+            else:
+                self.sim.events.schedule(at, self._urgent, node, urgency)
+
+    def _urgent(self, n: int, urgency: int) -> None:
+        rng = self.rng
+        self.post(n, r.Need(rng.choice([1, 2, 3, 4, 5]), f"urgent need from site {n}",
+                            rng.randint(1, 300), 4, urgency, 2880, ""))
 
     def summary(self) -> dict[str, Any]:
         """How many records of each kind the workload posted."""

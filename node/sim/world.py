@@ -22,6 +22,7 @@ from ..store import Store
 from . import topology as topo
 from .loss import Bernoulli, GilbertElliott, LossModel
 from .scenario import Scenario, ScenarioError
+from .wiring import LossSpec
 
 SIM_EPOCH = 1_795_000_000.0  # unix time of simulated t = 0 (November 2026)
 
@@ -58,19 +59,67 @@ def build_topology(sc: Scenario, rng: random.Random) -> topo.Topology:
     if kind == "grid":
         return topo.grid(int(t["rows"]), int(t["cols"]), float(t.get("snr_db", 5.0)),
                          diagonal=bool(t.get("diagonal", False)), preset=sc.preset)
-    links = [tuple(link) for link in t["links"]]
-    n = int(t.get("nodes", 1 + max(max(a, b) for a, b, *_ in links)))
-    return topo.from_links(n, links, preset=sc.preset)
+    if kind == "positions":
+        env = topo.PathLoss(tx_power_dbm=float(t.get("tx_power_dbm", 20.0)),
+                            exponent=float(t.get("path_loss_exponent", 3.0)),
+                            ref_loss_db=float(t.get("ref_loss_db", 31.2)),
+                            shadowing_sigma_db=float(t.get("shadowing_db", 0.0)),
+                            noise_figure_db=float(t.get("noise_figure_db", 6.0)))
+        positions = [(float(x), float(y)) for x, y in t["positions"]]
+        gains = [0.0] * len(positions)
+        for node, gain in t.get("gain_db", []):
+            gains[int(node)] = float(gain)
+        return topo.from_positions(positions, sc.preset, env, rng, gains_db=gains)
+    tuples: list[tuple[float, ...]] = []
+    for link in t["links"]:
+        a, b, snr = int(link["a"]), int(link["b"]), float(link["snr_db"])
+        extra = (float(link["rssi_dbm"]),) if "rssi_dbm" in link else ()
+        tuples.append((a, b, snr, *extra))
+        if not link.get("one_way"):
+            tuples.append((b, a, snr, *extra))
+    n = int(t.get("nodes", 1 + max(max(link["a"], link["b"]) for link in t["links"])))
+    return topo.from_links(n, tuples, symmetric=False, preset=sc.preset)
 
 
-def loss_model(sc: Scenario) -> LossModel | None:
-    model = sc.loss.get("model", "none")
-    if model == "none":
+def _model(p: float, model: str, mean_burst: float, step_s: float | None) -> LossModel | None:
+    if p <= 0.0 or model == "none":
         return None
-    p = float(sc.loss["p"])
     if model == "bernoulli":
         return Bernoulli(p)
-    return GilbertElliott.with_mean_loss(p, float(sc.loss.get("mean_burst", 4.0)))
+    try:
+        return GilbertElliott.with_mean_loss(p, mean_burst, step_s=step_s)
+    except ValueError as exc:
+        raise ScenarioError(f"loss: {exc} (p {p}, mean_burst {mean_burst})") from None
+
+
+def loss_model(sc: Scenario) -> LossSpec:
+    """The scenario's loss: one model for every link, or per link where the
+    topology's links give their own `loss` (Gilbert-Elliott if the link or the
+    scenario says `mean_burst`, else Bernoulli)."""
+    model = sc.loss.get("model", "none")
+    burst = float(sc.loss.get("mean_burst", 4.0))
+    step = sc.loss.get("step_s")
+    default = _model(float(sc.loss.get("p", 0.0)), model, burst, step)
+    own: dict[tuple[int, int], LossModel | None] = {}
+    for link in sc.topology.get("links", []):
+        if "loss" not in link:
+            continue
+        kind = "gilbert" if "mean_burst" in link or model == "gilbert" else "bernoulli"
+        lm = _model(float(link["loss"]), kind, float(link.get("mean_burst", burst)),
+                    link.get("step_s", step))
+        a, b = int(link["a"]), int(link["b"])
+        own[(a, b)] = lm
+        if not link.get("one_way"):
+            own[(b, a)] = lm.fresh() if lm is not None else None
+    if not own:
+        return default
+
+    def per_link(a: int, b: int) -> LossModel | None:
+        if (a, b) in own:
+            return own[(a, b)]
+        return default.fresh() if default is not None else None
+
+    return per_link
 
 
 def _pick(spec: object, pool: list[int], rng: random.Random, what: str) -> list[int]:
