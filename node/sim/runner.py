@@ -13,6 +13,7 @@ that log and the mesh's counters into the bench's numbers.
 
 from __future__ import annotations
 
+import functools
 import random
 import sys
 import time
@@ -45,8 +46,8 @@ class TrackedLedger(SyncLedger):
         self.node = node
         self.sim = sim
 
-    def sync_ingest(self, raw: bytes, now: float) -> Ingested:
-        result = super().sync_ingest(raw, self.sim.clock(self.node))
+    def sync_ingest(self, raw: bytes, now: float, meta: RxMeta | None = None) -> Ingested:
+        result = super().sync_ingest(raw, now, meta)
         if result.status == "accepted":
             self.sim.got(record_id(raw), self.node, raw)
         for freed in result.released:
@@ -104,6 +105,7 @@ class Simulation:
                    for x in _as_list(ev.args.get("nodes", ev.args.get("node")))}
         for n in self.world.ledger_nodes:
             store = clone(self.world.bare if n in joiners else self.world.template)
+            store.wall = functools.partial(self.clock, n)  # the node's (skewed) virtual wall clock
             node = SimNode(n, store, None, joined=n not in joiners)
             self.nodes[n] = node
             node.engine = self._make_engine(n, store)

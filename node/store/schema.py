@@ -9,13 +9,21 @@ objects   derived: one row per need, offer and pledge with its current state,
 keys      derived: known keys and what their latest hello says
 members   derived: membership from the charter, vouches and revokes
 held      records that could not be verified yet (author or charter unknown)
-meta      node settings: network id, expected network code, clock
+meta      node settings: network id, expected network code, clock, budget window
+outbox    records authored here that have not gone on air yet (m003)
+heard     per record: the node it was first heard from, SNR, RSSI, hops (m003)
+
+records.local (m003) marks records authored on this node; records.critical
+(m003) marks critical needs, so the sync engine starts without parsing records.
 """
 
 from __future__ import annotations
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
+
+from ..ledger import codec
+from ..ledger import records as r
 
 migrations = Migrations("meshaid")
 
@@ -140,6 +148,56 @@ def m002_fts_only_on_text_changes(db: Database) -> None:
     )
 
 
+@migrations()
+def m003_feed_outbox_heard(db: Database) -> None:
+    """Change feed and outbox for the daemon, radio metadata for the TUI, and the
+    one column the sync engine needs that is not a plain record field."""
+    db.executescript(
+        """
+        ALTER TABLE records ADD COLUMN local INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE records ADD COLUMN critical INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            rid BLOB NOT NULL UNIQUE,
+            record INTEGER NOT NULL,
+            queued_at REAL NOT NULL
+        );
+        CREATE TABLE heard (
+            record INTEGER PRIMARY KEY,
+            node INTEGER NOT NULL,
+            snr REAL,
+            rssi REAL,
+            hops INTEGER,
+            heard_at REAL NOT NULL
+        );
+        """
+    )
+    needs = db.execute("SELECT id, raw FROM records WHERE kind = 2").fetchall()
+    critical = []
+    for row_id, raw in needs:
+        body = codec.parse(raw).body
+        if isinstance(body, r.Need) and body.urgency == 3:
+            critical.append((row_id,))
+    db.conn.executemany("UPDATE records SET critical = 1 WHERE id = ?", critical)
+
+
+def needs_migration(db: Database) -> bool:
+    """True when `db` is not at the current schema (a read-only store refuses it)."""
+    return bool(migrations.pending(db))
+
+
 def migrate(db: Database) -> None:
-    """Bring `db` to the current schema."""
+    """Bring `db` to the current schema (call it inside a write transaction)."""
     migrations.apply(db)
+
+
+def get_meta(db: Database, key: str) -> str | None:
+    """A node setting from the meta table, or None."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else row[0]
+
+
+def put_meta(db: Database, key: str, value: str) -> None:
+    """Set a node setting (inside a write transaction)."""
+    db.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+               " ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])

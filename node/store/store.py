@@ -5,17 +5,27 @@ Ingest promise: `ingest(raw)` is atomic and idempotent. It answers
 exact bytes are already stored), `held` (well-formed but its author's key or
 the network's charter is not known yet; kept aside and retried when they
 arrive) or `rejected` with a reason (nothing of it is stored).
+
+Sharing: the daemon, the TUI and the CLI open the same file at once. Every
+write runs in `Store.write()`, which takes SQLite's write lock before its first
+statement (BEGIN IMMEDIATE) and waits for it, so a writer is never refused for
+having read a snapshot that another writer outdated. Long imports commit in
+batches, so a concurrent writer waits milliseconds. What a Store caches (known
+keys, the network id, the clock, whether anything is held) follows `PRAGMA
+data_version`: when another connection committed, the caches are reloaded and
+held records whose hello or charter arrived meanwhile are retried.
+
+Clocks: the store stamps with its own wall clock `wall()` (unix seconds,
+injectable); it never sees the sync engine's monotonic timer clock.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
+import random
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -23,109 +33,205 @@ from sqlite_utils import Database
 
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
-from ..ledger.wire import DecodeError
-from . import derive
-from .schema import migrate
+from . import feed
+from .errors import Outcome, StoreError, parse_record_id, record_id
+from .feed import Change, Heard
+from .ingest import Ingester, RxInfo
+from .schema import get_meta, migrate, needs_migration, put_meta
 
-HELD_MAX = 10_000
-HELD_CHECK_S = 60.0  # a held row another process left is cleaned up within this
-PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
+BATCH = 1000  # records per transaction in a long import
+BATCH_PAUSE_S = 0.003  # between batches: let a waiting writer in
+LOCK_WAIT_S = 30.0  # a writer waits this long for the write lock, then fails
+BUSY_MS = 30_000  # other statements (WAL recovery, checkpoints) wait this long
 
-
-class StoreError(Exception):
-    """A refused operation on the store, with a message fit for a user."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # accepted | duplicate | held | rejected
-    reason: str = ""
-    detail: str = ""
-    record: r.Record | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("accepted", "duplicate")
+__all__ = ["Change", "Heard", "Outcome", "Store", "StoreError", "parse_record_id", "record_id"]
 
 
-def record_id(short: bytes, seq: int) -> str:
-    """The human id of a record: short author id in hex, a dash, the seq."""
-    return f"{short.hex()}-{seq}"
-
-
-def parse_record_id(text: str) -> tuple[bytes, int]:
-    try:
-        short_hex, seq_text = text.strip().split("-")
-        short, seq = bytes.fromhex(short_hex), int(seq_text)
-    except ValueError:
-        raise StoreError(f"{text!r} is not a record id like 1a2b3c4d-7") from None
-    if len(short) != 4 or seq < 1:
-        raise StoreError(f"{text!r} is not a record id like 1a2b3c4d-7")
-    return short, seq
-
-
-class Store:
+class Store(Ingester):
     """One node's ledger database. Not thread-safe: one Store per thread."""
 
-    _pool: ThreadPoolExecutor | None = None  # shared signature checkers
-
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, wall: Callable[[], float] = time.time,
+                 readonly: bool = False) -> None:
         self.db = db
-        migrate(db)
+        self.wall = wall
+        self.readonly = readonly
+        self._depth = 0  # write() nesting
+        self._version: int | None = None  # data_version the caches reflect
+        self._held_maybe: bool | None = None  # None: look at the held table
+        self._retry_due = False
+        conn = db.conn
+        if conn.in_transaction:
+            conn.commit()
+        conn.isolation_level = None  # transactions are ours: see write()
+        if readonly:
+            if needs_migration(db):
+                raise StoreError("this database was written by an older meshaid; "
+                                 "open it once with write access to upgrade it")
+        else:
+            with self.write(follow=False):
+                if needs_migration(db):
+                    migrate(db)
         self._keys: dict[bytes, list[bytes]] = {}
-        for key, short in db.execute("SELECT key, short FROM keys").fetchall():
-            self._keys.setdefault(short, []).append(key)
-        self.clock = hlc.Clock(int(self.meta("hlc_last") or 0))
+        self._network: bytes | None = None
+        self.clock = hlc.Clock(0)
+        self._verified: dict[bytes, r.Record] = {}
+        self._parsed: dict[bytes, codec.Parsed] = {}
+        self.released: list[r.Record] = []
+        self.generation = 0  # bumped whenever the caches were reloaded
+        self._follow()
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: str | Path, *, readonly: bool = False,
+             wall: Callable[[], float] = time.time) -> Store:
+        """Open (creating if needed, unless `readonly`) the database at `path`, or
+        ':memory:'. `wall` is the store's wall clock (unix seconds)."""
+        if str(path) == ":memory:":
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+        elif readonly:
+            uri = Path(path).resolve().as_uri() + "?mode=ro"
+            try:
+                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_MS / 1000,
+                                       isolation_level=None)
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot read {path}: {exc}") from None
+        else:
+            conn = sqlite3.connect(str(path), timeout=BUSY_MS / 1000, isolation_level=None)
+        db = Database(conn)
+        if str(path) != ":memory:" and not readonly:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                db.execute("PRAGMA journal_mode = wal")
+            db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        return cls(db, wall=wall, readonly=readonly)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------ transactions
+
+    @contextmanager
+    def write(self, *, follow: bool = True) -> Iterator[None]:
+        """Run the block as one write transaction, all or nothing. It holds the
+        write lock from its first statement on (waiting up to LOCK_WAIT_S for
+        another writer), so it never fails for a concurrent commit. Caches are
+        brought up to date first. Nested blocks become savepoints."""
+        if self.readonly:
+            raise StoreError("this node's database is open read-only; nothing can be changed")
+        conn = self.db.conn
+        if self._depth:
+            self._depth += 1
+            name = f"w{self._depth}"
+            conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                raise
+            else:
+                conn.execute(f"RELEASE {name}")
+            finally:
+                self._depth -= 1
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            if follow:
+                self._follow()
+                if self._retry_due:
+                    self._retry_due = False
+                    self._retry_others(self.wall())
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._version = None  # caches may hold what was rolled back: reload
+            self._held_maybe = None
+            raise
+        finally:
+            self._depth = 0
+
+    def _begin(self) -> None:
+        """BEGIN IMMEDIATE, retried every few milliseconds until LOCK_WAIT_S: SQLite's
+        own busy handler sleeps up to 100 ms between tries, which lets a long
+        import starve a waiting writer between its batches."""
+        conn = self.db.conn
+        deadline = time.monotonic() + LOCK_WAIT_S
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    text = str(exc)
+                    if "locked" not in text and "busy" not in text:
+                        if "readonly" in text.replace(" ", "") or "read-only" in text:
+                            raise StoreError("this node's database is read-only; "
+                                             "nothing can be changed") from None
+                        raise
+                    if time.monotonic() > deadline:
+                        raise StoreError("the database stayed locked by another meshaid "
+                                         f"process for {LOCK_WAIT_S:.0f} s; try again") from None
+                    time.sleep(random.uniform(0.0005, 0.003))
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_MS}")
+
+    def data_version(self) -> int:
+        """Cheap: changes whenever another connection committed to this database."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
+
+    def refresh(self) -> None:
+        """Bring the caches up to date with what other connections committed."""
+        if not self.db.conn.in_transaction:
+            self._follow()
+
+    def _follow(self) -> None:
+        version = self.data_version()
+        if version == self._version:
+            return
+        self._version = version
+        self.generation += 1
+        self._keys = {}
+        for key, short in self.db.execute("SELECT key, short FROM keys").fetchall():
+            self._keys.setdefault(bytes(short), []).append(bytes(key))
+        net = self.meta("network_id")
+        self._network = bytes.fromhex(net) if net else None
         # Clock values seen on stored records are not saved one by one: observe
-        # them again, so that after a restart this node never signs a record
-        # that orders before one it had already seen.
+        # them again, so that this node never signs a record that orders before
+        # one it (or another process) has stored.
+        last = int(self.meta("hlc_last") or 0)
         seen = self.db.execute(
             "SELECT MAX(m) FROM (" + " UNION ALL ".join(
                 f"SELECT MAX(hlc) AS m FROM records WHERE kind = {int(k)}" for k in r.Kind
             ) + ")"
         ).fetchone()[0]
+        self.clock.last = max(self.clock.last, last)
         if seen:
-            self.clock.observe(seen, time.time())
-        self.network: bytes | None = None
-        self._held_maybe = True  # cleared when the held table is seen empty
-        self._held_at = -1e18
-        self._verified: dict[bytes, r.Record] = {}
-        self.released: list[r.Record] = []
-        self._parsed: dict[bytes, codec.Parsed] = {}
-        net = self.meta("network_id")
-        if net:
-            self.network = bytes.fromhex(net)
-
-    # ------------------------------------------------------------ opening
-
-    @classmethod
-    def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) the database at `path`, or ':memory:'."""
-        if str(path) == ":memory:":
-            db = Database(memory=True)
-        else:
-            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-            db = Database(conn)
-            db.enable_wal()
-            db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")
-        return cls(db)
-
-    def close(self) -> None:
-        self.db.close()
+            self.clock.observe(seen, self.wall())
+        self._held_maybe = None
+        self._retry_due = True  # another process may have stored what held rows wait for
 
     # ------------------------------------------------------------ settings
 
+    @property
+    def network(self) -> bytes | None:
+        """This node's network id, once its charter is stored (by any process)."""
+        if self._network is None:
+            self.refresh()
+        return self._network
+
     def meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-        return None if row is None else row[0]
+        return get_meta(self.db, key)
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )
+        with self.write():
+            put_meta(self.db, key, value)
 
     def expect_network(self, code: str) -> None:
         """Accept only the charter whose network code is `code`."""
@@ -141,19 +247,37 @@ class Store:
 
     # ------------------------------------------------------------ ingest
 
-    def ingest(self, raw: bytes, now: float | None = None) -> Outcome:
-        """Verify and store one record atomically. Never raises for bad bytes."""
-        stamp = time.time() if now is None else now
-        with self.db.atomic():
-            self._check_held(stamp)
-            return self._ingest(bytes(raw), stamp)
-
-    def ingest_many(self, raws: Iterable[bytes], now: float | None = None) -> list[Outcome]:
-        """Ingest many records in one transaction (each still all-or-nothing)."""
-        stamp = time.time() if now is None else now
-        with self.db.atomic():
+    def ingest(self, raw: bytes, now: float | None = None,
+               heard: RxInfo | None = None) -> Outcome:
+        """Verify and store one record atomically. Never raises for bad bytes.
+        `now` overrides the wall clock (unix seconds); `heard` is the radio
+        metadata of the packet that brought it (kept if it is new)."""
+        with self.write():
+            stamp = self.wall() if now is None else now
             self._check_held()
-            batch = [bytes(raw) for raw in raws]
+            return self._ingest(bytes(raw), stamp, heard=heard)
+
+    def ingest_many(self, raws: Iterable[bytes], now: float | None = None,
+                    batch: int = BATCH) -> list[Outcome]:
+        """Ingest many records, committing every `batch` records (each record
+        still all-or-nothing), so other writers get in between batches."""
+        out: list[Outcome] = []
+        chunk: list[bytes] = []
+        for raw in raws:
+            chunk.append(bytes(raw))
+            if len(chunk) >= batch:
+                out += self._ingest_batch(chunk, now)
+                chunk = []
+                time.sleep(BATCH_PAUSE_S)
+        if chunk or not out:
+            out += self._ingest_batch(chunk, now)
+        return out
+
+    def _ingest_batch(self, batch: list[bytes], now: float | None) -> list[Outcome]:
+        with self.write():
+            stamp = self.wall() if now is None else now
+            self._held_maybe = None
+            self._check_held()
             self._preverify(batch)
             try:
                 # Every check runs before the first write of a record, so a record
@@ -163,225 +287,27 @@ class Store:
                 self._verified.clear()
                 self._parsed.clear()
 
-    def _preverify(self, batch: list[bytes]) -> None:
-        """Check the signatures of a large batch on every core (Ed25519 verification
-        releases the GIL). Results only short-cut `_ingest`; records whose key is
-        not known yet are verified there as usual."""
-        if self.network is None or len(batch) < PARALLEL_MIN:
-            return
-        network = self.network
-
-        jobs: list[tuple[bytes, codec.Parsed, list[bytes]]] = []
-        for raw in batch:
-            try:
-                parsed = codec.parse(raw)
-            except DecodeError:
-                continue
-            self._parsed[raw] = parsed
-            if parsed.kind is not r.Kind.CHARTER:
-                jobs.append((raw, parsed, list(self._keys_for(parsed.author_ref))
-                             if len(parsed.author_ref) == r.SHORT_ID_LEN else [parsed.author_ref]))
-
-        def check(job: tuple[bytes, codec.Parsed, list[bytes]]) -> r.Record | None:
-            _raw, parsed, candidates = job
-            message = codec.signing_message(parsed.kind, network, parsed.signed)
-            for key in candidates:
-                if identity.verify(key, parsed.signature, message):
-                    return r.Record(parsed.kind, key, parsed.seq, parsed.hlc, parsed.body,
-                                    parsed.raw)
-            return None
-
-        if Store._pool is None:
-            Store._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
-                                             thread_name_prefix="meshaid-verify")
-        for job, rec in zip(jobs, Store._pool.map(check, jobs, chunksize=32)):
-            if rec is not None:
-                self._verified[job[0]] = rec
-
-    def _ingest(self, raw: bytes, now: float) -> Outcome:
-        digest = hashlib.sha256(raw).digest()
-        if self.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
-            return Outcome("duplicate")
-        try:
-            parsed = self._parsed.get(raw) or codec.parse(raw)
-        except DecodeError as exc:
-            return Outcome("rejected", exc.reason, exc.detail)
-        if parsed.kind is r.Kind.CHARTER:
-            return self._ingest_charter(parsed, digest, now)
-        if self.network is None:
-            return self._hold(parsed, digest, "unknown-network", now)
-        try:
-            rec = self._verified.get(raw) or codec.verify_parsed(
-                parsed, self.network, self._keys_for
-            )
-        except DecodeError as exc:
-            if exc.reason == "unknown-author":
-                return self._hold(parsed, digest, exc.reason, now)
-            return Outcome("rejected", exc.reason, exc.detail)
-        self._store(rec, digest, now, parsed)
-        if self._held_maybe:
-            self.db.execute("DELETE FROM held WHERE hash = ?", [digest])
-        if rec.kind is r.Kind.HELLO:
-            self._retry_held(rec.short_author, now)
-        return Outcome("accepted", record=rec)
-
-    def _check_held(self, now: float | None = None) -> None:
-        """Look whether anything is held (ours or another process's), at most once
-        every HELD_CHECK_S of `now` when ingesting one record at a time."""
-        if now is not None and self._held_maybe is False and now - self._held_at < HELD_CHECK_S:
-            return
-        self._held_maybe = bool(self.db.execute("SELECT EXISTS(SELECT 1 FROM held)").fetchone()[0])
-        self._held_at = now if now is not None else -1e18
-
-    def _keys_for(self, short: bytes) -> list[bytes]:
-        return self._keys.get(short, [])
-
-    def _ingest_charter(self, parsed: codec.Parsed, digest: bytes, now: float) -> Outcome:
-        try:
-            rec = codec.verify_parsed(parsed, codec.NO_NETWORK, lambda s: ())
-        except DecodeError as exc:
-            return Outcome("rejected", exc.reason, exc.detail)
-        net = identity.network_id(rec.raw)
-        if self.network is not None:
-            return Outcome("rejected", "other-network", "this node already has its charter")
-        expected = self.meta("expect_code")
-        if expected is None or identity.network_code(net) != expected:
-            return Outcome(
-                "rejected",
-                "other-network",
-                f"charter of network {identity.network_code(net)}, expected {expected}",
-            )
-        self.network = net
-        self.set_meta("network_id", net.hex())
-        self.set_meta("network_name", rec.body.name if isinstance(rec.body, r.Charter) else "")
-        self._store(rec, digest, now)
-        self._retry_held(None, now)
-        return Outcome("accepted", record=rec)
-
-    def _hold(self, parsed: codec.Parsed, digest: bytes, reason: str, now: float) -> Outcome:
-        count = self.db.execute("SELECT COUNT(*) FROM held").fetchone()[0]
-        if count >= HELD_MAX:
-            self.db.execute(
-                "DELETE FROM held WHERE hash IN "
-                "(SELECT hash FROM held ORDER BY received_at ASC LIMIT ?)",
-                [count - HELD_MAX + 1],
-            )
-        self._held_maybe = True
-        self.db.execute(
-            "INSERT OR IGNORE INTO held (hash, raw, short, reason, received_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [digest, parsed.raw, parsed.author_short, reason, now],
-        )
-        detail = "kept aside until its author's hello arrives"
-        if reason == "unknown-network":
-            detail = "kept aside until this network's charter arrives"
-        return Outcome("held", reason, detail)
-
-    def _retry_held(self, short: bytes | None, now: float) -> None:
-        if short is None:
-            rows = self.db.execute("SELECT hash, raw FROM held ORDER BY received_at").fetchall()
-        else:
-            rows = self.db.execute(
-                "SELECT hash, raw FROM held WHERE short = ? ORDER BY received_at", [short]
-            ).fetchall()
-        for held_hash, raw in rows:
-            self.db.execute("DELETE FROM held WHERE hash = ?", [held_hash])
-            outcome = self._ingest(raw, now)
-            if outcome.status == "accepted" and outcome.record is not None:
-                self.released.append(outcome.record)
-
     def take_released(self) -> list[r.Record]:
         """Records that left the held table (their author's hello or the charter
         arrived) since the last call: callers that mirror the record set need them."""
         out, self.released = self.released, []
         return out
 
-    def _store(
-        self, rec: r.Record, digest: bytes, now: float, parsed: codec.Parsed | None = None
-    ) -> None:
-        body = rec.body
-        ref_short = ref_seq = subject = None
-        if isinstance(body, r.Pledge):
-            ref_short, ref_seq = body.need_author, body.need_seq
-        elif isinstance(body, r.Update):
-            ref_seq = body.target_seq
-        elif isinstance(body, (r.Vouch, r.Revoke)):
-            subject = body.subject
-        twins = self.db.execute(
-            "SELECT COUNT(*) FROM records WHERE author = ? AND seq = ?", [rec.author, rec.seq]
-        ).fetchone()[0]
-        short = parsed.author_short if parsed is not None else rec.short_author
-        cursor = self.db.execute(
-            "INSERT INTO records (hash, raw, kind, author, short, seq, hlc, received_at,"
-            " ref_short, ref_seq, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [digest, rec.raw, int(rec.kind), rec.author, short, rec.seq, rec.hlc,
-             now, ref_short, ref_seq, subject],
-        )
-        self.clock.observe(rec.hlc, now)
-        if twins:
-            self.db.execute(
-                "INSERT OR IGNORE INTO forks (author, seq) VALUES (?, ?)", [rec.author, rec.seq]
-            )
-            self.db.execute("UPDATE objects SET forked = 1 WHERE author = ?", [rec.author])
-        kind = rec.kind
-        if kind is r.Kind.HELLO:
-            self._apply_hello(rec)
-        elif kind in derive.OBJECT_KINDS:
-            derive.recompute_object(
-                self.db, rec.author, rec.seq, parsed, None if twins else cursor.lastrowid
-            )
-        elif kind is r.Kind.UPDATE:
-            assert isinstance(body, r.Update)
-            derive.recompute_object(self.db, rec.author, body.target_seq)
-        if kind in (r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE) or twins:
-            self.refresh_membership()
-
-    def _apply_hello(self, rec: r.Record) -> None:
-        body = rec.body
-        assert isinstance(body, r.Hello)
-        known = self._keys.setdefault(rec.short_author, [])
-        if rec.author not in known:
-            known.append(rec.author)
-        # The key's latest hello wins; between forked twins the lowest hash, so
-        # that every arrival order gives the same row.
-        (winner,) = self.db.execute(
-            "SELECT raw FROM records WHERE author = ? AND kind = 1 ORDER BY seq DESC, hash ASC"
-            " LIMIT 1", [rec.author]
-        ).fetchone()
-        if winner != rec.raw:
-            return
-        self.db.execute(
-            "INSERT INTO keys (key, short, name, site, role, lat, lon, hello_seq)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
-            " name = excluded.name, site = excluded.site, role = excluded.role,"
-            " lat = excluded.lat, lon = excluded.lon, hello_seq = excluded.hello_seq",
-            [rec.author, rec.short_author, body.name, body.site, body.role,
-             body.position.lat if body.position else None,
-             body.position.lon if body.position else None, rec.seq],
-        )
-
-    def refresh_membership(self) -> None:
-        """Recompute membership, then everything whose trust it changed."""
-        if self.network is None:
-            return
-        changed = derive.recompute_membership(self.db, self.charter_raw(), self.network)
-        derive.refresh_authors(self.db, changed)
-
     # ------------------------------------------------------------ authoring
 
     def found_network(self, key: Ed25519PrivateKey, charter: r.Charter,
                       now: float | None = None) -> r.Record:
         """Sign and store the charter of a new network, making this node its founder."""
-        if self.network is not None or self.meta("expect_code"):
-            raise StoreError("this node already belongs to a network")
-        stamp = time.time() if now is None else now
-        rec = codec.encode(charter, key, 1, self.clock.now(stamp), codec.NO_NETWORK)
-        with self.db.atomic():
-            self.set_meta("expect_code", identity.network_code(identity.network_id(rec.raw)))
-            self.set_meta("hlc_last", str(self.clock.last))
-            outcome = self._ingest(rec.raw, stamp)
-        if outcome.status != "accepted":
-            raise StoreError(f"charter refused: {outcome.reason} {outcome.detail}".strip())
+        with self.write():
+            if self._network is not None or self.meta("expect_code"):
+                raise StoreError("this node already belongs to a network")
+            stamp = self.wall() if now is None else now
+            rec = codec.encode(charter, key, 1, self.clock.now(stamp), codec.NO_NETWORK)
+            put_meta(self.db, "expect_code", identity.network_code(identity.network_id(rec.raw)))
+            put_meta(self.db, "hlc_last", str(self.clock.last))
+            outcome = self._ingest(rec.raw, stamp, local=True)
+            if outcome.status != "accepted":
+                raise StoreError(f"charter refused: {outcome.reason} {outcome.detail}".strip())
         return rec
 
     def next_seq(self, author: bytes) -> int:
@@ -392,16 +318,17 @@ class Store:
         return max(row[0] or 0, floor) + 1
 
     def author(self, body: r.Body, key: Ed25519PrivateKey, now: float | None = None) -> r.Record:
-        """Sign `body` as this key's next record and ingest it; raise StoreError if refused."""
-        stamp = time.time() if now is None else now
-        if self.network is None and not isinstance(body, r.Charter):
-            raise StoreError("this node has no network charter yet; import a bundle first")
-        with self.db.atomic():
+        """Sign `body` as this key's next record, store it and queue it in the
+        outbox, in one transaction; raise StoreError if refused."""
+        with self.write():
+            if self._network is None and not isinstance(body, r.Charter):
+                raise StoreError("this node has no network charter yet; import a bundle first")
+            stamp = self.wall() if now is None else now
             me = identity.public_bytes(key)
             seq = self.next_seq(me)
-            rec = codec.encode(body, key, seq, self.clock.now(stamp), self.network or b"")
-            self.set_meta("hlc_last", str(self.clock.last))
-            outcome = self._ingest(rec.raw, stamp)
+            rec = codec.encode(body, key, seq, self.clock.now(stamp), self._network or b"")
+            put_meta(self.db, "hlc_last", str(self.clock.last))
+            outcome = self._ingest(rec.raw, stamp, local=True)
             if outcome.status != "accepted":
                 raise StoreError(f"own record refused: {outcome.reason} {outcome.detail}".strip())
             return rec
@@ -419,7 +346,45 @@ class Store:
         for (raw,) in self.db.execute(sql):
             yield raw
 
+    # ------------------------------------------------------------ feed (feed.py)
+
+    def last_cursor(self) -> int:
+        """The change-feed cursor of the newest stored record (0: none)."""
+        return feed.last_cursor(self.db)
+
+    def changes(self, since: int, limit: int = 500) -> tuple[int, list[Change]]:
+        """Records stored after cursor `since` (by any process), oldest first, at
+        most `limit`; and the cursor to pass next time (`since` if none is new)."""
+        return feed.changes(self.db, since, limit)
+
+    def outbox(self) -> list[bytes]:
+        """Raw records authored here that have not gone on air yet, oldest first."""
+        return feed.outbox(self.db)
+
+    def outbox_done(self, ids: Iterable[bytes]) -> None:
+        """These records (8-byte ids, sha256(raw)[:8]) went on air: they leave the
+        outbox. Ids that are not in it are ignored."""
+        with self.write(follow=False):
+            feed.outbox_done(self.db, ids)
+
+    def heard(self, digest: bytes) -> Heard | None:
+        """Where the record with this SHA-256 was first heard on the radio, if it was."""
+        return feed.heard(self.db, digest)
+
+    def save_budget(self, entries: Iterable[tuple[float, float]],
+                    wall: float | None = None) -> None:
+        """Persist the engine's air-time window: (age in seconds, air seconds)
+        pairs as `Engine.budget_snapshot` gives them, aged from `wall` (default:
+        the store's wall clock)."""
+        with self.write(follow=False):
+            feed.save_budget(self.db, entries, self.wall() if wall is None else wall)
+
+    def load_budget(self) -> list[tuple[float, float]]:
+        """The saved window as (age, air seconds), ages clamped to [0, 3600) by the
+        store's wall clock, for `Engine.restore_budget`."""
+        return feed.load_budget(self.db, self.wall())
+
     def count(self, table: str = "records") -> int:
-        if table not in ("records", "objects", "held", "keys", "members"):
+        if table not in ("records", "objects", "held", "keys", "members", "outbox"):
             raise ValueError(table)
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

@@ -1,83 +1,95 @@
-"""The store seen through the sync engine's `Ledger` port (node/sync/ports.py)."""
+"""The store seen through the sync engine's `Ledger` port (node/sync/ports.py).
+
+The engine's `now` is its monotonic timer clock: it never reaches the store,
+which stamps records with its own wall clock. Membership (which only sets a
+record's sync priority) is cached and reloaded whenever the store saw another
+process commit or a vouch, revoke or charter passed through here.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
 
-from ..ledger import codec, identity
+from ..ledger import identity
 from ..ledger import records as r
-from ..sync.ports import CLASS_OF_KIND, Ingested, RecordInfo
+from ..sync.ports import CLASS_OF_KIND, Ingested, RecordInfo, RxMeta
 from .store import Store
 
-_URGENT_KINDS = {r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE}
+_URGENT_KINDS = {int(r.Kind.CHARTER), int(r.Kind.VOUCH), int(r.Kind.REVOKE)}
 _MEMBERSHIP_KINDS = {r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE}
-MEMBERS_REFRESH_S = 300.0  # another process (the CLI) may vouch: look again this often
+_CLASS = {int(k): c for k, c in CLASS_OF_KIND.items()}
 
 
 class SyncLedger:
-    """Adapter: `Store` as the engine's ledger.
-
-    Trust only sets a record's sync priority, so membership is cached and
-    refreshed when a vouch, revoke or charter passes through here, and every
-    `MEMBERS_REFRESH_S` seconds for changes made by other processes.
-    """
+    """Adapter: `Store` as the engine's ledger."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._members: dict[bytes, int | None] = {}
-        self._members_at = -1e18
+        self._members_gen = -1  # store.generation the member table reflects
 
-    def _trusted(self, author: bytes, seq: int, now: float) -> bool:
-        if now - self._members_at > MEMBERS_REFRESH_S:
+    def _load_members(self) -> None:
+        if self._members_gen != self.store.generation:
             self._members = {bytes(k): t for k, t in self.store.db.execute(
                 "SELECT key, revoked_through FROM members")}
-            self._members_at = now
-        if author not in self._members:
-            return False
-        through = self._members[author]
-        return through is None or seq <= through
+            self._members_gen = self.store.generation
 
-    def _info(self, kind: r.Kind, body: r.Body, seq: int, hlc: int, digest: bytes,
-              author: bytes, now: float) -> RecordInfo:
-        trusted = self._trusted(author, seq, now)
+    def _info(self, kind: int, hlc: int, digest: bytes, author: bytes, short: bytes, seq: int,
+              critical: bool) -> RecordInfo:
+        members = self._members
+        if author in members:
+            through = members[author]
+            trusted = through is None or seq <= through
+        else:
+            trusted = False
         # Only an admitted author's revocation or critical need jumps the queue.
-        urgent = trusted and (kind in _URGENT_KINDS
-                              or (isinstance(body, r.Need) and body.urgency == 3))
-        return RecordInfo(digest[:8], CLASS_OF_KIND[kind], hlc, urgent, trusted,
-                          identity.short_id(author))
+        urgent = trusted and (kind in _URGENT_KINDS or critical)
+        return RecordInfo(digest[:8], _CLASS[kind], hlc, urgent, trusted, short)
 
-    def _of_record(self, rec: r.Record, now: float) -> RecordInfo:
-        return self._info(rec.kind, rec.body, rec.seq, rec.hlc, hashlib.sha256(rec.raw).digest(),
-                          rec.author, now)
+    def _of_record(self, rec: r.Record) -> RecordInfo:
+        critical = isinstance(rec.body, r.Need) and rec.body.urgency == 3
+        return self._info(int(rec.kind), rec.hlc, hashlib.sha256(rec.raw).digest(), rec.author,
+                          identity.short_id(rec.author), rec.seq, critical)
 
-    def sync_ingest(self, raw: bytes, now: float) -> Ingested:
-        """Ingest; `info` is set for accepted records and for duplicates, and
-        `released` lists records this one freed from the held table."""
-        outcome = self.store.ingest(raw, now)
+    def sync_ingest(self, raw: bytes, now: float, meta: RxMeta | None = None) -> Ingested:
+        """Ingest (stamped by the store's wall clock; `now` is timer time and is not
+        used); `info` is set for accepted records and for duplicates, and
+        `released` lists records this one freed from the held table. `meta` is
+        kept as where the record was first heard."""
+        outcome = self.store.ingest(raw, heard=meta)
         if outcome.record is not None and outcome.record.kind in _MEMBERSHIP_KINDS:
-            self._members_at = -1e18  # membership may have changed
-        released = tuple(self._of_record(rec, now) for rec in self.store.take_released())
+            self._members_gen = -1  # membership may have changed
+        self._load_members()
+        released = tuple(self._of_record(rec) for rec in self.store.take_released())
         if outcome.status == "duplicate":
-            digest = hashlib.sha256(raw).digest()
-            row = self.store.db.execute(
-                "SELECT author FROM records WHERE hash = ?", [digest]
-            ).fetchone()
-            if row is not None:
-                p = codec.parse(raw)
-                return Ingested("duplicate", "",
-                                self._info(p.kind, p.body, p.seq, p.hlc, digest, row[0], now),
-                                released)
+            info = self.info(hashlib.sha256(raw).digest())
+            if info is not None:
+                return Ingested("duplicate", "", info, released)
         if outcome.status != "accepted" or outcome.record is None:
             return Ingested(outcome.status, outcome.reason, None, released)
-        return Ingested("accepted", "", self._of_record(outcome.record, now), released)
+        return Ingested("accepted", "", self._of_record(outcome.record), released)
+
+    def info(self, digest: bytes) -> RecordInfo | None:
+        """What the engine needs about the stored record with this SHA-256."""
+        row = self.store.db.execute(
+            "SELECT kind, hlc, hash, author, short, seq, critical FROM records WHERE hash = ?",
+            [digest]).fetchone()
+        if row is None:
+            return None
+        self._load_members()
+        kind, hlc, h, author, short, seq, critical = row
+        return self._info(kind, hlc, bytes(h), bytes(author), bytes(short), seq, bool(critical))
 
     def sync_infos(self) -> Iterator[RecordInfo]:
-        for raw, digest, author in self.store.db.execute(
-            "SELECT raw, hash, author FROM records"
+        """Every stored record, from stored columns (no record is parsed)."""
+        self.store.refresh()
+        self._load_members()
+        info = self._info
+        for kind, hlc, h, author, short, seq, critical in self.store.db.execute(
+            "SELECT kind, hlc, hash, author, short, seq, critical FROM records"
         ).fetchall():
-            p = codec.parse(raw)
-            yield self._info(p.kind, p.body, p.seq, p.hlc, digest, author, 0.0)
+            yield info(kind, hlc, h, author, short, seq, critical)
 
     def sync_raw(self, rid: bytes) -> bytes | None:
         row = self.store.db.execute(

@@ -89,6 +89,38 @@ class Budget:
         self._recent.append((now, cost))
         self._recent_used += cost
 
+    def refund(self, cost: float, at: float) -> bool:
+        """Take back a send of `cost` charged at `at` that never went on air;
+        False if it is not in the window (any more)."""
+        if (at, cost) in self._recent:
+            self._recent.remove((at, cost))
+            self._recent_used = max(0.0, self._recent_used - cost)
+        if (at, cost) not in self._sends:
+            return False
+        self._sends.remove((at, cost))
+        self._used = max(0.0, self._used - cost)
+        return True
+
+    def snapshot(self, now: float) -> list[tuple[float, float]]:
+        """The rolling hour as (age in seconds, cost) pairs, oldest first."""
+        self._expire(now)
+        return [(max(0.0, now - t), c) for t, c in self._sends]
+
+    def restore(self, entries: list[tuple[float, float]], now: float) -> None:
+        """Charge sends made before a restart: (age, cost) pairs, as `snapshot`
+        gives them. Ages outside [0, 3600) are clamped or dropped."""
+        for age, cost in sorted(entries, key=lambda e: -e[0]):
+            age = max(0.0, age)
+            if age >= 3600.0 or cost <= 0:
+                continue
+            self._sends.append((now - age, cost))
+            self._used += cost
+            if age < 60.0:
+                self._recent.append((now - age, cost))
+                self._recent_used += cost
+        self._sends = deque(sorted(self._sends))
+        self._recent = deque(sorted(self._recent))
+
     def next_allowed(self, cost: float, priority: int, now: float) -> float:
         """Earliest time at which `allowed` may turn true (channel utilisation aside)."""
         self._expire(now)

@@ -74,6 +74,7 @@ class Stats:
     duplicates: int = 0
     suppressed: int = 0
     deferred: int = 0
+    failed: int = 0  # packets the radio did not send (send_failed)
 
 
 class Engine:
@@ -148,6 +149,52 @@ class Engine:
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), 99, 0, "push"))
         self._news(now, info.urgent)
 
+    def add_stored(self, raw: bytes, now: float) -> None:
+        """A record another process stored (a bundle import, say): count it in
+        digests and serve it, without pushing it."""
+        self.start(now)
+        rid = record_id(raw)
+        if rid in self.infos:
+            return
+        result = self.ledger.sync_ingest(raw, now)
+        if result.info is None:
+            self.stats.dropped[result.reason or result.status] += 1
+            return
+        self._dirty = True
+        self._add(result.info)
+        self.recon.got(rid)
+        self._news(now, False)
+
+    def send_failed(self, out: Outgoing, now: float) -> None:
+        """The radio refused `out` or never sent it: refund its air time and send
+        its records again."""
+        self._dirty = True
+        if self.budget.refund(out.airtime, out.at):
+            self.stats.sent[out.tag] -= 1
+            self.stats.airtime[out.tag] -= out.airtime
+        self.stats.failed += 1
+        push = out.tag == "push"
+        for rid in out.records:
+            info = self.infos.get(rid)
+            if info is None:
+                continue
+            send = _Send(now + self.cfg.retry_delay, self._priority(info, fresh=push),
+                         99 if push else 1, 0, "push" if push else "repair")
+            self.sends.pop(rid, None)  # an urgent recheck scheduled on sending, say
+            self._schedule(rid, send)
+
+    def budget_snapshot(self, now: float | None = None) -> list[tuple[float, float]]:
+        """The air time spent in the last hour as (age in seconds, air seconds),
+        aged from `now` (default: the last time the engine ran), for
+        `Store.save_budget`."""
+        return self.budget.snapshot(self.last_time if now is None else now)
+
+    def restore_budget(self, entries: list[tuple[float, float]], now: float) -> None:
+        """Charge air time spent before a restart ((age, air seconds) pairs, as
+        `Store.load_budget` gives them), so a crash loop gets no fresh budget."""
+        self.budget.restore(list(entries), now)
+        self._dirty = True
+
     def set_channel_utilization(self, pct: float) -> None:
         self.budget.channel_util_pct = pct
 
@@ -198,7 +245,7 @@ class Engine:
                 self.stats.duplicates += 1
                 self._heard(rid, meta.sender, now)
                 continue
-            result = self.ledger.sync_ingest(raw, now)
+            result = self.ledger.sync_ingest(raw, now, meta)
             for freed in result.released:  # held until this record (a hello) arrived
                 self._add(freed)
                 self.recon.got(freed.id)
@@ -364,7 +411,8 @@ class Engine:
         self.boot.poll_answers(emit, now, self.infos, self.ledger.sync_raw)
         return out
 
-    def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float) -> bool:
+    def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
+              records: tuple[bytes, ...] = ()) -> bool:
         payload = m.encode(msg, self.cfg.network_tag)
         cost = self.cfg.airtime(len(payload))
         if not self.budget.allowed(cost, prio, now):
@@ -376,7 +424,8 @@ class Engine:
         self.budget.spend(cost, now)
         self.stats.sent[tag] += 1
         self.stats.airtime[tag] += cost
-        out.append(Outgoing(payload, self.scope, tag, prio))
+        out.append(Outgoing(payload, self.scope, tag, prio, records=records, airtime=cost,
+                            at=now))
         return True
 
     def _poll_records(self, out: list[Outgoing], now: float) -> None:
@@ -411,7 +460,8 @@ class Engine:
                     room -= len(raw) + 1
                 else:
                     rest.append(rid)
-            if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now):
+            if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now,
+                                            tuple(taken)):
                 return
             for rid in taken:
                 self._sent(rid, now)

@@ -43,9 +43,11 @@ class Ingested:
 
 
 class Ledger(Protocol):
-    """The store side of sync. `node.store.Store` implements it."""
+    """The store side of sync (`node.store.sync_port.SyncLedger` implements it).
+    `now` is the engine's timer clock, never wall time; `meta` says how the
+    record was heard, when it came over the radio."""
 
-    def sync_ingest(self, raw: bytes, now: float) -> Ingested: ...
+    def sync_ingest(self, raw: bytes, now: float, meta: RxMeta | None = None) -> Ingested: ...
 
     def sync_infos(self) -> Iterable[RecordInfo]: ...
 
@@ -64,11 +66,17 @@ class RxMeta:
 
 @dataclass(frozen=True)
 class Outgoing:
+    """A packet to transmit. If the radio refuses it or never sends it, hand it
+    back to `Engine.send_failed`: its records are requeued, its air time refunded."""
+
     payload: bytes
     hop_limit: int
     tag: str  # message type, for accounting
     priority: int
     dest: int | None = None  # None: broadcast
+    records: tuple[bytes, ...] = ()  # 8-byte ids of the records it carries
+    airtime: float = 0.0  # seconds on air the budget charged for it
+    at: float = 0.0  # engine time at which it was charged
 
 
 @dataclass
@@ -82,6 +90,7 @@ class SyncConfig:
     batch_when_used: float = 0.1  # past this share of the budget, relays ride along too
     forward_window: tuple[float, float] = (2.0, 30.0)  # relay back-off, scaled by SNR
     repair_window: tuple[float, float] = (0.5, 8.0)
+    retry_delay: float = 5.0  # a packet the radio did not send: its records go again after
     urgent_window: tuple[float, float] = (0.5, 8.0)
     urgent_recheck: float = 20.0  # resend an urgent record of ours if no relay was heard
     urgent_suppress: int = 5  # urgent records: cancel a relay only after this many copies

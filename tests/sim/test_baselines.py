@@ -26,7 +26,7 @@ class FakeLedger:
     def __init__(self) -> None:
         self.raws: dict[bytes, bytes] = {}
 
-    def sync_ingest(self, raw: bytes, now: float) -> Ingested:
+    def sync_ingest(self, raw: bytes, now: float, meta: object = None) -> Ingested:
         if raw.startswith(b"BAD"):
             return Ingested("rejected", "bad-signature")
         rid = record_id(raw)

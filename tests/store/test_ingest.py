@@ -168,7 +168,7 @@ def test_a_forked_hello_gives_the_same_key_row_in_any_order(w: World) -> None:
 
 
 def test_held_table_is_bounded(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from meshaid.node.store import store as store_module
+    from meshaid.node.store import ingest as store_module
 
     monkeypatch.setattr(store_module, "HELD_MAX", 3)
     store = w.store()

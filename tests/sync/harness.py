@@ -97,8 +97,8 @@ class LoggingLedger(SyncLedger):
         super().__init__(store)
         self.accepted: list[bytes] = []
 
-    def sync_ingest(self, raw: bytes, now: float) -> Ingested:
-        result = super().sync_ingest(raw, now)
+    def sync_ingest(self, raw: bytes, now: float, meta: RxMeta | None = None) -> Ingested:
+        result = super().sync_ingest(raw, now, meta)
         if result.status == "accepted":
             self.accepted.append(raw)
         return result
@@ -141,6 +141,8 @@ class Mesh:
             snr = self.rng.uniform(*self.radio.snr)
             self.links[a][b] = self.links[b][a] = snr
         self.cut: set[frozenset[int]] = set()
+        for store in self.stores:
+            store.wall = lambda: self.now  # engine time doubles as wall time here
         self.ledgers = [LoggingLedger(s) for s in self.stores]
         self.engines = [Engine(self.ledgers[i], self.ledger.config(**self.config), i,
                                seed=self.seed * 100 + i) for i in range(self.n)]

@@ -1,0 +1,286 @@
+"""Ingest: verify one record, store it and update derived state, or hold it.
+
+Every function here runs inside a `Store.write()` transaction. Checks come
+before the first write of a record, so a record is either stored with all its
+derived state or not at all. A record whose author's hello (or the network's
+charter) is not known yet is held and retried when that arrives, here or in
+another process sharing the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from sqlite_utils import Database
+
+from ..ledger import codec, hlc, identity
+from ..ledger import records as r
+from ..ledger.wire import DecodeError
+from . import derive
+from .errors import Outcome
+from .schema import get_meta, put_meta
+
+HELD_MAX = 10_000
+PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
+
+
+class RxInfo(Protocol):
+    """Radio metadata of the packet that brought a record (sync.ports.RxMeta)."""
+
+    @property
+    def sender(self) -> int: ...
+
+    @property
+    def snr(self) -> float: ...
+
+    @property
+    def rssi(self) -> float: ...
+
+    @property
+    def hops(self) -> int: ...
+
+
+class Ingester:
+    """The ingest half of `Store` (a mixin: `Store` owns the attributes)."""
+
+    db: Database
+    clock: hlc.Clock
+    _keys: dict[bytes, list[bytes]]
+    _network: bytes | None
+    _held_maybe: bool | None
+    _verified: dict[bytes, r.Record]
+    _parsed: dict[bytes, codec.Parsed]
+    released: list[r.Record]
+    _pool: ThreadPoolExecutor | None = None  # shared signature checkers
+
+    def _preverify(self, batch: list[bytes]) -> None:
+        """Check the signatures of a large batch on every core (Ed25519 verification
+        releases the GIL). Results only short-cut `_ingest`; records whose key is
+        not known yet are verified there as usual."""
+        if self._network is None or len(batch) < PARALLEL_MIN:
+            return
+        network = self._network
+
+        jobs: list[tuple[bytes, codec.Parsed, list[bytes]]] = []
+        for raw in batch:
+            try:
+                parsed = codec.parse(raw)
+            except DecodeError:
+                continue
+            self._parsed[raw] = parsed
+            if parsed.kind is not r.Kind.CHARTER:
+                jobs.append((raw, parsed, list(self._keys_for(parsed.author_ref))
+                             if len(parsed.author_ref) == r.SHORT_ID_LEN else [parsed.author_ref]))
+
+        def check(job: tuple[bytes, codec.Parsed, list[bytes]]) -> r.Record | None:
+            _raw, parsed, candidates = job
+            message = codec.signing_message(parsed.kind, network, parsed.signed)
+            for key in candidates:
+                if identity.verify(key, parsed.signature, message):
+                    return r.Record(parsed.kind, key, parsed.seq, parsed.hlc, parsed.body,
+                                    parsed.raw)
+            return None
+
+        if Ingester._pool is None:
+            Ingester._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
+                                                thread_name_prefix="meshaid-verify")
+        for job, rec in zip(jobs, Ingester._pool.map(check, jobs, chunksize=32)):
+            if rec is not None:
+                self._verified[job[0]] = rec
+
+    def _ingest(self, raw: bytes, now: float, local: bool = False,
+                heard: RxInfo | None = None) -> Outcome:
+        digest = hashlib.sha256(raw).digest()
+        if self.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
+            return Outcome("duplicate")
+        try:
+            parsed = self._parsed.get(raw) or codec.parse(raw)
+        except DecodeError as exc:
+            return Outcome("rejected", exc.reason, exc.detail)
+        if parsed.kind is r.Kind.CHARTER:
+            return self._ingest_charter(parsed, digest, now, local)
+        if self._network is None:
+            return self._hold(parsed, digest, "unknown-network", now)
+        try:
+            rec = self._verified.get(raw) or codec.verify_parsed(
+                parsed, self._network, self._keys_for
+            )
+        except DecodeError as exc:
+            if exc.reason == "unknown-author":
+                return self._hold(parsed, digest, exc.reason, now)
+            return Outcome("rejected", exc.reason, exc.detail)
+        self._store(rec, digest, now, parsed, local, heard)
+        if self._held_maybe:
+            self.db.execute("DELETE FROM held WHERE hash = ?", [digest])
+        if rec.kind is r.Kind.HELLO:
+            self._retry_held(rec.short_author, now)
+        return Outcome("accepted", record=rec)
+
+    def _check_held(self) -> None:
+        """Look whether anything is held, unless known (our own holds set the flag;
+        another process's commit clears what we knew)."""
+        if self._held_maybe is None:
+            self._held_maybe = bool(
+                self.db.execute("SELECT EXISTS(SELECT 1 FROM held)").fetchone()[0])
+
+    def _keys_for(self, short: bytes) -> list[bytes]:
+        return self._keys.get(short, [])
+
+    def _ingest_charter(self, parsed: codec.Parsed, digest: bytes, now: float,
+                        local: bool) -> Outcome:
+        try:
+            rec = codec.verify_parsed(parsed, codec.NO_NETWORK, lambda s: ())
+        except DecodeError as exc:
+            return Outcome("rejected", exc.reason, exc.detail)
+        net = identity.network_id(rec.raw)
+        if self._network is not None:
+            return Outcome("rejected", "other-network", "this node already has its charter")
+        expected = get_meta(self.db, "expect_code")
+        if expected is None or identity.network_code(net) != expected:
+            return Outcome(
+                "rejected",
+                "other-network",
+                f"charter of network {identity.network_code(net)}, expected {expected}",
+            )
+        self._network = net
+        put_meta(self.db, "network_id", net.hex())
+        put_meta(self.db, "network_name", rec.body.name if isinstance(rec.body, r.Charter) else "")
+        self._store(rec, digest, now, None, local)
+        self._retry_held(None, now)
+        return Outcome("accepted", record=rec)
+
+    def _hold(self, parsed: codec.Parsed, digest: bytes, reason: str, now: float) -> Outcome:
+        count = self.db.execute("SELECT COUNT(*) FROM held").fetchone()[0]
+        if count >= HELD_MAX:
+            self.db.execute(
+                "DELETE FROM held WHERE hash IN "
+                "(SELECT hash FROM held ORDER BY received_at ASC LIMIT ?)",
+                [count - HELD_MAX + 1],
+            )
+        self._held_maybe = True
+        self.db.execute(
+            "INSERT OR IGNORE INTO held (hash, raw, short, reason, received_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [digest, parsed.raw, parsed.author_short, reason, now],
+        )
+        detail = "kept aside until its author's hello arrives"
+        if reason == "unknown-network":
+            detail = "kept aside until this network's charter arrives"
+        return Outcome("held", reason, detail)
+
+    def _retry_held(self, short: bytes | None, now: float) -> None:
+        self._check_held()
+        if not self._held_maybe:
+            return
+        if short is None:
+            rows = self.db.execute("SELECT hash, raw FROM held ORDER BY received_at").fetchall()
+        else:
+            rows = self.db.execute(
+                "SELECT hash, raw FROM held WHERE short = ? ORDER BY received_at", [short]
+            ).fetchall()
+        self._retry_rows(rows, now)
+
+    def _retry_rows(self, rows: list[tuple[bytes, bytes]], now: float) -> None:
+        for held_hash, raw in rows:
+            self.db.execute("DELETE FROM held WHERE hash = ?", [held_hash])
+            outcome = self._ingest(bytes(raw), now)
+            if outcome.status == "accepted" and outcome.record is not None:
+                self.released.append(outcome.record)
+
+    def _retry_others(self, now: float) -> None:
+        """Another process stored hellos or the charter: retry what they free."""
+        self._check_held()
+        if not self._held_maybe:
+            return
+        rows = self.db.execute(
+            "SELECT hash, raw FROM held WHERE short IN (SELECT short FROM keys)"
+            " OR (? AND reason = 'unknown-network') ORDER BY received_at",
+            [self._network is not None],
+        ).fetchall()
+        self._retry_rows(rows, now)
+
+    def _store(self, rec: r.Record, digest: bytes, now: float,
+               parsed: codec.Parsed | None = None, local: bool = False,
+               heard: RxInfo | None = None) -> None:
+        body = rec.body
+        ref_short = ref_seq = subject = None
+        if isinstance(body, r.Pledge):
+            ref_short, ref_seq = body.need_author, body.need_seq
+        elif isinstance(body, r.Update):
+            ref_seq = body.target_seq
+        elif isinstance(body, (r.Vouch, r.Revoke)):
+            subject = body.subject
+        critical = isinstance(body, r.Need) and body.urgency == 3
+        twins = self.db.execute(
+            "SELECT COUNT(*) FROM records WHERE author = ? AND seq = ?", [rec.author, rec.seq]
+        ).fetchone()[0]
+        short = parsed.author_short if parsed is not None else rec.short_author
+        cursor = self.db.execute(
+            "INSERT INTO records (hash, raw, kind, author, short, seq, hlc, received_at,"
+            " ref_short, ref_seq, subject, local, critical)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [digest, rec.raw, int(rec.kind), rec.author, short, rec.seq, rec.hlc,
+             now, ref_short, ref_seq, subject, int(local), int(critical)],
+        )
+        row_id = cursor.lastrowid
+        if local:
+            self.db.execute("INSERT OR IGNORE INTO outbox (rid, record, queued_at)"
+                            " VALUES (?, ?, ?)", [digest[:8], row_id, now])
+        if heard is not None:
+            self.db.execute("INSERT OR IGNORE INTO heard (record, node, snr, rssi, hops, heard_at)"
+                            " VALUES (?, ?, ?, ?, ?, ?)",
+                            [row_id, heard.sender, heard.snr, heard.rssi, heard.hops, now])
+        self.clock.observe(rec.hlc, now)
+        if twins:
+            self.db.execute(
+                "INSERT OR IGNORE INTO forks (author, seq) VALUES (?, ?)", [rec.author, rec.seq]
+            )
+            self.db.execute("UPDATE objects SET forked = 1 WHERE author = ?", [rec.author])
+        kind = rec.kind
+        if kind is r.Kind.HELLO:
+            self._apply_hello(rec)
+        elif kind in derive.OBJECT_KINDS:
+            derive.recompute_object(
+                self.db, rec.author, rec.seq, parsed, None if twins else row_id
+            )
+        elif kind is r.Kind.UPDATE:
+            assert isinstance(body, r.Update)
+            derive.recompute_object(self.db, rec.author, body.target_seq)
+        if kind in (r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE) or twins:
+            self.refresh_membership()
+
+    def _apply_hello(self, rec: r.Record) -> None:
+        body = rec.body
+        assert isinstance(body, r.Hello)
+        known = self._keys.setdefault(rec.short_author, [])
+        if rec.author not in known:
+            known.append(rec.author)
+        # The key's latest hello wins; between forked twins the lowest hash, so
+        # that every arrival order gives the same row.
+        (winner,) = self.db.execute(
+            "SELECT raw FROM records WHERE author = ? AND kind = 1 ORDER BY seq DESC, hash ASC"
+            " LIMIT 1", [rec.author]
+        ).fetchone()
+        if winner != rec.raw:
+            return
+        self.db.execute(
+            "INSERT INTO keys (key, short, name, site, role, lat, lon, hello_seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+            " name = excluded.name, site = excluded.site, role = excluded.role,"
+            " lat = excluded.lat, lon = excluded.lon, hello_seq = excluded.hello_seq",
+            [rec.author, rec.short_author, body.name, body.site, body.role,
+             body.position.lat if body.position else None,
+             body.position.lon if body.position else None, rec.seq],
+        )
+
+    def refresh_membership(self) -> None:
+        """Recompute membership, then everything whose trust it changed."""
+        if self._network is None:
+            return
+        row = self.db.execute("SELECT raw FROM records WHERE kind = 0 LIMIT 1").fetchone()
+        changed = derive.recompute_membership(self.db, None if row is None else row[0],
+                                              self._network)
+        derive.refresh_authors(self.db, changed)
