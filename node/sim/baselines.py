@@ -26,15 +26,23 @@ the firmware's full cap instead; the table says which rule was used.
 * **B1 `PushOnly`.** A local record is flooded once (at the hop limit) after
   `push_delay`, batched with the other fresh ones. Received records are
   ingested and never re-sent. No repair: a lost flood is a lost record.
-* **B2 `PushAndIdLists`.** B1's push, plus every `b2_period` seconds
-  (default 1800, random first offset) a broadcast of its full id list to its
-  neighbours (hop limit 0, as many packets as needed). A neighbour that lacks
-  some listed ids requests them (hop 0) after a random back-off in
-  `repair_window` (default 0.5-8 s); every node that holds a requested record
-  answers (Records, hop 0) after its own back-off, and cancels per record if
-  it hears someone else send that record first. Pull-only: records that the
-  lister lacks are not pushed to it. Repaired records are not forwarded
-  except through later id-list rounds.
+* **B2 `PushAndIdLists`** (baseline_lists.py), at its best. B1's push, plus id
+  lists to neighbours (hop 0): each round (`b2_period`, default 900 s, random
+  first offset) a node lists only the ids it learned since its last list
+  (authored, received or repaired), sooner if they fill a packet
+  (`b2_batch`, default 28); every `b2_full_every` rounds (default 16: 4 h) it
+  lists everything it holds, the safety net for lost lists and late joiners;
+  and when a list shows it lacks `b2_gap` (default 8) or more ids, the
+  neighbourhood has drifted apart (a healed partition, a reboot), so it lists
+  everything once, soon (at most once a round).
+  A neighbour that lacks some listed ids requests them (hop 0) after a
+  random back-off in `repair_window` (default 0.5-8 s); every node that holds
+  a requested record answers (Records, hop 0) after its own back-off, and
+  cancels per record if it hears someone else send that record first.
+  Pull-only: records that the lister lacks are not pushed to it. A repaired
+  record is new to the node that got it, so its next list carries it one
+  neighbourhood further. `b2_full_every = 1` is the naive B2 (full list each
+  round).
 
 Order. A node keeps its ids in the order it stored them (store order at
 start-up, then authoring and arrival order), and floods, lists and answers in
@@ -161,6 +169,7 @@ class _Baseline:
                 self.stats.dropped[result.reason or result.status] += 1
                 return
         self.ids[rid] = None
+        self._learned(rid, now)
         self._on_local(rid, now)
 
     def _on_local(self, rid: bytes, now: float) -> None:
@@ -207,11 +216,13 @@ class _Baseline:
             self.stats.accepted += 1
             self.ids[rid] = None
             self.held.pop(rid, None)
+            self._learned(rid, now)
             return True
         if result.status == "duplicate":  # stored meanwhile (e.g. a held record let in)
             self.stats.duplicates += 1
             self.ids[rid] = None
             self.held.pop(rid, None)
+            self._learned(rid, now)
             return False
         if result.status == "held":
             self.held[rid] = None
@@ -226,11 +237,15 @@ class _Baseline:
     def _on_request(self, ids: tuple[bytes, ...], now: float) -> None:
         pass
 
-    def _refresh_held(self) -> None:
+    def _learned(self, rid: bytes, now: float) -> None:
+        """A record joined our set (authored, received, or let in after being held)."""
+
+    def _refresh_held(self, now: float) -> None:
         """Held records that the ledger has since accepted join the set."""
         for rid in [r for r in self.held if self.ledger.sync_raw(r) is not None]:
             del self.held[rid]
             self.ids[rid] = None
+            self._learned(rid, now)
 
     # ------------------------------------------------------------ output
 
@@ -318,7 +333,7 @@ class FullStateFlood(_Baseline):
         self.next_flood += self.period
         if self.next_flood <= now:
             self.next_flood = now + self.period
-        self._refresh_held()
+        self._refresh_held(now)
         # A flood still queued from last period is superseded by this one.
         self.outbox = deque(p for p in self.outbox if p[2] != "b0-state")
         self._queue_records(list(self.ids), self.hops, "b0-state")
@@ -349,91 +364,4 @@ class PushOnly(_Baseline):
             self.push_due = None
 
 
-class PushAndIdLists(PushOnly):
-    """B2: B1's push plus periodic id lists to neighbours, with pull-only repair."""
-
-    push_tag = "b2-push"
-    kinds = frozenset({m.RECORDS, m.REQUEST, ID_LIST})
-
-    def __init__(self, ledger: Ledger, config: SyncConfig, node: int, seed: int = 0) -> None:
-        super().__init__(ledger, config, node, seed)
-        self.period = config.extra.get("b2_period", 1800.0)
-        self.next_list: float | None = None
-        self.wanted: dict[bytes, float] = {}  # id -> when to request it
-        self.repairs: dict[bytes, float] = {}  # id -> when to send it
-
-    def _on_start(self, now: float) -> None:
-        self.next_list = now + self.rng.random() * self.period
-
-    def _backoff(self, now: float) -> float:
-        lo, hi = self.cfg.repair_window
-        return now + self.rng.uniform(lo, hi)
-
-    def _on_record(self, raw: bytes, now: float) -> bool:
-        rid = record_id(raw)
-        self.wanted.pop(rid, None)
-        if self.repairs.pop(rid, None) is not None:
-            self.stats.suppressed += 1  # someone else answered first
-        return super()._on_record(raw, now)
-
-    def _on_id_list(self, ids: tuple[bytes, ...], meta: RxMeta, now: float) -> None:
-        missing = [rid for rid in ids if rid not in self.ids and rid not in self.wanted]
-        if missing:
-            due = self._backoff(now)
-            for rid in missing:
-                self.wanted[rid] = due
-
-    def _on_request(self, ids: tuple[bytes, ...], now: float) -> None:
-        have = [rid for rid in ids if rid in self.ids and rid not in self.repairs]
-        if have:
-            due = self._backoff(now)
-            for rid in have:
-                self.repairs[rid] = due
-
-    def _timers(self) -> list[float]:
-        times = super()._timers()
-        if self.next_list is not None:
-            times.append(self.next_list)
-        if self.wanted:
-            times.append(min(self.wanted.values()))
-        return times
-
-    def _pending_due(self) -> float | None:
-        return min(self.repairs.values()) if self.repairs else None
-
-    def _pending_packet(self, now: float) -> tuple[bytes, int, str] | None:
-        """Answers stay cancellable until the virtual TX queue takes them."""
-        room = self.cfg.payload_cap - m.RECORDS_ROOM
-        packet: list[bytes] = []
-        for rid in sorted((r for r, due in self.repairs.items() if due <= now),
-                          key=lambda r: self.repairs[r]):
-            raw = self.ledger.sync_raw(rid)
-            if raw is None or len(raw) + 1 > self.cfg.payload_cap - m.RECORDS_ROOM:
-                del self.repairs[rid]
-            elif len(raw) + 1 <= room:
-                del self.repairs[rid]
-                packet.append(raw)
-                room -= len(raw) + 1
-        if not packet:
-            return None
-        return m.encode(m.Records(tuple(packet)), self.cfg.network_tag), 0, "b2-repair"
-
-    def _run_timers(self, now: float) -> None:
-        super()._run_timers(now)
-        per = (self.cfg.payload_cap - m.HEADER) // m.ID_LEN
-        asks = [rid for rid, due in self.wanted.items() if due <= now]
-        for i in range(0, len(asks), per):
-            chunk = tuple(asks[i : i + per])
-            self.outbox.append((m.encode(m.Request(chunk), self.cfg.network_tag), 0,
-                                "b2-request"))
-        for rid in asks:
-            del self.wanted[rid]
-        if self.next_list is not None and self.next_list <= now:
-            self.next_list += self.period
-            if self.next_list <= now:
-                self.next_list = now + self.period
-            self._refresh_held()
-            ids = list(self.ids)
-            for i in range(0, len(ids), per):
-                self.outbox.append((encode_id_list(tuple(ids[i : i + per]),
-                                                   self.cfg.network_tag), 0, "b2-ids"))
+from .baseline_lists import PushAndIdLists  # B2 builds on B1

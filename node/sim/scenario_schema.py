@@ -171,7 +171,8 @@ BACKGROUND = {
     "nodeinfo_s": num(0, 86400),
 }
 # Settings the baselines read from SyncConfig.extra (see baselines.py).
-BASELINE_SYNC = {"b0_period", "b2_period", "b2_full_every", "b2_batch", "baseline_backlog",
+BASELINE_SYNC = {"b0_period", "b2_period", "b2_full_every", "b2_batch", "b2_gap",
+                 "baseline_backlog",
                  "b3_period", "b3_filter_bits", "budget_share"}
 
 

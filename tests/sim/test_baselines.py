@@ -181,7 +181,7 @@ def test_b2_id_lists_split_into_packets() -> None:
     ledger = FakeLedger()
     for _ in range(60):
         ledger.sync_ingest(record(rng), 0.0)
-    node = PushAndIdLists(ledger, config(b2_period=100.0), 0, seed=1)
+    node = PushAndIdLists(ledger, config(b2_period=100.0, b2_full_every=1), 0, seed=1)
     node.start(0.0)
     out = node.poll(100.0)
     assert [o.tag for o in out] == ["b2-ids"] * 3  # 28 + 28 + 4 ids
@@ -298,3 +298,93 @@ def test_no_forbidden_imports() -> None:
     names |= {(n.module or "").split(".")[0] for n in ast.walk(tree)
               if isinstance(n, ast.ImportFrom) and n.level == 0}
     assert not names & {"meshtastic", "sqlite_utils", "textual", "asyncio", "time", "threading"}
+
+
+def test_b2_lists_only_new_ids_with_a_full_list_every_few_rounds() -> None:
+    rng = random.Random(13)
+    ledger = FakeLedger()
+    for _ in range(30):
+        ledger.sync_ingest(record(rng), 0.0)
+    node = PushAndIdLists(ledger, config(b2_period=100.0, b2_full_every=3, b2_repeat=1), 0,
+                          seed=1)
+    node.start(0.0)
+    rounds: list[list[bytes]] = []
+    fresh: list[bytes] = []
+    t = 0.0
+    for k in range(6):
+        raw = record(rng)
+        author(node, ledger, raw, t + 1.0)
+        fresh.append(record_id(raw))
+        due = node.next_list
+        assert due is not None
+        t = due
+        while (nxt := node.next_timer()) is not None and nxt <= t:
+            out = node.poll(nxt)
+            rounds.append([i for o in out if o.tag == "b2-ids" for i in b.decode_id_list(o.payload)])
+    lists = [r for r in rounds if r]
+    assert len(lists) == 6
+    for k, ids in enumerate(lists):
+        if (k + 1) % 3 == 0:
+            assert len(ids) == 30 + k + 1  # the full list: everything held
+        else:
+            assert ids == fresh[k:k + 1]  # only what is new since the last list
+
+
+def test_b2_sends_a_full_packet_of_new_ids_without_waiting_for_the_round() -> None:
+    rng = random.Random(14)
+    nodes, ledgers = make(PushAndIdLists, 2, config(b2_period=1e6, b2_batch=28))
+    raws = [record(rng, 60) for _ in range(30)]
+    for raw in raws:
+        author(nodes[0], ledgers[0], raw, 1.0)
+    sent = run(nodes, 100.0)
+    lists = [o for _, i, o in sent if i == 0 and o.tag == "b2-ids"]
+    assert len(lists) == 1 and len(b.decode_id_list(lists[0].payload)) == 28
+    assert len(nodes[0].unlisted) == 2  # the rest waits for a packet's worth or the round
+
+
+def test_b2_is_silent_while_nothing_is_new() -> None:
+    rng = random.Random(15)
+    nodes, ledgers = make(PushAndIdLists, 3, config(b2_period=600.0, b2_full_every=8))
+    author(nodes[0], ledgers[0], record(rng), 1.0)
+    run(nodes, 1200.0)
+    later = run(nodes, 600.0 * 7, now=1200.0)
+    assert [o.tag for _, _, o in later] == []  # no new ids, no full round yet
+
+
+def test_b2_lists_a_new_id_in_two_rounds_so_one_lost_list_is_not_fatal() -> None:
+    rng = random.Random(16)
+    ledger = FakeLedger()
+    node = PushAndIdLists(ledger, config(b2_period=100.0, b2_full_every=100), 0, seed=1)
+    node.start(0.0)
+    rounds = []
+    fresh = []
+    for _ in range(3):
+        raw = record(rng)
+        due = node.next_list
+        assert due is not None
+        author(node, ledger, raw, due - 1.0)
+        fresh.append(record_id(raw))
+        out = node.poll(due)
+        rounds.append([i for o in out if o.tag == "b2-ids" for i in b.decode_id_list(o.payload)])
+    assert rounds == [fresh[:1], fresh[:2], fresh[1:3]]
+
+
+def test_b2_lists_everything_soon_when_a_neighbour_knows_much_more() -> None:
+    rng = random.Random(17)
+    ledger = FakeLedger()
+    mine = [record(rng) for _ in range(5)]
+    for raw in mine:
+        ledger.sync_ingest(raw, 0.0)
+    node = PushAndIdLists(ledger, config(b2_period=1e5), 0, seed=1)
+    node.start(0.0)
+    theirs = tuple(bytes([i]) * 8 for i in range(1, 9))
+    node.receive(b.encode_id_list(theirs[:7], TAG), RxMeta(sender=1), 10.0)
+    assert node.full_due is None  # 7 unknown ids: an ordinary new-id list
+    node.receive(b.encode_id_list(theirs, TAG), RxMeta(sender=1), 11.0)
+    due = node.full_due
+    assert due is not None and 11.0 < due <= 11.0 + 8.0
+    out = node.poll(due)
+    listed = [i for o in out if o.tag == "b2-ids" for i in b.decode_id_list(o.payload)]
+    assert listed == [record_id(raw) for raw in mine]
+    node.receive(b.encode_id_list(theirs, TAG), RxMeta(sender=2), due + 10.0)
+    assert node.full_due is None  # at most once a round
