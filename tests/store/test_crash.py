@@ -42,6 +42,7 @@ WORKER = textwrap.dedent("""
             out = store.outbox()
             if len(out) > 4:
                 done = hashlib.sha256(out[0]).digest()
+                print("d", done.hex(), flush=True)  # about to report it sent
                 store.outbox_done([done[:8]])
                 print("D", done.hex(), flush=True)
         if i % 5 == 0:
@@ -64,6 +65,7 @@ def test_kill_nine_loses_nothing_committed(tmp_path: Path) -> None:
     authored: set[str] = set()
     ingested: set[str] = set()
     done: set[str] = set()
+    sending: set[str] = set()
     start = 0
     for _cycle in range(CYCLES):
         proc = subprocess.Popen(
@@ -79,7 +81,7 @@ def test_kill_nine_loses_nothing_committed(tmp_path: Path) -> None:
         lines = out.split("\n")[:-1]  # the last line may have been cut by the kill
         for line in lines:
             tag, _, digest = line.partition(" ")
-            {"A": authored, "I": ingested, "D": done}[tag].add(digest)
+            {"A": authored, "I": ingested, "D": done, "d": sending}[tag].add(digest)
         start += 1000
 
         check = Store.open(home.db_path)
@@ -88,11 +90,11 @@ def test_kill_nine_loses_nothing_committed(tmp_path: Path) -> None:
         assert authored | ingested <= stored
         queued = {bytes(h).hex()[:16] for (h,) in check.db.execute(
             "SELECT r.hash FROM outbox o JOIN records r ON r.id = o.record")}
-        # every authored record not reported sent is still queued
-        assert {h[:16] for h in authored - done} <= queued
+        # every authored record not (about to be) reported sent is still queued
+        assert {h[:16] for h in authored - sending} <= queued
         assert not {h[:16] for h in done} & queued
         check.close()
-    assert len(authored) > CYCLES and ingested
+    assert len(authored) > CYCLES and ingested and done
 
     final = Store.open(home.db_path)
     rebuilt = Store.open(":memory:")

@@ -5,6 +5,8 @@ inside its budget."""
 
 from __future__ import annotations
 
+import itertools
+
 from meshaid.node.ledger import records as r
 
 from .harness import HOUR, Ledger, Mesh, Radio, clone, ring
@@ -50,4 +52,4 @@ def test_a_wall_clock_stepped_a_year_either_way_mid_run_still_converges() -> Non
     seqs = [row for row in mesh.stores[0].db.execute(
         "SELECT seq, hlc FROM records WHERE author = ? ORDER BY seq", [mesh.stores[3].db.execute(
             "SELECT key FROM keys WHERE name = 'member 3'").fetchone()[0]])]
-    assert all(a[1] < b[1] for a, b in zip(seqs, seqs[1:]))
+    assert all(a[1] < b[1] for a, b in itertools.pairwise(seqs))
