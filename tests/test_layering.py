@@ -24,7 +24,7 @@ for root in core + extra:
         failed[root] = repr(exc)
         continue
     imported.append(root)
-    for info in pkgutil.walk_packages(package.__path__, root + "."):
+    for info in pkgutil.walk_packages(getattr(package, "__path__", []), root + "."):
         if info.name.endswith("__main__"):
             continue
         try:
@@ -93,3 +93,14 @@ def test_the_ledger_source_has_no_hidden_storage_or_radio_imports() -> None:
     sources = sorted((NODE / "ledger").rglob("*.py"))
     assert sources
     assert [str(p) for p in sources if pattern.search(p.read_text("utf-8"))] == []
+
+
+def test_the_daemon_loads_neither_textual_nor_meshtastic_for_a_simulated_radio() -> None:
+    """The daemon runs on a Pi Zero: the TUI toolkit never, the meshtastic library
+    (about 36 MB) only for a real radio."""
+    result = probe(["meshaid.node.cli", "meshaid.node.daemon", "meshaid.node.radio.sim_radio"])
+    assert not result["failed"]
+    assert "meshaid.node.daemon.loop" in result["imported"]
+    assert "meshaid.node.cli.daemon_cmds" in result["modules"]
+    for forbidden in ("textual", "meshaid.tui", "meshtastic"):
+        assert not loaded(result["modules"], forbidden), forbidden

@@ -22,6 +22,7 @@ from . import (
     transfer_cmds,
 )
 from .common import Refused
+from .daemon_cmds import COMMANDS as DAEMON_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,6 +51,8 @@ for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, backup_cmds
         cli.add_command(command)
 cli.add_command(demo_cmd.demo)
 cli.add_command(radio_cmds.fake_radio)
+for command in DAEMON_COMMANDS:
+    cli.add_command(command)
 cli.add_command(bench_cmd.bench)
 
 
