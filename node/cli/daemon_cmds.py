@@ -45,6 +45,8 @@ def daemon(home: Home, radio_spec: str, budget_share: float, verbose: bool) -> N
         code = daemon_main.serve(home, spec, budget_share=budget_share, verbose=verbose)
     except (StoreError, RadioSpecError, daemon_main.AlreadyRunning, ValueError) as exc:
         raise Refused(str(exc)) from None
+    except OSError as exc:  # the radio's socket or device, the lock file
+        raise Refused(f"cannot start: {exc}") from None
     if code:
         raise click.exceptions.Exit(code)
 

@@ -15,10 +15,11 @@ within a second), writes the status row when due and persists the budget
 window at most once a minute. With a systemd watchdog, a third timer pings
 it at half its interval, so a stuck loop gets restarted.
 
-Stopping (`request_stop`, wired to SIGTERM and SIGINT by the CLI): the feed
-is read one last time, sends already handed to the radio get up to
-`DRAIN_S` to report, the budget is saved, the status row is marked stopped
-and the radio is closed. Whatever did not go stays in the outbox.
+Stopping (`request_stop`, wired to SIGTERM and SIGINT by the CLI): nothing
+new is sent; sends already handed to the radio get up to `DRAIN_S` to report
+(so that what went on air leaves the outbox), the budget is saved, the status
+row is marked stopped and the radio is closed. Whatever did not go stays in
+the outbox for the next start.
 """
 
 from __future__ import annotations
@@ -167,7 +168,6 @@ class Runner:
 
     async def _drain(self) -> None:
         self.notifier.stopping()
-        self._guard("feed", self.daemon.check_feed, self.now(), True)
         self.draining = True
         log.info("stopping: draining %d sends in flight", len(self.daemon.pending))
         for handle in self._periodic.values():

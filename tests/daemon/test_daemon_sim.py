@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from meshaid.node.daemon.status import read_status
-from meshaid.node.radio.base import SendResult, Sink
+from meshaid.node.radio.base import RadioEvent, SendResult, Sink
 from meshaid.node.radio.sim_radio import SimRadio
 from meshaid.node.sync.engine import record_id
 
@@ -203,6 +203,49 @@ def test_stop_drains_saves_the_budget_and_marks_the_status_stopped(tmp_path: Pat
         assert status is not None and status["state"] == "stopped"
         assert status["link"] == "down"
         assert abs(sum(cost for _age, cost in saved) - used) < 1e-6
+        await world.stop_all()
+
+    run(world.air.events, main())
+
+
+class SlowRadio(FlakyRadio):
+    """A SimRadio whose send results arrive `delay` seconds late (a busy radio)."""
+
+    def __init__(self, inner: SimRadio, delay: float) -> None:
+        super().__init__(inner, fail=0)
+        self.delay = delay
+
+    def start(self, sink: Sink) -> None:
+        events = self.inner.air.events
+
+        def late(event: RadioEvent) -> None:
+            if isinstance(event, SendResult):
+                events.schedule(events.now + self.delay, sink, event)
+            else:
+                sink(event)
+
+        self.sink = late
+        self.inner.start(late)
+
+
+def test_stop_waits_for_sends_in_flight_so_what_went_on_air_leaves_the_outbox(
+        tmp_path: Path) -> None:
+    world = World(tmp_path, 2)
+
+    async def main() -> None:
+        nodes = world.start_all()
+        await all_up(world)
+        slow = SlowRadio(world.air.radio(0), delay=2.0)
+        slow.start(nodes[0].runner.sink)
+        nodes[0].daemon.radio = slow
+        rid = world.post_need(0, "tarpaulins", urgency=3)  # critical: sent at once
+        daemon = nodes[0].daemon
+        assert await until(lambda: bool(daemon.pending), 2.0, 0.05) is not None
+        assert rid in outbox_ids(world, 0)
+        stopped_at = world.now
+        await world.stop(0)
+        assert 1.5 < world.now - stopped_at < 3.0  # it waited for the late result
+        assert rid not in outbox_ids(world, 0)
         await world.stop_all()
 
     run(world.air.events, main())

@@ -96,6 +96,8 @@ def test_daemon_processes_carry_cli_needs_survive_kill_9_and_stop_cleanly(
         tmp_path: Path) -> None:
     a, b = (home.path for home in make_homes(tmp_path, 2))
     air = tmp_path / "air"
+    told = meshaid(a, "status")
+    assert told.returncode == 0 and told.stdout.startswith("daemon: none has run on this node")
     daemon_a, daemon_b = start_daemon(a, air), start_daemon(b, air)
     try:
         assert wait_for(lambda: status(a).get("link") == "up" and status(b).get("link") == "up")
