@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from meshaid.node.daemon.loop import Runner
+from meshaid.node.daemon.procbench import make_network
 from meshaid.node.daemon.service import Daemon, Settings
 from meshaid.node.home import Home
-from meshaid.node.ledger import identity
 from meshaid.node.ledger import records as r
 from meshaid.node.radio.sim_radio import SimAir
 from meshaid.node.sim.topology import from_links
@@ -28,30 +28,7 @@ T0 = 1_780_000_000.0
 
 def make_homes(root: Path, n: int) -> list[Home]:
     """n nodes of one network, all admitted, each holding every setup record."""
-    homes = [Home(root / f"node{i}") for i in range(n)]
-    founder = homes[0].create(name="node 0", site="site 0", role=0, new_network="Daemon test",
-                              now=T0 - 3600)
-    code = founder.network_code
-    assert code is not None
-    stores = [founder]
-    for i, home in enumerate(homes[1:], start=1):
-        stores.append(home.create(name=f"node {i}", site=f"site {i}", role=0, join=code,
-                                  now=T0 - 3600))
-    charter = founder.charter_raw()
-    assert charter is not None
-    for i, store in enumerate(stores[1:], start=1):
-        assert store.ingest(charter, T0 - 3600).status == "accepted"
-        homes[i].ensure_hello(store, T0 - 3500)
-        hello = [raw for raw in store.raw_records() if raw != charter]
-        assert founder.ingest_many(hello, T0 - 3400)[0].ok
-        founder.author(r.Vouch(identity.public_bytes(homes[i].key())), homes[0].key(),
-                       T0 - 3300)
-    every = list(founder.raw_records())
-    for store in stores:
-        store.ingest_many(every, T0 - 3000)
-        store.outbox_done([record_id(raw) for raw in store.outbox()])
-        store.close()
-    return homes
+    return make_network(root, n, now=T0)
 
 
 @dataclass
