@@ -78,9 +78,13 @@ def build(spec: RadioSpec, *, node_hint: int) -> Radio:
     import importlib
 
     try:  # the meshtastic library: only for real radios
+        config = importlib.import_module("meshaid.node.radio.meshtastic_config")
         adapter = importlib.import_module("meshaid.node.radio.meshtastic_radio")
     except ImportError as exc:
         raise RadioSpecError(f"{spec.kind} radios are not available: {exc}") from None
     if spec.kind == "serial":
-        return adapter.serial_radio(spec.path or None)
-    return adapter.tcp_radio(spec.host, spec.port)
+        settings = config.MeshtasticSettings(transport="serial", path=spec.path or None)
+    else:
+        settings = config.MeshtasticSettings(transport="tcp", host=spec.host, port=spec.port)
+    radio: Radio = adapter.MeshtasticRadio(settings)
+    return radio

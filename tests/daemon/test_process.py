@@ -40,8 +40,9 @@ def meshaid(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=60, check=False)
 
 
-def start_daemon(home: Path, air: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(_cmd(home, "daemon", "--radio", f"sim:{air}"),
+def start(home: Path, radio: str) -> subprocess.Popen[str]:
+    """`meshaid daemon --radio RADIO` for the node at `home`."""
+    return subprocess.Popen(_cmd(home, "daemon", "--radio", radio),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, text=True, env=_env())
 
@@ -98,7 +99,7 @@ def test_daemon_processes_carry_cli_needs_survive_kill_9_and_stop_cleanly(
     air = tmp_path / "air"
     told = meshaid(a, "status")
     assert told.returncode == 0 and told.stdout.startswith("daemon: none has run on this node")
-    daemon_a, daemon_b = start_daemon(a, air), start_daemon(b, air)
+    daemon_a, daemon_b = start(a, f"sim:{air}"), start(b, f"sim:{air}")
     try:
         assert wait_for(lambda: status(a).get("link") == "up" and status(b).get("link") == "up")
         post(a, "drinking water")
@@ -116,7 +117,7 @@ def test_daemon_processes_carry_cli_needs_survive_kill_9_and_stop_cleanly(
         told = meshaid(a, "status")
         assert told.returncode == 0 and told.stdout.startswith("daemon: not running, or stuck")
         assert outbox(a) >= 1  # "generator fuel" at least; "insulin" too unless it just went
-        daemon_a = start_daemon(a, air)
+        daemon_a = start(a, f"sim:{air}")
         assert wait_for(lambda: {"insulin", "generator fuel"} <= texts(b))
         assert wait_for(lambda: outbox(a) == 0, 10)
         # A second daemon for the same node is refused, in one line.
