@@ -24,8 +24,16 @@ from .common import Refused
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw convergence and air time per node to this PNG (needs matplotlib).")
 @click.option("--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("--processes", type=click.IntRange(2, 32),
+              help="Run on N real `meshaid daemon` processes with fake radios, in real time "
+              "(then the same shape in virtual time, for comparison).")
+@click.option("--minutes", type=click.FloatRange(0.5, None),
+              help="With --processes: shorten the scenario to this many minutes.")
+@click.option("--rate", type=click.FloatRange(0.0, None),
+              help="With --processes: records per node per hour (default: the scenario's).")
 def bench(scenario_name: str, protocol: str, seed: int | None, baseline_budget: str | None,
-          as_json: bool, plot: Path | None, quiet: bool) -> None:
+          as_json: bool, plot: Path | None, quiet: bool, processes: int | None,
+          minutes: float | None, rate: float | None) -> None:
     """Run a scenario on a simulated LoRa mesh and report delivery, convergence,
     air time, duty cycle and efficiency against the lower bound.
 
@@ -34,6 +42,7 @@ def bench(scenario_name: str, protocol: str, seed: int | None, baseline_budget: 
       meshaid bench --scenario ci-small
       meshaid bench --scenario steady-50 --protocol b0 --json
       meshaid bench --scenario my-town.toml --seed 7 --plot town.png
+      meshaid bench --scenario ci-small --processes 5 --minutes 10 --rate 30
     """
     from ..sim import scenario as sc_mod
     from ..sim.runner import Simulation
@@ -46,6 +55,9 @@ def bench(scenario_name: str, protocol: str, seed: int | None, baseline_budget: 
         sc.seed = seed
     if baseline_budget is not None:
         sc.baseline_budget = baseline_budget
+    if processes is not None:
+        _processes(sc, processes, minutes, rate, as_json, quiet)
+        return
     if plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -61,6 +73,26 @@ def bench(scenario_name: str, protocol: str, seed: int | None, baseline_budget: 
         click.echo(json.dumps(result, indent=2))
         return
     _print_summary(result)
+
+
+def _processes(sc: object, n: int, minutes: float | None, rate: float | None, as_json: bool,
+               quiet: bool) -> None:
+    import tempfile
+
+    from ..daemon import procbench
+
+    shaped = procbench.shaped(sc, minutes, rate)
+    with tempfile.TemporaryDirectory(prefix="meshaid-bench-") as tmp:
+        try:
+            real = procbench.run(shaped, n, Path(tmp), progress=not quiet)
+        except RuntimeError as exc:
+            raise Refused(str(exc)) from None
+    virt = procbench.virtual(shaped, n)
+    if as_json:
+        click.echo(json.dumps({"processes": real, "virtual": virt}, indent=2))
+        return
+    for line in procbench.report(real, virt):
+        click.echo(line)
 
 
 def _print_summary(res: dict) -> None:

@@ -124,13 +124,22 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(q * len(values)))], 1)
 
 
-def run(sc: Any, n: int, root: Path, *, minutes: float | None = None, snr: float = 6.0,
-        progress: bool = True) -> dict[str, Any]:
+def shaped(sc: Any, minutes: float | None, rate: float | None) -> Any:
+    """The scenario shortened to `minutes` and/or with `rate` records per node per hour."""
+    if minutes:
+        sc = replace(sc, duration_s=60.0 * minutes)
+    if rate is not None:
+        sc = replace(sc, workload={**sc.workload, "records_per_node_per_hour": rate})
+    return sc
+
+
+def run(sc: Any, n: int, root: Path, *, snr: float = 6.0, progress: bool = True
+        ) -> dict[str, Any]:
     """Run the scenario's workload on n real daemon processes; return the metrics."""
     from ..daemon.status import read_status
     from ..store import Store
 
-    duration = 60.0 * minutes if minutes else sc.duration_s
+    duration = sc.duration_s
     rng = random.Random(sc.seed)
     homes = make_network(root, n)
     loss = float(sc.loss.get("p", 0.0)) if sc.loss.get("model", "none") != "none" else 0.0
@@ -249,14 +258,32 @@ def _summarise(sc: Any, n: int, duration: float, homes: list[Home], posted: list
     }
 
 
-def virtual(sc: Any, n: int, duration: float, snr: float = 6.0) -> dict[str, Any]:
+def virtual(sc: Any, n: int, snr: float = 6.0) -> dict[str, Any]:
     """The virtual-time bench on the same shape: a clique of n, same loss and workload."""
     from ..sim.runner import Simulation
 
     links = [[a, b, snr] for a in range(n) for b in range(a + 1, n)]
-    same = replace(sc, duration_s=duration, topology={"kind": "links", "nodes": n,
-                                                      "links": links})
+    same = replace(sc, topology={"kind": "links", "nodes": n, "links": links})
     res = Simulation(same, "meshaid").run()
     return {"delivered_fraction": res["delivered_fraction"],
             "convergence_s": res["convergence_s"], "records": res["records"],
             "airtime_s": res["airtime_s"]["total"]}
+
+
+def report(real: dict[str, Any], virt: dict[str, Any]) -> list[str]:
+    """The two runs side by side, for people."""
+    def conv(c: dict[str, Any]) -> str:
+        return f"p50 {c['p50']} s, p95 {c['p95']} s, max {c['max']} s, never {c['never']}"
+
+    return [
+        (f"{real['scenario']} on {real['processes']} daemon processes with fake radios "
+        f"({real['air']['topology']}, loss {real['air']['loss']}, {real['air']['preset']}), "
+        f"{real['duration_s'] / 60:.0f} min real time"),
+        (f"  processes  {real['records']} records, delivered {real['delivered_fraction']}, "
+        f"convergence {conv(real['convergence_s'])}"),
+        (f"  virtual    {virt['records']} records, delivered {virt['delivered_fraction']}, "
+        f"convergence {conv(virt['convergence_s'])}"),
+        (f"  air time in the last hour per node (processes): {real['airtime_last_hour_s']} s; "
+        f"virtual total {virt['airtime_s']} s"),
+        f"  daemon exit codes {real['daemon_exit_codes']}; failed sends {real['send_failed']}",
+    ]
