@@ -16,6 +16,7 @@ from pathlib import Path
 import platformdirs
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from . import actions
 from .ledger import identity
 from .ledger import records as r
 from .store import Store, StoreError
@@ -50,10 +51,22 @@ class Home:
     def key(self) -> Ed25519PrivateKey:
         return identity.read_key_file(self.key_path)
 
-    def open_store(self) -> Store:
+    def open_store(self, readonly: bool = False) -> Store:
+        """Open this node's store; StoreError if there is no node here."""
         if not self.db_path.exists():
             raise StoreError(f"no node at {self.path}; run 'meshaid init' first")
         return Store.open(self.db_path)
+
+    def warnings(self) -> list[str]:
+        """Problems worth a warning on every command: a key file others can read."""
+        try:
+            mode = self.key_path.stat().st_mode
+        except OSError:
+            return []
+        if mode & 0o077:
+            return [(f"{self.key_path} can be read by other users (mode {mode & 0o777:o}); "
+                    f"run: chmod 600 {self.key_path}")]
+        return []
 
     # ------------------------------------------------------------ creation
 
@@ -89,19 +102,7 @@ class Home:
     def ensure_hello(self, store: Store, now: float | None = None) -> r.Record | None:
         """Sign this node's hello once the network's charter is known and whenever
         name, site or role changed. Returns the new hello, if any."""
-        if store.network is None:
-            return None
-        key = self.key()
-        me = identity.public_bytes(key)
-        name = store.meta("my_name") or ""
-        site = store.meta("my_site") or ""
-        role = int(store.meta("my_role") or 0)
-        row = store.db.execute(
-            "SELECT name, site, role FROM keys WHERE key = ?", [me]
-        ).fetchone()
-        if row is not None and tuple(row) == (name, site, role):
-            return None
-        return store.author(r.Hello(name, site, role), key, now)
+        return actions.ensure_hello(store, self.key(), now)
 
 
 def now_s() -> float:

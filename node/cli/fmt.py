@@ -1,8 +1,11 @@
-"""Plain-text rendering for the CLI: narrow enough for an 80x24 terminal."""
+"""Plain-text rendering for the CLI: narrow enough for an 80x24 terminal, with
+columns measured in terminal cells (wide CJK characters take two, combining
+marks none), so they stay aligned whatever the script."""
 
 from __future__ import annotations
 
 import time
+import unicodedata
 from typing import Any
 
 import click
@@ -10,10 +13,50 @@ import click
 URGENCY_MARK = {"critical": "!!!", "high": "!! ", "normal": "!  ", "low": "   ", None: "   "}
 
 
-def _qty(row: dict[str, Any]) -> str:
+def cells(ch: str) -> int:
+    """Terminal cells one character takes."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def width(text: str) -> int:
+    return sum(cells(ch) for ch in text)
+
+
+def pad(text: str, size: int) -> str:
+    """`text` cut (with an ellipsis) or padded to exactly `size` cells."""
+    if width(text) > size:
+        out, used = [], 0
+        for ch in text:
+            if used + cells(ch) > size - 1:
+                break
+            out.append(ch)
+            used += cells(ch)
+        text = "".join(out) + "…"
+    return text + " " * (size - width(text))
+
+
+def quantity(row: dict[str, Any]) -> str:
+    """'40 pcs', or '40 pcs/day' for a capacity with a rate; '' if unquantified."""
     if not row["qty"]:
         return ""
-    return f"{row['qty']} {row['unit']}".strip()
+    text = f"{row['qty']} {row['unit']}".strip()
+    if row.get("per"):
+        text += f"/{row['per']}"
+    return text
+
+
+def amount(n: int, unit: str) -> str:
+    return f"{n} {unit}".strip()
+
+
+def detail(row: dict[str, Any]) -> str:
+    if row["kind"] == "need" and row["qty"]:
+        return f"{row['remaining']}/{row['qty']} {row['unit']} left".replace("  ", " ")
+    if row["kind"] == "pledge":
+        return f"{amount(row['qty'], row['unit'])} for {row['need']}"
+    return quantity(row)
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -21,20 +64,15 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         click.echo("nothing to show")
         return
     for row in rows:
-        detail = _qty(row)
-        if row["kind"] == "need" and row["qty"]:
-            detail = f"{row['remaining']}/{row['qty']} {row['unit']} left"
-        elif row["kind"] == "pledge":
-            detail = f"{row['qty']} for {row['need']}"
         trust = "" if row["trust"] == "trusted" else " [unverified member]"
         fork = " [FORKED]" if row["forked"] else ""
         click.echo(
             f"{URGENCY_MARK.get(row['urgency'], '   ')} {row['id']:<12} {row['kind']:<6} "
-            f"{row['status']:<14} {row['text'][:34]:<34} {detail}"
+            f"{row['status']:<14} {pad(row['text'], 34)} {detail(row)}".rstrip()
         )
         place = row["site"] or row["author_name"]
-        click.echo(f"{'':16}{row['category'] or ''} @ {place} by {row['author_name'] or row['author'][:8]}"
-                   f"{trust}{fork}")
+        click.echo(f"{'':16}{row['category'] or ''} @ {place} by "
+                   f"{row['author_name'] or row['author'][:8]}{trust}{fork}")
 
 
 def when(ts: float | None) -> str:
@@ -47,27 +85,30 @@ def print_object(obj: dict[str, Any]) -> None:
     click.echo(f"{obj['kind']} {obj['id']}  [{obj['status']}]  trust: {obj['trust']}"
                + ("  FORKED AUTHOR" if obj["forked"] else ""))
     click.echo(f"  {obj['text']}")
+    unit = obj["unit"]
     fields = [
-        ("author", f"{obj['author_name']} ({obj['author'][:8]})"),
+        ("author", f"{obj['author_name']} ({obj['id'].split('-')[0]})"),
         ("category", obj["category"]),
         ("urgency", obj["urgency"] or ""),
-        ("quantity", _qty(obj)),
+        ("quantity", quantity(obj)),
         ("site", obj["site"]),
         ("created", when(obj["created"])),
         ("valid until", when(obj["valid_until"])),
         ("note", obj["note"]),
     ]
     if obj["kind"] == "need":
-        fields += [("pledged", str(obj["pledged"])), ("delivered", str(obj["delivered"])),
-                   ("remaining", str(obj["remaining"]))]
+        fields += [("pledged", amount(obj["pledged"], unit)),
+                   ("delivered", amount(obj["delivered"], unit)),
+                   ("remaining", amount(obj["remaining"], unit))]
     if obj["kind"] == "offer":
-        fields += [("type", obj["offer_type"] + (f" per {obj['per']}" if obj["per"] else ""))]
+        fields += [("type", obj["offer_type"])]
     if obj["kind"] == "pledge":
         fields += [("for need", obj["need"]), ("by", when(obj["by"])),
-                   ("delivered", str(obj["delivered"]))]
+                   ("delivered", amount(obj["delivered"], unit))]
     for label, value in fields:
         if value:
             click.echo(f"  {label:<12} {value}")
     for p in obj.get("pledge_list", []):
-        click.echo(f"  pledge {p['id']}: {p['qty']} by {p['author_name'] or p['author'][:8]}"
-                   f" [{p['status']}, {p['trust']}] {p['text']}")
+        click.echo(f"  pledge {p['id']}: {amount(p['qty'], unit)} by "
+                   f"{p['author_name'] or p['id'].split('-')[0]} [{p['status']}, {p['trust']}] "
+                   f"{p['text']}".rstrip())

@@ -1,4 +1,5 @@
-"""post need, post offer, pledge, update, list, show."""
+"""post need, post offer, pledge, update, list, show: thin wrappers around
+node.actions and node.store.queries."""
 
 from __future__ import annotations
 
@@ -7,30 +8,16 @@ from typing import Any
 
 import click
 
+from .. import actions
+from ..actions import inputs
 from ..ledger import records as r
-from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, UNITS, URGENCIES, code_for
-from ..ledger.wire import fit_text
+from ..ledger.vocab import CATEGORIES, OFFER_TYPES, UNITS, URGENCIES
 from ..store import queries as q
-from ..store.store import parse_record_id
-from .common import Refused, choices, opened, parse_minutes
+from .common import choices, failures, opened
 from .fmt import print_object, print_table
 
-
-def _position(lat: float | None, lon: float | None) -> r.Position | None:
-    if lat is None and lon is None:
-        return None
-    if lat is None or lon is None:
-        raise click.UsageError("give both --lat and --lon")
-    pos = r.Position.from_degrees(lat, lon)
-    if not pos.valid():
-        raise click.BadParameter("position outside the globe", param_hint="--lat/--lon")
-    return pos
-
-
-def _qty(value: int) -> int:
-    if not 0 <= value <= r.QTY_MAX:
-        raise click.BadParameter(f"quantity must be 0-{r.QTY_MAX}", param_hint="--qty")
-    return value
+STATUS_CHOICES = ["open", "uncovered", "partial", "covered", "over-committed", "fulfilled",
+                  "delivered", "withdrawn", "expired"]
 
 
 def _common_options(func: Any) -> Any:
@@ -41,7 +28,7 @@ def _common_options(func: Any) -> Any:
         click.option("--category", type=choices(CATEGORIES), required=True),
         click.option("--site", default="", help="Where (default: your site)."),
         click.option("--valid-for", default="7d", show_default=True,
-                      help="Expiry: 90m, 12h, 3d, 2w or 'never'."),
+                     help="Expiry: 90m, 12h, 3d, 2w or 'never'."),
         click.option("--lat", type=float, help="Latitude, degrees."),
         click.option("--lon", type=float, help="Longitude, degrees."),
     ]
@@ -74,17 +61,10 @@ def post_need(ctx: click.Context, text: str, qty: int, unit: str, category: str,
       meshaid post need "drinking water" --qty 200 --unit L --category water \\
           --urgency critical --site "Pier 3 clinic"
     """
-    body = r.Need(
-        category=code_for(CATEGORIES, category, "category"),
-        text=fit_text(text, r.TEXT_MAX),
-        qty=_qty(qty),
-        unit=code_for(UNITS, unit, "unit"),
-        urgency=code_for(URGENCIES, urgency, "urgency"),
-        valid_for_min=parse_minutes(valid_for, "--valid-for"),
-        site=fit_text(site, r.SITE_MAX),
-        position=_position(lat, lon),
-    )
-    _author(ctx, body)
+    with opened(ctx) as (home, store):
+        rec = actions.post_need(store, home.key(), text, category=category, qty=qty, unit=unit,
+                                urgency=urgency, valid_for=valid_for, site=site, lat=lat, lon=lon)
+        _signed(rec)
 
 
 @post.command("offer")
@@ -102,25 +82,16 @@ def post_offer(ctx: click.Context, text: str, qty: int, unit: str, category: str
       meshaid post offer "laser cut + brake, M6 brackets" --qty 40 --per day \\
           --type capacity --category sheet-metal
     """
-    body = r.Offer(
-        category=code_for(CATEGORIES, category, "category"),
-        text=fit_text(text, r.TEXT_MAX),
-        qty=_qty(qty),
-        unit=code_for(UNITS, unit, "unit"),
-        offer_type=code_for(OFFER_TYPES, offer_type, "type"),
-        rate=code_for(RATE_PERIODS, per, "per") if per else 0,
-        valid_for_min=parse_minutes(valid_for, "--valid-for"),
-        site=fit_text(site, r.SITE_MAX),
-        position=_position(lat, lon),
-    )
-    _author(ctx, body)
-
-
-def _author(ctx: click.Context, body: r.Body) -> None:
     with opened(ctx) as (home, store):
-        rec = store.author(body, home.key())
-        click.echo(f"{rec.kind.label} {rec.short_author.hex()}-{rec.seq} signed and stored "
-                   f"({len(rec.raw)} bytes)")
+        rec = actions.post_offer(store, home.key(), text, category=category, qty=qty, unit=unit,
+                                 offer_type=offer_type, per=per, valid_for=valid_for, site=site,
+                                 lat=lat, lon=lon)
+        _signed(rec)
+
+
+def _signed(rec: r.Record) -> None:
+    click.echo(f"{rec.kind.label} {actions.record_id(rec.short_author, rec.seq)} signed and "
+               f"stored ({len(rec.raw)} bytes)")
 
 
 @click.command()
@@ -137,14 +108,11 @@ def pledge(ctx: click.Context, need_id: str, qty: int, by: str, text: str) -> No
       meshaid pledge 84f6efae-3 --qty 50 --by 4h --text "water truck"
     """
     with opened(ctx) as (home, store):
-        short, seq = parse_record_id(need_id)
-        need = q.get_object(store, need_id)
-        if need["kind"] != "need":
-            raise Refused(f"{need_id} is a {need['kind']}, not a need")
-        body = r.Pledge(short, seq, _qty(qty), parse_minutes(by, "--by"), fit_text(text, r.TEXT_MAX))
-        rec = store.author(body, home.key())
-        click.echo(f"pledge {rec.short_author.hex()}-{rec.seq} of {qty} {need['unit']} "
-                   f"towards {need_id} signed and stored")
+        rec = actions.pledge(store, home.key(), need_id, qty, by=by, text=text)
+        need = q.object_state(store, *inputs.record_id(need_id))
+        unit = UNITS.get(need.unit, "") if need is not None and need.unit is not None else ""
+        click.echo(f"pledge {actions.record_id(rec.short_author, rec.seq)} of "
+                   f"{f'{qty} {unit}'.strip()} towards {need_id.strip()} signed and stored")
 
 
 @click.command()
@@ -154,10 +122,10 @@ def pledge(ctx: click.Context, need_id: str, qty: int, by: str, text: str) -> No
 @click.option("--fulfil", "fulfil", is_flag=True, help="Mark fulfilled (needs) or delivered (pledges).")
 @click.option("--withdraw", is_flag=True, help="Withdraw it.")
 @click.option("--renew", metavar="DURATION", help="Still needed: valid for DURATION from now; reopens.")
-@click.option("--note", default="", help="A short note.")
+@click.option("--note", default=None, help="A short note (default: keep the current one).")
 @click.pass_context
 def update(ctx: click.Context, record_id: str, qty: int | None, delivered: int | None,
-           fulfil: bool, withdraw: bool, renew: str | None, note: str) -> None:
+           fulfil: bool, withdraw: bool, renew: str | None, note: str | None) -> None:
     """Change one of your own needs, offers or pledges.
 
     \b
@@ -167,53 +135,29 @@ def update(ctx: click.Context, record_id: str, qty: int | None, delivered: int |
       meshaid update 84f6efae-4 --delivered 50 --fulfil
       meshaid update 84f6efae-3 --renew 2d
     """
-    if fulfil and withdraw:
-        raise click.UsageError("--fulfil and --withdraw exclude each other")
     with opened(ctx) as (home, store):
-        from ..ledger.identity import public_bytes
-
-        short, seq = parse_record_id(record_id)
-        obj = q.get_object(store, record_id)
-        if bytes.fromhex(obj["author"]) != public_bytes(home.key()):
-            raise Refused(f"{record_id} was written by someone else; only its author can update it")
-        row = store.db.execute(
-            "SELECT status, qty, delivered FROM objects WHERE short = ? AND seq = ?", [short, seq]
-        ).fetchone()
-        status, new_qty, new_delivered = row
-        if qty is not None:
-            new_qty = _qty(qty)
-        if delivered is not None:
-            new_delivered = _qty(delivered)
-        if withdraw:
-            status = 2
-        elif fulfil:
-            status = 3 if obj["kind"] == "pledge" else 1
-            if obj["kind"] == "pledge" and delivered is None:
-                new_delivered = new_qty
-        elif renew:
-            status = 0
-        body = r.Update(seq, status, new_qty, new_delivered,
-                        parse_minutes(renew, "--renew") if renew else 0, fit_text(note, r.NOTE_MAX))
-        rec = store.author(body, home.key())
-        click.echo(f"update {rec.short_author.hex()}-{rec.seq} of {record_id} signed and stored")
+        rec = actions.update(store, home.key(), record_id, qty=qty, delivered=delivered,
+                             fulfil=fulfil, withdraw=withdraw, renew=renew, note=note)
+        click.echo(f"update {actions.record_id(rec.short_author, rec.seq)} of "
+                   f"{record_id.strip()} signed and stored")
 
 
 @click.command("list")
 @click.option("--kind", type=click.Choice(["need", "offer", "pledge"]))
 @click.option("--category", type=choices(CATEGORIES))
 @click.option("--urgency", type=choices(URGENCIES), help="At least this urgent.")
-@click.option("--status", type=click.Choice(
-    ["open", "uncovered", "partial", "covered", "over-committed", "fulfilled", "delivered",
-     "withdrawn", "expired"]))
+@click.option("--status", type=click.Choice(STATUS_CHOICES))
 @click.option("--text", help="Full-text search in text, site and notes.")
 @click.option("--trusted", is_flag=True, help="Only records from admitted members.")
-@click.option("--limit", type=click.IntRange(1), help="At most this many rows.")
+@click.option("--limit", type=click.IntRange(1, q.LIMIT_MAX),
+              help="At most this many rows (after the other filters).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of records.")
 @click.pass_context
 def list_cmd(ctx: click.Context, kind: str | None, category: str | None, urgency: str | None,
              status: str | None, text: str | None, trusted: bool, limit: int | None,
              as_json: bool) -> None:
-    """List needs, offers and pledges, most urgent first.
+    """List needs, offers and pledges: trusted first, what still needs doing
+    before what is done, then the most urgent.
 
     \b
     Examples:
@@ -221,16 +165,17 @@ def list_cmd(ctx: click.Context, kind: str | None, category: str | None, urgency
       meshaid list --category water --urgency high --json
       meshaid list --text "brackets"
     """
-    filters = q.Filters(
-        kind=kind,
-        category=code_for(CATEGORIES, category, "category") if category else None,
-        min_urgency=code_for(URGENCIES, urgency, "urgency") if urgency else None,
-        status=status,
-        text=text,
-        trusted_only=trusted,
-        limit=limit,
-    )
-    with opened(ctx) as (_home, store):
+    with failures():
+        filters = q.Filters(
+            kind=kind,
+            category=inputs.vocab(CATEGORIES, category, "category") if category else None,
+            min_urgency=inputs.vocab(URGENCIES, urgency, "urgency") if urgency else None,
+            status=status,
+            text=inputs.text(text, 1000, "--text") if text else None,
+            trusted_only=trusted,
+            limit=limit,
+        )
+    with opened(ctx, write=False) as (_home, store):
         rows = q.list_objects(store, filters)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -249,7 +194,9 @@ def show(ctx: click.Context, record_id: str, as_json: bool) -> None:
     Example:
       meshaid show 84f6efae-3
     """
-    with opened(ctx) as (_home, store):
+    with failures():
+        inputs.record_id(record_id)
+    with opened(ctx, write=False) as (_home, store):
         obj = q.get_object(store, record_id)
     if as_json:
         click.echo(json.dumps(obj, indent=2, ensure_ascii=False))

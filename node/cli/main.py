@@ -1,11 +1,15 @@
 """Entry point: the `meshaid` group, the global --data-dir option and the
-promise that every error is one line on stderr (exit 2 for usage, 1 for
-refused input), never a traceback. MESHAID_DEBUG=1 shows tracebacks."""
+promise that every error is one line on stderr, never a traceback: exit 2 for
+input that can never be right (usage), 1 for input the node refuses given its
+ledger, 130 for Ctrl-C. MESHAID_DEBUG=1 shows tracebacks."""
 
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -43,7 +47,12 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
       meshaid post need "drinking water" --qty 200 --unit L --category water
       meshaid list
     """
-    ctx.obj = Home(data_dir or default_data_dir())
+    path = data_dir or default_data_dir()
+    if path.exists() and not path.is_dir():
+        where = "--data-dir" if data_dir else "MESHAID_HOME" if os.environ.get(
+            "MESHAID_HOME") else "the data directory"
+        raise click.UsageError(f"{where} {path} is a file, not a directory", ctx)
+    ctx.obj = Home(path)
 
 
 for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, backup_cmds):
@@ -66,9 +75,20 @@ def _one_line(message: str) -> str:
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
+class Interrupted(BaseException):
+    """Ctrl-C, raised past click (which would turn a KeyboardInterrupt into an
+    Abort with an extra blank line): open transactions roll back on the way out."""
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise Interrupted
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning every failure into one line on stderr."""
     debug = bool(os.environ.get("MESHAID_DEBUG"))
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupt)
     try:
         # Without standalone mode click *returns* the code of a ctx.exit(n) or
         # `raise Exit(n)` inside a command instead of raising it.
@@ -93,9 +113,15 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"meshaid: {_one_line(exc.format_message())}", err=True)
         sys.exit(1)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         click.echo("meshaid: interrupted", err=True)
         sys.exit(130)
+    except sqlite3.DatabaseError as exc:
+        if debug:
+            raise
+        click.echo(f"meshaid: the node's database is damaged ({_one_line(str(exc))}); "
+                   "run 'meshaid check' to see what can be saved", err=True)
+        sys.exit(1)
     except BrokenPipeError:
         sys.exit(1)
     except Exception as exc:  # the last line of defence: still one line, never a traceback

@@ -6,14 +6,13 @@ import sys
 
 import click
 
+from ..actions import inputs
 from ..home import Home
 from ..ledger import identity
 from ..ledger.records import NAME_MAX, SITE_MAX
-from ..ledger.vocab import ROLES, code_for
-from ..ledger.wire import fit_text
-from ..store import StoreError
+from ..ledger.vocab import ROLES
 from ..store import queries as q
-from .common import Refused, choices, opened
+from .common import Refused, choices, failures, opened
 
 
 @click.command()
@@ -33,16 +32,15 @@ def init(home: Home, new_network: str | None, join: str | None, name: str, site:
     """
     if bool(new_network) == bool(join):
         raise click.UsageError("give exactly one of --new-network NAME or --join ID")
-    try:
+    with failures():
         store = home.create(
-            name=fit_text(name, NAME_MAX),
-            site=fit_text(site, SITE_MAX),
-            role=code_for(ROLES, role, "role"),
-            new_network=fit_text(new_network, NAME_MAX) if new_network else None,
+            name=inputs.text(name, NAME_MAX, "--name"),
+            site=inputs.text(site, SITE_MAX, "--site"),
+            role=inputs.vocab(ROLES, role, "role"),
+            new_network=inputs.text(new_network, NAME_MAX, "the network's name")
+            if new_network else None,
             join=join,
         )
-    except (StoreError, identity.KeyFileError, ValueError) as exc:
-        raise Refused(str(exc)) from None
     key = identity.public_bytes(home.key())
     click.echo(f"node created in {home.path}")
     click.echo(f"key      {identity.short_id(key).hex()}  ({key.hex()})")
@@ -65,7 +63,7 @@ def whoami(ctx: click.Context, as_json: bool) -> None:
     Example:
       meshaid whoami
     """
-    with opened(ctx) as (home, store):
+    with opened(ctx, write=False) as (home, store):
         key = identity.public_bytes(home.key())
         member = next((m for m in q.members(store) if m["key"] == key.hex()), None)
         info = {

@@ -33,19 +33,29 @@ class Line:
     error: str = ""
 
 
+MAX_LINE = 1024  # bytes: far more than any record in base64 (a record fits a packet)
+
+
+def header(network: bytes) -> str:
+    """The first line of a bundle for `network` (without the newline)."""
+    return f"{MAGIC} {VERSION} {network.hex()}"
+
+
+def encode_line(raw: bytes) -> str:
+    """One record as a bundle line (without the newline)."""
+    return base64.b64encode(raw).decode("ascii")
+
+
 def write(network: bytes, records: Iterable[bytes]) -> str:
-    lines = [f"{MAGIC} {VERSION} {network.hex()}"]
-    lines += [base64.b64encode(raw).decode("ascii") for raw in records]
+    """A whole bundle as text (small bundles; exporters stream with `header`
+    and `encode_line`)."""
+    lines = [header(network)] + [encode_line(raw) for raw in records]
     return "\n".join(lines) + "\n"
 
 
-def read(text: str) -> tuple[bytes, Iterator[Line]]:
-    """Return the bundle's network id and its record lines; raise BundleError
-    when the header is unusable."""
-    lines = text.splitlines()
-    if not lines:
-        raise BundleError("empty file, not a meshaid bundle")
-    head = lines[0].split()
+def parse_header(line: str) -> bytes:
+    """The network id named by a bundle's first line; BundleError if unusable."""
+    head = line.split()
     if len(head) != 3 or head[0] != MAGIC:
         raise BundleError("not a meshaid bundle (bad first line)")
     if head[1] != VERSION:
@@ -56,15 +66,34 @@ def read(text: str) -> tuple[bytes, Iterator[Line]]:
         raise BundleError("bundle header has a malformed network id") from None
     if len(network) != 32:
         raise BundleError("bundle header has a malformed network id")
+    return network
+
+
+def parse_line(number: int, line: str) -> Line | None:
+    """One record line; None for a blank line."""
+    line = line.strip()
+    if not line:
+        return None
+    if len(line) > MAX_LINE:
+        return Line(number, None, f"line is {len(line)} characters, longer than any record")
+    try:
+        return Line(number, base64.b64decode(line, validate=True))
+    except (binascii.Error, ValueError):
+        return Line(number, None, "line is not base64")
+
+
+def read(text: str) -> tuple[bytes, Iterator[Line]]:
+    """Return the bundle's network id and its record lines; raise BundleError
+    when the header is unusable."""
+    lines = text.splitlines()
+    if not lines:
+        raise BundleError("empty file, not a meshaid bundle")
+    network = parse_header(lines[0])
 
     def items() -> Iterator[Line]:
         for number, line in enumerate(lines[1:], start=2):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                yield Line(number, base64.b64decode(line, validate=True))
-            except (binascii.Error, ValueError):
-                yield Line(number, None, "line is not base64")
+            item = parse_line(number, line)
+            if item is not None:
+                yield item
 
     return network, items()

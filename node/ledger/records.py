@@ -26,6 +26,25 @@ class Kind(enum.IntEnum):
         return self.name.lower()
 
 
+OBJECT_KINDS = (Kind.NEED, Kind.OFFER, Kind.PLEDGE)  # records that start an object
+
+
+class Status(enum.IntEnum):
+    """The state an update sets (node/PROTOCOL.md); names in vocab.STATUSES."""
+
+    OPEN = 0
+    FULFILLED = 1  # a need or offer that is done
+    WITHDRAWN = 2
+    DELIVERED = 3  # a pledge that was delivered
+
+
+class Grant(enum.IntEnum):
+    """What a vouch grants."""
+
+    MEMBER = 0
+    STEWARD = 1
+
+
 # Limits, in bytes of UTF-8 or in varint bytes. They are part of the format.
 NAME_MAX = 24
 SITE_MAX = 24

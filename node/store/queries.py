@@ -7,11 +7,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ledger import hlc
-from ..ledger.records import Kind
+from ..ledger.records import Kind, Status
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, STATUSES, UNITS, URGENCIES
 from .store import Store, StoreError, parse_record_id, record_id
 
 KIND_NAMES = {Kind.NEED: "need", Kind.OFFER: "offer", Kind.PLEDGE: "pledge"}
+KIND_CODES = {name: int(kind) for kind, name in KIND_NAMES.items()}
+NEED, PLEDGE, OPEN, WITHDRAWN = int(Kind.NEED), int(Kind.PLEDGE), int(Status.OPEN), int(
+    Status.WITHDRAWN)
+LIMIT_MAX = (1 << 63) - 1  # SQLite's LIMIT is a signed 64-bit integer
+# Display states of open needs, as SQL over objects `o` (board_status in SQL).
+_PLEDGE_STATES = {
+    "over-committed": f"o.kind = {NEED} AND o.qty > 0 AND o.pledged > o.qty",
+    "covered": f"o.kind = {NEED} AND o.qty > 0 AND o.pledged = o.qty",
+    "partial": f"o.kind = {NEED} AND o.qty > 0 AND o.pledged > 0 AND o.pledged < o.qty",
+    "uncovered": f"NOT (o.kind = {NEED} AND o.qty > 0 AND o.pledged > 0)",
+}
 
 
 @dataclass
@@ -53,10 +64,9 @@ def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dic
     now = time.time() if now is None else now
     where: list[str] = ["1=1"]
     args: list[Any] = []
-    kind_codes = {"need": 2, "offer": 3, "pledge": 4}
     if f.kind:
         where.append("o.kind = ?")
-        args.append(kind_codes[f.kind])
+        args.append(KIND_CODES[f.kind])
     if f.category is not None:
         where.append("o.category = ?")
         args.append(f.category)
@@ -65,11 +75,13 @@ def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dic
         args.append(f.min_urgency)
     if f.trusted_only:
         where.append("o.trust = 'trusted'")
-    if f.status in ("open", "uncovered", "partial", "covered", "over-committed"):
-        where.append("o.status = 0 AND (o.valid_until IS NULL OR o.valid_until > ?)")
+    if f.status in ("open", *_PLEDGE_STATES):
+        where.append(f"o.status = {OPEN} AND (o.valid_until IS NULL OR o.valid_until > ?)")
         args.append(now)
+        if f.status in _PLEDGE_STATES:
+            where.append(_PLEDGE_STATES[f.status])
     elif f.status == "expired":
-        where.append("o.status = 0 AND o.valid_until IS NOT NULL AND o.valid_until <= ?")
+        where.append(f"o.status = {OPEN} AND o.valid_until IS NOT NULL AND o.valid_until <= ?")
         args.append(now)
     elif f.status is not None:
         codes = {v: k for k, v in STATUSES.items()}
@@ -81,22 +93,23 @@ def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dic
     if match:  # blank or quotes only: no text filter (an empty MATCH is an FTS error)
         where.append("o.rowid IN (SELECT rowid FROM objects_fts WHERE objects_fts MATCH ?)")
         args.append(match)
+    # Trusted first, then what still needs doing (open and unexpired) before what
+    # is done, then by urgency and age; the limit applies after every filter.
     tail = (" AND ".join(where) + " ORDER BY o.trust = 'trusted' DESC,"
+            f" (o.status = {OPEN} AND (o.valid_until IS NULL OR o.valid_until > ?)) DESC,"
             " COALESCE(o.urgency, 1) DESC, o.created_hlc DESC, o.author, o.seq")
+    args.append(now)
     if f.limit:
-        tail += f" LIMIT {int(f.limit)}"
-    rows = _objects(store, tail, args, now)
-    if f.status in ("uncovered", "partial", "covered", "over-committed"):
-        wanted = "open" if f.status == "uncovered" else f.status
-        rows = [row for row in rows if row["status"] == wanted]
-    return rows
+        tail += " LIMIT ?"
+        args.append(min(int(f.limit), LIMIT_MAX))
+    return _objects(store, tail, args, now)
 
 
 def open_needs(store: Store, now: float, limit: int = 100) -> list[dict[str, Any]]:
     """The board's first screen: trusted, open, unexpired needs by urgency."""
     return _objects(
         store,
-        "o.kind = 2 AND o.trust = 'trusted' AND o.status = 0"
+        f"o.kind = {NEED} AND o.trust = 'trusted' AND o.status = {OPEN}"
         " AND (o.valid_until IS NULL OR o.valid_until > ?)"
         " ORDER BY o.urgency DESC, o.created_hlc DESC, o.author, o.seq LIMIT ?",
         [now, limit],
@@ -107,8 +120,10 @@ def open_needs(store: Store, now: float, limit: int = 100) -> list[dict[str, Any
 def _objects(store: Store, where: str, args: list[Any], now: float) -> list[dict[str, Any]]:
     """Objects joined with their author's hello, `where` (and order) given, as JSON."""
     cursor = store.db.execute(
-        "SELECT o.*, k.name AS author_name, k.site AS author_site FROM objects o"
-        " LEFT JOIN keys k ON k.key = o.author WHERE " + where,
+        "SELECT o.*, k.name AS author_name, k.site AS author_site, n.unit AS need_unit"
+        " FROM objects o LEFT JOIN keys k ON k.key = o.author"
+        f" LEFT JOIN objects n ON o.kind = {PLEDGE} AND n.short = o.ref_short"
+        f" AND n.seq = o.ref_seq AND n.kind = {NEED} WHERE " + where,
         args,
     )
     cols = [c[0] for c in cursor.description]
@@ -124,7 +139,7 @@ def as_json(row: dict[str, Any], now: float) -> dict[str, Any]:
         "author_name": row.get("author_name") or "",
         "text": row["text"] or "",
         "qty": row["qty"],
-        "unit": UNITS.get(row["unit"], "") if row["unit"] is not None else "",
+        "unit": _unit(row.get("need_unit") if kind is Kind.PLEDGE else row["unit"]),
         "category": CATEGORIES.get(row["category"], "") if row["category"] is not None else "",
         "urgency": URGENCIES.get(row["urgency"]) if row["urgency"] is not None else None,
         "site": row["site"] or row.get("author_site") or "",
@@ -154,6 +169,10 @@ def as_json(row: dict[str, Any], now: float) -> dict[str, Any]:
     return out
 
 
+def _unit(code: int | None) -> str:
+    return UNITS.get(code, "") if code is not None else ""
+
+
 def get_object(store: Store, text_id: str, now: float | None = None) -> dict[str, Any]:
     """One need/offer/pledge by id, with its pledges (for needs); StoreError if unknown."""
     now = time.time() if now is None else now
@@ -168,7 +187,7 @@ def get_object(store: Store, text_id: str, now: float | None = None) -> dict[str
 
 
 def list_pledges(store: Store, short: bytes, seq: int, now: float) -> list[dict[str, Any]]:
-    return _objects(store, "o.kind = 4 AND o.ref_short = ? AND o.ref_seq = ?"
+    return _objects(store, f"o.kind = {PLEDGE} AND o.ref_short = ? AND o.ref_seq = ?"
                     " ORDER BY o.created_hlc, o.author, o.seq", [short, seq], now)
 
 
@@ -202,3 +221,122 @@ def members(store: Store) -> list[dict[str, Any]]:
         })
     out.sort(key=lambda m: (m["role"] is None, m["role"] != "steward", m["name"], m["key"]))
     return out
+
+
+# ------------------------------------------------------------ for the domain actions
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    """The current derived state of one need, offer or pledge."""
+
+    author: bytes
+    short: bytes
+    seq: int
+    kind: Kind
+    status: Status
+    qty: int
+    delivered: int
+    note: str
+    valid_until: int | None
+    unit: int | None
+
+
+def object_state(store: Store, short: bytes, seq: int) -> ObjectState | None:
+    """The object with id (short, seq), or None. With two authors sharing a short
+    id, the trusted one first."""
+    row = store.db.execute(
+        "SELECT author, short, seq, kind, status, qty, delivered, note, valid_until, unit"
+        " FROM objects WHERE short = ? AND seq = ? ORDER BY trust = 'trusted' DESC LIMIT 1",
+        [short, seq],
+    ).fetchone()
+    if row is None:
+        return None
+    author, short, seq, kind, status, qty, delivered, note, valid_until, unit = row
+    return ObjectState(bytes(author), bytes(short), seq, Kind(kind), Status(status), qty,
+                       delivered, note or "", valid_until, unit)
+
+
+@dataclass(frozen=True)
+class KnownKey:
+    """A key this node has heard of, with what its hello says and its membership."""
+
+    key: bytes
+    short: bytes
+    name: str
+    role: str | None  # steward | member | None (not admitted)
+    revoked_through: int | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_through is not None
+
+
+_KNOWN = (
+    "SELECT k.key, k.short, k.name, m.role, m.revoked_through FROM keys k"
+    " LEFT JOIN members m ON m.key = k.key"
+)
+
+
+def _known(rows: list[Any]) -> list[KnownKey]:
+    return [KnownKey(bytes(key), bytes(short), name, role, through)
+            for key, short, name, role, through in rows]
+
+
+def keys_by_short(store: Store, short: bytes) -> list[KnownKey]:
+    """Known keys (with a hello) whose short id is `short`."""
+    return _known(store.db.execute(_KNOWN + " WHERE k.short = ?", [short]).fetchall())
+
+
+def keys_by_name(store: Store, name: str) -> list[KnownKey]:
+    """Known keys whose display name is `name`, without regard to case."""
+    wanted = name.strip().casefold()
+    return [k for k in _known(store.db.execute(_KNOWN).fetchall())
+            if k.name.strip().casefold() == wanted]
+
+
+def known_key(store: Store, key: bytes) -> KnownKey | None:
+    """What this node knows of `key`: its hello, its membership, or None of either."""
+    rows = _known(store.db.execute(_KNOWN + " WHERE k.key = ?", [key]).fetchall())
+    if rows:
+        return rows[0]
+    row = store.db.execute("SELECT role, revoked_through FROM members WHERE key = ?",
+                           [key]).fetchone()
+    if row is None:
+        return None
+    from ..ledger.identity import short_id
+
+    return KnownKey(key, short_id(key), "", row[0], row[1])
+
+
+def stewards(store: Store) -> list[bytes]:
+    """Keys that are stewards now (not revoked)."""
+    return [bytes(k) for (k,) in store.db.execute(
+        "SELECT key FROM members WHERE role = 'steward' AND revoked_through IS NULL")]
+
+
+def highest_seq(store: Store, author: bytes) -> int:
+    """The highest seq of `author` stored here, 0 for none."""
+    row = store.db.execute("SELECT MAX(seq) FROM records WHERE author = ?", [author]).fetchone()
+    return int(row[0] or 0)
+
+
+def hello_of(store: Store, key: bytes) -> tuple[str, str, int] | None:
+    """(name, site, role) of `key`'s latest hello, or None."""
+    row = store.db.execute("SELECT name, site, role FROM keys WHERE key = ?", [key]).fetchone()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def held_hashes(store: Store) -> set[bytes]:
+    """Hashes of the records held aside (author or charter not known yet)."""
+    return {bytes(h) for (h,) in store.db.execute("SELECT hash FROM held")}
+
+
+def stored_hashes(store: Store, hashes: list[bytes]) -> set[bytes]:
+    """Which of `hashes` are stored records."""
+    found: set[bytes] = set()
+    for i in range(0, len(hashes), 500):
+        chunk = hashes[i:i + 500]
+        found.update(bytes(h) for (h,) in store.db.execute(
+            f"SELECT hash FROM records WHERE hash IN ({','.join('?' * len(chunk))})", chunk))
+    return found

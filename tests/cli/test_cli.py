@@ -1,10 +1,6 @@
 """The meshaid command line, run as a real subprocess: the walkthrough of the
 issue's "done when", bundles that must be refused, usage errors, key backup,
-and help texts.
-
-Each run costs a Python start-up, so independent commands run side by side
-(`meshaid_many`) and facts the test can compute itself (a node's key, its
-network code) are read from its files rather than asked for."""
+and help texts."""
 
 from __future__ import annotations
 
@@ -12,148 +8,25 @@ import base64
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from cli_helpers import (
+    code_of,
+    counts,
+    found,
+    key_of,
+    listing,
+    listings,
+    meshaid,
+    meshaid_batch,
+    meshaid_many,
+    ok,
+    one_line_error,
+)
 
 from meshaid.node.ledger import codec, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
-
-Run = subprocess.CompletedProcess
-
-
-def _env(env_home: Path | None) -> dict[str, str]:
-    """MESHAID_HOME is `env_home` if given, else a directory no test creates."""
-    env = dict(os.environ)
-    env.pop("MESHAID_DEBUG", None)
-    env["MESHAID_HOME"] = str(env_home or Path(os.environ["MESHAID_HOME"]) / "unused")
-    return env
-
-
-def _cmd(home: Path | None, args: list[str] | tuple[str, ...]) -> list[str]:
-    cmd = [sys.executable, "-m", "meshaid.node.cli"]
-    if home is not None:
-        cmd += ["--data-dir", str(home)]
-    return [*cmd, *args]
-
-
-def meshaid(home: Path | None, *args: str, stdin: str | None = None,
-            env_home: Path | None = None) -> Run[str]:
-    """Run `python -m meshaid.node.cli [--data-dir HOME] ARGS`."""
-    return subprocess.run(_cmd(home, args), capture_output=True, text=True, input=stdin,
-                          env=_env(env_home), timeout=60, check=False)
-
-
-def meshaid_many(calls: list[tuple[Path | None, list[str]]]) -> list[Run[str]]:
-    """Run independent commands at the same time."""
-    procs = [
-        subprocess.Popen(_cmd(home, args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL, text=True, env=_env(None))
-        for home, args in calls
-    ]
-    done = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        done.append(Run(proc.args, proc.returncode, out, err))
-    return done
-
-
-# Runs the real entry point once per argv inside one fresh interpreter, for the
-# many checks of one-line errors and help texts, which would otherwise pay a
-# Python start-up each. Anything escaping main() crashes it with a traceback.
-_BATCH = """
-import contextlib, io, json, sys
-from meshaid.node.cli.main import main
-results = []
-for argv in json.load(sys.stdin):
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(argv)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
-    results.append([int(code), out.getvalue(), err.getvalue()])
-json.dump(results, sys.stdout)
-"""
-
-
-def meshaid_batch(calls: list[tuple[Path | None, list[str]]]) -> list[Run[str]]:
-    """Like `meshaid_many`, but every command runs in one interpreter."""
-    argvs = [_cmd(home, args)[3:] for home, args in calls]
-    proc = subprocess.run([sys.executable, "-c", _BATCH], input=json.dumps(argvs),
-                          capture_output=True, text=True, env=_env(None), timeout=120,
-                          check=False)
-    assert proc.returncode == 0 and not proc.stderr, proc.stderr
-    return [Run(["meshaid", *argv], code, out, err)
-            for argv, (code, out, err) in zip(argvs, json.loads(proc.stdout))]
-
-
-def ok(home: Path | None, *args: str, **kw: object) -> str:
-    proc = meshaid(home, *args, **kw)
-    assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    return proc.stdout
-
-
-def one_line_error(proc: Run[str], code: int) -> str:
-    """The promise for every failure: exit `code`, one line on stderr, no traceback."""
-    assert proc.returncode == code, (proc.args, proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, (proc.args, proc.stderr)
-    assert lines[0].startswith("meshaid: ")
-    return lines[0]
-
-
-def listing(home: Path, *args: str) -> list[dict]:
-    return json.loads(ok(home, "list", "--json", *args))
-
-
-def listings(*homes: Path) -> list[list[dict]]:
-    results = meshaid_many([(home, ["list", "--json"]) for home in homes])
-    for proc in results:
-        assert proc.returncode == 0, proc.stderr
-    return [json.loads(proc.stdout) for proc in results]
-
-
-def key_of(home: Path) -> bytes:
-    return identity.public_bytes(identity.read_key_file(home / "key.ed25519"))
-
-
-def code_of(home: Path) -> str:
-    store = Store.open(home / "ledger.db")
-    try:
-        return str(store.network_code)
-    finally:
-        store.close()
-
-
-def counts(home: Path) -> dict[str, int]:
-    store = Store.open(home / "ledger.db")
-    try:
-        return {t: store.count(t) for t in ("records", "held", "objects")}
-    finally:
-        store.close()
-
-
-def found(home: Path, name: str = "Port", who: str = "Anna") -> None:
-    ok(home, "init", "--new-network", name, "--name", who, "--site", "Pier 3 clinic")
-
-
-@pytest.fixture(scope="module")
-def port(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A founded node with one need and one offer, for commands that only read."""
-    home = tmp_path_factory.mktemp("port") / "node"
-    env_home = home.parent / "unused"
-    ok(home, "init", "--new-network", "Port", "--name", "Anna", env_home=env_home)
-    ok(home, "post", "need", "drinking water", "--qty", "9", "--category", "water",
-       env_home=env_home)
-    ok(home, "post", "offer", "bricks", "--category", "shelter", env_home=env_home)
-    return home
-
 
 # ------------------------------------------------------------------ walkthrough
 
@@ -179,7 +52,7 @@ def test_two_nodes_share_a_ledger_by_bundle(tmp_path: Path) -> None:
     assert need["id"] == f"{identity.short_id(anna).hex()}-3"  # charter 1, hello 2, need 3
 
     # 2. a second node joins by the network code and imports the bundle
-    assert "exported 3 records" in ok(one, "export", str(stick))
+    assert "exported 3 records" in ok(one, "export", str(stick), "--force")
     joined = ok(two, "init", "--join", code.lower().replace("-", ""), "--name", "Bo",
                 "--site", "Foundry")
     assert f"waiting for the charter of network {code}" in joined
@@ -195,7 +68,7 @@ def test_two_nodes_share_a_ledger_by_bundle(tmp_path: Path) -> None:
     ok(two, "post", "offer", "laser + brake, M6 brackets", "--qty", "40", "--per", "day",
        "--type", "capacity", "--category", "sheet-metal")
     ok(two, "pledge", need["id"], "--qty", "50", "--by", "4h", "--text", "water truck")
-    ok(two, "export", str(stick))
+    ok(two, "export", str(stick), "--force")
     assert ok(one, "import", str(stick)).startswith("accepted 3, duplicate 3")  # hello+2
     quarantined = {row["kind"]: row for row in listing(one)}
     assert quarantined["offer"]["trust"] == quarantined["pledge"]["trust"] == "quarantine"
@@ -207,7 +80,7 @@ def test_two_nodes_share_a_ledger_by_bundle(tmp_path: Path) -> None:
     assert trusted["offer"]["trust"] == trusted["pledge"]["trust"] == "trusted"
     assert trusted["offer"]["author"] == bo.hex()
     assert (trusted["need"]["remaining"], trusted["need"]["status"]) == (150, "partial")
-    ok(one, "export", str(stick))
+    ok(one, "export", str(stick), "--force")
     ok(two, "import", str(stick))
     first, second = listings(one, two)
     assert second == first
@@ -215,7 +88,7 @@ def test_two_nodes_share_a_ledger_by_bundle(tmp_path: Path) -> None:
     # 4. the steward revokes Bo: his records after the cut are quarantined, earlier ones stay
     ok(one, "revoke", bo_short, "--reason", "stolen radio")
     ok(two, "post", "offer", "more brackets", "--category", "sheet-metal")
-    ok(two, "export", str(stick))
+    ok(two, "export", str(stick), "--force")
     ok(one, "import", str(stick))
     trust = {row["text"]: row["trust"] for row in listing(one)}
     assert trust == {"drinking water": "trusted", "laser + brake, M6 brackets": "trusted",
@@ -251,7 +124,7 @@ def test_a_bundle_with_one_flipped_byte_refuses_only_that_record(tmp_path: Path)
     one, two, stick = tmp_path / "one", tmp_path / "two", tmp_path / "stick.bundle"
     found(one)
     ok(one, "post", "need", "drinking water", "--qty", "200", "--unit", "L", "--category", "water")
-    ok(one, "export", str(stick))
+    ok(one, "export", str(stick), "--force")
     lines = stick.read_text().splitlines()
     raws = [base64.b64decode(line) for line in lines[1:]]
     index = next(i for i, raw in enumerate(raws) if codec.parse(raw).kind is r.Kind.NEED)
@@ -266,7 +139,8 @@ def test_a_bundle_with_one_flipped_byte_refuses_only_that_record(tmp_path: Path)
     report = json.loads(proc.stdout)
     line_no = index + 2  # the header is line 1
     assert (report["accepted"], report["rejected"]) == (len(raws) - 1, 1)
-    assert [(p["line"], p["reason"]) for p in report["problems"]] == [(line_no, "bad-signature")]
+    assert {reason: (entry["count"], entry["first_line"])
+            for reason, entry in report["reasons"].items()} == {"bad-signature": (1, line_no)}
     # nothing of that record is stored; the others are
     store = Store.open(two / "ledger.db")
     assert store.db.execute("SELECT COUNT(*) FROM records WHERE raw = ?",
@@ -277,7 +151,7 @@ def test_a_bundle_with_one_flipped_byte_refuses_only_that_record(tmp_path: Path)
     proc = meshaid(two, "import", str(stick))
     assert proc.returncode == 1
     assert proc.stdout.startswith(f"accepted 0, duplicate {len(raws) - 1}, held 0, rejected 1")
-    assert f"line {line_no}: rejected: bad-signature" in proc.stdout
+    assert f"rejected 1 x bad-signature, first at line {line_no}" in proc.stdout
     # a flipped byte in the author's short id makes an author nobody knows: a
     # record that cannot be from this bundle, so refused too, and not kept aside
     damaged = bytearray(raws[index])
@@ -287,27 +161,27 @@ def test_a_bundle_with_one_flipped_byte_refuses_only_that_record(tmp_path: Path)
     proc = meshaid(two, "import", str(stick))
     assert proc.returncode == 1
     assert proc.stdout.startswith(f"accepted 0, duplicate {len(raws) - 1}, held 0, rejected 1")
-    assert f"line {line_no}: rejected: unknown-author" in proc.stdout
+    assert f"rejected 1 x unknown-author, first at line {line_no}" in proc.stdout
     assert counts(two) == {"records": 3, "held": 0, "objects": 0}
     # the intact record still goes in later: the damaged copies left no trace
-    ok(one, "export", str(stick))
+    ok(one, "export", str(stick), "--force")
     assert ok(two, "import", str(stick)).startswith("accepted 1,")
     assert [row["kind"] for row in listing(two)] == ["need"]
 
 
 def test_a_line_that_is_not_base64_is_reported(port: Path, tmp_path: Path) -> None:
     stick = tmp_path / "stick.bundle"
-    ok(port, "export", str(stick))
+    ok(port, "export", str(stick), "--force")
     stick.write_text(stick.read_text() + "@@@ not base64 @@@\n")
     proc = meshaid(port, "import", str(stick))
     assert proc.returncode == 1
-    assert "line 6: rejected: bad-encoding" in proc.stdout
+    assert "rejected 1 x bad-encoding, first at line 6" in proc.stdout
 
 
 def test_a_bundle_for_another_network_is_refused_whole(port: Path, tmp_path: Path) -> None:
     other, joiner, stick = tmp_path / "other", tmp_path / "joiner", tmp_path / "other.bundle"
     found(other, "Elsewhere", "Eve")
-    ok(other, "export", str(stick))
+    ok(other, "export", str(stick), "--force")
     ok(joiner, "init", "--join", code_of(port))
     before = counts(port)
     at_port, at_joiner = meshaid_many([(port, ["import", str(stick)]),
@@ -356,6 +230,7 @@ USAGE_ERRORS = [
     ["frobnicate"],
     ["update", "1a2b3c4d-3", "--fulfil", "--withdraw"],
     ["key", "export", "--bogus"],
+    ["show", "not-an-id"],
 ]
 
 
@@ -378,7 +253,6 @@ def test_refused_input_exits_1_with_one_line(port: Path, tmp_path: Path) -> None
         (nowhere, ["init", "--join", "not-a-code"], "not 12 base32"),
         (port, ["init", "--new-network", "X"], "already exists"),
         (port, ["show", "00000000-1"], "no need"),
-        (port, ["show", "not-an-id"], "record id"),
         (port, ["vouch", "nobody"], "no known key"),
         (port, ["pledge", offer_id, "--qty", "1"], "not a need"),
     ]
@@ -394,7 +268,7 @@ def test_only_the_author_can_update(port: Path, tmp_path: Path) -> None:
     other, stick = tmp_path / "other", tmp_path / "stick.bundle"
     offer_id = next(row["id"] for row in listing(port) if row["kind"] == "offer")
     ok(other, "init", "--join", code_of(port))
-    ok(port, "export", str(stick))
+    ok(port, "export", str(stick), "--force")
     ok(other, "import", str(stick))
     assert "someone else" in one_line_error(meshaid(other, "update", offer_id, "--qty", "3"), 1)
 

@@ -1,0 +1,256 @@
+"""Bundles in and out: a USB stick is a transport too.
+
+Import streams the file line by line (bounded memory whatever its size), ingests
+in batches, and answers with counts and a summary of rejections by reason, not
+one line per bad record. Export streams every record into an exclusively
+created temporary file next to the target and renames it into place; it never
+replaces an existing file without `force`, and never the node's own database
+or key, even with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ..ledger import bundle, identity
+from ..store import Store, admin
+from ..store import queries as q
+from .errors import ActionError, InvalidInput
+from .posting import ensure_hello
+
+BATCH = 500
+HEADER_MAX = 200
+PENDING_MAX = 20_000  # records held during one import before they are settled
+
+
+@dataclass
+class Reason:
+    count: int = 0
+    first_line: int = 0
+    detail: str = ""
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts by outcome, and rejections by reason."""
+
+    accepted: int = 0
+    duplicate: int = 0
+    held: int = 0
+    rejected: int = 0
+    reasons: dict[str, Reason] = field(default_factory=dict)
+
+    def reject(self, reason: str, line: int, detail: str) -> None:
+        self.rejected += 1
+        entry = self.reasons.setdefault(reason, Reason(0, line, detail))
+        entry.count += 1
+
+    def as_dict(self) -> dict[str, object]:
+        return {"accepted": self.accepted, "duplicate": self.duplicate, "held": self.held,
+                "rejected": self.rejected,
+                "reasons": {k: {"count": v.count, "first_line": v.first_line, "detail": v.detail}
+                            for k, v in sorted(self.reasons.items())}}
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) of each line after the header; text None for a line
+    that is too long or not ASCII. Reads at most MAX_LINE bytes at a time."""
+    number = 1
+    while True:
+        chunk = stream.readline(bundle.MAX_LINE + 2)
+        if not chunk:
+            return
+        number += 1
+        if not chunk.endswith(b"\n") and len(chunk) >= bundle.MAX_LINE + 2:
+            while chunk and not chunk.endswith(b"\n"):  # skip the rest of a long line
+                chunk = stream.readline(65536)
+            yield number, None
+            continue
+        try:
+            yield number, chunk.decode("ascii")
+        except UnicodeDecodeError:
+            yield number, None
+
+
+def _open(source: Path) -> BinaryIO:
+    try:
+        info = os.stat(source)
+        if not stat.S_ISREG(info.st_mode):
+            raise ActionError(f"{source} is not a regular file, so not a bundle")
+        return open(source, "rb")
+    except OSError as exc:
+        raise ActionError(f"cannot read {source}: {exc.strerror}") from None
+
+
+def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | BinaryIO, *,
+                  now: float | None = None) -> ImportReport:
+    """Verify and store the records of a bundle (a path, or a binary stream such
+    as stdin). A bundle for another network is refused whole; bad records are
+    counted by reason and the rest are stored. A record whose author's hello is
+    neither in the bundle nor on this node is rejected, not kept. Afterwards the
+    node signs its own hello if the charter just arrived (`key` given)."""
+    stream = _open(source) if isinstance(source, Path) else source
+    name = str(source) if isinstance(source, Path) else "the bundle"
+    try:
+        first = stream.readline(HEADER_MAX)
+        if not first:
+            raise ActionError(f"{name}: empty file, not a meshaid bundle")
+        try:
+            network = bundle.parse_header(first.decode("ascii", errors="replace"))
+        except bundle.BundleError as exc:
+            raise ActionError(f"{name}: {exc}") from None
+        code = identity.network_code(network)
+        if store.network is not None and store.network != network:
+            raise ActionError(f"{name} belongs to network {code}, this node to "
+                              f"{store.network_code}")
+        if store.network is None and store.network_code != code:
+            raise ActionError(f"{name} belongs to network {code}, this node expects "
+                              f"{store.network_code}")
+        report = ImportReport()
+        held_before = q.held_hashes(store)
+        pending: dict[bytes, tuple[int, str]] = {}  # held during this import: line, reason
+        batch: list[bundle.Line] = []
+        for number, text in _lines(stream):
+            item = (bundle.Line(number, None, "line is too long or not ASCII") if text is None
+                    else bundle.parse_line(number, text))
+            if item is None:
+                continue
+            if item.raw is None:
+                report.reject("bad-encoding", item.number, item.error)
+                continue
+            batch.append(item)
+            if len(batch) >= BATCH:
+                _ingest(store, batch, report, held_before, pending, now)
+                batch = []
+                if len(pending) > PENDING_MAX:
+                    _settle(store, report, pending)
+        if batch:
+            _ingest(store, batch, report, held_before, pending, now)
+        _settle(store, report, pending)
+    finally:
+        if isinstance(source, Path):
+            stream.close()
+    if key is not None:
+        ensure_hello(store, key, now)
+    return report
+
+
+def _ingest(store: Store, batch: list[bundle.Line], report: ImportReport,
+            held_before: set[bytes], pending: dict[bytes, tuple[int, str]],
+            now: float | None) -> None:
+    raws = [item.raw for item in batch if item.raw is not None]
+    outcomes = store.ingest_many(raws) if now is None else store.ingest_many(raws, now)
+    for item, raw, outcome in zip(batch, raws, outcomes):
+        if outcome.status == "accepted":
+            report.accepted += 1
+        elif outcome.status == "duplicate":
+            report.duplicate += 1
+        elif outcome.status == "held":
+            digest = hashlib.sha256(raw).digest()
+            if digest in held_before:
+                report.held += 1
+            else:
+                pending[digest] = (item.number, outcome.reason)
+        else:
+            report.reject(outcome.reason, item.number, outcome.detail)
+
+
+def _settle(store: Store, report: ImportReport, pending: dict[bytes, tuple[int, str]]) -> None:
+    """Records held during this import: accepted if their author's hello came later
+    in the file, otherwise damaged or forged, so dropped and counted as rejected."""
+    if not pending:
+        return
+    stored = q.stored_hashes(store, list(pending))
+    report.accepted += len(stored)
+    bogus = {d: v for d, v in pending.items() if d not in stored}
+    admin.discard_held(store, bogus)
+    for number, reason in sorted(bogus.values()):
+        report.reject(reason, number,
+                      "its author's hello is neither in this bundle nor on this node"
+                      if reason == "unknown-author" else "the network's charter was not accepted")
+    pending.clear()
+
+
+def export_bundle(store: Store, dest: Path | BinaryIO, *, force: bool = False,
+                  protect: Iterable[Path] = ()) -> int:
+    """Write every stored record as a bundle to `dest` (a path or a binary stream);
+    return how many. A path is written atomically and never replaces an existing
+    file unless `force`, nor ever the node's database or the paths in `protect`."""
+    if store.network is None:
+        raise ActionError("this node has no charter yet, so nothing to export")
+    if not isinstance(dest, Path):
+        return _write(store, dest)
+    if not str(dest) or str(dest) in (".", ".."):
+        raise InvalidInput("give a file name to export to, e.g. /media/usb/port.bundle")
+    db = admin.database_path(store)
+    guarded = list(protect)
+    if db is not None:
+        guarded += [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
+    for path in guarded:
+        if _same(dest, path):
+            raise ActionError(f"{dest} is this node's own {path.name}: export never writes "
+                              "over it; choose another file")
+    if dest.is_dir():
+        raise InvalidInput(f"{dest} is a directory; give a file name inside it")
+    if os.path.lexists(dest) and not force:
+        raise ActionError(f"{dest} already exists; use --force to replace it")
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ActionError(f"cannot write {dest}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            count = _write(store, out)
+            out.flush()
+            os.fsync(out.fileno())
+        _place(tmp, dest, force)
+    except OSError as exc:
+        raise ActionError(f"cannot write {dest}: {exc.strerror}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return count
+
+
+def _write(store: Store, out: BinaryIO) -> int:
+    assert store.network is not None
+    out.write((bundle.header(store.network) + "\n").encode("ascii"))
+    count = 0
+    for raw in store.raw_records():
+        out.write((bundle.encode_line(raw) + "\n").encode("ascii"))
+        count += 1
+    return count
+
+
+def _place(tmp: Path, dest: Path, force: bool) -> None:
+    """Move the finished temporary file to `dest`: a hard link refuses a file that
+    appeared meanwhile; file systems without links (FAT sticks) get a rename."""
+    if force:
+        os.replace(tmp, dest)
+        return
+    try:
+        os.link(tmp, dest, follow_symlinks=False)
+    except FileExistsError:
+        raise ActionError(f"{dest} already exists; use --force to replace it") from None
+    except OSError:
+        if os.path.lexists(dest):
+            raise ActionError(f"{dest} already exists; use --force to replace it") from None
+        os.replace(tmp, dest)
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()

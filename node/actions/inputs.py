@@ -1,0 +1,112 @@
+"""Validation of what people type, shared by the actions, the CLI and the TUI.
+
+Every check either returns a value that fits its wire field or raises
+`InvalidInput` with one line saying what fits. Nothing is ever cut silently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ..ledger import records as r
+from ..ledger.vocab import code_for
+from ..ledger.wire import clean_text
+from ..store.store import StoreError, parse_record_id
+from .errors import InvalidInput
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw]?)\s*$")
+_UNIT_MIN = {"": 60, "m": 1, "h": 60, "d": 1440, "w": 10080}
+MAX_DAYS = r.MINUTES_MAX // 1440
+MAX_WEEKS = r.MINUTES_MAX // 10080
+
+
+def duration(value: str | int | None, what: str) -> int:
+    """'90m', '12h', '3d', '2w' (a bare number is hours), or minutes as an int, to
+    minutes; 0 for none ('', '0', 'never'). Refuses what the wire cannot carry."""
+    if value is None:
+        return 0
+    if isinstance(value, int):
+        minutes = value
+        shown = f"{value} minutes"
+    else:
+        if value.strip().lower() in ("", "0", "never"):
+            return 0
+        match = _DURATION.match(value.lower())
+        if not match:
+            raise InvalidInput(f"{what} {value!r} is not a duration like 90m, 12h, 3d or 2w")
+        minutes = int(match.group(1)) * _UNIT_MIN[match.group(2)]
+        shown = value.strip()
+    if minutes < 0:
+        raise InvalidInput(f"{what} cannot be negative")
+    if minutes > r.MINUTES_MAX:
+        raise InvalidInput(f"{what} {shown} is too long: at most {MAX_DAYS} days "
+                           f"({MAX_WEEKS} weeks)")
+    return minutes
+
+
+def text(value: str, max_bytes: int, what: str) -> str:
+    """`value` in canonical form (NFC, no control characters, trimmed) if it fits
+    `max_bytes` of UTF-8; otherwise InvalidInput saying how many bytes fit."""
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise InvalidInput(f"{what} is not valid UTF-8")
+    clean = clean_text(value)
+    size = len(clean.encode("utf-8"))
+    if size > max_bytes:
+        fits = clean.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+        raise InvalidInput(f"{what} is {size} bytes of UTF-8 and only {max_bytes} fit "
+                           f"(up to {fits[-12:]!r}); shorten it")
+    return clean
+
+
+def quantity(value: int, what: str = "quantity", minimum: int = 0) -> int:
+    """An integer quantity the wire can carry."""
+    if value < minimum:
+        raise InvalidInput(f"{what} must be at least {minimum}, not {value}")
+    if value > r.QTY_MAX:
+        raise InvalidInput(f"{what} must be at most {r.QTY_MAX}, not {value}")
+    return value
+
+
+def position(lat: float | None, lon: float | None) -> r.Position | None:
+    """A position from degrees, both or neither; finite and on the globe."""
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise InvalidInput("give both latitude and longitude")
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        raise InvalidInput("latitude and longitude must be finite numbers")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput(f"position {lat}, {lon} is outside the globe "
+                           "(latitude -90..90, longitude -180..180)")
+    return r.Position.from_degrees(lat, lon)
+
+
+def vocab(table: dict[int, str], value: str | int, what: str) -> int:
+    """The code of a vocabulary entry given by name (any case) or code."""
+    if isinstance(value, int):
+        if value not in table or (value == 0 and not table[0]):
+            raise InvalidInput(f"unknown {what} code {value}")
+        return value
+    try:
+        return code_for(table, value, what)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def record_id(value: str) -> tuple[bytes, int]:
+    """(author short id, seq) of an id like 1a2b3c4d-7."""
+    try:
+        short, seq = parse_record_id(value)
+    except StoreError as exc:
+        raise InvalidInput(str(exc)) from None
+    if seq > r.SEQ_MAX:
+        raise InvalidInput(f"{value.strip()!r} is not a record id: seq is at most {r.SEQ_MAX}")
+    return short, seq
+
+
+def seq(value: int, what: str) -> int:
+    """A sequence number the wire can carry."""
+    if not 0 <= value <= r.SEQ_MAX:
+        raise InvalidInput(f"{what} must be 0-{r.SEQ_MAX}, not {value}")
+    return value
