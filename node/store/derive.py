@@ -22,13 +22,16 @@ def _parse(raw: bytes) -> codec.Parsed:
 
 
 def trust_of(db: Database, author: bytes, seq: int) -> str:
+    """Trusted when the author is a member and the record is within its cut: at
+    or below `revoked_through` and, once revoked, not at a forked seq."""
     row = db.execute(
-        "SELECT revoked_through FROM members WHERE key = ?", [author]
+        "SELECT revoked_through, EXISTS(SELECT 1 FROM forks WHERE author = ?1 AND seq = ?2)"
+        " FROM members WHERE key = ?1", [author, seq]
     ).fetchone()
     if row is None:
         return "quarantine"
-    through = row[0]
-    return "trusted" if through is None or seq <= through else "quarantine"
+    through, forked = row
+    return "trusted" if through is None or (seq <= through and not forked) else "quarantine"
 
 
 def recompute_object(
@@ -62,11 +65,16 @@ def recompute_object(
         [author],
     ).fetchone()
     forked = len(versions) > 1 or bool(author_forked)
-    trusted = bool(is_member) and (through is None or seq <= through)
+    # Once a key is revoked through N, its records past N and its forked seqs at
+    # or below N are untrusted: a thief reusing an old seq can erase, never add.
+    seq_forked = through is not None and bool(author_forked) and db.execute(
+        "SELECT 1 FROM forks WHERE author = ? AND seq = ?", [author, seq]).fetchone() is not None
+    trusted = bool(is_member) and (through is None or (seq <= through and not seq_forked))
     trust = "trusted" if trusted else "quarantine"
     upd = db.execute(
         "SELECT raw FROM records WHERE author = ? AND kind = 5 AND ref_seq = ?"
-        + ("" if through is None else " AND seq <= ?")
+        + ("" if through is None else
+           " AND seq <= ? AND seq NOT IN (SELECT seq FROM forks WHERE author = records.author)")
         + " ORDER BY seq DESC, hash ASC LIMIT 1",
         [author, seq] if through is None else [author, seq, through],
     ).fetchone()
@@ -173,7 +181,8 @@ def recompute_membership(db: Database, charter_raw: bytes | None, network: bytes
     ).fetchall():
         p = _parse(raw)
         events.append(r.Record(p.kind, author, p.seq, p.hlc, p.body, raw))
-    new = membership.derive(charter, events)
+    forked = [(bytes(a), s) for a, s in db.execute("SELECT author, seq FROM forks").fetchall()]
+    new = membership.derive(charter, events, forked)
     old = {
         row[0]: (row[1], row[2], row[3])
         for row in db.execute("SELECT key, role, revoked_through, vouchers FROM members").fetchall()

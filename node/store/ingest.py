@@ -251,6 +251,11 @@ class Ingester:
             derive.recompute_object(self.db, rec.author, body.target_seq)
         if kind in (r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE) or twins:
             self.refresh_membership()
+        if twins and self.db.execute(
+                "SELECT 1 FROM members WHERE key = ? AND revoked_through IS NOT NULL",
+                [rec.author]).fetchone():
+            # A fork at or below a revoked key's cut untrusts that seq's twins, whatever kind.
+            derive.refresh_authors(self.db, {rec.author})
 
     def _apply_hello(self, rec: r.Record) -> None:
         body = rec.body

@@ -155,7 +155,8 @@ def scenario() -> tuple[Net, list[r.Record]]:
         net.update(b, gone, status=2),
         net.update(a, p_a, status=3, delivered=30),
         net.update(a, bread, status=0, qty=12, note="for 12"),
-        net.revoke(co, d, through_seq=p_d1.seq, reason="stolen radio"),
+        net.revoke(co, d, through_seq=0, reason="not his voucher"),  # does not count
+        net.revoke(f, d, through_seq=p_d1.seq, reason="stolen radio"),
         net.vouch(d, e),  # dan was a steward, but this vouch is past his revoke
         net.offer(c, text="welding"),
         net.sign(c, r.Offer(33, "welding", 2), seq=c.seq),  # cy forks that offer

@@ -1,0 +1,157 @@
+"""Property tests of membership.derive over adversarial vouch/revoke graphs:
+cycles, mutual revocation, backdating (any clock value), forks and stolen keys.
+
+Records here are built unsigned (membership never looks at signatures), so
+hypothesis can explore thousands of graphs quickly."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meshaid.node.ledger import identity, membership
+from meshaid.node.ledger import records as r
+
+KEYS = [identity.public_bytes(identity.key_from_seed(bytes([i + 1]) * 32)) for i in range(7)]
+FOUNDER = KEYS[0]
+SEQ_MAX = 6
+
+
+def rec(author: bytes, seq: int, body: r.Body, hlc: int = 0) -> r.Record:
+    kind = r.KIND_OF_BODY[type(body)]
+    raw = repr((author, seq, body, hlc)).encode()  # distinct bytes per distinct record
+    return r.Record(kind, author, seq, hlc, body, raw)
+
+
+def charter(admission: int, n_co: int) -> r.Record:
+    return rec(FOUNDER, 1, r.Charter("Port", admission, tuple(KEYS[1:1 + n_co])))
+
+
+key_index = st.integers(0, len(KEYS) - 1)
+event = st.tuples(
+    key_index,  # author
+    st.integers(1, SEQ_MAX),  # seq
+    st.booleans(),  # vouch (else revoke)
+    key_index,  # subject
+    st.integers(0, 1),  # grant
+    st.integers(0, SEQ_MAX),  # through
+    st.integers(0, 1 << 40),  # hlc: anything, backdated or not
+)
+
+
+def build(raw_events: list[tuple[int, int, bool, int, int, int, int]]) -> list[r.Record]:
+    out = []
+    for author, seq, is_vouch, subject, grant, through, at in raw_events:
+        body: r.Body = (r.Vouch(KEYS[subject], grant) if is_vouch
+                        else r.Revoke(KEYS[subject], through))
+        out.append(rec(KEYS[author], seq, body, at))
+    return out
+
+
+def forks_of(events: list[r.Record]) -> set[tuple[bytes, int]]:
+    seen: dict[tuple[bytes, int], bytes] = {}
+    forked = set()
+    for e in events:
+        k = (e.author, e.seq)
+        if k in seen and seen[k] != e.raw:
+            forked.add(k)
+        seen.setdefault(k, e.raw)
+    return forked
+
+
+def derive(ch: r.Record, events: list[r.Record],
+           extra_forks: set[tuple[bytes, int]] | None = None) -> dict[bytes, membership.Member]:
+    forked = forks_of(events) | (extra_forks or set())
+    return membership.derive(ch, events, forked)
+
+
+def summary(members: dict[bytes, membership.Member]) -> dict:
+    return {k: (m.role, m.revoked_through, frozenset(m.vouchers)) for k, m in members.items()}
+
+
+graphs = st.tuples(st.integers(1, 3), st.integers(0, 2), st.lists(event, max_size=24))
+RANK = {"member": 0, "steward": 1}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs, st.randoms(use_true_random=False))
+def test_same_answer_in_every_arrival_order_and_founders_stay(graph, rnd) -> None:
+    admission, n_co, raw = graph
+    ch = charter(admission, n_co)
+    events = build(raw)
+    expected = summary(derive(ch, events))
+    shuffled = events[:]
+    rnd.shuffle(shuffled)
+    assert summary(derive(ch, shuffled)) == expected
+    assert summary(derive(ch, shuffled + shuffled[:3])) == expected  # duplicates change nothing
+    for key in KEYS[:1 + n_co]:
+        assert expected[key][0] == "steward"
+    if n_co < 2:
+        assert expected[FOUNDER][1] is None  # nobody undoes the founder alone
+
+
+def depends_on(ch: r.Record, events: list[r.Record], key: bytes) -> set[bytes]:
+    """Keys whose standing needs `key`: members with it, not without its records."""
+    with_key = derive(ch, events)
+    without = derive(ch, [e for e in events if e.author != key])
+    return {k for k in with_key if k not in without}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs, key_index, st.lists(event, max_size=10))
+def test_one_stolen_key_cannot_expel_anyone_it_did_not_admit(graph, thief_i, attack) -> None:
+    admission, n_co, raw = graph
+    ch = charter(admission, n_co)
+    honest = build(raw)
+    thief = KEYS[thief_i]
+    forged = build([(thief_i, *rest) for _, *rest in attack])
+    before = derive(ch, honest)
+    after = derive(ch, honest + forged)
+    dependants = depends_on(ch, honest, thief)
+    if thief == FOUNDER and n_co == 1:
+        dependants.add(KEYS[1])  # below three founding stewards the founder is the root
+    revoked_by_someone = {e.body.subject for e in honest if isinstance(e.body, r.Revoke)}
+    for key, m in before.items():
+        if key == thief or key in dependants or key in revoked_by_someone:
+            continue
+        assert key in after, "expelled by one key it did not depend on"
+        assert RANK[after[key].role] >= RANK[m.role]
+        assert after[key].revoked_through is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 2), st.lists(event, max_size=16), st.integers(1, 6),
+       st.integers(0, 3), st.lists(event, max_size=10))
+def test_after_a_revocation_the_revoked_keys_new_records_never_add_standing(
+        admission, raw, thief_i, through, attack) -> None:
+    """The thief's key was admitted by the founder and cut through `through` by it;
+    whatever the thief signs afterwards (past the cut, or forks at or below it,
+    with any clock value) gives no one standing they did not have."""
+    ch = charter(admission, 2)
+    thief = KEYS[thief_i]
+    base = [rec(FOUNDER, 50, r.Vouch(thief, 1)), rec(KEYS[1], 50, r.Vouch(thief, 1)),
+            rec(KEYS[2], 50, r.Vouch(thief, 1))]
+    # the thief's honest past: vouches only, and every seq 1..through that the
+    # revokers hold (an offer where it made no vouch)
+    honest = base + [e for e in build(raw) if e.author != thief or isinstance(e.body, r.Vouch)]
+    honest = [e for e in honest if not (e.author == thief and e.seq > through)]
+    honest = [e for e in honest if not (isinstance(e.body, r.Revoke) and e.body.subject == thief)]
+    held = {e.seq for e in honest if e.author == thief}
+    honest += [rec(thief, s, r.Offer(1, "stock")) for s in range(1, through + 1) if s not in held]
+    cut = [rec(k, 60, r.Revoke(thief, through)) for k in (FOUNDER, KEYS[1], KEYS[2])]
+    before = derive(ch, honest + cut)
+    if thief not in before or before[thief].revoked_through != through:
+        return  # the cut did not apply (the thief was not admitted in this graph)
+    forged = build([(thief_i, *rest) for _, *rest in attack])
+    after = derive(ch, honest + cut + forged)
+    for key, m in after.items():
+        assert key in before, "a revoked key's record admitted someone"
+        assert RANK[m.role] <= RANK[before[key].role], "a revoked key's record made a steward"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 3), st.lists(event, min_size=40, max_size=60))
+def test_dense_graphs_terminate(admission, raw) -> None:
+    ch = charter(admission, 2)
+    events = build(raw)
+    assert summary(derive(ch, events)) == summary(derive(ch, list(reversed(events))))
