@@ -104,3 +104,24 @@ def test_the_daemon_loads_neither_textual_nor_meshtastic_for_a_simulated_radio()
     assert "meshaid.node.cli.daemon_cmds" in result["modules"]
     for forbidden in ("textual", "meshaid.tui", "meshtastic"):
         assert not loaded(result["modules"], forbidden), forbidden
+
+
+def _modules_after_importing(*names: str) -> list[str]:
+    code = ("import importlib, json, sys\n"
+            f"for n in {list(names)!r}: importlib.import_module(n)\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_the_radio_port_is_light_and_adapters_never_load_the_tui() -> None:
+    """node/radio/base.py is all the daemon needs to know: it loads no radio library;
+    the adapters and the fake device load meshtastic but never textual or the TUI."""
+    assert not loaded(_modules_after_importing("meshaid.node.radio.base"), "meshtastic")
+    mods = _modules_after_importing("meshaid.node.radio.meshtastic_radio",
+                                    "meshaid.node.radio.fake_host", "meshaid.node.sim.realtime")
+    assert loaded(mods, "meshtastic")
+    for forbidden in ("textual", "meshaid.tui", "sqlite_utils"):
+        assert not loaded(mods, forbidden), forbidden

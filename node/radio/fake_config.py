@@ -26,14 +26,13 @@ from meshtastic.protobuf import (
     telemetry_pb2,
 )
 
+from .regions import duty_cycle_pct
+
 NONCE_ONLY_CONFIG = 69420  # SPECIAL_NONCE_ONLY_CONFIG
 NONCE_ONLY_NODES = 69421  # SPECIAL_NONCE_ONLY_NODES
 FIRMWARE = "2.7.15.fake"
 MAX_CHANNELS = 8
 
-# Regions whose law caps the transmit duty cycle (percent); the others have none.
-DUTY_CYCLE_PCT = {"EU_433": 10.0, "EU_868": 10.0, "UA_433": 10.0, "UA_868": 1.0,
-                  "EU_866": 2.5, "EU_N_868": 10.0}
 
 
 def node_id(num: int) -> str:
@@ -67,7 +66,7 @@ class DeviceConfig:
     @property
     def duty_cycle_pct(self) -> float | None:
         """The region's legal transmit cap, or None."""
-        return DUTY_CYCLE_PCT.get(self.region)
+        return duty_cycle_pct(self.region)
 
     def user(self) -> mesh_pb2.User:
         """The `User` this device announces."""

@@ -1,0 +1,110 @@
+"""Settings of the Meshtastic adapter, device discovery and what the device says about itself.
+
+Defaults suit a real radio: the application port 288 (private range 256-511;
+256 PRIVATE_APP and 257 ATAK_FORWARDER are the only ones portnums.proto 2.7
+names there), the primary channel (index 0), hop limit 3, a 30 s connect
+timeout (the library's own), serial autodetection in the order /dev/meshtastic,
+/dev/ttyUSB*, /dev/ttyACM* (a path is always passed to the library), TCP port
+4403 (meshtasticd). Tests shorten every timeout.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from meshtastic.protobuf import config_pb2, mesh_pb2
+
+from .base import DeviceInfo
+from .regions import duty_cycle_pct
+
+APP_PORT = 288
+TCP_PORT = 4403
+SERIAL_GLOBS = ("/dev/ttyUSB*", "/dev/ttyACM*")
+STABLE_LINK = "/dev/meshtastic"
+ERRNO_UNKNOWN = 32  # the firmware's reply when its TX queue refuses a packet
+
+
+@dataclass(frozen=True)
+class MeshtasticSettings:
+    """How to reach the radio and how to use it. Defaults suit a real device."""
+
+    transport: str = "serial"  # "serial" or "tcp"
+    path: str | None = None  # serial: explicit device; None: /dev/meshtastic, ttyUSB*, ttyACM*
+    host: str = "127.0.0.1"  # tcp
+    port: int = TCP_PORT  # tcp
+    app_port: int = APP_PORT
+    channel_index: int = 0
+    hop_limit: int = 3  # ceiling on what the engine asks for (0..7)
+    connect_timeout: float = 30.0  # handshake (and TCP dial) must finish within this
+    send_timeout: float = 30.0  # one sendData call, or waiting for its QueueStatus
+    ack_timeout: float = 60.0  # a direct message's ACK (3 tries about 10 s apart)
+    liveness_s: float = 120.0  # silence before a heartbeat probe
+    probe_timeout: float = 10.0  # the probe must be answered within this
+    backoff_min: float = 1.0
+    backoff_max: float = 60.0
+    tick: float = 0.2  # watchdog period
+
+    def describe(self) -> str:
+        """Where the radio is, for logs and link states."""
+        if self.transport == "tcp":
+            return f"tcp:{self.host}:{self.port}"
+        return f"serial:{self.path or 'auto'}"
+
+
+def find_serial(explicit: str | None) -> str | None:
+    """The serial device to open: the explicit path, else /dev/meshtastic, else the
+    first /dev/ttyUSB* or /dev/ttyACM*; None when there is none."""
+    if explicit:
+        return explicit
+    if os.path.exists(STABLE_LINK):
+        return STABLE_LINK
+    for pattern in SERIAL_GLOBS:
+        found = sorted(glob.glob(pattern))
+        if found:
+            return found[0]
+    return None
+
+
+def error_name(res: int) -> str:
+    """The firmware's name for a routing error or queue result."""
+    if res == ERRNO_UNKNOWN:
+        return "QUEUE_FULL"
+    try:
+        return str(mesh_pb2.Routing.Error.Name(res))
+    except ValueError:
+        return f"ERROR_{res}"
+
+
+def device_info(iface: Any) -> DeviceInfo:
+    """What the connected device says about itself."""
+    user = iface.getMyUser() or {}
+    lora = iface.localNode.localConfig.lora
+    cfg = config_pb2.Config
+    region = cfg.LoRaConfig.RegionCode.Name(lora.region)
+    meta = iface.metadata
+    return DeviceInfo(
+        node_num=iface.myInfo.my_node_num, node_id=user.get("id", ""),
+        long_name=user.get("longName", ""), short_name=user.get("shortName", ""),
+        hw_model=user.get("hwModel", ""), firmware=meta.firmware_version if meta else "",
+        region=region, preset=cfg.LoRaConfig.ModemPreset.Name(lora.modem_preset),
+        role=cfg.DeviceConfig.Role.Name(iface.localNode.localConfig.device.role),
+        hop_limit=lora.hop_limit, duty_cycle_pct=duty_cycle_pct(region))
+
+
+def settings_from_spec(spec: str, **overrides: Any) -> MeshtasticSettings:
+    """Settings from ``serial``, ``serial:PATH``, ``tcp:HOST`` or ``tcp:HOST:PORT``
+    (other fields from ``overrides``); ValueError with a one-line message otherwise."""
+    kind, _, rest = spec.partition(":")
+    if kind == "serial":
+        return MeshtasticSettings(transport="serial", path=rest or None, **overrides)
+    if kind == "tcp" and rest:
+        host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            if port:
+                raise ValueError(f"bad TCP port in {spec!r}")
+            host, port = rest, str(TCP_PORT)
+        return MeshtasticSettings(transport="tcp", host=host, port=int(port), **overrides)
+    raise ValueError(f"radio must be serial[:PATH] or tcp:HOST[:PORT], not {spec!r}")
