@@ -87,6 +87,7 @@ class Daemon:
         self._seed_pending = False
         self.radio_dropped: Counter[str] = Counter()
         self.budget_saved_at = -1e18
+        self._budget_key: tuple[int, float] | None = None
 
     # ------------------------------------------------------------ engine
 
@@ -274,11 +275,17 @@ class Daemon:
         return self.writer.maybe_write(self.refresh_board(now), now, wall, force=force)
 
     def save_budget(self, now: float, wall: float, force: bool = False) -> bool:
-        """Persist the budget window: at most once a minute, or now if `force`."""
+        """Persist the budget window: at most once a minute and only if it changed,
+        or now if `force`."""
         if self.engine is None or (not force and now - self.budget_saved_at < 60.0):
             return False
-        self.store.save_budget(self.engine.budget_snapshot(now), wall)
-        self.budget_saved_at = now
+        entries = self.engine.budget_snapshot(now)
+        # Unchanged since the last save (nothing sent, nothing expired): no write.
+        key = (len(entries), round(sum(cost for _age, cost in entries), 6))
+        if not force and key == self._budget_key:
+            return False
+        self.store.save_budget(entries, wall)
+        self.budget_saved_at, self._budget_key = now, key
         return True
 
     def stop(self, now: float, wall: float) -> None:

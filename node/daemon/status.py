@@ -5,11 +5,12 @@ Theory of operation
 The daemon keeps a `StatusBoard` in memory (link state, device, peers heard,
 counters) and writes it as one JSON object to the meta table under
 `daemon.status`. A write happens at most every `WRITE_EVERY_S` seconds and
-only when something shown changed, plus a heartbeat every `HEARTBEAT_S` so
-that readers can tell a live daemon from a dead one (`updated_at` is wall
-time). `read_status` returns the object with `state` added: "running",
-"stopped" (the daemon wrote its last row on a clean exit) or "stale" (no
-write for `STALE_S`, or its pid is gone on this machine: killed or crashed).
+only when something shown changed (SD cards wear), plus a heartbeat every
+`HEARTBEAT_S` (`updated_at` is wall time). `read_status` returns the object
+with `state` added: "running", "stopped" (the daemon wrote its last row on a
+clean exit) or "stale": its pid is gone on this machine (killed, crashed,
+power cut), at once, or no write for `STALE_S` (a hung daemon, which the
+systemd watchdog restarts).
 
 Fields: updated_at, pid, link ("up" | "down" | "connecting"), link_detail,
 device (DeviceInfo as a dict, or null), peers (list of {node, snr,
@@ -33,8 +34,8 @@ from ..store import Store
 META_KEY = "daemon.status"
 WRITE_EVERY_S = 5.0
 SOON_S = 1.0  # a link change is written this soon
-HEARTBEAT_S = 60.0
-STALE_S = 180.0
+HEARTBEAT_S = 300.0
+STALE_S = 900.0
 MAX_PEERS = 64  # the most recently heard
 
 

@@ -289,3 +289,33 @@ def test_the_budget_window_survives_a_restart_and_is_seeded_from_the_radio(
         await world.stop_all()
 
     run(world.air.events, main())
+
+
+def test_the_budget_is_saved_at_most_once_a_minute_and_not_while_nothing_changes(
+        tmp_path: Path) -> None:
+    world = World(tmp_path, 2)
+
+    async def main() -> None:
+        nodes = world.start_all()
+        await all_up(world)
+        store = nodes[0].store
+        saves: list[float] = []
+        save = store.save_budget
+
+        def counting(entries: list[tuple[float, float]], wall: float | None = None) -> None:
+            saves.append(world.now)
+            save(entries, wall)
+
+        store.save_budget = counting  # type: ignore[method-assign]
+        for k in range(6):
+            world.post_need(0, f"water, round {k}")
+            await until(lambda: False, 20.0)
+        busy = list(saves)
+        assert busy and all(b - a >= 60.0 for a, b in zip(busy, busy[1:]))
+        # Two digests an hour at most when idle: long stretches pass without a write.
+        quiet_from = world.now
+        await until(lambda: False, 600.0)
+        assert len([t for t in saves if t > quiet_from]) <= 4
+        await world.stop_all()
+
+    run(world.air.events, main())
