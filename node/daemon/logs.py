@@ -30,15 +30,20 @@ def under_systemd(env: dict[str, str] | None = None) -> bool:
 
 
 def setup(verbose: bool = False, env: dict[str, str] | None = None) -> logging.Logger:
-    """Configure the `meshaid` logger to write to stderr; returns it."""
-    log = logging.getLogger("meshaid")
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    """Send every log line to stderr in this form: meshaid's own from INFO (DEBUG
+    with `verbose`), the libraries' (meshtastic, asyncio) from WARNING. Returns
+    the `meshaid` logger."""
     handler = logging.StreamHandler(sys.stderr)
     if under_systemd(env):
         handler.setFormatter(JournalFormatter("%(message)s"))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
                                                "%Y-%m-%dT%H:%M:%S"))
-    log.handlers[:] = [handler]
-    log.propagate = False
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    log = logging.getLogger("meshaid")
+    log.handlers.clear()
+    log.propagate = True
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
     return log

@@ -4,6 +4,7 @@ budget across restarts, unplugging the radio, and a clean stop."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 from meshaid.node.daemon.status import read_status
@@ -311,7 +312,7 @@ def test_the_budget_is_saved_at_most_once_a_minute_and_not_while_nothing_changes
             world.post_need(0, f"water, round {k}")
             await until(lambda: False, 20.0)
         busy = list(saves)
-        assert busy and all(b - a >= 60.0 for a, b in zip(busy, busy[1:]))
+        assert busy and all(b - a >= 60.0 for a, b in pairwise(busy))
         # Two digests an hour at most when idle: long stretches pass without a write.
         quiet_from = world.now
         await until(lambda: False, 600.0)

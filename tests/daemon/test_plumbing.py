@@ -61,17 +61,26 @@ def test_notifier_does_nothing_without_notify_socket_and_ignores_a_dead_one(
 
 def test_logs_carry_a_syslog_priority_and_no_timestamp_under_systemd(
         capsys: pytest.CaptureFixture[str]) -> None:
-    log = logs.setup(env={"JOURNAL_STREAM": "8:12345"})
-    log.getChild("daemon").warning("radio link down: unplugged")
-    log.getChild("daemon").info("radio link up")
-    err = capsys.readouterr().err.splitlines()
-    assert err == ["<4>radio link down: unplugged", "<6>radio link up"]
-    log = logs.setup(env={})
-    log.getChild("daemon").info("radio link up")
-    line = capsys.readouterr().err.strip()
-    assert line.endswith(" INFO radio link up") and line[:4].isdigit()  # 2026-...T...
-    assert not logs.under_systemd({}) and logs.under_systemd({"INVOCATION_ID": "abc"})
-    logging.getLogger("meshaid").handlers.clear()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        log = logs.setup(env={"JOURNAL_STREAM": "8:12345"})
+        log.getChild("daemon").warning("radio link down: unplugged")
+        log.getChild("daemon").info("radio link up")
+        err = capsys.readouterr().err.splitlines()
+        assert err == ["<4>radio link down: unplugged", "<6>radio link up"]
+        log = logs.setup(env={})
+        log.getChild("daemon").info("radio link up")
+        line = capsys.readouterr().err.strip()
+        assert line.endswith(" INFO radio link up") and line[:4].isdigit()  # 2026-...T...
+        logging.getLogger("meshtastic.mesh_interface").info("chatter")  # libraries: warnings
+        logging.getLogger("asyncio").error("Task exception was never retrieved")
+        assert capsys.readouterr().err.strip().endswith(
+            " ERROR Task exception was never retrieved")
+        assert not logs.under_systemd({}) and logs.under_systemd({"INVOCATION_ID": "abc"})
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
 
 
 @pytest.mark.parametrize(("text", "spec"), [
