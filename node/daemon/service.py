@@ -158,7 +158,7 @@ class Daemon:
         out, _sent_at = entry
         if event.ok:
             self._hold = 0.0
-            ids = list(getattr(out, "records", ()))
+            ids = list(out.records)
             self.feed.done(ids)
             if ids:
                 self.board.last_sync = wall
@@ -202,8 +202,7 @@ class Daemon:
             radio_s = event.air_util_tx_pct / 100.0 * 3600.0
             known = engine.budget.used(now)
             if radio_s > known + 1.0:
-                entries = [*engine.budget_snapshot(now), (SEED_AGE_S, radio_s - known)]
-                engine.restore_budget(sorted(entries, reverse=True), now)
+                engine.restore_budget([(SEED_AGE_S, radio_s - known)], now)  # adds to it
                 log.info("budget seeded from the radio: %.0f s on air in the last hour", radio_s)
 
     # ------------------------------------------------------------ work
