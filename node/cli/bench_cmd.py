@@ -82,12 +82,12 @@ def _processes(sc: object, n: int, minutes: float | None, rate: float | None, as
     from ..daemon import procbench
 
     shaped = procbench.shaped(sc, minutes, rate)
+    virt = procbench.virtual(shaped, n)  # first: seconds, where the real run takes minutes
     with tempfile.TemporaryDirectory(prefix="meshaid-bench-") as tmp:
         try:
             real = procbench.run(shaped, n, Path(tmp), progress=not quiet)
         except RuntimeError as exc:
             raise Refused(str(exc)) from None
-    virt = procbench.virtual(shaped, n)
     if as_json:
         click.echo(json.dumps({"processes": real, "virtual": virt}, indent=2))
         return

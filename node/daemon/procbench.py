@@ -262,7 +262,7 @@ def virtual(sc: Any, n: int, snr: float = 6.0) -> dict[str, Any]:
     """The virtual-time bench on the same shape: a clique of n, same loss and workload."""
     from ..sim.runner import Simulation
 
-    links = [[a, b, snr] for a in range(n) for b in range(a + 1, n)]
+    links = [{"a": a, "b": b, "snr_db": snr} for a in range(n) for b in range(a + 1, n)]
     same = replace(sc, topology={"kind": "links", "nodes": n, "links": links})
     res = Simulation(same, "meshaid").run()
     return {"delivered_fraction": res["delivered_fraction"],
