@@ -1,7 +1,9 @@
-"""Real `meshaid daemon` processes (radio sim:DIR): a need posted with the CLI on
-one node shows in `meshaid list` on the other; kill -9 and a restart lose
-nothing; one daemon per node; SIGTERM exits 0. Each CLI run costs a Python
-start-up, so the waiting is done by reading the databases in process."""
+"""Real `meshaid daemon` processes (radio sim:DIR): `meshaid status` before any
+daemon ran, a need posted with the CLI on one node shows in `meshaid list` on
+the other, one daemon per node, SIGTERM exits 0 and marks the status stopped.
+(kill -9 and unplugging: test_fake_radio.py, through the real adapter.) Each
+CLI run costs a Python start-up, so the waiting is done by reading the
+databases in process."""
 
 from __future__ import annotations
 
@@ -93,7 +95,7 @@ def post(home: Path, text: str) -> None:
     assert run.returncode == 0, run.stderr
 
 
-def test_daemon_processes_carry_cli_needs_survive_kill_9_and_stop_cleanly(
+def test_daemon_processes_carry_a_cli_need_refuse_a_second_daemon_and_stop_cleanly(
         tmp_path: Path) -> None:
     a, b = (home.path for home in make_homes(tmp_path, 2))
     air = tmp_path / "air"
@@ -108,18 +110,6 @@ def test_daemon_processes_carry_cli_needs_survive_kill_9_and_stop_cleanly(
         assert "drinking water" in [row["text"] for row in json.loads(shown.stdout)]
         assert wait_for(lambda: outbox(a) == 0, 10)
         assert wait_for(lambda: bool(status(b)["peers"]), 10)
-        # Posted, then the daemon is killed before it sends (it batches for 2 s);
-        # then one posted while no daemon runs on node a.
-        post(a, "insulin")
-        daemon_a.kill()
-        daemon_a.wait(timeout=30)
-        post(a, "generator fuel")
-        told = meshaid(a, "status")
-        assert told.returncode == 0 and told.stdout.startswith("daemon: not running, or stuck")
-        assert outbox(a) >= 1  # "generator fuel" at least; "insulin" too unless it just went
-        daemon_a = start(a, f"sim:{air}")
-        assert wait_for(lambda: {"insulin", "generator fuel"} <= texts(b))
-        assert wait_for(lambda: outbox(a) == 0, 10)
         # A second daemon for the same node is refused, in one line.
         again = subprocess.run(_cmd(a, "daemon", "--radio", f"sim:{air}"), capture_output=True,
                                text=True, env=_env(), timeout=60, check=False)
