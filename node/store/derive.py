@@ -34,16 +34,62 @@ def trust_of(db: Database, author: bytes, seq: int) -> str:
     return "trusted" if through is None or (seq <= through and not forked) else "quarantine"
 
 
+class Batch:
+    """Per-transaction shortcuts for ingest: who is a member and who forked are
+    read once (and re-read after a change), and need totals are recomputed once
+    per need at the end (`flush`, before the transaction commits)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.members: dict[bytes, int | None] | None = None
+        self.forked: set[bytes] | None = None
+        self.needs: set[tuple[bytes, int]] = set()
+
+    def facts(self, author: bytes) -> tuple[bool, int | None, bool]:
+        """(is a member, revoked through seq, has forked) for `author`."""
+        if self.members is None:
+            self.members = {bytes(k): t for k, t in self.db.execute(
+                "SELECT key, revoked_through FROM members")}
+        if self.forked is None:
+            self.forked = {bytes(a) for (a,) in self.db.execute("SELECT DISTINCT author FROM forks")}
+        return author in self.members, self.members.get(author), author in self.forked
+
+    def invalidate(self) -> None:
+        """Membership or forks changed: read them again."""
+        self.members = self.forked = None
+
+    def flush(self) -> None:
+        """Recompute the totals of every need touched since the last flush."""
+        needs, self.needs = self.needs, set()
+        if needs:
+            self.db.conn.executemany(_TOTALS_SQL, sorted(needs))
+
+
+_UPSERTS: dict[tuple[str, ...], str] = {}
+
+
+def _upsert_sql(cols: tuple[str, ...]) -> str:
+    sql = _UPSERTS.get(cols)
+    if sql is None:
+        sql = _UPSERTS[cols] = (
+            f"INSERT INTO objects ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+            " ON CONFLICT(author, seq) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("author", "seq")))
+    return sql
+
+
 def recompute_object(
     db: Database,
     author: bytes,
     seq: int,
     parsed: codec.Parsed | None = None,
     fresh_id: int | None = None,
+    batch: Batch | None = None,
 ) -> None:
     """Rewrite objects(author, seq) from the original record and its latest update.
     `parsed`, if given, is the just-stored record (saves parsing it again);
-    `fresh_id` says it was just inserted as records.id with no twin."""
+    `fresh_id` says it was just inserted as records.id with no twin; with
+    `batch`, need totals wait for `batch.flush()`."""
     if fresh_id is not None and parsed is not None:
         # Fast path: the record was just inserted and has no twin.
         versions = [(fresh_id, parsed.raw, b"")]
@@ -58,12 +104,15 @@ def recompute_object(
     rec_id, raw, _ = versions[0]
     p = parsed if parsed is not None and parsed.raw == raw else _parse(raw)
     body = p.body
-    is_member, through, author_forked = db.execute(
-        "SELECT EXISTS(SELECT 1 FROM members WHERE key = ?1),"
-        " (SELECT revoked_through FROM members WHERE key = ?1),"
-        " EXISTS(SELECT 1 FROM forks WHERE author = ?1)",
-        [author],
-    ).fetchone()
+    if batch is not None:
+        is_member, through, author_forked = batch.facts(author)
+    else:
+        is_member, through, author_forked = db.execute(
+            "SELECT EXISTS(SELECT 1 FROM members WHERE key = ?1),"
+            " (SELECT revoked_through FROM members WHERE key = ?1),"
+            " EXISTS(SELECT 1 FROM forks WHERE author = ?1)",
+            [author],
+        ).fetchone()
     forked = len(versions) > 1 or bool(author_forked)
     # Once a key is revoked through N, its records past N and its forked seqs at
     # or below N are untrusted: a thief reusing an old seq can erase, never add.
@@ -133,33 +182,33 @@ def recompute_object(
         )
         if u.body.valid_for_min and p.kind is not r.Kind.PLEDGE:
             row["valid_until"] = hlc.unix_of(u.hlc) + u.body.valid_for_min * 60
-    cols = list(row)
-    db.execute(
-        f"INSERT INTO objects ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
-        " ON CONFLICT(author, seq) DO UPDATE SET "
-        + ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("author", "seq")),
-        [row[c] for c in cols],
-    )
+    cols = tuple(row)
+    db.conn.execute(_upsert_sql(cols), [row[c] for c in cols])
+    need: tuple[bytes, int] | None = None
     if p.kind is r.Kind.PLEDGE:
         assert isinstance(body, r.Pledge)
-        recompute_need_totals(db, body.need_author, body.need_seq)
+        need = (body.need_author, body.need_seq)
     elif p.kind is r.Kind.NEED:
-        recompute_need_totals(db, p.author_short, seq)
+        need = (p.author_short, seq)
+    if need is not None and batch is not None:
+        batch.needs.add(need)
+    elif need is not None:
+        recompute_need_totals(db, *need)
+
+
+_TOTALS_SQL = """
+    UPDATE objects SET (pledged, pledged_delivered, pledge_count) = (
+        SELECT COALESCE(SUM(p.qty), 0), COALESCE(SUM(p.delivered), 0), COUNT(*)
+        FROM objects p
+        WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
+          AND p.trust = 'trusted' AND p.status != 2)
+    WHERE kind = 2 AND short = ?1 AND seq = ?2
+"""
 
 
 def recompute_need_totals(db: Database, short: bytes, seq: int) -> None:
     """Pledged and delivered totals of need (short, seq) from trusted, live pledges."""
-    db.execute(
-        """
-        UPDATE objects SET (pledged, pledged_delivered, pledge_count) = (
-            SELECT COALESCE(SUM(p.qty), 0), COALESCE(SUM(p.delivered), 0), COUNT(*)
-            FROM objects p
-            WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
-              AND p.trust = 'trusted' AND p.status != 2)
-        WHERE kind = 2 AND short = ?1 AND seq = ?2
-        """,
-        [short, seq],
-    )
+    db.execute(_TOTALS_SQL, [short, seq])
 
 
 def _revoked_through(db: Database, author: bytes) -> int | None:

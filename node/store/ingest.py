@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from sqlite_utils import Database
@@ -25,6 +25,7 @@ from .schema import get_meta, put_meta
 
 HELD_MAX = 10_000
 PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
+VERIFY_CHUNK = 32  # records per verification job
 
 
 class RxInfo(Protocol):
@@ -51,21 +52,33 @@ class Ingester:
     _keys: dict[bytes, list[bytes]]
     _network: bytes | None
     _held_maybe: bool | None
-    _verified: dict[bytes, r.Record]
+    _verifying: dict[bytes, tuple[Future[list[r.Record | None]], int]]
     _parsed: dict[bytes, codec.Parsed]
+    _present: set[bytes]  # of the digests looked up for this batch, those stored
+    _looked_up: set[bytes]
+    _derive: derive.Batch
     released: list[r.Record]
     _pool: ThreadPoolExecutor | None = None  # shared signature checkers
 
-    def _preverify(self, batch: list[bytes]) -> None:
-        """Check the signatures of a large batch on every core (Ed25519 verification
-        releases the GIL). Results only short-cut `_ingest`; records whose key is
-        not known yet are verified there as usual."""
+    def _prepare(self, batch: list[bytes], digests: list[bytes]) -> None:
+        """Before a batch: look up which records are stored already (one query),
+        and start checking the signatures of a large batch on every core (Ed25519
+        verification releases the GIL) while this thread stores the records in
+        order. Results only short-cut `_ingest`; records whose key is not known
+        yet are verified there as usual."""
+        self._present = set()
+        self._looked_up = set(digests)
+        for i in range(0, len(digests), 500):
+            part = digests[i : i + 500]
+            self._present.update(bytes(h) for (h,) in self.db.execute(
+                f"SELECT hash FROM records WHERE hash IN ({','.join('?' * len(part))})", part))
         if self._network is None or len(batch) < PARALLEL_MIN:
             return
         network = self._network
-
         jobs: list[tuple[bytes, codec.Parsed, list[bytes]]] = []
-        for raw in batch:
+        for raw, digest in zip(batch, digests):
+            if digest in self._present:
+                continue
             try:
                 parsed = codec.parse(raw)
             except DecodeError:
@@ -75,26 +88,48 @@ class Ingester:
                 jobs.append((raw, parsed, list(self._keys_for(parsed.author_ref))
                              if len(parsed.author_ref) == r.SHORT_ID_LEN else [parsed.author_ref]))
 
-        def check(job: tuple[bytes, codec.Parsed, list[bytes]]) -> r.Record | None:
-            _raw, parsed, candidates = job
-            message = codec.signing_message(parsed.kind, network, parsed.signed)
-            for key in candidates:
-                if identity.verify(key, parsed.signature, message):
-                    return r.Record(parsed.kind, key, parsed.seq, parsed.hlc, parsed.body,
-                                    parsed.raw)
-            return None
+        def check(chunk: list[tuple[bytes, codec.Parsed, list[bytes]]]) -> list[r.Record | None]:
+            out: list[r.Record | None] = []
+            for _raw, parsed, candidates in chunk:
+                message = codec.signing_message(parsed.kind, network, parsed.signed)
+                rec = None
+                for key in candidates:
+                    if identity.verify(key, parsed.signature, message):
+                        rec = r.Record(parsed.kind, key, parsed.seq, parsed.hlc, parsed.body,
+                                       parsed.raw)
+                        break
+                out.append(rec)
+            return out
 
         if Ingester._pool is None:
             Ingester._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
                                                 thread_name_prefix="meshaid-verify")
-        for job, rec in zip(jobs, Ingester._pool.map(check, jobs, chunksize=32)):
-            if rec is not None:
-                self._verified[job[0]] = rec
+        for start in range(0, len(jobs), VERIFY_CHUNK):
+            chunk = jobs[start : start + VERIFY_CHUNK]
+            future = Ingester._pool.submit(check, chunk)
+            for k, (raw, _parsed, _keys) in enumerate(chunk):
+                self._verifying[raw] = (future, k)
+
+    def _finish_batch(self) -> None:
+        for future, _k in self._verifying.values():
+            future.cancel()
+        self._verifying.clear()
+        self._parsed.clear()
+        self._present.clear()
+        self._looked_up.clear()
+
+    def _preverified(self, raw: bytes) -> r.Record | None:
+        job = self._verifying.pop(raw, None)
+        return None if job is None else job[0].result()[job[1]]
 
     def _ingest(self, raw: bytes, now: float, local: bool = False,
-                heard: RxInfo | None = None) -> Outcome:
-        digest = hashlib.sha256(raw).digest()
-        if self.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
+                heard: RxInfo | None = None, digest: bytes | None = None) -> Outcome:
+        if digest is None:
+            digest = hashlib.sha256(raw).digest()
+        if digest in self._looked_up:
+            if digest in self._present:
+                return Outcome("duplicate")
+        elif self.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
             return Outcome("duplicate")
         try:
             parsed = self._parsed.get(raw) or codec.parse(raw)
@@ -105,7 +140,7 @@ class Ingester:
         if self._network is None:
             return self._hold(parsed, digest, "unknown-network", now)
         try:
-            rec = self._verified.get(raw) or codec.verify_parsed(
+            rec = self._preverified(raw) or codec.verify_parsed(
                 parsed, self._network, self._keys_for
             )
         except DecodeError as exc:
@@ -226,6 +261,8 @@ class Ingester:
              now, ref_short, ref_seq, subject, int(local), int(critical)],
         )
         row_id = cursor.lastrowid
+        self._present.add(digest)
+        self._looked_up.add(digest)
         if local:
             self.db.execute("INSERT OR IGNORE INTO outbox (rid, record, queued_at)"
                             " VALUES (?, ?, ?)", [digest[:8], row_id, now])
@@ -239,16 +276,17 @@ class Ingester:
                 "INSERT OR IGNORE INTO forks (author, seq) VALUES (?, ?)", [rec.author, rec.seq]
             )
             self.db.execute("UPDATE objects SET forked = 1 WHERE author = ?", [rec.author])
+            self._derive.invalidate()
         kind = rec.kind
         if kind is r.Kind.HELLO:
             self._apply_hello(rec)
         elif kind in derive.OBJECT_KINDS:
             derive.recompute_object(
-                self.db, rec.author, rec.seq, parsed, None if twins else row_id
+                self.db, rec.author, rec.seq, parsed, None if twins else row_id, self._derive
             )
         elif kind is r.Kind.UPDATE:
             assert isinstance(body, r.Update)
-            derive.recompute_object(self.db, rec.author, body.target_seq)
+            derive.recompute_object(self.db, rec.author, body.target_seq, batch=self._derive)
         if kind in (r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE) or twins:
             self.refresh_membership()
         if twins and self.db.execute(
@@ -286,6 +324,8 @@ class Ingester:
         if self._network is None:
             return
         row = self.db.execute("SELECT raw FROM records WHERE kind = 0 LIMIT 1").fetchone()
+        self._derive.flush()
         changed = derive.recompute_membership(self.db, None if row is None else row[0],
                                               self._network)
+        self._derive.invalidate()
         derive.refresh_authors(self.db, changed)

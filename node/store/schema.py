@@ -181,6 +181,19 @@ def m003_feed_outbox_heard(db: Database) -> None:
     db.conn.executemany("UPDATE records SET critical = 1 WHERE id = ?", critical)
 
 
+@migrations()
+def m004_board_index_covers_expiry(db: Database) -> None:
+    """The board's index carries valid_until, so that skipping expired needs on
+    the way to the open ones reads the index only (few open needs among many)."""
+    db.executescript(
+        """
+        DROP INDEX IF EXISTS objects_board;
+        CREATE INDEX objects_open
+            ON objects(kind, trust, status, urgency DESC, created_hlc DESC, valid_until);
+        """
+    )
+
+
 def needs_migration(db: Database) -> bool:
     """True when `db` is not at the current schema (a read-only store refuses it)."""
     return bool(migrations.pending(db))

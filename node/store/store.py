@@ -21,6 +21,7 @@ injectable); it never sees the sync engine's monotonic timer clock.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import sqlite3
 import time
@@ -33,7 +34,7 @@ from sqlite_utils import Database
 
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
-from . import feed
+from . import derive, feed
 from .errors import Outcome, StoreError, parse_record_id, record_id
 from .feed import Change, Heard
 from .ingest import Ingester, RxInfo
@@ -59,6 +60,11 @@ class Store(Ingester):
         self._version: int | None = None  # data_version the caches reflect
         self._held_maybe: bool | None = None  # None: look at the held table
         self._retry_due = False
+        self._verifying = {}
+        self._parsed: dict[bytes, codec.Parsed] = {}
+        self._present: set[bytes] = set()
+        self._looked_up: set[bytes] = set()
+        self._derive = derive.Batch(db)
         conn = db.conn
         if conn.in_transaction:
             conn.commit()
@@ -74,8 +80,6 @@ class Store(Ingester):
         self._keys: dict[bytes, list[bytes]] = {}
         self._network: bytes | None = None
         self.clock = hlc.Clock(0)
-        self._verified: dict[bytes, r.Record] = {}
-        self._parsed: dict[bytes, codec.Parsed] = {}
         self.released: list[r.Record] = []
         self.generation = 0  # bumped whenever the caches were reloaded
         self._follow()
@@ -131,6 +135,9 @@ class Store(Ingester):
                 if conn.in_transaction:
                     conn.execute(f"ROLLBACK TO {name}")
                     conn.execute(f"RELEASE {name}")
+                self._present.clear()  # may list what was rolled back
+                self._looked_up.clear()
+                self._derive.invalidate()
                 raise
             else:
                 conn.execute(f"RELEASE {name}")
@@ -146,15 +153,18 @@ class Store(Ingester):
                     self._retry_due = False
                     self._retry_others(self.wall())
             yield
+            self._derive.flush()  # derived work deferred to the end of the transaction
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._version = None  # caches may hold what was rolled back: reload
             self._held_maybe = None
+            self._derive = derive.Batch(self.db)
             raise
         finally:
             self._depth = 0
+            self._finish_batch()
 
     def _begin(self) -> None:
         """BEGIN IMMEDIATE, retried every few milliseconds until LOCK_WAIT_S: SQLite's
@@ -215,6 +225,7 @@ class Store(Ingester):
         if seen:
             self.clock.observe(seen, self.wall())
         self._held_maybe = None
+        self._derive.invalidate()
         self._retry_due = True  # another process may have stored what held rows wait for
 
     # ------------------------------------------------------------ settings
@@ -278,14 +289,11 @@ class Store(Ingester):
             stamp = self.wall() if now is None else now
             self._held_maybe = None
             self._check_held()
-            self._preverify(batch)
-            try:
-                # Every check runs before the first write of a record, so a record
-                # is never half-stored; an SQL failure rolls the whole batch back.
-                return [self._ingest(raw, stamp) for raw in batch]
-            finally:
-                self._verified.clear()
-                self._parsed.clear()
+            digests = [hashlib.sha256(raw).digest() for raw in batch]
+            self._prepare(batch, digests)
+            # Every check runs before the first write of a record, so a record is
+            # never half-stored; an SQL failure rolls the whole batch back.
+            return [self._ingest(raw, stamp, digest=d) for raw, d in zip(batch, digests)]
 
     def take_released(self) -> list[r.Record]:
         """Records that left the held table (their author's hello or the charter

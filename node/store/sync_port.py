@@ -82,14 +82,18 @@ class SyncLedger:
         return self._info(kind, hlc, bytes(h), bytes(author), bytes(short), seq, bool(critical))
 
     def sync_infos(self) -> Iterator[RecordInfo]:
-        """Every stored record, from stored columns (no record is parsed)."""
+        """Every stored record, from stored columns (no record is parsed; trust is
+        joined in, with the same rule as `_info`)."""
         self.store.refresh()
-        self._load_members()
-        info = self._info
-        for kind, hlc, h, author, short, seq, critical in self.store.db.execute(
-            "SELECT kind, hlc, hash, author, short, seq, critical FROM records"
+        urgent_kinds, classes = _URGENT_KINDS, _CLASS
+        for rid, kind, hlc, short, critical, trusted in self.store.db.execute(
+            "SELECT substr(r.hash, 1, 8), r.kind, r.hlc, r.short, r.critical,"
+            " m.key IS NOT NULL AND (m.revoked_through IS NULL OR r.seq <= m.revoked_through)"
+            " FROM records r LEFT JOIN members m ON m.key = r.author"
         ).fetchall():
-            yield info(kind, hlc, h, author, short, seq, critical)
+            yield RecordInfo(rid, classes[kind], hlc,
+                             bool(trusted) and (kind in urgent_kinds or bool(critical)),
+                             bool(trusted), short)
 
     def sync_raw(self, rid: bytes) -> bytes | None:
         row = self.store.db.execute(

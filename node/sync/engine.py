@@ -88,8 +88,15 @@ class Engine:
         self.infos: dict[bytes, RecordInfo] = {}
         self.fingerprint = 0
         self.sketch = riblt.Sketch(config.sketch_size)
+        # Start-up: the sketch codes the stored ids in when it is first needed.
+        infos = self.infos
+        fingerprint = 0
         for info in ledger.sync_infos():
-            self._add(info)
+            if info.id not in infos:
+                infos[info.id] = info
+                fingerprint ^= int.from_bytes(info.id, "big")
+        self.fingerprint = fingerprint
+        self.sketch.defer(int.from_bytes(i, "big") for i in infos)
         self.sends: dict[bytes, _Send] = {}
         self.hood = Neighbourhood(node, NEIGHBOUR_TTL_FACTOR * config.trickle_imax,
                                   config.announce_every, config.use_relays)

@@ -67,32 +67,86 @@ class Symbol:
 
 
 class Sketch:
-    """The first `size` coded symbols of a set, kept up to date as ids are added."""
+    """The first `size` coded symbols of a set, kept up to date as ids are added.
+    Ids given to `defer` are coded in only when the symbols are first read, so
+    an engine starting on a large ledger does not pay for a sketch it may not
+    need for a while."""
 
     def __init__(self, size: int = 1024, ids: Iterable[int] = ()) -> None:
         self.size = size
-        self.ids = [0] * size
-        self.checks = [0] * size
-        self.counts = [0] * size
+        self._ids = [0] * size
+        self._checks = [0] * size
+        self._counts = [0] * size
         self.n = 0
-        for x in ids:
-            self.add(x)
+        self._pending: list[int] = []
+        self._add_all(list(ids))
+
+    @property
+    def ids(self) -> list[int]:
+        self.settle()
+        return self._ids
+
+    @property
+    def checks(self) -> list[int]:
+        self.settle()
+        return self._checks
+
+    @property
+    def counts(self) -> list[int]:
+        self.settle()
+        return self._counts
 
     def add(self, x: int, sign: int = 1) -> None:
         c = checksum(x)
         for i in indices(x, self.size):
-            self.ids[i] ^= x
-            self.checks[i] ^= c
-            self.counts[i] += sign
+            self._ids[i] ^= x
+            self._checks[i] ^= c
+            self._counts[i] += sign
         self.n += sign
+
+    def defer(self, xs: Iterable[int]) -> None:
+        """Add these ids, coding them in when the symbols are first read."""
+        before = len(self._pending)
+        self._pending.extend(xs)
+        self.n += len(self._pending) - before
+
+    def settle(self) -> None:
+        """Code in every deferred id now."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.n -= len(pending)
+            self._add_all(pending)
+
+    def _add_all(self, xs: list[int]) -> None:
+        """`add` for many ids, with `indices` inlined (same arithmetic, same symbols)."""
+        ids, checks, counts, size = self._ids, self._checks, self._counts, self.size
+        sqrt, ceil = math.sqrt, math.ceil
+        for x in xs:
+            c = checksum(x)
+            ids[0] ^= x
+            checks[0] ^= c
+            counts[0] += 1
+            state = _mix(x) | 1
+            last = 0
+            while True:
+                state = (state * 0xDA942042E4DD58B5) & MASK64
+                last += ceil((last + 1.5) * (1.0 / sqrt((state + 1) / 18446744073709551616.0)
+                                             - 1.0))
+                if last >= size:
+                    break
+                ids[last] ^= x
+                checks[last] ^= c
+                counts[last] += 1
+        self.n += len(xs)
 
     def encode(self, start: int, count: int) -> bytes:
         """Symbols [start, start + count) in wire form."""
         out = bytearray()
+        self.settle()
         for i in range(start, min(start + count, self.size)):
-            out += self.ids[i].to_bytes(8, "big")
-            out += self.checks[i].to_bytes(4, "big")
-            out.append(self.counts[i] % 256)
+            out += self._ids[i].to_bytes(8, "big")
+            out += self._checks[i].to_bytes(4, "big")
+            out.append(self._counts[i] % 256)
         return bytes(out)
 
 
@@ -119,8 +173,9 @@ def decode(remote: list[Symbol], start: int, local: Sketch) -> Decoded:
     n = start + len(remote)
     if start != 0 or n > local.size:
         raise ValueError("decode needs symbols from index 0, within the local sketch size")
+    ids, checks, counts = local.ids, local.checks, local.counts
     diff = [
-        Symbol(s.ids ^ local.ids[i], s.check ^ local.checks[i], (s.count - local.counts[i]) % 256)
+        Symbol(s.ids ^ ids[i], s.check ^ checks[i], (s.count - counts[i]) % 256)
         for i, s in enumerate(remote)
     ]
     theirs: set[int] = set()

@@ -94,3 +94,33 @@ def test_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="read-only"):
         ro.ingest(net.need(net.founder).raw)
     ro.close()
+
+
+def test_migrating_an_older_database_backfills_critical_needs(tmp_path: Path) -> None:
+    """A database from before m003: its critical needs are marked for the engine."""
+    import sqlite3
+
+    from sqlite_utils import Database
+
+    from meshaid.node.store.schema import migrations
+    from meshaid.node.store.sync_port import SyncLedger
+
+    net = Net()
+    old = Database(sqlite3.connect(tmp_path / "old.db", isolation_level=None))
+    migrations.apply(old, stop_before="m003_feed_outbox_heard")
+    critical = net.need(net.founder, text="insulin", urgency=3)
+    calm = net.need(net.founder, text="tarps", urgency=1)
+    for i, rec in enumerate((critical, calm)):
+        old.execute("INSERT INTO records (hash, raw, kind, author, short, seq, hlc, received_at)"
+                    " VALUES (?, ?, 2, ?, ?, ?, ?, 0)",
+                    [hashlib.sha256(rec.raw).digest(), rec.raw, net.founder.pub,
+                     net.founder.short, 10 + i, rec.hlc])
+    old.conn.close()
+    store = Store.open(tmp_path / "old.db")
+    flags = dict(store.db.execute("SELECT seq, critical FROM records"))
+    assert flags == {10: 1, 11: 0}
+    assert store.outbox() == [] and store.changes(0)[0] == 2
+    # the engine sees the stored flag (urgent only once the author is admitted)
+    infos = list(SyncLedger(store).sync_infos())
+    assert len(infos) == 2 and not any(i.urgent for i in infos)
+    store.close()

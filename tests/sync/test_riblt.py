@@ -173,3 +173,19 @@ def test_the_zero_id_is_invisible() -> None:
     result = riblt.decode(riblt.parse_symbols(riblt.Sketch(8, {0}).encode(0, 8)), 0,
                           riblt.Sketch(8))
     assert not result.complete
+
+
+def test_deferred_ids_give_the_same_symbols_as_added_ones() -> None:
+    rng = random.Random(3)
+    xs = [rng.getrandbits(64) for _ in range(300)]
+    eager = riblt.Sketch(256)
+    for x in xs:
+        eager.add(x)
+    lazy = riblt.Sketch(256)
+    lazy.defer(xs[:200])
+    for x in xs[200:]:
+        lazy.add(x)
+    assert lazy.n == eager.n == 300
+    assert lazy.encode(0, 256) == eager.encode(0, 256)
+    assert (lazy.ids, lazy.checks, lazy.counts) == (eager.ids, eager.checks, eager.counts)
+    assert riblt.Sketch(256, xs).encode(0, 256) == eager.encode(0, 256)
