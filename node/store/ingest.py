@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
-from . import derive
+from . import derive, meshclock
 from .errors import Outcome
 from .schema import get_meta, put_meta
 
@@ -58,6 +58,7 @@ class Ingester:
     _looked_up: set[bytes]
     _derive: derive.Batch
     released: list[r.Record]
+    _newest: dict[bytes, int]  # meshclock: top trusted authors by newest clock value
     _pool: ThreadPoolExecutor | None = None  # shared signature checkers
 
     def _prepare(self, batch: list[bytes], digests: list[bytes]) -> None:
@@ -270,7 +271,9 @@ class Ingester:
             self.db.execute("INSERT OR IGNORE INTO heard (record, node, snr, rssi, hops, heard_at)"
                             " VALUES (?, ?, ?, ?, ?, ?)",
                             [row_id, heard.sender, heard.snr, heard.rssi, heard.hops, now])
-        self.clock.observe(rec.hlc, now)
+        if not local:  # the clock follows mesh time only (node/store/meshclock.py)
+            self._newest = meshclock.note(self.db, self._newest, rec.author, rec.seq, rec.hlc)
+            self.clock.advance(meshclock.mesh_hlc(self._newest))
         if twins:
             self.db.execute(
                 "INSERT OR IGNORE INTO forks (author, seq) VALUES (?, ?)", [rec.author, rec.seq]
@@ -294,6 +297,7 @@ class Ingester:
                 [rec.author]).fetchone():
             # A fork at or below a revoked key's cut untrusts that seq's twins, whatever kind.
             derive.refresh_authors(self.db, {rec.author})
+            self._newest = meshclock.rebuild(self.db)
 
     def _apply_hello(self, rec: r.Record) -> None:
         body = rec.body
@@ -329,3 +333,6 @@ class Ingester:
                                               self._network)
         self._derive.invalidate()
         derive.refresh_authors(self.db, changed)
+        if changed:
+            self._newest = meshclock.rebuild(self.db)
+            self.clock.advance(meshclock.mesh_hlc(self._newest))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,11 +36,14 @@ class Filters:
 
 
 def board_status(row: dict[str, Any], now: float) -> str:
-    """The display status: withdrawn, fulfilled, delivered, expired, or for open
-    needs uncovered / partial / covered / over-committed."""
+    """The display status: withdrawn, fulfilled, delivered, future (dated more
+    than hlc.AHEAD_S past `now`), expired, or for open needs uncovered / partial /
+    covered / over-committed."""
     status = STATUSES[row["status"]]
     if status != "open":
         return status
+    if hlc.is_future(row["created_hlc"], now):
+        return "future"  # dated more than hlc.AHEAD_S past the present: not believed
     if row["valid_until"] is not None and row["valid_until"] <= now:
         return "expired"
     if row["kind"] == Kind.NEED and row["qty"]:
@@ -61,7 +63,7 @@ def _fts_query(text: str) -> str:
 
 def list_objects(store: Store, f: Filters, now: float | None = None) -> list[dict[str, Any]]:
     """Needs, offers and pledges, most urgent first, then newest."""
-    now = time.time() if now is None else now
+    now = store.mesh_now() if now is None else now
     where: list[str] = ["1=1"]
     args: list[Any] = []
     if f.kind:
@@ -175,7 +177,7 @@ def _unit(code: int | None) -> str:
 
 def get_object(store: Store, text_id: str, now: float | None = None) -> dict[str, Any]:
     """One need/offer/pledge by id, with its pledges (for needs); StoreError if unknown."""
-    now = time.time() if now is None else now
+    now = store.mesh_now() if now is None else now
     short, seq = parse_record_id(text_id)
     rows = _objects(store, "o.short = ? AND o.seq = ?", [short, seq], now)
     if not rows:

@@ -34,7 +34,7 @@ from sqlite_utils import Database
 
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
-from . import derive, feed
+from . import derive, feed, meshclock
 from .errors import Outcome, StoreError, parse_record_id, record_id
 from .feed import Change, Heard
 from .ingest import Ingester, RxInfo
@@ -80,6 +80,7 @@ class Store(Ingester):
         self._keys: dict[bytes, list[bytes]] = {}
         self._network: bytes | None = None
         self.clock = hlc.Clock(0)
+        self._newest: dict[bytes, int] = {}
         self.released: list[r.Record] = []
         self.generation = 0  # bumped whenever the caches were reloaded
         self._follow()
@@ -212,18 +213,11 @@ class Store(Ingester):
             self._keys.setdefault(bytes(short), []).append(bytes(key))
         net = self.meta("network_id")
         self._network = bytes.fromhex(net) if net else None
-        # Clock values seen on stored records are not saved one by one: observe
-        # them again, so that this node never signs a record that orders before
-        # one it (or another process) has stored.
+        # The clock resumes from the last value signed here and from mesh time
+        # (node/store/meshclock.py), never from an outlier or a non-member's record.
         last = int(self.meta("hlc_last") or 0)
-        seen = self.db.execute(
-            "SELECT MAX(m) FROM (" + " UNION ALL ".join(
-                f"SELECT MAX(hlc) AS m FROM records WHERE kind = {int(k)}" for k in r.Kind
-            ) + ")"
-        ).fetchone()[0]
-        self.clock.last = max(self.clock.last, last)
-        if seen:
-            self.clock.observe(seen, self.wall())
+        self._newest = meshclock.load(self.db)
+        self.clock.last = max(self.clock.last, last, meshclock.mesh_hlc(self._newest))
         self._held_maybe = None
         self._derive.invalidate()
         self._retry_due = True  # another process may have stored what held rows wait for
@@ -340,6 +334,26 @@ class Store(Ingester):
             if outcome.status != "accepted":
                 raise StoreError(f"own record refused: {outcome.reason} {outcome.detail}".strip())
             return rec
+
+    # ------------------------------------------------------------ time
+
+    def mesh_now(self) -> float:
+        """The node's present, unix seconds: its wall clock, or mesh time (the
+        newest clock value two trusted authors reached) when that is later."""
+        self._follow()
+        return max(self.wall(), float(hlc.unix_of(meshclock.mesh_hlc(self._newest))))
+
+    def clock_report(self) -> dict[str, float | bool]:
+        """`wall`, `mesh` (unix seconds; 0 when nothing trusted was heard yet),
+        `behind_s` (how far the wall clock is behind mesh time) and `wall_behind`
+        (more than hlc.WALL_BEHIND_S: the CLI and TUI warn)."""
+        self._follow()
+        wall = self.wall()
+        newest = meshclock.mesh_hlc(self._newest)
+        mesh = float(hlc.unix_of(newest)) if newest else 0.0
+        behind = max(0.0, mesh - wall)
+        return {"wall": wall, "mesh": mesh, "behind_s": behind,
+                "wall_behind": behind > hlc.WALL_BEHIND_S}
 
     # ------------------------------------------------------------ reading
 

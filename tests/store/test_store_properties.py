@@ -138,7 +138,7 @@ def scenario() -> tuple[Net, list[r.Record]]:
     recs += [net.vouch(f, a), net.vouch(co, b), net.vouch(f, b), net.vouch(a, c),
              net.vouch(f, d, grant=1)]
     water = net.need(f, qty=100, valid_for_min=60, site="Pier 3")
-    tie = HLC0 + (10_000 << 16)
+    tie = HLC0 + (1_000 << 16)
     bread = net.sign(a, r.Need(2, "bread", 10, 0, 2), at=tie)
     fuel = net.sign(b, r.Need(5, "fuel", 10, 4, 2), at=tie)  # same hlc as bread
     recs += [water, bread, fuel]

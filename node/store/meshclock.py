@@ -1,0 +1,64 @@
+"""Mesh time for a store: which clock values heard from others the node follows.
+
+The hybrid clock (node/ledger/hlc.py) moves for others' records only through
+`hlc.mesh_time` over the newest clock value of each trusted author other than
+this node. Keeping every author's newest value would cost a scan on every
+reload, so the store keeps the top `TOP` authors in the meta table (key
+`mesh_newest`), updates them as trusted records arrive, and rebuilds them from
+the records table when trust changed (membership, a fork of a revoked key).
+Values only grow while trust does not change, so the top three are exact.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from ..ledger import hlc
+from . import derive
+from .schema import get_meta, put_meta
+
+TOP = 3
+META = "mesh_newest"
+
+
+def load(db: Database) -> dict[bytes, int]:
+    """The stored top authors by newest trusted clock value."""
+    text = get_meta(db, META)
+    if not text:
+        return {}
+    return {bytes.fromhex(k): int(v) for k, v in json.loads(text).items()}
+
+
+def _keep(db: Database, newest: dict[bytes, int]) -> dict[bytes, int]:
+    top = dict(sorted(newest.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
+    put_meta(db, META, json.dumps({k.hex(): v for k, v in top.items()}, sort_keys=True))
+    return top
+
+
+def rebuild(db: Database) -> dict[bytes, int]:
+    """Recompute the top authors from every trusted record not authored here."""
+    rows = db.execute(
+        "SELECT r.author, MAX(r.hlc) FROM records r JOIN members m ON m.key = r.author"
+        " WHERE r.local = 0 AND (m.revoked_through IS NULL OR (r.seq <= m.revoked_through"
+        " AND NOT EXISTS (SELECT 1 FROM forks f WHERE f.author = r.author AND f.seq = r.seq)))"
+        " GROUP BY r.author"
+    ).fetchall()
+    return _keep(db, {bytes(a): int(v) for a, v in rows})
+
+
+def note(db: Database, newest: dict[bytes, int], author: bytes, seq: int,
+         value: int) -> dict[bytes, int]:
+    """Take a just-stored record from another node into account if it is trusted."""
+    if value <= newest.get(author, -1):
+        return newest
+    if len(newest) >= TOP and author not in newest and value <= min(newest.values()):
+        return newest
+    if derive.trust_of(db, author, seq) != "trusted":
+        return newest
+    return _keep(db, {**newest, author: value})
+
+
+def mesh_hlc(newest: dict[bytes, int]) -> int:
+    return hlc.mesh_time(list(newest.values()))
