@@ -19,6 +19,7 @@ from . import (
     backup_cmds,
     bench_cmd,
     demo_cmd,
+    doctor_cmd,
     ledger_cmds,
     members_cmds,
     radio_cmds,
@@ -55,7 +56,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     ctx.obj = Home(path)
 
 
-for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, backup_cmds):
+for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, backup_cmds, doctor_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 cli.add_command(demo_cmd.demo)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -13,6 +14,11 @@ import click
 from ..sim.airtime import STANDARD_PRESETS
 from .common import Refused
 
+# Device roles and rebroadcast modes of config.proto (2.7), as the fake reports them.
+ROLES = ["CLIENT", "CLIENT_MUTE", "CLIENT_HIDDEN", "ROUTER", "ROUTER_LATE", "TRACKER",
+         "SENSOR", "TAK", "TAK_TRACKER", "LOST_AND_FOUND"]
+REBROADCAST_MODES = ["ALL", "ALL_SKIP_DECODING", "LOCAL_ONLY", "KNOWN_ONLY", "NONE",
+                     "CORE_PORTNUMS_ONLY"]
 REGIONS = ["EU_868", "EU_433", "UA_868", "US", "ANZ", "IN", "CN", "JP", "KR", "TW", "RU"]
 
 
@@ -41,9 +47,17 @@ REGIONS = ["EU_868", "EU_433", "UA_868", "US", "ANZ", "IN", "CN", "JP", "KR", "T
 @click.option("--no-serial", is_flag=True, help="No pseudo-terminals, TCP only.")
 @click.option("--no-tcp", is_flag=True, help="No TCP ports, pseudo-terminals only.")
 @click.option("--seed", type=int, default=None, help="Seed of the air's random numbers.")
+@click.option("--role", type=click.Choice(ROLES), default="CLIENT", show_default=True,
+              help="Device role each device reports.")
+@click.option("--rebroadcast-mode", type=click.Choice(REBROADCAST_MODES), default="ALL",
+              show_default=True, help="Rebroadcast mode each device reports.")
+@click.option("--channel-key", type=click.Choice(["default", "private"]), default="default",
+              show_default=True,
+              help="Primary channel key: Meshtastic's public default, or a private random one.")
 def fake_radio(count: int, names: tuple[str, ...], region: str, preset: str, hop_limit: int,
                speed: float, snr: float, loss: float, link_dir: Path | None, tcp_port: int,
-               no_serial: bool, no_tcp: bool, seed: int | None) -> None:
+               no_serial: bool, no_tcp: bool, seed: int | None, role: str,
+               rebroadcast_mode: str, channel_key: str) -> None:
     """Emulate Meshtastic devices that share simulated LoRa air.
 
     Each device speaks the real stream protocol (the protobufs of the
@@ -83,7 +97,10 @@ def fake_radio(count: int, names: tuple[str, ...], region: str, preset: str, hop
         radios = FakeRadios(count, names=list(names) or None, region=region, preset=preset,
                             hop_limit=hop_limit, speed=speed, snr_db=snr,
                             loss=Bernoulli(loss) if loss > 0 else None, serial=not no_serial,
-                            link_dir=link_dir, tcp=not no_tcp, tcp_ports=ports, seed=seed)
+                            link_dir=link_dir, tcp=not no_tcp, tcp_ports=ports, seed=seed,
+                            settings={"role": role, "rebroadcast_mode": rebroadcast_mode,
+                                      "psk": os.urandom(32) if channel_key == "private"
+                                      else b"\x01"})
         endpoints = radios.start()
     except OSError as exc:
         raise Refused(f"cannot open the fake devices: {exc.strerror or exc}") from None

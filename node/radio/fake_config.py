@@ -56,6 +56,9 @@ class DeviceConfig:
     preset: str = "LONG_FAST"
     hop_limit: int = 3
     role: str = "CLIENT"
+    rebroadcast_mode: str = "ALL"
+    psk: bytes = b"\x01"  # the primary channel's key: 0x01 is the public default key
+    tx_enabled: bool = True
     hw_model: str = "PORTDUINO"
     firmware: str = FIRMWARE
     tx_queue_len: int = 16  # MAX_TX_QUEUE
@@ -84,7 +87,7 @@ class DeviceConfig:
         lc = config_pb2.Config.LoRaConfig
         return lc(use_preset=True, modem_preset=lc.ModemPreset.Value(self.preset),
                   region=lc.RegionCode.Value(self.region), hop_limit=self.hop_limit,
-                  tx_enabled=True, tx_power=27, sx126x_rx_boosted_gain=True)
+                  tx_enabled=self.tx_enabled, tx_power=27, sx126x_rx_boosted_gain=True)
 
 
 def device_metrics(channel_util: float, air_util_tx: float,
@@ -108,7 +111,7 @@ def handshake(cfg: DeviceConfig, nonce: int, own: mesh_pb2.NodeInfo,
     out.append(mesh_pb2.FromRadio(node_info=own))
     if not nodes_only:
         out.append(mesh_pb2.FromRadio(metadata=metadata(cfg)))
-        out.extend(mesh_pb2.FromRadio(channel=c) for c in channels())
+        out.extend(mesh_pb2.FromRadio(channel=c) for c in channels(cfg))
         out.extend(mesh_pb2.FromRadio(config=c) for c in configs(cfg))
         out.extend(mesh_pb2.FromRadio(moduleConfig=m) for m in module_configs())
     if nonce != NONCE_ONLY_CONFIG:
@@ -126,10 +129,10 @@ def metadata(cfg: DeviceConfig) -> mesh_pb2.DeviceMetadata:
         hw_model=mesh_pb2.HardwareModel.Value(cfg.hw_model), hasPKC=True)
 
 
-def channels() -> list[channel_pb2.Channel]:
-    """The 8 channel slots: the default primary channel (psk 0x01), the rest disabled."""
+def channels(cfg: DeviceConfig) -> list[channel_pb2.Channel]:
+    """The 8 channel slots: the primary channel with the device's key, the rest disabled."""
     out = [channel_pb2.Channel(index=0, role=channel_pb2.Channel.Role.PRIMARY,
-                               settings=channel_pb2.ChannelSettings(psk=b"\x01"))]
+                               settings=channel_pb2.ChannelSettings(psk=cfg.psk))]
     out += [channel_pb2.Channel(index=i, role=channel_pb2.Channel.Role.DISABLED)
             for i in range(1, MAX_CHANNELS)]
     return out
@@ -139,8 +142,9 @@ def configs(cfg: DeviceConfig) -> list[config_pb2.Config]:
     """The config sections, lora among them."""
     c = config_pb2.Config
     return [
-        c(device=c.DeviceConfig(role=c.DeviceConfig.Role.Value(cfg.role),
-                                node_info_broadcast_secs=10800)),
+        c(device=c.DeviceConfig(
+            role=c.DeviceConfig.Role.Value(cfg.role), node_info_broadcast_secs=10800,
+            rebroadcast_mode=c.DeviceConfig.RebroadcastMode.Value(cfg.rebroadcast_mode))),
         c(position=c.PositionConfig(position_broadcast_secs=900)),
         c(power=c.PowerConfig()),
         c(network=c.NetworkConfig()),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..sim.loss import LossModel
 from ..sim.realtime import RealtimeMesh, clique
@@ -43,9 +44,11 @@ class FakeRadios:
                  loss: LossModel | None = None, serial: bool = True,
                  link_dir: str | Path | None = None, tcp: bool = True,
                  tcp_ports: list[int] | None = None, seed: int | None = None,
-                 to_phone_len: int = 32, tx_queue_len: int = 16) -> None:
+                 to_phone_len: int = 32, tx_queue_len: int = 16,
+                 settings: dict[str, Any] | None = None) -> None:
         """Build (not start) the devices. ``link_dir``: publish stable symlinks
-        ``radio0``, ``radio1``... there; ``tcp_ports``: fixed ports (default: free ones)."""
+        ``radio0``, ``radio1``... there; ``tcp_ports``: fixed ports (default: free ones); ``settings``: other
+        `DeviceConfig` fields for every device (role, rebroadcast_mode, psk, ...)."""
         if n < 1:
             raise ValueError("at least one device")
         names = names or [f"fake{i}" for i in range(n)]
@@ -67,7 +70,7 @@ class FakeRadios:
                 self.index_of[num] = i
                 cfg = DeviceConfig(num, name, name[:4], region=region, preset=preset,
                                    hop_limit=hop_limit, to_phone_len=to_phone_len,
-                                   tx_queue_len=tx_queue_len)
+                                   tx_queue_len=tx_queue_len, **(settings or {}))
                 dev = FakeDevice(self.air, i, cfg, self.index_of, self.io.wake)
                 self.devices.append(dev)
                 link = str(Path(link_dir) / f"radio{i}") if (serial and link_dir) else None
