@@ -106,6 +106,7 @@ class FakeDevice:
         self.pending: dict[int, tuple[AirFrame, int, int, object]] = {}  # pid -> (frame, hops, tries, timer)
         self.stats: dict[str, int] = {}
         self.stalled = False  # tests: a radio that stops answering
+        self.queue_full = False  # tests: report no free TX slot (traffic the sim does not model)
         self._from_radio_id = 0
         air.attach(idx, self._on_air, self._on_heard_again)
         air.schedule_in(self.rng.uniform(1.0, 5.0), self._announce)
@@ -136,7 +137,7 @@ class FakeDevice:
 
     def _queue_status(self, s: Session, res: int, pid: int) -> None:
         self._send(s, mesh_pb2.FromRadio(queueStatus=mesh_pb2.QueueStatus(
-            res=res, free=self._free(), maxlen=self.cfg.tx_queue_len, mesh_packet_id=pid)))
+            res=res, free=0 if self.queue_full else self._free(), maxlen=self.cfg.tx_queue_len, mesh_packet_id=pid)))
 
     # ------------------------------------------------------------ from the client
     def on_bytes(self, s: Session, data: bytes) -> None:

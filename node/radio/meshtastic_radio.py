@@ -9,8 +9,10 @@ Theory of operation
   an explicit serial path (the library may `sys.exit` or half-build without
   one), watches it, tears it down and rebuilds it with exponential back-off,
   forever, until `close`. It is also the watchdog: a send stuck in the
-  library longer than ``send_timeout`` (sendData busy-waits while the radio
-  reports no free slot), a packet without a QueueStatus in that time, or a
+  library (sendData busy-waits while the radio reports no free slot, and the
+  firmware reports slots only in answer to a packet or heartbeat) gets a
+  heartbeat probe after half of ``send_timeout``; one stuck longer than
+  ``send_timeout``, a packet without a QueueStatus in that time, or a
   radio silent for ``liveness_s`` that does not answer a heartbeat within
   ``probe_timeout`` kills the link; the sends involved are reported failed.
 * the **send worker** (one per connection) is the only caller of `sendData`.
@@ -89,6 +91,7 @@ class _Conn:
     waiting_ack: dict[int, tuple[_Job, float]] = field(default_factory=dict)
     # QueueStatus results and routing errors that arrived before sendData returned the id
     early_qs: dict[int, int] = field(default_factory=dict)
+    early_qs_at: dict[int, float] = field(default_factory=dict)  # when each came
     early_routing: dict[int, int] = field(default_factory=dict)
     probe_at: float = 0.0
 
@@ -176,7 +179,7 @@ class MeshtasticRadio:
             try:
                 conn = self._connect()
             except (Exception, SystemExit) as exc:  # the library may raise anything, even exit
-                log.info("radio connect failed", exc_info=True)
+                log.debug("radio connect failed", exc_info=True)
                 detail = f"{s.describe()}: {type(exc).__name__}: {exc}".strip(": ")
                 self._count("connect_failures")
                 self._emit(LinkState(False, detail, None, time.monotonic()))
@@ -235,8 +238,15 @@ class MeshtasticRadio:
                 return "closed"
             now = time.monotonic()
             stuck = conn.busy
-            if stuck is not None and now - conn.busy_since > s.send_timeout:
-                return "radio stopped answering (send stalled)"
+            if stuck is not None:
+                waited = now - conn.busy_since
+                if waited > s.send_timeout:
+                    return "radio stopped answering (send stalled)"
+                if waited > s.send_timeout / 2 and conn.probe_at < conn.busy_since:
+                    # sendData busy-waits for a free slot and the firmware only reports
+                    # slots in answer to something: a heartbeat gets a fresh QueueStatus
+                    conn.probe_at = now
+                    threading.Thread(target=self._probe, args=(conn,), daemon=True).start()
             with self._lock:
                 late = [pid for pid, (_, t) in conn.waiting_qs.items() if now - t > s.send_timeout]
                 no_ack = [pid for pid, (_, t) in conn.waiting_ack.items()
@@ -270,9 +280,23 @@ class MeshtasticRadio:
             failed += [j for j, _ in conn.waiting_ack.values()]
             conn.waiting_qs.clear()
             conn.waiting_ack.clear()
-            if conn.busy is not None:
-                failed.append(conn.busy)
-                conn.busy = None
+            settled: list[tuple[_Job, tuple[bool, str]]] = []
+            job = conn.busy
+            conn.busy = None
+            if job is not None:
+                # the send worker is the only sender: a QueueStatus that came while it was
+                # stuck in sendData (busy-waiting for the next slot) answered its packet
+                mine = [pid for pid, t in conn.early_qs_at.items() if t >= conn.busy_since]
+                outcome = None
+                if mine and job.dest is None:
+                    res = conn.early_qs[mine[-1]]
+                    outcome = (res == 0, error_name(res) if res else "")
+                if outcome is None:
+                    failed.append(job)
+                else:
+                    settled.append((job, outcome))
+        for job, outcome in settled:
+            self._result(job, *outcome)
         while True:
             try:
                 failed.append(conn.jobs.get_nowait())
@@ -312,7 +336,7 @@ class MeshtasticRadio:
                     portNum=s.app_port, wantAck=job.dest is not None, channelIndex=s.channel_index,
                     hopLimit=job.hop_limit, priority=job.priority)
             except (Exception, SystemExit) as exc:  # whatever the library raises, even exit
-                log.info("sendData failed", exc_info=True)
+                log.debug("sendData failed", exc_info=True)
                 with self._lock:
                     mine = conn.busy is job  # not already failed by the watchdog
                     conn.busy = None
@@ -324,6 +348,7 @@ class MeshtasticRadio:
                 if conn.busy is not job:  # the watchdog gave up on it meanwhile
                     break
                 conn.busy = None
+                conn.early_qs_at.pop(pkt.id, None)
                 outcome = self._decide(conn, job, pkt.id, conn.early_qs.pop(pkt.id, None),
                                        conn.early_routing.pop(pkt.id, None))
             if outcome is not None:
@@ -345,7 +370,7 @@ class MeshtasticRadio:
         return None
 
     @staticmethod
-    def _remember(early: dict[int, int], pid: int, value: int) -> None:
+    def _remember(early: dict[int, Any], pid: int, value: Any) -> None:
         early[pid] = value
         while len(early) > 64:
             early.pop(next(iter(early)))
@@ -358,6 +383,7 @@ class MeshtasticRadio:
             entry = conn.waiting_qs.pop(pid, None)
             if entry is None:
                 self._remember(conn.early_qs, pid, status.res)
+                self._remember(conn.early_qs_at, pid, time.monotonic())
                 return
             outcome = self._decide(conn, entry[0], pid, status.res, None)
         if outcome is not None:

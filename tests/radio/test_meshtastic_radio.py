@@ -24,6 +24,8 @@ from meshaid.node.radio.fake_host import FakeRadios
 from meshaid.node.radio.meshtastic_config import MeshtasticSettings, find_serial
 from meshaid.node.radio.meshtastic_radio import MeshtasticRadio
 
+from .helpers import eventually
+
 FAST = {"connect_timeout": 3.0, "send_timeout": 2.0, "ack_timeout": 6.0, "liveness_s": 1.0,
         "probe_timeout": 1.0, "backoff_min": 0.2, "backoff_max": 0.5, "tick": 0.05}
 
@@ -260,3 +262,54 @@ def test_no_device_keeps_retrying_with_backoff(tmp_path: Path) -> None:
 
 def test_serial_discovery_prefers_an_explicit_path() -> None:
     assert find_serial("/dev/ttyFAKE9") == "/dev/ttyFAKE9"
+
+
+@pytest.fixture
+def quiet(mesh: FakeRadios) -> Iterator[tuple[MeshtasticRadio, Events]]:
+    """An adapter whose liveness probes stay out of the way (no heartbeat for 30 s)."""
+    r = MeshtasticRadio(MeshtasticSettings(transport="serial", path=mesh.endpoints()[0].serial,
+                                           **{**FAST, "liveness_s": 30.0}))
+    ev = Events()
+    r.start(ev)
+    try:
+        ev.up()
+        # the library heartbeats once on connect: let that QueueStatus land first
+        eventually(lambda: r._conn is not None and r._conn.iface.queueStatus is not None)
+        yield r, ev
+    finally:
+        r.close()
+
+
+def test_full_radio_queue_is_probed_and_the_send_proceeds(quiet, mesh: FakeRadios) -> None:
+    a, ea = quiet
+    with mesh.air.lock:
+        mesh.devices[0].queue_full = True
+    a.send(b"first", hop_limit=3, priority=64, token=20)  # its QueueStatus: no slot left,
+    a.send(b"second", hop_limit=3, priority=64, token=21)  # so sendData busy-waits
+    time.sleep(0.3)
+    with mesh.air.lock:
+        mesh.devices[0].queue_full = False  # the radio drained, but says so only when asked
+    assert ea.result(20).ok
+    assert ea.result(21).ok  # the watchdog's heartbeat probe got a fresh QueueStatus
+    assert a.counters.get("link_down", 0) == 0
+    assert mesh.stats()[0]["heartbeats"] >= 2
+
+
+def test_radio_queue_full_for_good_fails_the_send_and_rebuilds(quiet, mesh: FakeRadios) -> None:
+    a, ea = quiet
+    with mesh.air.lock:
+        mesh.devices[0].queue_full = True
+    a.send(b"first", hop_limit=3, priority=64, token=22)
+    a.send(b"second", hop_limit=3, priority=64, token=23)
+    # the radio took "first" (QueueStatus res 0) but reports no slot: sendData never
+    # returns, so "second" never reaches the radio
+    assert ea.result(22, timeout=10).ok
+    res = ea.result(23, timeout=10)
+    assert (res.ok, res.reason) == (False, "timeout")
+    assert "send stalled" in ea.down().detail
+    assert mesh.stats()[0]["packets_from_client"] == 1
+    with mesh.air.lock:
+        mesh.devices[0].queue_full = False
+    ea.up(timeout=15)
+    a.send(b"third", hop_limit=3, priority=64, token=24)
+    assert ea.result(24).ok
