@@ -1,16 +1,17 @@
 """Measure what an idle `meshaid daemon` costs: resident memory and CPU.
 
     python -m meshaid.node.daemon.footprint [--records 2000] [--seconds 60]
-                                            [--radio sim | --radio tcp:HOST:PORT ...]
+                                            [--radio sim | fake | tcp:HOST:PORT | ...]
 
 Builds a throw-away node holding `--records` needs (in a temporary directory),
 starts `meshaid daemon` on it as a real process, waits until its status row
 says the link is up, lets it settle, then samples /proc for `--seconds`: RSS
 at the end and at its peak (VmHWM), and CPU time (user + system) over the
 window as a share of one core. With the default `--radio sim` the daemon runs
-on a sim:DIR air of its own; give a tcp: or serial: spec to measure it on a
-(fake) Meshtastic radio, which loads the meshtastic library. Prints one JSON
-object. Linux only (reads /proc).
+on a sim:DIR air of its own; `--radio fake` starts one `meshaid fake-radio`
+device and runs the daemon on it through the Meshtastic adapter (which loads
+the meshtastic library); a tcp: or serial: spec measures it on that radio.
+Prints one JSON object. Linux only (reads /proc).
 """
 
 from __future__ import annotations
@@ -74,6 +75,16 @@ def measure(records: int, seconds: float, radio: str, settle: float = 10.0) -> d
         root = Path(tmp)
         path = _node(root, records)
         spec = f"sim:{root / 'air'}" if radio == "sim" else radio
+        fake = None
+        if radio == "fake":  # one fake Meshtastic device, reached through the real adapter
+            fake = subprocess.Popen(
+                [sys.executable, "-m", "meshaid.node.cli", "fake-radio", "--nodes", "1",
+                 "--link-dir", str(root / "radios"), "--no-tcp"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                text=True)
+            assert fake.stdout is not None
+            fake.stdout.readline()
+            spec = f"serial:{root / 'radios' / 'radio0'}"
         cmd = [sys.executable, "-m", "meshaid.node.cli", "--data-dir", str(path), "daemon",
                "--radio", spec]
         t0 = time.monotonic()
@@ -95,6 +106,9 @@ def measure(records: int, seconds: float, radio: str, settle: float = 10.0) -> d
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=30)
+            if fake is not None:
+                fake.send_signal(signal.SIGTERM)
+                fake.communicate(timeout=30)
         return {"radio": radio, "records": records, "start_to_link_up_s": round(up_s, 2),
                 "rss_mb": round(rss / 1024, 1), "peak_rss_mb": round(peak / 1024, 1),
                 "idle_cpu_pct_of_one_core": round(100 * (cpu1 - cpu0) / window, 3),
@@ -105,7 +119,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--radio", default="sim", help="sim (default) or a --radio spec")
+    parser.add_argument("--radio", default="sim",
+                        help="sim (default), fake (a fake device through the Meshtastic "
+                             "adapter) or a --radio spec")
     args = parser.parse_args(argv)
     print(json.dumps(measure(args.records, args.seconds, args.radio), indent=2))
 
