@@ -121,6 +121,10 @@ def describe(row: dict[str, Any] | None, now: float) -> list[str]:
     lines.append(f"outbox: {row.get('outbox', 0)} records waiting to go on air")
     used, budget = row.get("airtime_used_s", 0.0), row.get("airtime_budget_s", 0.0)
     lines.append(f"air time: {used:.0f} s used in the last hour of {budget:.0f} s allowed")
+    sent = row.get("sent") or {}
+    if sent:
+        lines.append("sent since start: " + ", ".join(
+            f"{tag} {n} ({air:.0f} s)" for tag, (n, air) in sent.items()))
     lines.append(f"last sync: {_ago(row.get('last_sync'), now)}")
     peers = row.get("peers") or []
     if peers:

@@ -250,6 +250,7 @@ def _summarise(sc: Any, n: int, duration: float, homes: list[Home], posted: list
                           "max": _pct(conv, 1.0), "never": never},
         "airtime_last_hour_s": [s.get("airtime_used_s") for s in statuses],
         "send_failed": [s.get("send_failed") for s in statuses],
+        "sent": [s.get("sent") for s in statuses],
         "rejected": [s.get("rejected") for s in statuses],
         "daemon_exit_codes": codes,
         "fake_radio": [line for line in fake_err.splitlines() if ": " in line],
@@ -267,7 +268,7 @@ def virtual(sc: Any, n: int, snr: float = 6.0) -> dict[str, Any]:
     res = Simulation(same, "meshaid").run()
     return {"delivered_fraction": res["delivered_fraction"],
             "convergence_s": res["convergence_s"], "records": res["records"],
-            "airtime_s": res["airtime_s"]["total"]}
+            "airtime_s": res["airtime_s"]["total"], "airtime_by_type": res["airtime_s"]["by_type"]}
 
 
 def report(real: dict[str, Any], virt: dict[str, Any]) -> list[str]:

@@ -267,6 +267,8 @@ class Daemon:
             rejected.update(engine.stats.dropped)
             board.airtime_used_s = engine.budget.used(now)
             board.airtime_budget_s = engine.budget.limit_s
+            board.sent = {tag: (n, engine.stats.airtime.get(tag, 0.0))
+                          for tag, n in engine.stats.sent.items() if n}
         board.rejected = rejected
         return board
 

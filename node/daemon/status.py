@@ -16,7 +16,8 @@ Fields: updated_at, pid, link ("up" | "down" | "connecting"), link_detail,
 device (DeviceInfo as a dict, or null), peers (list of {node, snr,
 hops_at_least, last_heard, count, holds}), outbox, airtime_used_s,
 airtime_budget_s, last_sync, rejected ({reason: n}), send_failed
-({reason: n}), stopped (bool). `hops_at_least` is hopStart - hopLimit, a
+({reason: n}), sent ({message type: [packets, air seconds]} since the daemon
+started), stopped (bool). `hops_at_least` is hopStart - hopLimit, a
 lower bound: favourite routers do not decrement the hop limit.
 """
 
@@ -63,6 +64,7 @@ class StatusBoard:
     last_sync: float | None = None
     rejected: Counter[str] = field(default_factory=Counter)
     send_failed: Counter[str] = field(default_factory=Counter)
+    sent: dict[str, tuple[int, float]] = field(default_factory=dict)
     stopped: bool = False
 
     def heard(self, node: int, snr: float, hops: int, wall: float) -> None:
@@ -93,6 +95,7 @@ class StatusBoard:
             "last_sync": None if self.last_sync is None else round(self.last_sync, 1),
             "rejected": dict(sorted(self.rejected.items())),
             "send_failed": dict(sorted(self.send_failed.items())),
+            "sent": {tag: [n, round(air, 1)] for tag, (n, air) in sorted(self.sent.items())},
             "stopped": self.stopped,
         }
 

@@ -86,6 +86,7 @@ def test_describe_says_plainly_what_runs_and_that_hops_are_a_lower_bound() -> No
                                           region="EU_868", preset="LONG_FAST", role="CLIENT"))
     board.heard(0xABCD, -3.25, 1, T0 - 30)
     board.outbox, board.airtime_used_s, board.airtime_budget_s = 2, 12.0, 180.0
+    board.sent = {"digest": (3, 1.9), "push": (2, 2.4)}
     row = {"updated_at": T0 - 3, **board.snapshot(), "state": "running"}
     text = "\n".join(describe(row, T0))
     assert "daemon: running (pid 42), status from 3 s ago" in text
@@ -93,6 +94,7 @@ def test_describe_says_plainly_what_runs_and_that_hops_are_a_lower_bound() -> No
     assert "Pier radio !00001234" in text and "region EU_868" in text
     assert "outbox: 2 records" in text
     assert "12 s used in the last hour of 180 s" in text
+    assert "sent since start: digest 3 (2 s), push 2 (2 s)" in text
     assert "!0000abcd  SNR -3.2 dB  hops >= 1  heard 30 s ago" in text
     assert "at least" in text
     stale = describe({**row, "state": "stale"}, T0)[0]
