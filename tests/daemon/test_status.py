@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from meshaid.node.cli.daemon_cmds import describe
 from meshaid.node.daemon.status import (
     HEARTBEAT_S,
@@ -101,3 +103,27 @@ def test_describe_says_plainly_what_runs_and_that_hops_are_a_lower_bound() -> No
     assert stale.startswith("daemon: not running, or stuck")
     stopped = describe({**row, "state": "stopped"}, T0)[0]
     assert stopped.startswith("daemon: not running (stopped cleanly")
+
+
+def _run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from meshaid.node.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+        raise SystemExit(0)
+    out = capsys.readouterr()
+    return int(exit_.value.code or 0), out.out, out.err
+
+
+def test_daemon_and_status_refuse_bad_input_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run_cli(["--data-dir", str(tmp_path / "x"), "daemon", "--radio", "usb"],
+                            capsys)
+    assert code == 2 and err.count("\n") == 1 and "unknown radio 'usb'" in err
+    code, _, err = _run_cli(["--data-dir", str(tmp_path / "x"), "daemon", "--radio", "sim:/tmp"],
+                            capsys)
+    assert code == 1 and err.startswith("meshaid: no node at") and err.count("\n") == 1
+    code, _, err = _run_cli(["--data-dir", str(tmp_path / "x"), "status"], capsys)
+    assert code == 1 and err.startswith("meshaid: no node at") and err.count("\n") == 1
+    code, out, _ = _run_cli(["--data-dir", str(tmp_path / "x"), "daemon", "--help"], capsys)
+    assert code == 0 and "--radio SPEC" in out and "sim:/tmp/air" in out
