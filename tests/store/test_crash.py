@@ -74,11 +74,18 @@ def test_kill_nine_loses_nothing_committed(tmp_path: Path) -> None:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
-        time.sleep(rng.uniform(0.2, 0.6))
+        # Let the worker author, report sends and import at least once however slow
+        # the machine is, then kill it at a random moment of its loop.
+        early: list[str] = []
+        while not ({"D", "I"} <= {line[:1] for line in early}):
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else "worker ended"
+            early.append(line.rstrip("\n"))
+        time.sleep(rng.uniform(0.0, 0.4))
         os.kill(proc.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL, err
-        lines = out.split("\n")[:-1]  # the last line may have been cut by the kill
+        lines = early + out.split("\n")[:-1]  # the last line may have been cut by the kill
         for line in lines:
             tag, _, digest = line.partition(" ")
             {"A": authored, "I": ingested, "D": done, "d": sending}[tag].add(digest)
