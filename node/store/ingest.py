@@ -59,6 +59,7 @@ class Ingester:
     _derive: derive.Batch
     released: list[r.Record]
     _newest: dict[bytes, int]  # meshclock: top trusted authors by newest clock value
+    _newest_dirty: bool  # changed since it was last saved
     _pool: ThreadPoolExecutor | None = None  # shared signature checkers
 
     def _prepare(self, batch: list[bytes], digests: list[bytes]) -> None:
@@ -272,8 +273,12 @@ class Ingester:
                             " VALUES (?, ?, ?, ?, ?, ?)",
                             [row_id, heard.sender, heard.snr, heard.rssi, heard.hops, now])
         if not local:  # the clock follows mesh time only (node/store/meshclock.py)
-            self._newest = meshclock.note(self.db, self._newest, rec.author, rec.seq, rec.hlc)
-            self.clock.advance(meshclock.mesh_hlc(self._newest))
+            is_member, through, _forked = self._derive.facts(rec.author)
+            newest = meshclock.consider(self._newest, rec.author, rec.hlc,
+                                        is_member and (through is None or rec.seq <= through))
+            if newest is not self._newest:  # saved when the transaction commits
+                self._newest, self._newest_dirty = newest, True
+                self.clock.advance(meshclock.mesh_hlc(newest))
         if twins:
             self.db.execute(
                 "INSERT OR IGNORE INTO forks (author, seq) VALUES (?, ?)", [rec.author, rec.seq]

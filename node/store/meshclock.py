@@ -16,7 +16,6 @@ import json
 from sqlite_utils import Database
 
 from ..ledger import hlc
-from . import derive
 from .schema import get_meta, put_meta
 
 TOP = 3
@@ -31,10 +30,30 @@ def load(db: Database) -> dict[bytes, int]:
     return {bytes.fromhex(k): int(v) for k, v in json.loads(text).items()}
 
 
+def _top(newest: dict[bytes, int]) -> dict[bytes, int]:
+    return dict(sorted(newest.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
+
+
+def save(db: Database, newest: dict[bytes, int]) -> None:
+    """Store the top authors (inside a write transaction)."""
+    put_meta(db, META, json.dumps({k.hex(): v for k, v in newest.items()}, sort_keys=True))
+
+
 def _keep(db: Database, newest: dict[bytes, int]) -> dict[bytes, int]:
-    top = dict(sorted(newest.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP])
-    put_meta(db, META, json.dumps({k.hex(): v for k, v in top.items()}, sort_keys=True))
+    top = _top(newest)
+    save(db, top)
     return top
+
+
+def consider(newest: dict[bytes, int], author: bytes, value: int,
+             trusted: bool) -> dict[bytes, int]:
+    """`newest` with a just-stored trusted record from another node taken into
+    account, without storing it (the same object when nothing changed)."""
+    if not trusted or value <= newest.get(author, -1):
+        return newest
+    if len(newest) >= TOP and author not in newest and value <= min(newest.values()):
+        return newest
+    return _top({**newest, author: value})
 
 
 def rebuild(db: Database) -> dict[bytes, int]:
@@ -46,18 +65,6 @@ def rebuild(db: Database) -> dict[bytes, int]:
         " GROUP BY r.author"
     ).fetchall()
     return _keep(db, {bytes(a): int(v) for a, v in rows})
-
-
-def note(db: Database, newest: dict[bytes, int], author: bytes, seq: int,
-         value: int) -> dict[bytes, int]:
-    """Take a just-stored record from another node into account if it is trusted."""
-    if value <= newest.get(author, -1):
-        return newest
-    if len(newest) >= TOP and author not in newest and value <= min(newest.values()):
-        return newest
-    if derive.trust_of(db, author, seq) != "trusted":
-        return newest
-    return _keep(db, {**newest, author: value})
 
 
 def mesh_hlc(newest: dict[bytes, int]) -> int:

@@ -67,6 +67,8 @@ class Store(Ingester):
         self._present: set[bytes] = set()
         self._looked_up: set[bytes] = set()
         self._derive = derive.Batch(db)
+        self._newest: dict[bytes, int] = {}
+        self._newest_dirty = False
         conn = db.conn
         if conn.in_transaction:
             conn.commit()
@@ -82,7 +84,6 @@ class Store(Ingester):
         self._keys: dict[bytes, list[bytes]] = {}
         self._network: bytes | None = None
         self.clock = hlc.Clock(0)
-        self._newest: dict[bytes, int] = {}
         self.released: list[r.Record] = []
         self.generation = 0  # bumped whenever the caches were reloaded
         self._follow()
@@ -161,6 +162,9 @@ class Store(Ingester):
                     self._retry_others(self.wall())
             yield
             self._derive.flush()  # derived work deferred to the end of the transaction
+            if self._newest_dirty:
+                meshclock.save(self.db, self._newest)
+                self._newest_dirty = False
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -168,6 +172,7 @@ class Store(Ingester):
             self._version = None  # caches may hold what was rolled back: reload
             self._held_maybe = None
             self._derive = derive.Batch(self.db)
+            self._newest_dirty = False  # reloaded from the meta table by _follow
             raise
         finally:
             self._depth = 0
