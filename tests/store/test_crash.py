@@ -83,7 +83,10 @@ def test_kill_nine_loses_nothing_committed(tmp_path: Path) -> None:
             early.append(line.rstrip("\n"))
         time.sleep(rng.uniform(0.0, 0.4))
         os.kill(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate(timeout=30)
+        # (not communicate(): it reads the pipe beneath what readline() buffered)
+        out = proc.stdout.read()
+        err = proc.stderr.read() if proc.stderr else ""
+        proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL, err
         lines = early + out.split("\n")[:-1]  # the last line may have been cut by the kill
         for line in lines:
