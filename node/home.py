@@ -9,6 +9,7 @@ Layout of a data directory (XDG data dir by default, or MESHAID_HOME):
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from . import actions
 from .ledger import identity
 from .ledger import records as r
-from .store import Store, StoreError
+from .store import Store, StoreError, admin, check
 
 KEY_FILE = "key.ed25519"
 DB_FILE = "ledger.db"
@@ -31,6 +32,10 @@ def default_data_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(platformdirs.user_data_dir("meshaid", appauthor=False))
+
+
+RECOVER = ("recover with 'meshaid restore BACKUP' (a file from 'meshaid backup'), or "
+           "'meshaid init --reset --join CODE' and then 'meshaid import BUNDLE' from another node")
 
 
 @dataclass
@@ -51,11 +56,32 @@ class Home:
     def key(self) -> Ed25519PrivateKey:
         return identity.read_key_file(self.key_path)
 
+    def writable(self) -> bool:
+        """Can this process change the node (directory and database writable)?"""
+        return os.access(self.path, os.W_OK) and (
+            not self.db_path.exists() or os.access(self.db_path, os.W_OK))
+
     def open_store(self, readonly: bool = False) -> Store:
-        """Open this node's store; StoreError if there is no node here."""
+        """Open this node's store. Refuses, with a message saying how to recover, a
+        database that is missing, empty, truncated or damaged (it is never treated
+        as a new node), and a write when the data directory is read-only. A read
+        (`readonly`) in a read-only directory opens the database read-only."""
         if not self.db_path.exists():
+            if self.key_path.exists():
+                raise StoreError(f"{self.path} has a key but no {DB_FILE}: run 'meshaid init "
+                                 "--join CODE' (or --new-network NAME) to create it with this key")
             raise StoreError(f"no node at {self.path}; run 'meshaid init' first")
-        return Store.open(self.db_path)
+        problem = check.probe(self.db_path)
+        if problem:
+            raise StoreError(f"{self.db_path} {problem}; nothing was changed; {RECOVER}")
+        writable = self.writable()
+        if not readonly and not writable:
+            raise StoreError(f"{self.path} is read-only, and this command changes the ledger "
+                             "(list, show, whoami, members and export still work)")
+        try:
+            return Store.open(self.db_path, readonly=not writable)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.db_path} is damaged ({exc}); {RECOVER}") from None
 
     def warnings(self) -> list[str]:
         """Problems worth a warning on every command: a key file others can read."""
@@ -65,7 +91,7 @@ class Home:
             return []
         if mode & 0o077:
             return [(f"{self.key_path} can be read by other users (mode {mode & 0o777:o}); "
-                    f"run: chmod 600 {self.key_path}")]
+                     f"run: chmod 600 {self.key_path}")]
         return []
 
     # ------------------------------------------------------------ creation
@@ -80,24 +106,58 @@ class Home:
         join: str | None = None,
         key: Ed25519PrivateKey | None = None,
         now: float | None = None,
+        reset: bool = False,
     ) -> Store:
-        """Create key, database and either a new network's charter or the
-        expectation of an existing network's id. Refuses an existing node."""
-        if self.key_path.exists() or self.db_path.exists():
-            raise StoreError(f"a node already exists at {self.path}")
-        code = identity.normalize_code(join) if join else None
+        """Create the database and either a new network's charter or the
+        expectation of an existing network's id (a typo in the code is refused).
+        Uses the key already here (restored from paper, or left by an interrupted
+        init) and then marks it restored, so it never reuses a seq; otherwise makes
+        a new key. Refuses an existing database unless `reset`, which moves it
+        aside (see `reset`) first."""
+        code = identity.parse_network_code(join) if join else None
+        if self.db_path.exists() or Path(f"{self.db_path}-wal").exists():
+            if not reset:
+                raise StoreError(f"a node already exists at {self.path} (to start it over, "
+                                 "keeping the old ledger as a backup: meshaid init --reset ...)")
+            self.reset()
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        identity.write_key_file(self.key_path, key or identity.generate_key())
+        restored = key is None and self.key_path.exists()
+        if not restored:
+            identity.write_key_file(self.key_path, key or identity.generate_key())
         store = Store.open(self.db_path)
-        store.set_meta("my_name", name)
-        store.set_meta("my_site", site)
-        store.set_meta("my_role", str(role))
-        if new_network is not None:
-            store.found_network(self.key(), r.Charter(new_network), now)
-        elif code is not None:
-            store.expect_network(code)
-        self.ensure_hello(store, now)
+        try:
+            if restored:
+                admin.mark_restored(store, identity.public_bytes(self.key()))
+            with store.write():
+                store.set_meta("my_name", name)
+                store.set_meta("my_site", site)
+                store.set_meta("my_role", str(role))
+                if new_network is None and code is not None:
+                    store.expect_network(code)
+            if new_network is not None:
+                store.found_network(self.key(), r.Charter(new_network), now)
+            self.ensure_hello(store, now)
+        except BaseException:
+            store.close()
+            raise
         return store
+
+    def reset(self) -> Path | None:
+        """Move the database (and its WAL files) aside as ledger.db.before-reset-STAMP,
+        keeping the key; return the backup's path (None if there was no database)."""
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = self.path / f"{DB_FILE}.before-reset-{stamp}"
+        n = 1
+        while aside.exists():
+            n += 1
+            aside = self.path / f"{DB_FILE}.before-reset-{stamp}-{n}"
+        moved = None
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(f"{self.db_path}{suffix}")
+            if src.exists():
+                src.rename(Path(f"{aside}{suffix}"))
+                moved = aside
+        return moved
 
     def ensure_hello(self, store: Store, now: float | None = None) -> r.Record | None:
         """Sign this node's hello once the network's charter is known and whenever

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from ..home import Home
-from ..ledger import bundle
-from ..store import Store, StoreError
+from ..ledger import bundle, identity
+from ..store import Store, StoreError, admin
 from ..store import backup as b
 from .common import Refused
 
@@ -94,6 +94,8 @@ def restore(home: Home, backup_file: Path, yes: bool) -> None:
         aside = b.restore(backup_file, home.db_path)
         store = Store.open(home.db_path)  # migrate an older backup, re-enable WAL
         count = store.count()
+        if home.key_path.exists():  # the backup may predate records this key signed
+            admin.mark_restored(store, identity.public_bytes(home.key()))
         store.close()
     except StoreError as exc:
         raise Refused(str(exc)) from None

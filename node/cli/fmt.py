@@ -63,15 +63,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     if not rows:
         click.echo("nothing to show")
         return
+    id_width = max(12, *(len(row["id"]) for row in rows))
     for row in rows:
         trust = "" if row["trust"] == "trusted" else " [unverified member]"
         fork = " [FORKED]" if row["forked"] else ""
         click.echo(
-            f"{URGENCY_MARK.get(row['urgency'], '   ')} {row['id']:<12} {row['kind']:<6} "
+            f"{URGENCY_MARK.get(row['urgency'], '   ')} {row['id']:<{id_width}} {row['kind']:<6} "
             f"{row['status']:<14} {pad(row['text'], 34)} {detail(row)}".rstrip()
         )
         place = row["site"] or row["author_name"]
-        click.echo(f"{'':16}{row['category'] or ''} @ {place} by "
+        click.echo(f"{'':{id_width + 4}}{row['category'] or ''} @ {place} by "
                    f"{row['author_name'] or row['author'][:8]}{trust}{fork}")
 
 

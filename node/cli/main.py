@@ -18,6 +18,7 @@ from ..home import Home, default_data_dir
 from . import (
     backup_cmds,
     bench_cmd,
+    check_cmd,
     demo_cmd,
     doctor_cmd,
     ledger_cmds,
@@ -64,6 +65,7 @@ cli.add_command(radio_cmds.fake_radio)
 for command in DAEMON_COMMANDS:
     cli.add_command(command)
 cli.add_command(bench_cmd.bench)
+cli.add_command(check_cmd.check_cmd)
 
 
 def _one_line(message: str) -> str:

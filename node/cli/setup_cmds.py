@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -11,6 +12,7 @@ from ..home import Home
 from ..ledger import identity
 from ..ledger.records import NAME_MAX, SITE_MAX
 from ..ledger.vocab import ROLES
+from ..store import admin
 from ..store import queries as q
 from .common import Refused, choices, failures, opened
 
@@ -21,18 +23,33 @@ from .common import Refused, choices, failures, opened
 @click.option("--name", default="", help="Your display name (24 bytes at most).")
 @click.option("--site", default="", help="Your site, e.g. 'Pier 3 clinic'.")
 @click.option("--role", type=choices(ROLES), default="field", show_default=True)
+@click.option("--reset", is_flag=True, help="Start this node over (wrong network, damaged "
+              "ledger): the old ledger.db is kept beside it as a backup, the key is kept.")
 @click.pass_obj
-def init(home: Home, new_network: str | None, join: str | None, name: str, site: str, role: str) -> None:
+def init(home: Home, new_network: str | None, join: str | None, name: str, site: str, role: str,
+         reset: bool) -> None:
     """Create this node: a key, a database, and a network to found or join.
+
+    A key already in the data directory (from 'meshaid key import') is used,
+    and its next record jumps to a fresh range of sequence numbers, so it never
+    repeats one the lost node signed.
 
     \b
     Examples:
       meshaid init --new-network Port --name Anna --site "Pier 3 clinic"
-      meshaid init --join NCFS-KNJ1-2NXT --name Bo --site "Foundry"
+      meshaid init --join <the id the founder's init printed> --name Bo --site "Foundry"
+      meshaid init --reset --join <the right id> --name Bo   # joined the wrong network
     """
     if bool(new_network) == bool(join):
         raise click.UsageError("give exactly one of --new-network NAME or --join ID")
     with failures():
+        if reset and not home.writable():
+            raise Refused(f"{home.path} is read-only, so it cannot be reset")
+        aside = None
+        if reset and (home.db_path.exists() or Path(f"{home.db_path}-wal").exists()):
+            if join:
+                identity.parse_network_code(join)  # a typo must not reset anything
+            aside = home.reset()
         store = home.create(
             name=inputs.text(name, NAME_MAX, "--name"),
             site=inputs.text(site, SITE_MAX, "--site"),
@@ -42,6 +59,8 @@ def init(home: Home, new_network: str | None, join: str | None, name: str, site:
             join=join,
         )
     key = identity.public_bytes(home.key())
+    if aside is not None:
+        click.echo(f"the old ledger is kept as {aside}")
     click.echo(f"node created in {home.path}")
     click.echo(f"key      {identity.short_id(key).hex()}  ({key.hex()})")
     if new_network:
@@ -121,8 +140,10 @@ def key_export(home: Home) -> None:
 def key_import(home: Home, backup: str | None, force: bool) -> None:
     """Restore a private key from its paper backup (argument or stdin).
 
-    Import the network's bundle afterwards, so that this key continues its
-    own sequence instead of reusing numbers.
+    Into an empty data directory, then 'meshaid init --join CODE' and
+    'meshaid import BUNDLE' (or sync): the restored key's next record jumps to a
+    fresh range of sequence numbers, so it never repeats one the lost node
+    signed, even if the bundle is older than the lost node.
 
     \b
     Example:
@@ -141,7 +162,15 @@ def key_import(home: Home, backup: str | None, force: bool) -> None:
         if not force:
             raise Refused(f"{home.key_path} holds a different key; use --force to replace it")
     home.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    identity.write_key_file(home.key_path, secret)
+    with failures():
+        store = home.open_store() if home.db_path.exists() else None
+        try:
+            identity.write_key_file(home.key_path, secret)
+            if store is not None:
+                admin.mark_restored(store, identity.public_bytes(secret))
+        finally:
+            if store is not None:
+                store.close()
     click.echo(f"key {identity.short_id(identity.public_bytes(secret)).hex()} restored to {home.key_path}")
 
 

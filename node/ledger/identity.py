@@ -3,7 +3,10 @@
 * A node's identity is an Ed25519 key pair (`cryptography`).
 * A short id is the first 4 bytes of SHA-256(public key): a look-up hint only.
 * A network id is SHA-256 of the charter's signed bytes; its short code, the
-  first 60 bits in Crockford base32 as XXXX-XXXX-XXXX, is what people hand over.
+  first 55 bits in Crockford base32 plus one check character, as
+  XXXX-XXXX-XXXX, is what people hand over. The check character is a weighted
+  sum over GF(32), so every one-character typo and every swap of two
+  neighbouring characters is refused.
 * The paper backup of a private key is its 32 seed bytes plus a 4-byte
   SHA-256 checksum, in Crockford base32, grouped in fours.
 """
@@ -95,15 +98,20 @@ def _verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
 
 
 def write_key_file(path: Path, key: Ed25519PrivateKey) -> None:
-    """Write the 32-byte seed to `path`, created with mode 0600, atomically."""
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write the 32-byte seed to `path` atomically: an exclusively created
+    temporary file (mode 0600, never through a planted symlink) renamed over it."""
+    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        os.write(fd, seed_bytes(key))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        try:
+            os.write(fd, seed_bytes(key))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_key_file(path: Path) -> Ed25519PrivateKey:
@@ -162,18 +170,60 @@ def network_id(charter_raw: bytes) -> bytes:
     return hashlib.sha256(charter_raw).digest()
 
 
+_GF32_POLY = 0b100101  # x^5 + x^2 + 1, primitive: x has order 31
+
+
+def _gf32_mul(a: int, b: int) -> int:
+    out = 0
+    while b:
+        if b & 1:
+            out ^= a
+        b >>= 1
+        a <<= 1
+        if a & 32:
+            a ^= _GF32_POLY
+    return out
+
+
+def code_check(data: str) -> str:
+    """The check character of the code characters `data`: the sum over GF(32) of
+    each character's value times x^(i+1). A change of one character changes the
+    sum (each weight is invertible); swapping neighbours a, b changes it by
+    x^(i+1) (1 + x) (a - b), never zero for a != b."""
+    total, weight = 0, 2  # x
+    for ch in data:
+        total ^= _gf32_mul(weight, CROCKFORD.index(ch))
+        weight = _gf32_mul(weight, 2)
+    return CROCKFORD[total]
+
+
 def network_code(net_id: bytes) -> str:
-    """The short, readable code of a network id: 12 Crockford base32 characters."""
-    return group(b32encode(net_id[:8])[:NETWORK_CODE_CHARS])
+    """The short, readable code of a network id: 11 Crockford base32 characters
+    of the id and a check character, grouped XXXX-XXXX-XXXX."""
+    data = b32encode(net_id[:7])[:NETWORK_CODE_CHARS - 1]
+    return group(data + code_check(data))
 
 
 def normalize_code(code: str) -> str:
-    """Canonical XXXX-XXXX-XXXX form of a typed code; raises KeyFileError."""
+    """Canonical XXXX-XXXX-XXXX form of a typed code (check character not
+    verified: see `parse_network_code`); raises KeyFileError."""
     clean = "".join(ch for ch in code.upper() if ch not in "- \t")
     clean = "".join("0" if ch == "O" else "1" if ch in "IL" else ch for ch in clean)
     if len(clean) != NETWORK_CODE_CHARS or any(ch not in CROCKFORD for ch in clean):
         raise KeyFileError(f"network id {code!r} is not {NETWORK_CODE_CHARS} base32 characters")
     return group(clean)
+
+
+def parse_network_code(code: str) -> str:
+    """A network code as people type it, normalised; raises KeyFileError when it is
+    malformed or its check character does not match (a typo)."""
+    clean = normalize_code(code)
+    data = clean.replace("-", "")
+    if code_check(data[:-1]) != data[-1]:
+        raise KeyFileError(f"network id {code.strip()!r} has a typo (its check character "
+                           "does not match): compare it with the founder's, character by "
+                           "character")
+    return clean
 
 
 def key_hex(public_key: bytes) -> str:

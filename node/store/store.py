@@ -34,7 +34,7 @@ from sqlite_utils import Database
 
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
-from . import derive, feed, meshclock
+from . import admin, derive, feed, meshclock
 from .errors import Outcome, StoreError, parse_record_id, record_id
 from .feed import Change, Heard
 from .ingest import Ingester, RxInfo
@@ -48,6 +48,16 @@ CACHE_KIB = 32_768  # page cache per connection: the hot indexes of 100,000 reco
 CHECKPOINT_PAGES = 10_000  # WAL pages (about 40 MB) before a checkpoint
 
 __all__ = ["Change", "Heard", "Outcome", "Store", "StoreError", "parse_record_id", "record_id"]
+
+
+def _connect_ro(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_MS / 1000, isolation_level=None)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
 
 
 class Store(Ingester):
@@ -100,11 +110,15 @@ class Store(Ingester):
         elif readonly:
             uri = Path(path).resolve().as_uri() + "?mode=ro"
             try:
-                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_MS / 1000,
-                                       isolation_level=None)
-                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                conn = _connect_ro(uri)
             except sqlite3.Error as exc:
-                raise StoreError(f"cannot read {path}: {exc}") from None
+                # A WAL database in a directory this process cannot write has no
+                # shared-memory index to open; nobody can be writing it through
+                # this directory's permissions, so read it as immutable.
+                try:
+                    conn = _connect_ro(uri + "&immutable=1")
+                except sqlite3.Error:
+                    raise StoreError(f"cannot read {path}: {exc}") from None
         else:
             conn = sqlite3.connect(str(path), timeout=BUSY_MS / 1000, isolation_level=None)
         db = Database(conn)
@@ -328,6 +342,8 @@ class Store(Ingester):
             "SELECT MAX(seq) FROM records WHERE author = ?", [author]
         ).fetchone()
         floor = int(self.meta("seq_floor:" + author.hex()) or 0)
+        if self.meta("restored:" + author.hex()):  # a restored key: node/ledger/seqspace.py
+            floor = admin.settle_restore(self, author, row[0] or 0, floor)
         return max(row[0] or 0, floor) + 1
 
     def author(self, body: r.Body, key: Ed25519PrivateKey, now: float | None = None) -> r.Record:

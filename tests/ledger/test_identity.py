@@ -104,11 +104,25 @@ def test_network_code_format_and_normalisation() -> None:
     assert set(code.replace("-", "")) <= set(CROCKFORD)
     assert identity.network_code(net) == code  # a pure function of the id
     assert identity.network_code(hashlib.sha256(b"other").digest()) != code
-    assert code.replace("-", "") == identity.b32encode(net[:8])[:12]
+    assert code.replace("-", "")[:11] == identity.b32encode(net[:8])[:11]  # + check character
     assert identity.normalize_code(code) == code
     assert identity.normalize_code(code.lower()) == code
     assert identity.normalize_code(code.replace("-", "")) == code
     assert identity.normalize_code(" " + code.replace("-", " ") + "\t") == code
+
+
+@pytest.mark.parametrize("seed", [b"charter", b"other", b"third"])
+def test_every_one_character_typo_and_neighbour_swap_is_refused(seed: bytes) -> None:
+    code = identity.network_code(hashlib.sha256(seed).digest())
+    assert identity.parse_network_code(code.lower().replace("-", " ")) == code
+    chars = code.replace("-", "")
+    typos = {chars[:i] + ch + chars[i + 1:] for i in range(12) for ch in CROCKFORD}
+    typos |= {chars[:i] + chars[i + 1] + chars[i] + chars[i + 2:] for i in range(11)}
+    typos.discard(chars)
+    assert len(typos) > 12 * 30
+    for typo in typos:
+        with pytest.raises(KeyFileError, match="typo"):
+            identity.parse_network_code(typo)
 
 
 def test_normalize_code_maps_confusable_letters() -> None:
