@@ -49,7 +49,7 @@ def settle_restore(store: Store, author: bytes, highest: int, floor: int) -> int
     """Inside the write transaction of the first record `author` signs after a
     restore: fix its seq floor at the restore epoch and clear the mark. Returns
     the new floor (the next seq is one above it)."""
-    now = max(store.wall(), float(hlc.unix_of(store.clock.last)))
+    now = max(store.mesh_now(), float(hlc.unix_of(store.clock.last)))
     new = max(floor, restore_floor(now, highest) - 1)
     put_meta(store.db, "seq_floor:" + author.hex(), str(new))
     store.db.execute("DELETE FROM meta WHERE key = ?", ["restored:" + author.hex()])

@@ -172,6 +172,17 @@ def test_list_limits_after_the_status_filter_and_keeps_units(tmp_path: Path) -> 
     assert width(water[:water.index("150/200 L left")]) == width(offer[:offer.index("40 pcs")])
 
 
+def _opened(fds: Path, name: str) -> bool:
+    """Has the process whose fd directory is `fds` a file called `name` open?"""
+    for fd in list(fds.iterdir()):
+        try:
+            if os.readlink(fd).endswith(name):
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
+
+
 def test_ctrl_c_exits_130_in_one_line(port: Path) -> None:
     proc = subprocess.Popen(_cmd(port, ["import", "-"]), stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -182,7 +193,7 @@ def test_ctrl_c_exits_130_in_one_line(port: Path) -> None:
     # wait until the command has opened the node's database, then press Ctrl-C
     fds = Path(f"/proc/{proc.pid}/fd")
     for _ in range(3000):
-        if any(os.path.realpath(fd).endswith("ledger.db") for fd in fds.iterdir()):
+        if _opened(fds, "ledger.db"):
             break
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
