@@ -210,6 +210,19 @@ install_all() {
         fi
     fi
 
+    # The daemon (owner) and the group's members post with the node's key and write
+    # the ledger; nobody else reads either.
+    if [ -f "$DATA/ledger.db" ]; then
+        for f in "$DATA/key.ed25519" "$DATA/ledger.db" "$DATA/ledger.db-wal" "$DATA/ledger.db-shm"; do
+            [ -e "$f" ] || continue
+            case "$f" in *.ed25519) want=640 ;; *) want=660 ;; esac
+            [ "$(stat -c %a "$f")" = "$want" ] || run chmod "$want" "$f"
+            if [ -z "$PREFIX" ] && [ "$(stat -c %G "$f")" != "$USER_NAME" ]; then
+                run chgrp "$USER_NAME" "$f"
+            fi
+        done
+    fi
+
     if systemd_live && [ "$changed" = 1 ]; then
         run systemctl daemon-reload
         run udevadm control --reload-rules

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,12 +85,17 @@ class Home:
             raise StoreError(f"{self.db_path} is damaged ({exc}); {RECOVER}") from None
 
     def warnings(self) -> list[str]:
-        """Problems worth a warning on every command: a key file others can read."""
+        """Problems worth a warning on every command: a key file others can read.
+
+        In a setgid data directory (the shared layout deploy/install.sh makes:
+        the daemon and the members of one group post with the node's key) the
+        group may read the key; nobody else ever should."""
         try:
             mode = self.key_path.stat().st_mode
+            shared = bool(self.path.stat().st_mode & stat.S_ISGID)
         except OSError:
             return []
-        if mode & 0o077:
+        if mode & (0o007 if shared else 0o077):
             return [(f"{self.key_path} can be read by other users (mode {mode & 0o777:o}); "
                      f"run: chmod 600 {self.key_path}")]
         return []

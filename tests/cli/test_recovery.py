@@ -239,6 +239,19 @@ def test_a_key_file_readable_by_others_warns(port: Path) -> None:
     assert "warning" not in meshaid(port, "whoami").stderr
 
 
+def test_a_group_readable_key_in_a_shared_setgid_dir_is_fine(port: Path) -> None:
+    key = port / "key.ed25519"
+    port.chmod(0o2770)  # the layout of deploy/install.sh: daemon and group share the node
+    key.chmod(0o640)
+    try:
+        assert "warning" not in meshaid(port, "whoami").stderr
+        key.chmod(0o644)  # readable by everyone: still a warning
+        assert "warning" in meshaid(port, "whoami").stderr
+    finally:
+        key.chmod(0o600)
+        port.chmod(0o700)
+
+
 def test_check_rebuilds_derived_state_and_finds_bad_signatures(tmp_path: Path) -> None:
     home = tmp_path / "node"
     found(home)

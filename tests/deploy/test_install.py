@@ -88,6 +88,10 @@ def test_install_creates_the_node_once_and_uninstall_keeps_data(tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     db = root / "var/lib/meshaid/ledger.db"
     assert db.is_file() and "init --new-network Port" in proc.stdout
+    assert mode(db) == "660" and mode(db.parent / "key.ed25519") == "640"
+    whoami = subprocess.run([str(bin_dir / "meshaid"), "--data-dir", str(db.parent), "whoami"],
+                            capture_output=True, text=True, check=False)
+    assert whoami.returncode == 0 and "warning" not in whoami.stderr  # the shared layout
     again = install(root, "--new-network", "Port", "--name", "Relay 1", "--site", "Roof")
     assert "nothing changed" in again.stdout
 
