@@ -116,15 +116,31 @@ class Sender:
             self.waiting.setdefault(n, deque()).append(out)
             self.waited += 1
             return True
-        return mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag)
+        if mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag):
+            return True
+        self._refused(n, out)
+        return False
+
+    def _refused(self, n: int, out: Outgoing) -> None:
+        """The radio said no (duty cycle, too large): tell the engine, as the daemon
+        does on a NAK, so it can send those records again (if it knows how)."""
+        node = self.sim.nodes.get(n)
+        failed = getattr(node.engine, "send_failed", None) if node is not None else None
+        if failed is not None:
+            failed(out, self.sim.events.now)
 
     def tx_done(self, n: int, tag: str) -> None:
         """A frame left node n's radio: a waiting packet takes the free slot."""
         line = self.waiting.get(n)
         mesh = self.sim.mesh
+        refused = False
         while line and mesh.queue_len(n) < mesh.tx_queue_len:
             out = line.popleft()
-            mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag)
+            if not mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag):
+                self._refused(n, out)
+                refused = True
+        if refused and n in self.sim.nodes:
+            self.sim.pump(n)
 
     def power_off(self, n: int) -> None:
         """Node n lost power: what waited in its app's queue is gone."""
