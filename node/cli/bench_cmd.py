@@ -13,9 +13,9 @@ from .common import Refused
 @click.command()
 @click.option("--scenario", "scenario_name", required=True, metavar="NAME|PATH",
               help="A shipped scenario name (see --list) or a TOML file.")
-@click.option("--protocol", type=click.Choice(["meshaid", "b0", "b1", "b2"]), default="meshaid",
-              show_default=True, help="meshaid, or a baseline: b0 full-state flooding, "
-              "b1 push only, b2 push + id lists.")
+@click.option("--protocol", type=click.Choice(["meshaid", "b0", "b1", "b2", "b3"]),
+              default="meshaid", show_default=True, help="meshaid, or a baseline: b0 full-state "
+              "flooding, b1 push only, b2 push + id lists, b3 push + Bloom-filter gossip.")
 @click.option("--seed", type=int, help="Override the scenario's seed.")
 @click.option("--baseline-budget", type=click.Choice(["share", "cap"]),
               help="Baselines' budget: each node's own share of the cap (as meshaid; the "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..sync import messages as m
 from ..sync.ports import Ledger, RxMeta, SyncConfig
-from .baselines import ID_LIST, PushOnly, encode_id_list
+from .baseline_base import ID_LIST, PushOnly, encode_id_list
 
 
 class PushAndIdLists(PushOnly):

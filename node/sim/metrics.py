@@ -40,7 +40,7 @@ from .settings import budget_info, hop_limit
 if TYPE_CHECKING:
     from .runner import Simulation
 
-PROPAGATION_TAGS = {"push", "forward", "b0-state", "b1-push", "b2-push"}
+PROPAGATION_TAGS = {"push", "forward", "b0-state", "b1-push", "b2-push", "b3-push"}
 
 
 def catch_ups(sim: Simulation, should: list[int],

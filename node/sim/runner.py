@@ -35,7 +35,7 @@ from .scenario import Scenario
 from .workload import Workload
 from .world import SIM_EPOCH, World, build, clone, loss_model
 
-PROTOCOLS = ("meshaid", "b0", "b1", "b2")
+PROTOCOLS = ("meshaid", "b0", "b1", "b2", "b3")
 
 
 class TrackedLedger(SyncLedger):
@@ -135,7 +135,7 @@ class Simulation:
         from . import baselines
 
         cls = {"b0": baselines.FullStateFlood, "b1": baselines.PushOnly,
-               "b2": baselines.PushAndIdLists}[self.protocol]
+               "b2": baselines.PushAndIdLists, "b3": baselines.FilterGossip}[self.protocol]
         return cls(ledger, self._config(), n, seed)
 
     def clock(self, n: int) -> float:

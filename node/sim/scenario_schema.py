@@ -171,9 +171,9 @@ BACKGROUND = {
     "nodeinfo_s": num(0, 86400),
 }
 # Settings the baselines read from SyncConfig.extra (see baselines.py).
-BASELINE_SYNC = {"b0_period", "b2_period", "b2_full_every", "b2_batch", "b2_gap",
+BASELINE_SYNC = {"b0_period", "b2_period", "b2_full_every", "b2_batch", "b2_gap", "b2_repeat",
                  "baseline_backlog",
-                 "b3_period", "b3_filter_bits", "budget_share"}
+                 "b3_period", "b3_bits_per_id", "b3_answer_max", "b3_more", "budget_share"}
 
 
 def sync_spec() -> dict[str, Checker]:
