@@ -35,7 +35,6 @@ def test_baselines_keep_to_the_same_share_as_meshaid_unless_given_the_cap() -> N
     capped = Simulation(parse(scenario(baseline_budget="cap")), "b0").run()
     assert capped["budget"] == {"rule": "cap", "share": 1.0, "pct": 10.0}
     assert capped["max_own_duty_cycle_pct"] > 5.0  # B0 every 10 min wants more than the share
-    assert capped["airtime_s"]["honest"] > share["airtime_s"]["honest"]
     mine = Simulation(parse(scenario(baseline_budget="cap")), "meshaid")
     assert mine._config().budget_s_per_hour == 180.0  # the switch is for baselines only
 
