@@ -198,16 +198,24 @@ def recompute_object(
 
 _TOTALS_SQL = """
     UPDATE objects SET (pledged, pledged_delivered, pledge_count) = (
-        SELECT COALESCE(SUM(p.qty), 0), COALESCE(SUM(p.delivered), 0), COUNT(*)
-        FROM objects p
-        WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
-          AND p.trust = 'trusted' AND p.status != 2)
+        SELECT COALESCE(SUM(CASE WHEN objects.qty > 0 THEN MIN(t.q, objects.qty) ELSE t.q END), 0),
+               COALESCE(SUM(CASE WHEN objects.qty > 0 THEN MIN(t.d, objects.qty) ELSE t.d END), 0),
+               COALESCE(SUM(t.n), 0)
+        FROM (SELECT SUM(p.qty) AS q, SUM(MIN(p.delivered, p.qty)) AS d, COUNT(*) AS n
+              FROM objects p
+              WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
+                AND p.trust = 'trusted' AND p.status != 2
+              GROUP BY p.author) AS t)
     WHERE kind = 2 AND short = ?1 AND seq = ?2
 """
+"""Totals are bounded so that one member cannot mark needs covered beyond what
+it promised: a pledge's delivered counts at most its qty, and each pledger's
+pledges (and deliveries) on one need count at most that need's current qty."""
 
 
 def recompute_need_totals(db: Database, short: bytes, seq: int) -> None:
-    """Pledged and delivered totals of need (short, seq) from trusted, live pledges."""
+    """Pledged and delivered totals of need (short, seq) from trusted, live
+    pledges, each pledger counting at most the need's qty (see _TOTALS_SQL)."""
     db.execute(_TOTALS_SQL, [short, seq])
 
 

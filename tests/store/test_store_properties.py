@@ -147,9 +147,10 @@ def scenario() -> tuple[Net, list[r.Record]]:
     p_c = net.pledge(c, water, 20)  # cy is not a member: quarantined
     p_d1 = net.pledge(d, water, 5)
     p_d2 = net.pledge(d, water, 40)  # past dan's revoke
-    over = net.pledge(b, bread, 15)  # over-commits bread
+    over = net.pledge(b, bread, 10)
+    over2 = net.pledge(f, bread, 5)  # with bo's, over-commits bread
     gone = net.pledge(b, water, 7)
-    recs += [p_a, p_b, p_c, p_d1, p_d2, over, gone]
+    recs += [p_a, p_b, p_c, p_d1, p_d2, over, over2, gone]
     recs += [
         net.update(f, water, qty=120, note="more people"),
         net.update(b, gone, status=2),
