@@ -35,7 +35,7 @@ def setup(w: World) -> tuple[list[r.Record], r.Record, r.Record, r.Record]:
 
 
 def test_a_fork_below_the_cut_neither_posts_a_need_nor_covers_one(w: World) -> None:
-    honest, water, bo_need, _ = setup(w)
+    honest, water, _, _ = setup(w)
     fake_need = w.net.sign(w.bo, r.Need(1, "send everything to pier 9", 1000, 4, 3), seq=2)
     fake_pledge = w.net.sign(w.bo, r.Pledge(water.short_author, water.seq, 90), seq=3)
     store = w.store(*honest, fake_need, fake_pledge)
