@@ -125,3 +125,21 @@ def test_the_radio_port_is_light_and_adapters_never_load_the_tui() -> None:
     assert loaded(mods, "meshtastic")
     for forbidden in ("textual", "meshaid.tui", "sqlite_utils"):
         assert not loaded(mods, forbidden), forbidden
+
+
+def test_only_the_tui_command_loads_the_tui_and_only_when_run() -> None:
+    """`meshaid tui` (and the demo) import meshaid.tui by name at run time; no
+    other module of node/ names it."""
+    allowed = {NODE / "cli" / "tui_cmd.py"}
+    naming = {path for path in NODE.rglob("*.py") if "meshaid.tui" in path.read_text("utf-8")}
+    assert naming <= allowed, sorted(map(str, naming - allowed))
+    result = probe(["meshaid.node.cli"])
+    assert "meshaid.node.cli.tui_cmd" in result["imported"]
+    assert not loaded(result["modules"], "textual")
+
+
+def test_the_tui_package_imports_with_textual() -> None:
+    result = probe(["meshaid.tui"])
+    assert not result["failed"]
+    assert "meshaid.tui.app" in result["imported"]
+    assert loaded(result["modules"], "textual")

@@ -26,6 +26,7 @@ from . import (
     radio_cmds,
     setup_cmds,
     transfer_cmds,
+    tui_cmd,
 )
 from .common import Refused
 from .daemon_cmds import COMMANDS as DAEMON_COMMANDS
@@ -66,6 +67,7 @@ for command in DAEMON_COMMANDS:
     cli.add_command(command)
 cli.add_command(bench_cmd.bench)
 cli.add_command(check_cmd.check_cmd)
+cli.add_command(tui_cmd.tui)
 
 
 def _one_line(message: str) -> str:
@@ -92,6 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = bool(os.environ.get("MESHAID_DEBUG"))
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _interrupt)
+    if argv is None:
+        argv = sys.argv[1:]
+    if not argv and sys.stdin.isatty() and sys.stdout.isatty():
+        argv = ["tui"]  # plain `meshaid` on a terminal opens the TUI
     try:
         # Without standalone mode click *returns* the code of a ctx.exit(n) or
         # `raise Exit(n)` inside a command instead of raising it.

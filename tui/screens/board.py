@@ -1,0 +1,143 @@
+"""The board: needs and offers, most urgent first, then oldest; filters and
+full-text search; quarantined records hidden unless asked for, then marked."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Input, Static
+
+from ..data import BoardFilter
+from ..format import age, remaining_cell, urgency_cell, what_cell
+from ..widgets.filter_bar import FilterBar
+from ..widgets.keyed_table import KeyedTable
+from .base import LiveScreen
+
+# Fixed column widths; "what" takes the rest of the terminal's width.
+FIXED = {"urg": 4, "kind": 5, "left": 16, "site": 12, "age": 4}
+WHAT_MIN = 18
+
+
+def what_width(screen_width: int) -> int:
+    """Width of the text column so that the table fits `screen_width`."""
+    padding = 2 * (len(FIXED) + 1)  # one cell each side of every column
+    return max(WHAT_MIN, screen_width - sum(FIXED.values()) - padding - 2)
+
+
+class BoardScreen(LiveScreen):
+    """Needs and offers; enter opens one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "compose('need')", "Need"),
+        Binding("o", "compose('offer')", "Offer"),
+        Binding("p", "compose('pledge')", "Pledge"),
+        Binding("u", "compose('update')", "Update", show=False),
+        Binding("slash", "search", "Search"),
+        Binding("escape", "to_table", "Table", show=False),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.filters = BoardFilter()
+        self.rows: dict[str, dict[str, Any]] = {}
+        self._width = 0
+
+    def compose_body(self) -> ComposeResult:
+        yield FilterBar(self.filters)
+        yield Static("reading the ledger...", id="summary")
+        yield KeyedTable(id="board")
+
+    def on_mount(self) -> None:
+        self._set_columns(self.size.width or 80)
+        super().on_mount()
+        self.query_one(KeyedTable).focus()
+
+    def on_resize(self) -> None:
+        if self.size.width != self._width:
+            self._set_columns(self.size.width)
+            self._show_rows()
+
+    def _set_columns(self, width: int) -> None:
+        self._width = width
+        table = self.query_one(KeyedTable)
+        table.clear(columns=True)
+        widths = {"urg": FIXED["urg"], "kind": FIXED["kind"], "what": what_width(width),
+                  "left": FIXED["left"], "site": FIXED["site"], "age": FIXED["age"]}
+        for key, w in widths.items():
+            table.add_column(key, width=w, key=key)
+
+    # ------------------------------------------------------------ data
+
+    def reload(self) -> None:
+        self._load(self.filters, self.node.clock())
+
+    @work(thread=True, exclusive=True, group="board")
+    def _load(self, filters: BoardFilter, now: float) -> None:
+        rows, sites = self.node.ledger.board(filters, now)
+        self.show_later(self._loaded, filters, rows, sites)
+
+    def _loaded(self, filters: BoardFilter, rows: list[dict[str, Any]], sites: list[str]) -> None:
+        if filters != self.filters:
+            return  # a newer filter's read is under way
+        self.rows = {row["id"]: row for row in rows}
+        self.query_one(FilterBar).set_sites(sites)
+        self._show_rows()
+
+    def _show_rows(self) -> None:
+        hc = self.node.high_contrast
+        now = self.node.clock()
+        width = what_width(self._width or 80)
+        cells = []
+        for rid, row in self.rows.items():
+            what = what_cell(row)
+            what.truncate(width, overflow="ellipsis")
+            cells.append((rid, (urgency_cell(row["urgency"], hc), row["kind"], what,
+                                remaining_cell(row, hc), (row["site"] or "")[:FIXED["site"]],
+                                age(row["created"], now))))
+        self.query_one(KeyedTable).sync(cells)
+        self._summary()
+
+    def _summary(self) -> None:
+        f = self.filters
+        needs = sum(1 for row in self.rows.values() if row["kind"] == "need")
+        parts = [f"{needs} needs, {len(self.rows) - needs} offers", f"status {f.status}"]
+        if not f.quarantined:
+            parts.append("quarantined hidden")
+        if f.text:
+            parts.append(f"search '{f.text}'")
+        self.query_one("#summary", Static).update(" · ".join(parts))
+
+    # ------------------------------------------------------------ events
+
+    @on(FilterBar.Changed)
+    def _filter(self, event: FilterBar.Changed) -> None:
+        self.filters = event.filters
+        self.reload()
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            from .detail import DetailScreen
+
+            self.app.push_screen(DetailScreen(str(event.row_key.value)))
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_to_table(self) -> None:
+        self.query_one(KeyedTable).focus()
+
+    def action_compose(self, kind: str) -> None:
+        from .compose import ComposeScreen
+
+        selected = self.query_one(KeyedTable).cursor_key
+        row = self.rows.get(selected or "")
+        prefill: dict[str, str] = {}
+        if kind == "pledge" and row and row["kind"] == "need":
+            prefill = {"need": row["id"], "qty": str(row["remaining"] or "")}
+        if kind == "update" and row and row["author"] == self.node.me:
+            prefill = {"target": row["id"]}
+        self.app.push_screen(ComposeScreen(kind, prefill))

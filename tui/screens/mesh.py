@@ -1,0 +1,90 @@
+"""The radio as the daemon sees it: link and device, peers heard (SNR, hops,
+last heard), air time this hour against the budget, rejected packets by
+reason. All of it comes from the daemon's status row; without one the screen
+says plainly that no radio is connected."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..format import age, bar, hops
+from ..widgets.status_bar import link_words
+from .base import LiveScreen
+
+NO_DAEMON = (
+    "No radio connected / no daemon.\n\n"
+    "This node works on its local ledger: you can read the board, post, pledge\n"
+    "and vouch, and everything you sign waits in the outbox. Start the daemon\n"
+    "with a radio attached ('meshaid daemon') to sync it over LoRa."
+)
+
+
+def render_mesh(status: dict[str, Any] | None, now: float) -> RenderableType:
+    """The whole screen as one renderable."""
+    if status is None:
+        return NO_DAEMON
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    words, style = link_words(status, now)
+    grid.add_row("link", Text(words, style=style))
+    device = status.get("device") or {}
+    if device:
+        grid.add_row("device", " · ".join(f"{k} {v}" for k, v in device.items() if v not in
+                                          (None, "")))
+    grid.add_row("status from", f"daemon pid {status.get('pid', '?')}, "
+                                f"{age(status.get('updated_at'), now)} ago")
+    used = float(status.get("airtime_used_s") or 0)
+    budget = float(status.get("airtime_budget_s") or 0)
+    if budget:
+        grid.add_row("air time", f"{bar(used / budget, 20)} {used:.1f} of {budget:.0f} s this "
+                                 f"hour ({100 * used / budget:.0f} %)")
+    grid.add_row("outbox", f"{status.get('outbox', 0)} records waiting to go on air")
+    last = status.get("last_sync")
+    grid.add_row("last sync", f"{age(last, now)} ago" if last else "never")
+    rejected = status.get("rejected") or {}
+    grid.add_row("rejected", ", ".join(f"{reason} {n}" for reason, n in
+                                       sorted(rejected.items(), key=lambda kv: -kv[1]))
+                 or "none")
+    peers = status.get("peers") or []
+    grid.add_row("peers", f"{len(peers)} heard" if peers else "none heard yet")
+    if peers:
+        table = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left")
+        for column in ("node", "SNR dB", "hops", "last heard", "packets"):
+            table.add_column(column, justify="right" if column != "node" else "left")
+        for p in sorted(peers, key=lambda p: -(p.get("last_heard") or 0)):
+            snr = p.get("snr")
+            table.add_row(str(p.get("node", "?")), "-" if snr is None else f"{snr:.1f}",
+                          hops(p.get("hops_at_least")), f"{age(p.get('last_heard'), now)} ago",
+                          str(p.get("count", 0)))
+        return Group(grid, "", table)
+    return grid
+
+
+class MeshScreen(LiveScreen):
+    """Radio state; it follows the status row the daemon rewrites."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.switch_mode('board')", "Board", show=False)]
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static("", id="mesh")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.watch(self.node, "status", self._redraw, init=False)
+        self.watch(self.node, "now", self._redraw, init=False)
+
+    def reload(self) -> None:
+        self._redraw()
+
+    def _redraw(self, _value: object = None) -> None:
+        self.query_one("#mesh", Static).update(render_mesh(self.node.status, self.node.now))
