@@ -11,6 +11,7 @@ from typing import Any
 from ..ledger import codec, hlc
 from ..ledger import records as r
 from ..ledger.vocab import STATUSES
+from . import feed
 from .store import Store, parse_record_id
 
 
@@ -41,16 +42,10 @@ def updates_of(store: Store, text_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def _has_table(store: Store, name: str) -> bool:
-    return store.db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]
-    ).fetchone() is not None
-
-
 def first_heard(store: Store, text_id: str) -> dict[str, Any] | None:
-    """When this node stored the record and, if it came over the radio and the
-    store recorded it, from which node, with what SNR and over at least how many
-    hops. None for an unknown id."""
+    """When this node stored the record and, if it came over the radio, from
+    which node, with what SNR and RSSI, over at least how many hops (the hop
+    count in a packet header is a lower bound). None for an unknown id."""
     short, seq = parse_record_id(text_id)
     row = store.db.execute(
         "SELECT hash, received_at FROM records WHERE short = ? AND seq = ? AND kind IN (2, 3, 4)"
@@ -62,16 +57,10 @@ def first_heard(store: Store, text_id: str) -> dict[str, Any] | None:
     digest, received_at = row
     out: dict[str, Any] = {"received_at": received_at, "node": None, "snr": None,
                            "rssi": None, "hops_at_least": None}
-    if _has_table(store, "heard"):
-        cursor = store.db.execute("SELECT * FROM heard WHERE hash = ? LIMIT 1", [digest])
-        found = cursor.fetchone()
-        if found is not None:
-            cols = [c[0] for c in cursor.description]
-            heard = dict(zip(cols, found))
-            out["node"] = heard.get("node", heard.get("sender"))
-            out["snr"] = heard.get("snr")
-            out["rssi"] = heard.get("rssi")
-            out["hops_at_least"] = heard.get("hops", heard.get("hops_at_least"))
+    radio = feed.heard(store.db, bytes(digest))
+    if radio is not None:
+        out.update(node=radio.node, snr=radio.snr, rssi=radio.rssi, hops_at_least=radio.hops,
+                   heard_at=radio.at)
     return out
 
 

@@ -57,7 +57,7 @@ def render_detail(obj: dict[str, Any], now: float, high_contrast: bool = False) 
     if heard:
         line = f"stored {when(heard['received_at'])}"
         if heard["node"] is not None:
-            line += f" from node {heard['node']}, {hops(heard['hops_at_least'])} hops"
+            line += f" from node !{heard['node']:08x}, {hops(heard['hops_at_least'])} hops"
             if heard["snr"] is not None:
                 line += f", SNR {heard['snr']:.1f} dB"
         grid.add_row("first heard", line)
