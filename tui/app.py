@@ -99,7 +99,9 @@ class MeshaidApp(App[None]):
 
     @work(thread=True, exclusive=True, group="status")
     def _read_status(self) -> None:
-        status = self.ledger.status()
+        status = self.ledger.status(self.clock())
+        if status is not None:
+            status["records_here"] = self.ledger.record_count()
         net = self.ledger.network()
         where = f"{net['my_name']} @ {net['my_site']}".strip(" @")
         try:

@@ -10,7 +10,6 @@ so that widgets only ever see values.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from meshaid.node.daemon.status import read_status
 from meshaid.node.ledger.vocab import CATEGORIES, URGENCIES, code_for
 from meshaid.node.store import history
 from meshaid.node.store import queries as q
@@ -29,8 +29,6 @@ BOARD_KINDS = ("need", "offer")
 # board unless asked for.
 STATUSES = ("active", "uncovered", "partial", "covered", "over-committed", "fulfilled",
             "withdrawn", "expired")
-STATUS_KEY = "daemon.status"
-STALE_STATUS_S = 30.0  # a status row older than this means no daemon is running
 
 
 @dataclass(frozen=True)
@@ -139,27 +137,20 @@ class Ledger:
         with self._lock:
             return history.last_seq(self._read, bytes.fromhex(key_hex))
 
-    def status(self) -> dict[str, Any] | None:
-        """The daemon's status row (node/daemon's format), or None."""
+    def status(self, now: float) -> dict[str, Any] | None:
+        """The daemon's status row with its `state` (running, stopped, stale) as
+        node/daemon/status.py reads it, or None if no daemon ever ran here."""
         with self._lock:
-            raw = self._read.meta(STATUS_KEY)
-        return parse_status(raw)
+            return read_status(self._read, wall=now)  # type: ignore[arg-type]
+
+    def record_count(self) -> int:
+        with self._lock:
+            return int(self._read.db.execute("SELECT COUNT(*) FROM records").fetchone()[0])
 
     def network(self) -> dict[str, str]:
         with self._lock:
             return {key: self._read.meta(key) or "" for key in
                     ("network_name", "my_name", "my_site")}
-
-
-def parse_status(raw: str | None) -> dict[str, Any] | None:
-    """The status row as a dict, or None when there is none or it is unreadable."""
-    if not raw:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def board_order(row: dict[str, Any]) -> tuple[Any, ...]:

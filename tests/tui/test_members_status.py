@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 from ledger_helpers import NOW
 
@@ -21,12 +22,15 @@ from .helpers import Port, board_text, static_text, wait_for
 
 def write_status(port: Port, **fields: object) -> None:
     """Write a status row as the daemon does (meta 'daemon.status', JSON)."""
-    status = {"updated_at": NOW - 2, "pid": 4242, "link": "up",
-              "device": {"model": "T-Beam", "firmware": "2.7.15", "node": "!a1b2c3d4"},
-              "peers": [{"node": "!0000beef", "snr": 6.25, "hops_at_least": 1,
-                         "last_heard": NOW - 30, "count": 17}],
+    status = {"updated_at": NOW - 2, "pid": os.getpid(), "link": "up", "link_detail": "",
+              "device": {"node_num": 0xA1B2C3D4, "node_id": "!a1b2c3d4",
+                         "long_name": "Pier 3 clinic", "hw_model": "TBEAM",
+                         "firmware": "2.7.15", "region": "EU_868", "preset": "LONG_FAST"},
+              "peers": [{"node": "!0000beef", "snr": 6.2, "hops_at_least": 1,
+                         "last_heard": NOW - 30, "count": 17, "holds": 7}],
               "outbox": 3, "airtime_used_s": 42.0, "airtime_budget_s": 180.0,
-              "last_sync": NOW - 75, "rejected": {"bad-signature": 2}}
+              "last_sync": NOW - 75, "rejected": {"bad-signature": 2}, "send_failed": {},
+              "stopped": False}
     status.update(fields)
     store = Store.open(port.home.db_path)
     try:
@@ -95,10 +99,15 @@ def test_status_bar_and_mesh_follow_the_status_row(port: Port) -> None:
             mesh = static_text(app.screen.query_one("#mesh"))
             assert "!0000beef" in mesh and "at least 1" in mesh and "6.2" in mesh
             assert "bad-signature 2" in mesh and "23 %" in mesh
+            assert "Pier 3 clinic !a1b2c3d4 · TBEAM · fw 2.7.15 · EU_868 LONG_FAST" in mesh
+            assert "behind by about 2" in mesh  # it holds 7 of the 9 records here
             write_status(port, link="down", outbox=5)
             await wait_for(pilot, lambda: "radio down" in static_text(bar), "link down")
             assert "outbox 5" in static_text(bar)
             write_status(port, updated_at=NOW - 600)
-            await wait_for(pilot, lambda: "daemon silent for 10m" in static_text(bar), "stale")
+            await wait_for(pilot, lambda: "no daemon (silent for 10m)" in static_text(bar),
+                           "stale")
+            write_status(port, stopped=True)
+            await wait_for(pilot, lambda: "no daemon (stopped)" in static_text(bar), "stopped")
 
     asyncio.run(main())

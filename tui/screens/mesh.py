@@ -36,11 +36,12 @@ def render_mesh(status: dict[str, Any] | None, now: float) -> RenderableType:
     grid.add_column()
     words, style = link_words(status, now)
     grid.add_row("link", Text(words, style=style))
+    if status.get("link_detail"):
+        grid.add_row("", str(status["link_detail"]))
     device = status.get("device") or {}
     if device:
-        grid.add_row("device", " · ".join(f"{k} {v}" for k, v in device.items() if v not in
-                                          (None, "")))
-    grid.add_row("status from", f"daemon pid {status.get('pid', '?')}, "
+        grid.add_row("device", device_line(device))
+    grid.add_row("status from", f"the daemon ({status.get('state', 'running')}), "
                                 f"{age(status.get('updated_at'), now)} ago")
     used = float(status.get("airtime_used_s") or 0)
     budget = float(status.get("airtime_budget_s") or 0)
@@ -50,6 +51,9 @@ def render_mesh(status: dict[str, Any] | None, now: float) -> RenderableType:
     grid.add_row("outbox", f"{status.get('outbox', 0)} records waiting to go on air")
     last = status.get("last_sync")
     grid.add_row("last sync", f"{age(last, now)} ago" if last else "never")
+    failed = status.get("send_failed") or {}
+    if failed:
+        grid.add_row("send failed", ", ".join(f"{k} {n}" for k, n in sorted(failed.items())))
     rejected = status.get("rejected") or {}
     grid.add_row("rejected", ", ".join(f"{reason} {n}" for reason, n in
                                        sorted(rejected.items(), key=lambda kv: -kv[1]))
@@ -58,15 +62,36 @@ def render_mesh(status: dict[str, Any] | None, now: float) -> RenderableType:
     grid.add_row("peers", f"{len(peers)} heard" if peers else "none heard yet")
     if peers:
         table = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left")
-        for column in ("node", "SNR dB", "hops", "last heard", "packets"):
-            table.add_column(column, justify="right" if column != "node" else "left")
+        for column in ("node", "SNR dB", "hops", "last heard", "packets", "sync"):
+            table.add_column(column, justify="left" if column in ("node", "sync") else "right")
+        here = status.get("records_here")
         for p in sorted(peers, key=lambda p: -(p.get("last_heard") or 0)):
             snr = p.get("snr")
             table.add_row(str(p.get("node", "?")), "-" if snr is None else f"{snr:.1f}",
                           hops(p.get("hops_at_least")), f"{age(p.get('last_heard'), now)} ago",
-                          str(p.get("count", 0)))
+                          str(p.get("count", 0)), sync_state(p.get("holds"), here))
         return Group(grid, "", table)
     return grid
+
+
+def device_line(device: dict[str, Any]) -> str:
+    """'Pier 3 relay !a1b2c3d4 · TBEAM · fw 2.7.15 · EU_868 LONG_FAST'."""
+    parts = [" ".join(str(device[k]) for k in ("long_name", "node_id") if device.get(k)),
+             str(device.get("hw_model") or ""),
+             f"fw {device['firmware']}" if device.get("firmware") else "",
+             " ".join(str(device[k]) for k in ("region", "preset") if device.get(k))]
+    return " · ".join(p for p in parts if p) or "connected"
+
+
+def sync_state(holds: int | None, here: int | None) -> str:
+    """A peer's sync state from the record count in its last digest."""
+    if holds is None or here is None:
+        return "not known yet"
+    if holds == here:
+        return "in step"
+    if holds < here:
+        return f"behind by about {here - holds}"
+    return f"has about {holds - here} more: catching up"
 
 
 class MeshScreen(LiveScreen):

@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from ..data import STALE_STATUS_S
 from ..format import age, bar
 
 
@@ -17,21 +16,22 @@ def link_words(status: dict[str, Any] | None, now: float) -> tuple[str, str]:
     """(words, style) for the radio link; words alone carry the meaning."""
     if status is None:
         return "no radio connected / no daemon", "bold yellow"
-    if now - float(status.get("updated_at") or 0) > STALE_STATUS_S:
-        return f"daemon silent for {age(status.get('updated_at'), now)}", "bold yellow"
+    state = status.get("state", "running")
+    if state == "stopped":
+        return "no daemon (stopped)", "bold yellow"
+    if state == "stale":
+        return f"no daemon (silent for {age(status.get('updated_at'), now)})", "bold yellow"
     link = str(status.get("link", "down"))
     style = {"up": "bold green", "connecting": "bold yellow"}.get(link, "bold red")
     return f"radio {link}", style
 
 
-def status_line(status: dict[str, Any] | None, now: float, outbox: int | None = None) -> Text:
+def status_line(status: dict[str, Any] | None, now: float) -> Text:
     """One line: link, outbox, air time used/budget, last sync."""
     words, style = link_words(status, now)
     line = Text()
     line.append(f" {words} ", style=style)
-    if status is None:
-        if outbox is not None:
-            line.append(f"│ outbox {outbox} ")
+    if status is None or status.get("state", "running") != "running":
         return line
     used = float(status.get("airtime_used_s") or 0)
     budget = float(status.get("airtime_budget_s") or 0)
