@@ -8,6 +8,7 @@ and re-reads the daemon's status row for the status bar."""
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from .screens.members import MembersScreen
 from .screens.mesh import MeshScreen
 from .writes import Writer
 
+NewsQueue = queue.SimpleQueue[str]
 HIGH_CONTRAST = Theme(
     name="meshaid-high-contrast", primary="#ffff00", secondary="#00ffff", accent="#ffff00",
     foreground="#ffffff", background="#000000", surface="#000000", panel="#202020",
@@ -62,7 +64,7 @@ class MeshaidApp(App[None]):
 
     def __init__(self, ledger: Ledger, writer: Writer, me: str, *,
                  clock: Callable[[], float] = time.time, poll_s: float = 0.5,
-                 high_contrast: bool = False) -> None:
+                 high_contrast: bool = False, news: NewsQueue | None = None) -> None:
         super().__init__()
         self.ledger = ledger
         self.writer = writer
@@ -72,6 +74,7 @@ class MeshaidApp(App[None]):
         self.where = ""
         self._version: int | None = None
         self._start_contrast = high_contrast
+        self.news = news
 
     def on_mount(self) -> None:
         self.register_theme(HIGH_CONTRAST)
@@ -87,7 +90,10 @@ class MeshaidApp(App[None]):
         self.ledger.close()
 
     def poll(self) -> None:
-        """Bump `generation` if another connection committed since the last poll."""
+        """Bump `generation` if another connection committed since the last poll;
+        show lines the demo's story told meanwhile."""
+        while self.news is not None and not self.news.empty():
+            self.notify(self.news.get_nowait(), title="on the mesh", timeout=6)
         version = self.ledger.data_version()
         if version != self._version:
             self._version = version
@@ -126,8 +132,10 @@ class MeshaidApp(App[None]):
 
 
 def create_app(data_dir: Path, *, clock: Callable[[], float] = time.time, poll_s: float = 0.5,
-               high_contrast: bool = False) -> MeshaidApp:
-    """The TUI on the node at `data_dir`; StoreError if there is no node there."""
+               high_contrast: bool = False, news: NewsQueue | None = None) -> MeshaidApp:
+    """The TUI on the node at `data_dir`; StoreError if there is no node there.
+    `clock` is wall time (the demo's runs fast); `news` lines are shown as
+    notifications as they come."""
     home = Home(Path(data_dir))
     if not home.exists():
         raise StoreError(f"no node at {home.path}; run 'meshaid init' first")
@@ -135,4 +143,4 @@ def create_app(data_dir: Path, *, clock: Callable[[], float] = time.time, poll_s
     key = home.key()
     return MeshaidApp(Ledger(home.db_path), Writer(home.db_path, key, clock),
                       identity.public_bytes(key).hex(), clock=clock, poll_s=poll_s,
-                      high_contrast=high_contrast)
+                      high_contrast=high_contrast, news=news)

@@ -132,11 +132,6 @@ class Ledger:
             rows = q.list_objects(self._read, q.Filters(), now)
         return [row for row in rows if row["author"] == author_hex]
 
-    def last_seq(self, key_hex: str) -> int:
-        """The highest seq this node holds from a key (0 if none)."""
-        with self._lock:
-            return history.last_seq(self._read, bytes.fromhex(key_hex))
-
     def status(self, now: float) -> dict[str, Any] | None:
         """The daemon's status row with its `state` (running, stopped, stale) as
         node/daemon/status.py reads it, or None if no daemon ever ran here."""

@@ -1,9 +1,10 @@
-"""Posting from the TUI: sign and store a record at once, in a worker thread.
+"""Posting from the TUI through the domain actions (node/actions), in a worker.
 
-Each post opens its own writable Store (SQLite connections belong to one
-thread), signs the body with the node's key at the app's clock and stores it
-in one transaction; the node's daemon sends it from there. Failures raise
-StoreError (or ValueError) with a one-line message for the screen."""
+Each call opens its own writable Store (SQLite connections belong to one
+thread), runs one action with the node's key at the app's clock (it signs and
+stores one record in one transaction; the daemon sends it from the outbox) and
+closes the store. A refusal raises ActionError (a StoreError) with a one-line
+message for the screen; the form keeps what was typed."""
 
 from __future__ import annotations
 
@@ -12,9 +13,15 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from meshaid.node import actions
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
 from meshaid.node.store.store import record_id
+
+
+def _int(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text else None
 
 
 class Writer:
@@ -26,11 +33,53 @@ class Writer:
         self.key = key
         self.clock = clock
 
-    def author(self, body: r.Body) -> str:
-        """Sign `body` as this node's next record and store it; return its id."""
-        store = Store.open(self.db_path)
+    def _run(self, action: Callable[..., r.Record], *args: object, **kwargs: object) -> str:
+        store = Store.open(self.db_path, wall=self.clock)
         try:
-            rec = store.author(body, self.key, self.clock())
+            rec = action(store, self.key, *args, now=self.clock(), **kwargs)
         finally:
             store.close()
         return record_id(rec.short_author, rec.seq)
+
+    def post(self, kind: str, v: dict[str, str]) -> str:
+        """Post the compose form of `kind` (its field values as typed); return the
+        new record's id."""
+        if kind == "need":
+            return self._run(actions.post_need, v["text"], category=v["category"],
+                             qty=_int(v["qty"]) or 0, unit=v["unit"], urgency=v["urgency"],
+                             valid_for=v["valid_for"] or None, site=v["site"].strip())
+        if kind == "offer":
+            per = v["per"] if v["per"] not in ("", "-") else None
+            return self._run(actions.post_offer, v["text"], category=v["category"],
+                             qty=_int(v["qty"]) or 0, unit=v["unit"], offer_type=v["offer_type"],
+                             per=per, valid_for=v["valid_for"] or None, site=v["site"].strip())
+        if kind == "pledge":
+            return self._run(actions.pledge, v["need"].strip(), _int(v["qty"]) or 0,
+                             by=v["by"].strip() or None, text=v["text"].strip())
+        if kind == "update":
+            state = v["status"]
+            return self._run(actions.update, v["target"].strip(), qty=_int(v["qty"]),
+                             delivered=_int(v["delivered"]),
+                             fulfil=state in ("fulfilled", "delivered"),
+                             withdraw=state == "withdrawn", renew=v["renew"].strip() or None,
+                             note=v["note"].strip() or None)
+        raise ValueError(f"no form for {kind!r}")
+
+    def vouch(self, key_hex: str) -> str:
+        """Vouch for a key; the id of the vouch, plus a warning if this node's
+        key is not a steward (then no node counts it)."""
+        rid = self._run(actions.vouch, bytes.fromhex(key_hex))
+        return rid + self._note()
+
+    def revoke(self, key_hex: str, reason: str) -> str:
+        """Revoke a key, trusting what this node holds from it (its highest seq)."""
+        rid = self._run(actions.revoke, bytes.fromhex(key_hex), reason=reason)
+        return rid + self._note()
+
+    def _note(self) -> str:
+        store = Store.open(self.db_path, wall=self.clock)
+        try:
+            note = actions.steward_note(store, self.key)
+        finally:
+            store.close()
+        return f" ({note})" if note else ""

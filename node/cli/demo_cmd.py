@@ -1,73 +1,113 @@
-"""`meshaid demo`: a scripted walkthrough of two sites sharing a ledger."""
+"""`meshaid demo`: the port story on a simulated mesh (node/sim/demo.py).
+
+On a terminal it opens the TUI at the machine shop while the mesh runs in
+accelerated real time on a thread; piped (or with --headless) it prints the
+story's narrative and exits. The node directories live in a throwaway
+directory unless --keep names one: never the user's own node."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import shlex
+import queue
+import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import click
 
+from .common import Refused
 
-def _run(home: Path, *args: str, capture: bool = False) -> str:
-    """Run one meshaid command in-process, echoing it as a shell line."""
-    from .main import cli
-
-    click.secho(f"$ meshaid --data-dir {home.name} " + " ".join(shlex.quote(a) for a in args),
-                fg="cyan")
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf) if capture else contextlib.nullcontext():
-        try:
-            cli.main(args=["--data-dir", str(home), *args], prog_name="meshaid",
-                     standalone_mode=False)
-        except click.exceptions.Exit:
-            pass
-    return buf.getvalue()
+READY_TIMEOUT_S = 60.0
 
 
 @click.command()
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
-              help="Build the demo nodes in this directory and keep them.")
-def demo(keep: Path | None) -> None:
-    """Walk through two sites sharing needs and pledges by USB stick.
+              help="Build the sites' node directories here (an empty or new directory) "
+                   "and keep them.")
+@click.option("--headless", is_flag=True,
+              help="Print the story instead of opening the TUI (the default without a "
+                   "terminal).")
+@click.option("--speed", type=click.FloatRange(1, 120), default=10.0, show_default=True,
+              help="Simulated seconds per real second in the TUI.")
+def demo(keep: Path | None, headless: bool, speed: float) -> None:
+    """A blockaded port's sites share needs, offers and pledges over a simulated
+    LoRa mesh; you sit at the machine shop.
 
     \b
     Example:
-      meshaid demo
+      meshaid demo                      # the TUI; q quits
+      meshaid demo --headless           # the story as text
+      meshaid demo --keep /tmp/port     # then: meshaid --data-dir /tmp/port/clinic tui
     """
+    if keep is not None and keep.exists() and any(keep.iterdir()):
+        raise Refused(f"{keep} is not empty; --keep needs an empty or new directory")
+    interactive = not headless and sys.stdin.isatty() and sys.stdout.isatty()
     with tempfile.TemporaryDirectory(prefix="meshaid-demo-") as tmp:
         base = keep or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
-        clinic, foundry, stick = base / "clinic", base / "foundry", base / "stick.bundle"
-        click.secho("\n# The clinic founds the network and posts a critical need", bold=True)
-        _run(clinic, "init", "--new-network", "Port", "--name", "Anna", "--site", "Pier 3 clinic")
-        _run(clinic, "post", "need", "drinking water", "--qty", "200", "--unit", "L",
-             "--category", "water", "--urgency", "critical")
-        _run(clinic, "post", "need", "splints, aluminium", "--qty", "30", "--category", "health",
-             "--urgency", "high")
-        code = json.loads(_run(clinic, "whoami", "--json", capture=True))["network"]
-        click.secho("\n# The foundry joins with the network id, read out over the fence", bold=True)
-        _run(foundry, "init", "--join", code, "--name", "Bo", "--site", "Foundry")
-        _run(clinic, "export", str(stick))
-        _run(foundry, "import", str(stick))
-        _run(foundry, "list")
-        click.secho("\n# The foundry offers capacity and pledges; the stick goes back", bold=True)
-        _run(foundry, "post", "offer", "cast + machined splint blanks", "--qty", "40",
-             "--per", "day", "--type", "capacity", "--category", "casting")
-        needs = json.loads(_run(foundry, "list", "--kind", "need", "--json", capture=True))
-        splints = next(n["id"] for n in needs if n["text"].startswith("splints"))
-        _run(foundry, "pledge", splints, "--qty", "20", "--by", "1d", "--text", "first batch")
-        _run(foundry, "export", str(stick))
-        _run(clinic, "import", str(stick))
-        click.secho("\n# Until a steward vouches, the foundry's records are quarantined", bold=True)
-        _run(clinic, "list")
-        _run(clinic, "vouch", "Bo")
-        _run(clinic, "show", splints)
-        _run(clinic, "members")
-        click.secho("\n# The same ledger over LoRa: 12 simulated sites sync for two hours", bold=True)
-        _run(base, "bench", "--scenario", "ci-small", "--quiet")
-        click.secho("\nDone. Every record above is signed; 'meshaid --help' lists the commands.",
-                    bold=True)
+        if interactive:
+            _interactive(base, speed)
+        else:
+            _headless(base)
+        if keep is not None:
+            click.echo(f"The sites' node directories are in {keep}; open one with "
+                       f"'meshaid --data-dir {keep / 'machine-shop'} tui'.")
+
+
+def _headless(base: Path) -> None:
+    from ..sim.demo import PortDemo
+
+    click.secho("meshaid demo: a blockaded port, nine sites, one simulated LoRa mesh "
+                "(simulated time, mm:ss)", bold=True)
+    world = PortDemo(base, epoch=time.time(), say=click.echo)
+    try:
+        result = world.run_headless()
+    finally:
+        world.close()
+    sites = result["records_per_site"]
+    click.secho("\nAfter the story:", bold=True)
+    click.echo(f"  {result['posted']} records signed during the story, "
+               f"{result['deliveries']} deliveries over the radio")
+    click.echo("  records held: " + ", ".join(f"{k} {v}" for k, v in sites.items()))
+    click.echo("  every site holds the same ledger" if result["in_step"]
+               else "  some sites are still catching up")
+    click.echo(f"  the machine shop's radio used {result['seat_airtime_s']} s of air time "
+               f"(budget {result['budget_s']:.0f} s an hour)")
+    click.echo("On a terminal, 'meshaid demo' opens this story in the TUI at the machine shop.")
+
+
+def _interactive(base: Path, speed: float) -> None:
+    from ..sim.demo import PortDemo
+    from .tui_cmd import run_tui
+
+    news: queue.SimpleQueue[str] = queue.SimpleQueue()
+    ready, stop = threading.Event(), threading.Event()
+    box: dict[str, object] = {}
+
+    def mesh() -> None:
+        try:
+            world = PortDemo(base, epoch=time.time(), say=None, headlines=news.put)
+            box["world"] = world
+            ready.set()
+            try:
+                world.run_realtime(speed, stop)
+            finally:
+                world.close()
+        except Exception as exc:  # noqa: BLE001 - reported after the TUI closes
+            box["error"] = exc
+            ready.set()
+
+    thread = threading.Thread(target=mesh, name="meshaid-demo", daemon=True)
+    thread.start()
+    ready.wait(READY_TIMEOUT_S)
+    world = box.get("world")
+    try:
+        if not isinstance(world, PortDemo):
+            raise Refused(f"the demo could not start: {box.get('error', 'timed out')}")
+        run_tui(world.seat_dir(), clock=world.wall, news=news)
+    finally:
+        stop.set()
+        thread.join(10)
+    if "error" in box:
+        raise Refused(f"the demo mesh stopped: {box['error']}")

@@ -21,11 +21,12 @@ TUI_APP = "meshaid.tui.app"
 
 
 def run_tui(data_dir: Path, *, clock: Callable[[], float] | None = None,
-            high_contrast: bool = False) -> None:
+            high_contrast: bool = False, news: Any = None) -> None:
     """Run the TUI on the node at `data_dir` until the user quits; Refused (one
-    line) when there is no node there."""
+    line) when there is no node there. `clock` replaces wall time (the demo's
+    runs fast); `news` is a queue of lines to show as they come."""
     app_module: Any = importlib.import_module(TUI_APP)
-    options: dict[str, Any] = {"high_contrast": high_contrast}
+    options: dict[str, Any] = {"high_contrast": high_contrast, "news": news}
     if clock is not None:
         options["clock"] = clock
     try:

@@ -63,9 +63,3 @@ def first_heard(store: Store, text_id: str) -> dict[str, Any] | None:
                    heard_at=radio.at)
     return out
 
-
-def last_seq(store: Store, author: bytes) -> int:
-    """The highest seq stored from `author` (0 if none): what a revocation keeps
-    trusting by default."""
-    row = store.db.execute("SELECT MAX(seq) FROM records WHERE author = ?", [author]).fetchone()
-    return int(row[0] or 0)

@@ -143,12 +143,12 @@ class ComposeScreen(LiveScreen):
                         severity="error")
             return
         self.posting = True
-        self._post(body)
+        self._post(self.values())
 
     @work(thread=True, exclusive=True, group="post")
-    def _post(self, body: Any) -> None:
+    def _post(self, values: dict[str, str]) -> None:
         try:
-            rid: str | None = self.node.writer.author(body)
+            rid: str | None = self.node.writer.post(self.kind, values)
             error = ""
         except (StoreError, ValueError, OSError) as exc:
             rid, error = None, str(exc) or type(exc).__name__

@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from meshaid.node.ledger import records as r
 from meshaid.node.store.store import StoreError
 
 from ..widgets.keyed_table import KeyedTable
@@ -89,7 +88,7 @@ class MembersScreen(LiveScreen):
 
         def answered(answer: tuple[bool, str] | None) -> None:
             if answer and answer[0]:
-                self._sign(r.Vouch(bytes.fromhex(m["key"])), f"vouched for {who(m)}")
+                self._sign("vouch", m, "")
 
         self.app.push_screen(Confirm(question), answered)
 
@@ -97,32 +96,27 @@ class MembersScreen(LiveScreen):
         m = self._selected()
         if m is None:
             return
-        if m["key"] == self.node.me:
-            self.notify("you cannot revoke your own key here", severity="warning")
-            return
-        question = (f"Revoke {who(m)}?\n\nTheir records after the last one this node has "
-                    "stay trusted; anything newer is not counted anywhere.")
+        question = (f"Revoke {who(m)}?\n\nWhat this node already holds from them stays "
+                    "trusted; anything they sign later counts nowhere.")
 
         def answered(answer: tuple[bool, str] | None) -> None:
             if answer and answer[0]:
-                self._sign(None, f"revoked {who(m)}", revoke=(m["key"], answer[1]))
+                self._sign("revoke", m, answer[1])
 
         self.app.push_screen(Confirm(question, ask_reason=True), answered)
 
     @work(thread=True, group="sign")
-    def _sign(self, body: r.Body | None, done: str,
-              revoke: tuple[str, str] | None = None) -> None:
+    def _sign(self, what: str, m: dict[str, Any], reason: str) -> None:
+        writer = self.node.writer
         try:
-            if revoke is not None:
-                through = self.node.ledger.last_seq(revoke[0])
-                body = r.Revoke(bytes.fromhex(revoke[0]), through, revoke[1])
-                done += f" (trusted through seq {through})"
-            assert body is not None
-            self.node.writer.author(body)
-            message, severity = done, "information"
+            if what == "vouch":
+                message = f"vouched for {who(m)}: {writer.vouch(m['key'])}"
+            else:
+                message = f"revoked {who(m)}: {writer.revoke(m['key'], reason)}"
+            severity = "information"
         except (StoreError, ValueError, OSError) as exc:
             message, severity = f"not signed: {exc}", "error"
         self.show_later(self._tell, message, severity)
 
     def _tell(self, message: str, severity: str) -> None:
-        self.notify(message, severity=severity)  # type: ignore[arg-type]
+        self.notify(message, severity=severity, timeout=8)  # type: ignore[arg-type]
