@@ -100,12 +100,12 @@ def test_status_bar_and_mesh_follow_the_status_row(port: Port) -> None:
             assert "!0000beef" in mesh and "at least 1" in mesh and "6.2" in mesh
             assert "bad-signature 2" in mesh and "23 %" in mesh
             assert "Pier 3 clinic !a1b2c3d4 · TBEAM · fw 2.7.15 · EU_868 LONG_FAST" in mesh
-            assert "behind by about 2" in mesh  # it holds 7 of the 9 records here
+            assert "7: 2 fewer than here" in mesh  # its digest said 7; 9 records here
             write_status(port, link="down", outbox=5)
             await wait_for(pilot, lambda: "radio down" in static_text(bar), "link down")
             assert "outbox 5" in static_text(bar)
-            write_status(port, updated_at=NOW - 600)
-            await wait_for(pilot, lambda: "no daemon (silent for 10m)" in static_text(bar),
+            write_status(port, updated_at=NOW - 1200)  # longer than the daemon's STALE_S
+            await wait_for(pilot, lambda: "no daemon (silent for 20m)" in static_text(bar),
                            "stale")
             write_status(port, stopped=True)
             await wait_for(pilot, lambda: "no daemon (stopped)" in static_text(bar), "stopped")

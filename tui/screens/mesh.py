@@ -62,8 +62,9 @@ def render_mesh(status: dict[str, Any] | None, now: float) -> RenderableType:
     grid.add_row("peers", f"{len(peers)} heard" if peers else "none heard yet")
     if peers:
         table = Table(box=None, padding=(0, 1), show_edge=False, title_justify="left")
-        for column in ("node", "SNR dB", "hops", "last heard", "packets", "sync"):
-            table.add_column(column, justify="left" if column in ("node", "sync") else "right")
+        for column in ("node", "SNR dB", "hops", "last heard", "packets", "its digest"):
+            table.add_column(column, justify="left" if column in ("node", "its digest")
+                             else "right")
         here = status.get("records_here")
         for p in sorted(peers, key=lambda p: -(p.get("last_heard") or 0)):
             snr = p.get("snr")
@@ -84,14 +85,16 @@ def device_line(device: dict[str, Any]) -> str:
 
 
 def sync_state(holds: int | None, here: int | None) -> str:
-    """A peer's sync state from the record count in its last digest."""
+    """What a peer's last digest said it holds, against what this node holds
+    now. Digests are sparse when the mesh is in step, so a peer that looks
+    behind may simply not have spoken since; the words say 'when last heard'."""
     if holds is None or here is None:
-        return "not known yet"
+        return "no digest yet"
     if holds == here:
-        return "in step"
+        return f"{holds}: in step"
     if holds < here:
-        return f"behind by about {here - holds}"
-    return f"has about {holds - here} more: catching up"
+        return f"{holds}: {here - holds} fewer than here"
+    return f"{holds}: {holds - here} more: we catch up"
 
 
 class MeshScreen(LiveScreen):

@@ -57,8 +57,7 @@ class FilterBar(Horizontal):
         yield Select(_options([u for u in reversed(URGENCIES.values())]),
                      prompt="urgency: any", id="urgency", compact=True,
                      value=f.urgency or Select.NULL)
-        yield Select([(f"status: {s}", s) for s in STATUSES], prompt="status", id="status",
-                     compact=True,
+        yield Select(_options(list(STATUSES)), prompt="status", id="status", compact=True,
                      allow_blank=False, value=f.status)
         yield Select([], prompt="site: all", id="site", compact=True)
 
