@@ -92,8 +92,12 @@ class MeshaidApp(App[None]):
     def poll(self) -> None:
         """Bump `generation` if another connection committed since the last poll;
         show lines the demo's story told meanwhile."""
+        latest = None
         while self.news is not None and not self.news.empty():
-            self.notify(self.news.get_nowait(), title="on the mesh", timeout=6)
+            latest = self.news.get_nowait()
+        if latest is not None:  # one at a time: toasts must not hide the board at 80x24
+            self.clear_notifications()
+            self.notify(latest, title="on the mesh", timeout=6)
         version = self.ledger.data_version()
         if version != self._version:
             self._version = version
