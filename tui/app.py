@@ -48,7 +48,9 @@ class MeshaidApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "meshaid"
     ENABLE_COMMAND_PALETTE = False  # every action has a key in the footer
-    MODES: ClassVar[dict[str, Any]] = {"board": BoardScreen, "mesh": MeshScreen, "members": MembersScreen}
+    MODES: ClassVar[dict[str, Any]] = {
+        "board": BoardScreen, "mesh": MeshScreen, "members": MembersScreen,
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('board')", "Board"),
         Binding("2", "switch_mode('mesh')", "Mesh"),

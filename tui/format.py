@@ -40,7 +40,8 @@ def remaining_cell(row: dict[str, Any], high_contrast: bool = False) -> Text:
         if not qty:
             return Text("unquantified", style="dim")
         left = row["remaining"]
-        style = "" if high_contrast else ("green" if left == 0 else "yellow" if left < qty else "red")
+        style = ("" if high_contrast else
+                 "green" if left == 0 else "yellow" if left < qty else "red")
         text = Text(bar(left / qty, 5), style=style)
         text.append(f" {left}/{qty} {unit}".rstrip())
         return text

@@ -93,7 +93,8 @@ class PortDemo:
         self.headline_line = headlines
         self.events = EventQueue()
         self.sc = parse({"name": "port-demo", "seed": seed, "duration_h": 1,
-                         "duty_cycle_pct": 10, "preset": "MEDIUM_FAST", "topology": {"kind": "links", "links": LINKS},
+                         "duty_cycle_pct": 10, "preset": "MEDIUM_FAST",
+                         "topology": {"kind": "links", "links": LINKS},
                          "loss": {"model": "bernoulli", "p": 0.02}})
         rng = random.Random(seed)
         self.mesh = Mesh(build_topology(self.sc, rng), preset=self.sc.preset,
@@ -329,12 +330,13 @@ class PortDemo:
         if "heal" in self.marks and "district" not in self.marks and all(
                 counts[n] == most for n in (SEAT, *DISTRICT)):
             self.marks["district"] = self.events.now
-            self.say(headline=True, text=f"The district is back in step: {most} records on every site, "
-                     f"{self.events.now - self.marks['heal']:.0f} s after the bridge came back")
+            self.say(f"The district is back in step: {most} records on every site, "
+                     f"{self.events.now - self.marks['heal']:.0f} s after the bridge came back",
+                     headline=True)
         if "join" in self.marks and "caught-up" not in self.marks and counts.get(JOINER) == most:
             self.marks["caught-up"] = self.events.now
-            self.say(headline=True, text=f"The school shelter caught up: {most} records, "
-                     f"{self.events.now - self.marks['join']:.0f} s after joining")
+            self.say(f"The school shelter caught up: {most} records, "
+                     f"{self.events.now - self.marks['join']:.0f} s after joining", headline=True)
 
     # ------------------------------------------------------------ running
 

@@ -56,8 +56,9 @@ def test_a_record_signed_at_the_seat_goes_out_on_the_mesh(tmp_path: Path) -> Non
         other = Store.open(seat / "ledger.db", wall=demo.wall)  # as the TUI writes
         try:
             key = demo.nodes[SEAT].key
-            rec = actions.post_offer(other, key, "M6 brackets, laser + brake", category="sheet-metal",
-                                     qty=40, offer_type="capacity", per="day", now=demo.wall())
+            rec = actions.post_offer(other, key, "M6 brackets, laser + brake",
+                                     category="sheet-metal", qty=40, offer_type="capacity",
+                                     per="day", now=demo.wall())
         finally:
             other.close()
         rid = f"{rec.short_author.hex()}-{rec.seq}"

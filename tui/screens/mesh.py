@@ -100,7 +100,9 @@ def sync_state(holds: int | None, here: int | None) -> str:
 class MeshScreen(LiveScreen):
     """Radio state; it follows the status row the daemon rewrites."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.switch_mode('board')", "Board", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.switch_mode('board')", "Board", show=False),
+    ]
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll():
