@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 
 from meshaid.node.ledger import records as r
 from meshaid.tui.widgets.keyed_table import KeyedTable
@@ -94,7 +95,9 @@ def test_fulfilled_and_expired_leave_the_board(port: Port) -> None:
 
 def test_records_from_another_process_appear_live_and_the_cursor_stays(port: Port) -> None:
     async def main() -> None:
-        app = port.app()
+        # The CLI signs at the machine's wall clock: the app must share it, or the
+        # new record would be dated in its future.
+        app = port.app(clock=time.time)
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "M6 brackets" in board_text(app), "the board")
             table = app.screen.query_one(KeyedTable)
