@@ -25,8 +25,8 @@ def test_the_use_section_runs_as_written(tmp_path: Path) -> None:
     # the venv of this test run stands in for the README's .venv; the scratch
     # paths move into tmp_path
     venv = Path(sys.executable).parent.parent
+    script = script.replace("/tmp/", f"{tmp_path}/")  # first: the venv itself may be in /tmp
     script = script.replace(". .venv/bin/activate", f". {venv}/bin/activate")
-    script = script.replace("/tmp/", f"{tmp_path}/")
     env = dict(os.environ)
     env.pop("MESHAID_HOME", None)
     proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True,
