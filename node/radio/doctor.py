@@ -154,20 +154,13 @@ def probe(spec: str, *, channel_index: int = 0, timeout: float = 30.0) -> RadioS
     settings and disconnect. Raises OSError or ValueError with a one-line message."""
     from meshtastic.mesh_interface import MeshInterface
 
-    from .meshtastic_config import find_serial, settings_from_spec
-    from .meshtastic_iface import HookedSerial, HookedTCP, Hooks
+    from .meshtastic_config import settings_from_spec
+    from .meshtastic_iface import Hooks, open_interface
 
     s = settings_from_spec(spec, connect_timeout=timeout)
     hooks = Hooks(lambda _reason: None, lambda _status: None, lambda _line: None, timeout)
-    iface: Any
     try:
-        if s.transport == "tcp":
-            iface = HookedTCP(s.host, s.port, hooks)
-        else:
-            path = find_serial(s.path)
-            if path is None:
-                raise FileNotFoundError("no serial radio found (/dev/meshtastic, ttyUSB*, ttyACM*)")
-            iface = HookedSerial(path, hooks)
+        iface = open_interface(s, hooks)
     except MeshInterface.MeshInterfaceError as exc:  # a silent device
         raise OSError(f"{s.describe()}: {exc}") from None
     try:

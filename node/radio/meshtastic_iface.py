@@ -104,3 +104,16 @@ class HookedTCP(_HookMixin, TCPInterface):
     def _reconnect(self) -> None:
         self._wantExit = True  # the reader loop ends; _disconnected reports the death
         self.mx.on_dead("TCP connection closed")
+
+
+def open_interface(settings: Any, hooks: Hooks) -> Any:
+    """Connect to the radio `settings` (a MeshtasticSettings) names and run the handshake:
+    TCP, or the serial device found by `find_serial`; FileNotFoundError when there is none."""
+    from .meshtastic_config import find_serial
+
+    if settings.transport == "tcp":
+        return HookedTCP(settings.host, settings.port, hooks)
+    path = find_serial(settings.path)
+    if path is None:
+        raise FileNotFoundError("no serial radio found (/dev/meshtastic, ttyUSB*, ttyACM*)")
+    return HookedSerial(path, hooks)

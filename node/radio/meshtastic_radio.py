@@ -59,8 +59,8 @@ from .base import (
     Sink,
     check_payload,
 )
-from .meshtastic_config import MeshtasticSettings, device_info, error_name, find_serial
-from .meshtastic_iface import HookedSerial, HookedTCP, Hooks
+from .meshtastic_config import MeshtasticSettings, device_info, error_name
+from .meshtastic_iface import Hooks, open_interface
 
 log = logging.getLogger(__name__)
 _ROUTING = portnums_pb2.PortNum.ROUTING_APP
@@ -207,13 +207,7 @@ class MeshtasticRadio:
                 self._on_queue_status(holder[0], status)
 
         hooks = Hooks(dead, qs, lambda _line: self._drop("serial_noise"), s.connect_timeout)
-        if s.transport == "tcp":
-            iface = HookedTCP(s.host, s.port, hooks)
-        else:
-            path = find_serial(s.path)
-            if path is None:
-                raise FileNotFoundError("no serial radio found (/dev/meshtastic, ttyUSB*, ttyACM*)")
-            iface = HookedSerial(path, hooks)
+        iface = open_interface(s, hooks)
         conn = _Conn(iface, hooks, iface.myInfo.my_node_num)
         holder.append(conn)
         return conn
