@@ -22,6 +22,8 @@ its own air-time budget.
    neighbour decodes at once (reconcile.py); what the sketcher lacks is sent
    as repairs, what a listener lacks is requested; both with suppression.
 5. Bootstrap. A node far behind pulls in priority order (bootstrap.py).
+   Everything the engine does on hearing DIGEST, SKETCH, REQUEST, MORE or
+   PULL (4 and 5) is decided in answers.py.
 6. Budget. Every packet passes the air-time budget (budget.py); urgent records
    first, bulk last; authors past their rate and unadmitted authors travel as
    bulk only.
@@ -39,11 +41,10 @@ from dataclasses import dataclass, field
 from ..ledger.wire import DecodeError
 from . import messages as m
 from . import riblt
-from .bootstrap import Bootstrap
+from .answers import Answers
 from .budget import BULK, NORMAL, URGENT, Budget
 from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
 from .ratelimit import AuthorRates
-from .reconcile import Reconciler
 from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
 from .trickle import Trickle
 
@@ -100,8 +101,9 @@ class Engine:
         self.sends: dict[bytes, _Send] = {}
         self.hood = Neighbourhood(node, NEIGHBOUR_TTL_FACTOR * config.trickle_imax,
                                   config.announce_every, config.use_relays)
-        self.recon = Reconciler(config, self.rng, node, self.sketch)
-        self.boot = Bootstrap(config, self.rng, node)
+        self.answers = Answers(self)  # DIGEST, SKETCH, REQUEST, MORE, PULL (answers.py)
+        self.recon = self.answers.recon
+        self.boot = self.answers.boot
         self.trickle = Trickle(config.trickle_imin, config.trickle_imax, config.trickle_k, self.rng)
         self.scope = 0
         self.started = False
@@ -226,15 +228,15 @@ class Engine:
                 self._on_records(msg, meta, now)
             case m.Digest():
                 self.hood.learn(peer, msg)
-                self._on_digest(msg, peer, now)
+                self.answers.on_digest(msg, peer, now)
             case m.Sketch():
-                self._on_sketch(msg, meta.sender, now)
+                self.answers.on_sketch(msg, meta.sender, now)
             case m.Request():
-                self._on_request(msg, now)
+                self.answers.on_request(msg, now)
             case m.More():
-                self.recon.on_more(msg, now)
+                self.answers.on_more(msg, now)
             case m.Pull():
-                self.boot.on_pull(msg, now)
+                self.answers.on_pull(msg, now)
 
     # ------------------------------------------------------------ handlers
 
@@ -305,52 +307,6 @@ class Engine:
             del self.sends[rid]
             self.stats.suppressed += 1
 
-    def _on_digest(self, msg: m.Digest, peer, now: float) -> None:
-        peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
-        if msg.count == self.count and msg.fingerprint == self.fingerprint:
-            self.trickle.consistent()
-            return
-        if msg.count > self.count + self.cfg.boot_gap:
-            self.boot.behind(self.hood.peers, self.count, now)
-            return  # far behind: pulling, not reconciling (a sketch would not decode)
-        if msg.boot or self.count > msg.count + self.cfg.boot_gap:
-            # A node far behind: let it hear our digest soon, so it can pull from us.
-            self.trickle.reset(now, self.cfg.news_interval)
-            return
-        if self.cfg.mismatch_interval:
-            self.trickle.reset(now, self.cfg.mismatch_interval)
-        if any(s.tag != "repair" for s in self.sends.values()):
-            return  # our own backlog explains the difference: send it before sketching
-        self.recon.mismatch(msg.count, self.count, self.last_news, now)
-
-    def _on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
-        try:
-            result = self.recon.on_sketch(msg, sender, now, self.count)
-        except ValueError:
-            self.stats.dropped["bad-sketch"] += 1
-            return
-        if result is None:
-            return
-        if result.ours or result.theirs:
-            self.trickle.reset(now)  # a real gap: check again soon
-        lo, hi = self.cfg.repair_window
-        for x in result.ours:
-            info = self.infos.get(x.to_bytes(8, "big"))
-            if info is not None:
-                self._schedule(info.id, _Send(now + self.rng.uniform(lo, hi),
-                                              self._priority(info, fresh=False), 1, 0, "repair"))
-        for x in result.theirs:
-            self.recon.want(x.to_bytes(8, "big"), now)
-
-    def _on_request(self, msg: m.Request, now: float) -> None:
-        lo, hi = self.cfg.repair_window
-        for rid in msg.ids:
-            self.recon.got(rid)  # someone asked already: the answer serves us too
-            info = self.infos.get(rid)
-            if info is not None and rid not in self.sends:
-                self._schedule(rid, _Send(now + self.rng.uniform(lo, hi),
-                                          self._priority(info, fresh=False), 1, 0, "repair"))
-
     # ------------------------------------------------------------ scheduling
 
     def _priority(self, info: RecordInfo, fresh: bool) -> int:
@@ -368,6 +324,10 @@ class Engine:
         self.stats.dropped["author-rate"] += 1
         return False
 
+    def schedule_repair(self, info: RecordInfo, due: float) -> None:
+        """Send `info` to someone who lacks it at `due`, unless a copy is heard first."""
+        self._schedule(info.id, _Send(due, self._priority(info, fresh=False), 1, 0, "repair"))
+
     def _schedule(self, rid: bytes, send: _Send) -> None:
         current = self.sends.get(rid)
         if current is not None and current.due <= send.due and current.priority <= send.priority:
@@ -380,7 +340,7 @@ class Engine:
             return self._wake
         times = [self.trickle.next_time()] if self.started else []
         times += [s.due for s in self.sends.values()]
-        times += self.recon.times() + self.boot.times()
+        times += self.answers.times()
         if self._deferred_until is not None:
             # What the budget refused waits for it; what is not due yet keeps its time.
             times = [max(t, self._deferred_until) if t <= self.last_time else t for t in times]
@@ -413,9 +373,7 @@ class Engine:
                  "digest", NORMAL)
         # Fresh records first: under load, reconciliation waits for the budget left.
         self._poll_records(out, now)
-        self.recon.poll(emit, now, self.count)
-        self.boot.poll(emit, now, self.hood.peers, self.count)
-        self.boot.poll_answers(emit, now, self.infos, self.ledger.sync_raw)
+        self.answers.poll(emit, now)
         return out
 
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
