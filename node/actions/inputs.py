@@ -110,3 +110,62 @@ def seq(value: int, what: str) -> int:
     if not 0 <= value <= r.SEQ_MAX:
         raise InvalidInput(f"{what} must be 0-{r.SEQ_MAX}, not {value}")
     return value
+
+
+_PACK = re.compile(r"^\s*(\d+)\s*(\S+)\s*$")
+
+
+def pack(value: str | None) -> r.Pack | None:
+    """A pack size like '24 pcs' or '12 L' (each unit of the quantity holds that);
+    None for none."""
+    from ..ledger.vocab import UNITS
+
+    if value is None or not value.strip():
+        return None
+    match = _PACK.match(value)
+    if not match:
+        raise InvalidInput(f"pack {value!r} is not a count and a unit, like '24 pcs'")
+    count = int(match.group(1))
+    if not 1 <= count < 1 << 7 * r.PACK_BYTES:
+        raise InvalidInput(f"a pack holds 1 to {(1 << 7 * r.PACK_BYTES) - 1}, not {count}")
+    return r.Pack(count, vocab(UNITS, match.group(2), "pack unit"))
+
+
+def categories(values: list[str] | tuple[str, ...], what: str) -> tuple[int, ...]:
+    """Distinct categories by name or code, ascending, at most INPUTS_MAX."""
+    from ..ledger.vocab import CATEGORIES
+
+    codes = sorted({vocab(CATEGORIES, v.strip(), what) for v in values if v.strip()})
+    if len(codes) > r.INPUTS_MAX:
+        raise InvalidInput(f"at most {r.INPUTS_MAX} {what}s, not {len(codes)}")
+    return tuple(codes)
+
+
+def windows(values: list[str] | tuple[str, ...]) -> tuple[r.Window, ...]:
+    """Availability windows 'START+LENGTH' in durations from now ('0h+10h',
+    '1d+8h'), in time order and not overlapping, at most WINDOWS_MAX."""
+    from ..ledger.extensions import windows_problem
+
+    out = []
+    for value in values:
+        start, plus, length = value.partition("+")
+        if not plus:
+            raise InvalidInput(f"window {value!r} is not START+LENGTH, like 0h+10h or 1d+8h")
+        begin = duration(start or "0", "window start")
+        minutes = duration(length, "window length")
+        if not 1 <= minutes < 1 << 7 * r.WINDOW_LEN_BYTES:
+            raise InvalidInput(f"a window lasts 1 minute to "
+                               f"{((1 << 7 * r.WINDOW_LEN_BYTES) - 1) // 60} hours")
+        out.append(r.Window(begin, minutes))
+    if out and (problem := windows_problem(tuple(out))):
+        raise InvalidInput(problem)
+    return tuple(out)
+
+
+def ext_texts(site: str, text: str, *more: str) -> None:
+    """With extensions, the texts share EXT_TEXTS_MAX bytes: say so when they do not."""
+    used = sum(len(s.encode("utf-8")) for s in (site, text, *more))
+    if used > r.EXT_TEXTS_MAX:
+        raise InvalidInput(f"with substitutes, deliver-to, pack, inputs or windows, the text, "
+                           f"site and those texts share {r.EXT_TEXTS_MAX} bytes; these take "
+                           f"{used}: shorten them")

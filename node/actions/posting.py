@@ -40,9 +40,12 @@ def post_need(store: Store, key: Ed25519PrivateKey, text: str, *, category: str 
               qty: int = 0, unit: str | int = "pcs", urgency: str | int = "normal",
               valid_for: str | int | None = DEFAULT_VALID_FOR, site: str = "",
               lat: float | None = None, lon: float | None = None,
-              now: float | None = None) -> r.Record:
-    """Sign and store a need. `valid_for` is a duration ('3d', minutes as int,
-    'never'); vocabulary fields take names (any case) or codes."""
+              substitutes: str = "", deliver_to: str = "", needed_by: str | int | None = None,
+              pack: str | None = None, now: float | None = None) -> r.Record:
+    """Sign and store a need. `valid_for` and `needed_by` are durations ('3d',
+    minutes as int, 'never'); vocabulary fields take names (any case) or codes;
+    `pack` is like '24 pcs'. Substitutes, deliver-to, needed-by and pack are the
+    ICS-213RR fields (extensions: node/PROTOCOL.md)."""
     body = r.Need(
         category=inputs.vocab(CATEGORIES, category, "category"),
         text=_nonempty(inputs.text(text, r.TEXT_MAX, "text"), "need"),
@@ -52,7 +55,13 @@ def post_need(store: Store, key: Ed25519PrivateKey, text: str, *, category: str 
         valid_for_min=inputs.duration(valid_for, "valid-for"),
         site=inputs.text(site, r.SITE_MAX, "site"),
         position=inputs.position(lat, lon),
+        substitutes=inputs.text(substitutes, r.SUBSTITUTES_MAX, "substitutes"),
+        deliver_to=inputs.text(deliver_to, r.DELIVER_TO_MAX, "deliver-to"),
+        needed_by_min=inputs.duration(needed_by, "needed-by"),
+        pack=inputs.pack(pack),
     )
+    if body.substitutes or body.deliver_to or body.needed_by_min or body.pack:
+        inputs.ext_texts(body.site, body.text, body.substitutes, body.deliver_to)
     return sign(store, key, body, now)
 
 
@@ -60,9 +69,11 @@ def post_offer(store: Store, key: Ed25519PrivateKey, text: str, *, category: str
                qty: int = 0, unit: str | int = "pcs", offer_type: str | int = "stock",
                per: str | int | None = None, valid_for: str | int | None = DEFAULT_VALID_FOR,
                site: str = "", lat: float | None = None, lon: float | None = None,
-               now: float | None = None) -> r.Record:
+               pack: str | None = None, needs_inputs: tuple[str, ...] = (),
+               windows: tuple[str, ...] = (), now: float | None = None) -> r.Record:
     """Sign and store an offer: stock, capacity (`per` hour, day or week), skill
-    or service."""
+    or service. A capacity can name the categories it consumes (`needs_inputs`)
+    and its availability windows ('1d+8h': from a day after now, for 8 hours)."""
     body = r.Offer(
         category=inputs.vocab(CATEGORIES, category, "category"),
         text=_nonempty(inputs.text(text, r.TEXT_MAX, "text"), "offer"),
@@ -73,7 +84,12 @@ def post_offer(store: Store, key: Ed25519PrivateKey, text: str, *, category: str
         valid_for_min=inputs.duration(valid_for, "valid-for"),
         site=inputs.text(site, r.SITE_MAX, "site"),
         position=inputs.position(lat, lon),
+        pack=inputs.pack(pack),
+        inputs=inputs.categories(needs_inputs, "input"),
+        windows=inputs.windows(windows),
     )
+    if body.pack or body.inputs or body.windows:
+        inputs.ext_texts(body.site, body.text)
     return sign(store, key, body, now)
 
 
@@ -84,12 +100,16 @@ def _nonempty(text: str, what: str) -> str:
 
 
 def pledge(store: Store, key: Ed25519PrivateKey, need_id: str, qty: int, *,
-           by: str | int | None = None, text: str = "", now: float | None = None) -> r.Record:
-    """Promise `qty` (at least 1) of the need `need_id`, optionally by a time.
-    Refuses offers, pledges, and needs that are fulfilled or withdrawn."""
+           by: str | int | None = None, text: str = "", offer_id: str | None = None,
+           now: float | None = None) -> r.Record:
+    """Promise `qty` (at least 1) of the need `need_id`, optionally by a time and
+    drawing on one of this key's own offers (`offer_id`: its stock or capacity
+    window is reduced by it). Refuses offers, pledges, needs that are fulfilled
+    or withdrawn, and an offer that is not this key's own open offer."""
     short, seq = inputs.record_id(need_id)
+    offer_seq = _own_offer(store, key, offer_id) if offer_id else 0
     body = r.Pledge(short, seq, inputs.quantity(qty, "a pledge's quantity", minimum=1),
-                    inputs.duration(by, "by"), inputs.text(text, r.TEXT_MAX, "text"))
+                    inputs.duration(by, "by"), inputs.text(text, r.TEXT_MAX, "text"), offer_seq)
     need = q.object_state(store, short, seq)
     if need is None:
         raise ActionError(f"no need with id {need_id.strip()} is known here")
@@ -99,6 +119,20 @@ def pledge(store: Store, key: Ed25519PrivateKey, need_id: str, qty: int, *,
         raise ActionError(f"need {need_id.strip()} is {STATUSES[need.status]}: "
                           "it takes no more pledges")
     return sign(store, key, body, now)
+
+
+def _own_offer(store: Store, key: Ed25519PrivateKey, offer_id: str) -> int:
+    """The seq of `offer_id` when it is an open offer of `key`'s own."""
+    short, seq = inputs.record_id(offer_id)
+    offer = q.object_state(store, short, seq)
+    shown = offer_id.strip()
+    if offer is None or offer.kind is not Kind.OFFER:
+        raise ActionError(f"no offer with id {shown} is known here")
+    if offer.author != identity.public_bytes(key):
+        raise ActionError(f"{shown} is someone else's offer: a pledge draws on its author's own")
+    if offer.status is not Status.OPEN:
+        raise ActionError(f"offer {shown} is {STATUSES[offer.status]}")
+    return seq
 
 
 def update(store: Store, key: Ed25519PrivateKey, record_id: str, *, qty: int | None = None,

@@ -96,6 +96,14 @@ def print_object(obj: dict[str, Any]) -> None:
         ("created", when(obj["created"])),
         ("valid until", when(obj["valid_until"])),
         ("note", obj["note"]),
+        ("priority", obj.get("priority", "")),
+        ("substitutes", obj.get("substitutes", "")),
+        ("deliver to", obj.get("deliver_to", "")),
+        ("needed by", when(obj["needed_by"]) if obj.get("needed_by") else ""),
+        ("pack", f"{obj['pack']['count']} {obj['pack']['unit']} each" if obj.get("pack") else ""),
+        ("inputs", ", ".join(obj.get("inputs", []))),
+        ("windows", "; ".join(f"{when(a)} to {when(b)}" for a, b in obj.get("windows", []))),
+        ("from offer", obj.get("offer", "")),
     ]
     if obj["kind"] == "need":
         fields += [("pledged", amount(obj["pledged"], unit)),

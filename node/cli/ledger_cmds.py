@@ -50,20 +50,31 @@ def post() -> None:
 
 @post.command("need")
 @_common_options
-@click.option("--urgency", type=choices(URGENCIES), default="normal", show_default=True)
+@click.option("--urgency", type=choices(URGENCIES), default="normal", show_default=True,
+              help="Priority: critical and high are Urgent, normal Routine, low Low.")
+@click.option("--substitutes", default="", help="What else would do.")
+@click.option("--deliver-to", default="", help="Where to deliver (default: the site).")
+@click.option("--needed-by", default="", help="Wanted delivered within: 12h, 3d.")
+@click.option("--pack", default="", help="What one unit holds, e.g. '24 pcs'.")
 @click.pass_context
 def post_need(ctx: click.Context, text: str, qty: int, unit: str, category: str, site: str,
-              valid_for: str, lat: float | None, lon: float | None, urgency: str) -> None:
+              valid_for: str, lat: float | None, lon: float | None, urgency: str,
+              substitutes: str, deliver_to: str, needed_by: str, pack: str) -> None:
     """Post a need: what is needed, how much, where, by when.
 
     \b
-    Example:
+    Examples:
       meshaid post need "drinking water" --qty 200 --unit L --category water \\
           --urgency critical --site "Pier 3 clinic"
+      meshaid post need "armour plate, 6 mm" --qty 4 --unit m2 --category other \\
+          --urgency high --substitutes "8 mm mild steel" --deliver-to "Pier 3 gate" \\
+          --needed-by 2d
     """
     with opened(ctx) as (home, store):
         rec = actions.post_need(store, home.key(), text, category=category, qty=qty, unit=unit,
-                                urgency=urgency, valid_for=valid_for, site=site, lat=lat, lon=lon)
+                                urgency=urgency, valid_for=valid_for, site=site, lat=lat, lon=lon,
+                                substitutes=substitutes, deliver_to=deliver_to,
+                                needed_by=needed_by, pack=pack)
         _signed(rec)
 
 
@@ -71,21 +82,30 @@ def post_need(ctx: click.Context, text: str, qty: int, unit: str, category: str,
 @_common_options
 @click.option("--type", "offer_type", type=choices(OFFER_TYPES), default="stock", show_default=True)
 @click.option("--per", type=click.Choice(["hour", "day", "week"]), help="Capacity rate period.")
+@click.option("--pack", default="", help="What one unit holds, e.g. '6 L'.")
+@click.option("--input", "needs_inputs", multiple=True, type=choices(CATEGORIES),
+              help="A category the capacity consumes (repeat, at most 3).")
+@click.option("--window", "windows", multiple=True, metavar="START+LENGTH",
+              help="When it can work, from now: 0h+10h, 1d+8h (repeat, at most 3).")
 @click.pass_context
 def post_offer(ctx: click.Context, text: str, qty: int, unit: str, category: str, site: str,
                valid_for: str, lat: float | None, lon: float | None, offer_type: str,
-               per: str | None) -> None:
+               per: str | None, pack: str, needs_inputs: tuple[str, ...],
+               windows: tuple[str, ...]) -> None:
     """Post an offer: stock, production capacity, a skill or a service.
 
     \b
     Example:
       meshaid post offer "laser cut + brake, M6 brackets" --qty 40 --per day \\
           --type capacity --category sheet-metal
+      meshaid post offer "MIG welding, 2 bays" --qty 16 --unit h --per day \\
+          --type capacity --category welding --input metal --window 0h+10h --window 1d+10h
     """
     with opened(ctx) as (home, store):
         rec = actions.post_offer(store, home.key(), text, category=category, qty=qty, unit=unit,
                                  offer_type=offer_type, per=per, valid_for=valid_for, site=site,
-                                 lat=lat, lon=lon)
+                                 lat=lat, lon=lon, pack=pack, needs_inputs=needs_inputs,
+                                 windows=windows)
         _signed(rec)
 
 
@@ -99,16 +119,21 @@ def _signed(rec: r.Record) -> None:
 @click.option("--qty", type=int, required=True, help="How much of the need you will cover.")
 @click.option("--by", "by", default="", help="By when: 90m, 12h, 3d.")
 @click.option("--text", default="", help="A short note, e.g. how it will come.")
+@click.option("--from-offer", "offer_id", default=None, metavar="OFFER_ID",
+              help="Your own offer this draws on (its stock or capacity window shrinks).")
 @click.pass_context
-def pledge(ctx: click.Context, need_id: str, qty: int, by: str, text: str) -> None:
+def pledge(ctx: click.Context, need_id: str, qty: int, by: str, text: str,
+           offer_id: str | None) -> None:
     """Promise to cover part of a need.
 
     \b
-    Example:
+    Examples:
       meshaid pledge 84f6efae-3 --qty 50 --by 4h --text "water truck"
+      meshaid pledge 84f6efae-3 --qty 8 --by 1d --from-offer 2c9d11aa-5
     """
     with opened(ctx) as (home, store):
-        rec = actions.pledge(store, home.key(), need_id, qty, by=by, text=text)
+        rec = actions.pledge(store, home.key(), need_id, qty, by=by, text=text,
+                             offer_id=offer_id)
         need = q.object_state(store, *inputs.record_id(need_id))
         unit = UNITS.get(need.unit, "") if need is not None and need.unit is not None else ""
         click.echo(f"pledge {actions.record_id(rec.short_author, rec.seq)} of "

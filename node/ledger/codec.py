@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from . import extensions
 from . import records as r
 from .hlc import HLC_MAX
 from .identity import public_bytes, short_id, verify
@@ -104,6 +105,7 @@ def _enc_body(w: Writer, body: r.Body) -> None:
             w.varint(body.valid_for_min, r.MINUTES_BYTES).text(body.site, r.SITE_MAX)
             _put_position(w, body.position)
             w.text(body.text, r.TEXT_MAX)
+            extensions.put(w, body)
         case r.Pledge():
             if len(body.need_author) != r.SHORT_ID_LEN:
                 raise ValueError("pledge names its need by a 4-byte short id")
@@ -112,6 +114,7 @@ def _enc_body(w: Writer, body: r.Body) -> None:
             w.raw(body.need_author).varint(body.need_seq, r.SEQ_BYTES)
             w.varint(body.qty, r.QTY_BYTES).varint(body.by_min, r.MINUTES_BYTES)
             w.text(body.text, r.TEXT_MAX)
+            extensions.put(w, body)
         case r.Update():
             w.varint(body.target_seq, r.SEQ_BYTES).u8(_code(body.status, STATUSES))
             w.varint(body.qty, r.QTY_BYTES).varint(body.delivered, r.QTY_BYTES)
@@ -147,9 +150,12 @@ def _dec_body(kind: r.Kind, rd: Reader) -> r.Body:
         site = rd.text(r.SITE_MAX, "site")
         pos = _get_position(rd, bool(flags & 4))
         text = rd.text(r.TEXT_MAX, "text")
+        ext = extensions.get(rd, kind)
+        extensions.check_texts(kind, ext, site, text)
         if kind is r.Kind.NEED:
-            return r.Need(category, text, qty, unit, flags & 3, valid_for, site, pos)
-        return r.Offer(category, text, qty, unit, flags & 3, (flags >> 3) & 3, valid_for, site, pos)
+            return r.Need(category, text, qty, unit, flags & 3, valid_for, site, pos, **ext)
+        return r.Offer(category, text, qty, unit, flags & 3, (flags >> 3) & 3, valid_for, site, pos,
+                       **ext)
     if kind is r.Kind.PLEDGE:
         need_author = rd.raw(r.SHORT_ID_LEN, "need author")
         need_seq = rd.varint("need seq", r.SEQ_BYTES)
@@ -157,7 +163,8 @@ def _dec_body(kind: r.Kind, rd: Reader) -> r.Body:
             raise DecodeError("out-of-range", "need seq 0")
         qty = rd.varint("qty", r.QTY_BYTES)
         by = rd.varint("by", r.MINUTES_BYTES)
-        return r.Pledge(need_author, need_seq, qty, by, rd.text(r.TEXT_MAX, "text"))
+        text = rd.text(r.TEXT_MAX, "text")
+        return r.Pledge(need_author, need_seq, qty, by, text, **extensions.get(rd, kind))
     if kind is r.Kind.UPDATE:
         target = rd.varint("target seq", r.SEQ_BYTES)
         status = _check_code(rd.u8("status"), STATUSES, "status")

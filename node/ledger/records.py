@@ -55,6 +55,14 @@ SEQ_BYTES = 4  # seq < 2**28
 QTY_BYTES = 4  # qty < 2**28
 MINUTES_BYTES = 3  # durations < 2**21 minutes, about four years
 MAX_COSTEWARDS = 2
+# Extensions (node/PROTOCOL.md, "Extensions"): optional fields after the text.
+SUBSTITUTES_MAX = 48
+DELIVER_TO_MAX = SITE_MAX
+EXT_TEXTS_MAX = 72  # site + text + substitutes + deliver-to, when any extension is present
+INPUTS_MAX = 3
+WINDOWS_MAX = 3
+PACK_BYTES = 3  # pack count < 2**21
+WINDOW_LEN_BYTES = 2  # a window lasts < 2**14 minutes, about 11 days
 SEQ_MAX = (1 << (7 * SEQ_BYTES)) - 1
 QTY_MAX = (1 << (7 * QTY_BYTES)) - 1
 MINUTES_MAX = (1 << (7 * MINUTES_BYTES)) - 1
@@ -87,6 +95,24 @@ class Position:
 
 
 @dataclass(frozen=True)
+class Pack:
+    """Pack size: each one of the record's units holds `count` of `unit`
+    (qty 20 box with Pack(24, pcs) is 480 pieces)."""
+
+    count: int
+    unit: int
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a capacity offer can work: from `start_min` after the offer's HLC time,
+    for `length_min` minutes."""
+
+    start_min: int
+    length_min: int
+
+
+@dataclass(frozen=True)
 class Charter:
     """Creates a network. The author is the first founding steward."""
 
@@ -115,6 +141,11 @@ class Need:
     valid_for_min: int = 0  # minutes after the record's HLC time; 0 = no expiry
     site: str = ""  # empty: the author's site from their hello
     position: Position | None = None
+    # Extensions (ICS-213RR / EDXL-RM fields); defaults are absent on the wire.
+    substitutes: str = ""  # what else would do
+    deliver_to: str = ""  # requested delivery place; empty: the need's site
+    needed_by_min: int = 0  # requested delivery, minutes after the HLC time; 0 = none
+    pack: Pack | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +159,10 @@ class Offer:
     valid_for_min: int = 0
     site: str = ""
     position: Position | None = None
+    # Extensions; defaults are absent on the wire.
+    pack: Pack | None = None
+    inputs: tuple[int, ...] = ()  # categories a capacity needs as input (ascending)
+    windows: tuple[Window, ...] = ()  # availability; none: from posting until expiry
 
 
 @dataclass(frozen=True)
@@ -139,6 +174,7 @@ class Pledge:
     qty: int
     by_min: int = 0  # minutes after the record's HLC time; 0 = unspecified
     text: str = ""
+    offer_seq: int = 0  # extension: the pledger's own offer this draws on; 0 = none
 
 
 @dataclass(frozen=True)

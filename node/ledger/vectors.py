@@ -22,16 +22,29 @@ MEMBER_SEED = bytes.fromhex("02" * 32)
 HLC_BASE = (60_000_000 << 16)  # 2026-11-24T10:40:00Z
 
 
+EXTENSION_FIELDS = frozenset({"substitutes", "deliver_to", "needed_by_min", "pack", "inputs",
+                              "windows", "offer_seq"})
+
+
 def body_to_fields(body: r.Body) -> dict[str, Any]:
+    """The body as JSON-ready fields; extensions only when present."""
     out: dict[str, Any] = {}
     for f in dataclasses.fields(body):
         value = getattr(body, f.name)
+        if f.name in EXTENSION_FIELDS and value in ("", 0, None, ()):
+            continue
         if isinstance(value, bytes):
             value = value.hex()
+        elif f.name == "inputs":
+            value = list(value)
+        elif f.name == "windows":
+            value = [[w.start_min, w.length_min] for w in value]
         elif isinstance(value, tuple):
             value = [v.hex() for v in value]
         elif isinstance(value, r.Position):
             value = {"lat_e5": value.lat_e5, "lon_e5": value.lon_e5}
+        elif isinstance(value, r.Pack):
+            value = {"count": value.count, "unit": value.unit}
         out[f.name] = value
     return out
 
@@ -49,6 +62,12 @@ def body_from_fields(kind: str, fields: dict[str, Any]) -> r.Body:
             value = tuple(bytes.fromhex(v) for v in value)
         elif f.name == "position" and value is not None:
             value = r.Position(value["lat_e5"], value["lon_e5"])
+        elif f.name == "pack" and value is not None:
+            value = r.Pack(value["count"], value["unit"])
+        elif f.name == "inputs":
+            value = tuple(value)
+        elif f.name == "windows":
+            value = tuple(r.Window(start, length) for start, length in value)
         args[f.name] = value
     return cls(**args)
 
@@ -72,6 +91,15 @@ def build() -> dict[str, Any]:
          r.Pledge(identity.short_id(fpub), 4, 50, 240, "water truck")),
         ("member", member, 4, HLC_BASE + (360 << 16), r.Update(3, 3, 50, 50, 0, "delivered")),
         ("founder", founder, 5, HLC_BASE + (420 << 16), r.Revoke(mpub, 4, "lost radio")),
+        # Extensions (ICS-213RR fields, capacity, a pledge drawing on an offer).
+        ("founder", founder, 6, HLC_BASE + (480 << 16),
+         r.Need(255, "armour plate, 6 mm", 4, 7, 2, 2880, "", None, "8 mm mild steel",
+                "Pier 3 gate", 720, r.Pack(2, 0))),
+        ("founder", founder, 7, HLC_BASE + (540 << 16),
+         r.Offer(33, "MIG welding, 2 bays", 16, 9, 1, 2, 10080, "", None, None, (64,),
+                 (r.Window(0, 600), r.Window(1440, 600)))),
+        ("founder", founder, 8, HLC_BASE + (600 << 16),
+         r.Pledge(identity.short_id(fpub), 6, 2, 720, "weld seams", 7)),
     ]
     vectors = [_vector("charter", "founder", charter, codec.NO_NETWORK)]
     for who, key, seq, stamp, body in plan:

@@ -6,7 +6,8 @@ once shipped, never changes meaning. New entries take new codes.
 
 from __future__ import annotations
 
-# Relief sectors (1-31) and production processes (32-63).
+# Relief sectors (1-31), production processes (32-63) and materials (64-95):
+# a capacity offer's inputs name materials or other processes.
 CATEGORIES: dict[int, str] = {
     1: "water",
     2: "food",
@@ -28,6 +29,13 @@ CATEGORIES: dict[int, str] = {
     40: "repair",
     41: "woodwork",
     42: "chemistry",
+    43: "cutting",
+    64: "metal",
+    65: "timber",
+    66: "plastic",
+    67: "fabric",
+    68: "fuel",
+    69: "parts",
     255: "other",
 }
 
@@ -56,6 +64,9 @@ UNITS: dict[int, str] = {
 
 # Urgency: two bits on the wire.
 URGENCIES: dict[int, str] = {0: "low", 1: "normal", 2: "high", 3: "critical"}
+
+# ICS-213RR / EDXL-RM priority of a need, from its urgency (no wire field of its own).
+PRIORITIES: dict[int, str] = {0: "Low", 1: "Routine", 2: "Urgent", 3: "Urgent"}
 
 # What an offer is: two bits on the wire.
 OFFER_TYPES: dict[int, str] = {0: "stock", 1: "capacity", 2: "skill", 3: "service"}

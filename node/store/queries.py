@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..ledger import hlc
+from ..ledger import codec, extensions, hlc
 from ..ledger.records import Kind, Status
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, STATUSES, UNITS, URGENCIES
 from .store import Store, StoreError, parse_record_id, record_id
@@ -183,9 +183,27 @@ def get_object(store: Store, text_id: str, now: float | None = None) -> dict[str
     if not rows:
         raise StoreError(f"no need, offer or pledge with id {text_id}")
     obj = rows[0]
+    obj.update(extension_fields(store, short, seq))
     if obj["kind"] == "need":
         obj["pledge_list"] = list_pledges(store, short, seq, now)
     return obj
+
+
+def extension_fields(store: Store, short: bytes, seq: int) -> dict[str, Any]:
+    """The extension fields of object (short, seq) (ledger.extensions.as_json:
+    substitutes, deliver-to, needed-by, pack, inputs, windows, a pledge's offer,
+    a need's priority), read from its record; {} if unknown."""
+    row = store.db.execute(
+        "SELECT r.raw FROM objects o JOIN records r ON r.id = o.record_id"
+        " WHERE o.short = ? AND o.seq = ? ORDER BY o.trust = 'trusted' DESC LIMIT 1",
+        [short, seq]).fetchone()
+    if row is None:
+        return {}
+    parsed = codec.parse(bytes(row[0]))
+    out = extensions.as_json(parsed.body, hlc.unix_of(parsed.hlc))
+    if "offer_seq" in out:
+        out["offer"] = record_id(parsed.author_short, out.pop("offer_seq"))
+    return out
 
 
 def list_pledges(store: Store, short: bytes, seq: int, now: float) -> list[dict[str, Any]]:
