@@ -195,13 +195,14 @@ class Mesh:
                            self.preset)
 
     def send(self, node: int, payload: Any, *, hop_limit: int = 3, to: int = BROADCAST,
-             tag: str = "", pid: int | None = None) -> bool:
+             tag: str = "", pid: int | None = None, src: int | None = None) -> bool:
         """Queue ``payload`` (bytes) from ``node``; False if refused (counted by reason).
 
         Refused when the node is down, the payload exceeds 233 bytes or the frame
         255 bytes (231 for a broadcast on a private port, 219 for a PKI DM), the
         duty cycle is exhausted, or the TX queue is full. ``pid``: the packet id
-        (the client's, as the firmware keeps it; default: a random one).
+        (the client's, as the firmware keeps it; default: a random one). ``src``:
+        the sender the packet claims (an attacker's spoof; default: ``node``).
         """
         if not 0 <= hop_limit <= HOP_MAX:
             raise ValueError(f"hop_limit must be 0..{HOP_MAX}")
@@ -218,9 +219,10 @@ class Mesh:
             return False
         if pid is None:
             pid = self.rng.getrandbits(32) or 1
-        pkt = Packet(pid, node, to, hop_limit, hop_limit, payload, tag, fl,
+        origin = node if src is None else src
+        pkt = Packet(pid, origin, to, hop_limit, hop_limit, payload, tag, fl,
                      time_on_air(fl, self.preset), True)
-        nd.remember((node, pid), hop_limit, self.history_len)
+        nd.remember((origin, pid), hop_limit, self.history_len)
         return self._enqueue(nd, pkt)
 
     def _enqueue(self, nd: NodeState, pkt: Packet) -> bool:

@@ -117,3 +117,17 @@ class Answers:
         self.recon.poll(emit, now, eng.count)
         self.boot.poll(emit, now, eng.hood.peers, eng.count)
         self.boot.poll_answers(emit, now, eng.infos, eng.ledger.sync_raw)
+
+    def table_sizes(self) -> dict[str, int]:
+        """Entries in every table the engine keeps, for the attack suite."""
+        eng, recon, boot = self.eng, self.recon, self.boot
+        return {
+            "sends": len(eng.sends),
+            "peers": len(eng.hood.peers),
+            "author_rates": len(eng.rates.buckets),
+            "wanted": len(recon.requests),
+            "sketch_streams": len(recon.remote) + len(recon.remote_count),
+            "more_pending": len(recon.more_due),
+            "pull_answers": len(boot.answers),
+            "sort_orders": len(boot._order_cache),
+        }

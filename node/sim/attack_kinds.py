@@ -1,0 +1,151 @@
+"""The attacks of the attack suite: what an attacker with the channel key sends.
+
+Each attack is a function that returns the next packet as (payload, claimed
+sender), or None to skip a turn. The attacker hears the whole mesh (it holds
+the channel key), so it knows every record id, which neighbours are real and
+what their counts are; it may claim to be any node. `Ctx` is what it knows.
+The echo attack is reactive instead: `echo_copies` says how it answers each
+RECORDS packet it hears. attacks.py runs them and measures the damage.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..ledger import codec
+from ..ledger.wire import DecodeError
+from ..sync import messages as m
+from ..sync import riblt
+from ..sync.engine import record_id
+from ..sync.ports import CLASS_BOARD, CLASS_MEMBERSHIP, CLASS_OF_KIND
+
+Packet = tuple[bytes, int]  # payload, the sender it claims
+
+
+@dataclass
+class Ctx:
+    """What the attacker knows: the network tag, the honest nodes it hears,
+    its victim, and every record (raw bytes by id) held by the mesh."""
+
+    tag: bytes
+    attacker: int
+    victim: int
+    neighbours: list[int]  # honest ledger nodes that hear the attacker
+    records: dict[bytes, bytes]
+    rng: random.Random
+    fresh_keys: Callable[[int], list[bytes]]  # n signed hellos + needs from new keys
+    adj: dict[int, list[int]] = field(default_factory=dict)  # who hears whom
+    pending: list[bytes] = field(default_factory=list)
+
+    def spoof(self) -> int:
+        """A claimed sender: a real neighbour or a made-up node number, alternately."""
+        if self.rng.random() < 0.5:
+            return self.rng.choice(self.neighbours)
+        return self.rng.getrandbits(31) | 0x40000000
+
+    def ids_of(self, classes: set[int], urgent_only: bool = False) -> list[bytes]:
+        out = []
+        for rid, raw in self.records.items():
+            p = codec.parse(raw)
+            if CLASS_OF_KIND[p.kind] not in classes:
+                continue
+            if urgent_only and CLASS_OF_KIND[p.kind] != CLASS_MEMBERSHIP:
+                continue
+            out.append(rid)
+        return sorted(out)
+
+
+def spoofed_digest(ctx: Ctx) -> Packet:
+    """A real neighbour's digest claiming a huge count: the victim thinks itself
+    far behind and pulls everything from that neighbour."""
+    src = ctx.rng.choice(ctx.neighbours)
+    return m.encode(m.Digest(len(ctx.records) + 5000, ctx.rng.getrandbits(64)), ctx.tag), src
+
+
+def forged_sketch(ctx: Ctx) -> Packet:
+    """A sketch of (every id but the newest few) plus ids that exist nowhere: its
+    listeners repair the first and ask for the second."""
+    ids = sorted(ctx.records)
+    fakes = [ctx.rng.randbytes(8) for _ in range(6)]
+    ints = [int.from_bytes(i, "big") for i in ids[:-8] + fakes]
+    sketch = riblt.Sketch(1024, ints)
+    msg = m.Sketch(len(ints), 0, sketch.encode(0, 16))
+    return m.encode(msg, ctx.tag), ctx.spoof()
+
+
+def _request(ctx: Ctx, ids: list[bytes]) -> Packet:
+    per = (228 - m.HEADER) // m.ID_LEN
+    start = ctx.rng.randrange(max(1, len(ids)))
+    chunk = (ids[start:] + ids[:start])[:per]
+    return m.encode(m.Request(tuple(chunk)), ctx.tag), ctx.spoof()
+
+
+def request_urgent(ctx: Ctx) -> Packet:
+    """Requests for membership records (charter, hellos, vouches: urgent ones)."""
+    return _request(ctx, ctx.ids_of({CLASS_MEMBERSHIP}, urgent_only=True))
+
+
+def request_board(ctx: Ctx) -> Packet:
+    """Requests for needs and offers."""
+    return _request(ctx, ctx.ids_of({CLASS_BOARD}))
+
+
+def pull_flood(ctx: Ctx) -> Packet:
+    """Bootstrap pulls from the start of a partition, aimed at the victim."""
+    part = ctx.rng.randrange(3)
+    return m.encode(m.Pull(ctx.victim, part, 3, b""), ctx.tag), ctx.spoof()
+
+
+def more_flood(ctx: Ctx) -> Packet:
+    """Requests for more symbols of the victim's sketch (it never sent one)."""
+    start = 16 * ctx.rng.randrange(1, 60)
+    return m.encode(m.More(ctx.victim, start), ctx.tag), ctx.spoof()
+
+
+def nonmember_flood(ctx: Ctx) -> Packet:
+    """Validly signed hellos and needs from keys nobody admitted."""
+    if not ctx.pending:
+        ctx.pending = ctx.fresh_keys(1)  # a hello, then a need of the same key
+    raw = ctx.pending.pop(0)
+    return m.encode(m.Records((raw,)), ctx.tag), ctx.rng.getrandbits(31) | 0x40000000
+
+
+def junk_digest(ctx: Ctx) -> Packet:
+    """Digests from made-up senders (fills the peer table)."""
+    src = ctx.rng.getrandbits(31) | 0x40000000
+    return m.encode(m.Digest(ctx.rng.randrange(1, 40), ctx.rng.getrandbits(64)), ctx.tag), src
+
+
+def echo_copies(ctx: Ctx, payload: bytes, sender: int) -> list[Packet]:
+    """An echo of a RECORDS packet heard: copies claiming to come from the nodes
+    around the sender (one and two hops away), so that the sender's neighbours
+    believe their own neighbours covered and cancel their relays."""
+    try:
+        msg = m.decode(payload)
+    except DecodeError:
+        return []
+    if not isinstance(msg, m.Records) or not msg.relay:
+        return []
+    near = list(ctx.adj.get(sender, []))
+    near += [x for n in near for x in ctx.adj.get(n, [])]
+    claims = [n for n in dict.fromkeys(near) if n != sender and n != ctx.attacker][:3]
+    return [(payload, n) for n in claims]
+
+
+PERIODIC: dict[str, Callable[[Ctx], Packet | None]] = {
+    "spoofed-digest": spoofed_digest,
+    "forged-sketch": forged_sketch,
+    "request-urgent": request_urgent,
+    "request-board": request_board,
+    "pull-flood": pull_flood,
+    "more-flood": more_flood,
+    "nonmember-flood": nonmember_flood,
+    "junk-digest": junk_digest,
+}
+ALL = [*PERIODIC, "echo"]
+
+
+def rid_of(raw: bytes) -> bytes:
+    return record_id(raw)

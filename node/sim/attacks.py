@@ -1,0 +1,262 @@
+"""The attack suite: what an attacker with the channel key costs honest nodes.
+
+Theory of operation
+-------------------
+Every attack (attack_kinds.py) runs twice on the same simulated mesh with the
+same seed: once with the attacker sending, once without. The attacker is a
+node of the topology that runs no engine; it sends at hop 0 at a chosen duty
+cycle (default 10 %), claiming any sender it likes. Per attack we report
+
+* attacker air: seconds on air of its own packets;
+* honest air caused: honest air with the attack minus without it, summed over
+  the mesh, and the amplification ratio (caused / attacker air);
+* delay of the victim's critical need (and of a normal board post) posted
+  during the attack: time until every honest node holds it, minus the same
+  without the attack (">" marks a record that never arrived everywhere);
+* the largest table any honest engine holds (answers.table_sizes), the
+  non-member records stored, and the slowest single poll() in milliseconds.
+
+Run `python -m meshaid.node.sim.attacks` (full sizes) or `--size small`; the
+CI tests (tests/sim/test_attacks.py) run the small sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..ledger import records as r
+from ..store.sync_port import SyncLedger
+from ..sync.engine import record_id
+from . import attack_kinds as ak
+from .runner import Simulation, fresh_key_records
+from .scenario import Scenario, parse
+
+
+@dataclass(frozen=True)
+class Size:
+    nodes: int
+    records: int
+    duration_s: float
+    start_s: float  # when the attack starts
+    probe_s: float  # when the victim posts its probes (after the start)
+
+
+SIZES = {
+    "small": Size(nodes=7, records=120, duration_s=2400.0, start_s=300.0, probe_s=900.0),
+    "full": Size(nodes=14, records=600, duration_s=3 * 3600.0, start_s=600.0, probe_s=2400.0),
+}
+
+
+def scenario(attack: str, size: Size, seed: int) -> Scenario:
+    """The mesh an attack runs on: a random mesh, or for the echo attack a line
+    of six overheard by the attacker on a hill."""
+    if attack == "echo":
+        # The attacker (node 6) hears the whole line and reaches node 1 only.
+        links = [{"a": i, "b": i + 1, "snr_db": 3.0} for i in range(5)]
+        links += [{"a": i, "b": 6, "snr_db": 8.0, "one_way": True} for i in range(6)]
+        links += [{"a": 6, "b": 1, "snr_db": 8.0, "one_way": True}]
+        topo: dict[str, Any] = {"kind": "links", "nodes": 7, "links": links}
+    else:
+        topo = {"kind": "random", "nodes": size.nodes, "avg_degree": 4}
+    return parse({
+        "name": f"attack-{attack}", "seed": seed, "duration_h": size.duration_s / 3600.0,
+        "duty_cycle_pct": 10, "initial_records": size.records, "topology": topo,
+        "loss": {"model": "bernoulli", "p": 0.02},
+        "workload": {"records_per_node_per_hour": 0},
+    }, f"<attack {attack}>")
+
+
+def _pick(sim: Simulation, attack: str) -> tuple[int, int, list[int]]:
+    """(attacker, victim, the honest ledger nodes that hear the attacker)."""
+    topo = sim.world.topology
+    ledger = sim.world.ledger_nodes
+    if attack == "echo":
+        attacker = 6
+    else:  # the best-connected node that is not the founder: the most damage
+        attacker = max(ledger[1:], key=lambda n: (len(topo.neighbors(n)), n))
+    hear = [n for n in topo.neighbors(attacker) if n in ledger]
+    victim = 0 if attack == "echo" else min(hear)
+    return attacker, victim, hear
+
+
+def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
+            attacked: bool = True) -> dict[str, Any]:
+    """One run of `attack` (or of the same world without it): its measurements."""
+    sim = Simulation(scenario(attack, size, seed))
+    attacker, victim, hear = _pick(sim, attack)
+    sim.attackers.add(attacker)
+    sim.nodes[attacker].joined = False
+    port = SyncLedger(sim.world.template)
+    held = {i.id: port.sync_raw(i.id) for i in port.sync_infos()}
+    ctx = ak.Ctx(sim.world.network[:2], attacker, victim, hear,
+                 {rid: raw for rid, raw in held.items() if raw is not None}, sim.rng,
+                 lambda n: fresh_key_records(sim, n),
+                 {n: sim.world.topology.neighbors(n) for n in range(sim.world.topology.n)})
+    polls: list[float] = [0.0]
+    for n, node in sim.nodes.items():
+        if n != attacker:
+            node.engine.poll = _timed(node.engine.poll, polls)
+    used = [0.0]
+
+    def send(payload: bytes, src: int) -> None:
+        if sim.mesh.send(attacker, payload, hop_limit=0, tag="attack", src=src):
+            used[0] += sim.mesh.payload_airtime(len(payload))
+
+    if attacked and attack in ak.PERIODIC:
+        gen = ak.PERIODIC[attack]
+
+        def step() -> None:
+            pkt = gen(ctx)
+            wait = 5.0
+            if pkt is not None:
+                send(*pkt)
+                wait = sim.mesh.payload_airtime(len(pkt[0])) / (duty_pct / 100.0)
+            sim.events.schedule(sim.events.now + wait * sim.rng.uniform(0.8, 1.2), step)
+
+        sim.events.schedule(size.start_s, step)
+    elif attacked and attack == "echo":
+        inner = sim.mesh.on_receive
+        assert inner is not None
+
+        def hear_all(n: int, payload: Any, meta: Any) -> None:
+            now = sim.events.now
+            if n == attacker and now >= size.start_s:
+                for copy, src in ak.echo_copies(ctx, payload, meta.from_node):
+                    if used[0] < duty_pct / 100.0 * (now - size.start_s + 60.0):
+                        send(copy, src)
+            inner(n, payload, meta)
+
+        sim.mesh.on_receive = hear_all
+    probes: dict[str, bytes] = {}
+
+    def probe() -> None:
+        author = victim if attack != "echo" else 0
+        crit = sim.author(author, r.Need(1, "probe: critical need", 5, 0, 3, 0, ""))
+        board = sim.author(author, r.Need(2, "probe: normal need", 5, 0, 1, 0, ""))
+        if crit is not None and board is not None:
+            probes["critical"], probes["board"] = crit, board
+
+    sim.events.schedule(size.probe_s, probe)
+    res = sim.run()
+    honest = [n for n in sim.world.ledger_nodes if n != attacker]
+    out: dict[str, Any] = {
+        "attacker_air": round(sim.mesh.stats.airtime_by_tag.get("attack", 0.0), 1),
+        "honest_air": res["airtime_s"]["honest"] if isinstance(res.get("airtime_s"), dict)
+        else _honest_air(sim),
+        "by_tag": {t: round(v, 1) for t, v in sim.mesh.stats.airtime_by_tag.items()},
+        "poll_ms": round(max(polls) * 1000.0, 2),
+    }
+    out["honest_air"] = _honest_air(sim)
+    for name, raw in probes.items():
+        got = sim.have.get(record_id(raw), {})
+        t0 = sim.created[record_id(raw)][0]
+        missing = [n for n in honest if n not in got]
+        arrive = max((got[n] for n in honest if n in got), default=t0)
+        out[f"{name}_delay"] = (size.duration_s - t0) if missing else arrive - t0
+        out[f"{name}_missing"] = len(missing)
+    tables: dict[str, int] = {}
+    nonmember = 0
+    for n in honest:
+        eng = sim.nodes[n].engine
+        for key, value in eng.answers.table_sizes().items():
+            tables[key] = max(tables.get(key, 0), value)
+        nonmember = max(nonmember, sum(1 for i in eng.infos.values() if not i.trusted))
+    out["tables"] = tables
+    out["nonmember_stored"] = nonmember
+    return out
+
+
+def _honest_air(sim: Simulation) -> float:
+    from .metrics import BACKGROUND_TAGS
+
+    return round(sum(v for t, v in sim.mesh.stats.airtime_by_tag.items()
+                     if t != "attack" and t not in BACKGROUND_TAGS), 1)
+
+
+def _timed(poll: Any, acc: list[float]) -> Any:
+    def timed(now: float) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return poll(now)
+        finally:
+            acc[0] = max(acc[0], time.perf_counter() - t0)
+    return timed
+
+
+def measure(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0) -> dict[str, Any]:
+    """An attack against its own baseline: the row of the table."""
+    base = run_one(attack, size, seed, duty_pct, attacked=False)
+    hit = run_one(attack, size, seed, duty_pct, attacked=True)
+    caused = max(0.0, hit["honest_air"] - base["honest_air"])
+    air = hit["attacker_air"]
+    row: dict[str, Any] = {
+        "attack": attack, "attacker_air": air, "honest_caused": round(caused, 1),
+        "ratio": round(caused / air, 2) if air > 0 else 0.0,
+        "table_max": max(hit["tables"].values(), default=0), "tables": hit["tables"],
+        "nonmember_stored": hit["nonmember_stored"], "poll_ms": hit["poll_ms"],
+    }
+    for name in ("critical", "board"):
+        if f"{name}_delay" in hit and f"{name}_delay" in base:
+            row[f"{name}_delay"] = round(hit[f"{name}_delay"] - base[f"{name}_delay"], 1)
+            row[f"{name}_missing"] = hit[f"{name}_missing"]
+    return row
+
+
+COLUMNS = [("attack", 16), ("attacker_air", 9), ("honest_caused", 9), ("ratio", 6),
+           ("critical_delay", 9), ("board_delay", 9), ("table_max", 7),
+           ("nonmember_stored", 8), ("poll_ms", 8)]
+HEAD = ["attack", "atk air", "caused", "ratio", "crit +s", "board +s", "table", "nonmem",
+        "poll ms"]
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as a plain-text table."""
+    lines = ["  ".join(h.rjust(w) if i else h.ljust(w)
+                       for i, (h, (_k, w)) in enumerate(zip(HEAD, COLUMNS, strict=True)))]
+    for row in rows:
+        cells = []
+        for i, (key, width) in enumerate(COLUMNS):
+            value = row.get(key, "")
+            if key.endswith("_delay") and row.get(key.replace("delay", "missing")):
+                value = f">{value}"
+            cells.append(str(value).rjust(width) if i else str(value).ljust(width))
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the attack suite and print its table."""
+    ap = argparse.ArgumentParser(
+        prog="python -m meshaid.node.sim.attacks",
+        description="Run the attack suite against the sync engine and print, per attack, "
+                    "the attacker's air, the honest air it caused, the delay of honest "
+                    "posts, table sizes and the slowest poll(). "
+                    "Example: python -m meshaid.node.sim.attacks --size small --attack pull-flood")
+    ap.add_argument("--size", choices=sorted(SIZES), default="full")
+    ap.add_argument("--attack", action="append", choices=ak.ALL,
+                    help="run only this attack (repeatable; default: all)")
+    ap.add_argument("--duty", type=float, default=10.0, help="attacker duty cycle, percent")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    args = ap.parse_args(argv)
+    if not 0 < args.duty <= 100:
+        print("--duty must be in (0, 100]", file=sys.stderr)
+        return 2
+    rows = []
+    for attack in args.attack or ak.ALL:
+        rows.append(measure(attack, SIZES[args.size], args.seed, args.duty))
+        if not args.json:
+            print(table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else table(rows),
+                  flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
