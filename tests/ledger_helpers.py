@@ -118,6 +118,7 @@ def derived_state(store: Store) -> dict[str, Any]:
     from meshaid.node.store import queries as q
 
     return {
+        "fts": fts_entries(store),
         "objects": rows("SELECT * FROM objects"),
         "members": rows("SELECT * FROM members"),
         "keys": rows("SELECT * FROM keys"),
@@ -126,6 +127,18 @@ def derived_state(store: Store) -> dict[str, Any]:
         "list": q.list_objects(store, q.Filters(), now=NOW),
         "members_view": q.members(store),
     }
+
+
+def fts_entries(store: Store) -> list[tuple]:
+    """What the full-text index holds, per object (author, seq) rather than by
+    rowid, plus entries whose row is gone (there should be none)."""
+    db = store.db
+    db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts_terms"
+               " USING fts5vocab(main, 'objects_fts', 'instance')")
+    return sorted(
+        (term, bytes(a) if a is not None else None, seq, col, off) for term, a, seq, col, off in
+        db.execute("SELECT v.term, o.author, o.seq, v.col, v.offset FROM temp.fts_terms v"
+                   " LEFT JOIN objects o ON o.rowid = v.doc").fetchall())
 
 
 def resign(signed: bytes, actor: Actor, kind: r.Kind, network: bytes) -> bytes:

@@ -38,6 +38,9 @@ class Status(enum.IntEnum):
     DELIVERED = 3  # a pledge that was delivered
 
 
+CRITICAL = 3  # the urgency of a critical need (vocab.URGENCIES)
+
+
 class Grant(enum.IntEnum):
     """What a vouch grants."""
 

@@ -13,6 +13,7 @@ from ..ledger.seqspace import restore_floor
 from .schema import put_meta
 
 if TYPE_CHECKING:
+    from .authoring import Authoring
     from .store import Store
 
 
@@ -45,7 +46,7 @@ def restore_pending(store: Store, key: bytes) -> bool:
     return store.meta("restored:" + key.hex()) is not None
 
 
-def settle_restore(store: Store, author: bytes, highest: int, floor: int) -> int:
+def settle_restore(store: Authoring, author: bytes, highest: int, floor: int) -> int:
     """Inside the write transaction of the first record `author` signs after a
     restore: fix its seq floor at the restore epoch and clear the mark. Returns
     the new floor (the next seq is one above it)."""

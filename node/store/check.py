@@ -6,7 +6,7 @@
 * `verify(store)` runs SQLite's integrity check and re-verifies the signature
   of every stored record against the columns it is indexed by.
 * `rebuild(store)` recomputes every derived table (objects, keys, members,
-  forks) from the raw records in one write transaction and says how many rows
+  forks, and the full-text index) from the raw records in one write transaction and says how many rows
   differed: derived state is a pure function of the records, so this repairs
   anything a bug or a crash left behind.
 """
@@ -22,6 +22,7 @@ from ..ledger import codec, identity
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
 from . import derive
+from .sqlconst import HELLO, OBJECTS
 from .store import Store
 
 MAGIC = b"SQLite format 3\x00"
@@ -139,15 +140,16 @@ def rebuild(store: Store) -> dict[str, int]:
         db.execute("INSERT INTO forks (author, seq) SELECT author, seq FROM records"
                    " GROUP BY author, seq HAVING COUNT(*) > 1")
         for author, raw in db.execute(
-                f"SELECT author, raw FROM records WHERE kind = {int(r.Kind.HELLO)}").fetchall():
+                f"SELECT author, raw FROM records WHERE kind = {HELLO}").fetchall():
             parsed = codec.parse(bytes(raw))
             store._apply_hello(r.Record(parsed.kind, bytes(author), parsed.seq, parsed.hlc,
                                         parsed.body, bytes(raw)))
         store.refresh_membership()
-        kinds = ", ".join(str(int(k)) for k in derive.OBJECT_KINDS)
+        store._derive.flush()
         for author, seq in db.execute(
-                f"SELECT DISTINCT author, seq FROM records WHERE kind IN ({kinds})").fetchall():
+                f"SELECT DISTINCT author, seq FROM records WHERE kind IN ({OBJECTS})").fetchall():
             derive.recompute_object(db, bytes(author), seq)
+        db.execute("INSERT INTO objects_fts (objects_fts) VALUES ('rebuild')")
         after = _snapshot(store)
     return {table: max(len(set(before[table]) - set(after[table])),
                        len(set(after[table]) - set(before[table]))) for table in DERIVED}

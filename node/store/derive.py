@@ -3,7 +3,8 @@
 Every function here reads the records table and rewrites one piece of derived
 state from scratch: the current state of one object, one need's totals, the
 membership table and the trust of every object. `Store.ingest` calls them in
-the same transaction as the insert.
+the same transaction as the insert, through a `Batch` that does each piece of
+work once per transaction.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from sqlite_utils import Database
 
 from ..ledger import codec, hlc, membership
 from ..ledger import records as r
+from .sqlconst import MEMBERSHIP, NEED, OBJECTS, OPEN, PLEDGE, UPDATE, WITHDRAWN
 
-OPEN, FULFILLED, WITHDRAWN, DELIVERED = 0, 1, 2, 3
-OBJECT_KINDS = (r.Kind.NEED, r.Kind.OFFER, r.Kind.PLEDGE)
+OBJECT_KINDS = r.OBJECT_KINDS
+PAIRS_PER_QUERY = 400  # (author, seq) pairs per look-up statement
+_FTS_ROWS = "INSERT INTO objects_fts (rowid, text, site, note) SELECT rowid, text, site, note" \
+    " FROM objects WHERE rowid IN ({})"
 
 
 def _parse(raw: bytes) -> codec.Parsed:
@@ -35,15 +39,32 @@ def trust_of(db: Database, author: bytes, seq: int) -> str:
 
 
 class Batch:
-    """Per-transaction shortcuts for ingest: who is a member and who forked are
-    read once (and re-read after a change), and need totals are recomputed once
-    per need at the end (`flush`, before the transaction commits)."""
+    """Per-transaction shortcuts for ingest.
+
+    * Who is a member and who forked are read once (and re-read after a change).
+    * What the records table holds at the batch's (author, seq) pairs, and which
+      of them an update targets, is looked up for the whole batch at once
+      (`prefetch`) and kept up to date as records are stored, so that storing a
+      record needs no look-up of its own.
+    * Objects touched by an update, and need totals, are recomputed once each at
+      the end (`flush`, before the transaction commits).
+    * New objects rows enter the full-text index in one statement at the end
+      (one FTS5 insert per row costs ten times more). Rows waiting for it are
+      indexed before any statement that could change their text or delete
+      them, since the index's update and delete triggers expect indexed rows;
+      `Store.write()` hands its block a batch with nothing waiting.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.members: dict[bytes, int | None] | None = None
         self.forked: set[bytes] | None = None
         self.needs: set[tuple[bytes, int]] = set()
+        self.dirty: set[tuple[bytes, int]] = set()  # objects to recompute at flush
+        self.unindexed: list[int] = []  # objects rowids not yet in objects_fts
+        self.looked: set[tuple[bytes, int]] = set()  # pairs whose facts below are known
+        self.taken: set[tuple[bytes, int]] = set()  # of those, pairs holding a record
+        self.updated: set[tuple[bytes, int]] = set()  # of those, pairs an update targets
 
     def facts(self, author: bytes) -> tuple[bool, int | None, bool]:
         """(is a member, revoked through seq, has forked) for `author`."""
@@ -58,14 +79,83 @@ class Batch:
         """Membership or forks changed: read them again."""
         self.members = self.forked = None
 
+    def forget(self) -> None:
+        """Part of the transaction was rolled back: drop what was learnt about pairs."""
+        self.looked.clear()
+        self.taken.clear()
+        self.updated.clear()
+        self.invalidate()
+
+    def prefetch(self, pairs: set[tuple[bytes, int]]) -> None:
+        """Look up, for every (author key, seq) pair not known yet, whether the
+        records table holds a record there and whether an update targets it."""
+        new = sorted(pairs - self.looked)
+        for i in range(0, len(new), PAIRS_PER_QUERY):
+            part = new[i : i + PAIRS_PER_QUERY]
+            values = "WITH v(a, s) AS (VALUES " + ", ".join("(?, ?)" for _ in part) + ") "
+            args = [x for pair in part for x in pair]
+            self.taken.update((bytes(a), s) for a, s in self.db.execute(
+                values + "SELECT r.author, r.seq FROM v JOIN records r"
+                " ON r.author = v.a AND r.seq = v.s", args))
+            self.updated.update((bytes(a), s) for a, s in self.db.execute(
+                values + "SELECT r.author, r.ref_seq FROM v JOIN records r"
+                f" ON r.author = v.a AND r.ref_seq = v.s AND r.kind = {UPDATE}", args))
+            self.looked.update(part)
+
+    def holds(self, author: bytes, seq: int) -> bool:
+        """Does the records table hold a record at (author, seq)?"""
+        pair = (author, seq)
+        if pair not in self.looked:
+            self.prefetch({pair})
+        return pair in self.taken
+
+    def stored(self, author: bytes, seq: int, update_target: int | None) -> None:
+        """A record at (author, seq) was just inserted (an update of `update_target`)."""
+        self.taken.add((author, seq))
+        self.looked.add((author, seq))
+        if update_target is not None:
+            self.updated.add((author, update_target))
+
+    def maybe_updated(self, author: bytes, seq: int) -> bool:
+        """False only when no update targets (author, seq) for sure."""
+        pair = (author, seq)
+        return pair not in self.looked or pair in self.updated
+
+    def touch(self, author: bytes, seq: int) -> None:
+        """Recompute objects(author, seq) at flush."""
+        self.dirty.add((author, seq))
+
+    def flush_fts(self) -> None:
+        """Index the objects rows inserted since the last call."""
+        rows, self.unindexed = sorted(set(self.unindexed)), []
+        for i in range(0, len(rows), PAIRS_PER_QUERY):
+            part = rows[i : i + PAIRS_PER_QUERY]
+            self.db.conn.execute(_FTS_ROWS.format(",".join("?" * len(part))), part)
+
     def flush(self) -> None:
-        """Recompute the totals of every need touched since the last flush."""
+        """Recompute every touched object, index new rows, then recompute the
+        totals of every need touched since the last flush."""
+        while self.dirty:
+            dirty, self.dirty = self.dirty, set()
+            for author, seq in sorted(dirty):
+                recompute_object(self.db, author, seq, batch=self)
+        self.flush_fts()
         needs, self.needs = self.needs, set()
         if needs:
             self.db.conn.executemany(_TOTALS_SQL, sorted(needs))
 
 
+_INSERTS: dict[tuple[str, ...], str] = {}
 _UPSERTS: dict[tuple[str, ...], str] = {}
+
+
+def _insert_sql(cols: tuple[str, ...]) -> str:
+    sql = _INSERTS.get(cols)
+    if sql is None:
+        sql = _INSERTS[cols] = (
+            f"INSERT INTO objects ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+            " ON CONFLICT(author, seq) DO NOTHING")
+    return sql
 
 
 def _upsert_sql(cols: tuple[str, ...]) -> str:
@@ -76,6 +166,22 @@ def _upsert_sql(cols: tuple[str, ...]) -> str:
             " ON CONFLICT(author, seq) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("author", "seq")))
     return sql
+
+
+def _write_row(db: Database, row: dict, batch: Batch | None) -> None:
+    """Insert or rewrite one objects row and keep the full-text index in step."""
+    cols = tuple(row)
+    values = [row[c] for c in cols]
+    cursor = db.conn.execute(_insert_sql(cols), values)
+    if cursor.rowcount == 1:  # a new row: index it (at the end of the batch)
+        if batch is not None:
+            batch.unindexed.append(int(cursor.lastrowid or 0))
+        else:
+            db.conn.execute(_FTS_ROWS.format("?"), [cursor.lastrowid])
+        return
+    if batch is not None:
+        batch.flush_fts()  # the update trigger below expects every row indexed
+    db.conn.execute(_upsert_sql(cols), values)
 
 
 def recompute_object(
@@ -89,14 +195,14 @@ def recompute_object(
     """Rewrite objects(author, seq) from the original record and its latest update.
     `parsed`, if given, is the just-stored record (saves parsing it again);
     `fresh_id` says it was just inserted as records.id with no twin; with
-    `batch`, need totals wait for `batch.flush()`."""
+    `batch`, need totals and new rows' full-text entries wait for `batch.flush()`."""
     if fresh_id is not None and parsed is not None:
         # Fast path: the record was just inserted and has no twin.
         versions = [(fresh_id, parsed.raw, b"")]
     else:
         versions = db.execute(
-            "SELECT id, raw, hash FROM records WHERE author = ? AND seq = ? AND kind IN (2, 3, 4)"
-            " ORDER BY hash LIMIT 2",
+            "SELECT id, raw, hash FROM records WHERE author = ? AND seq = ?"
+            f" AND kind IN ({OBJECTS}) ORDER BY hash LIMIT 2",
             [author, seq],
         ).fetchall()
     if not versions:
@@ -120,13 +226,15 @@ def recompute_object(
         "SELECT 1 FROM forks WHERE author = ? AND seq = ?", [author, seq]).fetchone() is not None
     trusted = bool(is_member) and (through is None or (seq <= through and not seq_forked))
     trust = "trusted" if trusted else "quarantine"
-    upd = db.execute(
-        "SELECT raw FROM records WHERE author = ? AND kind = 5 AND ref_seq = ?"
-        + ("" if through is None else
-           " AND seq <= ? AND seq NOT IN (SELECT seq FROM forks WHERE author = records.author)")
-        + " ORDER BY seq DESC, hash ASC LIMIT 1",
-        [author, seq] if through is None else [author, seq, through],
-    ).fetchone()
+    upd = None
+    if batch is None or batch.maybe_updated(author, seq):
+        upd = db.execute(
+            f"SELECT raw FROM records WHERE author = ? AND kind = {UPDATE} AND ref_seq = ?"
+            + ("" if through is None else
+               " AND seq <= ? AND seq NOT IN (SELECT seq FROM forks WHERE author = records.author)")
+            + " ORDER BY seq DESC, hash ASC LIMIT 1",
+            [author, seq] if through is None else [author, seq, through],
+        ).fetchone()
     created_s = hlc.unix_of(p.hlc)
     row: dict = {
         "author": author,
@@ -182,8 +290,7 @@ def recompute_object(
         )
         if u.body.valid_for_min and p.kind is not r.Kind.PLEDGE:
             row["valid_until"] = hlc.unix_of(u.hlc) + u.body.valid_for_min * 60
-    cols = tuple(row)
-    db.conn.execute(_upsert_sql(cols), [row[c] for c in cols])
+    _write_row(db, row, batch)
     need: tuple[bytes, int] | None = None
     if p.kind is r.Kind.PLEDGE:
         assert isinstance(body, r.Pledge)
@@ -196,17 +303,17 @@ def recompute_object(
         recompute_need_totals(db, *need)
 
 
-_TOTALS_SQL = """
+_TOTALS_SQL = f"""
     UPDATE objects SET (pledged, pledged_delivered, pledge_count) = (
         SELECT COALESCE(SUM(CASE WHEN objects.qty > 0 THEN MIN(t.q, objects.qty) ELSE t.q END), 0),
                COALESCE(SUM(CASE WHEN objects.qty > 0 THEN MIN(t.d, objects.qty) ELSE t.d END), 0),
                COALESCE(SUM(t.n), 0)
         FROM (SELECT SUM(p.qty) AS q, SUM(MIN(p.delivered, p.qty)) AS d, COUNT(*) AS n
               FROM objects p
-              WHERE p.kind = 4 AND p.ref_short = ?1 AND p.ref_seq = ?2
-                AND p.trust = 'trusted' AND p.status != 2
+              WHERE p.kind = {PLEDGE} AND p.ref_short = ?1 AND p.ref_seq = ?2
+                AND p.trust = 'trusted' AND p.status != {WITHDRAWN}
               GROUP BY p.author) AS t)
-    WHERE kind = 2 AND short = ?1 AND seq = ?2
+    WHERE kind = {NEED} AND short = ?1 AND seq = ?2
 """
 """Totals are bounded so that one member cannot mark needs covered beyond what
 it promised: a pledge's delivered counts at most its qty, and each pledger's
@@ -219,22 +326,12 @@ def recompute_need_totals(db: Database, short: bytes, seq: int) -> None:
     db.execute(_TOTALS_SQL, [short, seq])
 
 
-def _revoked_through(db: Database, author: bytes) -> int | None:
-    row = db.execute("SELECT revoked_through FROM members WHERE key = ?", [author]).fetchone()
-    return None if row is None else row[0]
-
-
-def _forked(db: Database, author: bytes) -> bool:
-    """A fork anywhere in an author's records flags all of them."""
-    return db.execute("SELECT 1 FROM forks WHERE author = ?", [author]).fetchone() is not None
-
-
 def recompute_membership(db: Database, charter_raw: bytes | None, network: bytes) -> set[bytes]:
     """Rewrite the members table; return the keys whose trust may have changed."""
     charter = codec.decode(charter_raw, network, lambda s: ()) if charter_raw else None
     events: list[r.Record] = []
     for author, raw in db.execute(
-        "SELECT author, raw FROM records WHERE kind IN (6, 7)"
+        f"SELECT author, raw FROM records WHERE kind IN ({MEMBERSHIP})"
     ).fetchall():
         p = _parse(raw)
         events.append(r.Record(p.kind, author, p.seq, p.hlc, p.body, raw))
@@ -264,11 +361,11 @@ def _trust(sig: tuple[str, int | None, int] | None) -> tuple[str, int | None] | 
     return None if sig is None else sig[:2]
 
 
-def refresh_authors(db: Database, authors: set[bytes]) -> None:
+def refresh_authors(db: Database, authors: set[bytes], batch: Batch | None = None) -> None:
     """Recompute every object of `authors` (after their membership changed), then
-    the totals of every need their pledges point at."""
+    the totals of every need their pledges point at (with `batch`: at its flush)."""
     for author in authors:
         for (seq,) in db.execute(
-            "SELECT DISTINCT seq FROM records WHERE author = ? AND kind IN (2, 3, 4)", [author]
+            f"SELECT DISTINCT seq FROM records WHERE author = ? AND kind IN ({OBJECTS})", [author]
         ).fetchall():
-            recompute_object(db, author, seq)
+            recompute_object(db, author, seq, batch=batch)

@@ -12,6 +12,7 @@ from ..ledger import codec, hlc
 from ..ledger import records as r
 from ..ledger.vocab import STATUSES
 from . import feed
+from .sqlconst import OBJECTS, UPDATE
 from .store import Store, parse_record_id
 
 
@@ -21,8 +22,8 @@ def updates_of(store: Store, text_id: str) -> list[dict[str, Any]]:
     short, seq = parse_record_id(text_id)
     rows = store.db.execute(
         "SELECT u.raw, u.seq FROM records u JOIN records o ON o.author = u.author"
-        " WHERE o.short = ? AND o.seq = ? AND o.kind IN (2, 3, 4)"
-        " AND u.kind = 5 AND u.ref_seq = ? ORDER BY u.seq, u.hash",
+        f" WHERE o.short = ? AND o.seq = ? AND o.kind IN ({OBJECTS})"
+        f" AND u.kind = {UPDATE} AND u.ref_seq = ? ORDER BY u.seq, u.hash",
         [short, seq, seq],
     ).fetchall()
     out = []
@@ -48,7 +49,8 @@ def first_heard(store: Store, text_id: str) -> dict[str, Any] | None:
     count in a packet header is a lower bound). None for an unknown id."""
     short, seq = parse_record_id(text_id)
     row = store.db.execute(
-        "SELECT hash, received_at FROM records WHERE short = ? AND seq = ? AND kind IN (2, 3, 4)"
+        "SELECT hash, received_at FROM records WHERE short = ? AND seq = ?"
+        f" AND kind IN ({OBJECTS})"
         " ORDER BY hash LIMIT 1",
         [short, seq],
     ).fetchone()

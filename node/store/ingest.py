@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -22,6 +23,7 @@ from ..ledger.wire import DecodeError
 from . import derive, meshclock
 from .errors import Outcome
 from .schema import get_meta, put_meta
+from .sqlconst import CHARTER, HELLO
 
 HELD_MAX = 10_000
 PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
@@ -61,34 +63,28 @@ class Ingester:
     _newest: dict[bytes, int]  # meshclock: top trusted authors by newest clock value
     _newest_dirty: bool  # changed since it was last saved
     _pool: ThreadPoolExecutor | None = None  # shared signature checkers
+    refresh: Callable[[], None]
 
-    def _prepare(self, batch: list[bytes], digests: list[bytes]) -> None:
-        """Before a batch: look up which records are stored already (one query),
+    def _start_checks(self, batch: list[bytes], digests: list[bytes]) -> None:
+        """Before a batch, outside the write lock: parse the records not stored yet
         and start checking the signatures of a large batch on every core (Ed25519
-        verification releases the GIL) while this thread stores the records in
-        order. Results only short-cut `_ingest`; records whose key is not known
-        yet are verified there as usual."""
-        self._present = set()
-        self._looked_up = set(digests)
-        for i in range(0, len(digests), 500):
-            part = digests[i : i + 500]
-            self._present.update(bytes(h) for (h,) in self.db.execute(
-                f"SELECT hash FROM records WHERE hash IN ({','.join('?' * len(part))})", part))
-        if self._network is None or len(batch) < PARALLEL_MIN:
+        verification releases the GIL) while this thread waits for the lock and
+        stores the records in order. Results only short-cut `_ingest`; records
+        whose key is not known yet are verified there as usual."""
+        self.refresh()  # known keys and the network, as of now
+        present = self._lookup_present(digests)
+        for raw, digest in zip(batch, digests):
+            if digest not in present:
+                try:
+                    self._parsed[raw] = codec.parse(raw)
+                except DecodeError:
+                    continue
+        if self._network is None or len(self._parsed) < PARALLEL_MIN:
             return
         network = self._network
-        jobs: list[tuple[bytes, codec.Parsed, list[bytes]]] = []
-        for raw, digest in zip(batch, digests):
-            if digest in self._present:
-                continue
-            try:
-                parsed = codec.parse(raw)
-            except DecodeError:
-                continue
-            self._parsed[raw] = parsed
-            if parsed.kind is not r.Kind.CHARTER:
-                jobs.append((raw, parsed, list(self._keys_for(parsed.author_ref))
-                             if len(parsed.author_ref) == r.SHORT_ID_LEN else [parsed.author_ref]))
+        jobs: list[tuple[bytes, codec.Parsed, list[bytes]]] = [
+            (raw, parsed, self._candidates(parsed)) for raw, parsed in self._parsed.items()
+            if parsed.kind is not r.Kind.CHARTER]
 
         def check(chunk: list[tuple[bytes, codec.Parsed, list[bytes]]]) -> list[r.Record | None]:
             out: list[r.Record | None] = []
@@ -111,6 +107,29 @@ class Ingester:
             future = Ingester._pool.submit(check, chunk)
             for k, (raw, _parsed, _keys) in enumerate(chunk):
                 self._verifying[raw] = (future, k)
+
+    def _lookup_present(self, digests: list[bytes]) -> set[bytes]:
+        present: set[bytes] = set()
+        for i in range(0, len(digests), 500):
+            part = digests[i : i + 500]
+            present.update(bytes(h) for (h,) in self.db.execute(
+                f"SELECT hash FROM records WHERE hash IN ({','.join('?' * len(part))})", part))
+        return present
+
+    def _candidates(self, parsed: codec.Parsed) -> list[bytes]:
+        if len(parsed.author_ref) == r.SHORT_ID_LEN:
+            return list(self._keys_for(parsed.author_ref))
+        return [parsed.author_ref]
+
+    def _prepare(self, digests: list[bytes]) -> None:
+        """Inside the write lock, before storing a batch: which of its records are
+        stored already (one query), and what the records table holds at the
+        (author, seq) pairs the rest will take (derive.Batch.prefetch)."""
+        self._present = self._lookup_present(digests)
+        self._looked_up = set(digests)
+        self._derive.prefetch({(key, parsed.seq) for parsed in self._parsed.values()
+                               if parsed.kind is not r.Kind.CHARTER
+                               for key in self._candidates(parsed)})
 
     def _finish_batch(self) -> None:
         for future, _k in self._verifying.values():
@@ -250,10 +269,8 @@ class Ingester:
             ref_seq = body.target_seq
         elif isinstance(body, (r.Vouch, r.Revoke)):
             subject = body.subject
-        critical = isinstance(body, r.Need) and body.urgency == 3
-        twins = self.db.execute(
-            "SELECT COUNT(*) FROM records WHERE author = ? AND seq = ?", [rec.author, rec.seq]
-        ).fetchone()[0]
+        critical = isinstance(body, r.Need) and body.urgency == r.CRITICAL
+        twins = self._derive.holds(rec.author, rec.seq)
         short = parsed.author_short if parsed is not None else rec.short_author
         cursor = self.db.execute(
             "INSERT INTO records (hash, raw, kind, author, short, seq, hlc, received_at,"
@@ -263,6 +280,7 @@ class Ingester:
              now, ref_short, ref_seq, subject, int(local), int(critical)],
         )
         row_id = cursor.lastrowid
+        self._derive.stored(rec.author, rec.seq, ref_seq if rec.kind is r.Kind.UPDATE else None)
         self._present.add(digest)
         self._looked_up.add(digest)
         if local:
@@ -294,14 +312,14 @@ class Ingester:
             )
         elif kind is r.Kind.UPDATE:
             assert isinstance(body, r.Update)
-            derive.recompute_object(self.db, rec.author, body.target_seq, batch=self._derive)
+            self._derive.touch(rec.author, body.target_seq)
         if kind in (r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE) or twins:
             self.refresh_membership()
         if twins and self.db.execute(
                 "SELECT 1 FROM members WHERE key = ? AND revoked_through IS NOT NULL",
                 [rec.author]).fetchone():
             # A fork at or below a revoked key's cut untrusts that seq's twins, whatever kind.
-            derive.refresh_authors(self.db, {rec.author})
+            derive.refresh_authors(self.db, {rec.author}, self._derive)
             self._newest = meshclock.rebuild(self.db)
 
     def _apply_hello(self, rec: r.Record) -> None:
@@ -313,7 +331,7 @@ class Ingester:
         # The key's latest hello wins; between forked twins the lowest hash, so
         # that every arrival order gives the same row.
         (winner,) = self.db.execute(
-            "SELECT raw FROM records WHERE author = ? AND kind = 1 ORDER BY seq DESC, hash ASC"
+            f"SELECT raw FROM records WHERE author = ? AND kind = {HELLO} ORDER BY seq DESC, hash ASC"
             " LIMIT 1", [rec.author]
         ).fetchone()
         if winner != rec.raw:
@@ -332,12 +350,12 @@ class Ingester:
         """Recompute membership, then everything whose trust it changed."""
         if self._network is None:
             return
-        row = self.db.execute("SELECT raw FROM records WHERE kind = 0 LIMIT 1").fetchone()
+        row = self.db.execute(f"SELECT raw FROM records WHERE kind = {CHARTER} LIMIT 1").fetchone()
         self._derive.flush()
         changed = derive.recompute_membership(self.db, None if row is None else row[0],
                                               self._network)
         self._derive.invalidate()
-        derive.refresh_authors(self.db, changed)
+        derive.refresh_authors(self.db, changed, self._derive)
         if changed:
             self._newest = meshclock.rebuild(self.db)
             self.clock.advance(meshclock.mesh_hlc(self._newest))

@@ -51,7 +51,9 @@ def consider(newest: dict[bytes, int], author: bytes, value: int,
     account, without storing it (the same object when nothing changed)."""
     if not trusted or value <= newest.get(author, -1):
         return newest
-    if len(newest) >= TOP and author not in newest and value <= min(newest.values()):
+    if author in newest or len(newest) < TOP:
+        return {**newest, author: value}  # the same top authors, or room for one more
+    if value <= min(newest.values()):
         return newest
     return _top({**newest, author: value})
 

@@ -5,7 +5,8 @@ Tables
 records   every verified record, verbatim (`raw`) plus decoded columns; a fork
           is two rows with the same (author, seq)
 objects   derived: one row per need, offer and pledge with its current state,
-          trust and (for needs) pledged and delivered totals; FTS on text/site
+          trust and (for needs) pledged and delivered totals; FTS on text/site/note
+          (new rows are indexed per batch by derive.Batch, m005)
 keys      derived: known keys and what their latest hello says
 members   derived: membership from the charter, vouches and revokes
 held      records that could not be verified yet (author or charter unknown)
@@ -24,6 +25,7 @@ from sqlite_utils.migrations import Migrations
 
 from ..ledger import codec
 from ..ledger import records as r
+from .sqlconst import NEED
 
 migrations = Migrations("meshaid")
 
@@ -172,11 +174,11 @@ def m003_feed_outbox_heard(db: Database) -> None:
         );
         """
     )
-    needs = db.execute("SELECT id, raw FROM records WHERE kind = 2").fetchall()
+    needs = db.execute(f"SELECT id, raw FROM records WHERE kind = {NEED}").fetchall()
     critical = []
     for row_id, raw in needs:
         body = codec.parse(raw).body
-        if isinstance(body, r.Need) and body.urgency == 3:
+        if isinstance(body, r.Need) and body.urgency == r.CRITICAL:
             critical.append((row_id,))
     db.conn.executemany("UPDATE records SET critical = 1 WHERE id = ?", critical)
 
@@ -192,6 +194,14 @@ def m004_board_index_covers_expiry(db: Database) -> None:
             ON objects(kind, trust, status, urgency DESC, created_hlc DESC, valid_until);
         """
     )
+
+
+@migrations()
+def m005_fts_rows_indexed_per_batch(db: Database) -> None:
+    """New objects rows enter the full-text index in one statement per ingest
+    batch (derive.Batch.flush_fts), not one trigger-driven insert per row; the
+    update and delete triggers stay."""
+    db.execute("DROP TRIGGER IF EXISTS objects_ai")
 
 
 def needs_migration(db: Database) -> bool:

@@ -29,16 +29,17 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlite_utils import Database
 
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
-from . import admin, derive, feed, meshclock
+from . import derive, feed, meshclock
+from .authoring import Authoring
 from .errors import Outcome, StoreError, parse_record_id, record_id
 from .feed import Change, Heard
 from .ingest import Ingester, RxInfo
 from .schema import get_meta, migrate, needs_migration, put_meta
+from .sqlconst import CHARTER, HELLO, REVOKE, VOUCH
 
 BATCH = 1000  # records per transaction in a long import
 BATCH_PAUSE_S = 0.003  # between batches: let a waiting writer in
@@ -60,7 +61,7 @@ def _connect_ro(uri: str) -> sqlite3.Connection:
     return conn
 
 
-class Store(Ingester):
+class Store(Ingester, Authoring):
     """One node's ledger database. Not thread-safe: one Store per thread."""
 
     def __init__(self, db: Database, *, wall: Callable[[], float] = time.time,
@@ -159,7 +160,7 @@ class Store(Ingester):
                     conn.execute(f"RELEASE {name}")
                 self._present.clear()  # may list what was rolled back
                 self._looked_up.clear()
-                self._derive.invalidate()
+                self._derive.forget()
                 raise
             else:
                 conn.execute(f"RELEASE {name}")
@@ -174,6 +175,7 @@ class Store(Ingester):
                 if self._retry_due:
                     self._retry_due = False
                     self._retry_others(self.wall())
+                    self._derive.flush()  # the block starts with nothing pending
             yield
             self._derive.flush()  # derived work deferred to the end of the transaction
             if self._newest_dirty:
@@ -272,7 +274,7 @@ class Store(Ingester):
         return identity.network_code(self.network) if self.network else self.meta("expect_code")
 
     def charter_raw(self) -> bytes | None:
-        row = self.db.execute("SELECT raw FROM records WHERE kind = 0 LIMIT 1").fetchone()
+        row = self.db.execute(f"SELECT raw FROM records WHERE kind = {CHARTER} LIMIT 1").fetchone()
         return None if row is None else row[0]
 
     # ------------------------------------------------------------ ingest
@@ -304,15 +306,19 @@ class Store(Ingester):
         return out
 
     def _ingest_batch(self, batch: list[bytes], now: float | None) -> list[Outcome]:
-        with self.write():
-            stamp = self.wall() if now is None else now
-            self._held_maybe = None
-            self._check_held()
-            digests = [hashlib.sha256(raw).digest() for raw in batch]
-            self._prepare(batch, digests)
-            # Every check runs before the first write of a record, so a record is
-            # never half-stored; an SQL failure rolls the whole batch back.
-            return [self._ingest(raw, stamp, digest=d) for raw, d in zip(batch, digests)]
+        digests = [hashlib.sha256(raw).digest() for raw in batch]
+        try:
+            self._start_checks(batch, digests)  # signatures checked while waiting for the lock
+            with self.write():
+                stamp = self.wall() if now is None else now
+                self._held_maybe = None
+                self._check_held()
+                self._prepare(digests)
+                # Every check runs before the first write of a record, so a record is
+                # never half-stored; an SQL failure rolls the whole batch back.
+                return [self._ingest(raw, stamp, digest=d) for raw, d in zip(batch, digests)]
+        finally:
+            self._finish_batch()
 
     def take_released(self) -> list[r.Record]:
         """Records that left the held table (their author's hello or the charter
@@ -320,74 +326,13 @@ class Store(Ingester):
         out, self.released = self.released, []
         return out
 
-    # ------------------------------------------------------------ authoring
-
-    def found_network(self, key: Ed25519PrivateKey, charter: r.Charter,
-                      now: float | None = None) -> r.Record:
-        """Sign and store the charter of a new network, making this node its founder."""
-        with self.write():
-            if self._network is not None or self.meta("expect_code"):
-                raise StoreError("this node already belongs to a network")
-            stamp = self.wall() if now is None else now
-            rec = codec.encode(charter, key, 1, self.clock.now(stamp), codec.NO_NETWORK)
-            put_meta(self.db, "expect_code", identity.network_code(identity.network_id(rec.raw)))
-            put_meta(self.db, "hlc_last", str(self.clock.last))
-            outcome = self._ingest(rec.raw, stamp, local=True)
-            if outcome.status != "accepted":
-                raise StoreError(f"charter refused: {outcome.reason} {outcome.detail}".strip())
-        return rec
-
-    def next_seq(self, author: bytes) -> int:
-        row = self.db.execute(
-            "SELECT MAX(seq) FROM records WHERE author = ?", [author]
-        ).fetchone()
-        floor = int(self.meta("seq_floor:" + author.hex()) or 0)
-        if self.meta("restored:" + author.hex()):  # a restored key: node/ledger/seqspace.py
-            floor = admin.settle_restore(self, author, row[0] or 0, floor)
-        return max(row[0] or 0, floor) + 1
-
-    def author(self, body: r.Body, key: Ed25519PrivateKey, now: float | None = None) -> r.Record:
-        """Sign `body` as this key's next record, store it and queue it in the
-        outbox, in one transaction; raise StoreError if refused."""
-        with self.write():
-            if self._network is None and not isinstance(body, r.Charter):
-                raise StoreError("this node has no network charter yet; import a bundle first")
-            stamp = self.wall() if now is None else now
-            me = identity.public_bytes(key)
-            seq = self.next_seq(me)
-            rec = codec.encode(body, key, seq, self.clock.now(stamp), self._network or b"")
-            put_meta(self.db, "hlc_last", str(self.clock.last))
-            outcome = self._ingest(rec.raw, stamp, local=True)
-            if outcome.status != "accepted":
-                raise StoreError(f"own record refused: {outcome.reason} {outcome.detail}".strip())
-            return rec
-
-    # ------------------------------------------------------------ time
-
-    def mesh_now(self) -> float:
-        """The node's present, unix seconds: its wall clock, or mesh time (the
-        newest clock value two trusted authors reached) when that is later."""
-        self._follow()
-        return max(self.wall(), float(hlc.unix_of(meshclock.mesh_hlc(self._newest))))
-
-    def clock_report(self) -> dict[str, float | bool]:
-        """`wall`, `mesh` (unix seconds; 0 when nothing trusted was heard yet),
-        `behind_s` (how far the wall clock is behind mesh time) and `wall_behind`
-        (more than hlc.WALL_BEHIND_S: the CLI and TUI warn)."""
-        self._follow()
-        wall = self.wall()
-        newest = meshclock.mesh_hlc(self._newest)
-        mesh = float(hlc.unix_of(newest)) if newest else 0.0
-        behind = max(0.0, mesh - wall)
-        return {"wall": wall, "mesh": mesh, "behind_s": behind,
-                "wall_behind": behind > hlc.WALL_BEHIND_S}
-
     # ------------------------------------------------------------ reading
 
     def raw_records(self, kinds: Iterable[int] | None = None) -> Iterator[bytes]:
         """Every stored record in an order that ingests without holding:
         charter, hellos, vouches and revokes, then the rest by HLC."""
-        order = "CASE kind WHEN 0 THEN 0 WHEN 1 THEN 1 WHEN 6 THEN 2 WHEN 7 THEN 2 ELSE 3 END"
+        order = (f"CASE kind WHEN {CHARTER} THEN 0 WHEN {HELLO} THEN 1 WHEN {VOUCH} THEN 2"
+                 f" WHEN {REVOKE} THEN 2 ELSE 3 END")
         sql = f"SELECT raw FROM records ORDER BY {order}, hlc, id"
         if kinds is not None:
             wanted = ",".join(str(int(k)) for k in kinds)

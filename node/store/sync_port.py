@@ -48,7 +48,7 @@ class SyncLedger:
         return RecordInfo(digest[:8], _CLASS[kind], hlc, urgent, trusted, short)
 
     def _of_record(self, rec: r.Record) -> RecordInfo:
-        critical = isinstance(rec.body, r.Need) and rec.body.urgency == 3
+        critical = isinstance(rec.body, r.Need) and rec.body.urgency == r.CRITICAL
         return self._info(int(rec.kind), rec.hlc, hashlib.sha256(rec.raw).digest(), rec.author,
                           identity.short_id(rec.author), rec.seq, critical)
 
