@@ -143,3 +143,16 @@ def test_the_tui_package_imports_with_textual() -> None:
     assert not result["failed"]
     assert "meshaid.tui.app" in result["imported"]
     assert loaded(result["modules"], "textual")
+
+
+def test_the_bridge_core_loads_no_broker_client_radio_or_toolkit() -> None:
+    """node/bridge: the glue, engines and IP side are sans-IO like node/sync (no
+    asyncio, no clock, no MQTT client); only mqtt.py loads paho."""
+    mods = _modules_after_importing("meshaid.node.bridge.glue", "meshaid.node.bridge.ipside",
+                                    "meshaid.node.bridge.engines", "meshaid.node.bridge.link")
+    for forbidden in ("paho", "textual", "meshaid.tui", "meshtastic", "asyncio"):
+        assert not loaded(mods, forbidden), forbidden
+    pattern = re.compile(r"^\s*(?:from|import)\s+(?:asyncio|time|paho|sqlite_utils|meshtastic)\b",
+                         re.MULTILINE)
+    core = [NODE / "bridge" / f for f in ("glue.py", "ipside.py", "engines.py", "link.py")]
+    assert [str(p) for p in core if pattern.search(p.read_text("utf-8"))] == []

@@ -1,0 +1,101 @@
+"""Two meshes joined by bridges over a simulated broker, in virtual time: flaps,
+a long split, a broker restart, a full broker queue, two bridges in one mesh."""
+
+from __future__ import annotations
+
+from meshaid.node.bridge.simnet import BridgedSim, two_meshes
+
+HOUR = 3600.0
+
+
+def bridged(hours: float = 8.0, bridges: dict[int, str] | None = None, **kw: float) -> BridgedSim:
+    sim = BridgedSim(two_meshes(6, hours=hours, rate=1.0, history=40, **kw),
+                     bridges=bridges or {0: "port", 6: "hills"})
+    sim.begin()
+    return sim
+
+
+def test_meshes_stay_apart_without_the_link_and_converge_after_each_flap() -> None:
+    sim = bridged()
+    broker = sim.broker
+    assert broker is not None
+    broker.cut("port")
+    sim.events.run_until(HOUR)
+    assert sim.missing() > 0  # two separate meshes, each with its own news
+    for cycle in range(3):
+        broker.heal("port")
+        assert sim.settle(sim.events.now + 0.5 * HOUR) is not None, f"heal {cycle}"
+        broker.cut("port")
+        sim.events.run_until(sim.events.now + 0.5 * HOUR)
+    broker.heal("port")
+    assert sim.settle(sim.events.now + 0.5 * HOUR) is not None
+    # only records crossed: each mesh's engines saw no foreign digests or sketches
+    for n in (0, 6):
+        assert sim.glues[n].counts.to_radio > 0 and sim.glues[n].counts.to_ip > 0
+
+
+def test_a_four_hour_split_and_a_broker_restart_heal() -> None:
+    sim = bridged(hours=7.0)
+    broker = sim.broker
+    assert broker is not None
+    sim.events.run_until(0.5 * HOUR)
+    assert sim.settle(sim.events.now + 0.5 * HOUR) is not None
+    broker.cut("port")
+    broker.cut("hills")
+    sim.events.run_until(sim.events.now + 4 * HOUR)
+    behind = sim.missing()
+    assert behind > 40  # four hours of posts on each side
+    broker.heal("port")
+    broker.heal("hills")
+    sim.events.run_until(sim.events.now + 60.0)
+    broker.restart(down_s=120.0)
+    assert sim.settle(sim.events.now + HOUR) is not None
+    # the catch-up went on air paced: each bridge stayed inside its budget
+    for n in (0, 6):
+        engine = sim.nodes[n].engine
+        assert sim.mesh.max_duty_cycle_pct(n) <= 10.0
+        assert engine.stats.sent["bridge"] > 0
+
+
+def test_a_full_broker_queue_drops_the_newest_and_the_reconnect_digest_repairs() -> None:
+    sim = bridged(hours=4.0)
+    broker = sim.broker
+    assert broker is not None
+    broker.queue_limit = 3
+    sim.events.run_until(0.25 * HOUR)
+    broker.cut("hills")  # hills is away while port publishes: its queue overflows
+    sim.events.run_until(2 * HOUR)
+    assert broker.stats.dropped["queue-full"] > 0
+    broker.heal("hills")
+    assert sim.settle(sim.events.now + HOUR) is not None
+
+
+def test_two_bridges_in_one_mesh_do_not_both_inject() -> None:
+    sim = bridged(hours=4.0, bridges={0: "port-a", 3: "port-b", 6: "hills"})
+    broker = sim.broker
+    assert broker is not None
+    broker.cut("hills")
+    sim.events.run_until(2 * HOUR)
+    broker.heal("hills")
+    assert sim.settle(sim.events.now + HOUR) is not None
+    # records posted in the other mesh (nodes 6-11) after the start: they crossed
+    crossed = [rid for rid, (_t, author, _n) in sim.created.items() if author >= 6]
+    assert len(crossed) > 10
+    into_a = sim.nodes[0].engine.injected_sent + sim.nodes[3].engine.injected_sent
+    # both bridges of mesh A learn each of them over IP, but (nearly always) only
+    # one puts it on air: the other hears that copy and cancels its own
+    assert sim.glues[0].counts.to_radio + sim.glues[3].counts.to_radio > len(crossed)
+    assert 0 < into_a <= 1.3 * len(crossed)
+
+
+def test_a_silent_bridge_is_forgotten() -> None:
+    sim = bridged(hours=9.0)
+    broker = sim.broker
+    assert broker is not None
+    sim.events.run_until(HOUR)
+    port = sim.ips[0]
+    assert "hills" in port.snapshot(sim.events.now, 0.0)["bridges"]
+    broker.cut("hills")
+    sim.events.run_until(8 * HOUR)
+    snap = port.snapshot(sim.events.now, 0.0)
+    assert snap["bridges"] == [] and snap["link"] == "up"
