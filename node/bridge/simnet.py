@@ -60,10 +60,10 @@ def two_meshes(n: int = 6, *, seed: int = 1, hours: float = 8.0, rate: float = 1
 @dataclass
 class BridgedSim(Simulation):
     """A `Simulation` whose `bridges` nodes (node -> bridge name) also run an IP
-    engine on a link from `make_link(name)` (default: a `FakeBroker`)."""
+    engine on a link from `make_link(name, network id)` (default: a `FakeBroker`)."""
 
     bridges: dict[int, str] = field(default_factory=dict)
-    make_link: Callable[[str], IpLink] | None = None
+    make_link: Callable[[str, bytes], IpLink] | None = None  # (name, network id) -> link
     ip_mb_per_hour: float = 20.0
     radio_queue: int = 16
     glues: dict[int, Glue] = field(default_factory=dict)
@@ -78,7 +78,8 @@ class BridgedSim(Simulation):
         super().__post_init__()
         if self.make_link is None:
             self.broker = FakeBroker(self.events)
-            self.make_link = self.broker.client
+            broker = self.broker
+            self.make_link = lambda name, _network: broker.client(name)
         tag = self.world.network[:2]
         for n, name in self.bridges.items():
             glue = self.glues[n]
@@ -88,7 +89,7 @@ class BridgedSim(Simulation):
                                   self.sc.seed * 1000 + 500 + n)
             glue.attach(IP, engine)
             glue.wake = functools.partial(self._wake, n)
-            side = IpSide(engine, self.make_link(name), glue)
+            side = IpSide(engine, self.make_link(name, self.world.network), glue)
             self.ips[n] = side
             side.link.start(functools.partial(self._ip_sink, n))
 

@@ -37,3 +37,13 @@ def test_the_use_section_runs_as_written(tmp_path: Path) -> None:
     assert "40 pcs/day" in proc.stdout
     assert "the ledger is sound" in proc.stdout
     assert (tmp_path / "meshaid-try" / "ledger.db").exists()
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    text = README.read_text("utf-8")
+    section = text[text.index("**2. Install and run the tests:**"):]
+    match = re.search(r"```sh\n(.*?)\n```", section, re.DOTALL)
+    assert match
+    ci = (README.parent / ".ci" / "run").read_text("utf-8").strip().splitlines()
+    assert ci[-1] == match.group(1).strip()
+    assert match.group(1).startswith("sh deploy/test-setup.sh && ")

