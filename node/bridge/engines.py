@@ -14,9 +14,11 @@ timers, a digest a few seconds after every reconnect, bytes instead of air.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..sync.budget import BULK, NORMAL, URGENT
 from ..sync.engine import Engine, _Send, record_id
-from ..sync.ports import SyncConfig
+from ..sync.ports import Outgoing, SyncConfig
 
 IP_PAYLOAD = 4000  # bytes per IP message: about 25 records, or 300 sketch symbols
 IP_OVERHEAD = 60  # bytes an MQTT publish costs beyond its payload (fixed header, topic, props)
@@ -45,6 +47,13 @@ class BridgeEngine(Engine):
     """The sync engine plus `inject` (records another interface brought)."""
 
     injected_sent = 0  # injected records this engine put on its interface
+    before_poll: Callable[[float], object] | None = None  # the glue's feed_radio
+
+    def poll(self, now: float) -> list[Outgoing]:
+        """As `Engine.poll`, after `before_poll` moved waiting records in."""
+        if self.before_poll is not None:
+            self.before_poll(now)
+        return super().poll(now)
 
     def _sent(self, rid: bytes, now: float) -> None:
         pending = self.sends.get(rid)

@@ -101,14 +101,9 @@ class BridgedSim(Simulation):
             return super()._make_engine(n, store)
         ledger = glue.tap(RADIO, TrackedLedger(store, n, self))
         engine = BridgeEngine(ledger, self._config(), n, self.sc.seed * 1000 + n)
+        engine.before_poll = glue.feed_radio
         glue.attach(RADIO, engine)
         return engine
-
-    def pump(self, n: int) -> None:
-        glue = self.glues.get(n)
-        if glue is not None and self.nodes[n].joined and self.mesh.is_up(n):
-            glue.feed_radio(self.events.now)
-        super().pump(n)
 
     def author(self, n: int, body: r.Body) -> bytes | None:
         raw = super().author(n, body)

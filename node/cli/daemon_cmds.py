@@ -10,6 +10,8 @@ import click
 
 from ..home import Home
 from ..store import Store, StoreError
+from . import bridge_cmd
+from .bridge_cmd import bridge_options, make_options, run_daemon
 from .common import Refused
 
 
@@ -18,9 +20,15 @@ from .common import Refused
               help="serial[:PATH] | tcp:HOST[:PORT] | sim:DIR")
 @click.option("--budget-share", type=click.FloatRange(0.01, 1.0), default=0.5,
               show_default=True, help="Share of the region's duty cycle sync may use.")
+@click.option("--bridge", "broker", metavar="URL",
+              help="Also bridge to other meshes through this MQTT broker (see 'meshaid bridge').")
+@bridge_options
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 @click.pass_obj
-def daemon(home: Home, radio_spec: str, budget_share: float, verbose: bool) -> None:
+def daemon(home: Home, radio_spec: str, budget_share: float, broker: str | None,
+           bridge_name: str | None, password_file: str | None, ca_file: str | None,
+           cert_file: str | None, key_file: str | None, ip_budget_mb: float,
+           verbose: bool) -> None:
     """Run this node's sync daemon on a radio until SIGTERM or Ctrl-C.
 
     It sends records posted with the CLI or the TUI within seconds, keeps the
@@ -33,22 +41,13 @@ def daemon(home: Home, radio_spec: str, budget_share: float, verbose: bool) -> N
       meshaid daemon --radio serial:/dev/ttyACM0
       meshaid daemon --radio tcp:127.0.0.1:4403      # meshtasticd on a Pi HAT
       meshaid daemon --radio sim:/tmp/air            # no radio: daemons on this machine
+      meshaid daemon --radio serial --bridge mqtt://10.0.0.1 --name port
     """
-    from ..daemon import main as daemon_main
-    from ..daemon.radios import RadioSpecError, parse
-
-    try:
-        spec = parse(radio_spec)
-    except RadioSpecError as exc:
-        raise click.BadParameter(str(exc), param_hint="--radio") from None
-    try:
-        code = daemon_main.serve(home, spec, budget_share=budget_share, verbose=verbose)
-    except (StoreError, RadioSpecError, daemon_main.AlreadyRunning, ValueError) as exc:
-        raise Refused(str(exc)) from None
-    except OSError as exc:  # the radio's socket or device, the lock file
-        raise Refused(f"cannot start: {exc}") from None
-    if code:
-        raise click.exceptions.Exit(code)
+    options = None
+    if broker is not None:
+        options = make_options(home, broker, bridge_name, password_file, ca_file, cert_file,
+                               key_file, ip_budget_mb)
+    run_daemon(home, radio_spec, budget_share, verbose, options)
 
 
 @click.command()
@@ -135,6 +134,7 @@ def describe(row: dict[str, Any] | None, now: float) -> list[str]:
                          f"  heard {_ago(p.get('last_heard'), now)}  {p['count']} packets{holds}")
     else:
         lines.append("peers heard: none yet")
+    lines += describe_bridge(row.get("bridge"), now)
     for key, label in (("rejected", "rejected packets"), ("send_failed", "failed sends")):
         counts = row.get(key) or {}
         if counts:
@@ -142,4 +142,20 @@ def describe(row: dict[str, Any] | None, now: float) -> list[str]:
     return lines
 
 
-COMMANDS = [daemon, status]
+def describe_bridge(bridge: dict[str, Any] | None, now: float) -> list[str]:
+    """The bridge part of the status row as lines (none without a bridge)."""
+    if not bridge:
+        return []
+    detail = f" ({bridge['detail']})" if bridge.get("detail") else ""
+    others = bridge.get("bridges") or []
+    return [
+        f"bridge: {bridge.get('name')} {bridge.get('link', '?')}{detail}",
+        (f"  last exchange {_ago(bridge.get('last_exchange'), now)}; records crossed:"
+         f" {bridge.get('to_ip', 0)} to IP, {bridge.get('to_radio', 0)} from IP"
+         f" ({bridge.get('backlog', 0)} waiting for air time)"),
+        (f"  other bridges heard: {', '.join(others) if others else 'none'};"
+         f" IP bytes out {bridge.get('ip_bytes_out', 0)}, in {bridge.get('ip_bytes_in', 0)}"),
+    ]
+
+
+COMMANDS = [daemon, status, bridge_cmd.bridge]

@@ -110,6 +110,11 @@ class Runner:
         if due is not None:
             self._timer = self.loop.call_at(due, self._on_timer)
 
+    def wake(self) -> None:
+        """Run due engine work now (another part of the node gave it some: the bridge)."""
+        if self.loop is not None and not self.closed:
+            self._pump()
+
     def _on_timer(self) -> None:
         self._timer = None
         self._due = None

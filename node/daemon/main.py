@@ -16,6 +16,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..home import Home
 from ..ledger import identity
@@ -24,6 +25,9 @@ from .loop import Runner
 from .notify import Notifier
 from .radios import RadioSpec, build
 from .service import Daemon, Settings, network_tag
+
+if TYPE_CHECKING:
+    from ..bridge.host import BridgeHost, BridgeOptions
 
 LOCK_FILE = "daemon.lock"
 
@@ -51,26 +55,46 @@ def node_lock(path: Path) -> Iterator[None]:
 
 
 def serve(home: Home, spec: RadioSpec, *, budget_share: float = 0.5,
-          verbose: bool = False) -> int:
-    """Run the daemon for `home` on the radio `spec` until SIGTERM/SIGINT; exit code."""
+          verbose: bool = False, bridge: BridgeOptions | None = None) -> int:
+    """Run the daemon for `home` on the radio `spec` (and, with `bridge`, an IP
+    bridge through an MQTT broker) until SIGTERM/SIGINT; exit code."""
     log = logs.setup(verbose)
     store = home.open_store()
     try:
         with node_lock(home.path):
-            network_tag(store)  # refuses a node that belongs to no network
+            tag = network_tag(store)  # refuses a node that belongs to no network
             short = identity.short_id(identity.public_bytes(home.key()))
+            host = None
+            if bridge is not None:
+                from ..bridge.host import BridgeHost, open_link
+
+                if store.network is None:
+                    raise ValueError("a bridge needs the network's charter: import a bundle"
+                                     " or sync over the radio first")
+                host = BridgeHost(store, open_link(bridge, store.network), tag,
+                                  ip_mb_per_hour=bridge.ip_mb_per_hour)
             radio = build(spec, node_hint=int.from_bytes(short, "big"))
-            daemon = Daemon(store, radio, settings=Settings(budget_share=budget_share))
+            daemon = Daemon(store, radio, settings=Settings(budget_share=budget_share),
+                            engine_factory=host.engine_factory if host is not None else None)
+            if host is not None:
+                host.attach(daemon)
             runner = Runner(daemon, notifier=Notifier())
-            log.info("meshaid daemon for %s on radio %s", home.path, spec.describe())
-            asyncio.run(_run(runner))
+            log.info("meshaid daemon for %s on radio %s%s", home.path, spec.describe(),
+                     f", bridge {bridge.name} via {bridge.broker}" if bridge else "")
+            asyncio.run(_run(runner, host))
     finally:
         store.close()
     return 0
 
 
-async def _run(runner: Runner) -> None:
+async def _run(runner: Runner, host: BridgeHost | None = None) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, runner.request_stop)
-    await runner.run()
+    if host is not None:
+        host.start(runner)
+    try:
+        await runner.run()
+    finally:
+        if host is not None:
+            host.close()

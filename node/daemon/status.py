@@ -17,7 +17,9 @@ device (DeviceInfo as a dict, or null), peers (list of {node, snr,
 hops_at_least, last_heard, count, holds}), outbox, airtime_used_s,
 airtime_budget_s, last_sync, rejected ({reason: n}), send_failed
 ({reason: n}), sent ({message type: [packets, air seconds]} since the daemon
-started), stopped (bool). `hops_at_least` is hopStart - hopLimit, a
+started), stopped (bool), and with a bridge (node/bridge/ipside.py) bridge
+({name, link, detail, last_exchange, to_ip, to_radio, backlog, bridges,
+ip_bytes_out, ip_bytes_in}). `hops_at_least` is hopStart - hopLimit, a
 lower bound: favourite routers do not decrement the hop limit.
 """
 
@@ -66,6 +68,7 @@ class StatusBoard:
     send_failed: Counter[str] = field(default_factory=Counter)
     sent: dict[str, tuple[int, float]] = field(default_factory=dict)
     stopped: bool = False
+    bridge: dict[str, Any] | None = None  # the IP bridge, when the daemon runs one (node/bridge)
 
     def heard(self, node: int, snr: float, hops: int, wall: float) -> None:
         peer = self.peers.get(node)
@@ -97,6 +100,7 @@ class StatusBoard:
             "send_failed": dict(sorted(self.send_failed.items())),
             "sent": {tag: [n, round(air, 1)] for tag, (n, air) in sorted(self.sent.items())},
             "stopped": self.stopped,
+            **({"bridge": self.bridge} if self.bridge is not None else {}),
         }
 
 

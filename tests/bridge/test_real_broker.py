@@ -11,30 +11,17 @@ bridge cuts and heals each link. deploy/test-setup.sh installs mosquitto."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from meshaid.node.bridge.mqtt import BrokerSpec, MqttLink, topic_root
 from meshaid.node.bridge.simnet import BridgedSim, two_meshes
 
+from .conftest import USERS
 from .mosquitto import Broker, Proxy
 
 HOUR = 3600.0
-USERS = {"port": "pw-port", "hills": "pw-hills", "spy": "pw-spy"}
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path, USERS)
-    b.start()
-    try:
-        yield b
-    finally:
-        b.stop()
 
 
 def settle_ip(sim: BridgedSim, idle: float = 0.03, limit: float = 10.0) -> None:

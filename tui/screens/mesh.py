@@ -1,5 +1,5 @@
-"""The radio as the daemon sees it: link and device, peers heard (SNR, hops,
-last heard), air time this hour against the budget, rejected packets by
+"""The radio as the daemon sees it: link and device, the IP bridge if any,
+peers heard (SNR, hops, last heard), air time this hour against the budget, rejected packets by
 reason. All of it comes from the daemon's status row; without one the screen
 says plainly that no radio is connected."""
 
@@ -58,6 +58,9 @@ def render_mesh(status: dict[str, Any] | None, now: float) -> RenderableType:
     grid.add_row("rejected", ", ".join(f"{reason} {n}" for reason, n in
                                        sorted(rejected.items(), key=lambda kv: -kv[1]))
                  or "none")
+    bridge = status.get("bridge")
+    if bridge:
+        grid.add_row("bridge", bridge_line(bridge, now))
     peers = status.get("peers") or []
     grid.add_row("peers", f"{len(peers)} heard" if peers else "none heard yet")
     if peers:
@@ -73,6 +76,20 @@ def render_mesh(status: dict[str, Any] | None, now: float) -> RenderableType:
                           str(p.get("count", 0)), sync_state(p.get("holds"), here))
         return Group(grid, "", table)
     return grid
+
+
+def bridge_line(bridge: dict[str, Any], now: float) -> str:
+    """'port up · last exchange 12 s ago · 40 to IP, 37 from IP · 2 bridges'."""
+    last = bridge.get("last_exchange")
+    others = bridge.get("bridges") or []
+    waiting = bridge.get("backlog") or 0
+    return " · ".join(p for p in (
+        f"{bridge.get('name', '?')} {bridge.get('link', '?')}",
+        f"last exchange {age(last, now)} ago" if last else "no exchange yet",
+        f"{bridge.get('to_ip', 0)} to IP, {bridge.get('to_radio', 0)} from IP",
+        f"{waiting} waiting for air time" if waiting else "",
+        f"{len(others)} other bridge{'s' if len(others) != 1 else ''}",
+    ) if p)
 
 
 def device_line(device: dict[str, Any]) -> str:
