@@ -156,3 +156,18 @@ def test_the_bridge_core_loads_no_broker_client_radio_or_toolkit() -> None:
                          re.MULTILINE)
     core = [NODE / "bridge" / f for f in ("glue.py", "ipside.py", "engines.py", "link.py")]
     assert [str(p) for p in core if pattern.search(p.read_text("utf-8"))] == []
+
+
+def test_interop_is_light_and_needs_no_optional_extra() -> None:
+    """node/interop (HXL, CSV, EDXL-RM) reads the store through its queries: it
+    loads neither SQLite's helper library nor radio or TUI code, and imports
+    whether or not the optional `hxl` extra (libhxl) is installed."""
+    result = probe(["meshaid.node.interop"])
+    assert not result["failed"]
+    assert "meshaid.node.interop.csvin" in result["imported"]
+    pattern = re.compile(r"^\s*(?:from|import)\s+(?:sqlite_utils|meshtastic|textual|serial)\b",
+                         re.MULTILINE)
+    sources = sorted((NODE / "interop").rglob("*.py"))
+    assert sources and [str(p) for p in sources if pattern.search(p.read_text("utf-8"))] == []
+    for forbidden in ("textual", "meshaid.tui", "meshtastic"):
+        assert not loaded(result["modules"], forbidden), forbidden

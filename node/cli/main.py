@@ -21,6 +21,7 @@ from . import (
     check_cmd,
     demo_cmd,
     doctor_cmd,
+    interop_cmds,
     ledger_cmds,
     members_cmds,
     radio_cmds,
@@ -58,7 +59,8 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     ctx.obj = Home(path)
 
 
-for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, backup_cmds, doctor_cmd):
+for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, interop_cmds, backup_cmds,
+               doctor_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 cli.add_command(demo_cmd.demo)

@@ -10,23 +10,38 @@ import click
 
 from .. import actions
 from .common import opened
+from .interop_cmds import FORMATS, export_other
 
 
 @click.command("export")
 @click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
 @click.option("--force", is_flag=True, help="Replace FILE if it exists (never the node's own "
               "database or key).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="bundle", show_default=True,
+              help="bundle: signed records for another node; hxl: CSV with HXL hashtags; "
+              "json: the same objects as 'list --json'; edxl-rm: one need and its pledges "
+              "as EDXL-RM 1.0 XML (with --need).")
+@click.option("--need", "need_id", metavar="NEED_ID", help="The need to export (edxl-rm).")
 @click.pass_context
-def export_cmd(ctx: click.Context, file: Path, force: bool) -> None:
-    """Write every stored record to FILE as a signed bundle ('-' for stdout).
+def export_cmd(ctx: click.Context, file: Path, force: bool, fmt: str,
+               need_id: str | None) -> None:
+    """Write every stored record to FILE as a signed bundle ('-' for stdout), or
+    the needs, offers and pledges as HXL CSV, JSON or EDXL-RM XML (--format).
 
     The file is written whole or not at all, and an existing file is kept
-    unless --force is given.
+    unless --force is given. The column mapping of HXL and the EDXL-RM message
+    types are in node/INTEROP.md.
 
     \b
-    Example:
+    Examples:
       meshaid export /media/usb/port-ledger.bundle
+      meshaid export --format hxl /media/usb/port.csv
+      meshaid export --format json - | jq '.records[0]'
+      meshaid export --format edxl-rm --need 42f93919-11 splints.xml
     """
+    if fmt != "bundle" or need_id is not None:
+        export_other(ctx, fmt, file, force, need_id)
+        return
     with opened(ctx, write=False) as (home, store):
         if str(file) == "-":
             actions.export_bundle(store, sys.stdout.buffer)

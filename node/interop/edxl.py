@@ -1,0 +1,191 @@
+"""One need with its pledges as OASIS EDXL-RM 1.0 messages, for handing over
+to official responders.
+
+The file is an EDXL-DE 1.0 distribution (the envelope EDXL messages travel
+in) whose content objects are one RequestResource (the need) and one
+CommitResource per pledge. Each CommitResource names the request as its
+originating and preceding message and answers its resource element with a
+ResponseType (Accept for a live pledge, Decline for a withdrawn one). Element
+order follows the standard's sequences; the mapping of every meshaid kind to
+EDXL-RM message types is in node/INTEROP.md. Written with xml.etree from the
+standard library.
+"""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from typing import Any, TextIO
+
+from ..actions import ActionError
+from ..ledger import identity
+from ..store import Store
+from ..store import queries as q
+from ..store.store import record_id
+
+DE = "urn:oasis:names:tc:emergency:EDXL:DE:1.0"
+MSG = "urn:oasis:names:tc:emergency:EDXL:RM:1.0:msg"
+RM = "urn:oasis:names:tc:emergency:EDXL:RM:1.0"
+CATEGORY_LIST = "urn:meshaid:vocab:category"  # node/PROTOCOL.md, "Vocabularies"
+UNIT_LIST = "urn:meshaid:vocab:unit"
+URGENCY_LIST = "urn:meshaid:vocab:urgency"
+
+ET.register_namespace("", DE)
+ET.register_namespace("rm", RM)
+ET.register_namespace("msg", MSG)
+
+
+def stamp(unix_s: float) -> str:
+    """An EDXL date-time: ISO 8601 with an explicit +00:00 offset."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(unix_s))
+
+
+def _sub(parent: ET.Element, ns: str, tag: str, text: str | None = None) -> ET.Element:
+    el = ET.SubElement(parent, f"{{{ns}}}{tag}")
+    if text is not None:
+        el.text = text
+    return el
+
+
+def message_id(network_code: str, rid: str) -> str:
+    return f"meshaid:{network_code}:{rid}"
+
+
+def _contact(msg: ET.Element, row: dict[str, Any], role: str) -> None:
+    contact = _sub(msg, MSG, "ContactInformation")
+    who = ", ".join(x for x in (row["author_name"], row["site"]) if x) or "unnamed"
+    _sub(contact, RM, "ContactDescription",
+         f"{who} (meshaid key {row['id'].split('-')[0]}, {row['trust']})")
+    _sub(contact, RM, "ContactRole", role)
+
+
+def _quantity(parent: ET.Element, amount: int, unit: str) -> None:
+    assignment = _sub(parent, MSG, "AssignmentInformation")
+    quantity = _sub(assignment, MSG, "Quantity")
+    measured = _sub(quantity, RM, "MeasuredQuantity")
+    _sub(measured, RM, "Amount", str(amount))
+    if unit:
+        uom = _sub(measured, RM, "UnitOfMeasure")
+        _sub(uom, RM, "ValueListURN", UNIT_LIST)
+        _sub(uom, RM, "Value", unit)
+
+
+def _schedule(parent: ET.Element, kind: str, when: float | None, place: str) -> None:
+    if when is None and not place:
+        return
+    schedule = _sub(parent, MSG, "ScheduleInformation")
+    _sub(schedule, MSG, "ScheduleType", kind)
+    if when is not None:
+        _sub(schedule, MSG, "DateTime", stamp(when))
+    if place:
+        location = _sub(schedule, MSG, "Location")
+        _sub(location, RM, "LocationDescription", place)
+
+
+def _place(row: dict[str, Any]) -> str:
+    pos = row.get("position")
+    if pos:
+        return f"{row['site']} ({pos[0]:.5f}, {pos[1]:.5f})".strip()
+    return str(row["site"])
+
+
+def request(need: dict[str, Any], code: str) -> ET.Element:
+    """The RequestResource message of a need (a `list --json` row)."""
+    msg = ET.Element(f"{{{MSG}}}RequestResource")
+    _sub(msg, MSG, "MessageID", message_id(code, need["id"]))
+    _sub(msg, MSG, "SentDateTime", stamp(need["created"]))
+    _sub(msg, MSG, "MessageContentType", "RequestResource")
+    remaining = f", {need['remaining']} {need['unit']} still uncovered".replace(" ,", ",") \
+        if need["qty"] else ""
+    _sub(msg, MSG, "MessageDescription",
+         f"{need['text']} ({need['urgency']} urgency, {need['status']}{remaining})")
+    _contact(msg, need, "Requester")
+    info = _sub(msg, MSG, "ResourceInformation")
+    _sub(info, MSG, "ResourceInfoElementID", "1")
+    resource = _sub(info, MSG, "Resource")
+    _sub(resource, MSG, "Name", need["text"])
+    type_structure = _sub(resource, MSG, "TypeStructure")
+    _sub(type_structure, RM, "ValueListURN", CATEGORY_LIST)
+    _sub(type_structure, RM, "Value", need["category"])
+    keyword = _sub(resource, MSG, "Keyword")
+    _sub(keyword, RM, "ValueListURN", URGENCY_LIST)
+    _sub(keyword, RM, "Value", str(need["urgency"]))
+    if need["note"]:
+        _sub(resource, MSG, "Description", need["note"])
+    _quantity(info, need["qty"], need["unit"])
+    _schedule(info, "RequestedArrival", need["valid_until"], _place(need))
+    return msg
+
+
+def commit(pledge: dict[str, Any], need: dict[str, Any], code: str) -> ET.Element:
+    """The CommitResource message of one pledge towards `need`."""
+    msg = ET.Element(f"{{{MSG}}}CommitResource")
+    _sub(msg, MSG, "MessageID", message_id(code, pledge["id"]))
+    _sub(msg, MSG, "SentDateTime", stamp(pledge["created"]))
+    _sub(msg, MSG, "MessageContentType", "CommitResource")
+    if pledge["text"]:
+        _sub(msg, MSG, "MessageDescription", pledge["text"])
+    request_id = message_id(code, need["id"])
+    _sub(msg, MSG, "OriginatingMessageID", request_id)
+    _sub(msg, MSG, "PrecedingMessageID", request_id)
+    _contact(msg, pledge, "Sender")
+    info = _sub(msg, MSG, "ResourceInformation")
+    _sub(info, MSG, "ResourceInfoElementID", "1")
+    response = _sub(info, MSG, "ResponseInformation")
+    _sub(response, RM, "PrecedingResourceInfoElementID", "1")
+    _sub(response, RM, "ResponseType", "Decline" if pledge["status"] == "withdrawn" else "Accept")
+    if pledge["status"] == "withdrawn":
+        _sub(response, RM, "ResponseReason", "pledge withdrawn")
+    resource = _sub(info, MSG, "Resource")
+    _sub(resource, MSG, "Name", need["text"])
+    if pledge["note"]:
+        _sub(resource, MSG, "Description", pledge["note"])
+    _quantity(info, pledge["qty"], pledge["unit"])
+    if pledge.get("by") is not None:
+        _schedule(info, "EstimatedArrival", pledge["by"], _place(need))
+    if pledge["status"] == "delivered" or pledge.get("delivered"):
+        _schedule(info, "ActualArrival", pledge["updated"], _place(need))
+    return msg
+
+
+def distribution(store: Store, short: bytes, seq: int, now: float | None = None) -> ET.Element:
+    """The EDXL-DE envelope with the need's RequestResource and a CommitResource
+    per pledge; ActionError if (short, seq) is not a need held here."""
+    present = store.mesh_now() if now is None else now
+    rid = record_id(short, seq)
+    try:
+        need = q.get_object(store, rid, present)
+    except Exception as exc:  # StoreError: unknown id
+        raise ActionError(f"no need with id {rid} is known here") from exc
+    if need["kind"] != "need":
+        raise ActionError(f"{rid} is a {need['kind']}, not a need: EDXL-RM export takes a need")
+    network = store.network
+    code = identity.network_code(network) if network else "unknown"
+    root = ET.Element(f"{{{DE}}}EDXLDistribution")
+    _sub(root, DE, "distributionID", f"meshaid:{code}:{rid}:{int(present)}")
+    _sub(root, DE, "senderID", f"meshaid:{code}")
+    _sub(root, DE, "dateTimeSent", stamp(present))
+    _sub(root, DE, "distributionStatus", "Actual")
+    _sub(root, DE, "distributionType", "Report")
+    _sub(root, DE, "combinedConfidentiality", "UNCLASSIFIED AND NOT SENSITIVE")
+    messages = [(f"need {rid}", request(need, code))]
+    for pledge in need["pledge_list"]:
+        messages.append((f"pledge {pledge['id']} towards need {rid}", commit(pledge, need, code)))
+    for description, msg in messages:
+        content = _sub(root, DE, "contentObject")
+        _sub(content, DE, "contentDescription", description)
+        xml_content = _sub(content, DE, "xmlContent")
+        _sub(xml_content, DE, "embeddedXMLContent").append(msg)
+    return root
+
+
+def write_need(store: Store, short: bytes, seq: int, out: TextIO,
+               now: float | None = None) -> int:
+    """Write the need (short, seq) and its pledges as EDXL XML to `out`; return
+    the number of pledges."""
+    root = distribution(store, short, seq, now)
+    ET.indent(root)
+    out.write("<?xml version='1.0' encoding='UTF-8'?>\n")
+    out.write(ET.tostring(root, encoding="unicode"))
+    out.write("\n")
+    return len(root.findall(f"{{{DE}}}contentObject")) - 1  # the first is the request
