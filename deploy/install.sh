@@ -182,7 +182,8 @@ install_all() {
         changed=1
     fi
 
-    for unit in meshaid-daemon.service meshaid-backup.service meshaid-backup.timer; do
+    for unit in meshaid-daemon.service meshaid-bridge.service meshaid-backup.service \
+        meshaid-backup.timer; do
         src=$(render "$HERE/systemd/$unit")
         put "$src" "$UNITS/$unit" 644
         rm -f "$src"
@@ -252,9 +253,11 @@ install_all() {
 uninstall_all() {
     [ -n "$PREFIX" ] || [ "$(id -u)" = 0 ] || die "run as root (sudo), or give --prefix DIR"
     if systemd_live; then
-        run systemctl disable --now meshaid-daemon.service meshaid-backup.timer || true
+        run systemctl disable --now meshaid-daemon.service meshaid-bridge.service \
+            meshaid-backup.timer || true
     fi
-    for f in "$UNITS/meshaid-daemon.service" "$UNITS/meshaid-backup.service" \
+    for f in "$UNITS/meshaid-daemon.service" "$UNITS/meshaid-bridge.service" \
+        "$UNITS/meshaid-backup.service" \
         "$UNITS/meshaid-backup.timer" "$UDEV/99-meshaid-radio.rules" "$PROFILE/meshaid.sh" \
         "$BIN/meshaid"; do
         if [ -e "$f" ] || [ -L "$f" ]; then run rm -f "$f"; fi

@@ -26,6 +26,9 @@ Theory of operation
   keeps alive (pubsub holds it weakly), and it only converts and hands the
   event to the sink.
 
+Packets that came through Meshtastic's MQTT downlink (`via_mqtt`) are
+dropped and counted: meshaid bridges meshes itself (node/bridge).
+
 Hops are ``hopStart - hopLimit``: a lower bound, because favourite routers do
 not decrement the hop limit. Device metrics (channel utilisation, airUtilTx)
 come from the node info at connect and from the radio's own telemetry, about
@@ -402,6 +405,11 @@ class MeshtasticRadio:
                 self._on_telemetry(raw.decoded.payload)
         elif port != self.settings.app_port:
             self._drop("other_port")
+        elif raw.via_mqtt:
+            # Meshtastic's MQTT downlink bridges packets, not records: digests and
+            # sketches of a far mesh would pose as neighbours. meshaid bridges over
+            # IP itself (node/bridge); such packets are counted and dropped.
+            self._drop("via_mqtt")
         elif not raw.decoded.payload:
             self._drop("empty")
         elif len(raw.decoded.payload) > mesh_pb2.Constants.DATA_PAYLOAD_LEN:

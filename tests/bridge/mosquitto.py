@@ -1,6 +1,7 @@
 """A real Mosquitto broker for tests: its own process on a loopback port with a
-temporary configuration (ACL and passwords included), stopped by its pid; and a
-TCP proxy in front of it that cuts and heals one bridge's link."""
+temporary configuration (deploy/mosquitto's, with its ACL and a password file),
+stopped by its pid; and a TCP proxy in front of it that cuts and heals one
+bridge's link."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 
 
 def free_port() -> int:
@@ -25,10 +27,12 @@ def free_port() -> int:
 
 
 class Broker:
-    """mosquitto -c CONFIG in `workdir`, persistent, with a pattern ACL: user NAME
-    may write only meshaid/+/NAME and read meshaid/#."""
+    """mosquitto -c CONFIG in `workdir`, persistent, with the example's pattern ACL:
+    user NAME may write only meshaid/+/NAME and read meshaid/#."""
 
-    def __init__(self, workdir: Path, users: dict[str, str], queue_limit: int = 1000) -> None:
+    def __init__(self, workdir: Path, users: dict[str, str]) -> None:
+        """deploy/mosquitto/meshaid.conf and meshaid.acl as shipped, with only the
+        listener (a free loopback port) and the file paths moved into `workdir`."""
         self.dir = workdir
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -37,19 +41,18 @@ class Broker:
         for user, password in users.items():
             subprocess.run([PASSWD, "-b", str(passwords), user, password], check=True,
                            capture_output=True)
-        (workdir / "acl").write_text("pattern write meshaid/+/%u\npattern read meshaid/#\n")
+        (workdir / "acl").write_text((EXAMPLE / "meshaid.acl").read_text())
         (workdir / "data").mkdir(exist_ok=True)
+        conf = (EXAMPLE / "meshaid.conf").read_text()
+        assert "listener 1883\n" in conf and "/etc/mosquitto/meshaid.acl" in conf
+        conf = conf.replace("listener 1883\n", f"listener {self.port} 127.0.0.1\n")
+        conf = conf.replace("/etc/mosquitto/meshaid.passwd", str(passwords))
+        conf = conf.replace("/etc/mosquitto/meshaid.acl", str(workdir / "acl"))
         (workdir / "mosquitto.conf").write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            f"user {getpass.getuser()}\n"  # as root, stay root: it must write in workdir
-            "allow_anonymous false\n"
-            f"password_file {passwords}\n"
-            f"acl_file {workdir / 'acl'}\n"
-            "persistence true\n"
+            f"user {getpass.getuser()}\n"  # as root, stay root: it writes in workdir
+            "persistence true\n"  # as Debian's own mosquitto.conf sets it
             f"persistence_location {workdir / 'data'}/\n"
-            f"max_queued_messages {queue_limit}\n"
-            "persistent_client_expiration 7d\n"
-            f"log_dest file {workdir / 'mosquitto.log'}\n")
+            f"log_dest file {workdir / 'mosquitto.log'}\n" + conf)
 
     def start(self) -> None:
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.dir / "mosquitto.conf")],

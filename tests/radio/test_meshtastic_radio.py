@@ -233,15 +233,18 @@ def test_garbage_malformed_oversized_and_other_ports_are_counted(pair, mesh: Fak
                                                                       payload=b"text")),
             mesh_pb2.MeshPacket(id=3, to=0xFFFFFFFF, encrypted=b"\x01\x02\x03"),
             mesh_pb2.MeshPacket(id=4, to=0xFFFFFFFF, decoded=mesh_pb2.Data(portnum=288)),
+            mesh_pb2.MeshPacket(id=5, to=0xFFFFFFFF, via_mqtt=True,
+                                decoded=mesh_pb2.Data(portnum=288, payload=b"\x12ab" * 5)),
         ):
             setattr(p, "from", other)
             dev._to_phone(p)
     mesh.io.wake()
-    for reason in ("serial_noise", "oversized", "other_port", "undecoded", "empty"):
+    for reason in ("serial_noise", "oversized", "other_port", "undecoded", "empty", "via_mqtt"):
         ea.wait(lambda e, r=reason: isinstance(e, Dropped) and e.reason == r)
     a.send(b"still fine", hop_limit=3, priority=64, token=14)
     assert ea.result(14).ok
     assert a.counters["oversized"] == 1
+    assert a.counters["via_mqtt"] == 1
 
 
 def test_no_device_keeps_retrying_with_backoff(tmp_path: Path) -> None:
