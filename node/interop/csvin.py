@@ -31,6 +31,7 @@ from typing import Any
 
 from ..actions import ActionError, InvalidInput, inputs
 from ..ledger import records as r
+from ..ledger.extensions import windows_problem
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, UNITS, URGENCIES
 from . import tags
 
@@ -38,7 +39,8 @@ MAX_ROWS = 50_000  # a manifest larger than this is split by whoever made it
 MAX_BYTES = 32 << 20
 TAG_ROW_SEARCH = 25
 FIELDS = ("kind", "text", "qty", "unit", "category", "urgency", "type", "per", "site", "lat",
-          "lon", "valid_until", "status", "trust")
+          "lon", "valid_until", "status", "trust", "substitutes", "deliver_to", "needed_by",
+          "pack", "inputs", "windows")
 TAG_PATTERNS: dict[str, tuple[str, ...]] = {
     "kind": ("#meta+kind",),
     "text": ("#item+name",),
@@ -48,12 +50,18 @@ TAG_PATTERNS: dict[str, tuple[str, ...]] = {
     "urgency": ("#severity", "#priority"),
     "type": ("#capacity+type",),
     "per": ("#capacity+period",),
-    "site": ("#loc+name", "#loc"),
+    "site": ("#loc+name", "#loc-delivery"),
     "lat": ("#geo+lat",),
     "lon": ("#geo+lon",),
     "valid_until": ("#date+end",),
     "status": ("#status",),
     "trust": ("#meta+trust",),
+    "substitutes": ("#item+substitutes",),
+    "deliver_to": ("#loc+delivery",),
+    "needed_by": ("#date+needed",),
+    "pack": ("#item+pack",),
+    "inputs": ("#capacity+inputs",),
+    "windows": ("#date+windows",),
 }
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "kind": ("kind",),
@@ -71,6 +79,12 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "valid_until": ("valid until", "expires", "expiry", "expiry date", "best before"),
     "status": ("status",),
     "trust": ("trust",),
+    "substitutes": ("substitutes", "acceptable substitutes", "alternatives"),
+    "deliver_to": ("deliver to", "delivery place", "delivery location"),
+    "needed_by": ("needed by", "required by"),
+    "pack": ("pack", "pack size"),
+    "inputs": ("inputs",),
+    "windows": ("windows", "available", "availability"),
 }
 URGENCY_ALIASES = {"urgent": "high", "immediate": "critical", "routine": "normal",
                    "medium": "normal"}
@@ -293,23 +307,38 @@ def _check_row(plan: Plan, line: int, values: dict[str, str], as_kind: str, now:
     if minutes == -1:
         plan.skipped.append(Skipped(line, f"expired at its source ({values['valid_until']})"))
         return
+    pack = take(inputs.pack, values.get("pack", ""))
     if kind is r.Kind.NEED:
         urgency = take(_vocab, URGENCIES,
                        _alias(URGENCY_ALIASES, values.get("urgency", "")) or "normal", "urgency")
+        substitutes = take(inputs.text, values.get("substitutes", ""), r.SUBSTITUTES_MAX,
+                           "substitutes")
+        deliver_to = take(inputs.text, values.get("deliver_to", ""), r.DELIVER_TO_MAX,
+                          "deliver-to")
+        needed_by = take(_needed_by, values.get("needed_by", ""), now)
+        if not errors and (substitutes or deliver_to or needed_by or pack):
+            take(inputs.ext_texts, site, text, substitutes, deliver_to)
         if errors:
             plan.problems.append(Problem(line, "; ".join(errors)))
             return
         plan.rows.append(Row(line, r.Need(category, text, qty, unit, urgency, minutes, site,
-                                          position)))
+                                          position, substitutes, deliver_to, needed_by, pack)))
         return
     offer_type = take(_vocab, OFFER_TYPES, values.get("type", "") or "stock", "offer type")
     per = values.get("per", "")
     rate = take(_vocab, RATE_PERIODS, per, "rate period") if per else 0
+    needs = take(inputs.categories, re.split(r"[,;]", values.get("inputs", "")), "input")
+    windows = take(_windows, values.get("windows", ""), now)
+    if windows == ():
+        plan.skipped.append(Skipped(line, "its availability windows have all passed"))
+        return
+    if not errors and (pack or needs or windows):
+        take(inputs.ext_texts, site, text)
     if errors:
         plan.problems.append(Problem(line, "; ".join(errors)))
         return
     plan.rows.append(Row(line, r.Offer(category, text, qty, unit, offer_type, rate, minutes,
-                                       site, position)))
+                                       site, position, pack, needs, windows or ())))
 
 
 def _alias(table: dict[str, str], value: str) -> str:
@@ -362,6 +391,41 @@ def parse_date(value: str) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
+
+
+def _needed_by(value: str, now: float) -> int:
+    """Minutes from `now` to a needed-by date (rounded up); an overdue date is
+    kept as due at once (1 minute); 0 for none."""
+    if not value:
+        return 0
+    minutes = max(1, math.ceil((parse_date(value) - now) / 60))
+    if minutes > r.MINUTES_MAX:
+        raise InvalidInput(f"needed by {value} is more than {inputs.MAX_DAYS} days away")
+    return minutes
+
+
+def _windows(value: str, now: float) -> tuple[r.Window, ...] | None:
+    """Availability windows 'START/END; START/END' (ISO 8601) as minutes from `now`;
+    windows that ended are dropped, one under way starts now. None for no windows,
+    () when every window has ended."""
+    if not value.strip():
+        return None
+    out = []
+    for part in value.split(";"):
+        start_text, slash, end_text = part.strip().partition("/")
+        if not slash:
+            raise InvalidInput(f"window {part.strip()!r} is not START/END, like "
+                               "2026-12-02T08:00Z/2026-12-02T16:00Z")
+        start, end = parse_date(start_text), parse_date(end_text)
+        if end <= start:
+            raise InvalidInput(f"window {part.strip()!r} ends before it starts")
+        if end <= now:
+            continue
+        begin = max(0, math.floor((start - now) / 60))
+        out.append(r.Window(begin, max(1, math.ceil((end - now) / 60) - begin)))
+    if out and (problem := windows_problem(tuple(out))):
+        raise InvalidInput(problem)
+    return tuple(out)
 
 
 def _minutes(value: str, now: float, default: int) -> int:

@@ -110,10 +110,18 @@ def request(need: dict[str, Any], code: str) -> ET.Element:
     keyword = _sub(resource, MSG, "Keyword")
     _sub(keyword, RM, "ValueListURN", URGENCY_LIST)
     _sub(keyword, RM, "Value", str(need["urgency"]))
-    if need["note"]:
-        _sub(resource, MSG, "Description", need["note"])
+    details = [need["note"]] if need["note"] else []
+    if need.get("substitutes"):
+        details.append(f"acceptable substitutes: {need['substitutes']}")
+    if need.get("pack"):
+        details.append(f"in packs of {need['pack']['count']} {need['pack']['unit']}")
+    if details:
+        _sub(resource, MSG, "Description", "; ".join(details))
     _quantity(info, need["qty"], need["unit"])
-    _schedule(info, "RequestedArrival", need["valid_until"], _place(need))
+    # requested arrival: the needed-by time (else the need's expiry) at the
+    # delivery place (else the need's site)
+    place = need.get("deliver_to") or _place(need)
+    _schedule(info, "RequestedArrival", need.get("needed_by") or need["valid_until"], place)
     return msg
 
 
@@ -141,10 +149,11 @@ def commit(pledge: dict[str, Any], need: dict[str, Any], code: str) -> ET.Elemen
     if pledge["note"]:
         _sub(resource, MSG, "Description", pledge["note"])
     _quantity(info, pledge["qty"], pledge["unit"])
+    place = need.get("deliver_to") or _place(need)
     if pledge.get("by") is not None:
-        _schedule(info, "EstimatedArrival", pledge["by"], _place(need))
+        _schedule(info, "EstimatedArrival", pledge["by"], place)
     if pledge["status"] == "delivered" or pledge.get("delivered"):
-        _schedule(info, "ActualArrival", pledge["updated"], _place(need))
+        _schedule(info, "ActualArrival", pledge["updated"], place)
     return msg
 
 

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from ..ledger import identity
 from ..store import Store
 from ..store import queries as q
+from ..store.store import parse_record_id
 
 
 def iso(unix_s: float | None) -> str:
@@ -40,6 +41,15 @@ def _pos(index: int) -> Callable[[dict[str, Any]], str]:
         pos = row.get("position")
         return "" if not pos else f"{pos[index]:.5f}"
     return get
+
+
+def _pack(row: dict[str, Any]) -> str:
+    pack = row.get("pack")
+    return f"{pack['count']} {pack['unit']}" if pack else ""
+
+
+def _windows(row: dict[str, Any]) -> str:
+    return "; ".join(f"{iso(a)}/{iso(b)}" for a, b in row.get("windows") or ())
 
 
 def _field(name: str, only: str | None = None) -> Callable[[dict[str, Any]], str]:
@@ -72,15 +82,23 @@ COLUMNS: tuple[Column, ...] = (
     Column("Urgency", "#severity", "urgency", _field("urgency")),
     Column("Offer type", "#capacity+type", "type", _field("offer_type")),
     Column("Rate per", "#capacity+period", "per", _field("per")),
+    Column("Priority", "#priority", None, _field("priority")),
+    Column("Substitutes", "#item+substitutes", "substitutes", _field("substitutes")),
+    Column("Pack", "#item+pack", "pack", _pack),
+    Column("Inputs", "#capacity+inputs", "inputs", lambda row: ", ".join(row.get("inputs", ()))),
+    Column("Available", "#date+windows", "windows", _windows),
     Column("Site", "#loc+name", "site", _field("site")),
     Column("Latitude", "#geo+lat", "lat", _pos(0)),
     Column("Longitude", "#geo+lon", "lon", _pos(1)),
+    Column("Deliver to", "#loc+delivery", "deliver_to", _field("deliver_to")),
+    Column("Needed by", "#date+needed", "needed_by", lambda row: iso(row.get("needed_by"))),
     Column("Posted", "#date+start", None, lambda row: iso(row["created"])),
     Column("Valid until", "#date+end", "valid_until", lambda row: iso(row["valid_until"])),
     Column("Deliver by", "#date+due", None, lambda row: iso(row.get("by"))),
     Column("Updated", "#date+updated", None, lambda row: iso(row["updated"])),
     Column("Status", "#status", "status", _field("status")),
     Column("For need", "#meta+ref", None, _field("need", "pledge")),
+    Column("From offer", "#meta+offer", None, _field("offer", "pledge")),
     Column("Pledged", "#item+num+pledged", None, _field("pledged", "need")),
     Column("Remaining", "#item+num+remaining", None, _field("remaining", "need")),
     Column("Delivered", "#item+num+delivered", None, _field("delivered")),
@@ -93,8 +111,12 @@ COLUMNS: tuple[Column, ...] = (
 
 def rows(store: Store, now: float | None = None) -> list[dict[str, Any]]:
     """Every need, offer and pledge this node holds (quarantined ones too, marked
-    by their trust), in the order of `meshaid list`."""
-    return q.list_objects(store, q.Filters(), now)
+    by their trust), in the order of `meshaid list`, with the fields responders
+    expect (substitutes, deliver-to, needed-by, pack, inputs, windows, priority)."""
+    out = q.list_objects(store, q.Filters(), now)
+    for row in out:
+        row.update(q.extension_fields(store, *parse_record_id(row["id"])))
+    return out
 
 
 def write_csv(store: Store, out: TextIO, now: float | None = None) -> int:

@@ -43,8 +43,10 @@ def port() -> Store:
     need, a withdrawn offer and one record of a key that was never admitted."""
     w = World.build()
     net, anna, bo, cy = w.net, w.anna, w.bo, w.cy
-    splints = net.need(anna, 60, "splints, aluminium, adult size", category=3, unit=0,
-                       urgency=3, valid_for_min=2880, site="Pier 3 clinic")
+    splints = net.need(anna, 60, "splints, aluminium", category=3, unit=0,
+                       urgency=3, valid_for_min=2880, site="Pier 3 clinic",
+                       substitutes="plaster casts", deliver_to="Ward B", needed_by_min=720,
+                       pack=r.Pack(10, 0))
     water = net.need(anna, 2000, "drinking water, for 300 people", urgency=3,
                      valid_for_min=2880)
     blankets = net.need(bo, 180, "blankets, for 180 people", category=4, unit=0, urgency=2,
@@ -54,7 +56,8 @@ def port() -> Store:
                      valid_for_min=10080, site="Dock 4")
     blanks = net.offer(bo, 60, "cast aluminium blanks, up to 300 mm", category=34, unit=0,
                        offer_type=1, rate=2, valid_for_min=10080, site="Foundry",
-                       position=r.Position.from_degrees(44.4, 8.9))
+                       position=r.Position.from_degrees(44.4, 8.9), inputs=(64,),
+                       windows=(r.Window(0, 600), r.Window(1440, 600)))
     pots = net.offer(anna, 40, "stock pots 60 L", category=39, unit=0, valid_for_min=10080)
     records = [
         splints, water, blankets, bars, blanks, pots,

@@ -192,3 +192,36 @@ def test_builtin_tag_matching() -> None:
     assert tags.is_tag_row(["#a+b", "", " #c "]) and not tags.is_tag_row(["#a", "text"])
     with pytest.raises(InvalidInput, match="not an HXL tag pattern"):
         tags.first_match("item", cells)
+
+
+def test_fields_responders_expect(tmp_path: Path) -> None:
+    text = ("Item,Category,Pack,Substitutes,Deliver to,Needed by,Inputs,Available\n"
+            "splints,health,10 pcs,plaster casts,Ward B,2026-05-29T08:26:40Z,,\n"
+            "splints,health,ten pcs,,,,,\n"
+            f"splints,health,,{'s' * 45},{'d' * 22},,,\n"
+            "splints,health,,,,yesterday,,\n")
+    plan = csvin.read(write(tmp_path, text), "needs", now=NOW)
+    need = plan.rows[0].body
+    assert isinstance(need, r.Need)
+    assert (need.pack, need.substitutes, need.deliver_to, need.needed_by_min) == (
+        r.Pack(10, 0), "plaster casts", "Ward B", 12 * 60)
+    reasons = {p.line: p.reason for p in plan.problems}
+    assert "not a count and a unit" in reasons[3]
+    assert "share 72 bytes" in reasons[4]
+    assert "not ISO 8601" in reasons[5]
+    offers = ("Item,Category,Type,Inputs,Available\n"
+              "blanks,casting,capacity,\"metal, fuel\","
+              "2026-05-28T18:00:00Z/2026-05-28T22:00:00Z; 2026-05-29T08:00:00Z/2026-05-29T16:00Z\n"
+              "blanks,casting,capacity,metal,2026-05-20T08:00:00Z/2026-05-20T16:00:00Z\n"
+              "blanks,casting,capacity,steel,2026-05-29T08:00:00Z\n"
+              "blanks,casting,capacity,,2026-05-29T16:00:00Z/2026-05-29T08:00:00Z\n")
+    plan = csvin.read(write(tmp_path, offers), "offers", now=NOW)
+    offer = plan.rows[0].body
+    assert isinstance(offer, r.Offer) and offer.inputs == (64, 68)
+    # NOW is 2026-05-28T20:26:40Z: the first window is under way, so it starts now
+    assert offer.windows == (r.Window(0, 94), r.Window(693, 481))  # rounded outwards
+    assert [(s.line, s.reason) for s in plan.skipped] == [
+        (3, "its availability windows have all passed")]
+    reasons = {p.line: p.reason for p in plan.problems}
+    assert "unknown input 'steel'" in reasons[4] and "not START/END" in reasons[4]
+    assert "ends before it starts" in reasons[5]

@@ -145,6 +145,12 @@ def test_need_with_pledges_as_edxl_rm(port: Store) -> None:
     amount = f"{{{MSG}}}ResourceInformation/{{{MSG}}}AssignmentInformation/{{{MSG}}}Quantity/" \
              f"{{{RM}}}MeasuredQuantity/{{{RM}}}Amount"
     assert request.findtext(amount) == "60"
+    arrival = request.find(f".//{{{MSG}}}ScheduleInformation")
+    assert arrival is not None
+    assert arrival.findtext(f"{{{MSG}}}DateTime") == edxl.stamp(need["needed_by"])
+    assert arrival.findtext(f"{{{MSG}}}Location/{{{RM}}}LocationDescription") == "Ward B"
+    assert "acceptable substitutes: plaster casts" in (
+        request.findtext(f".//{{{MSG}}}Resource/{{{MSG}}}Description") or "")
     by_id = {p["id"]: p for p in need["pledge_list"]}
     for commit in commits:
         assert commit.findtext(f"{{{MSG}}}OriginatingMessageID") == request_id

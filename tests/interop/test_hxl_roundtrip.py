@@ -25,11 +25,20 @@ def essence(row: dict[str, Any]) -> tuple[Any, ...]:
     """What a need or offer says, apart from who signed it and when."""
     return (row["kind"], row["text"], row["qty"], row["unit"], row["category"],
             row["urgency"], row["site"], tuple(row.get("position") or ()),
-            row.get("offer_type"), row.get("per"))
+            row.get("offer_type"), row.get("per"), row.get("substitutes"),
+            row.get("deliver_to"), json.dumps(row.get("pack")), tuple(row.get("inputs", ())),
+            len(row.get("windows", ())))
+
+
+def times(row: dict[str, Any]) -> list[float]:
+    """needed-by and the windows' ends, unix seconds; a window under way at NOW
+    starts at NOW (an import cannot sign a start in the past)."""
+    out = [row["needed_by"]] if row.get("needed_by") else []
+    return out + [t for a, b in row.get("windows", ()) for t in (max(a, NOW), b)]
 
 
 def live(store: Store) -> list[dict[str, Any]]:
-    return [row for row in q.list_objects(store, q.Filters(), now=NOW)
+    return [row for row in hxl.rows(store, NOW)
             if row["kind"] in ("need", "offer") and row["status"] in OPEN
             and row["trust"] == "trusted"]
 
@@ -54,6 +63,10 @@ def test_export_has_hxl_header_and_every_object(port: Store, tmp_path: Path) -> 
     blanks = next(r for r in rows.values() if r["#item+name"].startswith("cast aluminium"))
     assert (blanks["#capacity+type"], blanks["#capacity+period"]) == ("capacity", "day")
     assert (blanks["#geo+lat"], blanks["#geo+lon"]) == ("44.40000", "8.90000")
+    assert blanks["#capacity+inputs"] == "metal"
+    assert blanks["#date+windows"].count("/") == 2 and "; " in blanks["#date+windows"]
+    assert (splints["#item+substitutes"], splints["#loc+delivery"], splints["#item+pack"],
+            splints["#priority"]) == ("plaster casts", "Ward B", "10 pcs", "Urgent")
 
 
 def test_round_trip_gives_the_same_needs_and_offers(port: Store, tmp_path: Path) -> None:
@@ -69,6 +82,9 @@ def test_round_trip_gives_the_same_needs_and_offers(port: Store, tmp_path: Path)
     for row in source:
         mine = by_text[row["text"]]
         assert mine["trust"] == "trusted" and mine["author"] == node.pub.hex()
+        # times are kept to the minute, from the importing node's clock
+        assert len(times(mine)) == len(times(row))
+        assert all(-60 < a - b < 120 for a, b in zip(times(mine), times(row)))
         if row["valid_until"] is None:
             assert mine["valid_until"] is None or mine["valid_until"] >= NOW + 6 * 86400
         else:  # rounded up to the minute, from the importing node's clock
@@ -123,5 +139,8 @@ def test_json_export_is_list_json_with_a_header(port: Store, tmp_path: Path) -> 
     files.write_text(port, tmp_path / "port.json", lambda out: hxl.write_json(port, out, NOW))
     doc = json.loads((tmp_path / "port.json").read_text())
     assert doc["format"] == "meshaid-export" and doc["network"]
-    assert doc["records"] == json.loads(json.dumps(q.list_objects(port, q.Filters(), NOW)))
+    listed = json.loads(json.dumps(q.list_objects(port, q.Filters(), NOW)))
+    assert [{k: r[k] for k in row} for r, row in zip(doc["records"], listed)] == listed
+    splints = next(r for r in doc["records"] if r["text"].startswith("splints"))
+    assert splints["substitutes"] == "plaster casts" and splints["priority"] == "Urgent"
     assert doc["hxl"]["#item+name"] == "Item"
