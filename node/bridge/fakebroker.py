@@ -54,8 +54,11 @@ class FakeBroker:
     """Sessions and delivery as described in the module doc."""
 
     def __init__(self, events: EventQueue, *, latency: float = 0.3, queue_limit: int = 1000,
-                 reconnect_s: float = 5.0) -> None:
+                 reconnect_s: float = 5.0, persistent: bool = True) -> None:
+        """`persistent` False: clean sessions (QoS 0, as Meshtastic's gateway uses):
+        a client that is away gets nothing of what was published meanwhile."""
         self.events = events
+        self.persistent = persistent
         self.latency = latency
         self.queue_limit = queue_limit
         self.reconnect_s = reconnect_s
@@ -131,6 +134,8 @@ class FakeBroker:
                 continue  # no_local
             if s.connected:
                 self._hand(s, expires, payload, sender)
+            elif not self.persistent:
+                self.stats.dropped["clean-session"] += 1
             elif len(s.queue) >= self.queue_limit:
                 self.stats.dropped["queue-full"] += 1  # the newest go, silently
             else:

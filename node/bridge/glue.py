@@ -20,8 +20,9 @@ engine reconciles its own interface with its own messages.
 * IP → radio: two bridges of one mesh must not both put the same record on
   air. Every bridge ranks the bridges it hears over IP (and itself) by a hash
   of (record id, name): the same ranking everywhere, different for each
-  record, except that the bridge that published it ranks first: if it shares
-  our mesh, the record is on our air already. The bridge of rank k waits k x
+  record, except that the bridge that published it ranks first if it seems
+  to share our mesh (most of what it publishes we already had: `same_mesh`),
+  since then the record is on our air already. The bridge of rank k waits k x
   gap (`radio_gap`, plus `GAP_PER_WAITING` per record waiting; at most
   `MAX_RANK` gaps), enough for the copy of a bridge
   ranked before it to reach it through the mesh, and cancels on hearing it.
@@ -52,7 +53,7 @@ from .engines import BridgeEngine
 RADIO, IP, FEED = "radio", "ip", "feed"
 _MEMBERSHIP = {Kind.CHARTER, Kind.HELLO, Kind.VOUCH, Kind.REVOKE}
 RADIO_WINDOW = (2.0, 8.0)  # seconds: the first-ranked bridge's radio back-off
-RADIO_GAP = 30.0  # seconds between ranks: a copy crosses a few hops of the mesh meanwhile
+RADIO_GAP = 60.0  # seconds between ranks: a copy crosses a few hops of the mesh meanwhile
 MAX_RANK = 4
 GAP_PER_WAITING = 10.0  # seconds added to the gap per record waiting in the backlog
 IP_WINDOW = (0.2, 3.0)  # seconds: the IP publication back-off
@@ -108,6 +109,7 @@ class Glue:
     backlog: dict[bytes, bytes] = field(default_factory=dict)  # id -> raw, for the radio
     sender: str = ""  # the bridge whose IP message is being handled (set by the IP side)
     _from: dict[bytes, str] = field(default_factory=dict)  # backlog id -> its publisher
+    seen: dict[str, list[int]] = field(default_factory=dict)  # bridge -> [new to us, known]
     _order: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # id -> sort key
     _crossing: list[tuple[bytes, str, bool]] = field(default_factory=list)
     _busy: bool = False
@@ -144,12 +146,28 @@ class Glue:
     def _delay(self, rid: bytes, window: tuple[float, float]) -> float:
         return window[0] + (window[1] - window[0]) * self._hash(rid, self.name)
 
+    def heard_records(self, sender: str, new: int, known: int) -> None:
+        """Bridge `sender` published `new` records we lacked and `known` we had."""
+        counts = self.seen.setdefault(sender, [0, 0])
+        counts[0] += new
+        counts[1] += known
+        if counts[0] + counts[1] > 400:  # a moving picture: halve the history
+            counts[0] //= 2
+            counts[1] //= 2
+
+    def same_mesh(self, sender: str) -> bool:
+        """Does `sender` seem to be in our mesh? (Most of what it published over
+        IP we had already; a bridge of another mesh mostly brings news.)"""
+        new, known = self.seen.get(sender, (0, 0))
+        return new + known >= 4 and known > new
+
     def radio_delay(self, rid: bytes, sender: str = "") -> float:
         """When this bridge puts record `rid` (published over IP by `sender`) on
         air: after the bridges ranked before it for this record (module doc)."""
         others = self.bridges - {sender}
         ranked = sorted(others | {self.name}, key=lambda name: self._hash(rid, name))
-        rank = min(ranked.index(self.name) + (1 if sender else 0), MAX_RANK)
+        first = 1 if sender and self.same_mesh(sender) else 0
+        rank = min(ranked.index(self.name) + first, MAX_RANK)
         # A catch-up goes out at the budget's pace: the bridges ranked first need
         # longer to get through it, so the gap grows with what waits.
         gap = self.radio_gap + GAP_PER_WAITING * len(self.backlog)

@@ -19,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ledger.wire import DecodeError
+from ..sync import messages
 from ..sync.budget import URGENT
+from ..sync.engine import record_id
 from ..sync.ports import RxMeta
 from .engines import BridgeEngine
 from .glue import Glue
@@ -64,11 +67,23 @@ class IpSide:
             self.peers[event.sender] = now
             self.glue.bridges.add(event.sender)
             self.last_exchange = now
+            self._count_records(event)
             self.glue.sender = event.sender
             try:
                 self.engine.receive(event.payload, RxMeta(sender=node_of(event.sender)), now)
             finally:
                 self.glue.sender = ""
+
+    def _count_records(self, event: IpReceived) -> None:
+        """How many of the records in this message we had: tells the glue whether
+        its sender shares our mesh."""
+        try:
+            msg = messages.decode(event.payload)
+        except DecodeError:
+            return  # the engine counts it as dropped
+        if isinstance(msg, messages.Records):
+            known = sum(1 for raw in msg.records if self.engine.knows(record_id(raw)))
+            self.glue.heard_records(event.sender, len(msg.records) - known, known)
 
     def pump(self, now: float) -> float | None:
         """Send what the engine has due; when to pump next (None: nothing planned,

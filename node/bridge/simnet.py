@@ -114,9 +114,16 @@ class BridgedSim(Simulation):
 
     def _wake(self, n: int, side: str) -> None:
         if side == RADIO:
-            self.events.schedule_in(0.0, self.pump, n)
+            self.events.schedule_in(0.0, self._radio_news, n)
         else:
             self.events.schedule_in(0.0, self.ip_pump, n)
+
+    def _radio_news(self, n: int) -> None:
+        """The glue has records for node n's radio: move them in, then pump (the
+        simulator's pump skips the poll when no timer moved)."""
+        if self.nodes[n].joined and self.mesh.is_up(n):
+            self.glues[n].feed_radio(self.events.now)
+        self.pump(n)
 
     # ------------------------------------------------------------ IP side
 
