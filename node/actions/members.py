@@ -85,14 +85,14 @@ def vouch(store: Store, key: Ed25519PrivateKey, who: str | bytes, *, steward: bo
 def revoke(store: Store, key: Ed25519PrivateKey, who: str | bytes, *,
            through_seq: int | None = None, reason: str = "",
            now: float | None = None) -> r.Record:
-    """Throw a key out: its records after `through_seq` (default: the highest seq
-    stored here) stop counting. Refuses revoking the last steward."""
+    """Throw a key out: its records after `through_seq` (default: the top of the
+    unbroken run of its seqs stored here, so a stray seq far above is cut) stop counting. Refuses revoking the last steward."""
     through = None if through_seq is None else inputs.seq(through_seq, "through-seq")
     why = inputs.text(reason, r.REASON_MAX, "reason")
     subject = resolve_key(store, who)
     known = q.known_key(store, subject)
     if through is None:
-        through = q.highest_seq(store, subject)
+        through = q.seq_run(store, subject)
     if known is not None and known.revoked and known.revoked_through is not None \
             and known.revoked_through <= through:
         raise ActionError(f"{person_id(subject)} is already revoked through seq "

@@ -34,7 +34,7 @@ EPOCH_BITS = 10  # 1,024 seqs per hour of wall time
 
 def restore_floor(unix_s: float, highest_seen: int) -> int:
     """The lowest seq a key restored at time `unix_s` may sign next, given the
-    highest seq of that key this node holds."""
+    top of the run of that key's seqs this node holds (node/PROTOCOL.md, "Seq space")."""
     hour = max(0, int(unix_s - EPOCH_UNIX) // 3600)
     floor = (hour + 2) << EPOCH_BITS
     if floor > SEQ_MAX - (1 << 20):  # epochs exhausted: step past what was seen

@@ -2,8 +2,10 @@
 
 `author()` signs a body as the key's next record and stores it and queues it in
 the outbox in one write transaction. The next seq follows node/PROTOCOL.md ("Seq
-space"): one above the highest seq this key signed (or a restore epoch after
-the key was restored, node/ledger/seqspace.py). The hybrid clock resumes from
+space"): one above the highest seq this node signed with the key, or a restore
+epoch after the key was restored (node/ledger/seqspace.py), stepping over seqs
+of the key that arrived from elsewhere directly above; a thief's record at the
+largest seq cannot block the key. The hybrid clock resumes from
 what this node signed and from mesh time (node/store/meshclock.py).
 """
 
@@ -20,6 +22,19 @@ from ..ledger import records as r
 from . import admin, meshclock
 from .errors import Outcome, StoreError
 from .schema import put_meta
+
+
+def seq_run_top(db: Database, author: bytes, start: int) -> int:
+    """The top of the unbroken run of `author`'s stored seqs above `start`: the
+    largest s >= start such that every seq in start+1..s is stored."""
+    top = start
+    for (seq,) in db.execute(
+            "SELECT DISTINCT seq FROM records WHERE author = ? AND seq > ? ORDER BY seq",
+            [author, start]):
+        if seq != top + 1:
+            break
+        top = seq
+    return top
 
 
 class Authoring:
@@ -51,13 +66,17 @@ class Authoring:
         return rec
 
     def next_seq(self, author: bytes) -> int:
-        row = self.db.execute(
-            "SELECT MAX(seq) FROM records WHERE author = ?", [author]
-        ).fetchone()
+        """The seq `author`, a key of this node, signs next (node/PROTOCOL.md, "Seq
+        space"): one above the highest it signed here (or its seq floor), stepping
+        over seqs of this key stored just above it. A record of this key far above
+        that run (a thief's, at the largest seq) never moves it."""
+        own = self.db.execute(
+            "SELECT MAX(seq) FROM records WHERE author = ? AND local = 1", [author]).fetchone()[0]
         floor = int(self.meta("seq_floor:" + author.hex()) or 0)
         if self.meta("restored:" + author.hex()):  # a restored key: node/ledger/seqspace.py
-            floor = admin.settle_restore(self, author, row[0] or 0, floor)
-        return max(row[0] or 0, floor) + 1
+            floor = admin.settle_restore(self, author, seq_run_top(self.db, author, own or 0),
+                                         floor)
+        return seq_run_top(self.db, author, max(own or 0, floor)) + 1
 
     def author(self, body: r.Body, key: Ed25519PrivateKey, now: float | None = None) -> r.Record:
         """Sign `body` as this key's next record, store it and queue it in the

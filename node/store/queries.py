@@ -8,6 +8,7 @@ from typing import Any
 from ..ledger import codec, extensions, hlc
 from ..ledger.records import Kind, Status
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, STATUSES, UNITS, URGENCIES
+from .authoring import seq_run_top
 from .store import Store, StoreError, parse_record_id, record_id
 
 KIND_NAMES = {Kind.NEED: "need", Kind.OFFER: "offer", Kind.PLEDGE: "pledge"}
@@ -335,10 +336,10 @@ def stewards(store: Store) -> list[bytes]:
         "SELECT key FROM members WHERE role = 'steward' AND revoked_through IS NULL")]
 
 
-def highest_seq(store: Store, author: bytes) -> int:
-    """The highest seq of `author` stored here, 0 for none."""
-    row = store.db.execute("SELECT MAX(seq) FROM records WHERE author = ?", [author]).fetchone()
-    return int(row[0] or 0)
+def seq_run(store: Store, author: bytes) -> int:
+    """The top of the unbroken run of `author`'s seqs stored here from 1 (0 for
+    none): a record far above it (a thief's) does not count."""
+    return seq_run_top(store.db, author, 0)
 
 
 def hello_of(store: Store, key: bytes) -> tuple[str, str, int] | None:
