@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from meshaid.node.ledger import records as r
+from meshaid.node.ledger.identity import small_order
 from meshaid.node.ledger.vocab import CATEGORIES, GRANTS, ROLES, STATUSES, UNITS
 from meshaid.node.ledger.wire import fit_text
 
@@ -14,7 +15,9 @@ def text(max_bytes: int) -> st.SearchStrategy[str]:
     return st.text(max_size=max_bytes + 8).map(lambda s: fit_text(s, max_bytes))
 
 
-keys = st.binary(min_size=32, max_size=32)
+# Public keys as a record carries them: any 32 bytes but the small-order points,
+# which no record may carry (tests/ledger/test_small_order.py).
+keys = st.binary(min_size=32, max_size=32).filter(lambda k: not small_order(k))
 shorts = st.binary(min_size=4, max_size=4)
 seqs = st.integers(min_value=1, max_value=r.SEQ_MAX)
 qtys = st.integers(min_value=0, max_value=r.QTY_MAX)

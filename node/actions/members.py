@@ -24,6 +24,13 @@ def person_id(key: bytes) -> str:
     return identity.short_id(key).hex()
 
 
+def _usable(key: bytes) -> bytes:
+    if identity.small_order(key):
+        raise InvalidInput(f"{key.hex()} is not a usable public key (a point of small order, "
+                           "for which signatures nobody made verify)")
+    return key
+
+
 def resolve_key(store: Store, who: str | bytes) -> bytes:
     """The full key meant by `who`: 32 key bytes, 64 hex digits, an 8-hex-digit
     id, or the name of exactly one admitted member. Raises ActionError asking for
@@ -31,7 +38,7 @@ def resolve_key(store: Store, who: str | bytes) -> bytes:
     if isinstance(who, bytes):
         if len(who) != r.KEY_LEN:
             raise InvalidInput("a key is 32 bytes")
-        return who
+        return _usable(who)
     text = who.strip()
     if not text:
         raise InvalidInput("say whom: an id like 1a2b3c4d (see 'meshaid members')")
@@ -40,7 +47,7 @@ def resolve_key(store: Store, who: str | bytes) -> bytes:
     except ValueError:
         raw = b""
     if len(raw) == r.KEY_LEN:
-        return raw
+        return _usable(raw)
     if len(raw) == r.SHORT_ID_LEN:
         found = q.keys_by_short(store, raw)
         if not found:

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from . import extensions
 from . import records as r
 from .hlc import HLC_MAX
-from .identity import public_bytes, short_id, verify
+from .identity import public_bytes, short_id, small_order, verify
 from .vocab import CATEGORIES, GRANTS, OFFER_TYPES, RATE_PERIODS, ROLES, STATUSES, UNITS, URGENCIES
 from .wire import DecodeError, Reader, Writer
 
@@ -135,7 +135,7 @@ def _dec_body(kind: r.Kind, rd: Reader) -> r.Body:
         count = rd.u8("co-steward count")
         if count > r.MAX_COSTEWARDS:
             raise DecodeError("out-of-range", f"{count} co-stewards, at most {r.MAX_COSTEWARDS}")
-        keys = tuple(rd.raw(r.KEY_LEN, "co-steward key") for _ in range(count))
+        keys = tuple(_get_key(rd, "co-steward key") for _ in range(count))
         return r.Charter(name, admission, keys)
     if kind is r.Kind.HELLO:
         name, site = rd.text(r.NAME_MAX, "name"), rd.text(r.SITE_MAX, "site")
@@ -173,9 +173,9 @@ def _dec_body(kind: r.Kind, rd: Reader) -> r.Body:
         valid_for = rd.varint("valid-for", r.MINUTES_BYTES)
         return r.Update(target, status, qty, delivered, valid_for, rd.text(r.NOTE_MAX, "note"))
     if kind is r.Kind.VOUCH:
-        subject = rd.raw(r.KEY_LEN, "subject")
+        subject = _get_key(rd, "subject")
         return r.Vouch(subject, _check_code(rd.u8("grant"), GRANTS, "grant"))
-    subject = rd.raw(r.KEY_LEN, "subject")
+    subject = _get_key(rd, "subject")
     through = rd.varint("through seq", r.SEQ_BYTES)
     return r.Revoke(subject, through, rd.text(r.REASON_MAX, "reason"))
 
@@ -189,6 +189,15 @@ def _code(value: int, table: dict[int, str]) -> int:
 def _key(key: bytes) -> bytes:
     if len(key) != r.KEY_LEN:
         raise ValueError("keys are 32 bytes")
+    if small_order(key):
+        raise ValueError("not a usable public key (a point of small order)")
+    return key
+
+
+def _get_key(rd: Reader, what: str) -> bytes:
+    key = rd.raw(r.KEY_LEN, what)
+    if small_order(key):
+        raise DecodeError("out-of-range", f"{what} is a public key of small order")
     return key
 
 
@@ -238,7 +247,10 @@ def parse(raw: bytes) -> Parsed:
         kind = r.Kind(head & 0x0F)
     except ValueError:
         raise DecodeError("unknown-kind", f"kind {head & 0x0F}") from None
-    author = rd.raw(r.KEY_LEN if kind in r.FULL_KEY_KINDS else r.SHORT_ID_LEN, "author")
+    if kind in r.FULL_KEY_KINDS:
+        author = _get_key(rd, "author")
+    else:
+        author = rd.raw(r.SHORT_ID_LEN, "author")
     seq = rd.varint("seq", r.SEQ_BYTES)
     if seq == 0:
         raise DecodeError("out-of-range", "seq 0")

@@ -9,6 +9,9 @@
   neighbouring characters is refused.
 * The paper backup of a private key is its 32 seed bytes plus a 4-byte
   SHA-256 checksum, in Crockford base32, grouped in fours.
+* Public keys of small order (the eight points P with 8·P the identity, in any
+  encoding) are refused wherever a key is loaded or decoded: for such a key a
+  signature that no private key made can verify.
 """
 
 from __future__ import annotations
@@ -56,8 +59,25 @@ def key_from_seed(seed: bytes) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
+_P = 2**255 - 19
+# y of an edwards25519 point of order 8 (the other one is p - y): with y = 0 (two
+# points of order 4), 1 (the identity) and p - 1 (order 2), the y-coordinates of
+# the whole 8-torsion subgroup, whose eight points are the small-order keys.
+_Y8 = 2707385501144840649318225287225658788936804267575313519463743609750303402022
+_SMALL_ORDER_Y = frozenset({0, 1, _P - 1, _Y8, _P - _Y8})
+
+
+def small_order(public_key: bytes) -> bool:
+    """Is `public_key` (32 bytes) a point of small order (8·P the identity), in any
+    of its encodings: either sign bit, y reduced mod p or not?"""
+    y = int.from_bytes(public_key, "little") & ((1 << 255) - 1)
+    return len(public_key) == 32 and y % _P in _SMALL_ORDER_Y
+
+
 @functools.lru_cache(maxsize=4096)
 def _public_key(public_key: bytes) -> Ed25519PublicKey | None:
+    if small_order(public_key):
+        return None
     try:
         return Ed25519PublicKey.from_public_bytes(public_key)
     except ValueError:

@@ -22,7 +22,7 @@ def lookup(short: bytes) -> list[bytes]:
 
 SAMPLES: list[r.Body] = [
     r.Charter("Port"),
-    r.Charter("Port of Marseille", 2, (MEMBER.pub, bytes(32))),
+    r.Charter("Port of Marseille", 2, (MEMBER.pub, bytes(range(32)))),
     r.Hello("Anna"),
     r.Hello("Bo", "Foundry", 2, POS),
     r.Need(1, "drinking water", 200, 4, 3, 7 * 1440, "Pier 3 clinic"),
