@@ -8,7 +8,8 @@ when the timer it returned comes due. Nothing is polled while the link is
 down: the engine keeps its queue. Every time the link comes up the engine
 says its digest within seconds (`force_digest`), whatever it heard: a broker
 silently drops the newest messages of a full session queue, so only a
-digest after each reconnect finds what was lost. Bridges are heard by name;
+digest after each reconnect finds what was lost; so does a digest on
+hearing a bridge new to us. Bridges are heard by name;
 one silent for `FORGET_S` is forgotten (the engine drops it from its
 neighbours after 4 x its Trickle maximum, the broker ends its session when
 its expiry passes).
@@ -64,6 +65,10 @@ class IpSide:
         if isinstance(event, IpReceived):
             self.stats.received += 1
             self.stats.received_bytes += len(event.payload)
+            if event.sender not in self.peers:
+                # A bridge new to us (just started, or back after long): it may not
+                # have heard us either; our digest tells it at once what we hold.
+                self.engine.force_digest(now)
             self.peers[event.sender] = now
             self.glue.bridges.add(event.sender)
             self.last_exchange = now

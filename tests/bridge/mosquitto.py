@@ -30,9 +30,11 @@ class Broker:
     """mosquitto -c CONFIG in `workdir`, persistent, with the example's pattern ACL:
     user NAME may write only meshaid/+/NAME and read meshaid/#."""
 
-    def __init__(self, workdir: Path, users: dict[str, str]) -> None:
+    def __init__(self, workdir: Path, users: dict[str, str],
+                 tls: tuple[Path, Path] | None = None) -> None:
         """deploy/mosquitto/meshaid.conf and meshaid.acl as shipped, with only the
-        listener (a free loopback port) and the file paths moved into `workdir`."""
+        listener (a free loopback port) and the file paths moved into `workdir`;
+        `tls` (certificate, key) adds a TLS listener on `tls_port`."""
         self.dir = workdir
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -53,6 +55,12 @@ class Broker:
             "persistence true\n"  # as Debian's own mosquitto.conf sets it
             f"persistence_location {workdir / 'data'}/\n"
             f"log_dest file {workdir / 'mosquitto.log'}\n" + conf)
+        self.tls_port = 0
+        if tls is not None:
+            self.tls_port = free_port()
+            with (workdir / "mosquitto.conf").open("a") as f:
+                f.write(f"\nlistener {self.tls_port} 127.0.0.1\n"
+                        f"certfile {tls[0]}\nkeyfile {tls[1]}\n")
 
     def start(self) -> None:
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.dir / "mosquitto.conf")],
