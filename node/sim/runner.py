@@ -111,10 +111,12 @@ class Simulation:
             node.engine = self._make_engine(n, store)
             if n in joiners:
                 self.mesh.set_up(n, False)
-                # A joiner's ledger is empty but its key is not new: it knows its own
-                # last seq (as a real node keeps it), so it never signs a fork.
-                member = self.world.members[n]
-                store.set_meta("seq_floor:" + member.public.hex(), str(member.seq))
+            # Every node knows its own last seq, as a real node keeps it: the template
+            # stored its setup and history records as received (not local), and a
+            # joiner's ledger is empty, so neither would tell it; it never signs a
+            # fork, and never a seq below its history (node/PROTOCOL.md, "Seq space").
+            member = self.world.members[n]
+            store.set_meta("seq_floor:" + member.public.hex(), str(member.seq))
         for raw in self.world.history:
             self.created[record_id(raw)] = (0.0, -1, len(raw))
         for raw in self.world.history:
