@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 from ..ledger import records as r
 from ..ledger.vocab import code_for
-from ..ledger.wire import clean_text
+from ..ledger.wire import FORBIDDEN, clean_text
 from ..store.store import StoreError, parse_record_id
 from .errors import InvalidInput
 
@@ -46,10 +47,19 @@ def duration(value: str | int | None, what: str) -> int:
 
 
 def text(value: str, max_bytes: int, what: str) -> str:
-    """`value` in canonical form (NFC, no control characters, trimmed) if it fits
-    `max_bytes` of UTF-8; otherwise InvalidInput saying how many bytes fit."""
+    """`value` in canonical form (NFC, tabs and line breaks as spaces, trimmed) if
+    it fits `max_bytes` of UTF-8; otherwise InvalidInput saying how many bytes
+    fit. Invisible characters that can make text read differently elsewhere
+    (bidi overrides, zero-width characters, other controls) are refused, naming
+    the first one."""
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         raise InvalidInput(f"{what} is not valid UTF-8")
+    hidden = FORBIDDEN.search(value.replace("\t", " ").replace("\n", " ").replace("\r", " "))
+    if hidden:
+        ch = hidden.group()
+        name = unicodedata.name(ch, "a control character")
+        raise InvalidInput(f"{what} contains U+{ord(ch):04X} ({name}), an invisible character "
+                           "that can make it read differently elsewhere; remove it")
     clean = clean_text(value)
     size = len(clean.encode("utf-8"))
     if size > max_bytes:

@@ -2,14 +2,33 @@
 
 All integers are either fixed-width big-endian or unsigned LEB128 varints.
 Decoding is strict: a varint must use its minimal encoding and stay within the
-field's byte limit, strings must be valid NFC UTF-8 without control characters,
-and a decoder must consume every byte. Every failure raises `DecodeError`
+field's byte limit, strings must be valid NFC UTF-8 without control, format
+or separator characters (`FORBIDDEN`), and a decoder must consume every byte. Every failure raises `DecodeError`
 carrying a short, stable reason code and a human detail.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# Characters no text field may hold (node/PROTOCOL.md, conventions): controls
+# (Cc), line and paragraph separators (Zl, Zp) and format characters (Cf: bidi
+# embeddings, overrides, isolates and marks, zero-width spaces, joiners and
+# non-joiners, the soft hyphen, the byte-order mark, tags...), which can make a
+# name or a need read differently from what it says. The Cf ranges are those of
+# Unicode 14.0, fixed here so that decoders on every Python version agree.
+_CF_RANGES = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD),
+    (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E),
+    (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)
+FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(
+    f"\\U{a:08x}-\\U{b:08x}" for a, b in _CF_RANGES) + "]")
+_FORMAT = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in _CF_RANGES) + "]")
 
 
 class DecodeError(ValueError):
@@ -79,11 +98,11 @@ def encode_varint(value: int, max_bytes: int = 4) -> bytes:
 
 
 def clean_text(value: str) -> str:
-    """The canonical form of free text: NFC, control characters turned to spaces,
-    surrounding white space stripped."""
-    value = unicodedata.normalize("NFC", value)
-    value = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in value)
-    return value.strip()
+    """The canonical form of free text: format characters (Cf) dropped, controls
+    and line or paragraph separators turned to spaces, NFC, surrounding white
+    space stripped. Text is canonical when it equals its clean form."""
+    value = FORBIDDEN.sub(" ", _FORMAT.sub("", value))
+    return unicodedata.normalize("NFC", value).strip()
 
 
 def encode_text(value: str, max_bytes: int) -> bytes:

@@ -57,6 +57,13 @@ def test_values_no_node_would_accept_are_usage_errors(port: Path, tmp_path: Path
         (port, ["pledge", need_id, "--qty", "0"], "at least"),
         (port, ["update", need_id, "--qty", "9"], "nothing to change"),
         (port, ["post", "need", "water\udcff", "--category", "water"], "not valid UTF-8"),
+        # text that would read differently elsewhere (issue 9)
+        (port, ["post", "need", "water\u202e", "--category", "water"],
+         "U+202E (RIGHT-TO-LEFT OVERRIDE), an invisible character"),
+        (port, [*water, "--site", "Pier\u200b3"], "U+200B (ZERO WIDTH SPACE)"),
+        (port, ["update", need_id, "--note", "\u2066kitchen"], "U+2066"),
+        (port, ["revoke", "00000000", "--reason", "\ufeffgone"], "U+FEFF"),
+        (tmp_path / "new", ["init", "--new-network", "Port", "--name", "an\u200dna"], "U+200D"),
     ]
     before = counts(port)
     results = meshaid_batch([(home, args) for home, args, _ in cases])
