@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from meshaid.node.daemon.status import read_status
 from meshaid.node.ledger.vocab import CATEGORIES, URGENCIES, code_for
-from meshaid.node.store import history
+from meshaid.node.store import attention, history
 from meshaid.node.store import queries as q
 
 BOARD_KINDS = ("need", "offer")
@@ -116,6 +116,13 @@ class Ledger:
             obj["author_state"] = member_state(
                 q.members(self._read), obj["author"])
         return obj
+
+    def attention(self, me_hex: str, now: float) -> dict[str, Any]:
+        """Uncovered urgent needs, this node's renewals due, open pledges on
+        expired needs and quiet sites (node/store/attention.py)."""
+        me = bytes.fromhex(me_hex) if me_hex else None
+        with self._lock:
+            return attention.summary(self._read, now, me)
 
     def members(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -65,6 +65,19 @@ class Writer:
                              note=v["note"].strip() or None)
         raise ValueError(f"no form for {kind!r}")
 
+    def renew(self, rid: str) -> str:
+        """Renew one of this node's needs or offers for the validity it was posted
+        with (node/store/attention.py); return the update's id."""
+        from meshaid.node.store import attention
+        from meshaid.node.store.store import parse_record_id
+
+        store = Store.open(self.db_path, wall=self.clock)
+        try:
+            minutes = attention.posted_validity(store, *parse_record_id(rid))
+        finally:
+            store.close()
+        return self._run(actions.update, rid, renew=minutes)
+
     def vouch(self, key_hex: str) -> str:
         """Vouch for a key; the id of the vouch, plus a warning if this node's
         key is not a steward (then no node counts it)."""

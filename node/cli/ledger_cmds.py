@@ -13,6 +13,7 @@ from ..actions import inputs
 from ..ledger import records as r
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, UNITS, URGENCIES
 from ..store import queries as q
+from . import attention_cmds
 from .common import choices, failures, opened
 from .fmt import print_object, print_table
 
@@ -200,11 +201,14 @@ def list_cmd(ctx: click.Context, kind: str | None, category: str | None, urgency
             trusted_only=trusted,
             limit=limit,
         )
-    with opened(ctx, write=False) as (_home, store):
+    with opened(ctx, write=False) as (home, store):
         rows = q.list_objects(store, filters)
+        flagged = [] if as_json else attention_cmds.lines(*attention_cmds.flags_of(home, store))
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
+        for line in flagged:  # uncovered urgent needs, renewals due, ... (meshaid attention)
+            click.echo(line)
         print_table(rows)
 
 

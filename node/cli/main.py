@@ -16,6 +16,7 @@ import click
 
 from ..home import Home, default_data_dir
 from . import (
+    attention_cmds,
     backup_cmds,
     bench_cmd,
     check_cmd,
@@ -59,8 +60,8 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     ctx.obj = Home(path)
 
 
-for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, interop_cmds, backup_cmds,
-               doctor_cmd):
+for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, interop_cmds,
+               attention_cmds, backup_cmds, doctor_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 cli.add_command(demo_cmd.demo)

@@ -10,7 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
-from ..data import BoardFilter
+from meshaid.node.store import StoreError
+
+from ..data import BOARD_KINDS, BoardFilter
 from ..format import age, remaining_cell, urgency_cell, what_cell
 from ..widgets.filter_bar import FilterBar
 from ..widgets.keyed_table import KeyedTable
@@ -35,6 +37,7 @@ class BoardScreen(LiveScreen):
         Binding("o", "compose('offer')", "Offer"),
         Binding("p", "compose('pledge')", "Pledge"),
         Binding("u", "compose('update')", "Update", show=False),
+        Binding("r", "renew", "Renew", show=False),  # the summary says "(r renews)" when due
         Binding("slash", "search", "Search"),
         Binding("escape", "to_table", "Table", show=False),
     ]
@@ -43,6 +46,8 @@ class BoardScreen(LiveScreen):
         super().__init__(**kwargs)
         self.filters = BoardFilter()
         self.rows: dict[str, dict[str, Any]] = {}
+        self.flags: dict[str, Any] = {"uncovered": [], "renew": [], "expired_pledges": [],
+                                      "quiet": []}
         self._width = 0
 
     def compose_body(self) -> ComposeResult:
@@ -77,11 +82,16 @@ class BoardScreen(LiveScreen):
     @work(thread=True, exclusive=True, group="board")
     def _load(self, filters: BoardFilter, now: float) -> None:
         rows, sites = self.node.ledger.board(filters, now)
-        self.show_later(self._loaded, filters, rows, sites)
+        flags = self.node.ledger.attention(self.node.me, now)
+        self.show_later(self._loaded, filters, rows, sites, flags)
 
-    def _loaded(self, filters: BoardFilter, rows: list[dict[str, Any]], sites: list[str]) -> None:
+    def _loaded(self, filters: BoardFilter, rows: list[dict[str, Any]], sites: list[str],
+                flags: dict[str, Any]) -> None:
         if filters != self.filters:
             return  # a newer filter's read is under way
+        self.flags = flags
+        first = {need["id"]: i for i, need in enumerate(flags["uncovered"])}
+        rows = sorted(rows, key=lambda row: first.get(row["id"], len(first)))  # stable
         self.rows = {row["id"]: row for row in rows}
         self.query_one(FilterBar).set_sites(sites)
         self._show_rows()
@@ -104,6 +114,16 @@ class BoardScreen(LiveScreen):
         f = self.filters
         needs = sum(1 for row in self.rows.values() if row["kind"] == "need")
         parts = [f"{needs} needs, {len(self.rows) - needs} offers", f"status {f.status}"]
+        flags = self.flags
+        if flags["uncovered"]:
+            parts.insert(0, f"{len(flags['uncovered'])} UNCOVERED")
+        if flags["renew"]:
+            due = flags["renew"][0]
+            parts.insert(0, f"{due['question']} '{due['text'][:20]}' (r renews)")
+        if flags["expired_pledges"]:
+            parts.append(f"{len(flags['expired_pledges'])} pledges on expired needs")
+        if flags["quiet"]:
+            parts.append("quiet: " + ", ".join(q["site"] or q["short"] for q in flags["quiet"]))
         if not f.quarantined:
             parts.append("quarantined hidden")
         if f.text:
@@ -123,6 +143,32 @@ class BoardScreen(LiveScreen):
             from .detail import DetailScreen
 
             self.app.push_screen(DetailScreen(str(event.row_key.value)))
+
+    def action_renew(self) -> None:
+        """Renew the selected need or offer if it is this node's, else the first of
+        this node's that is about to expire (or expired)."""
+        selected = self.query_one(KeyedTable).cursor_key
+        row = self.rows.get(selected or "")
+        if row and row["author"] == self.node.me and row["kind"] in BOARD_KINDS:
+            target = row["id"]
+        elif self.flags["renew"]:
+            target = self.flags["renew"][0]["id"]
+        else:
+            self.notify("nothing of yours to renew", severity="warning")
+            return
+        self._renew(target)
+
+    @work(thread=True, exclusive=True, group="renew")
+    def _renew(self, rid: str) -> None:
+        try:
+            update = self.node.writer.renew(rid)
+        except StoreError as error:
+            self.show_later(self._told, f"not renewed: {error}", "error")
+            return
+        self.show_later(self._told, f"{rid} renewed (update {update})", "information")
+
+    def _told(self, message: str, severity: str) -> None:
+        self.notify(message, severity=severity)  # type: ignore[arg-type]
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
