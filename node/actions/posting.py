@@ -13,7 +13,7 @@ from ..ledger import identity
 from ..ledger import records as r
 from ..ledger.records import Kind, Status
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, STATUSES, UNITS, URGENCIES
-from ..store import Store, StoreError
+from ..store import Store, StoreError, retention
 from ..store import queries as q
 from . import inputs
 from .errors import ActionError, InvalidInput
@@ -30,6 +30,11 @@ def sign(store: Store, key: Ed25519PrivateKey, body: r.Body, now: float | None =
         raise ActionError(
             f"this node's key {known.short.hex()} was revoked (trusted through seq "
             f"{known.revoked_through}): nothing it signs now would count; see 'meshaid whoami'")
+    if isinstance(body, (r.Need, r.Offer)):  # bounded live records per author
+        try:
+            retention.check_quota(store, me, 1, now)
+        except StoreError as exc:
+            raise ActionError(str(exc)) from None
     try:
         return store.author(body, key) if now is None else store.author(body, key, now)
     except StoreError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from .. import actions
+from ..interop import compact as compact_bundle
 from ..interop import csvin, edxl, hxl, importer, tags
 from .common import failures, opened
 
@@ -20,14 +21,21 @@ SHOW_PROBLEMS = 200  # rows with problems listed one by one; the rest are counte
 
 
 def export_other(ctx: click.Context, fmt: str, file: Path, force: bool,
-                 need_id: str | None) -> None:
-    """The non-bundle exports of `meshaid export` (see its help)."""
+                 need_id: str | None, compact: bool = False) -> None:
+    """The non-bundle exports of `meshaid export`, and the compacted bundle (see
+    its help)."""
+    if compact and fmt != "bundle":
+        raise click.UsageError("--compact goes with --format bundle", ctx)
     if fmt == "edxl-rm" and need_id is None:
         raise click.UsageError("--format edxl-rm exports one need: give --need NEED_ID", ctx)
     if fmt != "edxl-rm" and need_id is not None:
         raise click.UsageError("--need goes with --format edxl-rm", ctx)
     with opened(ctx, write=False) as (home, store):
-        if fmt == "edxl-rm":
+        if compact:
+            def write(out: Any) -> int:
+                return compact_bundle.write_records(store, out)
+            what = "records"
+        elif fmt == "edxl-rm":
             assert need_id is not None
             with failures():
                 short, seq = actions.inputs.record_id(need_id)
@@ -46,7 +54,9 @@ def export_other(ctx: click.Context, fmt: str, file: Path, force: bool,
         from ..interop import files
 
         count = files.write_text(store, file, write, force=force, protect=[home.key_path])
-    if fmt == "edxl-rm":
+    if compact:
+        click.echo(f"exported {count} records (superseded versions left out) to {file}")
+    elif fmt == "edxl-rm":
         click.echo(f"exported need {need_id} with {count} {what} to {file}")
     else:
         click.echo(f"exported {count} {what} to {file}")

@@ -22,9 +22,11 @@ from .interop_cmds import FORMATS, export_other
               "json: the same objects as 'list --json'; edxl-rm: one need and its pledges "
               "as EDXL-RM 1.0 XML (with --need).")
 @click.option("--need", "need_id", metavar="NEED_ID", help="The need to export (edxl-rm).")
+@click.option("--compact", is_flag=True, help="Bundle: leave out superseded updates and hellos "
+              "(the retention policy, node/PROTOCOL.md); the importer gets the same state.")
 @click.pass_context
 def export_cmd(ctx: click.Context, file: Path, force: bool, fmt: str,
-               need_id: str | None) -> None:
+               need_id: str | None, compact: bool) -> None:
     """Write every stored record to FILE as a signed bundle ('-' for stdout), or
     the needs, offers and pledges as HXL CSV, JSON or EDXL-RM XML (--format).
 
@@ -35,12 +37,13 @@ def export_cmd(ctx: click.Context, file: Path, force: bool, fmt: str,
     \b
     Examples:
       meshaid export /media/usb/port-ledger.bundle
+      meshaid export --compact /media/usb/port-latest.bundle
       meshaid export --format hxl /media/usb/port.csv
       meshaid export --format json - | jq '.records[0]'
       meshaid export --format edxl-rm --need 42f93919-11 splints.xml
     """
-    if fmt != "bundle" or need_id is not None:
-        export_other(ctx, fmt, file, force, need_id)
+    if fmt != "bundle" or need_id is not None or compact:
+        export_other(ctx, fmt, file, force, need_id, compact)
         return
     with opened(ctx, write=False) as (home, store):
         if str(file) == "-":

@@ -1,17 +1,24 @@
-"""Retention: per-author quotas of live records, and garbage collection of
-superseded versions (node/PROTOCOL.md, "Retention").
+"""Retention: per-author quotas of live records, and compaction of superseded
+versions (node/PROTOCOL.md, "Retention"; the policy is node/ledger/retention.py).
+
+Compaction. `compacted` yields the stored records minus those the policy
+collects (superseded updates and hellos of authors that are not cut, outside
+forks): a bundle of them gives a new node the same derived state with less
+to carry and verify.
 
 Quota. An author may have at most LIVE_QUOTA live needs and offers (open and
-not expired) at once. This node refuses to sign past it (posting, renewing,
-import-csv); records from other authors are never refused for it, since
-what arrives first would then decide, but the board shows only an author's
-first LIVE_QUOTA live records by seq (`over_quota`), which every node derives
-alike from the same ledger.
+not expired) at once. This node refuses to sign past it (posting, import-csv);
+records from other authors are never refused for it, since what arrives first
+would then decide.
 """
 
 from __future__ import annotations
 
-from ..ledger import identity
+from collections.abc import Iterator
+
+from ..ledger import codec, identity
+from ..ledger import records as r
+from ..ledger import retention as policy
 from .store import Store, StoreError
 
 LIVE_QUOTA = 1000
@@ -34,3 +41,30 @@ def check_quota(store: Store, author: bytes, extra: int = 1, now: float | None =
             f"{identity.short_id(author).hex()} has {live} live needs and offers; with "
             f"{extra} more it would pass the quota of {LIVE_QUOTA}: mark some fulfilled or "
             "withdrawn, or let them expire, first")
+
+
+def cut_keys(store: Store) -> set[bytes]:
+    """Keys this ledger's membership has cut (revoked through some seq)."""
+    return {bytes(k) for (k,) in store.db.execute(
+        "SELECT key FROM members WHERE revoked_through IS NOT NULL")}
+
+
+def collectible(store: Store) -> set[bytes]:
+    """Hashes of the stored records the retention policy collects."""
+    recs = []
+    for author, raw in store.db.execute(
+            "SELECT author, raw FROM records WHERE kind IN (1, 5)"):
+        p = codec.parse(bytes(raw))
+        recs.append(r.Record(p.kind, bytes(author), p.seq, p.hlc, p.body, bytes(raw)))
+    return policy.collectible(recs, cut_keys(store))
+
+
+def compacted(store: Store) -> Iterator[bytes]:
+    """The stored records minus the collectible ones, in bundle order (charter,
+    hellos, vouches and revokes, then the rest by HLC)."""
+    import hashlib
+
+    drop = collectible(store)
+    for raw in store.raw_records():
+        if hashlib.sha256(raw).digest() not in drop:
+            yield raw

@@ -62,6 +62,8 @@ def test_edxl_json_and_refusals(demo: Path, tmp_path: Path) -> None:
         (clinic, ["export", "--format", "edxl-rm", "--need", "deadbeef-3", str(tmp_path / "b")]),
         (clinic, ["export", "--format", "hxl", str(clinic / "ledger.db")]),
         (clinic, ["export", "--format", "bogus", str(tmp_path / "c")]),
+        (clinic, ["export", "--compact", str(tmp_path / "latest.bundle")]),
+        (clinic, ["export", "--compact", "--format", "hxl", str(tmp_path / "d")]),
     ])
     assert results[0].returncode == 0, results[0].stderr
     assert f"with {need['pledges']} pledges" in results[0].stdout
@@ -77,6 +79,11 @@ def test_edxl_json_and_refusals(demo: Path, tmp_path: Path) -> None:
     assert "no need with id deadbeef-3" in one_line_error(results[5], 1)
     assert "never writes over it" in one_line_error(results[6], 1)
     one_line_error(results[7], 2)
+    assert results[8].returncode == 0 and "superseded versions left out" in results[8].stdout
+    lines = (tmp_path / "latest.bundle").read_text().splitlines()
+    assert lines[0].startswith("meshaid-bundle") and len(lines) > 30
+    assert f"exported {len(lines) - 1} records" in results[8].stdout
+    assert "--compact goes with --format bundle" in one_line_error(results[9], 2)
     assert not (tmp_path / "a.csv").exists() and not (tmp_path / "b").exists()
 
 
