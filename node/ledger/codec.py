@@ -23,8 +23,10 @@ from . import extensions
 from . import records as r
 from .hlc import HLC_MAX
 from .identity import public_bytes, short_id, small_order, verify
+from .textcode import PackedReader as Reader
+from .textcode import PackedWriter as Writer
 from .vocab import CATEGORIES, GRANTS, OFFER_TYPES, RATE_PERIODS, ROLES, STATUSES, UNITS, URGENCIES
-from .wire import DecodeError, Reader, Writer
+from .wire import DecodeError
 
 VERSION = 1
 CONTEXT = b"meshaid-record-v1"
@@ -221,7 +223,8 @@ def encode(
     if isinstance(body, r.Update) and not 0 < body.target_seq < seq:
         raise ValueError("an update must target an earlier record of its author")
     author = public_bytes(key)
-    w = Writer().u8(VERSION << 4 | kind)
+    w = Writer()
+    w.u8(VERSION << 4 | kind)
     w.raw(author if kind in r.FULL_KEY_KINDS else short_id(author))
     w.varint(seq, r.SEQ_BYTES).fixed(hlc, 6)
     _enc_body(w, body)

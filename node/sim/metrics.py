@@ -171,6 +171,8 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         },
         "useful_fraction": _r(delivered_bytes / payload_bytes, 4) if payload_bytes else None,
         "forks_detected": forks,
+        "text_bytes": {"plain": sim.text_bytes[0], "coded": sim.text_bytes[1],
+                       "records": sim.text_bytes[2]},
         "dropped": dropped,
         "attack_packets": sim.attack_sent,
         "radio": {"collisions": stats.collisions, "refused": dict(stats.refused),

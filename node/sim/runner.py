@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ledger import codec, identity
+from ..ledger import codec, identity, textcode
 from ..ledger import records as r
 from ..store import Store
 from ..store.sync_port import SyncLedger
@@ -84,6 +84,7 @@ class Simulation:
     expected: dict[bytes, frozenset[int]] = field(default_factory=dict)  # owed to (convergence.py)
     net_version: int = 0  # bumped whenever who-can-reach-whom changes
     attack_sent: int = 0
+    text_bytes: list[int] = field(default_factory=lambda: [0, 0, 0])  # plain, packed, records
     workload: Workload = field(init=False)
     sender: settings.Sender = field(init=False)
 
@@ -192,6 +193,10 @@ class Simulation:
         rec = node.store.author(body, member.key, self.clock(n))
         rid = record_id(rec.raw)
         self.created[rid] = (self.events.now, n, len(rec.raw))
+        plain, packed = textcode.body_saving(body)
+        self.text_bytes[0] += plain
+        self.text_bytes[1] += packed
+        self.text_bytes[2] += len(rec.raw)
         self.expected[rid] = present(self, n)
         if isinstance(body, r.Need) and body.urgency == 3:
             self.urgent.add(rid)

@@ -54,6 +54,22 @@ NOTE = ("Convergence: per record over the nodes up, joined and reachable when it
         "share = each node's own share of the duty-cycle cap, cap = the firmware's full cap.")
 
 
+def text_note(results: list[dict[str, Any]]) -> str:
+    """One line per scenario: the record bytes that text compression saved."""
+    lines = ["Record text compression (node/ledger/textcode.py), records authored in each run:"]
+    seen = set()
+    for res in results:
+        t = res.get("text_bytes")
+        if not t or res["scenario"] in seen or not t["records"]:
+            continue
+        seen.add(res["scenario"])
+        saved = t["plain"] - t["coded"]
+        lines.append(f"- {res['scenario']}: text {t['plain']} -> {t['coded']} B "
+                     f"({100 * saved / max(1, t['plain']):.0f} % saved), records "
+                     f"{t['records']} B, {100 * saved / (t['records'] + saved):.1f} % smaller")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default=",".join(n for n in shipped_names()
@@ -74,6 +90,7 @@ def main() -> None:
             results.append(res)
             print(row(res))
             sys.stdout.flush()
+    print("\n" + text_note(results))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=1)

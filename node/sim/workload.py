@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ..ledger import codec, identity
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
+from .phrases import NEED_TEXT, OFFER_TEXT, PLEDGE_TEXT
 
 if TYPE_CHECKING:
     from .runner import Simulation
@@ -87,16 +88,16 @@ class Workload:
         kind = rng.choices(list(self.mix), weights=list(self.mix.values()))[0]
         if kind == "pledge" and self.needs:
             short, seq = rng.choice(self.needs[-RECENT_NEEDS:])
-            return r.Pledge(short, seq, rng.randint(1, 20), 240, "on its way")
+            return r.Pledge(short, seq, rng.randint(1, 20), 240, rng.choice(PLEDGE_TEXT))
         own = self.open.get(n, {})
         if kind == "update" and own:
             seq = rng.choice(sorted(own)[:OPEN_CHOICES])
             return r.Update(seq, rng.choice([0, 1]), own[seq])
         if kind == "offer":
-            return r.Offer(rng.choice([32, 33, 35, 36, 37, 39]), f"capacity from {n}",
+            return r.Offer(rng.choice([32, 33, 35, 36, 37, 39]), _text(rng, OFFER_TEXT, n),
                            rng.randint(1, 60), 0, 1, 2, 1440, "")
         urgency = 3 if rng.random() < self.critical else rng.choice([0, 1, 1, 2])
-        return r.Need(rng.choice([1, 2, 3, 4, 5]), f"need from site {n}", rng.randint(1, 300),
+        return r.Need(rng.choice([1, 2, 3, 4, 5]), _text(rng, NEED_TEXT, n), rng.randint(1, 300),
                       4, urgency, 2880, "")
 
     def pick(self, pool: list[int] | None = None) -> int:
@@ -144,7 +145,7 @@ class Workload:
 
     def _urgent(self, n: int, urgency: int) -> None:
         rng = self.rng
-        self.post(n, r.Need(rng.choice([1, 2, 3, 4, 5]), f"urgent need from site {n}",
+        self.post(n, r.Need(rng.choice([1, 2, 3, 4, 5]), "urgent: " + _text(rng, NEED_TEXT, n),
                             rng.randint(1, 300), 4, urgency, 2880, ""))
 
     def summary(self) -> dict[str, Any]:
@@ -154,3 +155,7 @@ class Workload:
             name = type(body).__name__.lower()
             kinds[name] = kinds.get(name, 0) + 1
         return kinds
+
+
+def _text(rng: random.Random, phrases: tuple[str, ...], n: int) -> str:
+    return rng.choice(phrases).replace("{n}", str(n))
