@@ -122,7 +122,9 @@ class Workload:
         if self.rate <= 0:
             return
         for n in self.sim.world.ledger_nodes:
-            self.sim.events.schedule(self.rng.expovariate(self.rate), self._poisson, n)
+            first = self.rng.expovariate(self.rate)
+            if first < self.stop_at:  # the first post too: none after stop_fraction
+                self.sim.events.schedule(first, self._poisson, n)
 
     def _poisson(self, n: int) -> None:
         self.post(n)

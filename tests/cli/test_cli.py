@@ -129,7 +129,7 @@ def test_a_bundle_with_one_flipped_byte_refuses_only_that_record(tmp_path: Path)
     raws = [base64.b64decode(line) for line in lines[1:]]
     index = next(i for i, raw in enumerate(raws) if codec.parse(raw).kind is r.Kind.NEED)
     damaged = bytearray(raws[index])
-    damaged[len(damaged) - r.SIG_LEN - 3] ^= 0x20  # inside the need's text
+    damaged[len(damaged) - 3] ^= 0x20  # inside the need's signature (its text travels coded)
     lines[1 + index] = base64.b64encode(bytes(damaged)).decode()
     stick.write_text("\n".join(lines) + "\n")
 
