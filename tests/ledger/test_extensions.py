@@ -61,15 +61,16 @@ def test_a_record_without_extensions_is_unchanged() -> None:
 
 
 def test_the_shared_text_budget_is_enforced_both_ways() -> None:
-    over = r.Need(1, "x" * 60, 1, 0, 1, 0, "", None, "y" * 13)
+    over = r.Need(1, "x" * 60, 1, 0, 1, 0, "", None, "Q" * 13)
     with pytest.raises(ValueError, match="72 bytes"):
         codec.encode(over, FOUNDER.key, 5, HLC0, NETWORK)
-    ok = codec.encode(r.Need(1, "x" * 60, 1, 0, 1, 0, "", None, "y" * 12), FOUNDER.key, 5, HLC0,
+    ok = codec.encode(r.Need(1, "x" * 60, 1, 0, 1, 0, "", None, "Q" * 12), FOUNDER.key, 5, HLC0,
                       NETWORK)
     signed = ok.raw[:-r.SIG_LEN]
-    # Stretch the substitutes by one byte by hand: the decoder refuses it too.
-    head = signed.index(b"\x01\x0c" + b"y" * 12)
-    bad = signed[:head] + b"\x01\x0d" + b"y" * 13 + signed[head + 14:]
+    # Stretch the substitutes by one byte by hand (Q codes longer than plain, so the
+    # text travels as plain UTF-8): the decoder refuses it too.
+    head = signed.index(b"\x01\x0c" + b"Q" * 12)
+    bad = signed[:head] + b"\x01\x0d" + b"Q" * 13 + signed[head + 14:]
     assert reason_of(resign(bad)) == "out-of-range"
 
 
