@@ -10,7 +10,7 @@ import unicodedata
 import pytest
 from ledger_helpers import NOW, Actor, Net, World, resign
 
-from meshaid.node.ledger import codec
+from meshaid.node.ledger import codec, textcode
 from meshaid.node.ledger import records as r
 from meshaid.node.ledger.wire import FORBIDDEN, DecodeError, clean_text
 
@@ -19,9 +19,9 @@ SPOOFS = ["\u202e", "\u2066", "\u200b", "\u200d", "\u00ad", "\ufeff", "\u2028", 
 
 
 def _swap_text(rec: r.Record, old: str, new: str, signer: Actor, net: Net) -> bytes:
-    """`rec` with the text `old` replaced by `new` (same UTF-8 length), re-signed."""
-    a, b = old.encode(), new.encode()
-    assert len(a) == len(b)
+    """`rec` with the text field `old` (as it travels: coded when shorter) replaced by
+    `new` as plain UTF-8, re-signed."""
+    a, b = textcode.pack(old), bytes([len(new.encode())]) + new.encode()
     signed = rec.raw[: -r.SIG_LEN]
     assert signed.count(a) == 1
     network = codec.NO_NETWORK if rec.kind is r.Kind.CHARTER else net.id
