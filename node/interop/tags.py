@@ -64,7 +64,8 @@ def _libhxl(pattern: str) -> Callable[[str], bool]:
     def match(cell: str) -> bool:
         if not is_tag(cell):
             return False
-        return bool(compiled.match(_hxl.model.Column.parse(cell.strip())))
+        column = _hxl.model.Column.parse(re.sub(r"\s+", "", cell))  # libhxl: no spaces
+        return bool(column) and bool(compiled.match(column))
     return match
 
 
