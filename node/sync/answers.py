@@ -20,24 +20,37 @@ asked* is decided here.
 * MORE: the next symbols of our sketch (reconcile.py).
 * PULL: a batch of one bootstrap partition after a cursor (bootstrap.py).
 
-Repairs ride in the engine's send queue with tag "repair", so a copy heard
-before they are due cancels them, like relays.
+Nothing here may cost more air than the packet that caused it (credit.py):
+each sender has an air-time account, credited by the air of what it sends
+(in full when addressed to us, shared among the listeners when broadcast)
+and debited by every answer to it: repairs for its REQUEST or SKETCH, the
+symbols its MORE asked for, the packets of a pull answer. A REQUEST that
+names another node, and a PULL or MORE for another node, is not ours to
+answer. Answers travel at bulk priority, whatever they carry, so the urgent
+reserve and the normal share stay with the node's own records. Repairs ride
+in the engine's send queue with tag "repair", so a copy heard before they
+are due cancels them, like relays.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import messages as m
 from .bootstrap import Bootstrap
+from .credit import Credits
+from .ports import RecordInfo
 from .reconcile import Reconciler
-from .relays import Peer
+from .relays import Peer, short
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 Emit = Callable[[m.Message, str, int], bool]
+CREDIT_HOLD = 900.0  # seconds an account is kept after its last credit
+CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
 
 
 class Answers:
@@ -47,7 +60,58 @@ class Answers:
         self.eng = engine
         cfg = engine.cfg
         self.recon = Reconciler(cfg, engine.rng, engine.node, engine.sketch)
+        self.recon.more_rank = self._more_rank
         self.boot = Bootstrap(cfg, engine.rng, engine.node)
+        # An account holds at most what one full-size request can pay for, twice.
+        self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
+
+    def heard(self, msg: m.Message, sender: int, size: int, now: float) -> None:
+        """Credit `sender` with the air of a packet heard from it (`size` bytes)."""
+        eng = self.eng
+        air = eng.cfg.airtime(size)
+        if isinstance(msg, m.Records):
+            for raw in msg.records:  # how large records are: what our requests ask for
+                self.recon.record_size += (len(raw) - self.recon.record_size) / 32
+        if isinstance(msg, (m.Pull, m.More, m.Request)) and \
+                getattr(msg, "target", None) == eng.node:
+            self.credits.earn(sender, air, now)
+            return
+        listeners = max(1, len(eng.hood.neighbours(now)))
+        self.credits.earn(sender, air / listeners, now)
+
+    def _more_rank(self, sketcher: int) -> int | None:
+        """Where we stand among `sketcher`'s announced neighbours in the order of
+        who asks it for more symbols (a hash of both numbers), or None when its
+        neighbours are not known or do not include us."""
+        peer = self.eng.hood.peers.get(sketcher)
+        me = short(self.eng.node)
+        if peer is None or peer.neighbours is None or me not in peer.neighbours:
+            return None
+        order = sorted(peer.neighbours, key=lambda n: hashlib.sha256(
+            sketcher.to_bytes(4, "big") + n.to_bytes(2, "big")).digest())
+        return order.index(me)
+
+    def afford(self, who: int, msg: m.Message) -> bool:
+        """Debit the air of `msg` from `who`'s account; False if it does not cover it."""
+        eng = self.eng
+        return self.credits.spend(who, eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag))),
+                                  eng.last_time)
+
+    def _repair(self, info: RecordInfo, who: int, now: float) -> bool:
+        """Queue `info` for `who` if its account covers a packet of it alone."""
+        eng = self.eng
+        if info.id in eng.sends:
+            return True
+        cheapest = eng.cfg.airtime(m.RECORDS_ROOM + 1 + m.MIN_RECORD)
+        if self.credits.balance(who, now) < cheapest:
+            return False
+        raw = eng.raw(info.id)
+        if raw is None or not self.credits.spend(
+                who, eng.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw)), now):
+            return False
+        lo, hi = eng.cfg.repair_window
+        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi))
+        return True
 
     def on_digest(self, msg: m.Digest, peer: Peer, now: float) -> None:
         """A neighbour's digest: note it, and plan a sketch, a pull or our digest."""
@@ -81,31 +145,37 @@ class Answers:
             return
         if result.ours or result.theirs:
             eng.trickle.reset(now)  # a real gap: check again soon
-        lo, hi = eng.cfg.repair_window
-        for x in result.ours:
+        unpaid = 0
+        for x in sorted(result.ours):
             info = eng.infos.get(x.to_bytes(8, "big"))
-            if info is not None:
-                eng.schedule_repair(info, now + eng.rng.uniform(lo, hi))
+            if info is not None and (unpaid or not self._repair(info, sender, now)):
+                unpaid += 1  # its sketch paid for no more: it may ask for the rest
+        if unpaid:
+            self.recon.offer(unpaid, now)
         for x in result.theirs:
-            self.recon.want(x.to_bytes(8, "big"), now)
+            self.recon.want(x.to_bytes(8, "big"), sender, now)
 
-    def on_request(self, msg: m.Request, now: float) -> None:
-        """Ids someone asked for: queue the ones we hold as repairs."""
+    def on_request(self, msg: m.Request, sender: int, now: float) -> None:
+        """Ids someone asked for: queue the ones we hold as repairs, as far as its
+        account covers them (a request naming another node is that node's)."""
         eng = self.eng
-        lo, hi = eng.cfg.repair_window
         for rid in msg.ids:
             self.recon.got(rid)  # someone asked already: the answer serves us too
+        if msg.target is not None and msg.target != eng.node:
+            return
+        for rid in msg.ids:
             info = eng.infos.get(rid)
-            if info is not None and rid not in eng.sends:
-                eng.schedule_repair(info, now + eng.rng.uniform(lo, hi))
+            if info is not None and not self._repair(info, sender, now):
+                break
 
-    def on_more(self, msg: m.More, now: float) -> None:
+    def on_more(self, msg: m.More, sender: int, now: float) -> None:
         """A request for more symbols of a sketch (ours, or one we wait for too)."""
-        self.recon.on_more(msg, now)
+        self.recon.on_more(msg, sender, now)
 
-    def on_pull(self, msg: m.Pull, now: float) -> None:
+    def on_pull(self, msg: m.Pull, sender: int, now: float) -> None:
         """A bootstrap pull (answered only when it names us)."""
-        self.boot.on_pull(msg, now)
+        if msg.target == self.eng.node and not self.boot.on_pull(msg, sender, now):
+            self.eng.stats.dropped["pull-parts"] += 1
 
     def times(self) -> list[float]:
         """When the answering side next has work."""
@@ -114,9 +184,10 @@ class Answers:
     def poll(self, emit: Emit, now: float) -> None:
         """Send what is due: sketches, MOREs, requests, pulls and pull answers."""
         eng = self.eng
-        self.recon.poll(emit, now, eng.count)
-        self.boot.poll(emit, now, eng.hood.peers, eng.count)
-        self.boot.poll_answers(emit, now, eng.infos, eng.ledger.sync_raw)
+        self.recon.poll(emit, now, eng.count, self.afford)
+        self.boot.poll(emit, now, eng.hood.peers, eng.count, self.recon.record_size,
+                       self.afford)
+        self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.afford)
 
     def table_sizes(self) -> dict[str, int]:
         """Entries in every table the engine keeps, for the attack suite."""
@@ -129,5 +200,7 @@ class Answers:
             "sketch_streams": len(recon.remote) + len(recon.remote_count),
             "more_pending": len(recon.more_due),
             "pull_answers": len(boot.answers),
-            "sort_orders": len(boot._order_cache),
+            "sort_orders": len(boot._orders),
+            "doubted": len(boot.doubted),
+            "credit_accounts": len(self.credits),
         }

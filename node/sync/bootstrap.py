@@ -13,10 +13,21 @@ class (membership, then needs and offers, then pledges and updates), then
 newest first, then id. So a cursor (class, hlc, id) means the same thing to
 any responder, and a partition moves to another responder, cursor and all,
 when its responder falls silent. A responder answers a PULL with up to
-`pull_batch` packets of the records after the cursor; the puller pulls again
+packets of the records after the cursor; the puller pulls again
 a few seconds after a batch ends, or after `pull_timeout` if nothing came.
 Bootstrap ends when no neighbour is more than `boot_gap / 2` ahead;
 reconciliation finishes the job.
+
+A digest claiming a large count is unauthenticated, so it buys only a probe:
+one partition is pulled from a responder until an answer brings a record we
+did not have; then its other partitions follow. `STALE` answers in a row
+that bring nothing new end every stream from that responder, and its claims
+are doubted for `DOUBT_S`. A PULL is padded to the size of the answer it asks for, and the
+responder answers with as many packets as the puller's credit covers
+(credit.py): one packet per full-size pull. Pending answers are bounded
+(`MAX_ANSWERS`, one per puller and partition); only the `PARTS`-way split
+is answered, and its sort orders are kept up to date incrementally, so an
+answer costs a bisection, never a sort of the ledger.
 """
 
 from __future__ import annotations
@@ -30,13 +41,19 @@ from ..ledger import codec
 from ..ledger.wire import DecodeError
 from . import messages as m
 from .budget import BULK, NORMAL
-from .ports import CLASS_BOARD, CLASS_OF_KIND, RecordInfo, SyncConfig
+from .ports import CLASS_OF_KIND, RecordInfo, SyncConfig
 from .relays import Peer
 
 PARTS = 3
 NO_ID = bytes(8)
 EXHAUSTED = 1000  # a stream's `silent` once its responder said the partition ended
 SWITCH = 3  # unanswered pulls in a row before the partition moves to another responder
+MAX_ANSWERS = 8  # pending pull answers (one per puller and partition)
+DOUBT_S = 3600.0  # a responder whose answer brought nothing new is not pulled from for this long
+MAX_DOUBTED = 64
+RECENT = 1024
+HELD = 1e18  # the due time of a stream waiting for its responder's probe
+STALE = 2  # answers in a row with nothing new that end a responder's streams
 Emit = Callable[[m.Message, str, int], bool]
 
 
@@ -63,6 +80,15 @@ class Stream:
     cursor: bytes = b""
     due: float = 0.0
     silent: int = 0  # pulls in a row that brought nothing: the partition is exhausted
+    stale: int = 0  # answers in a row that brought no record new to us
+
+
+@dataclass
+class Answer:
+    due: float
+    who: int  # the puller (its credit pays)
+    part: int
+    cursor: bytes
 
 
 class Bootstrap:
@@ -72,9 +98,11 @@ class Bootstrap:
         self.node = node
         self.streams: dict[int, Stream] = {}
         self.rest_until = -1e9  # after a full pass, leave the rest to reconciliation
-        self.answers: list[tuple[float, int, int, bytes]] = []  # due, part, parts, cursor
-        self._order_cache: dict[tuple[int, int], tuple[int, list[tuple[int, int, bytes]],
-                                                       list[RecordInfo]]] = {}
+        self.answers: list[Answer] = []
+        self._orders: dict[int, tuple[list[tuple[int, int, bytes]], list[RecordInfo]]] = {}
+        self.confirmed: set[int] = set()  # responders whose answers brought new records
+        self.doubted: dict[int, float] = {}  # responder -> until when its claims are ignored
+        self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
 
     @property
     def active(self) -> bool:
@@ -82,7 +110,8 @@ class Bootstrap:
 
     def _ahead(self, peers: Mapping[int, Peer], my_count: int, gap: int, now: float) -> list[int]:
         fresh = [(n, p) for n, p in peers.items()
-                 if p.count > my_count + gap and now - p.last < 2 * self.cfg.trickle_imax]
+                 if p.count > my_count + gap and now - p.last < 2 * self.cfg.trickle_imax
+                 and self.doubted.get(n, -1e9) <= now]
         return [n for n, _ in sorted(fresh, key=lambda np: (-np[1].count, np[0]))]
 
     def behind(self, peers: Mapping[int, Peer], my_count: int, now: float) -> bool:
@@ -112,17 +141,42 @@ class Bootstrap:
             cursor = current.cursor if current is not None else b""
             responder = min(ahead, key=lambda n: (load[n], ahead.index(n)))
             load[responder] += 1
-            self.streams[part] = Stream(responder, cursor, now + self.rng.uniform(0.2, 2.0))
+            # A responder not yet confirmed is probed with one partition first.
+            probing = responder not in self.confirmed and any(
+                s.responder == responder for p, s in self.streams.items() if p != part)
+            due = HELD if probing else now + self.rng.uniform(0.2, 2.0)
+            self.streams[part] = Stream(responder, cursor, due)
         return True
 
-    def answer(self, msg: m.Records, rids: list[bytes], sender: int, now: float) -> None:
-        """A pull answer arrived: if it continues our cursor (nothing lost since),
-        advance the cursor to its last record; either way pull again soon."""
+    def answer(self, msg: m.Records, rids: list[bytes], sender: int, now: float,
+               lacked: list[bool]) -> None:
+        """A pull answer arrived (`lacked`: which of its records we did not hold):
+        if it continues our cursor (nothing lost since), advance the cursor to its
+        last record; either way pull again soon. Answers with nothing new (nor
+        re-sent from earlier answers) mean the responder's claim was false."""
         if msg.after is None or not rids:
             return
         stream = self.streams.get(rids[-1][0] % PARTS)
         if stream is None or stream.responder != sender:
             return
+        new = False
+        for rid, was_new in zip(rids, lacked, strict=True):
+            if was_new:
+                self.recent[rid] = None
+                new = True
+            elif rid in self.recent:
+                new = True  # a re-send of what an earlier answer brought
+        while len(self.recent) > RECENT:
+            del self.recent[next(iter(self.recent))]
+        stream.stale = 0 if new or msg.end else stream.stale + 1
+        if stream.stale >= STALE:
+            self._doubt(sender, now)
+            return
+        if new and sender not in self.confirmed:
+            self.confirmed.add(sender)
+            for other in self.streams.values():
+                if other.responder == sender and other.due >= HELD:
+                    other.due = now + self.rng.uniform(0.2, 2.0)
         stream.due = now + self.cfg.pull_gap  # pull again once this batch has ended
         if stream.silent < EXHAUSTED:
             stream.silent = 0
@@ -137,17 +191,43 @@ class Bootstrap:
         if msg.end:
             stream.silent = EXHAUSTED
 
-    def on_pull(self, msg: m.Pull, now: float) -> None:
-        if msg.target == self.node:
-            self.answers = [a for a in self.answers if (a[1], a[2]) != (msg.part, msg.parts)]
-            self.answers.append((now + self.rng.uniform(0.2, 1.0), msg.part, msg.parts,
-                                 msg.cursor))
+    def _doubt(self, responder: int, now: float) -> None:
+        """`responder` claimed records it did not send: stop pulling from it."""
+        for part in [p for p, s in self.streams.items() if s.responder == responder]:
+            del self.streams[part]
+        self.confirmed.discard(responder)
+        self.doubted[responder] = now + DOUBT_S
+        if len(self.doubted) > MAX_DOUBTED:
+            for n in sorted(self.doubted, key=self.doubted.__getitem__)[:-MAX_DOUBTED]:
+                del self.doubted[n]
+
+    def on_pull(self, msg: m.Pull, sender: int, now: float) -> bool:
+        """A PULL addressed to us: plan one answer (replacing any earlier one of
+        the same puller and partition). False if it is not ours to answer."""
+        if msg.target != self.node or msg.parts != PARTS:
+            return False
+        keep = [a for a in self.answers if (a.who, a.part) != (sender, msg.part)]
+        keep.append(Answer(now + self.rng.uniform(0.2, 1.0), sender, msg.part, msg.cursor))
+        self.answers = keep[-MAX_ANSWERS:]
+        return True
 
     def times(self) -> list[float]:
         return [s.due for s in self.streams.values() if s.silent < EXHAUSTED] + [
-            a[0] for a in self.answers]
+            a.due for a in self.answers]
 
-    def poll(self, emit: Emit, now: float, peers: Mapping[int, Peer], my_count: int) -> None:
+    def _answer_size(self, record_size: float) -> int:
+        """Bytes of the answer packet a pull asks for (and is padded to): as many
+        records of about `record_size` as fit, plus a tenth for the unknown."""
+        room = self.cfg.payload_cap - m.RECORDS_ROOM - m.ID_LEN
+        fit = max(1, int(room // (record_size + 1)))
+        return min(self.cfg.payload_cap,
+                   int(m.RECORDS_ROOM + m.ID_LEN + 1.1 * fit * (record_size + 1)))
+
+    def poll(self, emit: Emit, now: float, peers: Mapping[int, Peer], my_count: int,
+             record_size: float, afford: Callable[[int, m.Message], bool]) -> None:
+        """Pull what is due. A node that is not new (more than `boot_gap` records)
+        pulls from a responder not yet confirmed only as far as that responder's
+        own air, as heard here, pays for it (`afford`)."""
         served = self.streams and all(s.silent >= EXHAUSTED for s in self.streams.values())
         if self.streams and (served or not self._ahead(peers, my_count,
                                                        self.cfg.boot_gap // 2, now)):
@@ -157,74 +237,104 @@ class Bootstrap:
             self.streams.clear()
             if served:
                 self.rest_until = now + self.cfg.trickle_imax
+        newcomer = my_count <= self.cfg.boot_gap
         for part, stream in sorted(self.streams.items()):
-            if stream.silent >= EXHAUSTED:
+            if stream.silent >= EXHAUSTED or self.streams.get(part) is not stream:
                 continue
-            if stream.due <= now and emit(m.Pull(stream.responder, part, PARTS, stream.cursor),
-                                          "pull", NORMAL):
+            if stream.due > now + HELD / 2 and not any(
+                    s.responder == stream.responder and s.silent < EXHAUSTED and s.due < HELD / 2
+                    for s in self.streams.values()):
+                stream.due = now  # its responder's probe ended: no longer held
+            if stream.due > now:
+                continue
+            pull = m.pad_to(m.Pull(stream.responder, part, PARTS, stream.cursor),
+                            self._answer_size(record_size), self.cfg.network_tag)
+            confirmed = stream.responder in self.confirmed
+            if not confirmed and not newcomer and not afford(stream.responder, pull):
+                # A node that holds a ledger probes a claim only with air the claimant
+                # spent: one spoofed digest buys no stream of pulls (nor a boot flag).
+                del self.streams[part]
+                continue
+            if emit(pull, "pull", NORMAL):
                 # No answer yet may mean a responder out of budget: back off, and
-                # after SWITCH silent pulls hand the partition to another responder.
+                # after SWITCH silent pulls hand the partition to another responder
+                # (and one that never answered is doubted: its claim may be a lie).
                 stream.due = now + min(900.0, self.cfg.pull_timeout * 2 ** stream.silent)
                 stream.silent += 1
                 if stream.silent >= SWITCH:
+                    if not confirmed:
+                        self._doubt(stream.responder, now)
                     self.behind(peers, my_count, now)
 
     def poll_answers(self, emit: Emit, now: float, infos: Mapping[bytes, RecordInfo],
-                     raw_of: Callable[[bytes], bytes | None]) -> None:
+                     raw_of: Callable[[bytes], bytes | None],
+                     afford: Callable[[int, m.Message], bool]) -> None:
+        """Answer due pulls, one packet at a time, while the puller's credit
+        (`afford`) and our budget (`emit`) allow."""
         keep = []
         for answer in self.answers:
-            due, part, parts, cursor = answer
-            if due > now:
+            if answer.due > now:
                 keep.append(answer)
                 continue
-            packets, at_end = self._batch(part, parts, cursor, infos, raw_of)
-            if not packets and at_end and cursor:
-                raw = raw_of(cursor[7:])  # nothing left: say so with the cursor's own record
-                packets = [([raw], [cursor[0]])] if raw is not None else []
-            for i, (packet, classes) in enumerate(packets):
-                prio = NORMAL if max(classes) <= CLASS_BOARD else BULK
-                end = at_end and i == len(packets) - 1
-                after = cursor[7:] if cursor else NO_ID
-                msg = m.Records(tuple(packet), relay=False, end=end, after=after)
-                if not emit(msg, "pull-records", prio):
-                    # Out of budget for now: answer the rest later, from where we stopped.
-                    keep.append((now + 1.0, part, parts, cursor))
+            while True:
+                cursor = answer.cursor
+                packet, at_end = self._packet(answer.part, cursor, infos, raw_of)
+                if not packet and at_end and cursor:
+                    raw = raw_of(cursor[7:])  # nothing left: say so with the cursor's own record
+                    packet = [raw] if raw is not None else []
+                if not packet:
                     break
-                cursor = packet_cursor(packet, infos)
+                after = cursor[7:] if cursor else NO_ID
+                msg = m.Records(tuple(packet), relay=False, end=at_end, after=after)
+                if not afford(answer.who, msg):
+                    break  # the pull paid for no more: the puller pulls again
+                if not emit(msg, "pull-records", BULK):
+                    # Out of budget: the answer waits (the engine sleeps until the
+                    # budget allows), from where it stopped.
+                    answer.due = now
+                    keep.append(answer)
+                    break
+                if at_end:
+                    break
+                answer.cursor = packet_cursor(packet, infos)
         self.answers = keep
 
-    def _ordered(self, part: int, parts: int, infos: Mapping[bytes, RecordInfo]
-                 ) -> tuple[list[tuple[int, int, bytes]], list[RecordInfo]]:
-        """A partition in bootstrap order, cached while the record set is unchanged
-        (records are only ever added, so the count tells)."""
-        cached = self._order_cache.get((part, parts))
-        if cached is not None and cached[0] == len(infos):
-            return cached[1], cached[2]
-        ordered = sorted((i for i in infos.values() if i.id[0] % parts == part),
-                         key=lambda i: order(cursor_of(i)))
-        keys = [order(cursor_of(i)) for i in ordered]
-        self._order_cache[(part, parts)] = (len(infos), keys, ordered)
-        return keys, ordered
+    def added(self, info: RecordInfo) -> None:
+        """A record joined the ledger: keep the partition orders current."""
+        built = self._orders.get(info.id[0] % PARTS)
+        if built is not None:
+            keys, ordered = built
+            key = order(cursor_of(info))
+            i = bisect.bisect_left(keys, key)
+            keys.insert(i, key)
+            ordered.insert(i, info)
 
-    def _batch(self, part: int, parts: int, cursor: bytes, infos: Mapping[bytes, RecordInfo],
-               raw_of: Callable[[bytes], bytes | None]
-               ) -> tuple[list[tuple[list[bytes], list[int]]], bool]:
-        """Up to `pull_batch` packets of records after `cursor`, and whether they
-        reach the end of the partition."""
-        keys, ordered = self._ordered(part, parts, infos)
+    def _ordered(self, part: int, infos: Mapping[bytes, RecordInfo]
+                 ) -> tuple[list[tuple[int, int, bytes]], list[RecordInfo]]:
+        """A partition in bootstrap order, built once and kept current by `added`."""
+        built = self._orders.get(part)
+        if built is None:
+            ordered = sorted((i for i in infos.values() if i.id[0] % PARTS == part),
+                             key=lambda i: order(cursor_of(i)))
+            built = ([order(cursor_of(i)) for i in ordered], ordered)
+            self._orders[part] = built
+        return built
+
+    def _packet(self, part: int, cursor: bytes, infos: Mapping[bytes, RecordInfo],
+                raw_of: Callable[[bytes], bytes | None]
+                ) -> tuple[list[bytes], bool]:
+        """One packet of the records after `cursor`, and whether it reaches the end
+        of the partition."""
+        keys, ordered = self._ordered(part, infos)
         start = bisect.bisect_right(keys, order(cursor)) if cursor else 0
-        packets: list[tuple[list[bytes], list[int]]] = []
-        room = 0
+        room = self.cfg.payload_cap - m.RECORDS_ROOM - m.ID_LEN  # chained: + after
+        packet: list[bytes] = []
         for info in ordered[start:]:
             raw = raw_of(info.id)
             if raw is None:
                 continue
-            if not packets or len(raw) + 1 > room:
-                if len(packets) == self.cfg.pull_batch:
-                    return packets, False
-                packets.append(([], []))
-                room = self.cfg.payload_cap - m.RECORDS_ROOM - m.ID_LEN  # chained: + after
-            packets[-1][0].append(raw)
-            packets[-1][1].append(info.cls)
+            if len(raw) + 1 > room:
+                return packet, False
+            packet.append(raw)
             room -= len(raw) + 1
-        return packets, True
+        return packet, True

@@ -45,7 +45,7 @@ from .answers import Answers
 from .budget import BULK, NORMAL, URGENT, Budget
 from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
 from .ratelimit import AuthorRates
-from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
+from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood, short
 from .trickle import Trickle
 
 RAW_CACHE = 512  # record bytes kept in memory for sending
@@ -115,6 +115,7 @@ class Engine:
         self._dirty = True  # state changed since next_timer() was last computed
         self._raws: dict[bytes, bytes] = {}  # recently seen record bytes, oldest first
         self._wake: float | None = None
+        self.plausible = True  # the packet being handled looked like its claimed sender
 
     @property
     def count(self) -> int:
@@ -131,6 +132,7 @@ class Engine:
         x = int.from_bytes(info.id, "big")
         self.fingerprint ^= x
         self.sketch.add(x)
+        self.boot.added(info)
 
     # ------------------------------------------------------------ inputs
 
@@ -220,7 +222,17 @@ class Engine:
         except DecodeError as exc:
             self.stats.dropped[exc.reason] += 1
             return
-        peer = self.hood.heard(meta.sender, meta.hops, now)
+        peer = self.hood.heard(meta.sender, meta.hops, now, meta.snr)
+        self.plausible = peer.plausible
+        if not peer.plausible:
+            # Someone else using this node's number: it earns no credit, its claims
+            # (counts, sketches, copies heard) count for nothing; records it carries
+            # are still checked and kept (they are signed).
+            self.stats.dropped["implausible-sender"] += 1
+            if not isinstance(msg, m.Records):
+                return
+        else:
+            self.answers.heard(msg, meta.sender, len(payload), now)
         if self.scope < meta.hops <= self.cfg.max_scope and not self.hood.has_direct_peer(now):
             self.scope = meta.hops  # our nearest ledger peers are behind radio-only relays
         match msg:
@@ -232,11 +244,11 @@ class Engine:
             case m.Sketch():
                 self.answers.on_sketch(msg, meta.sender, now)
             case m.Request():
-                self.answers.on_request(msg, now)
+                self.answers.on_request(msg, meta.sender, now)
             case m.More():
-                self.answers.on_more(msg, now)
+                self.answers.on_more(msg, meta.sender, now)
             case m.Pull():
-                self.answers.on_pull(msg, now)
+                self.answers.on_pull(msg, meta.sender, now)
 
     # ------------------------------------------------------------ handlers
 
@@ -247,12 +259,14 @@ class Engine:
 
     def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
         news = urgent_news = False
-        self.boot.answer(msg, [record_id(raw) for raw in msg.records], meta.sender, now)
+        rids = [record_id(raw) for raw in msg.records]
+        self.boot.answer(msg, rids, meta.sender, now, [rid not in self.infos for rid in rids])
         for raw in msg.records:
             rid = record_id(raw)
             if rid in self.infos:
                 self.stats.duplicates += 1
-                self._heard(rid, meta.sender, now)
+                if self.plausible:  # a copy from a spoofed sender proves nothing
+                    self._heard(rid, meta.sender, now)
                 continue
             result = self.ledger.sync_ingest(raw, now, meta)
             for freed in result.released:  # held until this record (a hello) arrived
@@ -276,9 +290,10 @@ class Engine:
 
     def _plan_relay(self, rid: bytes, info: RecordInfo, meta: RxMeta, urgent: bool,
                     now: float) -> None:
-        covered = None if urgent else self.hood.coverage(meta.sender)
+        known = self.plausible  # a spoofed sender's neighbour list says nothing
+        covered = None if urgent or not known else self.hood.coverage(meta.sender)
         uncovered = self.hood.uncovered(covered, now)
-        if uncovered == 0 or (not urgent and not self.hood.chosen_relay(meta.sender)):
+        if uncovered == 0 or (not urgent and known and not self.hood.chosen_relay(meta.sender)):
             self.stats.suppressed += 1  # not needed: covered, or not a relay of the sender
             return
         lo, hi = self.cfg.urgent_window if urgent else self.cfg.forward_window
@@ -298,11 +313,15 @@ class Engine:
         if pending is None:
             return
         pending.heard += 1
+        recheck = pending.tag == "push" and pending.repeats > 0
         if pending.covered is not None:
             extra = self.hood.coverage(sender)
+            if extra is None and recheck:
+                extra = {short(sender)}  # it has it, at least
             pending.covered = None if extra is None else pending.covered | extra
         if pending.heard >= pending.suppress or (
-            pending.tag == "forward" and self.hood.uncovered(pending.covered, now) == 0
+            (pending.tag == "forward" or recheck)
+            and self.hood.uncovered(pending.covered, now) == 0
         ):
             del self.sends[rid]
             self.stats.suppressed += 1
@@ -325,8 +344,9 @@ class Engine:
         return False
 
     def schedule_repair(self, info: RecordInfo, due: float) -> None:
-        """Send `info` to someone who lacks it at `due`, unless a copy is heard first."""
-        self._schedule(info.id, _Send(due, self._priority(info, fresh=False), 1, 0, "repair"))
+        """Send `info` to someone who lacks it at `due`, unless a copy is heard first.
+        An answer to others: bulk priority, whatever the record (answers.py)."""
+        self._schedule(info.id, _Send(due, BULK, 1, 0, "repair"))
 
     def _schedule(self, rid: bytes, send: _Send) -> None:
         current = self.sends.get(rid)
@@ -416,7 +436,7 @@ class Engine:
             prio = min(self.sends[r].priority for r in queue if r in self.sends)
             tag = self.sends[queue[0]].tag if queue[0] in self.sends else "push"
             for rid in queue:
-                raw = self._raw(rid) if rid in self.sends else None
+                raw = self.raw(rid) if rid in self.sends else None
                 if raw is None:
                     self.sends.pop(rid, None)
                 elif len(raw) + 1 <= room:
@@ -432,7 +452,7 @@ class Engine:
                 self._sent(rid, now)
             queue = rest
 
-    def _raw(self, rid: bytes) -> bytes | None:
+    def raw(self, rid: bytes) -> bytes | None:
         """A record's bytes: recently seen ones from memory, others from the ledger."""
         raw = self._raws.get(rid)
         if raw is None:
@@ -452,6 +472,6 @@ class Engine:
         info = self.infos.get(rid)
         if sent and sent.tag == "push" and info and info.urgent and sent.repeats < 2:
             # Implicit acknowledgement: an urgent record of ours goes out again
-            # unless we hear a neighbour relay it first.
-            self.sends[rid] = _Send(now + self.cfg.urgent_recheck, URGENT, 1, 0, "push",
-                                    None, sent.repeats + 1)
+            # unless the relays we hear cover every neighbour of ours (or three do).
+            self.sends[rid] = _Send(now + self.cfg.urgent_recheck, URGENT, 3, 0, "push",
+                                    set(), sent.repeats + 1)

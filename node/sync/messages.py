@@ -56,12 +56,15 @@ class Sketch:
 @dataclass(frozen=True)
 class Request:
     ids: tuple[bytes, ...]
+    target: int | None = None  # the node asked to answer (None: anyone holding them)
+    pad: int = 0  # zero ids after the ids (a multiple of 8 bytes): air paid for the answer
 
 
 @dataclass(frozen=True)
 class More:
     target: int  # the sketch sender's node number
     start: int
+    pad: int = 0  # zero bytes after `start`: air paid for the answer
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class Pull:
     part: int  # answer only records whose id's first byte % parts == part
     parts: int
     cursor: bytes  # empty, or (u8 class, u48 hlc, 8-byte id): answer records after it
+    pad: int = 0  # zero bytes before the cursor (at most 255): air paid for the answer
+
+PAD_FLAG = 0x80  # in PULL's `parts` byte: a u8 padding length and that many zeros follow
 
 
 Message = Records | Digest | Sketch | Request | More | Pull
@@ -105,12 +111,20 @@ def encode(msg: Message, tag: bytes) -> bytes:
             w.raw(msg.symbols)
         case Request():
             w.u8(VERSION << 4 | REQUEST).raw(tag)
+            if msg.target is not None:
+                w.fixed(msg.target, 4)
             for rid in msg.ids:
                 w.raw(rid)
+            w.raw(bytes(msg.pad - msg.pad % ID_LEN))
         case More():
             w.u8(VERSION << 4 | MORE).raw(tag).fixed(msg.target, 4).fixed(msg.start, 2)
+            w.raw(bytes(msg.pad))
         case Pull():
-            w.u8(VERSION << 4 | PULL).raw(tag).fixed(msg.target, 4).u8(msg.part).u8(msg.parts)
+            w.u8(VERSION << 4 | PULL).raw(tag).fixed(msg.target, 4).u8(msg.part)
+            if msg.pad:
+                w.u8(msg.parts | PAD_FLAG).u8(msg.pad).raw(bytes(msg.pad))
+            else:
+                w.u8(msg.parts)
             w.raw(msg.cursor)
     return w.bytes()
 
@@ -173,20 +187,46 @@ def decode(payload: bytes) -> Message:
             raise DecodeError("out-of-range", "sketch symbols not a positive multiple of 13 bytes")
         msg = Sketch(count, start, body)
     elif kind == REQUEST:
+        targeted = rd.remaining() % ID_LEN == 4
+        target = rd.fixed(4, "target") if targeted else None
         body = rd.raw(rd.remaining(), "ids")
         if not body or len(body) % ID_LEN:
             raise DecodeError("out-of-range", "request ids not a positive multiple of 8 bytes")
-        msg = Request(tuple(body[i : i + ID_LEN] for i in range(0, len(body), ID_LEN)))
+        # Zero ids (padding) stay in: nobody holds a record with that id.
+        msg = Request(tuple(body[i : i + ID_LEN] for i in range(0, len(body), ID_LEN)), target)
     elif kind == MORE:
-        msg = More(rd.fixed(4, "target"), rd.fixed(2, "start"))
+        target, start = rd.fixed(4, "target"), rd.fixed(2, "start")
+        pad = rd.raw(rd.remaining(), "padding")
+        if any(pad):
+            raise DecodeError("out-of-range", "padding that is not zero")
+        msg = More(target, start, len(pad))
     else:
         target = rd.fixed(4, "target")
         part, parts = rd.u8("part"), rd.u8("parts")
+        pad = b""
+        if parts & PAD_FLAG:
+            parts &= ~PAD_FLAG
+            pad = rd.raw(rd.u8("padding length"), "padding")
+            if not pad or any(pad):
+                raise DecodeError("out-of-range", "padding that is empty or not zero")
         if not 1 <= parts <= 16 or part >= parts:
             raise DecodeError("out-of-range", f"partition {part}/{parts}")
         cursor = rd.raw(rd.remaining(), "cursor")
         if len(cursor) not in (0, CURSOR_LEN):
             raise DecodeError("out-of-range", "cursor must be empty or 15 bytes")
-        msg = Pull(target, part, parts, cursor)
+        msg = Pull(target, part, parts, cursor, len(pad))
     rd.end()
     return msg
+
+
+def pad_to(msg: Request | More | Pull, size: int, tag: bytes) -> Request | More | Pull:
+    """`msg` padded so that it encodes to about `size` bytes (never less than
+    unpadded, never more than `size` unless unpadded already is)."""
+    room = size - len(encode(msg, tag))
+    if room <= 0:
+        return msg
+    if isinstance(msg, Request):
+        return Request(msg.ids, msg.target, msg.pad + room - room % ID_LEN)
+    if isinstance(msg, More):
+        return More(msg.target, msg.start, msg.pad + room)
+    return Pull(msg.target, msg.part, msg.parts, msg.cursor, min(255, max(0, room - 1)))

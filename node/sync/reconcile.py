@@ -10,14 +10,23 @@ broadcast serves the whole neighbourhood: every listener subtracts its own
 symbols and peels its own difference with the sketcher. The first sketch is
 small (most gaps are a record or two); a listener that cannot decode asks for
 MORE from the next index, and the sketcher sends more, in growing bursts.
-What a listener lacks, it REQUESTs (batched, after a back-off, dropped when
-someone else asked or the record arrived); what the sketcher lacks, the
-engine sends as repairs.
+What a listener lacks, it REQUESTs from the sketcher (after a back-off,
+dropped when someone else asked or the record arrived, given up after
+`WANT_TRIES` unanswered asks); what the sketcher lacks, the engine sends as
+repairs.
+
+Every table here is keyed by what unauthenticated packets claim, so each is
+bounded and expires: at most `MAX_STREAMS` sketchers' symbols and MORE plans
+(the least recently heard go first, and any after `STREAM_TTL`), at most
+`MAX_WANTED` wanted ids. Our MOREs and REQUESTs are padded to the size of
+the answer they ask for: the answerer spends no more air than we did
+(credit.py).
 """
 
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from collections.abc import Callable
 
 from . import messages as m
@@ -27,6 +36,11 @@ from .ports import SyncConfig
 
 Emit = Callable[[m.Message, str, int], bool]
 SYMBOLS_PER_PACKET = 16
+MAX_STREAMS = 8  # sketchers whose symbols we keep
+STREAM_TTL = 600.0  # seconds a sketcher's symbols and MORE plan are kept unheard
+MAX_WANTED = 128  # record ids we ask for at once
+WANT_TRIES = 2  # asks for an id before giving it up (a forged sketch's ids exist nowhere)
+RECORD_GUESS = 150  # bytes a record is assumed to take before any was heard
 
 
 class Reconciler:
@@ -37,12 +51,21 @@ class Reconciler:
         self.node = node
         self.sketch = sketch
         self.sketch_due: tuple[float, int] | None = None  # (time, first index)
+        self.sketch_asker: int | None = None  # who asked (MORE) for the planned symbols
+        self.sketch_firm = False  # planned because a sketcher lacks records: not cancelled
+        self.last_sketch = -1e9
         self.sketch_first = SYMBOLS_PER_PACKET
         self.sketch_burst = 1
         self.remote: dict[int, list[riblt.Symbol]] = {}  # sketcher -> symbols from index 0
         self.remote_count: dict[int, int] = {}  # sketcher -> its count when it sent index 0
         self.more_due: dict[int, tuple[float, int]] = {}  # sketcher -> (time, next index)
-        self.requests: dict[bytes, float] = {}  # record id -> when to ask
+        self.heard: OrderedDict[int, float] = OrderedDict()  # sketcher -> last heard
+        # record id -> (when to ask, asks so far, who holds it)
+        self.requests: dict[bytes, tuple[float, int, int | None]] = {}
+        self.tag = cfg.network_tag
+        # Our rank among a sketcher's neighbours for asking it MORE (None: do not ask).
+        self.more_rank: Callable[[int], int | None] = lambda sender: 0
+        self.record_size = float(RECORD_GUESS)  # running mean of record sizes heard
 
     def _backoff(self) -> float:
         lo, hi = self.cfg.repair_window
@@ -54,23 +77,39 @@ class Reconciler:
             return
         at = max(now + self._backoff(), last_news + self.cfg.settle)
         self.sketch_due = (at, 0)
+        self.sketch_asker = None
+        self.sketch_firm = False
         self.sketch_burst = 1
         gap = abs(their_count - my_count)
         self.sketch_first = max(self.cfg.sketch_min, min(SYMBOLS_PER_PACKET, 2 * gap + 4))
 
+    def offer(self, lacking: int, now: float) -> None:
+        """A sketcher lacks `lacking` records we hold and its credit did not pay for
+        repairs: sketch ourselves (not twice within two repair windows), so it can decode
+        our sketch and request them, paying for the answer."""
+        if self.sketch_due is not None or now - self.last_sketch < 2 * self.cfg.repair_window[1]:
+            return
+        self.sketch_due = (now + self._backoff(), 0)
+        self.sketch_asker = None
+        self.sketch_firm = True
+        self.sketch_burst = 1
+        self.sketch_first = max(self.cfg.sketch_min, min(SYMBOLS_PER_PACKET, 2 * lacking + 4))
+
     def on_sketch(self, msg: m.Sketch, sender: int, now: float,
                   my_count: int) -> riblt.Decoded | None:
         """Take symbols from `sender`; the decoded difference once complete."""
-        if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0:
+        if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0 \
+                and not self.sketch_firm:
             self.sketch_due = None  # someone else's sketch serves the neighbourhood
         symbols = riblt.parse_symbols(msg.symbols)
+        self._track(sender, now)
         if msg.start == 0:
             self.remote_count[sender] = msg.count
         elif self.remote_count.get(sender) != msg.count:
             # The sketcher's set changed since index 0: these symbols do not continue
             # the ones we hold. Drop the stream and ask for a new one from index 0.
             self.remote.pop(sender, None)
-            self.more_due[sender] = (now + self._backoff(), 0)
+            self._plan_more(sender, 0, now)
             return None
         have = [] if msg.start == 0 else self.remote.get(sender, [])
         if msg.start != len(have):
@@ -92,22 +131,52 @@ class Reconciler:
             del self.remote[sender]
             return result
         if len(have) < self.sketch.size:
-            self.more_due[sender] = (now + self._backoff(), len(have))
+            self._plan_more(sender, len(have), now)
         return None
 
-    def on_more(self, msg: m.More, now: float) -> None:
+    def _plan_more(self, sender: int, start: int, now: float) -> None:
+        """Ask `sender` for symbols from `start`: one listener per neighbourhood asks
+        (by its rank among the sketcher's announced neighbours; others wait and
+        hear the answer), and nobody asks a sketcher whose neighbours are unknown
+        (a made-up node number sketches for nobody)."""
+        rank = self.more_rank(sender)
+        if rank is None:
+            return
+        self.more_due[sender] = (now + self._backoff() + rank * self.cfg.repair_window[1],
+                                 start)
+
+    def _track(self, sender: int, now: float) -> None:
+        """Note a sketcher heard; forget the oldest beyond MAX_STREAMS or STREAM_TTL."""
+        heard = self.heard
+        heard.pop(sender, None)
+        heard[sender] = now
+        while heard:
+            old, at = next(iter(heard.items()))
+            if len(heard) <= MAX_STREAMS and at + STREAM_TTL > now:
+                break
+            del heard[old]
+            self.remote.pop(old, None)
+            self.remote_count.pop(old, None)
+            self.more_due.pop(old, None)
+
+    def on_more(self, msg: m.More, sender: int, now: float) -> None:
+        """A MORE: plan the symbols asked of us (paid for by `sender`), or drop our
+        own MORE for the same symbols (the answer serves us too)."""
         if msg.target == self.node:
             if self.sketch_due is None or self.sketch_due[1] != msg.start:
                 lo = self.cfg.repair_window[0]
                 self.sketch_due = (now + self.rng.uniform(0.2, lo + 0.5), msg.start)
+                self.sketch_asker = sender
                 self.sketch_burst = max(1, min(4, msg.start // (2 * SYMBOLS_PER_PACKET)))
             return
         pending = self.more_due.get(msg.target)
         if pending is not None and pending[1] <= msg.start:
             del self.more_due[msg.target]  # the answer will serve us too
 
-    def want(self, rid: bytes, now: float) -> None:
-        self.requests.setdefault(rid, now + self._backoff())
+    def want(self, rid: bytes, holder: int | None, now: float) -> None:
+        """Ask `holder` for `rid` soon (unless we already want MAX_WANTED ids)."""
+        if rid not in self.requests and len(self.requests) < MAX_WANTED:
+            self.requests[rid] = (now + self._backoff(), 0, holder)
 
     def got(self, rid: bytes) -> None:
         self.requests.pop(rid, None)
@@ -117,35 +186,61 @@ class Reconciler:
         if self.sketch_due is not None:
             out.append(self.sketch_due[0])
         if self.requests:
-            out.append(min(self.requests.values()))
+            out.append(min(t for t, _n, _h in self.requests.values()))
         return out
 
-    def poll(self, emit: Emit, now: float, my_count: int) -> None:
-        self._poll_sketch(emit, now, my_count)
+    def poll(self, emit: Emit, now: float, my_count: int,
+             afford: Callable[[int, m.Message], bool]) -> None:
+        """Send what is due; symbols asked for by a MORE only as far as `afford`
+        (the asker's credit) allows."""
+        self._poll_sketch(emit, now, my_count, afford)
         for sender, (due, start) in list(self.more_due.items()):
-            if due <= now and emit(m.More(sender, start), "more", BULK):
+            # Padded to a full packet: the sketcher answers with one packet of symbols.
+            more = m.pad_to(m.More(sender, start), self.cfg.payload_cap, self.tag)
+            if due <= now and emit(more, "more", BULK):
                 del self.more_due[sender]
-        due_ids = [rid for rid, t in self.requests.items() if t <= now]
-        per = (self.cfg.payload_cap - m.HEADER) // m.ID_LEN
-        for i in range(0, len(due_ids), per):
-            chunk = tuple(due_ids[i : i + per])
-            if not emit(m.Request(chunk), "request", NORMAL):
-                return
-            for rid in chunk:
-                self.requests[rid] = now + self.cfg.pull_timeout  # ask again if unanswered
+        by_holder: dict[int | None, list[bytes]] = {}
+        for rid, (t, tries, holder) in list(self.requests.items()):
+            if t > now:
+                continue
+            if tries >= WANT_TRIES:
+                del self.requests[rid]  # nobody has it (or nobody answers): give up
+                continue
+            by_holder.setdefault(holder, []).append(rid)
+        # One request asks for what fits one answer packet, and is padded to about
+        # that size (records heard so far tell how large records are).
+        size = self.record_size + 1
+        per = max(1, int((self.cfg.payload_cap - m.RECORDS_ROOM) // size))
+        for holder, due_ids in by_holder.items():
+            for i in range(0, len(due_ids), per):
+                chunk = tuple(due_ids[i : i + per])
+                want = min(self.cfg.payload_cap, int(m.RECORDS_ROOM + 1.1 * size * len(chunk)))
+                req = m.pad_to(m.Request(chunk, holder), want, self.tag)
+                if not emit(req, "request", NORMAL):
+                    return
+                for rid in chunk:  # ask again if unanswered
+                    _t, tries, _h = self.requests[rid]
+                    self.requests[rid] = (now + self.cfg.pull_timeout, tries + 1, holder)
 
-    def _poll_sketch(self, emit: Emit, now: float, my_count: int) -> None:
+    def _poll_sketch(self, emit: Emit, now: float, my_count: int,
+                     afford: Callable[[int, m.Message], bool]) -> None:
         if self.sketch_due is None or self.sketch_due[0] > now:
             return
         start = self.sketch_due[1]
+        asker = self.sketch_asker
         full = (self.cfg.payload_cap - m.HEADER - 7) // riblt.SYMBOL_BYTES
         for _ in range(self.sketch_burst):
             if start >= self.sketch.size:
                 break
             per = min(full, self.sketch_first) if start == 0 else full
             msg = m.Sketch(my_count, start, self.sketch.encode(start, per))
+            if asker is not None and not afford(asker, msg):
+                break  # the MORE paid for no more than this: it may ask again
             if not emit(msg, "sketch", BULK):
                 self.sketch_due = (now, start)
                 return
             start += per
+            self.last_sketch = now
         self.sketch_due = None
+        self.sketch_asker = None
+        self.sketch_firm = False

@@ -20,6 +20,8 @@ from . import messages as m
 
 NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unheard
 REANNOUNCE_MIN_S = 600.0
+MAX_PEERS = 96  # peers remembered (the least recently heard go first)
+SNR_TOLERANCE_DB = 4.0  # a packet this far from a neighbour's usual SNR is not its
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Peer:
     boot: bool = False
     neighbours: frozenset[int] | None = None  # its direct ledger peers, from its digest
     relays: frozenset[int] | None = None  # the neighbours it chose to relay for it
+    snr: float | None = None  # usual SNR of its packets heard directly
+    plausible: bool = True  # the last packet claiming to be it looked like it
 
 
 def short(node: int) -> int:
@@ -48,8 +52,27 @@ class Neighbourhood:
         self.last_announce = -1e9
         self.announced: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
-    def heard(self, sender: int, hops: int, now: float) -> Peer:
-        peer = self.peers.setdefault(sender, Peer())
+    def heard(self, sender: int, hops: int, now: float, snr: float | None = None) -> Peer:
+        """Note a packet claiming to come from `sender`. Its `plausible` says whether
+        it looked like the sender: anyone may claim any node number, but not its
+        signal. A direct packet whose SNR is more than SNR_TOLERANCE_DB from the
+        sender's usual SNR is implausible (and does not move the usual SNR much)."""
+        peer = self.peers.pop(sender, None)
+        if peer is None:
+            peer = Peer()
+            if len(self.peers) >= MAX_PEERS:
+                del self.peers[next(iter(self.peers))]
+        self.peers[sender] = peer  # most recently heard last
+        peer.plausible = True
+        if hops == 0 and snr is not None:
+            if peer.snr is None:
+                peer.snr = snr
+            elif abs(snr - peer.snr) <= SNR_TOLERANCE_DB:
+                peer.snr += (snr - peer.snr) * 0.2
+            else:
+                peer.plausible = False
+                peer.snr += (snr - peer.snr) * 0.02
+                return peer
         peer.last = now
         peer.hops = hops
         if hops == 0:

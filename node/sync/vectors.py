@@ -33,10 +33,13 @@ def cases() -> list[tuple[str, m.Message]]:
         ("digest with neighbours", m.Digest(7, 0xFEDCBA9876543210, True, (0x0102, 0xA0B0), True)),
         ("sketch", m.Sketch(2, 0, sketch.encode(0, 3))),
         ("request", m.Request(tuple(ids))),
+        ("request to a node, padded", m.Request((ids[0],), 0x12345678, 16)),
         ("more", m.More(0x12345678, 16)),
+        ("more, padded", m.More(0x12345678, 16, 4)),
         ("pull from start", m.Pull(0x0A0B0C0D, 1, 3, b"")),
         ("pull after cursor", m.Pull(0x0A0B0C0D, 0, 2, bytes([1]) + (60_000_000 << 16).to_bytes(6, "big")
                                      + ids[0])),
+        ("pull, padded", m.Pull(0x0A0B0C0D, 2, 3, b"", 5)),
     ]
 
 

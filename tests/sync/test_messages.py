@@ -309,7 +309,30 @@ def test_sketch_request_pull_limits() -> None:
             m.decode(pull + b"\x00\x01" + b"\x00" * n)
     more = bytes([m.VERSION << 4 | m.MORE]) + TAG + b"\x00" * 6
     assert m.decode(more) == m.More(0, 0)
+    assert m.decode(more + b"\x00" * 3) == m.More(0, 0, 3)  # zero padding
     with pytest.raises(DecodeError):
-        m.decode(more + b"\x00")
+        m.decode(more + b"\x00\x01")
     with pytest.raises(DecodeError):
         m.decode(more[:-1])
+
+
+def test_padding_and_targets_round_trip_and_reach_the_asked_size() -> None:
+    """issue 9: requests carry zero padding (the air they pay for the answer) and a
+    REQUEST may name the node asked; padding that is not zero is refused."""
+    ids = (bytes(range(8)),)
+    for msg in (m.Request(ids, 0x01020304), m.More(7, 16), m.Pull(7, 1, 3, b""),
+                m.Pull(7, 0, 3, bytes([1]) + bytes(6) + ids[0])):
+        padded = m.pad_to(msg, 200, TAG)
+        payload = m.encode(padded, TAG)
+        assert 192 < len(payload) <= 200
+        back = m.decode(payload)
+        assert m.encode(back, TAG) == payload
+        assert getattr(back, "target", None) == msg.target
+    request = m.decode(m.encode(m.Request(ids, 9, 16), TAG))
+    assert isinstance(request, m.Request) and request.target == 9
+    assert request.ids == ids + (bytes(8), bytes(8))  # zero ids: held by nobody
+    pull = bytearray(m.encode(m.Pull(7, 1, 3, b"", 4), TAG))
+    assert m.decode(bytes(pull)) == m.Pull(7, 1, 3, b"", 4)
+    for bad in (pull[:-1], pull[:9] + b"\x00", bytes(pull[:-1]) + b"\x01"):
+        with pytest.raises(DecodeError):
+            m.decode(bytes(bad))
