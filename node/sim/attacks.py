@@ -10,9 +10,10 @@ cycle (default 10 %), claiming any sender it likes. Per attack we report
 * attacker air: seconds on air of its own packets;
 * honest air caused: honest air with the attack minus without it, summed over
   the mesh, and the amplification ratio (caused / attacker air);
-* delay of the victim's critical need (and of a normal board post) posted
-  during the attack: time until every honest node holds it, minus the same
-  without the attack (">" marks a record that never arrived everywhere);
+* delay of the victim's critical needs (and of normal board posts), four
+  of each posted during the attack: the mean time until every honest node
+  holds one, minus the same without the attack (">" marks a run where some
+  never arrived everywhere);
 * the largest table any honest engine holds (answers.table_sizes), the
   non-member records stored, and the slowest single poll() in milliseconds.
 
@@ -46,8 +47,11 @@ class Size:
     probe_s: float  # when the victim posts its probes (after the start)
 
 
+PROBES = 4  # critical and normal posts by the victim during the attack
+PROBE_GAP_S = 240.0
+
 SIZES = {
-    "small": Size(nodes=7, records=120, duration_s=2400.0, start_s=300.0, probe_s=900.0),
+    "small": Size(nodes=7, records=120, duration_s=2700.0, start_s=300.0, probe_s=900.0),
     "full": Size(nodes=14, records=600, duration_s=3 * 3600.0, start_s=600.0, probe_s=2400.0),
 }
 
@@ -66,7 +70,7 @@ def scenario(attack: str, size: Size, seed: int) -> Scenario:
     return parse({
         "name": f"attack-{attack}", "seed": seed, "duration_h": size.duration_s / 3600.0,
         "duty_cycle_pct": 10, "initial_records": size.records, "topology": topo,
-        "loss": {"model": "bernoulli", "p": 0.02},
+        "loss": {"model": "bernoulli", "p": 0.01},
         "workload": {"records_per_node_per_hour": 0},
     }, f"<attack {attack}>")
 
@@ -132,16 +136,18 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
             inner(n, payload, meta)
 
         sim.mesh.on_receive = hear_all
-    probes: dict[str, bytes] = {}
+    probes: dict[str, list[bytes]] = {"critical": [], "board": []}
 
-    def probe() -> None:
+    def probe(k: int) -> None:
         author = victim if attack != "echo" else 0
-        crit = sim.author(author, r.Need(1, "probe: critical need", 5, 0, 3, 0, ""))
-        board = sim.author(author, r.Need(2, "probe: normal need", 5, 0, 1, 0, ""))
+        crit = sim.author(author, r.Need(1, f"probe {k}: critical need", 5, 0, 3, 0, ""))
+        board = sim.author(author, r.Need(2, f"probe {k}: normal need", 5, 0, 1, 0, ""))
         if crit is not None and board is not None:
-            probes["critical"], probes["board"] = crit, board
+            probes["critical"].append(crit)
+            probes["board"].append(board)
 
-    sim.events.schedule(size.probe_s, probe)
+    for k in range(PROBES):
+        sim.events.schedule(size.probe_s + k * PROBE_GAP_S, probe, k)
     res = sim.run()
     honest = [n for n in sim.world.ledger_nodes if n != attacker]
     out: dict[str, Any] = {
@@ -152,13 +158,18 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
         "poll_ms": round(max(polls) * 1000.0, 2),
     }
     out["honest_air"] = _honest_air(sim)
-    for name, raw in probes.items():
-        got = sim.have.get(record_id(raw), {})
-        t0 = sim.created[record_id(raw)][0]
-        missing = [n for n in honest if n not in got]
-        arrive = max((got[n] for n in honest if n in got), default=t0)
-        out[f"{name}_delay"] = (size.duration_s - t0) if missing else arrive - t0
-        out[f"{name}_missing"] = len(missing)
+    for name, raws in probes.items():
+        delays, missing = [], 0
+        for raw in raws:
+            got = sim.have.get(record_id(raw), {})
+            t0 = sim.created[record_id(raw)][0]
+            lacking = [n for n in honest if n not in got]
+            missing += len(lacking)
+            arrive = max((got[n] for n in honest if n in got), default=t0)
+            delays.append((size.duration_s - t0) if lacking else arrive - t0)
+        if delays:
+            out[f"{name}_delay"] = sum(delays) / len(delays)
+            out[f"{name}_missing"] = missing
     tables: dict[str, int] = {}
     nonmember = 0
     for n in honest:
@@ -188,22 +199,39 @@ def _timed(poll: Any, acc: list[float]) -> Any:
     return timed
 
 
-def measure(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0) -> dict[str, Any]:
-    """An attack against its own baseline: the row of the table."""
-    base = run_one(attack, size, seed, duty_pct, attacked=False)
-    hit = run_one(attack, size, seed, duty_pct, attacked=True)
-    caused = max(0.0, hit["honest_air"] - base["honest_air"])
-    air = hit["attacker_air"]
+def measure(attack: str, size: Size, seeds: int = 1, duty_pct: float = 10.0) -> dict[str, Any]:
+    """An attack against its own baseline, over `seeds` meshes (summed air, mean
+    delays, largest tables and polls): the row of the table."""
+    caused = air = 0.0
+    delays: dict[str, list[float]] = {"critical": [], "board": []}
+    missing = {"critical": 0, "board": 0}
+    tables: dict[str, int] = {}
+    nonmember = 0
+    poll_ms = 0.0
+    for seed in range(1, seeds + 1):
+        base = run_one(attack, size, seed, duty_pct, attacked=False)
+        hit = run_one(attack, size, seed, duty_pct, attacked=True)
+        caused += hit["honest_air"] - base["honest_air"]
+        air += hit["attacker_air"]
+        for name, values in delays.items():
+            if f"{name}_delay" in hit and f"{name}_delay" in base:
+                values.append(hit[f"{name}_delay"] - base[f"{name}_delay"])
+                missing[name] += hit[f"{name}_missing"]
+        for key, value in hit["tables"].items():
+            tables[key] = max(tables.get(key, 0), value)
+        nonmember = max(nonmember, hit["nonmember_stored"])
+        poll_ms = max(poll_ms, hit["poll_ms"])
+    caused = max(0.0, caused)
     row: dict[str, Any] = {
-        "attack": attack, "attacker_air": air, "honest_caused": round(caused, 1),
+        "attack": attack, "attacker_air": round(air, 1), "honest_caused": round(caused, 1),
         "ratio": round(caused / air, 2) if air > 0 else 0.0,
-        "table_max": max(hit["tables"].values(), default=0), "tables": hit["tables"],
-        "nonmember_stored": hit["nonmember_stored"], "poll_ms": hit["poll_ms"],
+        "table_max": max(tables.values(), default=0), "tables": tables,
+        "nonmember_stored": nonmember, "poll_ms": poll_ms,
     }
-    for name in ("critical", "board"):
-        if f"{name}_delay" in hit and f"{name}_delay" in base:
-            row[f"{name}_delay"] = round(hit[f"{name}_delay"] - base[f"{name}_delay"], 1)
-            row[f"{name}_missing"] = hit[f"{name}_missing"]
+    for name, got in delays.items():
+        if got:
+            row[f"{name}_delay"] = round(sum(got) / len(got), 1)
+            row[f"{name}_missing"] = missing[name]
     return row
 
 
@@ -241,15 +269,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--attack", action="append", choices=ak.ALL,
                     help="run only this attack (repeatable; default: all)")
     ap.add_argument("--duty", type=float, default=10.0, help="attacker duty cycle, percent")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", type=int, default=3, help="meshes per attack (default 3)")
     ap.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     args = ap.parse_args(argv)
-    if not 0 < args.duty <= 100:
-        print("--duty must be in (0, 100]", file=sys.stderr)
+    if not 0 < args.duty <= 100 or args.seeds < 1:
+        print("--duty must be in (0, 100] and --seeds at least 1", file=sys.stderr)
         return 2
     rows = []
     for attack in args.attack or ak.ALL:
-        rows.append(measure(attack, SIZES[args.size], args.seed, args.duty))
+        rows.append(measure(attack, SIZES[args.size], args.seeds, args.duty))
         if not args.json:
             print(table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else table(rows),
                   flush=True)

@@ -4,21 +4,36 @@ The engine's `now` is its monotonic timer clock: it never reaches the store,
 which stamps records with its own wall clock. Membership (which only sets a
 record's sync priority) is cached and reloaded whenever the store saw another
 process commit or a vouch, revoke or charter passed through here.
+
+Records of keys nobody admitted are taken within a quota (issue 9): at most
+NONMEMBER_PER_KEY per key (a hello and a few posts: what a newcomer needs to
+be vouched for) and at most NONMEMBER_CAP from all such keys received in the
+last NONMEMBER_WINDOW_S; beyond that they are refused (`nonmember-quota`),
+so a flood of fresh keys costs the database and the engine a bounded amount.
+The quota applies to records heard over the radio (`meta` given), not to
+imports, our own records or what the engine asked for (pull answers and
+requested records come without `meta`: a node catching up meets members'
+posts before their vouches).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Iterator
 
-from ..ledger import identity
+from ..ledger import codec, identity
 from ..ledger import records as r
+from ..ledger.wire import DecodeError
 from ..sync.ports import CLASS_OF_KIND, Ingested, RecordInfo, RxMeta
 from .store import Store
 
 _URGENT_KINDS = {int(r.Kind.CHARTER), int(r.Kind.VOUCH), int(r.Kind.REVOKE)}
 _MEMBERSHIP_KINDS = {r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE}
 _CLASS = {int(k): c for k, c in CLASS_OF_KIND.items()}
+NONMEMBER_PER_KEY = 4
+NONMEMBER_CAP = 2000
+NONMEMBER_WINDOW_S = 7 * 86400.0
 
 
 class SyncLedger:
@@ -28,11 +43,14 @@ class SyncLedger:
         self.store = store
         self._members: dict[bytes, int | None] = {}
         self._members_gen = -1  # store.generation the member table reflects
+        self._member_shorts: set[bytes] = set()
+        self._strangers: deque[float] | None = None  # received_at of recent non-member records
 
     def _load_members(self) -> None:
         if self._members_gen != self.store.generation:
             self._members = {bytes(k): t for k, t in self.store.db.execute(
                 "SELECT key, revoked_through FROM members")}
+            self._member_shorts = {identity.short_id(k) for k in self._members}
             self._members_gen = self.store.generation
 
     def _info(self, kind: int, hlc: int, digest: bytes, author: bytes, short: bytes, seq: int,
@@ -57,7 +75,13 @@ class SyncLedger:
         used); `info` is set for accepted records and for duplicates, and
         `released` lists records this one freed from the held table. `meta` is
         kept as where the record was first heard."""
+        refused = self._over_quota(raw) if meta is not None else None
+        if refused is not None:
+            return Ingested("rejected", refused)
         outcome = self.store.ingest(raw, heard=meta)
+        if outcome.status == "accepted" and outcome.record is not None \
+                and outcome.record.author not in self._members and self._strangers is not None:
+            self._strangers.append(self.store.wall())
         if outcome.record is not None and outcome.record.kind in _MEMBERSHIP_KINDS:
             self._members_gen = -1  # membership may have changed
         self._load_members()
@@ -69,6 +93,34 @@ class SyncLedger:
         if outcome.status != "accepted" or outcome.record is None:
             return Ingested(outcome.status, outcome.reason, None, released)
         return Ingested("accepted", "", self._of_record(outcome.record), released)
+
+    def _over_quota(self, raw: bytes) -> str | None:
+        """Why a record of a key nobody admitted is refused, or None."""
+        try:
+            p = codec.parse(raw)
+        except DecodeError:
+            return None  # the store says what is wrong with it
+        self._load_members()
+        if p.kind == r.Kind.CHARTER or p.author_short in self._member_shorts:
+            return None
+        db = self.store.db
+        now = self.store.wall()
+        if self._strangers is None:
+            self._strangers = deque(sorted(t for (t,) in db.execute(
+                "SELECT r.received_at FROM records r LEFT JOIN members m ON m.key = r.author"
+                " WHERE m.key IS NULL AND r.kind != ? AND r.received_at > ?",
+                [int(r.Kind.CHARTER), now - NONMEMBER_WINDOW_S])))
+        while self._strangers and self._strangers[0] <= now - NONMEMBER_WINDOW_S:
+            self._strangers.popleft()
+        if len(self._strangers) >= NONMEMBER_CAP:
+            return "nonmember-quota"
+        keys = [p.author_ref] if len(p.author_ref) == r.KEY_LEN else [
+            bytes(k) for (k,) in db.execute("SELECT key FROM keys WHERE short = ?", [p.author_ref])]
+        for key in keys:
+            (held,) = db.execute("SELECT COUNT(*) FROM records WHERE author = ?", [key]).fetchone()
+            if held >= NONMEMBER_PER_KEY:
+                return "nonmember-quota"
+        return None
 
     def info(self, digest: bytes) -> RecordInfo | None:
         """What the engine needs about the stored record with this SHA-256."""

@@ -81,12 +81,15 @@ class Answers:
 
     def _more_rank(self, sketcher: int) -> int | None:
         """Where we stand among `sketcher`'s announced neighbours in the order of
-        who asks it for more symbols (a hash of both numbers), or None when its
-        neighbours are not known or do not include us."""
+        who asks it for more symbols (a hash of both numbers); behind them all
+        when its list is not known yet; None (do not ask) when we never heard a
+        digest from it: a node number made up for a sketch is asked nothing."""
         peer = self.eng.hood.peers.get(sketcher)
         me = short(self.eng.node)
-        if peer is None or peer.neighbours is None or me not in peer.neighbours:
+        if peer is None or peer.count <= 0:
             return None
+        if peer.neighbours is None or me not in peer.neighbours:
+            return 1 + len(peer.neighbours or ())
         order = sorted(peer.neighbours, key=lambda n: hashlib.sha256(
             sketcher.to_bytes(4, "big") + n.to_bytes(2, "big")).digest())
         return order.index(me)

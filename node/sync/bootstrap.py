@@ -191,6 +191,10 @@ class Bootstrap:
         if msg.end:
             stream.silent = EXHAUSTED
 
+    def pulling_from(self, node: int) -> bool:
+        """Is `node` the responder of one of our streams?"""
+        return any(s.responder == node for s in self.streams.values())
+
     def _doubt(self, responder: int, now: float) -> None:
         """`responder` claimed records it did not send: stop pulling from it."""
         for part in [p for p, s in self.streams.items() if s.responder == responder]:

@@ -43,12 +43,14 @@ from . import messages as m
 from . import riblt
 from .answers import Answers
 from .budget import BULK, NORMAL, URGENT, Budget
-from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
+from .ports import CLASS_BOARD, CLASS_MEMBERSHIP, Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
 from .ratelimit import AuthorRates
 from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood, short
 from .trickle import Trickle
 
 RAW_CACHE = 512  # record bytes kept in memory for sending
+NEWCOMER_HELLOS_PER_HOUR = 6.0  # hellos of unadmitted keys relayed, all keys together
+NEWCOMER_BURST = 3.0
 
 
 def record_id(raw: bytes) -> bytes:
@@ -108,6 +110,7 @@ class Engine:
         self.scope = 0
         self.started = False
         self.rates = AuthorRates(config.author_rate_per_hour, config.author_burst)
+        self.newcomers = AuthorRates(NEWCOMER_HELLOS_PER_HOUR, NEWCOMER_BURST)
         self.last_time = 0.0
         self.last_news = -1e9
         self.last_digest = -1e9
@@ -260,6 +263,7 @@ class Engine:
     def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
         news = urgent_news = False
         rids = [record_id(raw) for raw in msg.records]
+        pulled = msg.after is not None and self.plausible and self.boot.pulling_from(meta.sender)
         self.boot.answer(msg, rids, meta.sender, now, [rid not in self.infos for rid in rids])
         for raw in msg.records:
             rid = record_id(raw)
@@ -268,7 +272,12 @@ class Engine:
                 if self.plausible:  # a copy from a spoofed sender proves nothing
                     self._heard(rid, meta.sender, now)
                 continue
-            result = self.ledger.sync_ingest(raw, now, meta)
+            # What we asked for (pull answers from our responders, records we
+            # requested) is taken whole: a node catching up meets members' posts
+            # before their vouches. The store's quota on unadmitted keys applies
+            # to the rest (pushes and relays), given as heard over the radio.
+            asked = pulled or rid in self.recon.requests
+            result = self.ledger.sync_ingest(raw, now, None if asked else meta)
             for freed in result.released:  # held until this record (a hello) arrived
                 self._add(freed)
                 self.recon.got(freed.id)
@@ -290,6 +299,12 @@ class Engine:
 
     def _plan_relay(self, rid: bytes, info: RecordInfo, meta: RxMeta, urgent: bool,
                     now: float) -> None:
+        if not info.trusted and (info.cls != CLASS_MEMBERSHIP
+                                 or not self.newcomers.allow(b"hello", now)):
+            # Keys nobody admitted: only a newcomer's hello travels on (to reach
+            # a steward), a few an hour; their other records stay where they landed.
+            self.stats.suppressed += 1
+            return
         known = self.plausible  # a spoofed sender's neighbour list says nothing
         covered = None if urgent or not known else self.hood.coverage(meta.sender)
         uncovered = self.hood.uncovered(covered, now)

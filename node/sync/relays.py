@@ -22,6 +22,7 @@ NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unhe
 REANNOUNCE_MIN_S = 600.0
 MAX_PEERS = 96  # peers remembered (the least recently heard go first)
 SNR_TOLERANCE_DB = 4.0  # a packet this far from a neighbour's usual SNR is not its
+# (or three times the neighbour's usual deviation, on a link that fades)
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Peer:
     neighbours: frozenset[int] | None = None  # its direct ledger peers, from its digest
     relays: frozenset[int] | None = None  # the neighbours it chose to relay for it
     snr: float | None = None  # usual SNR of its packets heard directly
+    snr_dev: float = 3.0  # their usual distance from it (a running mean)
     plausible: bool = True  # the last packet claiming to be it looked like it
 
 
@@ -67,12 +69,16 @@ class Neighbourhood:
         if hops == 0 and snr is not None:
             if peer.snr is None:
                 peer.snr = snr
-            elif abs(snr - peer.snr) <= SNR_TOLERANCE_DB:
-                peer.snr += (snr - peer.snr) * 0.2
             else:
-                peer.plausible = False
-                peer.snr += (snr - peer.snr) * 0.02
-                return peer
+                off = snr - peer.snr
+                if abs(off) <= max(SNR_TOLERANCE_DB, 3.0 * peer.snr_dev):
+                    peer.snr += off * 0.2
+                    peer.snr_dev += (abs(off) - peer.snr_dev) * 0.2
+                else:  # someone else, or a link that changed: move only slowly
+                    peer.plausible = False
+                    peer.snr += off * 0.03
+                    peer.snr_dev += (abs(off) - peer.snr_dev) * 0.02
+                    return peer
         peer.last = now
         peer.hops = hops
         if hops == 0:
