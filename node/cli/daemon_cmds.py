@@ -44,6 +44,9 @@ def daemon(home: Home, radio_spec: str, budget_share: float, broker: str | None,
       meshaid daemon --radio serial --bridge mqtt://10.0.0.1 --name port
     """
     options = None
+    if broker is None and any((bridge_name, password_file, ca_file, cert_file, key_file)):
+        raise Refused("--name, --password-file, --ca-file, --cert-file and --key-file"
+                      " describe a bridge: give --bridge mqtt://HOST too")
     if broker is not None:
         options = make_options(home, broker, bridge_name, password_file, ca_file, cert_file,
                                key_file, ip_budget_mb)

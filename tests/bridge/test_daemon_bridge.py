@@ -72,5 +72,7 @@ def test_bad_bridge_settings_are_refused_in_one_line(tmp_path: Path) -> None:
         assert proc.returncode != 0, args
         assert words in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    proc = meshaid(home, "daemon", "--radio", "sim:" + str(tmp_path / "air"), "--name", "x")
+    assert proc.returncode != 0 and "give --bridge" in proc.stderr
     help_text = meshaid(home, "bridge", "--help").stdout
     assert "Examples:" in help_text and "--password-file" in help_text
