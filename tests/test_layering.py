@@ -171,3 +171,19 @@ def test_interop_is_light_and_needs_no_optional_extra() -> None:
     assert sources and [str(p) for p in sources if pattern.search(p.read_text("utf-8"))] == []
     for forbidden in ("textual", "meshaid.tui", "meshtastic"):
         assert not loaded(result["modules"], forbidden), forbidden
+
+
+def test_matching_is_pure_over_the_store() -> None:
+    """node/match reads the store through its Store object and nothing else: no
+    SQLite layer of its own, no radio, no TUI, and (its benchmark aside) no clock:
+    a match depends on the ledger and the `now` it is given only."""
+    result = probe(["meshaid.node.match"])
+    assert not result["failed"]
+    assert "meshaid.node.match.engine" in result["imported"]
+    for forbidden in ("textual", "meshaid.tui", "meshtastic", "asyncio"):
+        assert not loaded(result["modules"], forbidden), forbidden
+    pattern = re.compile(r"^\s*(?:from|import)\s+(?:sqlite_utils|sqlite3|meshtastic|serial|"
+                         r"textual|asyncio|time|random)\b", re.MULTILINE)
+    sources = [p for p in sorted((NODE / "match").rglob("*.py")) if p.name != "bench.py"]
+    assert len(sources) >= 5
+    assert [str(p) for p in sources if pattern.search(p.read_text("utf-8"))] == []

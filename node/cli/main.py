@@ -24,6 +24,7 @@ from . import (
     doctor_cmd,
     interop_cmds,
     ledger_cmds,
+    match_cmd,
     members_cmds,
     radio_cmds,
     setup_cmds,
@@ -60,7 +61,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     ctx.obj = Home(path)
 
 
-for module in (setup_cmds, ledger_cmds, members_cmds, transfer_cmds, interop_cmds,
+for module in (setup_cmds, ledger_cmds, match_cmd, members_cmds, transfer_cmds, interop_cmds,
                attention_cmds, backup_cmds, doctor_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)

@@ -71,9 +71,14 @@ def _need(text: str, qty: int, unit: str, category: str, urgency: str, **kw: Any
 
 
 def _offer(text: str, qty: int, unit: str, category: str, offer_type: str = "stock",
-           per: str = "") -> dict[str, Any]:
+           per: str = "", **kw: Any) -> dict[str, Any]:
     return {"text": text, "qty": qty, "unit": unit, "category": category,
-            "offer_type": offer_type, "per": per}
+            "offer_type": offer_type, "per": per, **kw}
+
+
+def _windows(*hours: tuple[int, int]) -> tuple[r.Window, ...]:
+    """Availability windows from (start hour, length in hours) after posting."""
+    return tuple(r.Window(start * 60, length * 60) for start, length in hours)
 
 
 STORY = (
@@ -82,6 +87,9 @@ STORY = (
     Beat(8, 1, "offer", "The dock lists a container from its manifests as stock",
          _offer("MSKU 448812: aluminium bar 20 mm, 6 m lengths", 140, "pcs", "logistics"),
          "bar"),
+    Beat(11, 1, "offer", "The dock lists steel plate from a container",
+         _offer("HLXU 730215: steel plate 6 mm, 2x1 m sheets", 30, "pcs", "metal",
+                pack=r.Pack(2, code_for(UNITS, "m2", "unit"))), "steel"),
     Beat(14, STEWARD, "need", "The clinic needs drinking water, now",
          _need("drinking water, for 300 people", 2000, "L", "water", "critical"), "water"),
     Beat(22, STEWARD, "need", "The clinic needs splints",
@@ -90,9 +98,23 @@ STORY = (
          _offer("TGHU 120443: bottled water 1.5 L, 900 packs", 5400, "L", "water")),
     Beat(46, 7, "need", "The field kitchen needs cooking pots",
          _need("cooking pots, 50 L or more", 12, "pcs", "cooking", "high"), "pots"),
+    Beat(52, STEWARD, "need", "The clinic needs armour plate for the ambulance",
+         _need("armour plate, 6 mm, for the ambulance", 6, "m2", "transport", "high",
+               substitutes="8 mm mild steel", needed_by_min=2 * 1440), "armour"),
+    Beat(55, SEAT, "offer", "The machine shop offers cutting capacity",
+         _offer("plasma cutting, steel to 12 mm", 8, "h", "cutting", "capacity", "day",
+                inputs=(code_for(CATEGORIES, "metal", "category"),),
+                windows=_windows((0, 10), (24, 10)))),
     Beat(58, 3, "offer", "The foundry offers casting capacity",
          _offer("cast aluminium blanks, up to 300 mm", 60, "pcs", "casting", "capacity",
                 "day")),
+    Beat(62, 3, "offer", "The foundry offers welding capacity",
+         _offer("MIG welding, 2 bays, steel", 6, "h", "welding", "capacity", "day",
+                inputs=(code_for(CATEGORIES, "metal", "category"),),
+                windows=_windows((0, 12), (24, 12))), "welding"),
+    Beat(66, 3, "pledge", "The foundry books welding for 2 m2 of the armour plate",
+         {"need": "armour", "qty": 2, "by_min": 600, "text": "welds the first panel",
+          "offer": "welding"}),
     Beat(70, 1, "pledge", "The dock pledges water from the container",
          {"need": "water", "qty": 1200, "by_min": 120, "text": "forklift to Pier 3"},
          "water-pledge"),
@@ -146,15 +168,20 @@ def body_for(beat: Beat, store: Store, labels: dict[str, tuple[int, str]], now: 
     if beat.action == "need":
         return r.Need(code_for(CATEGORIES, a["category"], "category"), a["text"], a["qty"],
                       code_for(UNITS, a["unit"], "unit"),
-                      code_for(URGENCIES, a["urgency"], "urgency"), 2 * 1440, "")
+                      code_for(URGENCIES, a["urgency"], "urgency"), 2 * 1440, "",
+                      substitutes=a.get("substitutes", ""),
+                      needed_by_min=a.get("needed_by_min", 0))
     if beat.action == "offer":
         return r.Offer(code_for(CATEGORIES, a["category"], "category"), a["text"], a["qty"],
                        code_for(UNITS, a["unit"], "unit"),
                        code_for(OFFER_TYPES, a["offer_type"], "type"),
-                       code_for(RATE_PERIODS, a["per"], "per") if a["per"] else 0, 7 * 1440, "")
+                       code_for(RATE_PERIODS, a["per"], "per") if a["per"] else 0, 7 * 1440, "",
+                       pack=a.get("pack"), inputs=a.get("inputs", ()),
+                       windows=a.get("windows", ()))
     if beat.action == "pledge":
         short, seq = parse_record_id(labels[a["need"]][1])
-        return r.Pledge(short, seq, a["qty"], a["by_min"], a["text"])
+        offer_seq = parse_record_id(labels[a["offer"]][1])[1] if "offer" in a else 0
+        return r.Pledge(short, seq, a["qty"], a["by_min"], a["text"], offer_seq)
     if beat.action == "update":
         target = labels[a["label"]][1]
         current = q.get_object(store, target, now)
