@@ -52,7 +52,8 @@ from .scenario import parse
 from .world import build_topology, loss_model
 
 TICK_S = 2.0  # virtual seconds between ticks (status row, user records, milestones)
-SETTLE_S = 240.0  # headless: how long the mesh runs on after the last beat
+SETTLE_S = 360.0  # headless: how long the mesh runs on after the last beat (the late
+# joiner pulls the whole ledger, 44 records, through one weak link: 190-320 s)
 
 
 class _Ledger(SyncLedger):
