@@ -1,14 +1,22 @@
 """A node's home: its data directory, key file and database, and the actions
 the CLI (and later the daemon and TUI) perform on them.
 
-Layout of a data directory (XDG data dir by default, or MESHAID_HOME):
+Layout of a data directory (XDG data dir by default, or MESHAID_HOME), which
+nobody but its owner (and, in the shared setgid layout of deploy/install.sh,
+its group) may read:
   key.ed25519   32-byte Ed25519 seed, mode 0600
-  ledger.db     the SQLite store (WAL mode)
+  ledger.db     the SQLite store (WAL mode), mode 0600
+
+`init` builds the database under a temporary name and moves it into place only
+when the node is complete, so an interrupted init leaves at most a key and a
+hidden temporary file, and running init again just works.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import sqlite3
 import stat
 import time
@@ -84,21 +92,38 @@ class Home:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.db_path} is damaged ({exc}); {RECOVER}") from None
 
+    def shared(self) -> bool:
+        """Is the data directory setgid: the layout deploy/install.sh makes, where
+        the daemon and the members of one group use the node?"""
+        try:
+            return bool(self.path.stat().st_mode & stat.S_ISGID)
+        except OSError:
+            return False
+
     def warnings(self) -> list[str]:
-        """Problems worth a warning on every command: a key file others can read.
+        """Problems worth a warning on every command: a key file others can read,
+        a database everybody can read.
 
         In a setgid data directory (the shared layout deploy/install.sh makes:
         the daemon and the members of one group post with the node's key) the
-        group may read the key; nobody else ever should."""
+        group may read both; nobody else ever should."""
+        out = []
+        shared = self.shared()
         try:
             mode = self.key_path.stat().st_mode
-            shared = bool(self.path.stat().st_mode & stat.S_ISGID)
         except OSError:
-            return []
-        if mode & (0o007 if shared else 0o077):
-            return [(f"{self.key_path} can be read by other users (mode {mode & 0o777:o}); "
-                     f"run: chmod 600 {self.key_path}")]
-        return []
+            mode = 0
+        if stat.S_ISREG(mode) and mode & (0o007 if shared else 0o077):
+            out.append(f"{self.key_path} can be read by other users (mode {mode & 0o777:o}); "
+                       f"run: chmod {'660' if shared else '600'} {self.key_path}")
+        try:
+            mode = self.db_path.stat().st_mode
+        except OSError:
+            mode = 0
+        if mode & 0o007 and os.access(self.db_path, os.W_OK):
+            out.append(f"{self.db_path} can be read by every user (mode {mode & 0o777:o}); "
+                       f"run: chmod o-rwx {self.db_path}")
+        return out
 
     # ------------------------------------------------------------ creation
 
@@ -127,26 +152,68 @@ class Home:
                                  "keeping the old ledger as a backup: meshaid init --reset ...)")
             self.reset()
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._close_to_others()
         restored = key is None and self.key_path.exists()
         if not restored:
             identity.write_key_file(self.key_path, key or identity.generate_key())
-        store = Store.open(self.db_path)
+        tmp = self.path / f".{DB_FILE}.init-{secrets.token_hex(4)}"
+        self._create_private(tmp)
         try:
-            if restored:
-                admin.mark_restored(store, identity.public_bytes(self.key()))
-            with store.write():
-                store.set_meta("my_name", name)
-                store.set_meta("my_site", site)
-                store.set_meta("my_role", str(role))
-                if new_network is None and code is not None:
-                    store.expect_network(code)
-            if new_network is not None:
-                store.found_network(self.key(), r.Charter(new_network), now)
-            self.ensure_hello(store, now)
-        except BaseException:
-            store.close()
-            raise
-        return store
+            store = Store.open(tmp)
+            try:
+                if restored:
+                    admin.mark_restored(store, identity.public_bytes(self.key()))
+                with store.write():
+                    store.set_meta("my_name", name)
+                    store.set_meta("my_site", site)
+                    store.set_meta("my_role", str(role))
+                    if new_network is None and code is not None:
+                        store.expect_network(code)
+                if new_network is not None:
+                    store.found_network(self.key(), r.Charter(new_network), now)
+                self.ensure_hello(store, now)
+                store.db.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            finally:
+                store.close()
+            self._move_into_place(tmp)
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{tmp}{suffix}")
+        return Store.open(self.db_path)
+
+    def _close_to_others(self) -> None:
+        """Take away what others may do in the data directory, if it is ours."""
+        with contextlib.suppress(OSError):
+            info = self.path.stat()
+            if info.st_uid == os.geteuid() and info.st_mode & 0o007:
+                os.chmod(self.path, stat.S_IMODE(info.st_mode) & ~0o007)
+
+    def _create_private(self, path: Path) -> None:
+        """Create an empty file for a database, readable by the owner only (and the
+        group in a shared setgid directory), never through a planted link."""
+        mode = 0o660 if self.shared() else 0o600
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        os.fchmod(fd, mode)  # whatever the umask
+        os.close(fd)
+
+    def _move_into_place(self, tmp: Path) -> None:
+        """The finished database becomes ledger.db, unless one appeared meanwhile."""
+        try:
+            os.link(tmp, self.db_path, follow_symlinks=False)
+        except FileExistsError:
+            raise StoreError(f"a node appeared at {self.path} meanwhile; nothing was "
+                             "changed") from None
+        except OSError:  # no hard links (a FAT stick): a rename, after a last look
+            if os.path.lexists(self.db_path):
+                raise StoreError(f"a node appeared at {self.path} meanwhile") from None
+            os.replace(tmp, self.db_path)
+        with contextlib.suppress(OSError):
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def reset(self) -> Path | None:
         """Move the database (and its WAL files) aside as ledger.db.before-reset-STAMP,

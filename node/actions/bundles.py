@@ -2,7 +2,9 @@
 
 Import streams the file line by line (bounded memory whatever its size), ingests
 in batches, and answers with counts and a summary of rejections by reason, not
-one line per bad record. Export streams every record into an exclusively
+one line per bad record. Only regular files are read (never a FIFO or a device),
+and a file that turns out to be junk (GARBAGE_MAX lines in a row that are not
+records, or one enormous line) is given up on with one message. Export streams every record into an exclusively
 created temporary file next to the target and renames it into place; it never
 replaces an existing file without `force`, and never the node's own database
 or key, even with it.
@@ -31,6 +33,8 @@ from .posting import ensure_hello
 BATCH = 500
 HEADER_MAX = 200
 PENDING_MAX = 20_000  # records held during one import before they are settled
+GARBAGE_MAX = 1_000  # lines in a row that are not records: the file is not a bundle
+LONG_LINE_MAX = 1 << 20  # bytes of one line skipped before giving up on the file
 
 
 @dataclass
@@ -62,9 +66,10 @@ class ImportReport:
                             for k, v in sorted(self.reasons.items())}}
 
 
-def _lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
+def _lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, str | None]]:
     """(line number, text) of each line after the header; text None for a line
-    that is too long or not ASCII. Reads at most MAX_LINE bytes at a time."""
+    that is too long or not ASCII. Reads at most MAX_LINE bytes at a time, and
+    gives up on a line longer than LONG_LINE_MAX (a file of junk, /dev/zero)."""
     number = 1
     while True:
         chunk = stream.readline(bundle.MAX_LINE + 2)
@@ -72,8 +77,13 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
             return
         number += 1
         if not chunk.endswith(b"\n") and len(chunk) >= bundle.MAX_LINE + 2:
+            skipped = len(chunk)
             while chunk and not chunk.endswith(b"\n"):  # skip the rest of a long line
+                if skipped > LONG_LINE_MAX:
+                    raise ActionError(f"{name}: line {number} is over {LONG_LINE_MAX} bytes "
+                                      "long: not a meshaid bundle; stopped there")
                 chunk = stream.readline(65536)
+                skipped += len(chunk)
             yield number, None
             continue
         try:
@@ -83,13 +93,20 @@ def _lines(stream: BinaryIO) -> Iterator[tuple[int, str | None]]:
 
 
 def _open(source: Path) -> BinaryIO:
+    """Open a regular file for reading. Opening never blocks (a FIFO), and what is
+    checked is what was opened (no swap between a check and the open)."""
     try:
-        info = os.stat(source)
-        if not stat.S_ISREG(info.st_mode):
-            raise ActionError(f"{source} is not a regular file, so not a bundle")
-        return open(source, "rb")
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise ActionError(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ActionError(f"{source} is not a regular file, so not a bundle")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | BinaryIO, *,
@@ -120,23 +137,32 @@ def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | Bi
         held_before = q.held_hashes(store)
         pending: dict[bytes, tuple[int, str]] = {}  # held during this import: line, reason
         batch: list[bundle.Line] = []
-        for number, text in _lines(stream):
-            item = (bundle.Line(number, None, "line is too long or not ASCII") if text is None
-                    else bundle.parse_line(number, text))
-            if item is None:
-                continue
-            if item.raw is None:
-                report.reject("bad-encoding", item.number, item.error)
-                continue
-            batch.append(item)
-            if len(batch) >= BATCH:
-                _ingest(store, batch, report, held_before, pending, now)
-                batch = []
-                if len(pending) > PENDING_MAX:
-                    _settle(store, report, pending)
-        if batch:
-            _ingest(store, batch, report, held_before, pending, now)
-        _settle(store, report, pending)
+        garbage = 0  # lines since the last record that was stored (or held): junk
+        try:
+            for number, text in _lines(stream, name):
+                item = (bundle.Line(number, None, "line is too long or not ASCII") if text is None
+                        else bundle.parse_line(number, text))
+                if item is None:
+                    continue
+                if item.raw is None:
+                    report.reject("bad-encoding", item.number, item.error)
+                    garbage += 1
+                else:
+                    batch.append(item)
+                if len(batch) >= BATCH:
+                    garbage = _ingest(store, batch, report, held_before, pending, now, garbage)
+                    batch = []
+                    if len(pending) > PENDING_MAX:
+                        _settle(store, report, pending)
+                if garbage >= GARBAGE_MAX and not batch:
+                    raise ActionError(
+                        f"{name}: {garbage} lines in a row up to line {number} are not records "
+                        f"of this network: not a bundle, or damaged beyond use; stopped there "
+                        f"({report.accepted} records before them were stored)")
+            if batch:
+                _ingest(store, batch, report, held_before, pending, now, garbage)
+        finally:
+            _settle(store, report, pending)
     finally:
         if isinstance(source, Path):
             stream.close()
@@ -147,10 +173,14 @@ def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | Bi
 
 def _ingest(store: Store, batch: list[bundle.Line], report: ImportReport,
             held_before: set[bytes], pending: dict[bytes, tuple[int, str]],
-            now: float | None) -> None:
+            now: float | None, garbage: int) -> int:
+    """Store a batch and count its outcomes; return `garbage` (lines that were not
+    records so far) plus the batch's rejections, from 0 again after each record
+    stored or held."""
     raws = [item.raw for item in batch if item.raw is not None]
     outcomes = store.ingest_many(raws) if now is None else store.ingest_many(raws, now)
     for item, raw, outcome in zip(batch, raws, outcomes):
+        garbage = garbage + 1 if outcome.status == "rejected" else 0
         if outcome.status == "accepted":
             report.accepted += 1
         elif outcome.status == "duplicate":
@@ -163,6 +193,7 @@ def _ingest(store: Store, batch: list[bundle.Line], report: ImportReport,
                 pending[digest] = (item.number, outcome.reason)
         else:
             report.reject(outcome.reason, item.number, outcome.detail)
+    return garbage
 
 
 def _settle(store: Store, report: ImportReport, pending: dict[bytes, tuple[int, str]]) -> None:

@@ -58,15 +58,18 @@ def _write_bundle(db: Path, target: Path) -> None:
         text = bundle.write(store.network, store.raw_records())
     finally:
         store.close()
-    tmp = target.with_name(target.name + ".part")
+    tmp = None
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o640)
+        tmp = b.exclusive_temp(target, 0o640)
+        fd = os.open(tmp, os.O_WRONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         tmp.replace(target)
     except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise Refused(f"cannot write {target}: {exc.strerror}") from None
 
 

@@ -16,6 +16,8 @@ from ..store import admin
 from ..store import queries as q
 from .common import Refused, choices, failures, opened
 
+PAPER_MAX = 4096  # characters of a paper backup read at most (stdin may be /dev/zero)
+
 
 @click.command()
 @click.option("--new-network", "new_network", metavar="NAME", help="Found a new network with this name.")
@@ -149,7 +151,10 @@ def key_import(home: Home, backup: str | None, force: bool) -> None:
     Example:
       meshaid --data-dir /srv/meshaid key import "0A1B-2C3D-..."
     """
-    text = backup if backup is not None else sys.stdin.read()
+    text = backup if backup is not None else sys.stdin.read(PAPER_MAX + 1)
+    if len(text) > PAPER_MAX:
+        raise Refused(f"key not imported: a paper backup is 72 characters; more than "
+                      f"{PAPER_MAX} came in (not a paper backup)")
     try:
         secret = identity.from_paper_backup(text)
     except identity.KeyFileError as exc:

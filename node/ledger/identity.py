@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -135,12 +136,23 @@ def write_key_file(path: Path, key: Ed25519PrivateKey) -> None:
 
 
 def read_key_file(path: Path) -> Ed25519PrivateKey:
+    """The key in `path`: a regular file of exactly 32 bytes (never blocks on a
+    FIFO, never reads more than 33 bytes of a device or a large file)."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as exc:
         raise KeyFileError(f"no key at {path}; run 'meshaid init' first") from exc
+    except OSError as exc:
+        raise KeyFileError(f"cannot read the key at {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise KeyFileError(f"key file {path} is not a regular file")
+        data = os.read(fd, 33)
+    finally:
+        os.close(fd)
     if len(data) != 32:
-        raise KeyFileError(f"key file {path} is {len(data)} bytes, expected 32")
+        size = path.stat().st_size if len(data) > 32 else len(data)
+        raise KeyFileError(f"key file {path} is {size} bytes, expected 32")
     return key_from_seed(data)
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import sqlite3
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,20 @@ def _fresh_name(directory: Path, wall: float) -> Path:
     return path
 
 
+def exclusive_temp(target: Path, mode: int = 0o600) -> Path:
+    """Create an empty temporary file next to `target`, under a fresh random name,
+    exclusively and never through a symlink planted there; return its path."""
+    for _ in range(8):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"no free temporary name next to {target}")
+
+
 def make(db_path: Path, directory: Path, *, wall: float | None = None) -> Backup:
     """Copy the live database at `db_path` into `directory` as a new, checked backup."""
     if not db_path.is_file():
@@ -62,8 +78,10 @@ def make(db_path: Path, directory: Path, *, wall: float | None = None) -> Backup
     except OSError as exc:
         raise StoreError(f"cannot create {directory}: {exc.strerror}") from None
     target = _fresh_name(directory, time.time() if wall is None else wall)
-    tmp = target.with_name(target.name + ".part")
-    tmp.unlink(missing_ok=True)
+    try:
+        tmp = exclusive_temp(target, 0o640)
+    except OSError as exc:
+        raise StoreError(f"cannot write in {directory}: {exc.strerror or exc}") from None
     source = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
     try:
         dest = sqlite3.connect(str(tmp))
@@ -133,7 +151,11 @@ def restore(backup_path: Path, db_path: Path, *, wall: float | None = None) -> P
         raise StoreError(f"{backup_path} cannot be read: {exc}") from None
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if wall is None else wall))
     aside: Path | None = None
-    tmp = db_path.with_name(db_path.name + ".restoring")
+    try:
+        tmp = exclusive_temp(db_path, stat.S_IMODE(db_path.stat().st_mode) if db_path.exists()
+                             else 0o600)
+    except OSError as exc:
+        raise StoreError(f"restore into {db_path} failed: {exc.strerror or exc}") from None
     try:
         src = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
         dest = sqlite3.connect(str(tmp))
