@@ -52,8 +52,8 @@ from .scenario import parse
 from .world import build_topology, loss_model
 
 TICK_S = 2.0  # virtual seconds between ticks (status row, user records, milestones)
-SETTLE_S = 360.0  # headless: how long the mesh runs on after the last beat (the late
-# joiner pulls the whole ledger, 44 records, through one weak link: 190-320 s)
+SETTLE_S = 900.0  # headless: how long the mesh runs on after the last beat (the late
+# joiner pulls the whole ledger, 44 records, through weak links: 270-480 s here)
 
 
 class _Ledger(SyncLedger):
