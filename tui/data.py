@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from meshaid.node.daemon.status import read_status
 from meshaid.node.ledger.vocab import CATEGORIES, URGENCIES, code_for
+from meshaid.node.match import match as run_match
 from meshaid.node.store import attention, history
 from meshaid.node.store import queries as q
 
@@ -116,6 +117,12 @@ class Ledger:
             obj["author_state"] = member_state(
                 q.members(self._read), obj["author"])
         return obj
+
+    def match(self, record_id: str, now: float) -> dict[str, Any]:
+        """The offers for a need (with its chain) or the needs for an offer,
+        ranked and explained (node/match); StoreError if it cannot be matched."""
+        with self._lock:
+            return run_match(self._read, record_id, now)
 
     def attention(self, me_hex: str, now: float) -> dict[str, Any]:
         """Uncovered urgent needs, this node's renewals due, open pledges on

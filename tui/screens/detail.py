@@ -85,12 +85,14 @@ def render_detail(obj: dict[str, Any], now: float, high_contrast: bool = False) 
 
 
 class DetailScreen(LiveScreen):
-    """A record in full; p pledges towards it, u updates it (if it is yours)."""
+    """A record in full; p pledges towards it, u updates it (if it is yours), m
+    shows who could cover it (or what an offer could serve)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("p", "compose('pledge')", "Pledge"),
         Binding("u", "compose('update')", "Update"),
+        Binding("m", "match", "Match"),
     ]
 
     def __init__(self, record_id: str) -> None:
@@ -121,6 +123,17 @@ class DetailScreen(LiveScreen):
             return
         self.obj = obj
         body.update(render_detail(obj, now, self.node.high_contrast))
+
+    def action_match(self) -> None:
+        from .match import MatchScreen
+
+        obj = self.obj
+        if obj is None:
+            return
+        if obj["kind"] not in ("need", "offer"):
+            self.notify("only needs and offers are matched", severity="warning")
+            return
+        self.app.push_screen(MatchScreen(obj["id"]))
 
     def action_compose(self, kind: str) -> None:
         from .compose import ComposeScreen
