@@ -27,6 +27,13 @@ async def _detail(pilot: Any) -> None:
         pilot.app.screen.query_one("#detail")), "the detail")
 
 
+async def _match(pilot: Any) -> None:
+    await _detail(pilot)
+    await pilot.press("m")
+    await wait_for(pilot, lambda: "considered" in static_text(
+        pilot.app.screen.query_one("#match")), "the match")
+
+
 async def _compose(pilot: Any) -> None:
     await _board(pilot)
     await pilot.press("n")
@@ -53,7 +60,8 @@ async def _members(pilot: Any) -> None:
                    "the members")
 
 
-SCREENS = {"board": _board, "detail": _detail, "compose": _compose, "mesh": _mesh,
+SCREENS = {"board": _board, "detail": _detail, "match": _match, "compose": _compose,
+           "mesh": _mesh,
            "mesh_no_daemon": _mesh_no_daemon, "members": _members}
 
 
