@@ -21,15 +21,21 @@ SHOW_PROBLEMS = 200  # rows with problems listed one by one; the rest are counte
 
 
 def export_other(ctx: click.Context, fmt: str, file: Path, force: bool,
-                 need_id: str | None, compact: bool = False) -> None:
+                 need_id: str | None, compact: bool = False,
+                 offer_id: str | None = None) -> None:
     """The non-bundle exports of `meshaid export`, and the compacted bundle (see
     its help)."""
     if compact and fmt != "bundle":
         raise click.UsageError("--compact goes with --format bundle", ctx)
+    if need_id is not None and offer_id is not None:
+        raise click.UsageError("give --need or --offer, not both", ctx)
+    kind = "offer" if offer_id is not None else "need"
+    need_id = need_id if offer_id is None else offer_id
     if fmt == "edxl-rm" and need_id is None:
-        raise click.UsageError("--format edxl-rm exports one need: give --need NEED_ID", ctx)
+        raise click.UsageError("--format edxl-rm exports one need or offer: give "
+                               "--need NEED_ID or --offer OFFER_ID", ctx)
     if fmt != "edxl-rm" and need_id is not None:
-        raise click.UsageError("--need goes with --format edxl-rm", ctx)
+        raise click.UsageError(f"--{kind} goes with --format edxl-rm", ctx)
     with opened(ctx, write=False) as (home, store):
         if compact:
             def write(out: Any) -> int:
@@ -41,7 +47,7 @@ def export_other(ctx: click.Context, fmt: str, file: Path, force: bool,
                 short, seq = actions.inputs.record_id(need_id)
 
             def write(out: Any) -> int:
-                return edxl.write_need(store, short, seq, out)
+                return edxl.write_need(store, short, seq, out, kind=kind)
             what = "pledges"
         else:
             def write(out: Any) -> int:
@@ -56,6 +62,8 @@ def export_other(ctx: click.Context, fmt: str, file: Path, force: bool,
         count = files.write_text(store, file, write, force=force, protect=[home.key_path])
     if compact:
         click.echo(f"exported {count} records (superseded versions left out) to {file}")
+    elif fmt == "edxl-rm" and kind == "offer":
+        click.echo(f"exported offer {need_id} to {file}")
     elif fmt == "edxl-rm":
         click.echo(f"exported need {need_id} with {count} {what} to {file}")
     else:

@@ -22,11 +22,13 @@ from .interop_cmds import FORMATS, export_other
               "json: the same objects as 'list --json'; edxl-rm: one need and its pledges "
               "as EDXL-RM 1.0 XML (with --need).")
 @click.option("--need", "need_id", metavar="NEED_ID", help="The need to export (edxl-rm).")
+@click.option("--offer", "offer_id", metavar="OFFER_ID",
+              help="The offer to export (edxl-rm: OfferUnsolicitedResource).")
 @click.option("--compact", is_flag=True, help="Bundle: leave out superseded updates and hellos "
               "(the retention policy, node/PROTOCOL.md); the importer gets the same state.")
 @click.pass_context
 def export_cmd(ctx: click.Context, file: Path, force: bool, fmt: str,
-               need_id: str | None, compact: bool) -> None:
+               need_id: str | None, offer_id: str | None, compact: bool) -> None:
     """Write every stored record to FILE as a signed bundle ('-' for stdout), or
     the needs, offers and pledges as HXL CSV, JSON or EDXL-RM XML (--format).
 
@@ -42,8 +44,8 @@ def export_cmd(ctx: click.Context, file: Path, force: bool, fmt: str,
       meshaid export --format json - | jq '.records[0]'
       meshaid export --format edxl-rm --need 42f93919-11 splints.xml
     """
-    if fmt != "bundle" or need_id is not None or compact:
-        export_other(ctx, fmt, file, force, need_id, compact)
+    if fmt != "bundle" or need_id is not None or offer_id is not None or compact:
+        export_other(ctx, fmt, file, force, need_id, compact, offer_id)
         return
     with opened(ctx, write=False) as (home, store):
         if str(file) == "-":

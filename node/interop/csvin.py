@@ -20,20 +20,17 @@ Columns are found, in this order:
 from __future__ import annotations
 
 import csv
-import math
 import os
 import re
 import stat
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..actions import ActionError, InvalidInput, inputs
 from ..ledger import records as r
-from ..ledger.extensions import windows_problem
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, UNITS, URGENCIES
-from . import tags
+from . import cells, tags
 
 MAX_ROWS = 50_000  # a manifest larger than this is split by whoever made it
 MAX_BYTES = 32 << 20
@@ -86,12 +83,6 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "inputs": ("inputs",),
     "windows": ("windows", "available", "availability"),
 }
-URGENCY_ALIASES = {"urgent": "high", "immediate": "critical", "routine": "normal",
-                   "medium": "normal"}
-UNIT_ALIASES = {"piece": "pcs", "pieces": "pcs", "pc": "pcs", "ea": "pcs", "each": "pcs",
-                "litre": "L", "liter": "L", "litres": "L", "liters": "L", "kgs": "kg",
-                "meals": "meal", "persons": "person", "people": "person", "boxes": "box",
-                "pallets": "pallet", "beds": "bed", "trips": "trip", "doses": "dose"}
 OPEN_STATES = ("", "open", "uncovered", "partial", "covered", "over-committed")
 KINDS = {"needs": r.Kind.NEED, "offers": r.Kind.OFFER}
 
@@ -298,24 +289,24 @@ def _check_row(plan: Plan, line: int, values: dict[str, str], as_kind: str, now:
     text = take(inputs.text, values.get("text", ""), r.TEXT_MAX, "item")
     if text == "":
         errors.append("the item cell is empty")
-    qty = take(_quantity, values.get("qty", ""))
-    unit = take(_vocab, UNITS, _alias(UNIT_ALIASES, values.get("unit", "")) or "pcs", "unit")
-    category = take(_vocab, CATEGORIES, values.get("category", ""), "category")
+    qty = take(cells.quantity, values.get("qty", ""))
+    unit = take(cells.vocab, UNITS, cells.alias(cells.UNIT_ALIASES, values.get("unit", "")) or "pcs", "unit")
+    category = take(cells.vocab, CATEGORIES, values.get("category", ""), "category")
     site = take(inputs.text, values.get("site", ""), r.SITE_MAX, "site")
-    position = take(_position, values.get("lat", ""), values.get("lon", ""))
-    minutes = take(_minutes, values.get("valid_until", ""), now, default_minutes)
+    position = take(cells.position, values.get("lat", ""), values.get("lon", ""))
+    minutes = take(cells.minutes, values.get("valid_until", ""), now, default_minutes)
     if minutes == -1:
         plan.skipped.append(Skipped(line, f"expired at its source ({values['valid_until']})"))
         return
     pack = take(inputs.pack, values.get("pack", ""))
     if kind is r.Kind.NEED:
-        urgency = take(_vocab, URGENCIES,
-                       _alias(URGENCY_ALIASES, values.get("urgency", "")) or "normal", "urgency")
+        urgency = take(cells.vocab, URGENCIES,
+                       cells.alias(cells.URGENCY_ALIASES, values.get("urgency", "")) or "normal", "urgency")
         substitutes = take(inputs.text, values.get("substitutes", ""), r.SUBSTITUTES_MAX,
                            "substitutes")
         deliver_to = take(inputs.text, values.get("deliver_to", ""), r.DELIVER_TO_MAX,
                           "deliver-to")
-        needed_by = take(_needed_by, values.get("needed_by", ""), now)
+        needed_by = take(cells.needed_by, values.get("needed_by", ""), now)
         if not errors and (substitutes or deliver_to or needed_by or pack):
             take(inputs.ext_texts, site, text, substitutes, deliver_to)
         if errors:
@@ -324,11 +315,11 @@ def _check_row(plan: Plan, line: int, values: dict[str, str], as_kind: str, now:
         plan.rows.append(Row(line, r.Need(category, text, qty, unit, urgency, minutes, site,
                                           position, substitutes, deliver_to, needed_by, pack)))
         return
-    offer_type = take(_vocab, OFFER_TYPES, values.get("type", "") or "stock", "offer type")
+    offer_type = take(cells.vocab, OFFER_TYPES, values.get("type", "") or "stock", "offer type")
     per = values.get("per", "")
-    rate = take(_vocab, RATE_PERIODS, per, "rate period") if per else 0
+    rate = take(cells.vocab, RATE_PERIODS, per, "rate period") if per else 0
     needs = take(inputs.categories, re.split(r"[,;]", values.get("inputs", "")), "input")
-    windows = take(_windows, values.get("windows", ""), now)
+    windows = take(cells.windows, values.get("windows", ""), now)
     if windows == ():
         plan.skipped.append(Skipped(line, "its availability windows have all passed"))
         return
@@ -339,104 +330,3 @@ def _check_row(plan: Plan, line: int, values: dict[str, str], as_kind: str, now:
         return
     plan.rows.append(Row(line, r.Offer(category, text, qty, unit, offer_type, rate, minutes,
                                        site, position, pack, needs, windows or ())))
-
-
-def _alias(table: dict[str, str], value: str) -> str:
-    return table.get(value.strip().lower(), value.strip())
-
-
-def _vocab(table: dict[int, str], value: str, what: str) -> int:
-    if not value:
-        raise InvalidInput(f"the {what} cell is empty (give a column or --set {what}=...)"
-                           if what == "category" else f"the {what} cell is empty")
-    return inputs.vocab(table, value, what)
-
-
-_THOUSANDS = re.compile(r"^\d{1,3}([, _]\d{3})+$")
-
-
-def _quantity(value: str) -> int:
-    text = value.strip()
-    if not text:
-        return 0
-    if _THOUSANDS.match(text):
-        text = re.sub(r"[, _]", "", text)
-    try:
-        number = float(text)
-    except ValueError:
-        raise InvalidInput(f"quantity {value!r} is not a number") from None
-    if not math.isfinite(number) or number != int(number):
-        raise InvalidInput(f"quantity {value!r} is not a whole number")
-    return inputs.quantity(int(number))
-
-
-def _position(lat: str, lon: str) -> r.Position | None:
-    if not lat and not lon:
-        return None
-    try:
-        values = (float(lat) if lat else None, float(lon) if lon else None)
-    except ValueError:
-        raise InvalidInput(f"position {lat!r}, {lon!r} is not two numbers") from None
-    return inputs.position(*values)
-
-
-def parse_date(value: str) -> float:
-    """Unix seconds of an ISO 8601 date or date-time; a time without a zone is UTC."""
-    text = value.strip()
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"date {value!r} is not ISO 8601, like 2026-12-05 or "
-                           "2026-12-05T18:00:00Z") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
-
-
-def _needed_by(value: str, now: float) -> int:
-    """Minutes from `now` to a needed-by date (rounded up); an overdue date is
-    kept as due at once (1 minute); 0 for none."""
-    if not value:
-        return 0
-    minutes = max(1, math.ceil((parse_date(value) - now) / 60))
-    if minutes > r.MINUTES_MAX:
-        raise InvalidInput(f"needed by {value} is more than {inputs.MAX_DAYS} days away")
-    return minutes
-
-
-def _windows(value: str, now: float) -> tuple[r.Window, ...] | None:
-    """Availability windows 'START/END; START/END' (ISO 8601) as minutes from `now`;
-    windows that ended are dropped, one under way starts now. None for no windows,
-    () when every window has ended."""
-    if not value.strip():
-        return None
-    out = []
-    for part in value.split(";"):
-        start_text, slash, end_text = part.strip().partition("/")
-        if not slash:
-            raise InvalidInput(f"window {part.strip()!r} is not START/END, like "
-                               "2026-12-02T08:00Z/2026-12-02T16:00Z")
-        start, end = parse_date(start_text), parse_date(end_text)
-        if end <= start:
-            raise InvalidInput(f"window {part.strip()!r} ends before it starts")
-        if end <= now:
-            continue
-        begin = max(0, math.floor((start - now) / 60))
-        out.append(r.Window(begin, max(1, math.ceil((end - now) / 60) - begin)))
-    if out and (problem := windows_problem(tuple(out))):
-        raise InvalidInput(problem)
-    return tuple(out)
-
-
-def _minutes(value: str, now: float, default: int) -> int:
-    """Minutes from `now` until the date `value` (rounded up), `default` for none,
-    -1 when the date has passed."""
-    if not value:
-        return default
-    left = parse_date(value) - now
-    if left <= 0:
-        return -1
-    minutes = math.ceil(left / 60)
-    if minutes > r.MINUTES_MAX:
-        raise InvalidInput(f"valid until {value} is more than {inputs.MAX_DAYS} days away")
-    return minutes

@@ -157,17 +157,55 @@ def commit(pledge: dict[str, Any], need: dict[str, Any], code: str) -> ET.Elemen
     return msg
 
 
-def distribution(store: Store, short: bytes, seq: int, now: float | None = None) -> ET.Element:
-    """The EDXL-DE envelope with the need's RequestResource and a CommitResource
-    per pledge; ActionError if (short, seq) is not a need held here."""
+def unsolicited(offer: dict[str, Any], code: str) -> ET.Element:
+    """The OfferUnsolicitedResource message of an offer (a `show --json` row):
+    its quantity (per period for a capacity), kind, inputs and availability."""
+    msg = ET.Element(f"{{{MSG}}}OfferUnsolicitedResource")
+    _sub(msg, MSG, "MessageID", message_id(code, offer["id"]))
+    _sub(msg, MSG, "SentDateTime", stamp(offer["created"]))
+    _sub(msg, MSG, "MessageContentType", "OfferUnsolicitedResource")
+    _sub(msg, MSG, "MessageDescription", f"{offer['text']} ({offer['offer_type']}, "
+         f"{offer['status']})")
+    _contact(msg, offer, "Sender")
+    info = _sub(msg, MSG, "ResourceInformation")
+    _sub(info, MSG, "ResourceInfoElementID", "1")
+    resource = _sub(info, MSG, "Resource")
+    _sub(resource, MSG, "Name", offer["text"])
+    type_structure = _sub(resource, MSG, "TypeStructure")
+    _sub(type_structure, RM, "ValueListURN", CATEGORY_LIST)
+    _sub(type_structure, RM, "Value", offer["category"])
+    details = [offer["offer_type"] + (f", {offer['qty']} {offer['unit']} per {offer['per']}"
+                                      if offer.get("per") else "")]
+    if offer.get("inputs"):
+        details.append("needs as input: " + ", ".join(offer["inputs"]))
+    if offer.get("pack"):
+        details.append(f"in packs of {offer['pack']['count']} {offer['pack']['unit']}")
+    if offer["note"]:
+        details.append(offer["note"])
+    _sub(resource, MSG, "Description", "; ".join(details))
+    _quantity(info, offer["qty"], offer["unit"])
+    windows = offer.get("windows") or [[offer["created"], offer["valid_until"]]]
+    for start, end in windows:
+        _schedule(info, "BeginAvailable", start, _place(offer))
+        if end is not None:
+            _schedule(info, "EndAvailable", end, _place(offer))
+    return msg
+
+
+def distribution(store: Store, short: bytes, seq: int, now: float | None = None,
+                 kind: str = "need") -> ET.Element:
+    """The EDXL-DE envelope with a need's RequestResource and a CommitResource
+    per pledge, or an offer's OfferUnsolicitedResource (`kind`); ActionError if
+    (short, seq) is not a `kind` held here."""
     present = store.mesh_now() if now is None else now
     rid = record_id(short, seq)
     try:
         need = q.get_object(store, rid, present)
     except Exception as exc:  # StoreError: unknown id
-        raise ActionError(f"no need with id {rid} is known here") from exc
-    if need["kind"] != "need":
-        raise ActionError(f"{rid} is a {need['kind']}, not a need: EDXL-RM export takes a need")
+        raise ActionError(f"no {kind} with id {rid} is known here") from exc
+    if need["kind"] != kind:
+        raise ActionError(f"{rid} is a {need['kind']}, not a{'n' if kind == 'offer' else ''} "
+                          f"{kind}")
     network = store.network
     code = identity.network_code(network) if network else "unknown"
     root = ET.Element(f"{{{DE}}}EDXLDistribution")
@@ -177,8 +215,11 @@ def distribution(store: Store, short: bytes, seq: int, now: float | None = None)
     _sub(root, DE, "distributionStatus", "Actual")
     _sub(root, DE, "distributionType", "Report")
     _sub(root, DE, "combinedConfidentiality", "UNCLASSIFIED AND NOT SENSITIVE")
-    messages = [(f"need {rid}", request(need, code))]
-    for pledge in need["pledge_list"]:
+    if kind == "offer":
+        messages = [(f"offer {rid}", unsolicited(need, code))]
+    else:
+        messages = [(f"need {rid}", request(need, code))]
+    for pledge in need.get("pledge_list", ()):
         messages.append((f"pledge {pledge['id']} towards need {rid}", commit(pledge, need, code)))
     for description, msg in messages:
         content = _sub(root, DE, "contentObject")
@@ -189,10 +230,10 @@ def distribution(store: Store, short: bytes, seq: int, now: float | None = None)
 
 
 def write_need(store: Store, short: bytes, seq: int, out: TextIO,
-               now: float | None = None) -> int:
-    """Write the need (short, seq) and its pledges as EDXL XML to `out`; return
-    the number of pledges."""
-    root = distribution(store, short, seq, now)
+               now: float | None = None, kind: str = "need") -> int:
+    """Write the need (short, seq) and its pledges (or the offer, `kind`) as EDXL
+    XML to `out`; return the number of pledges."""
+    root = distribution(store, short, seq, now, kind)
     ET.indent(root)
     out.write("<?xml version='1.0' encoding='UTF-8'?>\n")
     out.write(ET.tostring(root, encoding="unicode"))

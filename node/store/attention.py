@@ -126,14 +126,13 @@ def quiet_sites(store: _Readable, now: float,
                 exclude: bytes | None = None) -> list[dict[str, Any]]:
     """Members (not revoked) that have been silent for longer than usual,
     longest first: name, site, short, silent_s, usual_s."""
-    rows = store.db.execute(
-        "SELECT author, hlc FROM (SELECT author, hlc, ROW_NUMBER() OVER"
-        " (PARTITION BY author ORDER BY hlc DESC) AS n FROM records"
-        " WHERE author IN (SELECT key FROM members WHERE revoked_through IS NULL))"
-        " WHERE n <= ? ORDER BY author, hlc DESC", [QUIET_SAMPLE + 1]).fetchall()
     times: dict[bytes, list[int]] = {}
-    for author, value in rows:
-        times.setdefault(bytes(author), []).append(hlc.unix_of(value))
+    members = store.db.execute("SELECT key FROM members WHERE revoked_through IS NULL")
+    for (author,) in members.fetchall():
+        # an author's newest records by seq (the records_author_seq index), by time
+        rows = store.db.execute("SELECT hlc FROM records WHERE author = ? ORDER BY seq DESC"
+                                " LIMIT ?", [author, QUIET_SAMPLE + 1]).fetchall()
+        times[bytes(author)] = sorted((hlc.unix_of(v) for (v,) in rows), reverse=True)
     out = []
     for author, seen in times.items():
         if author == exclude or len(seen) < 3:

@@ -183,3 +183,25 @@ def test_need_without_pledges_and_refusals(port: Store) -> None:
         export(port, offer)
     with pytest.raises(ActionError, match="no need with id"):
         export(port, "deadbeef-9")
+
+
+def test_offer_as_offer_unsolicited_resource(port: Store) -> None:
+    blanks = next(row for row in q.list_objects(port, q.Filters(kind="offer"), NOW)
+                  if row["text"].startswith("cast aluminium"))
+    out = io.StringIO()
+    edxl.write_need(port, *parse_record_id(blanks["id"]), out, now=NOW, kind="offer")
+    root = ET.fromstring(out.getvalue().split("\n", 1)[1])
+    conforms(root, DISTRIBUTION)
+    (content,) = root.findall(f"{{{DE}}}contentObject")
+    embedded = content.find(f"{{{DE}}}xmlContent/{{{DE}}}embeddedXMLContent")
+    assert embedded is not None
+    msg = embedded[0]
+    assert msg.tag == f"{{{MSG}}}OfferUnsolicitedResource"
+    check_message(msg)
+    kinds = [s.findtext(f"{{{MSG}}}ScheduleType") for s in msg.iter(
+        f"{{{MSG}}}ScheduleInformation")]
+    assert kinds == ["BeginAvailable", "EndAvailable"] * 2  # its two windows
+    description = msg.findtext(f".//{{{MSG}}}Resource/{{{MSG}}}Description") or ""
+    assert "capacity, 60 pcs per day" in description and "needs as input: metal" in description
+    with pytest.raises(ActionError, match="not a need"):
+        edxl.write_need(port, *parse_record_id(blanks["id"]), io.StringIO(), now=NOW)
