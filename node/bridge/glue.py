@@ -27,11 +27,12 @@ engine reconciles its own interface with its own messages.
   `MAX_RANK` gaps), enough for the copy of a bridge
   ranked before it to reach it through the mesh, and cancels on hearing it.
   No bridge needs to know which mesh another is in. At most `radio_queue` injections wait in the
-  radio engine at once; the rest wait in a backlog, urgent first, then newest
-  first, and enter as the queue drains, so a catch-up after a long split
-  comes in paced by the air-time budget instead of as one burst. A backlog
-  of more than `radio_queue` records is a catch-up: it goes at bulk priority
-  (the bulk share of the budget), so local news keeps its room. Beyond
+  radio engine at once; the rest wait in a backlog (urgent first, then needs
+  and offers, then pledges and updates; newest first in each) and enter as
+  the queue drains, so a catch-up after a long split comes in paced by the
+  air-time budget instead of as one burst. A backlog of more than
+  `radio_queue` records is a catch-up: its pledges and updates go at bulk
+  priority (the bulk share of the budget), so local news keeps its room. Beyond
   `backlog_cap` the oldest records are handed over without being sent (the
   engine counts them in its digest; the mesh reconciles them from us).
 * Local posts and imports (the change feed): a record authored here is
@@ -52,6 +53,7 @@ from .engines import BridgeEngine
 
 RADIO, IP, FEED = "radio", "ip", "feed"
 _MEMBERSHIP = {Kind.CHARTER, Kind.HELLO, Kind.VOUCH, Kind.REVOKE}
+URGENT_FIRST, BOARD, COMMITMENTS = 0, 1, 2  # backlog order
 RADIO_WINDOW = (2.0, 8.0)  # seconds: the first-ranked bridge's radio back-off
 RADIO_GAP = 60.0  # seconds between ranks: a copy crosses a few hops of the mesh meanwhile
 MAX_RANK = 4
@@ -196,16 +198,18 @@ class Glue:
             radio.add_stored(raw, now)  # the daemon does this for its feed; harmless twice
 
     def _key(self, raw: bytes) -> tuple[int, int]:
-        """Backlog order: urgent first, then newest (highest HLC) first."""
+        """Backlog order: urgent (membership, critical needs) first, then the board
+        (needs, offers), then commitments (pledges, updates); newest first in each."""
         from ..ledger import codec
         from ..ledger.wire import DecodeError
 
         try:
             rec = codec.parse(raw)
         except DecodeError:
-            return (1, 0)
-        urgent = rec.kind in _MEMBERSHIP or getattr(rec.body, "urgency", 0) == 3
-        return (0 if urgent else 1, -rec.hlc)
+            return (COMMITMENTS, 0)
+        if rec.kind in _MEMBERSHIP or getattr(rec.body, "urgency", 0) == 3:
+            return (URGENT_FIRST, -rec.hlc)
+        return (BOARD if rec.kind in (Kind.NEED, Kind.OFFER) else COMMITMENTS, -rec.hlc)
 
     def feed_radio(self, now: float) -> int:
         """Move backlog records into the radio engine while its injection queue
@@ -216,7 +220,7 @@ class Glue:
             return 0
         catch_up = len(self.backlog) > self.radio_queue
         room = self.radio_queue - radio.pending_injections()
-        ordered = sorted(self.backlog, key=lambda r: self._order.get(r, (1, 0)))
+        ordered = sorted(self.backlog, key=lambda r: self._order.get(r, (COMMITMENTS, 0)))
         if len(ordered) > self.backlog_cap:
             for rid in ordered[self.backlog_cap:]:
                 raw = self.backlog.pop(rid)
@@ -230,9 +234,9 @@ class Glue:
             if room <= 0:
                 break
             raw = self.backlog.pop(rid)
-            self._order.pop(rid, None)
+            group = self._order.pop(rid, (COMMITMENTS, 0))[0]
             delay = self.radio_delay(rid, self._from.pop(rid, ""))
-            if radio.inject(raw, now, delay, bulk=catch_up):
+            if radio.inject(raw, now, delay, bulk=catch_up and group == COMMITMENTS):
                 room -= 1
                 moved += 1
                 self.counts.queued_air += 1
