@@ -97,8 +97,8 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @click.pass_context
 def import_csv(ctx: click.Context, file: Path, as_kind: str, maps: tuple[str, ...],
                sets: tuple[str, ...], valid_for: str, dry_run: bool, as_json: bool) -> None:
-    """Sign the rows of a stock list or shipping manifest (CSV, plain or HXL) as
-    this node's offers or needs.
+    """Sign the rows of a stock list or shipping manifest (CSV, plain or HXL;
+    '-' reads standard input) as this node's offers or needs.
 
     Every row is checked first; if any is wrong, each bad row is listed with
     its reason and nothing is signed (exit 1). Otherwise all rows are signed
@@ -110,6 +110,7 @@ def import_csv(ctx: click.Context, file: Path, as_kind: str, maps: tuple[str, ..
       meshaid import-csv manifest.csv --as offers --set category=logistics \\
           --map "Contents=text" --map "Count=qty"
       meshaid import-csv port.csv --as auto        # an 'export --format hxl' file
+      meshaid --data-dir dock export --format hxl - | meshaid import-csv - --as auto
     """
     mapping = {k: v for k, v in _pairs(maps, "--map").items()}
     defaults = _pairs(sets, "--set")

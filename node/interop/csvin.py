@@ -20,9 +20,11 @@ Columns are found, in this order:
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,7 +127,7 @@ def read(path: Path, as_kind: str, *, now: float, mapping: dict[str, str] | None
     `Plan.problems`."""
     if as_kind not in ("needs", "offers", "auto"):
         raise InvalidInput(f"--as {as_kind!r}: choose needs, offers or auto")
-    table = _read_table(path)
+    table, lines = _read_table(path)
     defaults = _check_defaults(defaults or {})
     plan = Plan()
     start, columns = _match_columns(table, mapping or {}, plan)
@@ -138,7 +140,7 @@ def read(path: Path, as_kind: str, *, now: float, mapping: dict[str, str] | None
     default_minutes = inputs.duration(valid_for, "valid-for")
     for index in range(start, len(table)):
         cells = table[index]
-        line = index + 1
+        line = lines[index]
         if not any(c.strip() for c in cells):
             continue
         values = {f: cells[i].strip() if i < len(cells) else "" for f, i in columns.items()}
@@ -149,7 +151,15 @@ def read(path: Path, as_kind: str, *, now: float, mapping: dict[str, str] | None
     return plan
 
 
-def _read_table(path: Path) -> list[list[str]]:
+def _read_table(path: Path) -> tuple[list[list[str]], list[int]]:
+    """The rows of the CSV at `path` ('-': standard input) and the line each
+    row starts on (a quoted cell may span lines)."""
+    if str(path) == "-":  # a pipe: meshaid export --format hxl - | meshaid import-csv - ...
+        text = sys.stdin.read(MAX_BYTES + 1)
+        if len(text) > MAX_BYTES:
+            raise ActionError(f"standard input holds more than {MAX_BYTES >> 20} MiB; "
+                              "at most that can be imported at once: split it")
+        return _parse_table(path, text.removeprefix("\ufeff"))
     try:
         info = os.stat(path)
     except OSError as exc:
@@ -167,14 +177,25 @@ def _read_table(path: Path) -> list[list[str]]:
                           "CSV UTF-8") from None
     except OSError as exc:
         raise ActionError(f"cannot read {path}: {exc.strerror}") from None
+    return _parse_table(path, text)
+
+
+def _parse_table(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
     if "\x00" in text:
         raise ActionError(f"{path} holds NUL bytes: it is not a CSV file")
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:8192], ",;\t")
     except csv.Error:
         dialect = csv.excel
+    table: list[list[str]] = []
+    lines: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        table = list(csv.reader(text.splitlines(), dialect))
+        done = 0
+        for row in reader:
+            table.append(row)
+            lines.append(done + 1)
+            done = reader.line_num
     except csv.Error as exc:
         raise ActionError(f"{path} is not a CSV file: {exc}") from None
     if not table:
@@ -182,7 +203,7 @@ def _read_table(path: Path) -> list[list[str]]:
     if len(table) > MAX_ROWS + TAG_ROW_SEARCH:
         raise ActionError(f"{path} has {len(table)} rows; at most {MAX_ROWS} can be imported "
                           "at once: split it")
-    return table
+    return table, lines
 
 
 def _check_defaults(defaults: dict[str, str]) -> dict[str, str]:

@@ -225,3 +225,16 @@ def test_fields_responders_expect(tmp_path: Path) -> None:
     reasons = {p.line: p.reason for p in plan.problems}
     assert "unknown input 'steel'" in reasons[4] and "not START/END" in reasons[4]
     assert "ends before it starts" in reasons[5]
+
+
+def test_lines_are_file_lines_and_stdin_works(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    text = ('Item,Quantity,Category\n"water,\nbottled",x,water\nbread,3,food\nrice,y,food\n')
+    plan = csvin.read(write(tmp_path, text), "needs", now=NOW)
+    assert [p.line for p in plan.problems] == [2, 5]  # a quoted cell spans lines 2-3
+    assert [row.line for row in plan.rows] == [4]
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\ufeffItem,Category\nsoap,sanitation\n"))
+    plan = csvin.read(Path("-"), "needs", now=NOW)
+    assert [row.body.text for row in plan.rows] == ["soap"]
