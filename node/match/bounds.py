@@ -6,8 +6,9 @@ For each offer the quantity factor compares what it holds by the deadline
 with what the need (or the recipe step the offer would do) still takes, in
 that step's unit. From columns alone, without the offer's extensions or the
 pledges drawing on it: stock holds at most its qty; a capacity at most its
-qty x (3 + the hours to the deadline in rate periods), three windows at most
-each holding a whole period or their overlap in periods. Where the units do
+qty x (3 + the time to the deadline, or to its own expiry if sooner, in rate
+periods), three windows at most each holding a whole period or their overlap
+in periods. Where the units do
 not convert directly (a pack might), the bound is 1. Where nothing is
 compared (the need has no quantity, or its unit does not convert to the
 recipe's), the factor is exactly 0.5, as in `score.quantity`; so it is for an
@@ -52,38 +53,17 @@ def _compared(need: Item, step: Step | None, recipe: Recipe | None, mult: str) -
     return f"CASE {' '.join(cases)} ELSE {pack} END"
 
 
-def quantity_bound(need: Item, step: Step | None, recipe: Recipe | None,
-                   horizon_s: float) -> str:
+def quantity_bound(need: Item, step: Step | None, recipe: Recipe | None, now: float,
+                   due: float) -> str:
     """SQL over objects `o` and records `rec`: at least the quantity factor of
     any offer doing `step` of `recipe` (None: compared with the need directly)
-    for `need`, with a deadline `horizon_s` from now."""
+    for `need`, by the deadline `due` (unix seconds; an offer works until its
+    own valid-until at most)."""
+    until = f"MIN({float(due)!r}, COALESCE(o.valid_until, {float(due)!r}))"
+    hours = f"MAX(0.0, {until} - {float(now)!r})"
     mult = (f"(CASE WHEN o.offer_type = 1 AND o.rate IN (1, 2, 3) THEN 3 + "
-            f"{float(max(0.0, horizon_s))!r} / {_PERIOD_S} ELSE 1 END)")
+            f"{hours} / {_PERIOD_S} ELSE 1 END)")
     return _compared(need, step, recipe, mult)
-
-
-def quantity_ub(need: Item, offer: Item, step: Step | None, recipe: Recipe | None,
-                horizon_s: float) -> float:
-    """The same bound as `quantity_bound`, for one offer, in Python (so that it is
-    rounded exactly like the score it bounds)."""
-    want = needed(need, step, recipe)
-    if want is None:
-        return 0.5
-    amount, unit = want
-    if amount <= 0:
-        return 1.0
-    if not offer.qty:
-        return 0.5
-    factor = convert(1.0, UNITS.get(offer.unit, ""), unit)
-    pack = offer.ext.pack
-    if factor is None and pack is not None:
-        factor = convert(float(pack.count), UNITS.get(pack.unit, ""), unit)
-    if factor is None:
-        return 0.5  # nothing to compare: exactly what score.quantity gives
-    mult = 1.0
-    if offer.offer_type == 1 and offer.rate in _PERIODS:
-        mult = 3 + max(0.0, horizon_s) / _PERIODS[offer.rate]
-    return min(1.0, offer.qty * factor * mult / amount)
 
 
 def distance_bound(target: tuple[float, float] | None) -> str:

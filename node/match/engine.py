@@ -29,7 +29,7 @@ from .vocab import RECIPES, RELATED, Recipe, Step, convert, recipe_for, terms, u
 
 HORIZON_S = 7 * 86400
 LIMIT = 10
-BATCH = 16  # candidates scored fully at a time (one query for their pledges)
+BATCH = 48  # candidates scored fully at a time (one query for their pledges)
 
 
 class MatchError(StoreError):
@@ -79,23 +79,17 @@ def match(store: Store, text_id: str, now: float | None = None,
 
 @dataclass
 class _Candidate:
-    """A candidate, the upper bound of its score (exact factors that need no
-    parsing, the best value for the others) and the recipe step it would do."""
+    """A candidate, the upper bound of its score (its score before the draws on
+    the offer are known) and the recipe step it would do."""
 
     ub: float
     item: Item
     step: Step | None
     recipe: Recipe | None
+    pair: _Pair | None = None  # the exact score, when the bound is it
 
 
 Scored = tuple[float, _Candidate, dict[str, Any], float | None]
-
-
-def _upper(cheap: list[score.Factor], rest: dict[str, float]) -> float:
-    """The score with `rest` in place of the missing factors, summed in the same
-    order as the full score (so that rounding keeps it an upper bound)."""
-    values = {f.name: f.value for f in cheap} | rest
-    return score.total([score.Factor(name, values[name], "") for name in score.WEIGHTS])
 
 
 def _key(it: Item) -> tuple[bytes, int, bytes]:
@@ -186,27 +180,27 @@ def match_need(store: Store, need: Item, now: float, limit: int = LIMIT) -> dict
     if recipe is not None:
         for each in recipe.steps:
             cat_values.update(dict.fromkeys(each.categories, 1.0))
-    ranks = view.text_ranks(store, OFFER, terms(need.text), now)
+    ranks = view.text_ranks(store, OFFER, list(terms(need.text)), now)
     best = _rank_best(ranks)
     due, due_why = deadline(need, now)
     target = place(need, view.positions_by_site(store))
 
     def candidate(offer: Item) -> _Candidate:
+        # Scored before its draws are known: an upper bound of its score.
         step = score.step_for(recipe, offer)
-        cheap = [score.category(need, offer, step, recipe),
-                 score.text(ranks.get(offer.rowid), best, need, offer, recipe),
-                 score.distance(target, offer.position)]
-        qty = bounds.quantity_ub(need, offer, step, recipe, due - now)
-        return _Candidate(_upper(cheap, {"quantity": qty, "time": 1.0}), offer, step, recipe)
+        pair = _score(need, offer, step, recipe, ranks.get(offer.rowid), best, now, due,
+                      due_why, target, need_side=False)
+        return _Candidate(pair.total, offer, step, recipe)
 
     def full(c: _Candidate) -> tuple[dict[str, Any], float | None, float]:
-        return _pair(need, c.item, c.step, recipe, ranks.get(c.item.rowid), best, now, due,
-                     due_why, target, need_side=False)
+        pair = _score(need, c.item, c.step, recipe, ranks.get(c.item.rowid), best, now, due,
+                      due_why, target, need_side=False)
+        return _entry(need, c.item, c.step, pair, now, need_side=False), pair.have, pair.total
 
     steps = {s.name: s for s in recipe.steps} if recipe else {}
     filters = _step_filters(recipe)
     specs = [(where, "0.25 * ({})".format(bounds.quantity_bound(
-        need, steps[names[0]] if names else None, recipe, due - now)))
+        need, steps[names[0]] if names else None, recipe, now, due)))
         for where, names in filters]
     sql_terms = [f"0.10 * ({bounds.distance_bound(target)})", "0.20"]
     rows = view.ranked(store, OFFER, cat_values, _text_values(ranks, best), 0.0, sql_terms,
@@ -240,7 +234,7 @@ def match_offer(store: Store, offer: Item, now: float, limit: int = LIMIT) -> di
     inverse = {need for need, offers in RELATED.items() if offer.category in offers}
     cat_values = dict.fromkeys(inverse, 0.6)
     cat_values[offer.category] = 1.0
-    wanted = terms(offer.text)
+    wanted = list(terms(offer.text))
     recipes = [rc for rc in RECIPES if any(offer.category in s.categories for s in rc.steps)]
     for rc in recipes:
         wanted += [w for group in rc.keywords for w in group]
@@ -254,21 +248,17 @@ def match_offer(store: Store, offer: Item, now: float, limit: int = LIMIT) -> di
         step = score.step_for(recipe, offer)
         if recipe is not None and step is None and offer.category != need.category:
             return None  # a recipe need this offer does no step of
-        due, _why = deadline(need, now)
-        cheap = [score.category(need, offer, step, recipe),
-                 score.text(ranks.get(need.rowid), best, need, offer, recipe),
-                 score.distance(place(need, sites), offer.position)]
-        urgency = score.URGENCY_VALUE.get(need.urgency, 0.5)
-        rest = {"quantity": bounds.quantity_ub(need, offer, step, recipe, due - now),
-                "time": 0.5 + 0.5 * urgency}
-        return _Candidate(_upper(cheap, rest), need, None, recipe)
+        # The offer's draws are attached already: this is the score itself.
+        due, due_why = deadline(need, now)
+        pair = _score(need, offer, step, recipe, ranks.get(need.rowid), best, now, due,
+                      due_why, place(need, sites), need_side=True)
+        return _Candidate(pair.total, need, None, recipe, pair)
 
     def full(c: _Candidate) -> tuple[dict[str, Any], float | None, float]:
-        need = c.item
-        step = score.step_for(c.recipe, offer)
-        due, due_why = deadline(need, now)
-        return _pair(need, offer, step, c.recipe, ranks.get(need.rowid), best, now, due,
-                     due_why, place(need, sites), need_side=True)
+        assert c.pair is not None
+        entry = _entry(c.item, offer, score.step_for(c.recipe, offer), c.pair, now,
+                       need_side=True)
+        return entry, c.pair.have, c.pair.total
 
     # Quantity and distance at most 1 (a need's deliver-to place needs its
     # extensions); time at most half plus half the urgency's value.
@@ -288,27 +278,46 @@ def match_offer(store: Store, offer: Item, now: float, limit: int = LIMIT) -> di
     return out
 
 
-def _pair(need: Item, offer: Item, step: Any, recipe: Recipe | None, rank: float | None,
-          best: float | None, now: float, due: float, due_why: str,
-          target: tuple[float, float] | None,
-          need_side: bool) -> tuple[dict[str, Any], float | None, float]:
-    """(JSON entry for the other side, what the offer covers, score) of one pair."""
+@dataclass
+class _Pair:
+    """One need and one offer scored: the factors, what the offer covers, the
+    availability they used, and what was compared."""
+
+    factors: list[score.Factor]
+    have: float | None
+    avail: Any
+    want: tuple[float, str] | None
+
+    @property
+    def total(self) -> float:
+        return score.total(self.factors)
+
+
+def _score(need: Item, offer: Item, step: Step | None, recipe: Recipe | None,
+           rank: float | None, best: float | None, now: float, due: float, due_why: str,
+           target: tuple[float, float] | None, need_side: bool) -> _Pair:
+    """Every factor of one pair, with the offer's draws as attached so far (none
+    yet: an upper bound, since draws only take away)."""
     avail = availability(offer, now, due)
     want = score.needed(need, step, recipe)
     qty_factor, have = score.quantity(need, offer, avail, want)
     factors = [score.category(need, offer, step, recipe), score.text(rank, best, need, offer, recipe),
                qty_factor, score.distance(target, offer.position),
                score.time(need, avail, due_why, need_side)]
-    total = score.total(factors)
-    other = offer if not need_side else need
-    entry = _header(other, now)
-    entry.update(score=total, factors=[f.as_json() for f in factors],
+    return _Pair(factors, have, avail, want)
+
+
+def _entry(need: Item, offer: Item, step: Step | None, pair: _Pair, now: float,
+           need_side: bool) -> dict[str, Any]:
+    """The JSON entry of the other side of a scored pair."""
+    entry = _header(need if need_side else offer, now)
+    entry.update(score=pair.total, factors=[f.as_json() for f in pair.factors],
                  step=None if step is None else step.name,
-                 covers=None if have is None else round(have, 2),
-                 compared_in=None if want is None else want[1])
+                 covers=None if pair.have is None else round(pair.have, 2),
+                 compared_in=None if pair.want is None else pair.want[1])
     if not need_side and is_capacity(offer):
-        entry["windows"] = [w.as_json() for w in avail.windows]
-    return entry, have, total
+        entry["windows"] = [w.as_json() for w in pair.avail.windows]
+    return entry
 
 
 def _header(it: Item, now: float) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..ledger.vocab import CATEGORIES, UNITS, code_for
 
@@ -94,12 +95,14 @@ def words(text: str) -> list[str]:
 STOP = frozenset({"for", "and", "the", "with", "from", "to", "of", "or", "up", "a", "an"})
 
 
-def terms(text: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def terms(text: str) -> tuple[str, ...]:
     """The words of `text` worth matching on: three letters or more, not a
     number, not a stop word."""
-    return [w for w in words(text) if len(w) > 2 and not w.isdigit() and w not in STOP]
+    return tuple(w for w in words(text) if len(w) > 2 and not w.isdigit() and w not in STOP)
 
 
+@lru_cache(maxsize=8192)
 def recipe_for(text: str) -> Recipe | None:
     """The first recipe whose every keyword group has a word in `text`."""
     found = set(words(text))
