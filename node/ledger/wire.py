@@ -142,7 +142,11 @@ class Reader:
         return chunk
 
     def u8(self, what: str) -> int:
-        return self._take(1, what)[0]
+        pos = self.pos
+        if pos >= len(self.data):
+            raise DecodeError("truncated", f"{what} needs 1 bytes, 0 left")
+        self.pos = pos + 1
+        return self.data[pos]
 
     def fixed(self, width: int, what: str) -> int:
         return int.from_bytes(self._take(width, what), "big", signed=False)
@@ -154,6 +158,11 @@ class Reader:
         return self._take(n, what)
 
     def varint(self, what: str, max_bytes: int = 4) -> int:
+        data = self.data
+        pos = self.pos
+        if pos < len(data) and data[pos] < 0x80:  # one byte: most varints
+            self.pos = pos + 1
+            return data[pos]
         value = 0
         for i in range(max_bytes):
             byte = self.u8(what)
@@ -173,7 +182,9 @@ class Reader:
             value = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError("bad-text", f"{what} is not UTF-8") from exc
-        if clean_text(value) != value:
+        # Printable ASCII is NFC and holds no forbidden character: only its ends matter.
+        plain = value.isascii() and value.isprintable()
+        if (value != value.strip()) if plain else (clean_text(value) != value):
             raise DecodeError("non-canonical", f"{what} is not canonical text")
         return value
 

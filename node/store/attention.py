@@ -31,15 +31,15 @@ from typing import Any, Protocol
 from ..ledger import codec, hlc
 from ..ledger import records as r
 from .errors import record_id
+from .sqlconst import NEED, OFFER, OPEN, PLEDGE
 
 RENEW_BEFORE_S = 12 * 3600
 RENEW_AFTER_S = 7 * 86400
 DEFAULT_RENEW_MIN = 7 * 1440
-ESCALATE_AFTER_S = {3: 3600, 2: 6 * 3600}  # critical: 1 hour, high: 6 hours
+ESCALATE_AFTER_S = {r.CRITICAL: 3600, 2: 6 * 3600}  # critical: 1 hour, high: 6 hours
 QUIET_FLOOR_S = 6 * 3600
 QUIET_FACTOR = 4
 QUIET_SAMPLE = 20
-NEED, OFFER, PLEDGE = int(r.Kind.NEED), int(r.Kind.OFFER), int(r.Kind.PLEDGE)
 
 
 class _Readable(Protocol):
@@ -53,7 +53,7 @@ def renewals(store: _Readable, author: bytes, now: float) -> list[dict[str, Any]
     rows = store.db.execute(
         "SELECT o.short, o.seq, o.kind, o.text, o.valid_until, r.raw FROM objects o"
         " JOIN records r ON r.id = o.record_id"
-        f" WHERE o.author = ? AND o.kind IN ({NEED}, {OFFER}) AND o.status = 0"
+        f" WHERE o.author = ? AND o.kind IN ({NEED}, {OFFER}) AND o.status = {OPEN}"
         " AND o.valid_until IS NOT NULL AND o.valid_until > ? AND o.valid_until <= ?"
         " ORDER BY o.valid_until, o.seq",
         [author, now - RENEW_AFTER_S, now + RENEW_BEFORE_S]).fetchall()
@@ -93,13 +93,13 @@ def uncovered(store: _Readable, now: float) -> list[dict[str, Any]]:
         rows = store.db.execute(
             "SELECT o.short, o.seq, o.text, o.site, k.site, o.created_hlc FROM objects o"
             " LEFT JOIN keys k ON k.key = o.author"
-            f" WHERE o.kind = {NEED} AND o.trust = 'trusted' AND o.status = 0"
+            f" WHERE o.kind = {NEED} AND o.trust = 'trusted' AND o.status = {OPEN}"
             " AND o.urgency = ? AND o.pledge_count = 0 AND o.created_hlc <= ?"
             " AND (o.valid_until IS NULL OR o.valid_until > ?)"
             " ORDER BY o.created_hlc, o.author, o.seq", [urgency, cutoff, now]).fetchall()
         for short, seq, text, site, author_site, created in rows:
             out.append({"id": record_id(bytes(short), seq), "text": text,
-                        "urgency": "critical" if urgency == 3 else "high",
+                        "urgency": "critical" if urgency == r.CRITICAL else "high",
                         "site": site or author_site or "",
                         "waiting_s": int(now - hlc.unix_of(created))})
     return out
@@ -113,7 +113,7 @@ def expired_pledges(store: _Readable, now: float,
         "SELECT p.short, p.seq, n.short, n.seq, n.text, k.name, p.author, n.author"
         " FROM objects p JOIN objects n ON n.short = p.ref_short AND n.seq = p.ref_seq"
         f" AND n.kind = {NEED} LEFT JOIN keys k ON k.key = p.author"
-        f" WHERE p.kind = {PLEDGE} AND p.status = 0 AND p.trust = 'trusted' AND n.status = 0"
+        f" WHERE p.kind = {PLEDGE} AND p.status = {OPEN} AND p.trust = 'trusted' AND n.status = {OPEN}"
         " AND n.valid_until IS NOT NULL AND n.valid_until <= ?"
         " ORDER BY n.valid_until, p.seq", [now]).fetchall()
     return [{"pledge": record_id(bytes(ps), pq), "need": record_id(bytes(ns), nq),

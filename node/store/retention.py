@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from ..ledger import codec, identity
 from ..ledger import records as r
 from ..ledger import retention as policy
+from .sqlconst import HELLO, NEED, OFFER, OPEN, UPDATE
 from .store import Store, StoreError
 
 LIVE_QUOTA = 1000
@@ -28,7 +29,8 @@ def live_count(store: Store, author: bytes, now: float | None = None) -> int:
     """How many open, unexpired needs and offers `author` has, by this node's present."""
     present = store.mesh_now() if now is None else now
     row = store.db.execute(
-        "SELECT COUNT(*) FROM objects WHERE author = ? AND kind IN (2, 3) AND status = 0"
+        f"SELECT COUNT(*) FROM objects WHERE author = ? AND kind IN ({NEED}, {OFFER})"
+        f" AND status = {OPEN}"
         " AND (valid_until IS NULL OR valid_until > ?)", [author, present]).fetchone()
     return int(row[0])
 
@@ -53,7 +55,7 @@ def collectible(store: Store) -> set[bytes]:
     """Hashes of the stored records the retention policy collects."""
     recs = []
     for author, raw in store.db.execute(
-            "SELECT author, raw FROM records WHERE kind IN (1, 5)"):
+            f"SELECT author, raw FROM records WHERE kind IN ({HELLO}, {UPDATE})"):
         p = codec.parse(bytes(raw))
         recs.append(r.Record(p.kind, bytes(author), p.seq, p.hlc, p.body, bytes(raw)))
     return policy.collectible(recs, cut_keys(store))
