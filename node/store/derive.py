@@ -9,6 +9,8 @@ work once per transaction.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from sqlite_utils import Database
 
 from ..ledger import codec, hlc, membership
@@ -62,8 +64,9 @@ class Batch:
         self.needs: set[tuple[bytes, int]] = set()
         self.dirty: set[tuple[bytes, int]] = set()  # objects to recompute at flush
         self.unindexed: list[int] = []  # objects rowids not yet in objects_fts
-        self.looked: set[tuple[bytes, int]] = set()  # pairs whose facts below are known
+        self.looked: set[tuple[bytes, int]] = set()  # pairs known to hold a record or not
         self.taken: set[tuple[bytes, int]] = set()  # of those, pairs holding a record
+        self.upd_looked: set[tuple[bytes, int]] = set()  # pairs known to be updated or not
         self.updated: set[tuple[bytes, int]] = set()  # of those, pairs an update targets
 
     def facts(self, author: bytes) -> tuple[bool, int | None, bool]:
@@ -81,26 +84,28 @@ class Batch:
 
     def forget(self) -> None:
         """Part of the transaction was rolled back: drop what was learnt about pairs."""
-        self.looked.clear()
-        self.taken.clear()
-        self.updated.clear()
+        for known in (self.looked, self.taken, self.upd_looked, self.updated):
+            known.clear()
         self.invalidate()
 
-    def prefetch(self, pairs: set[tuple[bytes, int]]) -> None:
+    def prefetch(self, pairs: AbstractSet[tuple[bytes, int]],
+                 objects: AbstractSet[tuple[bytes, int]] = frozenset()) -> None:
         """Look up, for every (author key, seq) pair not known yet, whether the
-        records table holds a record there and whether an update targets it."""
-        new = sorted(pairs - self.looked)
-        for i in range(0, len(new), PAIRS_PER_QUERY):
-            part = new[i : i + PAIRS_PER_QUERY]
-            values = "WITH v(a, s) AS (VALUES " + ", ".join("(?, ?)" for _ in part) + ") "
-            args = [x for pair in part for x in pair]
-            self.taken.update((bytes(a), s) for a, s in self.db.execute(
-                values + "SELECT r.author, r.seq FROM v JOIN records r"
-                " ON r.author = v.a AND r.seq = v.s", args))
-            self.updated.update((bytes(a), s) for a, s in self.db.execute(
-                values + "SELECT r.author, r.ref_seq FROM v JOIN records r"
-                f" ON r.author = v.a AND r.ref_seq = v.s AND r.kind = {UPDATE}", args))
-            self.looked.update(part)
+        records table holds a record there, and for the `objects` pairs (records
+        that start an object) whether an update targets them."""
+        taken_sql = "SELECT r.author, r.seq FROM v JOIN records r ON r.author = v.a AND r.seq = v.s"
+        updated_sql = ("SELECT r.author, r.ref_seq FROM v JOIN records r"
+                       f" ON r.author = v.a AND r.ref_seq = v.s AND r.kind = {UPDATE}")
+        for wanted, known, sql in ((pairs, self.looked, taken_sql),
+                                   (objects, self.upd_looked, updated_sql)):
+            found = self.taken if known is self.looked else self.updated
+            new = sorted(wanted - known)
+            for i in range(0, len(new), PAIRS_PER_QUERY):
+                part = new[i : i + PAIRS_PER_QUERY]
+                values = "WITH v(a, s) AS (VALUES " + ", ".join("(?, ?)" for _ in part) + ") "
+                found.update((bytes(a), s) for a, s in self.db.execute(
+                    values + sql, [x for pair in part for x in pair]))
+                known.update(part)
 
     def holds(self, author: bytes, seq: int) -> bool:
         """Does the records table hold a record at (author, seq)?"""
@@ -114,12 +119,12 @@ class Batch:
         self.taken.add((author, seq))
         self.looked.add((author, seq))
         if update_target is not None:
-            self.updated.add((author, update_target))
+            self.updated.add((author, update_target))  # known or not: it is updated now
 
     def maybe_updated(self, author: bytes, seq: int) -> bool:
         """False only when no update targets (author, seq) for sure."""
         pair = (author, seq)
-        return pair not in self.looked or pair in self.updated
+        return pair not in self.upd_looked or pair in self.updated
 
     def touch(self, author: bytes, seq: int) -> None:
         """Recompute objects(author, seq) at flush."""

@@ -127,9 +127,15 @@ class Ingester:
         (author, seq) pairs the rest will take (derive.Batch.prefetch)."""
         self._present = self._lookup_present(digests)
         self._looked_up = set(digests)
-        self._derive.prefetch({(key, parsed.seq) for parsed in self._parsed.values()
-                               if parsed.kind is not r.Kind.CHARTER
-                               for key in self._candidates(parsed)})
+        pairs: set[tuple[bytes, int]] = set()
+        objects: set[tuple[bytes, int]] = set()
+        for parsed in self._parsed.values():
+            if parsed.kind is not r.Kind.CHARTER:
+                for key in self._candidates(parsed):
+                    pairs.add((key, parsed.seq))
+                    if parsed.kind in r.OBJECT_KINDS:
+                        objects.add((key, parsed.seq))
+        self._derive.prefetch(pairs, objects)
 
     def _finish_batch(self) -> None:
         for future, _k in self._verifying.values():
