@@ -14,7 +14,14 @@ its own air-time budget.
    its multipoint relays and some neighbour of ours is not yet covered
    (relays.py), after a back-off that is shorter the weaker the sender was
    heard and the more neighbours are left; copies heard meanwhile cancel it.
-   Urgent records are relayed by every node, for redundancy.
+   Urgent records are relayed by every node, for redundancy. In a crowd (more
+   than twice `relay_fanout` neighbours heard directly) lists do not decide:
+   about `relay_fanout` of the crowd stand ready (gossip), their timers spread
+   over as many frames, and copies heard cancel the rest; answers to requests
+   and sketches are thinned the same way (`schedule_repair`).
+   An urgent record we hold is watched: a neighbour never heard sending it
+   after `urgent_recheck` may lack it, so we send it again (tag "recheck"),
+   until each such neighbour is heard with it.
 3. Digest. Trickle (RFC 6206) paces a 14-byte digest (count, XOR of ids):
    about one per neighbourhood per `trickle_imax` while all agree, sooner
    after news.
@@ -51,6 +58,9 @@ from .trickle import Trickle
 RAW_CACHE = 512  # record bytes kept in memory for sending
 NEWCOMER_HELLOS_PER_HOUR = 6.0  # hellos of unadmitted keys relayed, all keys together
 NEWCOMER_BURST = 3.0
+URGENT_RECHECKS = 2  # times an urgent record is checked for silent neighbours
+RECHECK_RECENT_S = 1800.0  # neighbours heard this recently are expected to answer
+RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
 
 
 def record_id(raw: bytes) -> bytes:
@@ -66,6 +76,7 @@ class _Send:
     tag: str = "push"
     covered: set[int] | None = None  # neighbours known to have it (None: unknown)
     repeats: int = 0
+    waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
 
 
 @dataclass
@@ -112,6 +123,9 @@ class Engine:
         self.rates = AuthorRates(config.author_rate_per_hour, config.author_burst)
         self.newcomers = AuthorRates(NEWCOMER_HELLOS_PER_HOUR, NEWCOMER_BURST)
         self.last_time = 0.0
+        self.clock = 0.0  # the time of the packet being handled
+        # Urgent records we hold: when to check them, who was heard sending each.
+        self.watch: dict[bytes, tuple[float, set[int], int]] = {}
         self.last_news = -1e9
         self.last_digest = -1e9
         self._deferred_until: float | None = None
@@ -161,6 +175,8 @@ class Engine:
         self._remember(rid, raw)
         delay = 0.0 if info.urgent else self.cfg.push_delay
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), 99, 0, "push"))
+        if info.urgent and info.trusted:
+            self._watch(rid, None, now)
         self._news(now, info.urgent)
 
     def add_stored(self, raw: bytes, now: float) -> None:
@@ -216,6 +232,7 @@ class Engine:
         """A packet heard on our port. Never raises for any payload."""
         self.start(now)
         self._dirty = True
+        self.clock = now
         try:
             _kind, tag = m.peek(payload)
             if tag != self.cfg.network_tag:
@@ -292,6 +309,8 @@ class Engine:
             news = True
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
+            if urgent:
+                self._watch(rid, meta.sender, now)
             if msg.relay:
                 self._plan_relay(rid, info, meta, urgent, now)
         if news:
@@ -306,26 +325,57 @@ class Engine:
             self.stats.suppressed += 1
             return
         known = self.plausible  # a spoofed sender's neighbour list says nothing
-        covered = None if urgent or not known else self.hood.coverage(meta.sender)
+        degree = self.hood.degree(now)
+        fanout = self.cfg.relay_fanout * (2 if urgent else 1)
+        crowd = degree > 2 * self.cfg.relay_fanout
+        if crowd:
+            # A crowd: most of our neighbours heard the same packet, and on lossy
+            # links "its neighbours have it" is wrong often enough that lists do not
+            # help. Gossip (Haas et al.): about `fanout` of the crowd stand ready to
+            # relay, counters cancel the rest; anti-entropy repairs the rare miss.
+            if self.rng.random() * degree > fanout:
+                self.stats.suppressed += 1
+                return
+            covered = None
+        else:
+            covered = None if urgent or not known else self.hood.coverage(meta.sender)
         uncovered = self.hood.uncovered(covered, now)
-        if uncovered == 0 or (not urgent and known and not self.hood.chosen_relay(meta.sender)):
+        if uncovered == 0 or (not urgent and known and not crowd
+                              and not self.hood.chosen_relay(meta.sender)):
             self.stats.suppressed += 1  # not needed: covered, or not a relay of the sender
             return
         lo, hi = self.cfg.urgent_window if urgent else self.cfg.forward_window
-        # Weaker signal (farther away) and more neighbours left to reach: relay sooner.
-        snr_scale = min(1.0, max(0.0, (meta.snr + 20.0) / 35.0))
+        # Counter-based suppression needs the copies to be heard before the next
+        # timer fires: in a crowd of d neighbours who all heard the same packet,
+        # spread the timers over about d frames, so the first relay still goes
+        # out within a frame or two and the rest hear it and cancel.
+        hi = max(hi, lo + 2.0 * self.cfg.airtime(RELAY_FRAME) * min(degree, fanout))
+        # Weaker signal (farther away) and more neighbours left to reach: relay sooner
+        # (within a quarter of the window at the least, so a crowd of far nodes does
+        # not fire all at once).
+        snr_scale = 0.25 + 0.75 * min(1.0, max(0.0, (meta.snr + 20.0) / 35.0))
         reach = 2.0 / (2.0 + uncovered) if uncovered > 0 else 1.0
         delay = lo + (hi - lo) * snr_scale * reach * self.rng.random()
         # Urgent records (critical needs, revocations) are relayed by every node once:
         # on a lossy mesh, redundancy is what makes them arrive in seconds.
-        suppress = self.cfg.urgent_suppress if urgent else self.cfg.forward_suppress
+        suppress = self.cfg.forward_suppress if crowd or not urgent else self.cfg.urgent_suppress
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), suppress, 1,
                                   "forward", covered))
 
     def _heard(self, rid: bytes, sender: int, now: float) -> None:
         """Someone else sent `rid`: count the copy and what it covered."""
+        watched = self.watch.get(rid)
+        if watched is not None:
+            watched[1].add(sender)
         pending = self.sends.get(rid)
         if pending is None:
+            return
+        if pending.waiting is not None:
+            # A recheck: cancelled once every silent neighbour was heard with it.
+            pending.waiting.discard(sender)
+            if not pending.waiting:
+                del self.sends[rid]
+                self.stats.suppressed += 1
             return
         pending.heard += 1
         recheck = pending.tag == "push" and pending.repeats > 0
@@ -360,7 +410,18 @@ class Engine:
 
     def schedule_repair(self, info: RecordInfo, due: float) -> None:
         """Send `info` to someone who lacks it at `due`, unless a copy is heard first.
-        An answer to others: bulk priority, whatever the record (answers.py)."""
+        An answer to others: bulk priority, whatever the record (answers.py).
+        In a crowd (over twice `relay_fanout` neighbours), all of whom heard the same
+        request or sketch, only about `relay_fanout` stand ready to answer, spread
+        over as many frames, so the first answer is heard before the rest go."""
+        now = self.clock
+        degree = self.hood.degree(now)
+        fanout = self.cfg.relay_fanout
+        if degree > 2 * fanout and due > now:
+            if self.rng.random() * degree > fanout:
+                return
+            spread = 2.0 * self.cfg.airtime(RELAY_FRAME) * fanout / self.cfg.repair_window[1]
+            due = now + (due - now) * max(1.0, spread)
         self._schedule(info.id, _Send(due, BULK, 1, 0, "repair"))
 
     def _schedule(self, rid: bytes, send: _Send) -> None:
@@ -375,6 +436,7 @@ class Engine:
             return self._wake
         times = [self.trickle.next_time()] if self.started else []
         times += [s.due for s in self.sends.values()]
+        times += [w[0] for w in self.watch.values()]
         times += self.answers.times()
         if self._deferred_until is not None:
             # What the budget refused waits for it; what is not due yet keeps its time.
@@ -406,6 +468,7 @@ class Engine:
             listed, nbrs, relays = self.hood.announcement(now)
             emit(m.Digest(self.count, self.fingerprint, self.boot.active, nbrs, listed, relays),
                  "digest", NORMAL)
+        self._rechecks(now)
         # Fresh records first: under load, reconciliation waits for the budget left.
         self._poll_records(out, now)
         self.answers.poll(emit, now)
@@ -440,8 +503,13 @@ class Engine:
         loaded = self.budget.used(now) > self.cfg.batch_when_used * self.budget.limit_s
         if loaded:
             horizon = now + self.cfg.forward_window[1]
+        # A relay rides along only where it is known to be needed (some neighbour
+        # known not to be covered): one whose need is unknown waits for its turn,
+        # when copies heard meanwhile may have cancelled it.
         extra = sorted((s.priority, s.due, rid) for rid, s in self.sends.items()
-                       if now < s.due <= horizon and (loaded or s.tag == "push"))
+                       if now < s.due <= horizon and (
+                           s.tag == "push" or (loaded and (s.tag != "forward"
+                                                           or s.covered is not None))))
         queue = [rid for _, _, rid in due] + [rid for _, _, rid in extra]
         while queue and any(self.sends[r].due <= now for r in queue if r in self.sends):
             room = self.cfg.payload_cap - m.RECORDS_ROOM
@@ -482,11 +550,41 @@ class Engine:
             del self._raws[next(iter(self._raws))]
 
     def _sent(self, rid: bytes, now: float) -> None:
-        sent = self.sends.pop(rid, None)
+        self.sends.pop(rid, None)
         self.recon.got(rid)
-        info = self.infos.get(rid)
-        if sent and sent.tag == "push" and info and info.urgent and sent.repeats < 2:
-            # Implicit acknowledgement: an urgent record of ours goes out again
-            # unless the relays we hear cover every neighbour of ours (or three do).
-            self.sends[rid] = _Send(now + self.cfg.urgent_recheck, URGENT, 3, 0, "push",
-                                    set(), sent.repeats + 1)
+
+    # ------------------------------------------------------------ urgent rechecks
+
+    def _watch(self, rid: bytes, sender: int | None, now: float) -> None:
+        """Implicit acknowledgements for an urgent record we hold: every node that
+        gets one relays it (outside crowds), so a neighbour never heard sending it
+        may lack it. `urgent_recheck` later (and twice as long after that, at most
+        `URGENT_RECHECKS` times), if some neighbour heard lately was not heard with
+        it, we send it again, cancelled as soon as each of them is heard with it.
+        This beats bursty loss, which defeats relays that all go in the same few
+        seconds, without waiting for digests."""
+        if rid not in self.watch:
+            self.watch[rid] = (now + self.cfg.urgent_recheck, set(), 0)
+        if sender is not None:
+            self.watch[rid][1].add(sender)
+
+    def _rechecks(self, now: float) -> None:
+        for rid, (due, heard, done) in list(self.watch.items()):
+            if due > now:
+                continue
+            del self.watch[rid]
+            if self.hood.degree(now) > 2 * self.cfg.relay_fanout:
+                continue  # a crowd relays by gossip: silence says nothing there
+            recent = {n for n, p in self.hood.peers.items()
+                      if now - p.last_direct < RECHECK_RECENT_S}
+            missing = recent - heard - {self.node}
+            info = self.infos.get(rid)
+            if not missing or info is None:
+                continue
+            if rid not in self.sends:
+                delay = self.rng.uniform(*self.cfg.urgent_window)
+                self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
+                                        waiting=set(missing))
+            if done + 1 < URGENT_RECHECKS:
+                wait = self.cfg.urgent_recheck * 2 ** (done + 1)
+                self.watch[rid] = (now + wait, heard, done + 1)

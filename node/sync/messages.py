@@ -24,7 +24,7 @@ ID_LEN = 8
 MIN_RECORD = 66
 MAX_RECORD = 200
 CURSOR_LEN = 15
-MAX_NEIGHBOURS = 48
+MAX_NEIGHBOURS = 96  # a full digest still fits 228 bytes; a list this long may be partial
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ class SyncConfig:
     urgent_suppress: int = 5  # urgent records: cancel a relay only after this many copies
     use_relays: bool = True  # relay others' records only if chosen as their relay (MPR)
     forward_suppress: int = 3  # copies heard (incl. the one received) that cancel a relay
+    relay_fanout: float = 6.0  # of a crowd (over twice as many neighbours), how many stand ready
     trickle_imin: float = 30.0
     trickle_imax: float = 3600.0
     announce_every: float = 10800.0  # send a digest at least this often (neighbour lists)

@@ -87,11 +87,18 @@ class Neighbourhood:
 
     def learn(self, peer: Peer, digest: m.Digest) -> None:
         if digest.has_neighbours or digest.neighbours:
-            peer.neighbours = frozenset(digest.neighbours)
+            # A list of the most entries a digest holds may have been cut: its reach
+            # is then unknown (the crowd's relay rules apply there anyway).
+            full = len(digest.neighbours) < m.MAX_NEIGHBOURS
+            peer.neighbours = frozenset(digest.neighbours) if full else None
             peer.relays = frozenset(digest.relays)
 
     def neighbours(self, now: float) -> list[int]:
         return sorted(n for n, p in self.peers.items() if now - p.last_direct < self.ttl)
+
+    def degree(self, now: float) -> int:
+        """How many ledger peers we heard directly lately."""
+        return sum(1 for p in self.peers.values() if now - p.last_direct < self.ttl)
 
     def has_direct_peer(self, now: float) -> bool:
         return any(now - p.last_direct < self.ttl for p in self.peers.values())
