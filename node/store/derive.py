@@ -84,9 +84,14 @@ class Batch:
 
     def forget(self) -> None:
         """Part of the transaction was rolled back: drop what was learnt about pairs."""
+        self.end()
+        self.invalidate()
+
+    def end(self) -> None:
+        """The transaction is over: what was learnt about pairs holds only while this
+        connection has the write lock (other processes write in between)."""
         for known in (self.looked, self.taken, self.upd_looked, self.updated):
             known.clear()
-        self.invalidate()
 
     def prefetch(self, pairs: AbstractSet[tuple[bytes, int]],
                  objects: AbstractSet[tuple[bytes, int]] = frozenset()) -> None:

@@ -144,6 +144,7 @@ class Ingester:
         self._parsed.clear()
         self._present.clear()
         self._looked_up.clear()
+        self._derive.end()
 
     def _preverified(self, raw: bytes) -> r.Record | None:
         job = self._verifying.pop(raw, None)

@@ -114,3 +114,20 @@ def test_radio_metadata_is_kept_for_the_first_copy(tmp_path: Path) -> None:
     assert (heard.node, heard.snr, heard.rssi, heard.hops, heard.at) == (0x1234, -7.5, -110.0,
                                                                          2, NOW)
     assert a.heard(b"\x00" * 32) is None
+
+
+def test_a_fork_across_processes_is_seen_although_the_slot_was_looked_at_empty(
+        tmp_path: Path) -> None:
+    """What a batch learnt about (author, seq) slots holds only in its transaction."""
+    net = Net()
+    anna = Actor("anna", 2)
+    a, b = pair(tmp_path, net)
+    for rec in (net.charter, net.hello(net.founder), net.hello(anna), net.vouch(net.founder, anna)):
+        a.ingest(rec.raw)
+    mine = net.need(anna, text="mine")
+    twin = net.sign(anna, r.Need(1, "the thief's", 1, 4), seq=mine.seq)
+    forged = twin.raw[:-1] + bytes([twin.raw[-1] ^ 1])  # b looks at the slot, then refuses
+    assert b.ingest_many([forged])[0].status == "rejected"
+    assert a.ingest(mine.raw).status == "accepted"
+    assert b.ingest_many([twin.raw])[0].status == "accepted"
+    assert b.db.execute("SELECT COUNT(*) FROM forks").fetchone()[0] == 1
