@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 All packets go to neighbours only (hop limit = `scope`, 0 unless a node learns
-that its nearest ledger peers sit behind radio-only relays). The engine
+that ledger peers sit behind radio-only relays: it hears one only through
+them; a node that hears no ledger peer at all probes at hop 1). The engine
 itself decides what travels further, so every byte it causes on air is inside
 its own air-time budget.
 
@@ -58,6 +59,7 @@ from .trickle import Trickle
 RAW_CACHE = 512  # record bytes kept in memory for sending
 NEWCOMER_HELLOS_PER_HOUR = 6.0  # hellos of unadmitted keys relayed, all keys together
 NEWCOMER_BURST = 3.0
+PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
 URGENT_RECHECKS = 2  # times an urgent record is checked for silent neighbours
 RECHECK_RECENT_S = 1800.0  # neighbours heard this recently are expected to answer
 RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
@@ -120,6 +122,7 @@ class Engine:
         self.trickle = Trickle(config.trickle_imin, config.trickle_imax, config.trickle_k, self.rng)
         self.scope = 0
         self.started = False
+        self.started_at = 0.0
         self.rates = AuthorRates(config.author_rate_per_hour, config.author_burst)
         self.newcomers = AuthorRates(NEWCOMER_HELLOS_PER_HOUR, NEWCOMER_BURST)
         self.last_time = 0.0
@@ -156,6 +159,7 @@ class Engine:
     def start(self, now: float) -> None:
         if not self.started:
             self.started = True
+            self.started_at = now
             self._dirty = True
             self.last_time = now
             self.trickle.begin(now)
@@ -253,8 +257,11 @@ class Engine:
                 return
         else:
             self.answers.heard(msg, meta.sender, len(payload), now)
-        if self.scope < meta.hops <= self.cfg.max_scope and not self.hood.has_direct_peer(now):
-            self.scope = meta.hops  # our nearest ledger peers are behind radio-only relays
+        if self.scope < meta.hops <= self.cfg.max_scope and (
+                not self.hood.has_direct_peer(now) or now - peer.last_direct > self.hood.ttl):
+            # A ledger peer we only hear through radio-only relays (firmware routers,
+            # masts): it needs our packets, answers included, to travel as far.
+            self.scope = meta.hops
         match msg:
             case m.Records():
                 self._on_records(msg, meta, now)
@@ -487,7 +494,10 @@ class Engine:
         self.budget.spend(cost, now)
         self.stats.sent[tag] += 1
         self.stats.airtime[tag] += cost
-        out.append(Outgoing(payload, self.scope, tag, prio, records=records, airtime=cost,
+        scope = self.scope
+        if not scope and now - self.started_at > PROBE_AFTER_S and not self.hood.has_direct_peer(now):
+            scope = 1  # no ledger peer heard in range: let relays carry us to one (a probe)
+        out.append(Outgoing(payload, scope, tag, prio, records=records, airtime=cost,
                             at=now))
         return True
 

@@ -4,6 +4,7 @@ an urgent record is sent again to a neighbour never heard with it."""
 from __future__ import annotations
 
 from meshaid.node.sync import messages as m
+from meshaid.node.sync.ports import RxMeta
 
 from .harness import HOUR, Mesh, Radio, clique, line
 from .test_engine import fresh_mesh, spread
@@ -54,3 +55,20 @@ def test_an_urgent_record_is_sent_again_to_a_neighbour_that_stayed_silent() -> N
     got = spread(mesh, raw, 600.0)
     assert got.get(2, 1e9) <= 100.0, got
     assert _copies(mesh, raw, before, ("recheck",)) >= 1
+
+
+def test_a_node_alone_among_radio_relays_probes_and_its_peers_follow() -> None:
+    """A node that hears no ledger peer directly sends at hop 1 after a while, so a
+    router can carry it; a peer that hears it only through a relay answers as far."""
+    mesh = fresh_mesh(3, line(3), seed=7)
+    lonely = mesh.engines[2]
+    mesh.partition([2])  # node 2 hears nobody directly (only a router could reach it)
+    mesh.run_for(1200.0)
+    probes = [s for s in mesh.sent if s.node == 2 and s.t > mesh.now - 600.0]
+    assert probes and all(s.out.hop_limit == 1 for s in probes)
+    first = [s for s in mesh.sent if s.node == 2 and s.t < lonely.started_at + 300.0]
+    assert all(s.out.hop_limit == 0 for s in first)  # not before it had time to hear anyone
+    peer = mesh.engines[1]
+    assert peer.scope == 0
+    peer.receive(probes[-1].out.payload, RxMeta(sender=2, snr=-5.0, hops=1), mesh.now)
+    assert peer.scope == 1  # node 2 is reached through relays only: answer at hop 1
