@@ -84,8 +84,11 @@ class SyncLedger:
             self._strangers.append(self.store.wall())
         if outcome.record is not None and outcome.record.kind in _MEMBERSHIP_KINDS:
             self._members_gen = -1  # membership may have changed
+        freed = self.store.take_released()
+        if any(rec.kind in _MEMBERSHIP_KINDS for rec in freed):
+            self._members_gen = -1  # a held vouch (or revoke) took effect just now
         self._load_members()
-        released = tuple(self._of_record(rec) for rec in self.store.take_released())
+        released = tuple(self._of_record(rec) for rec in freed)
         if outcome.status == "duplicate":
             info = self.info(hashlib.sha256(raw).digest())
             if info is not None:

@@ -203,7 +203,7 @@ class Answers:
             "sketch_streams": len(recon.remote) + len(recon.remote_count),
             "more_pending": len(recon.more_due),
             "pull_answers": len(boot.answers),
-            "sort_orders": len(boot._orders),
+            "sort_orders": boot.orders.parts if boot.orders.ready else 0,
             "doubted": len(boot.doubted),
             "credit_accounts": len(self.credits),
         }

@@ -20,19 +20,18 @@ reconciliation finishes the job.
 
 A digest claiming a large count is unauthenticated, so it buys only a probe:
 one partition is pulled from a responder until an answer brings a record we
-did not have; then its other partitions follow. `STALE` answers in a row
-that bring nothing new end every stream from that responder, and its claims
-are doubted for `DOUBT_S`. A PULL is padded to the size of the answer it asks for, and the
+did not have; then its other partitions follow. A responder not confirmed
+so whose answers bring nothing new `STALE` times in a row, or that never
+answers, loses its streams, and its claims are doubted for `DOUBT_S`. A PULL is padded to the size of the answer it asks for, and the
 responder answers with as many packets as the puller's credit covers
 (credit.py): one packet per full-size pull. Pending answers are bounded
 (`MAX_ANSWERS`, one per puller and partition); only the `PARTS`-way split
-is answered, and its sort orders are kept up to date incrementally, so an
-answer costs a bisection, never a sort of the ledger.
+is answered, and its sort orders (orders.py) are built in slices and kept
+current, so an answer costs a bisection, never a sort of the ledger.
 """
 
 from __future__ import annotations
 
-import bisect
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from ..ledger import codec
 from ..ledger.wire import DecodeError
 from . import messages as m
 from .budget import BULK, NORMAL
+from .orders import Orders
 from .ports import CLASS_OF_KIND, RecordInfo, SyncConfig
 from .relays import Peer
 
@@ -99,7 +99,7 @@ class Bootstrap:
         self.streams: dict[int, Stream] = {}
         self.rest_until = -1e9  # after a full pass, leave the rest to reconciliation
         self.answers: list[Answer] = []
-        self._orders: dict[int, tuple[list[tuple[int, int, bytes]], list[RecordInfo]]] = {}
+        self.orders = Orders(PARTS)  # built in slices on the first pull we answer
         self.confirmed: set[int] = set()  # responders whose answers brought new records
         self.doubted: dict[int, float] = {}  # responder -> until when its claims are ignored
         self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
@@ -169,8 +169,8 @@ class Bootstrap:
         while len(self.recent) > RECENT:
             del self.recent[next(iter(self.recent))]
         stream.stale = 0 if new or msg.end else stream.stale + 1
-        if stream.stale >= STALE:
-            self._doubt(sender, now)
+        if stream.stale >= STALE and sender not in self.confirmed:
+            self._doubt(sender, now)  # a probe that brought nothing: the claim was false
             return
         if new and sender not in self.confirmed:
             self.confirmed.add(sender)
@@ -276,8 +276,11 @@ class Bootstrap:
         """Answer due pulls, one packet at a time, while the puller's credit
         (`afford`) and our budget (`emit`) allow."""
         keep = []
+        ready = self.orders.ready or (bool(self.answers) and self.orders.step(infos))
         for answer in self.answers:
-            if answer.due > now:
+            if answer.due > now or not ready:
+                if not ready:  # still sorting the partitions: a moment more
+                    answer.due = max(answer.due, now + 0.05)
                 keep.append(answer)
                 continue
             while True:
@@ -305,35 +308,18 @@ class Bootstrap:
 
     def added(self, info: RecordInfo) -> None:
         """A record joined the ledger: keep the partition orders current."""
-        built = self._orders.get(info.id[0] % PARTS)
-        if built is not None:
-            keys, ordered = built
-            key = order(cursor_of(info))
-            i = bisect.bisect_left(keys, key)
-            keys.insert(i, key)
-            ordered.insert(i, info)
-
-    def _ordered(self, part: int, infos: Mapping[bytes, RecordInfo]
-                 ) -> tuple[list[tuple[int, int, bytes]], list[RecordInfo]]:
-        """A partition in bootstrap order, built once and kept current by `added`."""
-        built = self._orders.get(part)
-        if built is None:
-            ordered = sorted((i for i in infos.values() if i.id[0] % PARTS == part),
-                             key=lambda i: order(cursor_of(i)))
-            built = ([order(cursor_of(i)) for i in ordered], ordered)
-            self._orders[part] = built
-        return built
+        self.orders.added(info)
 
     def _packet(self, part: int, cursor: bytes, infos: Mapping[bytes, RecordInfo],
                 raw_of: Callable[[bytes], bytes | None]
                 ) -> tuple[list[bytes], bool]:
         """One packet of the records after `cursor`, and whether it reaches the end
         of the partition."""
-        keys, ordered = self._ordered(part, infos)
-        start = bisect.bisect_right(keys, order(cursor)) if cursor else 0
+        ordered = self.orders.infos[part]
         room = self.cfg.payload_cap - m.RECORDS_ROOM - m.ID_LEN  # chained: + after
         packet: list[bytes] = []
-        for info in ordered[start:]:
+        for i in range(self.orders.after(part, cursor), len(ordered)):
+            info = ordered[i]
             raw = raw_of(info.id)
             if raw is None:
                 continue

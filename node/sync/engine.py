@@ -63,6 +63,8 @@ PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send a
 URGENT_RECHECKS = 2  # times an urgent record is checked for silent neighbours
 RECHECK_RECENT_S = 1800.0  # neighbours heard this recently are expected to answer
 RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
+SETTLE_SLICE = 400  # ids coded into the sketch per poll while starting (about 10 ms)
+SETTLE_PAUSE_S = 0.05
 
 
 def record_id(raw: bytes) -> bytes:
@@ -445,6 +447,8 @@ class Engine:
         times += [s.due for s in self.sends.values()]
         times += [w[0] for w in self.watch.values()]
         times += self.answers.times()
+        if not self.sketch.ready:
+            times.append(self.last_time + SETTLE_PAUSE_S)  # keep coding the sketch in
         if self._deferred_until is not None:
             # What the budget refused waits for it; what is not due yet keeps its time.
             times = [max(t, self._deferred_until) if t <= self.last_time else t for t in times]
@@ -464,6 +468,8 @@ class Engine:
         self.last_time = now
         self._deferred_until = None
         out: list[Outgoing] = []
+        # A large ledger's sketch is coded in by slices, so no poll stalls on it.
+        self.sketch.settle_some(SETTLE_SLICE)
 
         def emit(msg: m.Message, tag: str, prio: int) -> bool:
             return self._emit(out, msg, tag, prio, now)

@@ -101,6 +101,8 @@ class Reconciler:
         if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0 \
                 and not self.sketch_firm:
             self.sketch_due = None  # someone else's sketch serves the neighbourhood
+        if not self.sketch.ready:
+            return None  # still coding our own ids in (start-up): the sketcher may repeat
         symbols = riblt.parse_symbols(msg.symbols)
         self._track(sender, now)
         if msg.start == 0:
@@ -146,10 +148,15 @@ class Reconciler:
                                  start)
 
     def _track(self, sender: int, now: float) -> None:
-        """Note a sketcher heard; forget the oldest beyond MAX_STREAMS or STREAM_TTL."""
+        """Note a sketcher heard now."""
+        self.heard.pop(sender, None)
+        self.heard[sender] = now
+        self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        """Forget the least recently heard sketchers beyond MAX_STREAMS, and any
+        unheard for STREAM_TTL."""
         heard = self.heard
-        heard.pop(sender, None)
-        heard[sender] = now
         while heard:
             old, at = next(iter(heard.items()))
             if len(heard) <= MAX_STREAMS and at + STREAM_TTL > now:
@@ -193,6 +200,7 @@ class Reconciler:
              afford: Callable[[int, m.Message], bool]) -> None:
         """Send what is due; symbols asked for by a MORE only as far as `afford`
         (the asker's credit) allows."""
+        self._prune(now)  # forget streams gone quiet
         self._poll_sketch(emit, now, my_count, afford)
         for sender, (due, start) in list(self.more_due.items()):
             # Padded to a full packet: the sketcher answers with one packet of symbols.
@@ -225,6 +233,9 @@ class Reconciler:
     def _poll_sketch(self, emit: Emit, now: float, my_count: int,
                      afford: Callable[[int, m.Message], bool]) -> None:
         if self.sketch_due is None or self.sketch_due[0] > now:
+            return
+        if not self.sketch.ready:
+            self.sketch_due = (now + 1.0, self.sketch_due[1])  # coding our ids in first
             return
         start = self.sketch_due[1]
         asker = self.sketch_asker

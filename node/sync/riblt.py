@@ -110,6 +110,18 @@ class Sketch:
         self._pending.extend(xs)
         self.n += len(self._pending) - before
 
+    @property
+    def ready(self) -> bool:
+        """True when no deferred id waits to be coded in (reading is then cheap)."""
+        return not self._pending
+
+    def settle_some(self, limit: int) -> None:
+        """Code in at most `limit` deferred ids (a bounded slice of start-up work)."""
+        if self._pending:
+            chunk, self._pending = self._pending[:limit], self._pending[limit:]
+            self.n -= len(chunk)
+            self._add_all(chunk)
+
     def settle(self) -> None:
         """Code in every deferred id now."""
         if self._pending:

@@ -1,0 +1,99 @@
+"""The bootstrap order of each partition, built in slices and kept current.
+
+Theory of operation
+-------------------
+A PULL is answered from a partition sorted in the canonical bootstrap order
+(class ascending, HLC descending, id ascending: bootstrap.py). Sorting a
+partition of a large ledger at once would stall a poll() for hundreds of
+milliseconds, so the orders are built once, in slices of `SLICE` records per
+call to `step`, then kept current as records arrive (`added`, a bisection
+and an insertion). Each record's place is one integer, `key_of`, so the sort
+and every bisection compare integers, not tuples of bytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+
+from .ports import RecordInfo
+
+SLICE = 2500  # records keyed per step while building
+HLC_MAX = (1 << 48) - 1
+
+
+def key_of(cls: int, hlc: int, rid: bytes) -> int:
+    """One integer that sorts like (class, newest first, id)."""
+    return (cls << 112) | ((HLC_MAX - min(hlc, HLC_MAX)) << 64) | int.from_bytes(rid, "big")
+
+
+def cursor_key(cursor: bytes) -> int:
+    """The key of a cursor (u8 class, u48 HLC, 8-byte id)."""
+    return key_of(cursor[0], int.from_bytes(cursor[1:7], "big"), cursor[7:])
+
+
+class Orders:
+    def __init__(self, parts: int) -> None:
+        self.parts = parts
+        self.keys: list[list[int]] = [[] for _ in range(parts)]
+        self.infos: list[list[RecordInfo]] = [[] for _ in range(parts)]
+        self.ready = False
+        self._todo: list[RecordInfo] | None = None
+        self._pos = 0
+        self._sorted = 0  # partitions finished
+        self._by_key: dict[int, RecordInfo] = {}
+        self._late: list[RecordInfo] = []
+
+    def step(self, infos: Mapping[bytes, RecordInfo]) -> bool:
+        """Do one slice of building (at most SLICE records keyed, or one partition
+        sorted); True once every partition is in order."""
+        if self.ready:
+            return True
+        if self._todo is None:
+            self._todo = list(infos.values())
+        todo = self._todo
+        if self._pos < len(todo):
+            keys, by_key, parts = self.keys, self._by_key, self.parts
+            for info in todo[self._pos : self._pos + SLICE]:
+                k = key_of(info.cls, info.hlc, info.id)
+                keys[info.id[0] % parts].append(k)
+                by_key[k] = info
+            self._pos += SLICE
+            if len(todo) > SLICE:
+                return False
+        while self._sorted < self.parts and not self._sort_one(len(todo) > SLICE):
+            pass
+        return self.ready
+
+    def _sort_one(self, one: bool) -> bool:
+        """Sort the next partition; True to stop for this step."""
+        part = self._sorted
+        self.keys[part].sort()
+        self.infos[part] = [self._by_key.pop(k) for k in self.keys[part]]
+        self._sorted += 1
+        if self._sorted == self.parts:
+            self.ready = True
+            self._todo = None
+            late, self._late = self._late, []
+            for info in late:
+                self.added(info)
+        return one
+
+    def added(self, info: RecordInfo) -> None:
+        """A record joined the set: put it in its place (or in line, while building)."""
+        if not self.ready:
+            if self._todo is not None:
+                self._late.append(info)
+            return
+        part = info.id[0] % self.parts
+        k = key_of(info.cls, info.hlc, info.id)
+        keys = self.keys[part]
+        i = bisect.bisect_left(keys, k)
+        if i < len(keys) and keys[i] == k:
+            return
+        keys.insert(i, k)
+        self.infos[part].insert(i, info)
+
+    def after(self, part: int, cursor: bytes) -> int:
+        """Index in `infos[part]` of the first record after `cursor` (0: from the start)."""
+        return bisect.bisect_right(self.keys[part], cursor_key(cursor)) if cursor else 0
