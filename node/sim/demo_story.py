@@ -141,6 +141,8 @@ STORY = (
          _need("fresh vegetables, for 400 meals", 60, "kg", "food", "critical"), "veg"),
     Beat(220, 6, "pledge", "The hydroponic farm, cut off too, pledges greens",
          {"need": "veg", "qty": 45, "by_min": 240, "text": "lettuce, chard, herbs"}),
+    Beat(232, SEAT, "say", "(The armour plate takes steel, cutting and welding: open it on "
+                           "the board and press m for the chain of offers that makes it.)"),
     Beat(236, 1, "update", "Outside, the dock delivers the water it pledged",
          {"label": "water-pledge", "status": "delivered"}),
     Beat(250, 3, "update", "The foundry delivers its first splints",
