@@ -20,9 +20,9 @@ its own air-time budget.
    about `relay_fanout` of the crowd stand ready (gossip), their timers spread
    over as many frames, and copies heard cancel the rest; answers to requests
    and sketches are thinned the same way (`schedule_repair`).
-   An urgent record we hold is watched: a neighbour never heard sending it
-   after `urgent_recheck` may lack it, so we send it again (tag "recheck"),
-   until each such neighbour is heard with it.
+   An urgent record we hold is watched (urgent.py): a neighbour never heard
+   sending it after `urgent_recheck` may lack it, so we send it again (tag
+   "recheck"), until each such neighbour is heard with it.
 3. Digest. Trickle (RFC 6206) paces a 14-byte digest (count, XOR of ids):
    about one per neighbourhood per `trickle_imax` while all agree, sooner
    after news.
@@ -53,15 +53,14 @@ from .answers import Answers
 from .budget import BULK, NORMAL, URGENT, Budget
 from .ports import CLASS_BOARD, CLASS_MEMBERSHIP, Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
 from .ratelimit import AuthorRates
-from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood, short
+from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
 from .trickle import Trickle
+from .urgent import RECENT_S, UrgentWatch
 
 RAW_CACHE = 512  # record bytes kept in memory for sending
 NEWCOMER_HELLOS_PER_HOUR = 6.0  # hellos of unadmitted keys relayed, all keys together
 NEWCOMER_BURST = 3.0
 PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
-URGENT_RECHECKS = 2  # times an urgent record is checked for silent neighbours
-RECHECK_RECENT_S = 1800.0  # neighbours heard this recently are expected to answer
 RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
 SETTLE_SLICE = 400  # ids coded into the sketch per poll while starting (about 10 ms)
 SETTLE_PAUSE_S = 0.05
@@ -79,7 +78,6 @@ class _Send:
     heard: int = 0
     tag: str = "push"
     covered: set[int] | None = None  # neighbours known to have it (None: unknown)
-    repeats: int = 0
     waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
 
 
@@ -129,8 +127,7 @@ class Engine:
         self.newcomers = AuthorRates(NEWCOMER_HELLOS_PER_HOUR, NEWCOMER_BURST)
         self.last_time = 0.0
         self.clock = 0.0  # the time of the packet being handled
-        # Urgent records we hold: when to check them, who was heard sending each.
-        self.watch: dict[bytes, tuple[float, set[int], int]] = {}
+        self.watch = UrgentWatch(config.urgent_recheck)  # implicit acks (urgent.py)
         self.last_news = -1e9
         self.last_digest = -1e9
         self._deferred_until: float | None = None
@@ -182,7 +179,7 @@ class Engine:
         delay = 0.0 if info.urgent else self.cfg.push_delay
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), 99, 0, "push"))
         if info.urgent and info.trusted:
-            self._watch(rid, None, now)
+            self.watch.watch(rid, None, now)
         self._news(now, info.urgent)
 
     def add_stored(self, raw: bytes, now: float) -> None:
@@ -319,7 +316,7 @@ class Engine:
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
             if urgent:
-                self._watch(rid, meta.sender, now)
+                self.watch.watch(rid, meta.sender, now)
             if msg.relay:
                 self._plan_relay(rid, info, meta, urgent, now)
         if news:
@@ -373,9 +370,7 @@ class Engine:
 
     def _heard(self, rid: bytes, sender: int, now: float) -> None:
         """Someone else sent `rid`: count the copy and what it covered."""
-        watched = self.watch.get(rid)
-        if watched is not None:
-            watched[1].add(sender)
+        self.watch.heard(rid, sender)
         pending = self.sends.get(rid)
         if pending is None:
             return
@@ -387,15 +382,11 @@ class Engine:
                 self.stats.suppressed += 1
             return
         pending.heard += 1
-        recheck = pending.tag == "push" and pending.repeats > 0
         if pending.covered is not None:
             extra = self.hood.coverage(sender)
-            if extra is None and recheck:
-                extra = {short(sender)}  # it has it, at least
             pending.covered = None if extra is None else pending.covered | extra
         if pending.heard >= pending.suppress or (
-            (pending.tag == "forward" or recheck)
-            and self.hood.uncovered(pending.covered, now) == 0
+            pending.tag == "forward" and self.hood.uncovered(pending.covered, now) == 0
         ):
             del self.sends[rid]
             self.stats.suppressed += 1
@@ -445,7 +436,7 @@ class Engine:
             return self._wake
         times = [self.trickle.next_time()] if self.started else []
         times += [s.due for s in self.sends.values()]
-        times += [w[0] for w in self.watch.values()]
+        times += self.watch.times()
         times += self.answers.times()
         if not self.sketch.ready:
             times.append(self.last_time + SETTLE_PAUSE_S)  # keep coding the sketch in
@@ -571,36 +562,13 @@ class Engine:
 
     # ------------------------------------------------------------ urgent rechecks
 
-    def _watch(self, rid: bytes, sender: int | None, now: float) -> None:
-        """Implicit acknowledgements for an urgent record we hold: every node that
-        gets one relays it (outside crowds), so a neighbour never heard sending it
-        may lack it. `urgent_recheck` later (and twice as long after that, at most
-        `URGENT_RECHECKS` times), if some neighbour heard lately was not heard with
-        it, we send it again, cancelled as soon as each of them is heard with it.
-        This beats bursty loss, which defeats relays that all go in the same few
-        seconds, without waiting for digests."""
-        if rid not in self.watch:
-            self.watch[rid] = (now + self.cfg.urgent_recheck, set(), 0)
-        if sender is not None:
-            self.watch[rid][1].add(sender)
-
     def _rechecks(self, now: float) -> None:
-        for rid, (due, heard, done) in list(self.watch.items()):
-            if due > now:
-                continue
-            del self.watch[rid]
-            if self.hood.degree(now) > 2 * self.cfg.relay_fanout:
-                continue  # a crowd relays by gossip: silence says nothing there
-            recent = {n for n, p in self.hood.peers.items()
-                      if now - p.last_direct < RECHECK_RECENT_S}
-            missing = recent - heard - {self.node}
-            info = self.infos.get(rid)
-            if not missing or info is None:
-                continue
-            if rid not in self.sends:
+        """Send again the urgent records some neighbour was never heard with (urgent.py)."""
+        recent = {n for n, p in self.hood.peers.items()
+                  if now - p.last_direct < RECENT_S} - {self.node}
+        crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
+        for rid, missing in self.watch.due(now, recent, crowd):
+            if rid in self.infos and rid not in self.sends:
                 delay = self.rng.uniform(*self.cfg.urgent_window)
                 self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
                                         waiting=set(missing))
-            if done + 1 < URGENT_RECHECKS:
-                wait = self.cfg.urgent_recheck * 2 ** (done + 1)
-                self.watch[rid] = (now + wait, heard, done + 1)

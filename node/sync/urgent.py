@@ -1,0 +1,79 @@
+"""Implicit acknowledgements of urgent records: resend to neighbours never heard with one.
+
+Theory of operation
+-------------------
+Outside crowds, every node that gets an urgent record (a critical need, a
+vouch, a revocation) relays it once. So each neighbour that has it is, sooner
+or later, heard sending it: hearing a copy from a neighbour is its
+acknowledgement. Bursty loss defeats relays that all go in the same few
+seconds; digests would find the gap, but only after minutes.
+
+So a node watches each urgent record it holds (authored or received): who
+was heard sending it. `recheck_s` after it got it, and twice as long after
+that (`RECHECKS` checks in all), every neighbour heard directly in the last
+`RECENT_S` that was never heard with the record may lack it: the engine sends
+it again (tag "recheck"), and cancels that send as soon as each of those
+neighbours is heard with it. In a crowd, where only a few relay by gossip,
+silence says nothing and no recheck is made.
+
+State is one small entry per urgent record for at most a minute or so; only
+trusted urgent records are watched, so unadmitted keys cannot grow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RECHECKS = 2  # checks per urgent record: after recheck_s, then twice as long after that
+RECENT_S = 1800.0  # neighbours heard this recently are expected to relay it
+
+
+@dataclass
+class _Entry:
+    due: float
+    heard: set[int] = field(default_factory=set)
+    done: int = 0
+
+
+class UrgentWatch:
+    """Who was heard sending each urgent record we hold, and when to check."""
+
+    def __init__(self, recheck_s: float) -> None:
+        self.recheck_s = recheck_s
+        self.entries: dict[bytes, _Entry] = {}
+
+    def watch(self, rid: bytes, sender: int | None, now: float) -> None:
+        """We hold urgent record `rid` (from `sender`, or authored here if None)."""
+        entry = self.entries.setdefault(rid, _Entry(now + self.recheck_s))
+        if sender is not None:
+            entry.heard.add(sender)
+
+    def heard(self, rid: bytes, sender: int) -> None:
+        """A copy of `rid` was heard from `sender`."""
+        entry = self.entries.get(rid)
+        if entry is not None:
+            entry.heard.add(sender)
+
+    def times(self) -> list[float]:
+        """When a check is next due."""
+        return [e.due for e in self.entries.values()]
+
+    def due(self, now: float, recent: set[int], crowd: bool) -> list[tuple[bytes, set[int]]]:
+        """The records whose check is due, each with the neighbours (of `recent`)
+        never heard with it; records with none are left out."""
+        out: list[tuple[bytes, set[int]]] = []
+        for rid, entry in list(self.entries.items()):
+            if entry.due > now:
+                continue
+            del self.entries[rid]
+            if crowd:
+                continue  # a crowd relays by gossip: silence says nothing there
+            missing = recent - entry.heard
+            if not missing:
+                continue
+            out.append((rid, missing))
+            if entry.done + 1 < RECHECKS:
+                entry.due = now + self.recheck_s * 2 ** (entry.done + 1)
+                entry.done += 1
+                self.entries[rid] = entry
+        return out

@@ -1,0 +1,29 @@
+"""The urgent watch alone: who was heard, when checks fall due, what is missing."""
+
+from __future__ import annotations
+
+from meshaid.node.sync.urgent import RECHECKS, UrgentWatch
+
+
+def test_a_check_names_the_neighbours_never_heard_with_the_record() -> None:
+    w = UrgentWatch(20.0)
+    w.watch(b"r" * 8, 1, 100.0)
+    w.heard(b"r" * 8, 2)
+    assert w.times() == [120.0]
+    assert w.due(119.0, {1, 2, 3}, crowd=False) == []
+    assert w.due(120.0, {1, 2, 3, 4}, crowd=False) == [(b"r" * 8, {3, 4})]
+    assert w.times() == [160.0]  # checked again, twice as long after
+    w.heard(b"r" * 8, 3)
+    assert w.due(160.0, {1, 2, 3, 4}, crowd=False) == [(b"r" * 8, {4})]
+    assert RECHECKS == 2 and w.times() == []  # then it is forgotten
+
+
+def test_no_check_where_everyone_was_heard_or_in_a_crowd() -> None:
+    w = UrgentWatch(20.0)
+    w.watch(b"a" * 8, None, 0.0)
+    w.watch(b"b" * 8, 5, 0.0)
+    w.heard(b"a" * 8, 5)
+    assert w.due(20.0, {5}, crowd=False) == []
+    w.watch(b"c" * 8, None, 0.0)
+    assert w.due(20.0, {5, 6}, crowd=True) == []
+    assert w.times() == []
