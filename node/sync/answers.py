@@ -154,7 +154,7 @@ class Answers:
             if info is not None and (unpaid or not self._repair(info, sender, now)):
                 unpaid += 1  # its sketch paid for no more: it may ask for the rest
         if unpaid:
-            self.recon.offer(unpaid, now)
+            self.recon.offer(unpaid, sender, now)
         for x in result.theirs:
             self.recon.want(x.to_bytes(8, "big"), sender, now)
 
@@ -190,7 +190,8 @@ class Answers:
         self.recon.poll(emit, now, eng.count, self.afford)
         self.boot.poll(emit, now, eng.hood.peers, eng.count, self.recon.record_size,
                        self.afford)
-        self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.afford)
+        self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.afford,
+                               busy=not eng.sketch.ready)
 
     def table_sizes(self) -> dict[str, int]:
         """Entries in every table the engine keeps, for the attack suite."""

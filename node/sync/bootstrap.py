@@ -272,11 +272,13 @@ class Bootstrap:
 
     def poll_answers(self, emit: Emit, now: float, infos: Mapping[bytes, RecordInfo],
                      raw_of: Callable[[bytes], bytes | None],
-                     afford: Callable[[int, m.Message], bool]) -> None:
+                     afford: Callable[[int, m.Message], bool], busy: bool = False) -> None:
         """Answer due pulls, one packet at a time, while the puller's credit
-        (`afford`) and our budget (`emit`) allow."""
+        (`afford`) and our budget (`emit`) allow. `busy`: this poll already did
+        a slice of start-up work, so the orders wait for the next one."""
         keep = []
-        ready = self.orders.ready or (bool(self.answers) and self.orders.step(infos))
+        ready = self.orders.ready or (bool(self.answers) and not busy
+                                      and self.orders.step(infos))
         for answer in self.answers:
             if answer.due > now or not ready:
                 if not ready:  # still sorting the partitions: a moment more

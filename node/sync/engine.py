@@ -62,7 +62,7 @@ NEWCOMER_HELLOS_PER_HOUR = 6.0  # hellos of unadmitted keys relayed, all keys to
 NEWCOMER_BURST = 3.0
 PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
 RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
-SETTLE_SLICE = 400  # ids coded into the sketch per poll while starting (about 10 ms)
+SETTLE_SLICE = 250  # ids coded into the sketch per poll while starting (about 8 ms)
 SETTLE_PAUSE_S = 0.05
 
 

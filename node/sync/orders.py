@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from .ports import RecordInfo
 
-SLICE = 2500  # records keyed per step while building
+SLICE = 2000  # records keyed per step while building
 HLC_MAX = (1 << 48) - 1
 
 

@@ -52,7 +52,8 @@ class Reconciler:
         self.sketch = sketch
         self.sketch_due: tuple[float, int] | None = None  # (time, first index)
         self.sketch_asker: int | None = None  # who asked (MORE) for the planned symbols
-        self.sketch_firm = False  # planned because a sketcher lacks records: not cancelled
+        self.sketch_firm = False  # planned because a sketcher lacks records
+        self.sketch_answering: int | None = None  # that sketcher (its next sketch keeps ours)
         self.last_sketch = -1e9
         self.sketch_first = SYMBOLS_PER_PACKET
         self.sketch_burst = 1
@@ -83,23 +84,25 @@ class Reconciler:
         gap = abs(their_count - my_count)
         self.sketch_first = max(self.cfg.sketch_min, min(SYMBOLS_PER_PACKET, 2 * gap + 4))
 
-    def offer(self, lacking: int, now: float) -> None:
+    def offer(self, lacking: int, sketcher: int, now: float) -> None:
         """A sketcher lacks `lacking` records we hold and its credit did not pay for
-        repairs: sketch ourselves (not twice within two repair windows), so it can decode
+        repairs: sketch ourselves (not twice within `settle`; another node's sketch
+        cancels ours, the lacking sketcher's does not), so that it can decode
         our sketch and request them, paying for the answer."""
-        if self.sketch_due is not None or now - self.last_sketch < 2 * self.cfg.repair_window[1]:
+        if self.sketch_due is not None or now - self.last_sketch < self.cfg.settle:
             return
         self.sketch_due = (now + self._backoff(), 0)
         self.sketch_asker = None
         self.sketch_firm = True
+        self.sketch_answering = sketcher
         self.sketch_burst = 1
         self.sketch_first = max(self.cfg.sketch_min, min(SYMBOLS_PER_PACKET, 2 * lacking + 4))
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float,
                   my_count: int) -> riblt.Decoded | None:
         """Take symbols from `sender`; the decoded difference once complete."""
-        if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0 \
-                and not self.sketch_firm:
+        if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0 and (
+                not self.sketch_firm or self.sketch_answering != sender):
             self.sketch_due = None  # someone else's sketch serves the neighbourhood
         if not self.sketch.ready:
             return None  # still coding our own ids in (start-up): the sketcher may repeat

@@ -37,6 +37,7 @@ class Peer:
     relays: frozenset[int] | None = None  # the neighbours it chose to relay for it
     snr: float | None = None  # usual SNR of its packets heard directly
     snr_dev: float = 3.0  # their usual distance from it (a running mean)
+    packets: int = 0  # plausible packets heard from it
     plausible: bool = True  # the last packet claiming to be it looked like it
 
 
@@ -63,7 +64,10 @@ class Neighbourhood:
         if peer is None:
             peer = Peer()
             if len(self.peers) >= MAX_PEERS:
-                del self.peers[next(iter(self.peers))]
+                # Forget a number heard once (made up, likely) before a real neighbour.
+                first = next(iter(self.peers))
+                once = next((n for n, p in self.peers.items() if p.packets <= 1), first)
+                del self.peers[once]
         self.peers[sender] = peer  # most recently heard last
         peer.plausible = True
         if hops == 0 and snr is not None:
@@ -79,6 +83,7 @@ class Neighbourhood:
                     peer.snr += off * 0.03
                     peer.snr_dev += (abs(off) - peer.snr_dev) * 0.02
                     return peer
+        peer.packets += 1
         peer.last = now
         peer.hops = hops
         if hops == 0:
@@ -99,6 +104,11 @@ class Neighbourhood:
     def degree(self, now: float) -> int:
         """How many ledger peers we heard directly lately."""
         return sum(1 for p in self.peers.values() if now - p.last_direct < self.ttl)
+
+    def known(self, now: float) -> list[int]:
+        """Neighbours heard more than once: what we announce and choose relays from
+        (a number made up for one spoofed packet is neither)."""
+        return [n for n in self.neighbours(now) if self.peers[n].packets >= 2]
 
     def has_direct_peer(self, now: float) -> bool:
         return any(now - p.last_direct < self.ttl for p in self.peers.values())
@@ -130,7 +140,7 @@ class Neighbourhood:
         """Multipoint relays: neighbours whose neighbours cover all known two-hop nodes.
         A neighbour whose own list is unknown is always chosen (its reach is unknown)."""
         me = short(self.node)
-        mine = {short(n): n for n in self.neighbours(now)}
+        mine = {short(n): n for n in self.known(now)}
         reach: dict[int, set[int]] = {}
         for nid, node in mine.items():
             peer = self.peers.get(node)
@@ -155,7 +165,7 @@ class Neighbourhood:
     def announcement(self, now: float) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
         """(listed, neighbours, relays) for our next digest: lists go out when they
         changed (at most every 10 minutes) and every `announce_every`."""
-        current = tuple(short(n) for n in self.neighbours(now))[: m.MAX_NEIGHBOURS]
+        current = tuple(short(n) for n in self.known(now))[: m.MAX_NEIGHBOURS]
         chosen = tuple(r for r in self.choose_relays(now) if r in current)
         since = now - self.last_announce
         listed = since > self.announce_every or (

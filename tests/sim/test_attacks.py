@@ -1,0 +1,40 @@
+"""The attack suite at small sizes (node/sim/attacks.py): the damage an attacker
+holding the channel key does to a simulated mesh, each attack against the same
+mesh without it. The full sizes are a bench: python -m meshaid.node.sim.attacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshaid.node.sim import attacks
+
+SMALL = attacks.SIZES["small"]
+
+
+@pytest.mark.parametrize("attack", ["junk-digest", "forged-sketch", "pull-flood"])
+def test_every_table_stays_small_under_attack(attack: str) -> None:
+    """issue 9: bounded engine memory under every attack (tables of spoofed senders,
+    wanted ids, pending answers, sort orders), at 10 % attacker duty."""
+    row = attacks.measure(attack, SMALL, seeds=1, duty_pct=10.0)
+    assert row["attacker_air"] > 100
+    tables = row["tables"]
+    assert tables["peers"] <= 96 and tables["wanted"] <= 128 and tables["credit_accounts"] <= 64
+    assert tables["pull_answers"] <= 8 and tables["more_pending"] <= 8
+    assert tables["sketch_streams"] <= 16 and tables["sort_orders"] <= 3
+
+
+def test_unadmitted_keys_flooding_the_mesh_are_held_to_the_quota() -> None:
+    """issue 9: records of keys nobody admitted: a per-key quota, and only hellos
+    relayed (every fresh key brings a hello and a need: the needs stay out)."""
+    row = attacks.measure("nonmember-flood", SMALL, seeds=1, duty_pct=10.0)
+    assert row["attacker_air"] > 100
+    assert 0 < row["nonmember_stored"] <= 2000
+
+
+def test_the_table_prints_one_row_per_attack() -> None:
+    rows = [{"attack": "echo", "attacker_air": 1.0, "honest_caused": 0.5, "ratio": 0.5,
+             "critical_delay": 3.0, "critical_missing": 0, "board_delay": 70.0,
+             "board_missing": 2, "table_max": 4, "nonmember_stored": 0, "poll_ms": 1.5}]
+    lines = attacks.table(rows).splitlines()
+    assert lines[0].split()[0] == "attack" and len(lines) == 2
+    assert ">70.0" in lines[1] and lines[1].startswith("echo")
