@@ -415,14 +415,21 @@ class Engine:
         request or sketch, only about `relay_fanout` stand ready to answer, spread
         over as many frames, so the first answer is heard before the rest go."""
         now = self.clock
-        degree = self.hood.degree(now)
         fanout = self.cfg.relay_fanout
-        if degree > 2 * fanout and due > now:
-            if self.rng.random() * degree > fanout:
+        if self.hood.degree(now) > 2 * fanout and due > now:
+            if not self.crowd_pick(now):
                 return
             spread = 2.0 * self.cfg.airtime(RELAY_FRAME) * fanout / self.cfg.repair_window[1]
             due = now + (due - now) * max(1.0, spread)
         self._schedule(info.id, _Send(due, BULK, 1, 0, "repair"))
+
+    def crowd_pick(self, now: float) -> bool:
+        """Whether to answer something every neighbour heard: always, except in a
+        crowd (over twice `relay_fanout` neighbours), where about `relay_fanout` of
+        them do (gossip), so an answer is not sent once per neighbour."""
+        degree = self.hood.degree(now)
+        fanout = self.cfg.relay_fanout
+        return degree <= 2 * fanout or self.rng.random() * degree <= fanout
 
     def _schedule(self, rid: bytes, send: _Send) -> None:
         current = self.sends.get(rid)
