@@ -81,6 +81,7 @@ class Stream:
     due: float = 0.0
     silent: int = 0  # pulls in a row that brought nothing: the partition is exhausted
     stale: int = 0  # answers in a row that brought no record new to us
+    pulled: bool = False  # a pull went out (only then do we say we are bootstrapping)
 
 
 @dataclass
@@ -106,7 +107,9 @@ class Bootstrap:
 
     @property
     def active(self) -> bool:
-        return bool(self.streams)
+        """Bootstrapping: a stream has pulled (a claim not yet probed does not count,
+        so a lying digest cannot make our digests say we are behind)."""
+        return any(st.pulled for st in self.streams.values())
 
     def _ahead(self, peers: Mapping[int, Peer], my_count: int, gap: int, now: float) -> list[int]:
         fresh = [(n, p) for n, p in peers.items()
@@ -260,6 +263,7 @@ class Bootstrap:
                 del self.streams[part]
                 continue
             if emit(pull, "pull", NORMAL):
+                stream.pulled = True
                 # No answer yet may mean a responder out of budget: back off, and
                 # after SWITCH silent pulls hand the partition to another responder
                 # (and one that never answered is doubted: its claim may be a lie).
