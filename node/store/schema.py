@@ -25,7 +25,7 @@ from sqlite_utils.migrations import Migrations
 
 from ..ledger import codec
 from ..ledger import records as r
-from .sqlconst import NEED
+from .sqlconst import NEED, PLEDGE, UPDATE
 
 migrations = Migrations("meshaid")
 
@@ -33,7 +33,7 @@ migrations = Migrations("meshaid")
 @migrations()
 def m001_initial(db: Database) -> None:
     db.executescript(
-        """
+        f"""
         CREATE TABLE records (
             id INTEGER PRIMARY KEY,
             hash BLOB NOT NULL UNIQUE,
@@ -49,7 +49,7 @@ def m001_initial(db: Database) -> None:
             subject BLOB
         );
         CREATE INDEX records_author_seq ON records(author, seq);
-        CREATE INDEX records_ref ON records(author, ref_seq, seq) WHERE kind = 5;
+        CREATE INDEX records_ref ON records(author, ref_seq, seq) WHERE kind = {UPDATE};
         CREATE INDEX records_kind_hlc ON records(kind, hlc);
 
         CREATE TABLE objects (
@@ -87,7 +87,7 @@ def m001_initial(db: Database) -> None:
         );
         CREATE INDEX objects_board ON objects(kind, trust, status, urgency DESC, created_hlc DESC);
         CREATE INDEX objects_short ON objects(short, seq);
-        CREATE INDEX objects_ref ON objects(ref_short, ref_seq) WHERE kind = 4;
+        CREATE INDEX objects_ref ON objects(ref_short, ref_seq) WHERE kind = {PLEDGE};
 
         CREATE TABLE keys (
             key BLOB PRIMARY KEY,
