@@ -110,11 +110,16 @@ class Reconciler:
         self._track(sender, now)
         if msg.start == 0:
             self.remote_count[sender] = msg.count
-        elif self.remote_count.get(sender) != msg.count:
+        elif sender not in self.remote_count:
+            return None  # symbols of a stream we never began: not ours to ask about
+        elif self.remote_count[sender] != msg.count:
             # The sketcher's set changed since index 0: these symbols do not continue
-            # the ones we hold. Drop the stream and ask for a new one from index 0.
+            # the ones we hold. Drop the stream and ask for a new one from index 0
+            # (once: a second change drops it for good, so that no MORE loop forms).
             self.remote.pop(sender, None)
-            self._plan_more(sender, 0, now)
+            if self.remote_count.pop(sender) >= 0:
+                self.remote_count[sender] = -1
+                self._plan_more(sender, 0, now)
             return None
         have = [] if msg.start == 0 else self.remote.get(sender, [])
         if msg.start != len(have):
