@@ -73,6 +73,9 @@ class Writer:
 
         store = Store.open(self.db_path, wall=self.clock)
         try:
+            why = attention.not_renewable(store, *parse_record_id(rid))
+            if why:
+                raise actions.ActionError(why)
             minutes = attention.posted_validity(store, *parse_record_id(rid))
         finally:
             store.close()

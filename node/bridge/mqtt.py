@@ -25,8 +25,10 @@ optional; the password is read from a file (user = the bridge name).
 
 from __future__ import annotations
 
+import os
 import re
 import ssl
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -63,7 +65,10 @@ class BrokerSpec:
 
 def parse_broker(text: str) -> BrokerSpec:
     """Parse `mqtt://HOST[:PORT]` or `mqtts://HOST[:PORT]`; BrokerSpecError says why not."""
-    url = urlsplit(text.strip())
+    try:
+        url = urlsplit(text.strip())
+    except ValueError:  # an unclosed '[' of an IPv6 address
+        raise BrokerSpecError(f"{text!r}: not a URL like mqtt://HOST[:PORT]") from None
     if url.scheme not in ("mqtt", "mqtts"):
         raise BrokerSpecError(f"{text!r}: use mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
     try:
@@ -86,10 +91,18 @@ def check_name(name: str) -> str:
 
 def read_password(path: str | Path) -> str:
     """The first line of a password file (which should be readable only by its owner)."""
-    try:
-        text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BrokerSpecError(f"cannot read the password file {path}: {exc}") from None
+    try:  # never blocks on a FIFO, never reads more than 4 KiB of a device
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise BrokerSpecError(f"the password file {path} is not a regular file")
+            text = os.read(fd, 4096).decode("utf-8")
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise BrokerSpecError(f"cannot read the password file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise BrokerSpecError(f"the password file {path} is not UTF-8 text") from None
     password = text.splitlines()[0].strip() if text.strip() else ""
     if not password:
         raise BrokerSpecError(f"the password file {path} is empty")

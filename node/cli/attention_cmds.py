@@ -13,7 +13,7 @@ from .. import actions
 from ..home import Home
 from ..ledger import identity
 from ..store import Store, attention
-from .common import failures, opened
+from .common import Refused, failures, opened
 
 
 def span(seconds: float) -> str:
@@ -110,10 +110,14 @@ def renew(ctx: click.Context, record_ids: tuple[str, ...], duration: str | None,
         key = home.key()
         due = {d["id"]: d for d in attention.renewals(
             store, identity.public_bytes(key), store.mesh_now())}
-        targets = list(record_ids) or list(due)
+        targets = list(dict.fromkeys(rid.strip() for rid in record_ids)) or list(due)
         if not targets:
             click.echo("nothing of yours is about to expire")
             return
+        for rid in targets:  # all checked before any is signed
+            why = attention.not_renewable(store, *actions.inputs.record_id(rid))
+            if why:
+                raise Refused(why)
         for rid in targets:
             minutes = duration or attention.posted_validity(
                 store, *actions.inputs.record_id(rid))

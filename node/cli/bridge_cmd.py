@@ -39,11 +39,13 @@ def make_options(home: Home, broker: str, bridge_name: str | None, password_file
                  ip_budget_mb: float) -> Any:
     """BridgeOptions from the command line; a bad URL or name is refused in one line."""
     from ..bridge.host import BridgeOptions
-    from ..bridge.mqtt import BrokerSpecError, check_name, parse_broker
+    from ..bridge.mqtt import BrokerSpecError, check_name, parse_broker, read_password
     from ..ledger import identity
 
     try:
         parse_broker(broker)
+        if password_file is not None:  # refused here, before the daemon logs its start
+            read_password(password_file)
         name = bridge_name or identity.short_id(identity.public_bytes(home.key())).hex()
         check_name(name)
     except BrokerSpecError as exc:

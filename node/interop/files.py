@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
@@ -37,6 +38,9 @@ def write_text(store: Store, dest: Path, write: Callable[[TextIO], int], *, forc
         raise InvalidInput(f"{dest} is a directory; give a file name inside it")
     if os.path.lexists(dest) and not force:
         raise ActionError(f"{dest} already exists; use --force to replace it")
+    if force and _special(dest):
+        raise ActionError(f"{dest} is not a regular file (a device, FIFO or socket): "
+                          "--force replaces files only")
     tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
@@ -70,6 +74,16 @@ def _place(tmp: Path, dest: Path, force: bool) -> None:
         if os.path.lexists(dest):
             raise ActionError(f"{dest} already exists; use --force to replace it") from None
         os.replace(tmp, dest)
+
+
+def _special(path: Path) -> bool:
+    """Whether `path` exists as something a rename must not replace: a device,
+    FIFO or socket (`export --force /dev/null` as root would replace the device)."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISLNK(mode))
 
 
 def _same(a: Path, b: Path) -> bool:

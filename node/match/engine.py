@@ -21,7 +21,8 @@ from typing import Any
 
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, URGENCIES
 from ..store import Store, StoreError
-from ..store.store import parse_record_id
+from ..store.sqlconst import PLEDGE
+from ..store.store import parse_record_id, record_id
 from . import bounds, chains, score, view
 from .capacity import availability, is_capacity
 from .view import NEED, OFFER, Item
@@ -66,6 +67,12 @@ def match(store: Store, text_id: str, now: float | None = None,
     short, seq = parse_record_id(text_id)
     it = view.item(store, short, seq)
     if it is None:
+        other = store.db.execute("SELECT kind, ref_short, ref_seq FROM objects WHERE short = ?"
+                                 f" AND seq = ? AND kind = {PLEDGE} LIMIT 1",
+                                 [short, seq]).fetchone()
+        if other is not None:  # a pledge: say so, and which need it is for
+            raise MatchError(f"{text_id.strip()} is a pledge: match its need, "
+                             f"meshaid match {record_id(bytes(other[1]), other[2])}")
         raise MatchError(f"no need or offer with id {text_id.strip()} is known here")
     status, trust = view.state_of(store, it)
     if status != view.OPEN:

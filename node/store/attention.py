@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from ..ledger import codec, hlc
 from ..ledger import records as r
 from .errors import record_id
-from .sqlconst import NEED, OFFER, OPEN, PLEDGE
+from .sqlconst import FULFILLED, NEED, OFFER, OPEN, PLEDGE, WITHDRAWN
 
 RENEW_BEFORE_S = 12 * 3600
 RENEW_AFTER_S = 7 * 86400
@@ -82,6 +82,25 @@ def posted_validity(store: _Readable, short: bytes, seq: int) -> int:
     if row is None:
         return DEFAULT_RENEW_MIN
     return getattr(codec.parse(bytes(row[0])).body, "valid_for_min", 0) or DEFAULT_RENEW_MIN
+
+
+def not_renewable(store: _Readable, short: bytes, seq: int) -> str | None:
+    """Why (short, seq) is not something `renew` may touch (a pledge, or a need or
+    offer already fulfilled or withdrawn: renewing would reopen it), or None.
+    Unknown ids are left to the update itself to refuse."""
+    row = store.db.execute(
+        "SELECT kind, status FROM objects WHERE short = ? AND seq = ?"
+        " ORDER BY trust = 'trusted' DESC LIMIT 1", [short, seq]).fetchone()
+    if row is None:
+        return None
+    shown = record_id(short, seq)
+    if row[0] not in (NEED, OFFER):
+        return f"{shown} is a pledge: only needs and offers are renewed"
+    if row[1] in (FULFILLED, WITHDRAWN):
+        done = "fulfilled" if row[1] == FULFILLED else "withdrawn"
+        return (f"{shown} is {done}: renewing would reopen it; if that is what you mean,"
+                f" meshaid update {shown} --renew 7d")
+    return None
 
 
 def uncovered(store: _Readable, now: float) -> list[dict[str, Any]]:
