@@ -47,6 +47,11 @@ def quantity(value: str) -> int:
         number = float(text)
     except ValueError:
         raise InvalidInput(f"quantity {value!r} is not a number") from None
+    shown = text if len(text) <= 24 else f"{text[:20]}..."  # the cell, not float's rounding
+    if number > r.QTY_MAX or text.isdigit() and len(text) > 9:
+        raise InvalidInput(f"quantity must be at most {r.QTY_MAX}, not {shown}")
+    if number < 0:
+        raise InvalidInput(f"quantity must be at least 0, not {shown}")
     if not math.isfinite(number) or number != int(number):
         raise InvalidInput(f"quantity {value!r} is not a whole number")
     return inputs.quantity(int(number))
