@@ -31,8 +31,10 @@ def bar(fraction: float, width: int) -> str:
     return "█" * full + "░" * (width - full)
 
 
-def remaining_cell(row: dict[str, Any], high_contrast: bool = False) -> Text:
-    """Needs: a bar of what is still uncovered and 'left/qty unit'; offers:
+def remaining_cell(row: dict[str, Any], high_contrast: bool = False,
+                   width: int | None = None) -> Text:
+    """Needs: a bar of what is still uncovered and 'left/qty unit' ('left unit'
+    when that does not fit `width` cells: the bar shows the share); offers:
     quantity, unit and rate."""
     unit = row.get("unit") or ""
     if row["kind"] == "need":
@@ -43,7 +45,10 @@ def remaining_cell(row: dict[str, Any], high_contrast: bool = False) -> Text:
         style = ("" if high_contrast else
                  "green" if left == 0 else "yellow" if left < qty else "red")
         text = Text(bar(left / qty, 5), style=style)
-        text.append(f" {left}/{qty} {unit}".rstrip())
+        figures = f" {left}/{qty} {unit}".rstrip()
+        if width is not None and 5 + len(figures) > width:
+            figures = f" {left} {unit}".rstrip()
+        text.append(figures)
         return text
     qty = row["qty"]
     per = f"/{row['per']}" if row.get("per") else ""

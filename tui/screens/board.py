@@ -105,7 +105,7 @@ class BoardScreen(LiveScreen):
             what = what_cell(row)
             what.truncate(width, overflow="ellipsis")
             cells.append((rid, (urgency_cell(row["urgency"], hc), row["kind"], what,
-                                remaining_cell(row, hc), (row["site"] or "")[:FIXED["site"]],
+                                remaining_cell(row, hc, FIXED["left"]), (row["site"] or "")[:FIXED["site"]],
                                 age(row["created"], now))))
         self.query_one(KeyedTable).sync(cells)
         self._summary()
