@@ -81,7 +81,7 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 
 
 @click.command("import-csv")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", metavar="FILE")
 @click.option("--as", "as_kind", type=click.Choice(["needs", "offers", "auto"]), required=True,
               help="Sign the rows as needs or offers; auto: the file's kind column "
               "(#meta+kind) decides, as in an HXL export.")
@@ -95,7 +95,7 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option("--dry-run", is_flag=True, help="Check every row and report; sign nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
-def import_csv(ctx: click.Context, file: Path, as_kind: str, maps: tuple[str, ...],
+def import_csv(ctx: click.Context, file: str, as_kind: str, maps: tuple[str, ...],
                sets: tuple[str, ...], valid_for: str, dry_run: bool, as_json: bool) -> None:
     """Sign the rows of a stock list or shipping manifest (CSV, plain or HXL;
     '-' reads standard input) as this node's offers or needs.
@@ -112,11 +112,13 @@ def import_csv(ctx: click.Context, file: Path, as_kind: str, maps: tuple[str, ..
       meshaid import-csv port.csv --as auto        # an 'export --format hxl' file
       meshaid --data-dir dock export --format hxl - | meshaid import-csv - --as auto
     """
+    if not file.strip():  # Path('') would be '.', "not a regular file"
+        raise click.UsageError("give a CSV file name, or - for standard input")
     mapping = {k: v for k, v in _pairs(maps, "--map").items()}
     defaults = _pairs(sets, "--set")
     with opened(ctx, write=not dry_run) as (home, store):
         with failures():
-            plan = csvin.read(file, as_kind, now=store.mesh_now(), mapping=mapping,
+            plan = csvin.read(Path(file), as_kind, now=store.mesh_now(), mapping=mapping,
                               defaults=defaults, valid_for=valid_for)
         records = []
         if not plan.problems and not dry_run and plan.rows:
@@ -144,7 +146,7 @@ def import_csv(ctx: click.Context, file: Path, as_kind: str, maps: tuple[str, ..
             "have problems (listed above); nothing was signed")
 
 
-def _report(plan: csvin.Plan, ids: list[str], dry_run: bool, file: Path) -> None:
+def _report(plan: csvin.Plan, ids: list[str], dry_run: bool, file: str) -> None:
     mapped = ", ".join(f"{name}<-{source}" for name, source in plan.columns.items())
     click.echo(f"columns: {mapped}")
     for problem in plan.problems[:SHOW_PROBLEMS]:

@@ -93,3 +93,10 @@ def test_bridge_refuses_a_broken_url_and_a_fifo_password(node: dict[str, object]
     empty = meshaid(home, "bridge", "--broker", "mqtt://127.0.0.1:1", "--radio", air,
                     "--password-file", os.devnull)
     assert "not a regular file" in one_line_error(empty, 1)
+
+
+def test_import_csv_of_an_empty_file_name_asks_for_one(node: dict[str, object]) -> None:
+    home = node["home"]
+    assert isinstance(home, Path)
+    line = one_line_error(meshaid_batch([(home, ["import-csv", "", "--as", "auto"])])[0], 2)
+    assert "give a CSV file name" in line and "'.'" not in line and " . " not in line
