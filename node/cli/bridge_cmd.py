@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +48,8 @@ def make_options(home: Home, broker: str, bridge_name: str | None, password_file
         parse_broker(broker)
         if password_file is not None:  # refused here, before the daemon logs its start
             read_password(password_file)
+        _tls_files(broker, {"--ca-file": ca_file, "--cert-file": cert_file,
+                            "--key-file": key_file})
         name = bridge_name or identity.short_id(identity.public_bytes(home.key())).hex()
         check_name(name)
     except BrokerSpecError as exc:
@@ -53,6 +57,23 @@ def make_options(home: Home, broker: str, bridge_name: str | None, password_file
     except (OSError, ValueError) as exc:
         raise Refused(f"cannot read this node's key for a bridge name: {exc}") from None
     return BridgeOptions(broker, name, password_file, ca_file, cert_file, key_file, ip_budget_mb)
+
+
+def _tls_files(broker: str, files: dict[str, str | None]) -> None:
+    """Each TLS file given is a regular file (a FIFO would block the TLS set-up,
+    a missing one was 'cannot start: No such file or directory' without its
+    name), and only with mqtts://."""
+    for option, path in files.items():
+        if path is None:
+            continue
+        if not broker.strip().lower().startswith("mqtts://"):
+            raise Refused(f"{option} goes with an mqtts:// broker (TLS), not {broker}")
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise Refused(f"{option} {path}: {exc.strerror}") from None
+        if not stat.S_ISREG(mode):
+            raise Refused(f"{option} {path} is not a regular file")
 
 
 def run_daemon(home: Home, radio_spec: str, budget_share: float, verbose: bool,

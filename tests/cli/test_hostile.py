@@ -100,3 +100,22 @@ def test_import_csv_of_an_empty_file_name_asks_for_one(node: dict[str, object]) 
     assert isinstance(home, Path)
     line = one_line_error(meshaid_batch([(home, ["import-csv", "", "--as", "auto"])])[0], 2)
     assert "give a CSV file name" in line and "'.'" not in line and " . " not in line
+
+
+def test_bridge_tls_files_are_checked_before_the_daemon_starts(node: dict[str, object],
+                                                              tmp_path: Path) -> None:
+    """A FIFO as --ca-file blocked the TLS set-up forever; a missing one said
+    'cannot start: No such file or directory' without its name; a CA given to a
+    plain mqtt:// broker was ignored."""
+    home = node["home"]
+    assert isinstance(home, Path)
+    air = f"sim:{tmp_path / 'air'}"
+    fifo = tmp_path / "ca"
+    os.mkfifo(fifo)
+    base = ["bridge", "--radio", air, "--broker"]
+    runs = meshaid_batch([(home, [*base, "mqtts://127.0.0.1:1", "--ca-file", str(fifo)]),
+                          (home, [*base, "mqtts://127.0.0.1:1", "--cert-file", "/nonexistent"]),
+                          (home, [*base, "mqtt://127.0.0.1:1", "--ca-file", str(fifo)])])
+    assert "--ca-file" in (first := one_line_error(runs[0], 1)) and "not a regular" in first
+    assert "--cert-file /nonexistent: No such file" in one_line_error(runs[1], 1)
+    assert "goes with an mqtts:// broker" in one_line_error(runs[2], 1)
