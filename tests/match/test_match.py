@@ -147,5 +147,6 @@ def test_unknown_closed_and_wrong_kind_ids_are_refused() -> None:
         match(store, "0badf00d-3", now=NOW)
     with pytest.raises(MatchError, match="not open"):
         match(store, port.id("water"), now=NOW)  # fulfilled at the end of the story
-    with pytest.raises(MatchError, match="no need or offer"):
+    with pytest.raises(MatchError, match=f"is a pledge: match its need, meshaid match "
+                                         f"{port.id('water')}"):
         match(store, port.id("water-pledge"), now=NOW)
