@@ -95,6 +95,13 @@ class Mesh:
         self.cad_blind_s = self.slot_s if cad_blind_s is None else cad_blind_s
         self.snr_report_max = snr_report_max
         self.pki_dm = pki_dm
+        # Firmware 2.8 signs broadcasts that have room: this many bytes more on air.
+        self.signature_bytes = 0
+        # The optional Traffic Management module: a relay forwards at most this many
+        # packets of one origin per `rate_window_s` (0: off); the rest are dropped.
+        self.rate_limit = 0
+        self.rate_window_s = 60.0
+        self._rate_seen: dict[tuple[int, int], list[float]] = {}
         self.stats = MeshStats()
         self.nodes = [NodeState(i) for i in range(topology.n)]
         for i, role in (roles or {}).items():
@@ -217,6 +224,9 @@ class Mesh:
         if n > MAX_DATA_PAYLOAD or fl > MAX_FRAME_BYTES:
             self.stats.refuse("too_large")
             return False
+        if to == BROADCAST and self.signature_bytes and \
+                fl + self.signature_bytes <= MAX_FRAME_BYTES:
+            fl += self.signature_bytes  # a full frame goes unsigned
         if pid is None:
             pid = self.rng.getrandbits(32) or 1
         origin = node if src is None else src
@@ -393,13 +403,27 @@ class Mesh:
             return
         me = v.idx
         if hl > 0 and pkt.to != me and pkt.src != me and v.role is not Role.CLIENT_MUTE \
-                and not v.no_relay:
+                and not v.no_relay and self._rate_ok(me, pkt.src):
             self._enqueue(v, pkt.relay_copy(snr, rssi))
         if v.has_app and not core and (pkt.to == BROADCAST or pkt.to == me) and \
                 self.on_receive is not None:
             self.stats.delivered += 1
             self.on_receive(me, pkt.payload, RxMeta(pkt.src, pkt.to, snr, rssi, pkt.hop_start, hl,
                                                     pkt.id, self.events.now, relayer))
+
+    def _rate_ok(self, relay: int, origin: int) -> bool:
+        """The per-sender rate limit of relays (off unless `rate_limit` is set)."""
+        if not self.rate_limit:
+            return True
+        now = self.events.now
+        seen = [t for t in self._rate_seen.get((relay, origin), ()) if now - t < self.rate_window_s]
+        if len(seen) >= self.rate_limit:
+            self._rate_seen[(relay, origin)] = seen
+            self.stats.refuse("relay_rate_limited")
+            return False
+        seen.append(now)
+        self._rate_seen[(relay, origin)] = seen
+        return True
 
     # ------------------------------------------------------------------ metrics
     def channel_utilization(self, node: int) -> float:

@@ -164,6 +164,8 @@ MESH = {
     "router_rebroadcast": choice("ALL", "LOCAL_ONLY", "KNOWN_ONLY", "NONE", "CORE_PORTNUMS_ONLY"),
     "queue": choice("wait", "drop"),
     "duty_mode": choice("firmware", "strict"),
+    "packet_signatures": flag,
+    "rate_limit_per_min": integer(0, 1000),
 }
 BACKGROUND = {
     "position_s": num(0, 86400),

@@ -82,10 +82,16 @@ def budget_info(sc: Scenario, protocol: str) -> dict[str, Any]:
     return {"rule": rule, "share": share, "pct": round(cap * share, 3)}
 
 
+PACKET_SIGNATURE_BYTES = 66  # XEdDSA signature and its field tag on firmware 2.8
+
+
 def apply_mesh(sim: Simulation) -> None:
     """Roles and rebroadcast modes of the scenario on the simulation's mesh."""
     mesh = sim.mesh
     mesh.duty_mode = str(sim.sc.mesh.get("duty_mode", mesh.duty_mode))
+    if sim.sc.mesh.get("packet_signatures", False):
+        mesh.signature_bytes = PACKET_SIGNATURE_BYTES
+    mesh.rate_limit = int(sim.sc.mesh.get("rate_limit_per_min", 0))
     mode = str(sim.sc.mesh.get("router_rebroadcast", "ALL"))
     for n in sim.world.routers:
         mesh.set_role(n, Role.ROUTER)
