@@ -73,9 +73,13 @@ def export_other(ctx: click.Context, fmt: str, file: Path, force: bool,
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values:
-        source, sep, target = value.rpartition("=")
+        # --map COLUMN=FIELD: a header may hold '='; --set FIELD=VALUE: a value may
+        source, sep, target = value.rpartition("=") if option == "--map" else value.partition("=")
         if not sep or not source.strip() or not target.strip():
             raise click.UsageError(f"{option} {value!r}: write it as LEFT=RIGHT")
+        if out.get(source.strip(), target.strip()) != target.strip():
+            raise click.UsageError(f"{option} gives {source.strip()!r} twice: "
+                                   f"{out[source.strip()]!r} and {target.strip()!r}")
         out[source.strip()] = target.strip()
     return out
 

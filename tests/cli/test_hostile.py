@@ -119,3 +119,18 @@ def test_bridge_tls_files_are_checked_before_the_daemon_starts(node: dict[str, o
     assert "--ca-file" in (first := one_line_error(runs[0], 1)) and "not a regular" in first
     assert "--cert-file /nonexistent: No such file" in one_line_error(runs[1], 1)
     assert "goes with an mqtts:// broker" in one_line_error(runs[2], 1)
+
+
+def test_import_csv_set_values_may_hold_equals_and_maps_are_not_given_twice(
+        node: dict[str, object], tmp_path: Path) -> None:
+    home = node["home"]
+    assert isinstance(home, Path)
+    stock = tmp_path / "stock.csv"
+    stock.write_text("Item,Qty\nM8 bolts,500\n")
+    twice = meshaid_batch([(home, ["import-csv", str(stock), "--as", "offers",
+                                   "--map", "Item=text", "--map", "Item=qty"])])[0]
+    assert "--map gives 'Item' twice: 'text' and 'qty'" in one_line_error(twice, 2)
+    ok(home, "import-csv", str(stock), "--as", "offers", "--set", "category=parts",
+       "--set", "site=Gate=3")
+    rows = [r for r in listing(home, "--kind", "offer") if r["text"] == "M8 bolts"]
+    assert [r["site"] for r in rows] == ["Gate=3"]
