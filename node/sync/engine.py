@@ -571,8 +571,8 @@ class Engine:
 
     def _rechecks(self, now: float) -> None:
         """Send again the urgent records some neighbour was never heard with (urgent.py)."""
-        recent = {n for n, p in self.hood.peers.items()
-                  if now - p.last_direct < RECENT_S} - {self.node}
+        recent = {n for n, p in self.hood.peers.items()  # (numbers heard once: made up)
+                  if now - p.last_direct < RECENT_S and p.packets >= 2} - {self.node}
         crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
         for rid, missing in self.watch.due(now, recent, crowd):
             if rid in self.infos and rid not in self.sends:

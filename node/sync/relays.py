@@ -103,7 +103,8 @@ class Neighbourhood:
 
     def degree(self, now: float) -> int:
         """How many ledger peers we heard directly lately."""
-        return sum(1 for p in self.peers.values() if now - p.last_direct < self.ttl)
+        return sum(1 for p in self.peers.values()
+                   if now - p.last_direct < self.ttl and p.packets >= 2)
 
     def known(self, now: float) -> list[int]:
         """Neighbours heard more than once: what we announce and choose relays from
