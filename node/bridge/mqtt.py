@@ -140,6 +140,8 @@ class MqttLink:
                                    max_delay=max(1, round(reconnect_max_s)))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        self._unreachable = False  # said once per streak of failed attempts
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         self.client = client
@@ -182,10 +184,19 @@ class MqttLink:
         if reason.is_failure:
             self._emit(IpLinkState(False, f"broker refused: {reason}", self.clock()))
             return
+        self._unreachable = False
         client.subscribe(f"{self.root}/+", options=SubscribeOptions(qos=1, noLocal=True))
         present = getattr(flags, "session_present", False)
         self._emit(IpLinkState(True, f"connected to {self.spec.describe()}"
                                + (" (session resumed)" if present else ""), self.clock()))
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
+        """No TCP/TLS connection (refused, no route, unknown host): say so once,
+        paho keeps retrying with back-off."""
+        if not self._unreachable:
+            self._unreachable = True
+            self._emit(IpLinkState(False, f"cannot reach {self.spec.describe()} (retrying)",
+                                   self.clock()))
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,
                        _props: Any) -> None:
