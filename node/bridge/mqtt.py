@@ -195,7 +195,7 @@ class MqttLink:
         paho keeps retrying with back-off."""
         if not self._unreachable:
             self._unreachable = True
-            self._emit(IpLinkState(False, f"cannot reach {self.spec.describe()} (retrying)",
+            self._emit(IpLinkState(False, f"cannot reach {self.spec.describe()}, retrying",
                                    self.clock()))
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any,

@@ -30,7 +30,7 @@ def test_a_refused_connection_is_reported_once() -> None:
         assert events, "no link state while the broker refuses"
         state = events[0]
         assert isinstance(state, IpLinkState) and not state.up
-        assert state.detail == f"cannot reach mqtt://127.0.0.1:{port} (retrying)"
+        assert state.detail == f"cannot reach mqtt://127.0.0.1:{port}, retrying"
         time.sleep(2.5)  # more refused attempts (1 s apart) say nothing new
         assert len(events) == 1, events
     finally:
