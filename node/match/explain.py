@@ -33,6 +33,11 @@ def _factors(entry: dict[str, Any]) -> list[str]:
             for f in entry["factors"]]
 
 
+def _num(x: float) -> str:
+    """A quantity as the factor lines write it: whole, or one decimal (15.9, not 15.92)."""
+    return str(int(x)) if float(x).is_integer() else f"{x:.1f}"
+
+
 def _chain(chain: dict[str, Any]) -> list[str]:
     head = "chain" if chain["complete"] else "chain (incomplete)"
     out = [f"{head}: {chain['why']}"]
@@ -43,9 +48,10 @@ def _chain(chain: dict[str, Any]) -> list[str]:
         where = link["site"] or link["author_name"]
         amounts = ""
         if link["needed"] is not None and link["available"] is not None:
-            amounts = f"  needs {link['needed']} {link['unit']}, has {link['available']}"
+            amounts = (f"  needs {_num(link['needed'])} {link['unit']}, "
+                       f"has {_num(link['available'])}")
         elif link["available"] is not None:
-            amounts = f"  has {link['available']} {link['unit']}"
+            amounts = f"  has {_num(link['available'])} {link['unit']}"
         mark = "  <- bottleneck" if link["step"] == chain["bottleneck"] else ""
         out.append(f"  {i}. {link['step']}: {link['offer']} {link['text']} @ {where}"
                    f"{amounts}{mark}")
