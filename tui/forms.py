@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshaid.node.actions import inputs
 from meshaid.node.ledger import records as r
 from meshaid.node.ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, UNITS, URGENCIES
 from meshaid.node.store.store import StoreError, parse_record_id
@@ -40,6 +41,11 @@ FORMS: dict[str, tuple[Field, ...]] = {
         Field("urgency", "urgency", tuple(reversed(_names(URGENCIES))), "normal"),
         Field("site", "site", placeholder="(your site)", limit=r.SITE_MAX),
         Field("valid_for", "valid for", default="7d", placeholder=_DURATION_HINT),
+        Field("substitutes", "substitutes", placeholder="what else would do",
+              limit=r.SUBSTITUTES_MAX),
+        Field("deliver_to", "deliver to", placeholder="(the site)", limit=r.DELIVER_TO_MAX),
+        Field("needed_by", "needed by", placeholder="12h, 3d (optional)"),
+        Field("pack", "pack", placeholder="one unit holds: 24 pcs (optional)"),
     ),
     "offer": (
         Field("text", "what", placeholder="M6 brackets, laser + brake", limit=r.TEXT_MAX),
@@ -50,12 +56,16 @@ FORMS: dict[str, tuple[Field, ...]] = {
         Field("per", "per", ("-",) + _names(RATE_PERIODS), "-"),
         Field("site", "site", placeholder="(your site)", limit=r.SITE_MAX),
         Field("valid_for", "valid for", default="7d", placeholder=_DURATION_HINT),
+        Field("pack", "pack", placeholder="one unit holds: 6 L (optional)"),
+        Field("inputs", "inputs", placeholder="categories it consumes: metal fuel"),
+        Field("windows", "windows", placeholder="START+LENGTH: 0h+10h 1d+10h"),
     ),
     "pledge": (
         Field("need", "for need", placeholder="1a2b3c4d-7"),
         Field("qty", "quantity", placeholder="how much you will cover"),
         Field("by", "by", placeholder="90m, 12h, 3d (optional)"),
         Field("text", "note", placeholder="water truck", limit=r.TEXT_MAX),
+        Field("from_offer", "from offer", placeholder="one of your own offers (optional)"),
     ),
     "update": (
         Field("target", "record", placeholder="one of your own: 1a2b3c4d-7"),
@@ -145,21 +155,36 @@ def check(kind: str, values: dict[str, str], ctx: Context) -> tuple[r.Body | Non
         valid = get("valid_for", minutes)
         if kind == "need":
             urgency = get("urgency", lambda v: _code(URGENCIES, v))
+            subs = get("substitutes",
+                       lambda v: inputs.text(v, r.SUBSTITUTES_MAX, "substitutes"))
+            deliver = get("deliver_to", lambda v: inputs.text(v, r.DELIVER_TO_MAX, "deliver-to"))
+            needed = get("needed_by", lambda v: inputs.duration(v, "needed-by"))
+            pack = get("pack", inputs.pack)
             if not errors:
-                body = r.Need(category, text, qty, unit, urgency, valid, site)
+                body = r.Need(category, text, qty, unit, urgency, valid, site, None, subs,
+                              deliver, needed, pack)
+                if subs or deliver or needed or pack:
+                    get("text", lambda _: inputs.ext_texts(site, text, subs, deliver))
         else:
             offer_type = get("offer_type", lambda v: _code(OFFER_TYPES, v))
             rate = get("per", lambda v: 0 if v in ("", "-") else _code(RATE_PERIODS, v))
+            pack = get("pack", inputs.pack)
+            needs = get("inputs", lambda v: inputs.categories(split_list(v), "input"))
+            windows = get("windows", lambda v: inputs.windows(split_list(v)))
             if not errors:
-                body = r.Offer(category, text, qty, unit, offer_type, rate, valid, site)
+                body = r.Offer(category, text, qty, unit, offer_type, rate, valid, site, None,
+                               pack, needs, windows)
+                if pack or needs or windows:
+                    get("text", lambda _: inputs.ext_texts(site, text))
     elif kind == "pledge":
         need = get("need", lambda v: _known(v, ctx.needs, "no open need with this id"))
         qty = get("qty", lambda v: _positive(_qty(v, required=True)))
         by = get("by", minutes)
         text = get("text", lambda v: _text(v, r.TEXT_MAX))
+        offer = get("from_offer", lambda v: _own_offer(v, ctx.own))
         if not errors:
             short, seq = parse_record_id(need)
-            body = r.Pledge(short, seq, qty, by, text)
+            body = r.Pledge(short, seq, qty, by, text, offer)
     elif kind == "update":
         target = get("target", lambda v: _known(v, ctx.own, "not one of your own records"))
         status = get("status", lambda v: _code({0: "open", 1: "fulfilled", 2: "withdrawn",
@@ -192,6 +217,25 @@ def _known(text: str, table: dict[str, dict[str, Any]], message: str) -> str:
     if text not in table:
         raise ValueError(message)
     return text
+
+
+def split_list(text: str) -> list[str]:
+    """The items of a list typed in one field, separated by commas or spaces."""
+    return text.replace(",", " ").split()
+
+
+def _own_offer(text: str, own: dict[str, dict[str, Any]]) -> int:
+    """The seq of one of this node's own open offers; 0 when the field is empty.
+    (The action checks again against the ledger when it signs.)"""
+    if not text.strip():
+        return 0
+    rid = _known(text, own, "not one of your own offers")
+    obj = own[rid]
+    if obj["kind"] != "offer":
+        raise ValueError(f"a {obj['kind']}, not an offer")
+    if obj.get("status") in ("withdrawn", "fulfilled", "delivered"):
+        raise ValueError(f"that offer is {obj['status']}")
+    return inputs.record_id(rid)[1]
 
 
 def _positive(value: int) -> int:

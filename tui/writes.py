@@ -18,6 +18,8 @@ from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
 from meshaid.node.store.store import record_id
 
+from .forms import split_list
+
 
 def _int(text: str) -> int | None:
     text = text.strip()
@@ -47,15 +49,23 @@ class Writer:
         if kind == "need":
             return self._run(actions.post_need, v["text"], category=v["category"],
                              qty=_int(v["qty"]) or 0, unit=v["unit"], urgency=v["urgency"],
-                             valid_for=v["valid_for"] or None, site=v["site"].strip())
+                             valid_for=v["valid_for"] or None, site=v["site"].strip(),
+                             substitutes=v.get("substitutes", ""),
+                             deliver_to=v.get("deliver_to", ""),
+                             needed_by=v.get("needed_by", "").strip() or None,
+                             pack=v.get("pack", "").strip() or None)
         if kind == "offer":
             per = v["per"] if v["per"] not in ("", "-") else None
             return self._run(actions.post_offer, v["text"], category=v["category"],
                              qty=_int(v["qty"]) or 0, unit=v["unit"], offer_type=v["offer_type"],
-                             per=per, valid_for=v["valid_for"] or None, site=v["site"].strip())
+                             per=per, valid_for=v["valid_for"] or None, site=v["site"].strip(),
+                             pack=v.get("pack", "").strip() or None,
+                             needs_inputs=tuple(split_list(v.get("inputs", ""))),
+                             windows=tuple(split_list(v.get("windows", ""))))
         if kind == "pledge":
             return self._run(actions.pledge, v["need"].strip(), _int(v["qty"]) or 0,
-                             by=v["by"].strip() or None, text=v["text"].strip())
+                             by=v["by"].strip() or None, text=v["text"].strip(),
+                             offer_id=v.get("from_offer", "").strip() or None)
         if kind == "update":
             state = v["status"]
             return self._run(actions.update, v["target"].strip(), qty=_int(v["qty"]),

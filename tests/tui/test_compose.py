@@ -8,6 +8,7 @@ import asyncio
 
 from meshaid.node.ledger import codec
 from meshaid.node.ledger import records as r
+from meshaid.node.ledger.vocab import CATEGORIES
 from meshaid.node.store import Store
 from meshaid.tui.screens.compose import ComposeScreen
 from meshaid.tui.widgets.byte_meter import ByteMeter
@@ -100,5 +101,108 @@ def test_pledge_lowers_what_remains(port: Port) -> None:
                 app.screen.query_one("#detail")), "the pledge in the detail")
             detail = static_text(app.screen.query_one("#detail"))
             assert "50 in 1 pledges" in detail
+
+    asyncio.run(main())
+
+
+def test_need_with_substitutes_and_deliver_to_is_stored_with_them(port: Port) -> None:
+    async def main() -> None:
+        app = port.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await pilot.press("n")
+            assert isinstance(app.screen, ComposeScreen)
+            form = app.screen
+            form.query_one("#f-text").value = "M10 bolts"
+            form.query_one("#f-qty").value = "4"
+            form.query_one("#f-substitutes").value = "M8 with washers"
+            form.query_one("#f-deliver_to").value = "Pier 3 gate"
+            form.query_one("#f-needed_by").value = "2d"
+            form.query_one("#f-pack").value = "24 potatoes"  # not a unit: flagged, not posted
+            await pilot.pause()
+            problems = static_text(form.query_one("#problems"))
+            assert "pack: unknown pack unit" in problems, problems
+            form.query_one("#f-needed_by").value = "soon"
+            await pilot.pause()
+            assert "needed by: needed-by 'soon' is not a duration" in static_text(
+                form.query_one("#problems"))
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is form
+            form.query_one("#f-pack").value = "24 pcs"
+            form.query_one("#f-needed_by").value = "2d"
+            await pilot.pause()
+            assert "ready" in static_text(form.query_one("#problems"))
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "M10 bolts" in board_text(app), "the posted need")
+            rec = codec.decode(_last_record(port, r.Kind.NEED), port.net.id,
+                               lambda short: [port.me.pub])
+            assert isinstance(rec.body, r.Need) and rec.body.text == "M10 bolts"
+            assert rec.body.substitutes == "M8 with washers"
+            assert rec.body.deliver_to == "Pier 3 gate"
+            assert rec.body.needed_by_min == 2 * 1440 and rec.body.qty == 4
+            assert rec.body.pack == r.Pack(24, 0)
+
+    asyncio.run(main())
+
+
+def test_pledge_draws_on_an_own_offer_only(port: Port) -> None:
+    mine = port.net.offer(port.me, 300, "bottled water", category=1, unit=2, site="Pier 3 clinic")
+    port.add(mine)
+
+    async def main() -> None:
+        app = port.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await pilot.press("p")
+            assert isinstance(app.screen, ComposeScreen)
+            form = app.screen
+            form.query_one("#f-qty").value = "20"
+            form.query_one("#f-from_offer").value = (
+                f"{port.brackets.short_author.hex()}-{port.brackets.seq}")
+            await wait_for(pilot, lambda: "from_offer" in form.errors, "the own records")
+            assert "not one of your own offers" in form.errors["from_offer"]
+            form.query_one("#f-from_offer").value = f"{mine.short_author.hex()}-{mine.seq}"
+            await wait_for(pilot, lambda: form.errors == {}, "a valid form")
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "180/200 L" in board_text(app), "the pledge")
+            rec = codec.decode(_last_record(port, r.Kind.PLEDGE), port.net.id,
+                               lambda short: [port.me.pub])
+            assert isinstance(rec.body, r.Pledge) and rec.body.offer_seq == mine.seq
+            assert rec.body.qty == 20
+
+    asyncio.run(main())
+
+
+def test_capacity_offer_with_inputs_and_windows_is_stored_with_them(port: Port) -> None:
+    async def main() -> None:
+        app = port.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await pilot.press("o")
+            form = app.screen
+            assert isinstance(form, ComposeScreen)
+            form.query_one("#f-text").value = "MIG welding " + "x" * 50
+            form.query_one("#f-site").value = "Foundry yard"
+            form.query_one("#f-offer_type").value = "capacity"
+            form.query_one("#f-per").value = "day"
+            form.query_one("#f-inputs").value = "metal, fuel"
+            form.query_one("#f-windows").value = "0h+10h 1d+10h"
+            await pilot.pause()  # 62 + 12 bytes: over the 72 shared with extensions
+            assert "share 72 bytes" in form.errors.get("text", ""), form.errors
+            form.query_one("#f-text").value = "MIG welding"
+            form.query_one("#f-windows").value = "0h+10h 5h+1h"
+            await pilot.pause()
+            assert "windows" in form.errors
+            form.query_one("#f-windows").value = "0h+10h 1d+10h"
+            await pilot.pause()
+            assert form.errors == {}
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "MIG welding" in board_text(app), "the posted offer")
+            rec = codec.decode(_last_record(port, r.Kind.OFFER), port.net.id,
+                               lambda short: [port.me.pub])
+            assert isinstance(rec.body, r.Offer) and rec.body.text == "MIG welding"
+            assert [CATEGORIES[c] for c in rec.body.inputs] == ["metal", "fuel"]
+            assert rec.body.windows == (r.Window(0, 600), r.Window(1440, 600))
 
     asyncio.run(main())
