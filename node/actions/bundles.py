@@ -12,10 +12,8 @@ or key, even with it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import secrets
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ..ledger import bundle, identity
 from ..store import Store, admin
 from ..store import queries as q
-from .errors import ActionError, InvalidInput
+from .errors import ActionError
+from .exportfile import write_file
 from .posting import ensure_hello
 
 BATCH = 500
@@ -221,40 +220,8 @@ def export_bundle(store: Store, dest: Path | BinaryIO, *, force: bool = False,
         raise ActionError("this node has no charter yet, so nothing to export")
     if not isinstance(dest, Path):
         return _write(store, dest)
-    if not str(dest) or str(dest) in (".", ".."):
-        raise InvalidInput("give a file name to export to, e.g. /media/usb/port.bundle")
-    db = admin.database_path(store)
-    guarded = list(protect)
-    if db is not None:
-        guarded += [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
-    for path in guarded:
-        if _same(dest, path):
-            raise ActionError(f"{dest} is this node's own {path.name}: export never writes "
-                              "over it; choose another file")
-    if dest.is_dir():
-        raise InvalidInput(f"{dest} is a directory; give a file name inside it")
-    if os.path.lexists(dest) and not force:
-        raise ActionError(f"{dest} already exists; use --force to replace it")
-    if force and _special(dest):
-        raise ActionError(f"{dest} is not a regular file (a device, FIFO or socket): "
-                          "--force replaces files only")
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise ActionError(f"cannot write {dest}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            count = _write(store, out)
-            out.flush()
-            os.fsync(out.fileno())
-        _place(tmp, dest, force)
-    except OSError as exc:
-        raise ActionError(f"cannot write {dest}: {exc.strerror}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return count
+    return write_file(store, dest, lambda out: _write(store, out), text=False, mode=0o600,
+                      force=force, protect=protect, example="/media/usb/port.bundle")
 
 
 def _write(store: Store, out: BinaryIO) -> int:
@@ -265,36 +232,3 @@ def _write(store: Store, out: BinaryIO) -> int:
         out.write((bundle.encode_line(raw) + "\n").encode("ascii"))
         count += 1
     return count
-
-
-def _place(tmp: Path, dest: Path, force: bool) -> None:
-    """Move the finished temporary file to `dest`: a hard link refuses a file that
-    appeared meanwhile; file systems without links (FAT sticks) get a rename."""
-    if force:
-        os.replace(tmp, dest)
-        return
-    try:
-        os.link(tmp, dest, follow_symlinks=False)
-    except FileExistsError:
-        raise ActionError(f"{dest} already exists; use --force to replace it") from None
-    except OSError:
-        if os.path.lexists(dest):
-            raise ActionError(f"{dest} already exists; use --force to replace it") from None
-        os.replace(tmp, dest)
-
-
-def _special(path: Path) -> bool:
-    """Whether `path` exists as something a rename must not replace: a device,
-    FIFO or socket (`export --force /dev/null` as root would replace the device)."""
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISLNK(mode))
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return a.resolve() == b.resolve()

@@ -1,21 +1,15 @@
-"""Writing an export file whole or not at all, like the bundle export: the
-content goes to an exclusively created temporary file beside the target, is
-flushed to disk and then linked (or, with `force`, renamed) into place. An
-existing file is never replaced without `force`, and never the node's own
-database or key, even with it."""
+"""Writing an export file whole or not at all, like the bundle export
+(node/actions/exportfile.py): never over an existing file without `force`,
+never over the node's own database or key."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
-import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
 
-from ..actions import ActionError, InvalidInput
-from ..store import Store, admin
+from ..actions.exportfile import write_file
+from ..store import Store
 
 
 def write_text(store: Store, dest: Path, write: Callable[[TextIO], int], *, force: bool = False,
@@ -24,70 +18,5 @@ def write_text(store: Store, dest: Path, write: Callable[[TextIO], int], *, forc
     alone so the csv module's own line ends survive) and move it to `dest`;
     return what `write` returned. Refuses directories, existing files (unless
     `force`) and the node's own files; ActionError if the disk refuses."""
-    if not str(dest) or str(dest) in (".", ".."):
-        raise InvalidInput(f"give a file name to export to, e.g. {example}")
-    guarded = list(protect)
-    db = admin.database_path(store)
-    if db is not None:
-        guarded += [db, Path(f"{db}-wal"), Path(f"{db}-shm")]
-    for path in guarded:
-        if _same(dest, path):
-            raise ActionError(f"{dest} is this node's own {path.name}: export never writes "
-                              "over it; choose another file")
-    if dest.is_dir():
-        raise InvalidInput(f"{dest} is a directory; give a file name inside it")
-    if os.path.lexists(dest) and not force:
-        raise ActionError(f"{dest} already exists; use --force to replace it")
-    if force and _special(dest):
-        raise ActionError(f"{dest} is not a regular file (a device, FIFO or socket): "
-                          "--force replaces files only")
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        raise ActionError(f"cannot write {dest}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        _place(tmp, dest, force)
-    except OSError as exc:
-        raise ActionError(f"cannot write {dest}: {exc.strerror}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return count
-
-
-def _place(tmp: Path, dest: Path, force: bool) -> None:
-    """A hard link refuses a file that appeared meanwhile; file systems without
-    links (FAT sticks) get a rename after one more look."""
-    if force:
-        os.replace(tmp, dest)
-        return
-    try:
-        os.link(tmp, dest, follow_symlinks=False)
-    except FileExistsError:
-        raise ActionError(f"{dest} already exists; use --force to replace it") from None
-    except OSError:
-        if os.path.lexists(dest):
-            raise ActionError(f"{dest} already exists; use --force to replace it") from None
-        os.replace(tmp, dest)
-
-
-def _special(path: Path) -> bool:
-    """Whether `path` exists as something a rename must not replace: a device,
-    FIFO or socket (`export --force /dev/null` as root would replace the device)."""
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISLNK(mode))
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return a.resolve() == b.resolve()
+    return write_file(store, dest, write, text=True, mode=0o644, force=force,
+                      protect=protect, example=example)
