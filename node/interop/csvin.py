@@ -183,6 +183,12 @@ def _read_table(path: Path) -> tuple[list[list[str]], list[int]]:
 def _parse_table(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
     if "\x00" in text:
         raise ActionError(f"{path} holds NUL bytes: it is not a CSV file")
+    first = text.lstrip()[:1]
+    if first in ("{", "["):
+        raise ActionError(f"{path} holds JSON, not CSV (import-csv reads a table with one "
+                          "row per item; save it as CSV)")
+    if first == "<":
+        raise ActionError(f"{path} holds XML or HTML, not CSV (save it as CSV)")
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:8192], ",;\t")
     except csv.Error:
@@ -198,12 +204,27 @@ def _parse_table(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
             done = reader.line_num
     except csv.Error as exc:
         raise ActionError(f"{path} is not a CSV file: {exc}") from None
+    if table and any("\n" in cell or "\r" in cell for cell in table[-1]):
+        _check_quotes_closed(path, text, dialect, lines[-1])
     if not table:
         raise ActionError(f"{path} is empty")
     if len(table) > MAX_ROWS + TAG_ROW_SEARCH:
         raise ActionError(f"{path} has {len(table)} rows; at most {MAX_ROWS} can be imported "
                           "at once: split it")
     return table, lines
+
+
+def _check_quotes_closed(path: Path, text: str, dialect: type[csv.Dialect] | csv.Dialect,
+                         line: int) -> None:
+    """The lenient reader swallows the rest of a file after a quote that is
+    never closed into one cell; say so rather than report the rows it ate."""
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), dialect, strict=True):
+            pass
+    except csv.Error as exc:
+        if "end of data" in str(exc):
+            raise ActionError(f"{path}: the quote that opens a cell on line {line} is never "
+                              "closed, so every line after it would be one cell") from None
 
 
 def _check_defaults(defaults: dict[str, str]) -> dict[str, str]:

@@ -143,10 +143,20 @@ def test_quota_refuses_an_import_past_it(tmp_path: Path, monkeypatch: pytest.Mon
 @pytest.mark.parametrize("text, message", [
     ("", "is empty"),
     ("Quantity,Unit\n1,pcs\n", "no column says what the item is"),
+    ('[{"text": "water", "qty": 3}]\n', "holds JSON, not CSV"),
+    ('  {"needs": []}', "holds JSON, not CSV"),
+    ("<?xml version='1.0'?><EDXLDistribution/>", "XML or HTML"),
+    ('Item,Quantity\nwater,3\n"rice,2\nbeans,4\n', "opens a cell on line 3 is never closed"),
 ])
 def test_files_refused_whole(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises((ActionError, InvalidInput), match=message):
         csvin.read(write(tmp_path, text), "needs", now=NOW)
+
+
+def test_a_closed_quote_spanning_lines_is_one_cell(tmp_path: Path) -> None:
+    plan = csvin.read(write(tmp_path, 'Item,Quantity,Category\n"rice\nbags",2,food\n'),
+                      "needs", now=NOW)
+    assert not plan.problems and len(plan.rows) == 1
 
 
 def test_binary_and_non_utf8_files_are_refused(tmp_path: Path) -> None:
