@@ -5,7 +5,7 @@ Theory of operation
 -------------------
 Every one of these packets is unauthenticated: anyone holding the channel
 key can send it under any sender number. The engine's own traffic (push,
-relay, its digest) lives in engine.py; everything sent *because someone
+relay, its digest) lives in engine.py, inbox.py and outbox.py; everything sent *because someone
 asked* is decided here.
 
 * DIGEST: a neighbour's count and fingerprint. Equal to ours: Trickle hears

@@ -1,0 +1,163 @@
+"""The engine's receiving side for records: accepting what is new, planning
+relays, and counting the copies heard from others.
+
+Theory of operation
+-------------------
+A RECORDS packet is checked record by record (the ledger verifies and stores,
+ports.Ledger.sync_ingest). A record new to us is added to the sync set
+(count, fingerprint, sketch), news resets Trickle, an urgent trusted record is
+watched for implicit acks (urgent.py), and if the packet asked to be relayed
+a relay is planned (`_plan_relay`): only where the sender chose us as a
+multipoint relay and some neighbour is not yet covered (relays.py), or in a
+crowd by gossip (about `relay_fanout` stand ready), after a back-off that is
+shorter the weaker the sender was heard and the more neighbours are left.
+
+A record we already hold is a copy heard (`_heard`): it counts towards
+cancelling our own pending send of it (counter-based suppression) and adds
+what the sender covers. Copies from a sender whose signal does not fit it
+prove nothing and are not counted. Records we asked for (a pull answer from
+our responder, ids we requested) are taken whole; the store's quota on
+unadmitted keys applies to the rest.
+
+This class is a part of `Engine` (engine.py) and holds no state of its own.
+"""
+
+from __future__ import annotations
+
+from . import messages as m
+from .bootstrap import Bootstrap
+from .outbox import RELAY_FRAME, Outbox, _Send, record_id
+from .ports import CLASS_MEMBERSHIP, RecordInfo, RxMeta
+from .ratelimit import AuthorRates
+
+
+class Inbox(Outbox):
+    """Records heard, for `Engine` (the attributes below are the engine's)."""
+
+    boot: Bootstrap
+    fingerprint: int
+    newcomers: AuthorRates
+    last_news: float
+    plausible: bool
+
+    def _add(self, info: RecordInfo) -> None:
+        if info.id in self.infos:
+            return
+        self.infos[info.id] = info
+        x = int.from_bytes(info.id, "big")
+        self.fingerprint ^= x
+        self.sketch.add(x)
+        self.boot.added(info)
+
+    def _news(self, now: float, urgent: bool) -> None:
+        self.last_news = now
+        self.trickle.reset(now, self.cfg.urgent_news_interval if urgent
+                           else self.cfg.news_interval)
+
+    def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
+        news = urgent_news = False
+        rids = [record_id(raw) for raw in msg.records]
+        pulled = msg.after is not None and self.plausible and self.boot.pulling_from(meta.sender)
+        self.boot.answer(msg, rids, meta.sender, now, [rid not in self.infos for rid in rids])
+        for raw in msg.records:
+            rid = record_id(raw)
+            if rid in self.infos:
+                self.stats.duplicates += 1
+                if self.plausible:  # a copy from a spoofed sender proves nothing
+                    self._heard(rid, meta.sender, now)
+                continue
+            # What we asked for (pull answers from our responders, records we
+            # requested) is taken whole: a node catching up meets members' posts
+            # before their vouches. The store's quota on unadmitted keys applies
+            # to the rest (pushes and relays), given as heard over the radio.
+            asked = pulled or rid in self.recon.requests
+            result = self.ledger.sync_ingest(raw, now, None if asked else meta)
+            for freed in result.released:  # held until this record (a hello) arrived
+                self._add(freed)
+                self.recon.got(freed.id)
+            if result.info is None:
+                self.stats.dropped[result.reason or result.status] += 1
+                continue
+            info = result.info
+            self._remember(rid, raw)
+            self.stats.accepted += 1
+            self._add(info)
+            self.recon.got(rid)
+            news = True
+            urgent = info.urgent and info.trusted
+            urgent_news = urgent_news or urgent
+            if urgent:
+                self.watch.watch(rid, meta.sender, now)
+            if msg.relay:
+                self._plan_relay(rid, info, meta, urgent, now)
+        if news:
+            self._news(now, urgent_news)
+
+    def _plan_relay(self, rid: bytes, info: RecordInfo, meta: RxMeta, urgent: bool,
+                    now: float) -> None:
+        if not info.trusted and (info.cls != CLASS_MEMBERSHIP
+                                 or not self.newcomers.allow(b"hello", now)):
+            # Keys nobody admitted: only a newcomer's hello travels on (to reach
+            # a steward), a few an hour; their other records stay where they landed.
+            self.stats.suppressed += 1
+            return
+        known = self.plausible  # a spoofed sender's neighbour list says nothing
+        degree = self.hood.degree(now)
+        fanout = self.cfg.relay_fanout * (2 if urgent else 1)
+        crowd = degree > 2 * self.cfg.relay_fanout
+        if crowd:
+            # A crowd: most of our neighbours heard the same packet, and on lossy
+            # links "its neighbours have it" is wrong often enough that lists do not
+            # help. Gossip (Haas et al.): about `fanout` of the crowd stand ready to
+            # relay, counters cancel the rest; anti-entropy repairs the rare miss.
+            if self.rng.random() * degree > fanout:
+                self.stats.suppressed += 1
+                return
+            covered = None
+        else:
+            covered = None if urgent or not known else self.hood.coverage(meta.sender)
+        uncovered = self.hood.uncovered(covered, now)
+        if uncovered == 0 or (not urgent and known and not crowd
+                              and not self.hood.chosen_relay(meta.sender)):
+            self.stats.suppressed += 1  # not needed: covered, or not a relay of the sender
+            return
+        lo, hi = self.cfg.urgent_window if urgent else self.cfg.forward_window
+        # Counter-based suppression needs the copies to be heard before the next
+        # timer fires: in a crowd of d neighbours who all heard the same packet,
+        # spread the timers over about d frames, so the first relay still goes
+        # out within a frame or two and the rest hear it and cancel.
+        hi = max(hi, lo + 2.0 * self.cfg.airtime(RELAY_FRAME) * min(degree, fanout))
+        # Weaker signal (farther away) and more neighbours left to reach: relay sooner
+        # (within a quarter of the window at the least, so a crowd of far nodes does
+        # not fire all at once).
+        snr_scale = 0.25 + 0.75 * min(1.0, max(0.0, (meta.snr + 20.0) / 35.0))
+        reach = 2.0 / (2.0 + uncovered) if uncovered > 0 else 1.0
+        delay = lo + (hi - lo) * snr_scale * reach * self.rng.random()
+        # Urgent records (critical needs, revocations) are relayed by every node once:
+        # on a lossy mesh, redundancy is what makes them arrive in seconds.
+        suppress = self.cfg.forward_suppress if crowd or not urgent else self.cfg.urgent_suppress
+        self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), suppress, 1,
+                                  "forward", covered))
+
+    def _heard(self, rid: bytes, sender: int, now: float) -> None:
+        """Someone else sent `rid`: count the copy and what it covered."""
+        self.watch.heard(rid, sender)
+        pending = self.sends.get(rid)
+        if pending is None:
+            return
+        if pending.waiting is not None:
+            # A recheck: cancelled once every silent neighbour was heard with it.
+            pending.waiting.discard(sender)
+            if not pending.waiting:
+                del self.sends[rid]
+                self.stats.suppressed += 1
+            return
+        pending.heard += 1
+        if pending.covered is not None:
+            extra = self.hood.coverage(sender)
+            pending.covered = None if extra is None else pending.covered | extra
+        if pending.heard >= pending.suppress or (
+            pending.tag == "forward" and self.hood.uncovered(pending.covered, now) == 0
+        ):
+            del self.sends[rid]
+            self.stats.suppressed += 1

@@ -1,0 +1,265 @@
+"""The engine's sending side: the send queue, packing records into packets,
+and the air-time budget every packet passes.
+
+Theory of operation
+-------------------
+Everything the engine wants to put on air as a record (a push of its own
+post, a relay, a repair answering someone, an urgent recheck) is a `_Send`
+in `sends`, keyed by record id: when it is due, its priority, and how many
+copies heard from others cancel it (inbox.py counts them). `poll()` takes
+the due sends in priority order and packs them into RECORDS packets up to
+the payload cap; pushes due soon ride along, and under load relays known to
+be needed too (fewer, fuller packets: a frame's fixed cost is large).
+
+Every packet, records or control, goes through `_emit`, which asks the
+budget (budget.py); what the budget refuses waits, and `next_timer()` then
+reports the time the budget allows it instead of its own due time.
+Answers to others travel at bulk priority (`schedule_repair`); in a crowd
+only about `relay_fanout` neighbours stand ready to answer (`crowd_pick`).
+
+This class is a part of `Engine` (engine.py) and holds no state of its own:
+the attributes it names are the engine's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from . import messages as m
+from . import riblt
+from .budget import BULK, NORMAL, URGENT, Budget
+from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, SyncConfig
+from .ratelimit import AuthorRates
+from .relays import Neighbourhood
+from .trickle import Trickle
+from .urgent import RECENT_S, UrgentWatch
+
+if TYPE_CHECKING:
+    from .answers import Answers
+    from .reconcile import Reconciler
+
+RAW_CACHE = 512  # record bytes kept in memory for sending
+PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
+RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
+SETTLE_PAUSE_S = 0.05
+
+
+def record_id(raw: bytes) -> bytes:
+    """A record's id: the first 8 bytes of the SHA-256 of its bytes."""
+    return hashlib.sha256(raw).digest()[:8]
+
+
+@dataclass
+class _Send:
+    due: float
+    priority: int
+    suppress: int  # copies heard that cancel this send
+    heard: int = 0
+    tag: str = "push"
+    covered: set[int] | None = None  # neighbours known to have it (None: unknown)
+    waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
+
+
+@dataclass
+class Stats:
+    sent: Counter[str] = field(default_factory=Counter)
+    airtime: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    dropped: Counter[str] = field(default_factory=Counter)
+    accepted: int = 0
+    duplicates: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    failed: int = 0  # packets the radio did not send (send_failed)
+
+
+class Outbox:
+    """Scheduling and sending for `Engine` (the attributes below are the engine's)."""
+
+    ledger: Ledger
+    cfg: SyncConfig
+    node: int
+    rng: random.Random
+    budget: Budget
+    stats: Stats
+    infos: dict[bytes, RecordInfo]
+    sketch: riblt.Sketch
+    sends: dict[bytes, _Send]
+    hood: Neighbourhood
+    answers: Answers
+    recon: Reconciler
+    trickle: Trickle
+    scope: int
+    started: bool
+    started_at: float
+    rates: AuthorRates
+    last_time: float
+    clock: float
+    watch: UrgentWatch
+    _deferred_until: float | None
+    _dirty: bool
+    _raws: dict[bytes, bytes]
+    _wake: float | None
+
+    # ------------------------------------------------------------ scheduling
+
+    def _priority(self, info: RecordInfo, fresh: bool) -> int:
+        if not info.trusted:
+            return BULK  # unadmitted or revoked authors: whatever budget is left
+        if info.urgent:
+            return URGENT
+        if not self._rate_ok(info.author):
+            return BULK
+        return NORMAL if fresh or info.cls <= CLASS_BOARD else BULK
+
+    def _rate_ok(self, author: bytes) -> bool:
+        if self.rates.allow(author, self.last_time):
+            return True
+        self.stats.dropped["author-rate"] += 1
+        return False
+
+    def schedule_repair(self, info: RecordInfo, due: float) -> None:
+        """Send `info` to someone who lacks it at `due`, unless a copy is heard first.
+        An answer to others: bulk priority, whatever the record (answers.py).
+        In a crowd (over twice `relay_fanout` neighbours), all of whom heard the same
+        request or sketch, only about `relay_fanout` stand ready to answer, spread
+        over as many frames, so the first answer is heard before the rest go."""
+        now = self.clock
+        fanout = self.cfg.relay_fanout
+        if self.hood.degree(now) > 2 * fanout and due > now:
+            if not self.crowd_pick(now):
+                return
+            spread = 2.0 * self.cfg.airtime(RELAY_FRAME) * fanout / self.cfg.repair_window[1]
+            due = now + (due - now) * max(1.0, spread)
+        self._schedule(info.id, _Send(due, BULK, 1, 0, "repair"))
+
+    def crowd_pick(self, now: float) -> bool:
+        """Whether to answer something every neighbour heard: always, except in a
+        crowd (over twice `relay_fanout` neighbours), where about `relay_fanout` of
+        them do (gossip), so an answer is not sent once per neighbour."""
+        degree = self.hood.degree(now)
+        fanout = self.cfg.relay_fanout
+        return degree <= 2 * fanout or self.rng.random() * degree <= fanout
+
+    def _schedule(self, rid: bytes, send: _Send) -> None:
+        current = self.sends.get(rid)
+        if current is not None and current.due <= send.due and current.priority <= send.priority:
+            return
+        self.sends[rid] = send
+
+    def next_timer(self) -> float | None:
+        """When poll() next has work, or None when there is none."""
+        if not self._dirty:
+            return self._wake
+        times = [self.trickle.next_time()] if self.started else []
+        times += [s.due for s in self.sends.values()]
+        times += self.watch.times()
+        times += self.answers.times()
+        if not self.sketch.ready:
+            times.append(self.last_time + SETTLE_PAUSE_S)  # keep coding the sketch in
+        if self._deferred_until is not None:
+            # What the budget refused waits for it; what is not due yet keeps its time.
+            times = [max(t, self._deferred_until) if t <= self.last_time else t for t in times]
+        self._wake = min(times) if times else None
+        self._dirty = False
+        return self._wake
+
+    # ------------------------------------------------------------ output
+
+    def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
+              records: tuple[bytes, ...] = ()) -> bool:
+        payload = m.encode(msg, self.cfg.network_tag)
+        cost = self.cfg.airtime(len(payload))
+        if not self.budget.allowed(cost, prio, now):
+            self.stats.deferred += 1
+            retry = self.budget.next_allowed(cost, prio, now)
+            self._deferred_until = retry if self._deferred_until is None else min(
+                self._deferred_until, retry)
+            return False
+        self.budget.spend(cost, now)
+        self.stats.sent[tag] += 1
+        self.stats.airtime[tag] += cost
+        scope = self.scope
+        if not scope and now - self.started_at > PROBE_AFTER_S and not self.hood.has_direct_peer(now):
+            scope = 1  # no ledger peer heard in range: let relays carry us to one (a probe)
+        out.append(Outgoing(payload, scope, tag, prio, records=records, airtime=cost,
+                            at=now))
+        return True
+
+    def _poll_records(self, out: list[Outgoing], now: float) -> None:
+        due = sorted((s.priority, s.due, rid) for rid, s in self.sends.items() if s.due <= now)
+        if not due:
+            return
+        # Pushes due soon may ride along; relays and repairs wait for their turn,
+        # so that copies heard meanwhile can still cancel them.
+        horizon = now + self.cfg.push_delay
+        # Under load, fewer and fuller packets beat the chance that a copy heard
+        # meanwhile cancels a relay: a frame's fixed cost is half a second on air.
+        loaded = self.budget.used(now) > self.cfg.batch_when_used * self.budget.limit_s
+        if loaded:
+            horizon = now + self.cfg.forward_window[1]
+        # A relay rides along only where it is known to be needed (some neighbour
+        # known not to be covered): one whose need is unknown waits for its turn,
+        # when copies heard meanwhile may have cancelled it.
+        extra = sorted((s.priority, s.due, rid) for rid, s in self.sends.items()
+                       if now < s.due <= horizon and (
+                           s.tag == "push" or (loaded and (s.tag != "forward"
+                                                           or s.covered is not None))))
+        queue = [rid for _, _, rid in due] + [rid for _, _, rid in extra]
+        while queue and any(self.sends[r].due <= now for r in queue if r in self.sends):
+            room = self.cfg.payload_cap - m.RECORDS_ROOM
+            packet: list[bytes] = []
+            taken: list[bytes] = []
+            rest: list[bytes] = []
+            prio = min(self.sends[r].priority for r in queue if r in self.sends)
+            tag = self.sends[queue[0]].tag if queue[0] in self.sends else "push"
+            for rid in queue:
+                raw = self.raw(rid) if rid in self.sends else None
+                if raw is None:
+                    self.sends.pop(rid, None)
+                elif len(raw) + 1 <= room:
+                    packet.append(raw)
+                    taken.append(rid)
+                    room -= len(raw) + 1
+                else:
+                    rest.append(rid)
+            if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now,
+                                            tuple(taken)):
+                return
+            for rid in taken:
+                self._sent(rid, now)
+            queue = rest
+
+    def raw(self, rid: bytes) -> bytes | None:
+        """A record's bytes: recently seen ones from memory, others from the ledger."""
+        raw = self._raws.get(rid)
+        if raw is None:
+            raw = self.ledger.sync_raw(rid)
+            if raw is not None:
+                self._remember(rid, raw)
+        return raw
+
+    def _remember(self, rid: bytes, raw: bytes) -> None:
+        self._raws[rid] = raw
+        if len(self._raws) > RAW_CACHE:
+            del self._raws[next(iter(self._raws))]
+
+    def _sent(self, rid: bytes, now: float) -> None:
+        self.sends.pop(rid, None)
+        self.recon.got(rid)
+
+    # ------------------------------------------------------------ urgent rechecks
+
+    def _rechecks(self, now: float) -> None:
+        """Send again the urgent records some neighbour was never heard with (urgent.py)."""
+        recent = {n for n, p in self.hood.peers.items()  # (numbers heard once: made up)
+                  if now - p.last_direct < RECENT_S and p.packets >= 2} - {self.node}
+        crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
+        for rid, missing in self.watch.due(now, recent, crowd):
+            if rid in self.infos and rid not in self.sends:
+                delay = self.rng.uniform(*self.cfg.urgent_window)
+                self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
+                                        waiting=set(missing))
