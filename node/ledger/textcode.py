@@ -8,7 +8,7 @@ short and drawn from a narrow vocabulary: "drinking water for 200 people",
 on such text by textcorpus.py and frozen: it is part of the wire format)
 lists the symbols: the 95 printable ASCII characters, an escape, and a few
 hundred words and fragments ("water", " for", "ing"). Each symbol has a
-canonical Huffman code of 2-16 bits.
+canonical Huffman code of 5-11 bits.
 
 Encoding a text picks the parse into symbols with the fewest bits (dynamic
 programming from the end; on equal bits the longer symbol first), writes the
@@ -58,6 +58,16 @@ class Table:
             code += 1
         self.max_len = prev
         self.count = {n: sum(1 for x in lengths if x == n) for n in set(lengths)}
+        # Every prefix of a symbol, to its symbol's index (-1: only a prefix): the
+        # parse walks a text only as far as some symbol could still match.
+        self.prefixes = {s[:k]: -1 for s in symbols for k in range(1, len(s))} | self.index
+        self.ascii = [s.encode("utf-8") for s in symbols]
+        # The decoder reads max_len bits at once: every window of that many bits
+        # starts with exactly one code (prefix-free) or none (-1).
+        self.window: list[int] = [-1] * (1 << self.max_len)
+        for i, n in enumerate(lengths):
+            first = self.codes[i] << (self.max_len - n)
+            self.window[first : first + (1 << (self.max_len - n))] = [i] * (1 << (self.max_len - n))
 
     def parse(self, text: str) -> list[int]:
         """The symbols of the fewest-bits coding of `text` (escapes for each
@@ -67,15 +77,19 @@ class Table:
         esc = self.lengths[self.index[ESCAPE]]
         cost = [0] * (n + 1)
         step: list[tuple[int, int]] = [(0, 0)] * n  # (symbol, characters)
+        lengths, prefixes = self.lengths, self.prefixes
         for i in range(n - 1, -1, -1):
             best = -1
             pick = (0, 0)
-            for size in range(min(self.longest, n - i), 0, -1):
-                sym = self.index.get(text[i : i + size])
-                if sym is not None:
-                    bits = self.lengths[sym] + cost[i + size]
-                    if best < 0 or bits < best:
-                        best, pick = bits, (sym, size)
+            # Symbols starting at i, shortest first; on equal bits the longer wins.
+            for end in range(i + 1, min(i + self.longest, n) + 1):
+                sym = prefixes.get(text[i:end], -2)
+                if sym == -2:
+                    break
+                if sym >= 0:
+                    bits = lengths[sym] + cost[end]
+                    if best < 0 or bits <= best:
+                        best, pick = bits, (sym, end - i)
             if best < 0:  # outside the table: escaped UTF-8 bytes
                 best = (esc + 8) * len(text[i].encode("utf-8")) + cost[i + 1]
                 pick = (-1, 1)
@@ -114,35 +128,27 @@ class Table:
         out = bytearray()
         pos = 0
         esc = self.index[ESCAPE]
+        width = self.max_len
+        mask = (1 << width) - 1
+        window, lengths, ascii_ = self.window, self.lengths, self.ascii
         while pos < total:
             left = total - pos
-            rest = value & ((1 << left) - 1)
-            if left <= PAD_LIMIT and rest == (1 << left) - 1:
+            if left <= PAD_LIMIT and value & ((1 << left) - 1) == (1 << left) - 1:
                 break  # padding
-            sym = self._symbol(value, total, pos)
-            if sym is None:
+            # The next max_len bits (zeros past the end): the one code they start with.
+            bits = value >> (left - width) if left >= width else value << (width - left)
+            sym = window[bits & mask]
+            if sym < 0 or lengths[sym] > left:
                 raise DecodeError("non-canonical", "coded text runs past its end")
-            pos += self.lengths[sym]
+            pos += lengths[sym]
             if sym == esc:
                 if total - pos < 8:
                     raise DecodeError("truncated", "escaped byte runs past the end")
                 out.append(value >> (total - pos - 8) & 0xFF)
                 pos += 8
             else:
-                out += self.symbols[sym].encode("ascii")
+                out += ascii_[sym]
         return bytes(out)
-
-    def _symbol(self, value: int, total: int, pos: int) -> int | None:
-        code = 0
-        for length in range(1, self.max_len + 1):
-            if pos + length > total:
-                return None
-            code = code << 1 | (value >> (total - pos - length) & 1)
-            if length in self.first:
-                first, rank = self.first[length]
-                if code - first < self.count[length]:
-                    return self.order[rank + code - first]
-        return None
 
 
 TABLE = Table([s for s, _ in SYMBOLS], [n for _, n in SYMBOLS])
@@ -201,6 +207,7 @@ class PackedReader(Reader):
             raise DecodeError("bad-text", f"{what} is not UTF-8") from exc
         if clean_text(value) != value:
             raise DecodeError("non-canonical", f"{what} is not canonical text")
-        if pack(value)[0] != head or pack(value)[1:] != self.data[self.pos - n : self.pos]:
+        packed = pack(value)
+        if packed[0] != head or packed[1:] != self.data[self.pos - n : self.pos]:
             raise DecodeError("non-canonical", f"{what} is not in its one encoding")
         return value
