@@ -25,7 +25,7 @@ from sqlite_utils.migrations import Migrations
 
 from ..ledger import codec
 from ..ledger import records as r
-from .sqlconst import NEED, PLEDGE, UPDATE
+from .sqlconst import CHARTER, MEMBERSHIP, NEED, PLEDGE, UPDATE
 
 migrations = Migrations("meshaid")
 
@@ -203,6 +203,23 @@ def m005_fts_rows_indexed_per_batch(db: Database) -> None:
     update and delete triggers stay."""
     db.execute("DROP TRIGGER IF EXISTS objects_ai")
 
+
+
+@migrations()
+def m006_records_indexes_ingest_needs(db: Database) -> None:
+    """records(kind, hlc) was written on every ingest but served only the charter
+    and membership look-ups (no query orders by hlc within a kind through it):
+    two partial indexes over those few rows replace it, so an ingest updates one
+    index fewer. tests/store/test_query_plans.py checks every hot query still
+    searches an index."""
+    db.executescript(
+        f"""
+        DROP INDEX IF EXISTS records_kind_hlc;
+        CREATE INDEX IF NOT EXISTS records_charter ON records(kind) WHERE kind = {CHARTER};
+        CREATE INDEX IF NOT EXISTS records_membership ON records(kind)
+            WHERE kind IN ({MEMBERSHIP});
+        """
+    )
 
 def needs_migration(db: Database) -> bool:
     """True when `db` is not at the current schema (a read-only store refuses it)."""
