@@ -68,6 +68,12 @@ def test_the_ledger_is_pure() -> None:
     for forbidden in ("sqlite_utils", "sqlite3", "meshtastic", "serial", "textual", "click",
                       "meshaid.node.store"):
         assert not loaded(result["modules"], forbidden), forbidden
+    # no clock and no randomness either (its benchmark aside): derived state is
+    # a function of the records
+    pattern = re.compile(r"^\s*(?:from|import)\s+(?:time|random|asyncio)\b", re.MULTILINE)
+    sources = [p for p in sorted((NODE / "ledger").glob("*.py")) if p.name != "membench.py"]
+    assert len(sources) >= 10
+    assert [str(p) for p in sources if pattern.search(p.read_text("utf-8"))] == []
 
 
 IMPORT_TUI = re.compile(

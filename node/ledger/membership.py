@@ -28,15 +28,29 @@ So one key can only cut keys that it alone vouched for (among their
 independent vouchers), and never a founding steward.
 
 Evaluation.  Cuts and standing depend on each other (a cut can void the vouch
-that gave the revoker its standing). They are computed as the well-founded
+that gave the revoker its standing). The base answer is the well-founded
 fixpoint of the alternating iteration (Van Gelder 1993): `lower` holds the
 cuts that hold even if every possibly-valid cut applies, `upper` those that
 may hold given only `lower`; `lower` only grows and `upper` only shrinks, so the
-loop ends after at most twice the number of distinct (subject, through) pairs
-plus two rounds, each a few linear passes. Cuts still undecided at the end
-(self-defeating revocations such as a steward revoking its own voucher below
-that vouch) do not apply. Events are sorted first, so the result is the same
-for every arrival order.
+loop ends after at most twice the number of revokes plus four rounds, each a
+few linear passes. Cuts undecided there do not apply.
+
+Own records never defend.  Two keys that revoke each other leave both cuts
+undecided, and a thief holding one of them could sign a counter-revoke past
+its cut to make its new records count again. So a key's cut is judged without
+the key's own records past it: for each revoked key x and each through N of a
+revoke of x (lowest first, below x's base cut), x is cut when its base cut in
+the graph without x's vouches and revokes past N (and without its forked ones)
+is at most N; the first N that holds gives x's cut. In a mutual revocation
+both keys are then cut; a self-defeating revoke (a steward revoking its own
+voucher below that vouch) still counts for nothing, since without the
+voucher's later vouch its author has no standing.
+
+Cost.  Every evaluation runs on the stewards' records only (`core`: vouches
+for keys that sign nothing and are never revoked change no cut), and each
+per-key judgment on the records x's cut depends on (`around`), only for keys
+that signed a vouch or revoke past the through of a revoke of them. Events are
+sorted first, so the result is the same for every arrival order.
 """
 
 from __future__ import annotations
@@ -44,9 +58,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .records import Charter, Record, Revoke, Vouch
-
-Cuts = dict[bytes, int]
+from .records import Charter, Record
+from .trustgraph import Cuts, Graph
 
 
 @dataclass
@@ -63,189 +76,6 @@ class Member:
         return seq <= self.revoked_through and not forked
 
 
-@dataclass(frozen=True)
-class _Vouch:
-    author: bytes
-    seq: int
-    subject: bytes
-    grant: int
-
-
-@dataclass(frozen=True)
-class _Revoke:
-    author: bytes
-    seq: int
-    subject: bytes
-    through: int
-
-
-MAX_DEPTH = 8
-"""Stewards are at most this many vouches away from a founding steward: a grant
-further down admits a member only. It bounds the work a stolen steward key can
-cause by minting long chains of stewards."""
-
-
-@dataclass
-class _Standing:
-    stewards: set[bytes]
-    members: set[bytes]
-    votes: dict[bytes, set[bytes]]  # subject -> stewards whose vouch for it is valid
-    steward_votes: dict[bytes, set[bytes]]  # the same for grant 1, within MAX_DEPTH
-    layer: dict[bytes, int]  # steward -> vouches away from a founding steward
-
-
-class _Graph:
-    def __init__(self, body: Charter, author: bytes, events: Iterable[Record],
-                 forked: frozenset[tuple[bytes, int]]) -> None:
-        self.admission = body.admission
-        self.founding: tuple[bytes, ...] = tuple(dict.fromkeys((author, *body.costewards)))
-        self.forked = forked
-        vouches: set[_Vouch] = set()
-        revokes: set[_Revoke] = set()
-        for ev in events:
-            if isinstance(ev.body, Vouch):
-                vouches.add(_Vouch(ev.author, ev.seq, ev.body.subject, ev.body.grant))
-            elif isinstance(ev.body, Revoke):
-                revokes.add(_Revoke(ev.author, ev.seq, ev.body.subject, ev.body.through_seq))
-        self.vouches_by: dict[bytes, list[_Vouch]] = {}
-        for v in sorted(vouches, key=lambda v: (v.author, v.seq, v.subject, v.grant)):
-            self.vouches_by.setdefault(v.author, []).append(v)
-        # Only keys that could ever be stewards matter as authors.
-        possible = self.standing({}).stewards
-        self.revokes = sorted((rv for rv in revokes if rv.author in possible),
-                              key=lambda rv: (rv.subject, rv.author, rv.seq, rv.through))
-        self.vouches_by = {a: vs for a, vs in self.vouches_by.items() if a in possible}
-        self.subjects = sorted({rv.subject for rv in self.revokes})
-
-    def valid(self, author: bytes, seq: int, cuts: Cuts) -> bool:
-        cut = cuts.get(author)
-        return cut is None or (seq <= cut and (author, seq) not in self.forked)
-
-    def standing(self, cuts: Cuts, without: bytes | None = None) -> _Standing:
-        """The least closure of the vouching rules under `cuts`, ignoring the
-        vouches of `without`."""
-        stewards = set(self.founding)
-        members = set(self.founding)
-        layer = dict.fromkeys(self.founding, 0)
-        votes: dict[bytes, set[bytes]] = {}
-        steward_votes: dict[bytes, set[bytes]] = {}
-        frontier = list(self.founding)
-        depth = 0
-        while frontier:
-            depth += 1
-            grown: list[bytes] = []
-            for author in frontier:
-                if author == without:
-                    continue
-                for v in self.vouches_by.get(author, ()):
-                    if not self.valid(author, v.seq, cuts):
-                        continue
-                    votes.setdefault(v.subject, set()).add(author)
-                    if v.grant == 1 and depth <= MAX_DEPTH:
-                        steward_votes.setdefault(v.subject, set()).add(author)
-                    if (v.subject not in stewards
-                            and len(steward_votes.get(v.subject, ())) >= self.admission):
-                        stewards.add(v.subject)
-                        layer[v.subject] = depth
-                        grown.append(v.subject)
-                    if v.subject not in members and len(votes[v.subject]) >= self.admission:
-                        members.add(v.subject)
-            frontier = grown
-        return _Standing(stewards, members | stewards, votes, steward_votes, layer)
-
-    def cuts(self, judge: Cuts, guard: Cuts) -> Cuts:
-        """The cuts justified when revokes are judged valid under `judge` and the
-        guardians are those under `guard` (antitone in `judge`, monotone in `guard`)."""
-        st = self.standing(judge)
-        # lowest valid through per (revoker, subject)
-        said: dict[tuple[bytes, bytes], int] = {}
-        for rv in self.revokes:
-            if rv.author in st.stewards and self.valid(rv.author, rv.seq, judge):
-                k = (rv.author, rv.subject)
-                said[k] = min(said.get(k, rv.through), rv.through)
-        if not said:
-            return {}
-        gst = self.standing(guard)
-        out: Cuts = {}
-        founding = set(self.founding)
-        for x in self.subjects:
-            options: list[int] = []
-            council = sorted(said[(f, x)] for f in self.founding if f != x and (f, x) in said)
-            if x in founding:
-                others = [f for f in self.founding if f != x]
-                enough = 2 if x == self.founding[0] else 1
-                if len(others) >= enough and len(council) == len(others):
-                    options.append(council[-1])
-            else:
-                if len(council) >= 2:
-                    options.append(council[1])
-                initiated = any((g, x) in said for g in st.votes.get(x, ()))
-                if initiated:
-                    through = self._unanimous(x, guard, gst, said)
-                    if through is not None:
-                        options.append(through)
-                    elif not gst.votes.get(x):  # no guardian left: the initiators decide
-                        options.append(min(said[(g, x)] for g in st.votes[x] if (g, x) in said))
-            if options:
-                out[x] = min(options)
-        return out
-
-    def _unanimous(self, x: bytes, guard: Cuts, gst: _Standing,
-                   said: dict[tuple[bytes, bytes], int]) -> int | None:
-        """The highest through of x's guardians if every one of them revoked x,
-        else None. Guardians: x's valid vouchers that do not owe x their standing;
-        only vouchers no nearer the founders than x need that (linear) check."""
-        vouchers = gst.votes.get(x, set())
-        if not vouchers:
-            return None
-        near = gst.layer.get(x)
-        unsure = {g for g in vouchers if near is not None and gst.layer[g] >= near}
-        if any((g, x) not in said for g in vouchers - unsure):
-            return None
-        top = max((said[(g, x)] for g in vouchers - unsure), default=None)
-        if unsure and any((g, x) not in said or top is None or said[(g, x)] > top
-                          for g in unsure):
-            owing = self.dependants(x, guard, gst)
-            unsure -= owing
-            if any((g, x) not in said for g in unsure):
-                return None
-            top = max((said[(g, x)] for g in (vouchers - owing)), default=None)
-        return top
-
-    def dependants(self, x: bytes, cuts: Cuts, st: _Standing) -> set[bytes]:
-        """The stewards that are not stewards in `standing(cuts, without=x)`,
-        recomputed only for the keys that may owe their standing to x: those
-        x's vouches reach through ever higher layers (a derivation that uses x
-        climbs layer by layer from it)."""
-        cone = {x}
-        stack = [x]
-        while stack:
-            a = stack.pop()
-            for v in self.vouches_by.get(a, ()):
-                n = st.layer.get(v.subject)
-                if (n is not None and n > st.layer[a] and v.subject not in cone
-                        and self.valid(a, v.seq, cuts)):
-                    cone.add(v.subject)
-                    stack.append(v.subject)
-        cone.discard(x)
-        inside = sorted(cone)
-        again: dict[bytes, int] = {}  # cone keys that are stewards again, by layer
-
-        def layer(g: bytes) -> int:
-            if g in cone:
-                return again.get(g, MAX_DEPTH)
-            return st.layer.get(g, MAX_DEPTH)
-
-        for depth in range(1, MAX_DEPTH + 1):  # the same layers as `standing`
-            for c in inside:
-                if c not in again:
-                    near = sum(1 for g in st.steward_votes.get(c, ())
-                               if g != x and layer(g) < depth)
-                    if near >= self.admission:
-                        again[c] = depth
-        return cone - again.keys()
-
-
 def derive(charter: Record | None, events: list[Record],
            forked: Iterable[tuple[bytes, int]] = ()) -> dict[bytes, Member]:
     """Members by key from the charter, the vouch/revoke records (any order) and
@@ -253,8 +83,8 @@ def derive(charter: Record | None, events: list[Record],
     `events`; bounded work for every input (see the module docstring)."""
     if charter is None or not isinstance(charter.body, Charter):
         return {}
-    graph = _Graph(charter.body, charter.author, events, frozenset(forked))
-    final = settle(graph)
+    graph = Graph(charter.body, charter.author, events, frozenset(forked))
+    final = resolve(graph)
     st = graph.standing(final)
     out: dict[bytes, Member] = {}
     for key in sorted(st.members):
@@ -267,7 +97,39 @@ def derive(charter: Record | None, events: list[Record],
     return out
 
 
-def settle(graph: _Graph) -> Cuts:
+def resolve(graph: Graph) -> Cuts:
+    """The cuts in force: the well-founded cuts, and for each revoked key x and
+    each through N of a revoke of x, lowest first and below x's well-founded
+    cut: x is cut when, in the graph without x's records past N (and its
+    forked ones), x's well-founded cut is at most N. A key's own later records
+    never defend it against a revocation (node/PROTOCOL.md §4)."""
+    graph = graph.core()
+    out = settle(graph)
+    possible = graph.cuts({}, _everything_cut(graph))  # no world cuts below these
+    throughs: dict[bytes, set[int]] = {}
+    for rv in graph.revokes:
+        throughs.setdefault(rv.subject, set()).add(rv.through)
+    for x in graph.subjects:
+        floor, known = possible.get(x), out.get(x)
+        if floor is None:
+            continue
+        local: Graph | None = None
+        for n in sorted(throughs[x]):
+            if known is not None and n >= known:
+                break
+            if n < floor or not graph.speaks_past(x, n):
+                continue
+            local = local or graph.around(x)
+            if not local.speaks_past(x, n):
+                continue
+            got = settle(local.without(x, n)).get(x)
+            if got is not None and got <= n:
+                out[x] = got
+                break
+    return out
+
+
+def settle(graph: Graph) -> Cuts:
     """The well-founded cuts: the alternating fixpoint's lower bound."""
     lower: Cuts = {}
     upper = graph.cuts({}, _everything_cut(graph))
@@ -280,7 +142,7 @@ def settle(graph: _Graph) -> Cuts:
     return lower
 
 
-def _everything_cut(graph: _Graph) -> Cuts:
+def _everything_cut(graph: Graph) -> Cuts:
     """The strongest possible cuts: every key that appears, cut through 0."""
     keys = set(graph.founding) | set(graph.vouches_by) | set(graph.subjects)
     for vs in graph.vouches_by.values():

@@ -160,3 +160,44 @@ def test_all_independent_vouchers_must_agree_to_revoke() -> None:
     assert derive(net, events)[m.pub].revoked_through is None
     events.append(net.revoke(t, m, 2))
     assert same_in_every_order(net, events)[m.pub].revoked_through == 4
+
+
+def test_a_cut_co_stewards_counter_revoke_does_not_bring_back_its_new_vouch() -> None:
+    """The smallest example of the hole of mutual revocation between founding
+    co-stewards (node/PROTOCOL.md §4): the founder revokes k2 through 0; the
+    founder, k2 and k1 itself revoke k1 through 0 at seq 60; a thief holding
+    k1 then signs at seq 1 a revoke of k2 through 0 and at seq 2 a vouch for k3."""
+    *_, k1, k2, k3 = actors()
+    net = Net(costewards=(k1, k2))
+    f = net.founder
+    honest = [net.revoke(f, k2, 0)]
+    f.seq = k1.seq = k2.seq = 59
+    honest += [net.revoke(f, k1, 0), net.revoke(k2, k1, 0), net.revoke(k1, k1, 0)]
+    before = derive(net, honest)
+    assert before[k1.pub].revoked_through == 0 and before[k2.pub].revoked_through is None
+    counter = net.sign(k1, r.Revoke(k2.pub, 0, "coup"), seq=1)
+    sybil = net.sign(k1, r.Vouch(k3.pub, 0), seq=2)
+    members = same_in_every_order(net, [*honest, counter, sybil])
+    assert k3.pub not in members
+    assert members[k1.pub].revoked_through == 0
+    assert members[f.pub].revoked_through is None
+    # k2, which the founder had revoked too, loses its revocations past 0 as well:
+    # in a conflict both sides are cut (the trade-off written in PROTOCOL.md §4)
+    assert members[k2.pub].revoked_through == 0
+    assert derive(net, [*honest[1:], counter, sybil])[k2.pub].revoked_through is None
+
+
+def test_stewards_that_revoke_each_other_are_both_cut() -> None:
+    """Two stewards a thief made and then revoked (not enough alone: each has
+    the other as a guardian) revoke each other: neither revocation may be
+    voided by the other's, so both hold and neither key's vouches count."""
+    s, m, x, y, *_ = actors()
+    net = Net()
+    f = net.founder
+    events = [net.vouch(f, s, grant=1), net.vouch(s, x, grant=1), net.vouch(s, y, grant=1),
+              net.revoke(s, x, 0), net.revoke(s, y, 0), net.vouch(x, y, grant=1),
+              net.vouch(y, x, grant=1), net.revoke(x, y, 0), net.revoke(y, x, 0), net.vouch(x, m)]
+    members = derive(net, events)
+    assert members[x.pub].revoked_through == 0 and members[y.pub].revoked_through == 0
+    assert m.pub not in members
+    assert summary(derive(net, events[::-1])) == summary(members)
