@@ -109,7 +109,9 @@ def test_one_stolen_key_cannot_expel_anyone_it_did_not_admit(graph, thief_i, att
     after = derive(ch, honest + forged)
     dependants = depends_on(ch, honest, thief)
     if thief == FOUNDER and n_co == 1:
-        dependants.add(KEYS[1])  # below three founding stewards the founder is the root
+        # below three founding stewards the founder is the root: it may cut the
+        # co-steward, and so expel what only the co-steward admitted
+        dependants |= {KEYS[1]} | depends_on(ch, honest, KEYS[1])
     revoked_by_someone = {e.body.subject for e in honest if isinstance(e.body, r.Revoke)}
     for key, m in before.items():
         if key == thief or key in dependants or key in revoked_by_someone:
