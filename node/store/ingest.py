@@ -30,6 +30,21 @@ PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
 VERIFY_CHUNK = 32  # records per verification job
 
 
+def _check_chunk(network: bytes, chunk: list[tuple[bytes, codec.Parsed, list[bytes]]]
+                 ) -> list[r.Record | None]:
+    """Verify each parsed record against its candidate keys (in a pool thread)."""
+    out: list[r.Record | None] = []
+    for _raw, parsed, candidates in chunk:
+        message = codec.signing_message(parsed.kind, network, parsed.signed)
+        rec = None
+        for key in candidates:
+            if identity.verify(key, parsed.signature, message):
+                rec = r.Record(parsed.kind, key, parsed.seq, parsed.hlc, parsed.body, parsed.raw)
+                break
+        out.append(rec)
+    return out
+
+
 class RxInfo(Protocol):
     """Radio metadata of the packet that brought a record (sync.ports.RxMeta)."""
 
@@ -63,50 +78,49 @@ class Ingester:
     _newest: dict[bytes, int]  # meshclock: top trusted authors by newest clock value
     _newest_dirty: bool  # changed since it was last saved
     _pool: ThreadPoolExecutor | None = None  # shared signature checkers
+    generation: int  # bumped whenever the caches were reloaded (Store)
+    _stores: int  # records this Store inserted (so far)
+    _early: tuple[set[bytes], int, int]  # _start_checks' look-up: (present, generation, _stores)
     refresh: Callable[[], None]
 
     def _start_checks(self, batch: list[bytes], digests: list[bytes]) -> None:
         """Before a batch, outside the write lock: parse the records not stored yet
-        and start checking the signatures of a large batch on every core (Ed25519
-        verification releases the GIL) while this thread waits for the lock and
-        stores the records in order. Results only short-cut `_ingest`; records
-        whose key is not known yet are verified there as usual."""
+        and, for a large batch, check their signatures on every core (Ed25519
+        verification in `cryptography` releases the GIL, so threads run it in
+        parallel with this one) while this thread parses on, waits for the lock
+        and stores the records in order. Each chunk of VERIFY_CHUNK records is
+        handed over as soon as it is parsed. Results only short-cut `_ingest`;
+        records whose key is not known yet are verified there as usual."""
         self.refresh()  # known keys and the network, as of now
         present = self._lookup_present(digests)
-        for raw, digest in zip(batch, digests):
-            if digest not in present:
-                try:
-                    self._parsed[raw] = codec.parse(raw)
-                except DecodeError:
-                    continue
-        if self._network is None or len(self._parsed) < PARALLEL_MIN:
-            return
+        self._early = (present, self.generation, self._stores)
         network = self._network
-        jobs: list[tuple[bytes, codec.Parsed, list[bytes]]] = [
-            (raw, parsed, self._candidates(parsed)) for raw, parsed in self._parsed.items()
-            if parsed.kind is not r.Kind.CHARTER]
+        parallel = network is not None and len(batch) - len(present) >= PARALLEL_MIN
+        chunk: list[tuple[bytes, codec.Parsed, list[bytes]]] = []
+        for raw, digest in zip(batch, digests):
+            if digest in present or raw in self._parsed:
+                continue
+            try:
+                parsed = self._parsed[raw] = codec.parse(raw)
+            except DecodeError:
+                continue
+            if parallel and parsed.kind is not r.Kind.CHARTER:
+                chunk.append((raw, parsed, self._candidates(parsed)))
+                if len(chunk) == VERIFY_CHUNK:
+                    self._submit(network, chunk)
+                    chunk = []
+        if chunk:
+            self._submit(network, chunk)
 
-        def check(chunk: list[tuple[bytes, codec.Parsed, list[bytes]]]) -> list[r.Record | None]:
-            out: list[r.Record | None] = []
-            for _raw, parsed, candidates in chunk:
-                message = codec.signing_message(parsed.kind, network, parsed.signed)
-                rec = None
-                for key in candidates:
-                    if identity.verify(key, parsed.signature, message):
-                        rec = r.Record(parsed.kind, key, parsed.seq, parsed.hlc, parsed.body,
-                                       parsed.raw)
-                        break
-                out.append(rec)
-            return out
-
+    def _submit(self, network: bytes | None,
+                chunk: list[tuple[bytes, codec.Parsed, list[bytes]]]) -> None:
+        assert network is not None
         if Ingester._pool is None:
             Ingester._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
                                                 thread_name_prefix="meshaid-verify")
-        for start in range(0, len(jobs), VERIFY_CHUNK):
-            chunk = jobs[start : start + VERIFY_CHUNK]
-            future = Ingester._pool.submit(check, chunk)
-            for k, (raw, _parsed, _keys) in enumerate(chunk):
-                self._verifying[raw] = (future, k)
+        future = Ingester._pool.submit(_check_chunk, network, chunk)
+        for k, (raw, _parsed, _keys) in enumerate(chunk):
+            self._verifying[raw] = (future, k)
 
     def _lookup_present(self, digests: list[bytes]) -> set[bytes]:
         present: set[bytes] = set()
@@ -125,7 +139,10 @@ class Ingester:
         """Inside the write lock, before storing a batch: which of its records are
         stored already (one query), and what the records table holds at the
         (author, seq) pairs the rest will take (derive.Batch.prefetch)."""
-        self._present = self._lookup_present(digests)
+        present, generation, stores = self._early
+        if generation != self.generation or stores != self._stores:
+            present = self._lookup_present(digests)  # another process or a retry stored some
+        self._present = present
         self._looked_up = set(digests)
         pairs: set[tuple[bytes, int]] = set()
         objects: set[tuple[bytes, int]] = set()
@@ -141,6 +158,7 @@ class Ingester:
         for future, _k in self._verifying.values():
             future.cancel()
         self._verifying.clear()
+        self._early = (set(), -1, -1)
         self._parsed.clear()
         self._present.clear()
         self._looked_up.clear()
@@ -287,6 +305,7 @@ class Ingester:
              now, ref_short, ref_seq, subject, int(local), int(critical)],
         )
         row_id = cursor.lastrowid
+        self._stores += 1
         self._derive.stored(rec.author, rec.seq, ref_seq if rec.kind is r.Kind.UPDATE else None)
         self._present.add(digest)
         self._looked_up.add(digest)

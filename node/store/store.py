@@ -77,6 +77,8 @@ class Store(Ingester, Authoring):
         self._parsed: dict[bytes, codec.Parsed] = {}
         self._present: set[bytes] = set()
         self._looked_up: set[bytes] = set()
+        self._stores = 0
+        self._early: tuple[set[bytes], int, int] = (set(), -1, -1)
         self._derive = derive.Batch(db)
         self._newest: dict[bytes, int] = {}
         self._newest_dirty = False
