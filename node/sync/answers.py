@@ -61,6 +61,8 @@ class Answers:
         cfg = engine.cfg
         self.recon = Reconciler(cfg, engine.rng, engine.node, engine.sketch)
         self.recon.more_rank = self._more_rank
+        self.recon.differs = self._differs
+        self.recon.degree = lambda: engine.hood.degree(engine.clock)
         self.boot = Bootstrap(cfg, engine.rng, engine.node)
         # An account holds at most what one full-size request can pay for, twice.
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
@@ -100,7 +102,7 @@ class Answers:
         return self.credits.spend(who, eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag))),
                                   eng.last_time)
 
-    def _repair(self, info: RecordInfo, who: int, now: float) -> bool:
+    def _repair(self, info: RecordInfo, who: int, now: float, thin: bool = True) -> bool:
         """Queue `info` for `who` if its account covers a packet of it alone."""
         eng = self.eng
         if info.id in eng.sends:
@@ -113,15 +115,16 @@ class Answers:
                 who, eng.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw)), now):
             return False
         lo, hi = eng.cfg.repair_window
-        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi))
+        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), thin)
         return True
 
     def on_digest(self, msg: m.Digest, peer: Peer, now: float) -> None:
         """A neighbour's digest: note it, and plan a sketch, a pull or our digest."""
         eng, cfg = self.eng, self.eng.cfg
         peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
-        if msg.count == eng.count and msg.fingerprint == eng.fingerprint:
-            eng.trickle.consistent()
+        if not msg.boot and eng.arrivals.explains(msg.count, msg.fingerprint, eng.count,
+                                                  eng.fingerprint, now):
+            eng.trickle.consistent()  # the same, or lacking only records still in flight
             return
         if msg.count > eng.count + cfg.boot_gap:
             self.boot.behind(eng.hood.peers, eng.count, now)
@@ -134,7 +137,14 @@ class Answers:
             eng.trickle.reset(now, cfg.mismatch_interval)
         if any(s.tag != "repair" for s in eng.sends.values()):
             return  # our own backlog explains the difference: send it before sketching
-        self.recon.mismatch(msg.count, eng.count, eng.last_news, now)
+        self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer)
+
+    def _differs(self, peer: Peer) -> bool:
+        """Whether `peer`'s last digest still differs from our set, beyond records
+        of ours still in flight (inflight.py)."""
+        eng = self.eng
+        return not eng.arrivals.explains(peer.count, peer.fingerprint, eng.count,
+                                         eng.fingerprint, eng.last_time)
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
         """Symbols of a neighbour's sketch: once decoded, repair and request."""
@@ -168,7 +178,7 @@ class Answers:
             return
         for rid in msg.ids:
             info = eng.infos.get(rid)
-            if info is not None and not self._repair(info, sender, now):
+            if info is not None and not self._repair(info, sender, now, msg.target is None):
                 break
 
     def on_more(self, msg: m.More, sender: int, now: float) -> None:

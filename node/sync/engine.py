@@ -29,6 +29,8 @@ its own air-time budget.
 4. Reconcile. A differing digest leads to a rateless IBLT sketch that every
    neighbour decodes at once (reconcile.py); what the sketcher lacks is sent
    as repairs, what a listener lacks is requested; both with suppression.
+   A difference that is only records still in flight (they reached us in the
+   last `settle` seconds) plans nothing (inflight.py).
 5. Bootstrap. A node far behind pulls in priority order (bootstrap.py).
    Everything the engine does on hearing DIGEST, SKETCH, REQUEST, MORE or
    PULL (4 and 5) is decided in answers.py.
@@ -49,6 +51,7 @@ from . import riblt
 from .answers import Answers
 from .budget import NORMAL, Budget
 from .inbox import Inbox
+from .inflight import Arrivals
 from .outbox import Stats, _Send, record_id
 from .ports import Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
 from .ratelimit import AuthorRates
@@ -90,6 +93,7 @@ class Engine(Inbox):
         self.fingerprint = fingerprint
         self.sketch.defer(int.from_bytes(i, "big") for i in infos)
         self.sends: dict[bytes, _Send] = {}
+        self.arrivals = Arrivals(config.settle)  # recent ids: digests lacking only them agree
         self.hood = Neighbourhood(node, NEIGHBOUR_TTL_FACTOR * config.trickle_imax,
                                   config.announce_every, config.use_relays)
         self.answers = Answers(self)  # DIGEST, SKETCH, REQUEST, MORE, PULL (answers.py)
@@ -133,6 +137,7 @@ class Engine(Inbox):
     def local_record(self, raw: bytes, now: float) -> None:
         """A record authored on this node (stored already, or stored now): push it."""
         self.start(now)
+        self.clock = now
         self._dirty = True
         rid = record_id(raw)
         if rid not in self.infos:
@@ -147,12 +152,17 @@ class Engine(Inbox):
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), 99, 0, "push"))
         if info.urgent and info.trusted:
             self.watch.watch(rid, None, now)
+        elif self.hood.degree(now) > 2 * self.cfg.relay_fanout:
+            # A crowd: if nobody is heard with it once its relays are done, the push
+            # itself was lost (urgent.py).
+            self.watch.watch(rid, None, now, urgent=False, after=self.cfg.forward_window[1])
         self._news(now, info.urgent)
 
     def add_stored(self, raw: bytes, now: float) -> None:
         """A record another process stored (a bundle import, say): count it in
         digests and serve it, without pushing it."""
         self.start(now)
+        self.clock = now
         rid = record_id(raw)
         if rid in self.infos:
             return

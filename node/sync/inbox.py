@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from . import messages as m
 from .bootstrap import Bootstrap
+from .inflight import Arrivals
 from .outbox import RELAY_FRAME, Outbox, _Send, record_id
 from .ports import CLASS_MEMBERSHIP, RecordInfo, RxMeta
 from .ratelimit import AuthorRates
@@ -35,6 +36,7 @@ class Inbox(Outbox):
     """Records heard, for `Engine` (the attributes below are the engine's)."""
 
     boot: Bootstrap
+    arrivals: Arrivals
     fingerprint: int
     newcomers: AuthorRates
     last_news: float
@@ -47,6 +49,7 @@ class Inbox(Outbox):
         x = int.from_bytes(info.id, "big")
         self.fingerprint ^= x
         self.sketch.add(x)
+        self.arrivals.add(x, self.clock)
         self.boot.added(info)
 
     def _news(self, now: float, urgent: bool) -> None:

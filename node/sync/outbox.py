@@ -121,15 +121,16 @@ class Outbox:
         self.stats.dropped["author-rate"] += 1
         return False
 
-    def schedule_repair(self, info: RecordInfo, due: float) -> None:
+    def schedule_repair(self, info: RecordInfo, due: float, thin: bool = True) -> None:
         """Send `info` to someone who lacks it at `due`, unless a copy is heard first.
         An answer to others: bulk priority, whatever the record (answers.py).
         In a crowd (over twice `relay_fanout` neighbours), all of whom heard the same
         request or sketch, only about `relay_fanout` stand ready to answer, spread
-        over as many frames, so the first answer is heard before the rest go."""
+        over as many frames, so the first answer is heard before the rest go; but
+        not an answer to a REQUEST naming us (`thin` False): nobody else sends it."""
         now = self.clock
         fanout = self.cfg.relay_fanout
-        if self.hood.degree(now) > 2 * fanout and due > now:
+        if thin and self.hood.degree(now) > 2 * fanout and due > now:
             if not self.crowd_pick(now):
                 return
             spread = 2.0 * self.cfg.airtime(RELAY_FRAME) * fanout / self.cfg.repair_window[1]
@@ -259,7 +260,13 @@ class Outbox:
                   if now - p.last_direct < RECENT_S and p.packets >= 2} - {self.node}
         crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
         for rid, missing in self.watch.due(now, recent, crowd):
-            if rid in self.infos and rid not in self.sends:
-                delay = self.rng.uniform(*self.cfg.urgent_window)
+            info = self.infos.get(rid)
+            if info is None or rid in self.sends:
+                continue
+            delay = self.rng.uniform(*self.cfg.urgent_window)
+            if missing is None:  # a crowd heard nobody with it: once more, to all
+                self.sends[rid] = _Send(now + delay, self._priority(info, fresh=True), 1, 0,
+                                        "recheck")
+            else:
                 self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
                                         waiting=set(missing))

@@ -15,6 +15,14 @@ dropped when someone else asked or the record arrived, given up after
 `WANT_TRIES` unanswered asks); what the sketcher lacks, the engine sends as
 repairs.
 
+A planned sketch remembers the neighbours whose digests prompted it and is
+dropped, when due, if none of them still differs beyond records in flight
+(inflight.py). In a crowd (over twice `relay_fanout` neighbours heard
+directly), where every neighbour heard the same digest or sketch, only about
+`relay_fanout` of them plan a sketch, and sketches and requests wait a
+back-off spread over about two frames per ready neighbour, so the first is
+heard before the rest go (a request heard for an id we want drops ours).
+
 Every table here is keyed by what unauthenticated packets claim, so each is
 bounded and expires: at most `MAX_STREAMS` sketchers' symbols and MORE plans
 (the least recently heard go first, and any after `STREAM_TTL`), at most
@@ -33,14 +41,17 @@ from . import messages as m
 from . import riblt
 from .budget import BULK, NORMAL
 from .ports import SyncConfig
+from .relays import Peer
 
 Emit = Callable[[m.Message, str, int], bool]
 SYMBOLS_PER_PACKET = 16
 MAX_STREAMS = 8  # sketchers whose symbols we keep
 STREAM_TTL = 600.0  # seconds a sketcher's symbols and MORE plan are kept unheard
+MAX_PROMPTS = 8  # neighbours whose differing digest a planned sketch answers
 MAX_WANTED = 128  # record ids we ask for at once
 WANT_TRIES = 2  # asks for an id before giving it up (a forged sketch's ids exist nowhere)
-RECORD_GUESS = 150  # bytes a record is assumed to take before any was heard
+RECORD_GUESS = 150
+SKETCH_FRAME = 120  # bytes of a typical first sketch  # bytes a record is assumed to take before any was heard
 
 
 class Reconciler:
@@ -67,16 +78,37 @@ class Reconciler:
         # Our rank among a sketcher's neighbours for asking it MORE (None: do not ask).
         self.more_rank: Callable[[int], int | None] = lambda sender: 0
         self.record_size = float(RECORD_GUESS)  # running mean of record sizes heard
+        # Whether a neighbour's last digest still differs from our set (inflight.py);
+        # the neighbours whose digests prompted the sketch we plan.
+        self.differs: Callable[[Peer], bool] = lambda peer: True
+        self.degree: Callable[[], int] = lambda: 0  # neighbours heard directly lately
+        self.prompts: list[Peer] = []
 
-    def _backoff(self) -> float:
+    def _backoff(self, frame: int = 0) -> float:
+        """A random back-off in the repair window; in a crowd, for a reaction of
+        `frame` bytes that every neighbour may have, spread over about two such
+        frames per ready neighbour, so the first is heard before the rest go."""
         lo, hi = self.cfg.repair_window
+        if frame and self.degree() > 2 * self.cfg.relay_fanout:
+            hi = max(hi, lo + 2.0 * self.cfg.airtime(frame) * self.cfg.relay_fanout)
         return self.rng.uniform(lo, hi)
 
-    def mismatch(self, their_count: int, my_count: int, last_news: float, now: float) -> None:
-        """A neighbour's digest differs from ours: plan a sketch."""
-        if self.sketch_due is not None:
+    def _ready(self) -> bool:
+        """Whether to react to what the whole neighbourhood heard: always, except in
+        a crowd, where about `relay_fanout` of it do (gossip)."""
+        degree = self.degree()
+        fanout = self.cfg.relay_fanout
+        return degree <= 2 * fanout or self.rng.random() * degree <= fanout
+
+    def mismatch(self, their_count: int, my_count: int, last_news: float, now: float,
+                 peer: Peer | None = None) -> None:
+        """A neighbour's digest differs from ours: plan a sketch (sent only if, when
+        due, some neighbour that prompted it still differs)."""
+        if peer is not None and peer not in self.prompts:
+            self.prompts = (self.prompts + [peer])[-MAX_PROMPTS:]
+        if self.sketch_due is not None or not self._ready():
             return
-        at = max(now + self._backoff(), last_news + self.cfg.settle)
+        at = max(now + self._backoff(SKETCH_FRAME), last_news + self.cfg.settle)
         self.sketch_due = (at, 0)
         self.sketch_asker = None
         self.sketch_firm = False
@@ -104,6 +136,7 @@ class Reconciler:
         if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0 and (
                 not self.sketch_firm or self.sketch_answering != sender):
             self.sketch_due = None  # someone else's sketch serves the neighbourhood
+            self.prompts = []
         if not self.sketch.ready:
             return None  # still coding our own ids in (start-up): the sketcher may repeat
         symbols = riblt.parse_symbols(msg.symbols)
@@ -191,7 +224,7 @@ class Reconciler:
     def want(self, rid: bytes, holder: int | None, now: float) -> None:
         """Ask `holder` for `rid` soon (unless we already want MAX_WANTED ids)."""
         if rid not in self.requests and len(self.requests) < MAX_WANTED:
-            self.requests[rid] = (now + self._backoff(), 0, holder)
+            self.requests[rid] = (now + self._backoff(int(self.record_size)), 0, holder)
 
     def got(self, rid: bytes) -> None:
         self.requests.pop(rid, None)
@@ -247,6 +280,13 @@ class Reconciler:
             return
         start = self.sketch_due[1]
         asker = self.sketch_asker
+        if start == 0 and asker is None and not self.sketch_firm and self.prompts and not any(
+                self.differs(p) for p in self.prompts):
+            # Whatever differed has arrived meanwhile (records in flight): no gap left.
+            self.sketch_due = None
+            self.prompts = []
+            return
+        self.prompts = []
         full = (self.cfg.payload_cap - m.HEADER - 7) // riblt.SYMBOL_BYTES
         for _ in range(self.sketch_burst):
             if start >= self.sketch.size:

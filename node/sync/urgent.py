@@ -13,11 +13,19 @@ was heard sending it. `recheck_s` after it got it, and twice as long after
 that (`RECHECKS` checks in all), every neighbour heard directly in the last
 `RECENT_S` that was never heard with the record may lack it: the engine sends
 it again (tag "recheck"), and cancels that send as soon as each of those
-neighbours is heard with it. In a crowd, where only a few relay by gossip,
-silence says nothing and no recheck is made.
+neighbours is heard with it.
 
-State is one small entry per urgent record for at most a minute or so; only
-trusted urgent records are watched, so unadmitted keys cannot grow it.
+In a crowd only a few relay by gossip, so one neighbour's silence says
+nothing; but if *nobody* was heard sending a record by the time the crowd's
+relays are done, the send itself was lost (a collision reaches almost no
+one, and the few who heard it are rarely among those ready to relay). So in
+a crowd the records this node authored are watched too, urgent or not, and
+one that nobody was heard with is sent once more (cancelled by any copy heard
+before it goes).
+
+State is one small entry per watched record for at most a minute or so; only
+trusted urgent records and our own posts are watched, so unadmitted keys
+cannot grow it.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ class _Entry:
     due: float
     heard: set[int] = field(default_factory=set)
     done: int = 0
+    urgent: bool = True  # False: a post of ours, watched only in a crowd
 
 
 class UrgentWatch:
@@ -42,9 +51,16 @@ class UrgentWatch:
         self.recheck_s = recheck_s
         self.entries: dict[bytes, _Entry] = {}
 
-    def watch(self, rid: bytes, sender: int | None, now: float) -> None:
-        """We hold urgent record `rid` (from `sender`, or authored here if None)."""
-        entry = self.entries.setdefault(rid, _Entry(now + self.recheck_s))
+    def watch(self, rid: bytes, sender: int | None, now: float, urgent: bool = True,
+              after: float | None = None) -> None:
+        """We hold urgent record `rid` (from `sender`, or authored here if None); or,
+        with `urgent` False, we posted `rid` in a crowd: check `after` seconds
+        (default `recheck_s`) that someone was heard with it."""
+        entry = self.entries.get(rid)
+        if entry is None:
+            entry = _Entry(now + (self.recheck_s if after is None else after), urgent=urgent)
+            self.entries[rid] = entry
+        entry.urgent = entry.urgent or urgent
         if sender is not None:
             entry.heard.add(sender)
 
@@ -58,16 +74,23 @@ class UrgentWatch:
         """When a check is next due."""
         return [e.due for e in self.entries.values()]
 
-    def due(self, now: float, recent: set[int], crowd: bool) -> list[tuple[bytes, set[int]]]:
+    def due(self, now: float, recent: set[int],
+            crowd: bool) -> list[tuple[bytes, set[int] | None]]:
         """The records whose check is due, each with the neighbours (of `recent`)
-        never heard with it; records with none are left out."""
-        out: list[tuple[bytes, set[int]]] = []
+        never heard with it; records with none are left out. In a crowd: the
+        records nobody was heard with, each with None (send it once more to all)."""
+        out: list[tuple[bytes, set[int] | None]] = []
         for rid, entry in list(self.entries.items()):
             if entry.due > now:
                 continue
             del self.entries[rid]
             if crowd:
-                continue  # a crowd relays by gossip: silence says nothing there
+                # Gossip: one neighbour's silence says nothing there, everyone's does.
+                if not entry.heard:
+                    out.append((rid, None))
+                continue
+            if not entry.urgent:
+                continue  # a post watched in a crowd we are no longer in
             missing = recent - entry.heard
             if not missing:
                 continue

@@ -18,12 +18,24 @@ def test_a_check_names_the_neighbours_never_heard_with_the_record() -> None:
     assert RECHECKS == 2 and w.times() == []  # then it is forgotten
 
 
-def test_no_check_where_everyone_was_heard_or_in_a_crowd() -> None:
+def test_no_check_where_everyone_was_heard_or_in_a_crowd_where_anyone_was() -> None:
     w = UrgentWatch(20.0)
     w.watch(b"a" * 8, None, 0.0)
     w.watch(b"b" * 8, 5, 0.0)
     w.heard(b"a" * 8, 5)
     assert w.due(20.0, {5}, crowd=False) == []
     w.watch(b"c" * 8, None, 0.0)
+    w.heard(b"c" * 8, 7)
     assert w.due(20.0, {5, 6}, crowd=True) == []
     assert w.times() == []
+
+
+def test_in_a_crowd_a_record_nobody_was_heard_with_is_sent_once_more() -> None:
+    w = UrgentWatch(20.0)
+    w.watch(b"d" * 8, None, 0.0)  # urgent, ours
+    w.watch(b"e" * 8, None, 0.0, urgent=False, after=30.0)  # a post of ours in a crowd
+    assert w.times() == [20.0, 30.0]
+    assert w.due(30.0, {5, 6}, crowd=True) == [(b"d" * 8, None), (b"e" * 8, None)]
+    assert w.times() == []  # once only
+    w.watch(b"f" * 8, None, 0.0, urgent=False, after=30.0)
+    assert w.due(30.0, {5, 6}, crowd=False) == []  # no longer a crowd: not checked
