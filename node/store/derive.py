@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 from ..ledger import codec, hlc, membership
 from ..ledger import records as r
-from .sqlconst import MEMBERSHIP, NEED, OBJECTS, OPEN, PLEDGE, UPDATE, WITHDRAWN
+from .sqlconst import MEMBERSHIP, NEED, OBJECTS, OPEN, PLEDGE, UPDATE, WITHDRAWN, padded
 
 OBJECT_KINDS = r.OBJECT_KINDS
 PAIRS_PER_QUERY = 400  # (author, seq) pairs per look-up statement
@@ -106,7 +106,7 @@ class Batch:
             found = self.taken if known is self.looked else self.updated
             new = sorted(wanted - known)
             for i in range(0, len(new), PAIRS_PER_QUERY):
-                part = new[i : i + PAIRS_PER_QUERY]
+                part = padded(new[i : i + PAIRS_PER_QUERY])
                 values = "WITH v(a, s) AS (VALUES " + ", ".join("(?, ?)" for _ in part) + ") "
                 found.update((bytes(a), s) for a, s in self.db.execute(
                     values + sql, [x for pair in part for x in pair]))
@@ -139,7 +139,7 @@ class Batch:
         """Index the objects rows inserted since the last call."""
         rows, self.unindexed = sorted(set(self.unindexed)), []
         for i in range(0, len(rows), PAIRS_PER_QUERY):
-            part = rows[i : i + PAIRS_PER_QUERY]
+            part = padded(rows[i : i + PAIRS_PER_QUERY])
             self.db.conn.execute(_FTS_ROWS.format(",".join("?" * len(part))), part)
 
     def flush(self) -> None:

@@ -23,7 +23,7 @@ from ..ledger.wire import DecodeError
 from . import derive, meshclock
 from .errors import Outcome
 from .schema import get_meta, put_meta
-from .sqlconst import CHARTER, HELLO
+from .sqlconst import CHARTER, HELLO, padded
 
 HELD_MAX = 10_000
 PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
@@ -125,7 +125,7 @@ class Ingester:
     def _lookup_present(self, digests: list[bytes]) -> set[bytes]:
         present: set[bytes] = set()
         for i in range(0, len(digests), 500):
-            part = digests[i : i + 500]
+            part = padded(digests[i : i + 500])
             present.update(bytes(h) for (h,) in self.db.execute(
                 f"SELECT hash FROM records WHERE hash IN ({','.join('?' * len(part))})", part))
         return present

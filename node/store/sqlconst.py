@@ -6,7 +6,11 @@ node/store formats these names in (f-strings) instead of repeating the numbers.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from ..ledger.records import OBJECT_KINDS, Kind, Status
+
+T = TypeVar("T")
 
 CHARTER = int(Kind.CHARTER)
 HELLO = int(Kind.HELLO)
@@ -24,3 +28,16 @@ DELIVERED = int(Status.DELIVERED)
 
 OBJECTS = ", ".join(str(int(k)) for k in OBJECT_KINDS)  # "2, 3, 4": kinds that start an object
 MEMBERSHIP = f"{VOUCH}, {REVOKE}"  # kinds membership is derived from
+
+# Statements over a list of values (IN lists, VALUES tables) are padded to one of
+# a few lengths, so that SQLite compiles each shape once and the connection's
+# statement cache serves the rest (compiling a 400-pair statement costs about as
+# much as running it).
+PAD_SIZES = (8, 32, 128, 512)
+
+
+def padded(values: list[T]) -> list[T]:
+    """`values` (1 to 512 of them) lengthened with copies of its first to the next
+    of PAD_SIZES: an IN list or a joined VALUES table means the same with them."""
+    size = next(s for s in PAD_SIZES if s >= len(values))
+    return values + values[:1] * (size - len(values))
