@@ -29,11 +29,11 @@ DELIVERED = int(Status.DELIVERED)
 OBJECTS = ", ".join(str(int(k)) for k in OBJECT_KINDS)  # "2, 3, 4": kinds that start an object
 MEMBERSHIP = f"{VOUCH}, {REVOKE}"  # kinds membership is derived from
 
-# Statements over a list of values (IN lists, VALUES tables) are padded to one of
-# a few lengths, so that SQLite compiles each shape once and the connection's
-# statement cache serves the rest (compiling a 400-pair statement costs about as
-# much as running it).
-PAD_SIZES = (8, 32, 128, 512)
+# Statements over a list of values (IN lists, VALUES tables) are padded to a power
+# of two, so that SQLite compiles each shape once and the connection's statement
+# cache serves the rest (compiling a 400-pair statement costs about as much as
+# running it); one value, the radio's single record, stays one.
+PAD_SIZES = tuple(1 << k for k in range(10))  # 1, 2, 4, ... 512
 
 
 def padded(values: list[T]) -> list[T]:

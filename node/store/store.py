@@ -47,12 +47,14 @@ LOCK_WAIT_S = 30.0  # a writer waits this long for the write lock, then fails
 BUSY_MS = 30_000  # other statements (WAL recovery, checkpoints) wait this long
 CACHE_KIB = 32_768  # page cache per connection: the hot indexes of 100,000 records
 CHECKPOINT_PAGES = 10_000  # WAL pages (about 40 MB) before a checkpoint
+STATEMENTS = 256  # compiled statements kept per connection (batch look-ups: sqlconst.padded)
 
 __all__ = ["Change", "Heard", "Outcome", "Store", "StoreError", "parse_record_id", "record_id"]
 
 
 def _connect_ro(uri: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_MS / 1000, isolation_level=None)
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_MS / 1000, isolation_level=None,
+                           cached_statements=STATEMENTS)
     try:
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.Error:
@@ -109,7 +111,7 @@ class Store(Ingester, Authoring):
         """Open (creating if needed, unless `readonly`) the database at `path`, or
         ':memory:'. `wall` is the store's wall clock (unix seconds)."""
         if str(path) == ":memory:":
-            conn = sqlite3.connect(":memory:", isolation_level=None)
+            conn = sqlite3.connect(":memory:", isolation_level=None, cached_statements=STATEMENTS)
         elif readonly:
             uri = Path(path).resolve().as_uri() + "?mode=ro"
             try:
@@ -123,7 +125,8 @@ class Store(Ingester, Authoring):
                 except sqlite3.Error:
                     raise StoreError(f"cannot read {path}: {exc}") from None
         else:
-            conn = sqlite3.connect(str(path), timeout=BUSY_MS / 1000, isolation_level=None)
+            conn = sqlite3.connect(str(path), timeout=BUSY_MS / 1000, isolation_level=None,
+                                   cached_statements=STATEMENTS)
         db = Database(conn)
         if str(path) != ":memory:" and not readonly:
             if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":

@@ -12,7 +12,7 @@ from meshaid.node.store import derive
 from meshaid.node.store.sqlconst import PAD_SIZES, padded
 
 
-@pytest.mark.parametrize("n", [1, 7, 8, 9, 33, 128, 129, 400, 512])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 33, 128, 129, 400, 512])
 def test_padded_lengths(n: int) -> None:
     values = list(range(n))
     out = padded(values)
