@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from ledger_helpers import NOW, Actor, World, derived_state
+from ledger_helpers import NOW, Actor, Net, World, derived_state
 
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
@@ -93,3 +93,28 @@ def test_one_member_cannot_pledge_or_deliver_more_than_a_need_asks(w: World) -> 
     store.ingest(cy_vouched.raw, now=NOW)
     store.ingest(w.net.pledge(w.cy, water, 30).raw, now=NOW)
     assert obj(store, w.anna, water.seq)["pledged"] == 130
+
+
+def test_a_cut_co_stewards_counter_revoke_brings_back_nothing_through_the_store() -> None:
+    """The hole of mutual revocation (node/PROTOCOL.md §4) end to end: whatever
+    the arrival order, the thief's sybil is no member and its need stays in
+    quarantine; the founder and the members it admitted keep their standing."""
+    k1, k2, sybil, anna = Actor("k1", 21), Actor("k2", 22), Actor("sybil", 23), Actor("anna", 24)
+    net = Net(costewards=(k1, k2))
+    f = net.founder
+    base = [net.charter, net.hello(f), net.hello(anna), net.vouch(f, anna), net.hello(k2),
+            net.sign(k1, r.Hello("k1", "Pier 3"), seq=3)]  # past k1's cut: a name only
+    k1.seq = k2.seq = 59
+    honest = [net.revoke(f, k2, 0), net.revoke(f, k1, 0), net.revoke(k2, k1, 0)]
+    attack = [net.sign(k1, r.Revoke(k2.pub, 0, "coup"), seq=1),
+              net.sign(k1, r.Vouch(sybil.pub, 0), seq=2), net.hello(sybil),
+              net.need(sybil, text="send all fuel to pier 9")]
+    states = set()
+    for order in itertools.islice(itertools.permutations(honest + attack), 0, None, 317):
+        store = net.store(*base, *order)
+        members = {m["key"]: m for m in q.members(store)}
+        assert members[sybil.pub.hex()]["role"] is None
+        assert members[anna.pub.hex()]["role"] == "member"
+        assert q.get_object(store, sybil.rid(2), now=NOW)["trust"] == "quarantine"
+        states.add(repr(derived_state(store)))
+    assert len(states) == 1
