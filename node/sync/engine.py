@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 All packets go to neighbours only (hop limit = `scope`, 0 unless a node learns
 that ledger peers sit behind radio-only relays: it hears one only through
-them; a node that hears no ledger peer at all probes at hop 1). The engine
+them and no chain of ledger links it knows of leads there, relays.py
+`far_scope`; a node that hears no ledger peer at all probes at hop 1). The engine
 itself decides what travels further, so every byte it causes on air is inside
 its own air-time budget.
 
@@ -100,7 +101,6 @@ class Engine(Inbox):
         self.recon = self.answers.recon
         self.boot = self.answers.boot
         self.trickle = Trickle(config.trickle_imin, config.trickle_imax, config.trickle_k, self.rng)
-        self.scope = 0
         self.started = False
         self.started_at = 0.0
         self.rates = AuthorRates(config.author_rate_per_hour, config.author_burst)
@@ -119,6 +119,13 @@ class Engine(Inbox):
     @property
     def count(self) -> int:
         return len(self.infos)
+
+    @property
+    def scope(self) -> int:
+        """The hop limit of our packets: 0, unless a ledger peer is heard only through
+        radio-only relays (relays.py, `far_scope`): it needs our packets, answers
+        included, to travel as far."""
+        return self.hood.far_scope(self.last_time, self.cfg.max_scope)
 
     @property
     def peers(self) -> dict:
@@ -233,11 +240,6 @@ class Engine(Inbox):
                 return
         else:
             self.answers.heard(msg, meta.sender, len(payload), now)
-        if self.scope < meta.hops <= self.cfg.max_scope and (
-                not self.hood.has_direct_peer(now) or now - peer.last_direct > self.hood.ttl):
-            # A ledger peer we only hear through radio-only relays (firmware routers,
-            # masts): it needs our packets, answers included, to travel as far.
-            self.scope = meta.hops
         match msg:
             case m.Records():
                 self._on_records(msg, meta, now)

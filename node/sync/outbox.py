@@ -92,7 +92,6 @@ class Outbox:
     answers: Answers
     recon: Reconciler
     trickle: Trickle
-    scope: int
     started: bool
     started_at: float
     rates: AuthorRates
@@ -172,6 +171,8 @@ class Outbox:
 
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
               records: tuple[bytes, ...] = ()) -> bool:
+        """Put `msg` on air if the budget allows, at our far scope (relays.py), or at
+        hop 1 if we hear no ledger peer at all (a probe)."""
         payload = m.encode(msg, self.cfg.network_tag)
         cost = self.cfg.airtime(len(payload))
         if not self.budget.allowed(cost, prio, now):
@@ -183,7 +184,7 @@ class Outbox:
         self.budget.spend(cost, now)
         self.stats.sent[tag] += 1
         self.stats.airtime[tag] += cost
-        scope = self.scope
+        scope = self.hood.far_scope(now, self.cfg.max_scope)
         if not scope and now - self.started_at > PROBE_AFTER_S and not self.hood.has_direct_peer(now):
             scope = 1  # no ledger peer heard in range: let relays carry us to one (a probe)
         out.append(Outgoing(payload, scope, tag, prio, records=records, airtime=cost,

@@ -20,6 +20,7 @@ from . import messages as m
 
 NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unheard
 REANNOUNCE_MIN_S = 600.0
+FAR_RECHECK_S = 60.0  # far_scope is recomputed at most this often
 MAX_PEERS = 96  # peers remembered (the least recently heard go first)
 SNR_TOLERANCE_DB = 4.0  # a packet this far from a neighbour's usual SNR is not its
 # (or three times the neighbour's usual deviation, on a link that fades)
@@ -39,6 +40,8 @@ class Peer:
     snr_dev: float = 3.0  # their usual distance from it (a running mean)
     packets: int = 0  # plausible packets heard from it
     plausible: bool = True  # the last packet claiming to be it looked like it
+    last_far: float = -1e9  # last heard through radio-only relays (hops > 0)
+    far_hops: int = 0  # the hops it was then heard at
 
 
 def short(node: int) -> int:
@@ -54,6 +57,8 @@ class Neighbourhood:
         self.peers: dict[int, Peer] = {}
         self.last_announce = -1e9
         self.announced: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+        self._far = 0  # far_scope's last answer, and when
+        self._far_at = -1e9
 
     def heard(self, sender: int, hops: int, now: float, snr: float | None = None) -> Peer:
         """Note a packet claiming to come from `sender`. Its `plausible` says whether
@@ -88,6 +93,11 @@ class Neighbourhood:
         peer.hops = hops
         if hops == 0:
             peer.last_direct = now
+        else:
+            if now - peer.last_far >= self.ttl or peer.packets == 2 or peer.far_hops != hops:
+                self._far_at = -1e9  # the far peers changed: far_scope looks again
+            peer.last_far = now
+            peer.far_hops = hops
         return peer
 
     def learn(self, peer: Peer, digest: m.Digest) -> None:
@@ -95,6 +105,7 @@ class Neighbourhood:
             # A list of the most entries a digest holds may have been cut: its reach
             # is then unknown (the crowd's relay rules apply there anyway).
             full = len(digest.neighbours) < m.MAX_NEIGHBOURS
+            self._far_at = -1e9  # links changed: far_scope looks again
             peer.neighbours = frozenset(digest.neighbours) if full else None
             peer.relays = frozenset(digest.relays)
 
@@ -113,6 +124,44 @@ class Neighbourhood:
 
     def has_direct_peer(self, now: float) -> bool:
         return any(now - p.last_direct < self.ttl for p in self.peers.values())
+
+    def far_scope(self, now: float, most: int) -> int:
+        """The hop limit our packets need (at most `most`): the hops of the farthest
+        ledger peer heard lately only through radio-only relays (a firmware router
+        on a mast) that our own relays cannot reach: by the neighbour lists heard
+        (direct peers' and far peers' alike, taken as links both ways), no chain of
+        ledger links leads from us to it. A node three ledger hops away, heard
+        because a router or a client radio carried its packet, is reached by our
+        relays: sending at hop 1 for it would make the firmware relay every packet
+        of the mesh. Numbers heard once do not count. Computed at most once a
+        minute."""
+        if now - self._far_at < FAR_RECHECK_S and now >= self._far_at:
+            return min(most, self._far)
+        self._far_at = now
+        far = [(short(n), p.far_hops) for n, p in self.peers.items()
+               if p.packets >= 2 and now - p.last_far < self.ttl
+               and now - p.last_direct >= self.ttl]
+        self._far = 0
+        if far:
+            links: dict[int, set[int]] = {}
+            me = short(self.node)
+            for n, p in self.peers.items():
+                if now - p.last_direct < self.ttl:
+                    links.setdefault(me, set()).add(short(n))
+                    links.setdefault(short(n), set()).add(me)
+                if p.neighbours is not None and now - p.last < self.ttl:
+                    for x in p.neighbours:
+                        links.setdefault(short(n), set()).add(x)
+                        links.setdefault(x, set()).add(short(n))
+            reached = {me}
+            stack = [me]
+            while stack:
+                for y in links.get(stack.pop(), ()):
+                    if y not in reached:
+                        reached.add(y)
+                        stack.append(y)
+            self._far = max((hops for nid, hops in far if nid not in reached), default=0)
+        return min(most, self._far)
 
     def coverage(self, sender: int) -> set[int] | None:
         """The 16-bit ids a transmission by `sender` reached, if its neighbours are known."""

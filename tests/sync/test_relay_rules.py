@@ -70,5 +70,31 @@ def test_a_node_alone_among_radio_relays_probes_and_its_peers_follow() -> None:
     assert all(s.out.hop_limit == 0 for s in first)  # not before it had time to hear anyone
     peer = mesh.engines[1]
     assert peer.scope == 0
-    peer.receive(probes[-1].out.payload, RxMeta(sender=2, snr=-5.0, hops=1), mesh.now)
+    for _ in range(2):  # heard twice: a number heard once could be made up
+        peer.receive(probes[-1].out.payload, RxMeta(sender=2, snr=-5.0, hops=1), mesh.now)
     assert peer.scope == 1  # node 2 is reached through relays only: answer at hop 1
+
+
+def test_a_peer_our_relays_reach_does_not_widen_the_scope_an_island_does() -> None:
+    """0 - 1 - 2 - 3 in a line, neighbour lists known. Node 1 hears node 3 through a
+    router (hop 1): node 3 is reached by ledger relays (1 - 2 - 3), so node 1 keeps
+    hop limit 0 (the old rule went to hop 1, and so did everyone who then heard node
+    1 through a relay: the firmware relayed every packet of the town). A node heard
+    only through a router whose list names nobody we reach is an island: hop 1."""
+    mesh = fresh_mesh(4, line(4), seed=9)
+    for i in range(4):
+        mesh.need(i, f"warm-up {i}")
+    mesh.run_for(3 * HOUR)
+    eng = mesh.engines[1]
+    assert all(p.neighbours is not None for n, p in eng.hood.peers.items() if n != 3)
+    tag = eng.cfg.network_tag
+    far = m.encode(m.Digest(eng.count, eng.fingerprint, False, (2,), True, ()), tag)
+    for k in range(2):
+        eng.receive(far, RxMeta(sender=3, snr=-5.0, hops=1), mesh.now + k)
+    eng.poll(mesh.now + 2.0)
+    assert eng.scope == 0
+    island = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), True, ()), tag)
+    for k in range(2):
+        eng.receive(island, RxMeta(sender=0x7777, snr=-5.0, hops=1), mesh.now + 3 + k)
+    eng.poll(mesh.now + 5.0)
+    assert eng.scope == 1
