@@ -98,8 +98,11 @@ class Batch:
         """Look up, for every (author key, seq) pair not known yet, whether the
         records table holds a record there, and for the `objects` pairs (records
         that start an object) whether an update targets them."""
-        taken_sql = "SELECT r.author, r.seq FROM v JOIN records r ON r.author = v.a AND r.seq = v.s"
-        updated_sql = ("SELECT r.author, r.ref_seq FROM v JOIN records r"
+        # CROSS JOIN keeps the list outside: given a few hundred pairs, SQLite would
+        # otherwise build an automatic index over every update record, each batch.
+        taken_sql = ("SELECT r.author, r.seq FROM v CROSS JOIN records r"
+                     " ON r.author = v.a AND r.seq = v.s")
+        updated_sql = ("SELECT r.author, r.ref_seq FROM v CROSS JOIN records r"
                        f" ON r.author = v.a AND r.ref_seq = v.s AND r.kind = {UPDATE}")
         for wanted, known, sql in ((pairs, self.looked, taken_sql),
                                    (objects, self.upd_looked, updated_sql)):

@@ -15,7 +15,8 @@ import re
 from ledger_helpers import NOW, Actor, World
 
 from meshaid.node.ledger import records as r
-from meshaid.node.store import Store, feed, queries
+from meshaid.node.store import Store, derive, feed, queries
+from meshaid.node.store.sqlconst import PAD_SIZES
 from meshaid.node.store.store import record_id
 from meshaid.node.store.sync_port import SyncLedger
 from meshaid.node.sync.ports import RxMeta
@@ -60,8 +61,8 @@ def whole_reads(found: dict[str, list[str]]) -> list[tuple[str, str]]:
             continue
         names = aliases(sql)
         for line in lines:
-            m = re.match(r"SCAN (\w+)", line)
-            if m and m.group(1) in names:
+            m = re.match(r"(?:SCAN (\w+)|SEARCH (\w+) USING AUTOMATIC)", line)
+            if m and (m.group(1) or m.group(2)) in names:  # an automatic index reads it whole
                 bad.append((sql, line))
     return bad
 
@@ -110,7 +111,7 @@ def test_hot_paths_search_indexes_only() -> None:
     found = plans(store, seen)
     # The paths ran: inserts, the derive look-ups, the board and the sync engine's.
     assert any("INSERT INTO records" in sql for sql in seen)
-    assert any("FROM v JOIN records r ON r.author = v.a" in sql for sql in found)
+    assert any("FROM v CROSS JOIN records r ON r.author = v.a" in sql for sql in found)
     assert any("o.kind = " in sql and "o.valid_until" in sql for sql in found)
     assert any("WHERE hash >= " in sql for sql in found)
     assert any(sql.startswith("SELECT author, raw FROM records WHERE kind IN") for sql in found)
@@ -119,8 +120,29 @@ def test_hot_paths_search_indexes_only() -> None:
 
 def test_the_checker_sees_a_whole_table_read() -> None:
     store, _seen = exercise()
+    values = "WITH v(a, s) AS (VALUES " + ", ".join(["(X'00', 1)"] * 300) + ") "
+    automatic = (values + "SELECT r.author FROM v JOIN records r ON r.author = v.a"
+                 f" AND r.ref_seq = v.s AND r.kind = {int(r.Kind.UPDATE)}")
     found = plans(store, ["SELECT raw FROM records WHERE hlc > 5",
                           "SELECT o.text FROM objects o WHERE o.note = 'x'",
-                          "SELECT raw FROM records WHERE hash = X'00'"])
+                          "SELECT raw FROM records WHERE hash = X'00'", automatic])
     assert [sql for sql, _line in whole_reads(found)] == [
-        "SELECT raw FROM records WHERE hlc > 5", "SELECT o.text FROM objects o WHERE o.note = 'x'"]
+        "SELECT raw FROM records WHERE hlc > 5", "SELECT o.text FROM objects o WHERE o.note = 'x'",
+        automatic]
+
+
+def test_batch_look_ups_of_every_length_search_indexes() -> None:
+    """The plan of a look-up over a list of values depends on its length: given a
+    few hundred pairs, a plain join made SQLite index every update record anew."""
+    w = World.build()
+    store = w.store()
+    seen: list[str] = []
+    store.db.conn.set_trace_callback(seen.append)
+    for n in PAD_SIZES:
+        pairs = {(w.anna.pub, seq) for seq in range(1000, 1000 + n)}
+        derive.Batch(store.db).prefetch(pairs, pairs)
+        store.ingest_many([w.net.need(w.bo, text=f"rope {n} {i}").raw for i in range(n)], now=NOW)
+    store.db.conn.set_trace_callback(None)
+    found = plans(store, seen)
+    assert sum("CROSS JOIN records r" in sql for sql in found) >= 2 * len(PAD_SIZES)
+    assert whole_reads(found) == []
