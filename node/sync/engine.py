@@ -277,7 +277,8 @@ class Engine(Inbox):
         if tick == "send" or (tick == "suppressed"
                               and now - self.last_digest > self.cfg.announce_every):
             self.last_digest = now
-            listed, nbrs, relays = self.hood.announcement(now)
+            crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
+            listed, nbrs, relays = self.hood.announcement(now, crowd)
             emit(m.Digest(self.count, self.fingerprint, self.boot.active, nbrs, listed, relays),
                  "digest", NORMAL)
         self._rechecks(now)

@@ -20,6 +20,7 @@ from . import messages as m
 
 NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unheard
 REANNOUNCE_MIN_S = 600.0
+CROWD_REANNOUNCE_S = 3600.0  # in a crowd, a changed list goes out at most this often
 FAR_RECHECK_S = 60.0  # far_scope is recomputed at most this often
 MAX_PEERS = 96  # peers remembered (the least recently heard go first)
 SNR_TOLERANCE_DB = 4.0  # a packet this far from a neighbour's usual SNR is not its
@@ -212,14 +213,21 @@ class Neighbourhood:
             left -= reach[best]
         return tuple(sorted(chosen))
 
-    def announcement(self, now: float) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
+    def announcement(self, now: float,
+                     crowd: bool = False) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
         """(listed, neighbours, relays) for our next digest: lists go out when they
-        changed (at most every 10 minutes) and every `announce_every`."""
+        changed (at most every 10 minutes) and every `announce_every`. In a `crowd`
+        (whose members relay by gossip, not by lists) a list is long and changes
+        with every list learned: it goes out when the neighbours changed, at most
+        hourly."""
         current = tuple(short(n) for n in self.known(now))[: m.MAX_NEIGHBOURS]
         chosen = tuple(r for r in self.choose_relays(now) if r in current)
         since = now - self.last_announce
-        listed = since > self.announce_every or (
-            (current, chosen) != self.announced and since > REANNOUNCE_MIN_S)
+        if crowd:
+            changed = current != self.announced[0] and since > CROWD_REANNOUNCE_S
+        else:
+            changed = (current, chosen) != self.announced and since > REANNOUNCE_MIN_S
+        listed = since > self.announce_every or changed
         if not listed:
             return False, (), ()
         self.last_announce = now

@@ -11,6 +11,7 @@ from meshaid.node.sim.scenario import parse
 from meshaid.node.sync import messages as m
 from meshaid.node.sync.inflight import Arrivals
 from meshaid.node.sync.ports import RxMeta
+from meshaid.node.sync.relays import Neighbourhood
 
 from .harness import HOUR, Mesh, clique, line, rid
 from .test_engine import fresh_mesh
@@ -135,3 +136,26 @@ def test_a_clique_on_the_radio_sketches_and_requests_little_per_record() -> None
             sent[tag] += node.engine.stats.sent[tag]
     per_record = (sent["sketch"] + sent["request"]) / res["records"]
     assert per_record < 0.75, (sent, res["records"])
+
+
+def test_a_crowd_member_announces_its_long_list_when_its_neighbours_change_hourly() -> None:
+    """A crowd relays by gossip, so its members' relay choices matter little, and
+    their lists are long (60 entries: 140 bytes a digest). A changed relay choice
+    alone does not send the list again; a new neighbour does, after an hour."""
+    hood = Neighbourhood(1, ttl=4 * HOUR, announce_every=3 * HOUR, use_relays=True)
+    t = 0.0
+    for n in range(2, 22):
+        for k in range(2):
+            hood.heard(n, 0, t + k)
+    listed, nbrs, _ = hood.announcement(10.0, crowd=True)
+    assert listed and len(nbrs) == 20
+    # Each neighbour's list arrives (a clique): our relay choice shrinks to nothing.
+    everyone = tuple(sorted(range(1, 22)))
+    for n in range(2, 22):
+        hood.learn(hood.peers[n], m.Digest(1, 1, False, everyone, True, ()))
+    assert not hood.announcement(700.0, crowd=True)[0]  # outside a crowd it would go
+    assert hood.announcement(700.0, crowd=False)[0]
+    for k in range(2):
+        hood.heard(40, 0, 800.0 + k)  # a new neighbour
+    assert not hood.announcement(900.0, crowd=True)[0]
+    assert hood.announcement(700.0 + 3601.0, crowd=True)[0]
