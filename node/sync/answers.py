@@ -39,8 +39,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import messages as m
+from . import riblt
 from .bootstrap import Bootstrap
 from .credit import Credits
+from .outbox import MAX_REPAIRS
 from .ports import RecordInfo
 from .reconcile import Reconciler
 from .relays import Peer, short
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 Emit = Callable[[m.Message, str, int], bool]
 CREDIT_HOLD = 900.0  # seconds an account is kept after its last credit
 CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
+UNVOUCHED = 64  # sketchers remembered as unvouched
 
 
 class Answers:
@@ -65,6 +68,7 @@ class Answers:
         self.recon.degree = lambda: engine.hood.degree(engine.clock)
         self.boot = Bootstrap(cfg, engine.rng, engine.node)
         # An account holds at most what one full-size request can pay for, twice.
+        self.unvouched: dict[int, None] = {}  # sketchers whose last sketch was unlike their digest
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
 
     def heard(self, msg: m.Message, sender: int, size: int, now: float) -> None:
@@ -74,6 +78,8 @@ class Answers:
         if isinstance(msg, m.Records):
             for raw in msg.records:  # how large records are: what our requests ask for
                 self.recon.record_size += (len(raw) - self.recon.record_size) / 32
+            if not msg.relay:
+                return  # a pull answer: paid for by its puller, it pays for nothing more
         if isinstance(msg, (m.Pull, m.More, m.Request)) and \
                 getattr(msg, "target", None) == eng.node:
             self.credits.earn(sender, air, now)
@@ -88,7 +94,7 @@ class Answers:
         digest from it: a node number made up for a sketch is asked nothing."""
         peer = self.eng.hood.peers.get(sketcher)
         me = short(self.eng.node)
-        if peer is None or peer.count <= 0:
+        if peer is None or peer.count <= 0 or sketcher in self.unvouched:
             return None
         if peer.neighbours is None or me not in peer.neighbours:
             return 1 + len(peer.neighbours or ())
@@ -107,6 +113,9 @@ class Answers:
         eng = self.eng
         if info.id in eng.sends:
             return True
+        if len(eng.sends) >= MAX_REPAIRS and sum(
+                1 for s in eng.sends.values() if s.tag == "repair") >= MAX_REPAIRS:
+            return False  # enough answers wait already: this one is not taken (nor paid)
         cheapest = eng.cfg.airtime(m.RECORDS_ROOM + 1 + m.MIN_RECORD)
         if self.credits.balance(who, now) < cheapest:
             return False
@@ -118,21 +127,35 @@ class Answers:
         eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), thin)
         return True
 
-    def on_digest(self, msg: m.Digest, peer: Peer, now: float) -> None:
+    def on_digest(self, msg: m.Digest, sender: int, peer: Peer, now: float) -> None:
         """A neighbour's digest: note it, and plan a sketch, a pull or our digest."""
         eng, cfg = self.eng, self.eng.cfg
+        if not eng.plausible:
+            # Not the neighbour's signal: its count claims nothing (no bootstrap, no
+            # quiet Trickle), but a difference within reach is worth one sketch (as
+            # from any node number heard once; one per neighbourhood and `settle`).
+            if abs(msg.count - eng.count) <= cfg.boot_gap and not msg.boot and (
+                    msg.count, msg.fingerprint) != (eng.count, eng.fingerprint):
+                # (its claim, not the neighbour's: checked again when the sketch is due)
+                self._mismatch(msg, now, Peer(count=msg.count, fingerprint=msg.fingerprint))
+            return
         peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
         if not msg.boot and eng.arrivals.explains(msg.count, msg.fingerprint, eng.count,
                                                   eng.fingerprint, now):
             eng.trickle.consistent()  # the same, or lacking only records still in flight
             return
         if msg.count > eng.count + cfg.boot_gap:
-            self.boot.behind(eng.hood.peers, eng.count, now)
+            if not self.boot.doubts(sender, now):
+                self.boot.behind(eng.hood.peers, eng.count, now)
             return  # far behind: pulling, not reconciling (a sketch would not decode)
         if msg.boot or eng.count > msg.count + cfg.boot_gap:
             # A node far behind: let it hear our digest soon, so it can pull from us.
             eng.trickle.reset(now, cfg.news_interval)
             return
+        self._mismatch(msg, now, peer)
+
+    def _mismatch(self, msg: m.Digest, now: float, peer: Peer) -> None:
+        eng, cfg = self.eng, self.eng.cfg
         if cfg.mismatch_interval:
             eng.trickle.reset(now, cfg.mismatch_interval)
         if any(s.tag != "repair" for s in eng.sends.values()):
@@ -149,8 +172,22 @@ class Answers:
     def on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
         """Symbols of a neighbour's sketch: once decoded, repair and request."""
         eng = self.eng
+        if msg.start == 0:
+            self.unvouched.pop(sender, None)
+            if not self.vouched(msg, sender):
+                # Unlike what its sender last said of itself: read it (what decodes
+                # in these symbols is still requested and repaired, as paid), but
+                # ask no MORE for it, sketch nothing for it, cancel nothing for it.
+                eng.stats.dropped["unvouched-sketch"] += 1
+                self.unvouched[sender] = None
+                while len(self.unvouched) > UNVOUCHED:
+                    del self.unvouched[next(iter(self.unvouched))]
         try:
-            result = self.recon.on_sketch(msg, sender, now, eng.count)
+            # It stands for our own planned sketch if its sender vouched for it, or if
+            # it codes our very set (then ours would say nothing more).
+            result = self.recon.on_sketch(msg, sender, now, eng.count,
+                                          serves=sender not in self.unvouched
+                                          or self._codes(msg, eng.count, eng.fingerprint))
         except ValueError:
             eng.stats.dropped["bad-sketch"] += 1
             return
@@ -163,10 +200,29 @@ class Answers:
             info = eng.infos.get(x.to_bytes(8, "big"))
             if info is not None and (unpaid or not self._repair(info, sender, now)):
                 unpaid += 1  # its sketch paid for no more: it may ask for the rest
-        if unpaid:
+        if unpaid and sender not in self.unvouched:
             self.recon.offer(unpaid, sender, now)
         for x in result.theirs:
             self.recon.want(x.to_bytes(8, "big"), sender, now)
+
+    def vouched(self, msg: m.Sketch, sender: int) -> bool:
+        """Does a sketch (from index 0) agree with its sender's own last digest?
+        Symbol 0 of a sketch codes every id of the set: its id sum is the set's
+        fingerprint and its count the set's count (mod 256). A sketch unlike what
+        its sender last said of itself (or from a sender that never said, or
+        said it only at a signal not its own) is not worth a request, a MORE or
+        a repair: a forged sketch gets no answer, and cancels no sketch of ours."""
+        peer = self.eng.hood.peers.get(sender)
+        return peer is not None and peer.count > 0 and self._codes(msg, peer.count,
+                                                                   peer.fingerprint)
+
+    @staticmethod
+    def _codes(msg: m.Sketch, count: int, fingerprint: int) -> bool:
+        """Does a sketch from index 0 code a set of this count and fingerprint?"""
+        if msg.start != 0 or msg.count != count or len(msg.symbols) < riblt.SYMBOL_BYTES:
+            return False
+        first = riblt.parse_symbols(msg.symbols[:riblt.SYMBOL_BYTES])[0]
+        return first.ids == fingerprint and first.count % 256 == count % 256
 
     def on_request(self, msg: m.Request, sender: int, now: float) -> None:
         """Ids someone asked for: queue the ones we hold as repairs, as far as its

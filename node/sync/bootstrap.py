@@ -198,6 +198,10 @@ class Bootstrap:
         """Is `node` the responder of one of our streams?"""
         return any(s.responder == node for s in self.streams.values())
 
+    def doubts(self, node: int, now: float) -> bool:
+        """Are `node`'s claims of being ahead doubted (a probe of it brought nothing)?"""
+        return self.doubted.get(node, -1e9) > now
+
     def _doubt(self, responder: int, now: float) -> None:
         """`responder` claimed records it did not send: stop pulling from it."""
         for part in [p for p, s in self.streams.items() if s.responder == responder]:
@@ -242,6 +246,8 @@ class Bootstrap:
             # carry what changed meanwhile. A node still far behind after a whole pass
             # starts another one after a rest.
             self.streams.clear()
+            self.recent.clear()  # what this pass brought: a later pass re-sending it is stale
+            self.confirmed.clear()  # and a new claim is probed again
             if served:
                 self.rest_until = now + self.cfg.trickle_imax
         newcomer = my_count <= self.cfg.boot_gap
@@ -256,7 +262,10 @@ class Bootstrap:
                 continue
             pull = m.pad_to(m.Pull(stream.responder, part, PARTS, stream.cursor),
                             self._answer_size(record_size), self.cfg.network_tag)
-            confirmed = stream.responder in self.confirmed
+            # A confirmed responder pulls free while its answers bring records; once
+            # they bring nothing new (a lie in its name, or a long known prefix) each
+            # pull is paid like a probe: no free pass through the ledger for a lie.
+            confirmed = stream.responder in self.confirmed and stream.stale < STALE
             if not confirmed and not newcomer and not afford(stream.responder, pull):
                 # A node that holds a ledger probes a claim only with air the claimant
                 # spent: one spoofed digest buys no stream of pulls (nor a boot flag).

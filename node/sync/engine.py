@@ -229,23 +229,26 @@ class Engine(Inbox):
         except DecodeError as exc:
             self.stats.dropped[exc.reason] += 1
             return
+        if meta.sender == self.node:
+            self.stats.dropped["own-number"] += 1  # someone else claiming to be us
+            return
         peer = self.hood.heard(meta.sender, meta.hops, now, meta.snr)
         self.plausible = peer.plausible
         if not peer.plausible:
-            # Someone else using this node's number: it earns no credit, its claims
-            # (counts, sketches, copies heard) count for nothing; records it carries
-            # are still checked and kept (they are signed).
+            # Not the signal of the node it claims (or the node itself, when someone
+            # else set its usual signal): its claims (counts, neighbour lists, copies
+            # heard) count for nothing. What costs nothing to believe still counts:
+            # records (signed), sketches and requests (checked against our own set,
+            # answered only as far as its air paid), and that air as credit.
             self.stats.dropped["implausible-sender"] += 1
-            if not isinstance(msg, m.Records):
-                return
-        else:
-            self.answers.heard(msg, meta.sender, len(payload), now)
+        self.answers.heard(msg, meta.sender, len(payload), now)
         match msg:
             case m.Records():
                 self._on_records(msg, meta, now)
             case m.Digest():
-                self.hood.learn(peer, msg)
-                self.answers.on_digest(msg, peer, now)
+                if self.plausible:
+                    self.hood.learn(peer, msg)
+                self.answers.on_digest(msg, meta.sender, peer, now)
             case m.Sketch():
                 self.answers.on_sketch(msg, meta.sender, now)
             case m.Request():

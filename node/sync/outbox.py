@@ -46,6 +46,9 @@ RAW_CACHE = 512  # record bytes kept in memory for sending
 PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
 RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
 SETTLE_PAUSE_S = 0.05
+PACK_TRIES = 16  # records looked at (read from the ledger) to fill one packet
+MAX_REPAIRS = 64  # answers to others waiting in the send queue
+REPAIR_TTL_S = 600.0  # an answer not sent this long after it was due is dropped
 
 
 def record_id(raw: bytes) -> bytes:
@@ -169,17 +172,23 @@ class Outbox:
 
     # ------------------------------------------------------------ output
 
+    def _affordable(self, cost: float, prio: int, now: float) -> bool:
+        """Does the budget allow `cost` at `prio` now? If not, note when it will."""
+        if self.budget.allowed(cost, prio, now):
+            return True
+        self.stats.deferred += 1
+        retry = self.budget.next_allowed(cost, prio, now)
+        self._deferred_until = retry if self._deferred_until is None else min(
+            self._deferred_until, retry)
+        return False
+
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
               records: tuple[bytes, ...] = ()) -> bool:
         """Put `msg` on air if the budget allows, at our far scope (relays.py), or at
         hop 1 if we hear no ledger peer at all (a probe)."""
         payload = m.encode(msg, self.cfg.network_tag)
         cost = self.cfg.airtime(len(payload))
-        if not self.budget.allowed(cost, prio, now):
-            self.stats.deferred += 1
-            retry = self.budget.next_allowed(cost, prio, now)
-            self._deferred_until = retry if self._deferred_until is None else min(
-                self._deferred_until, retry)
+        if not self._affordable(cost, prio, now):
             return False
         self.budget.spend(cost, now)
         self.stats.sent[tag] += 1
@@ -192,6 +201,9 @@ class Outbox:
         return True
 
     def _poll_records(self, out: list[Outgoing], now: float) -> None:
+        for rid in [r for r, s in self.sends.items()
+                    if s.tag == "repair" and s.due < now - REPAIR_TTL_S]:
+            del self.sends[rid]  # an answer the budget held back this long is stale
         due = sorted((s.priority, s.due, rid) for rid, s in self.sends.items() if s.due <= now)
         if not due:
             return
@@ -211,6 +223,7 @@ class Outbox:
                            s.tag == "push" or (loaded and (s.tag != "forward"
                                                            or s.covered is not None))))
         queue = [rid for _, _, rid in due] + [rid for _, _, rid in extra]
+        smallest = self.cfg.airtime(m.RECORDS_ROOM + 1 + m.MIN_RECORD)
         while queue and any(self.sends[r].due <= now for r in queue if r in self.sends):
             room = self.cfg.payload_cap - m.RECORDS_ROOM
             packet: list[bytes] = []
@@ -218,7 +231,12 @@ class Outbox:
             rest: list[bytes] = []
             prio = min(self.sends[r].priority for r in queue if r in self.sends)
             tag = self.sends[queue[0]].tag if queue[0] in self.sends else "push"
-            for rid in queue:
+            if not self._affordable(smallest, prio, now):
+                return  # not even the smallest packet: read no record for nothing
+            for i, rid in enumerate(queue):
+                if room < m.MIN_RECORD + 1 or i >= PACK_TRIES:
+                    rest += queue[i:]  # full, or looked far enough: the rest waits
+                    break
                 raw = self.raw(rid) if rid in self.sends else None
                 if raw is None:
                     self.sends.pop(rid, None)

@@ -131,9 +131,10 @@ class Reconciler:
         self.sketch_first = max(self.cfg.sketch_min, min(SYMBOLS_PER_PACKET, 2 * lacking + 4))
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float,
-                  my_count: int) -> riblt.Decoded | None:
-        """Take symbols from `sender`; the decoded difference once complete."""
-        if msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0 and (
+                  my_count: int, serves: bool = True) -> riblt.Decoded | None:
+        """Take symbols from `sender`; the decoded difference once complete.
+        `serves`: the sketch may stand for ours (it cancels our planned one)."""
+        if serves and msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0 and (
                 not self.sketch_firm or self.sketch_answering != sender):
             self.sketch_due = None  # someone else's sketch serves the neighbourhood
             self.prompts = []

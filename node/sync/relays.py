@@ -84,11 +84,15 @@ class Neighbourhood:
                 if abs(off) <= max(SNR_TOLERANCE_DB, 3.0 * peer.snr_dev):
                     peer.snr += off * 0.2
                     peer.snr_dev += (abs(off) - peer.snr_dev) * 0.2
-                else:  # someone else, or a link that changed: move only slowly
+                elif now - peer.last_direct < self.ttl:
+                    # Someone else: while the neighbour itself is heard, packets that
+                    # do not look like it never move its usual signal (an attacker
+                    # sending often in its name cannot take its place).
                     peer.plausible = False
-                    peer.snr += off * 0.03
-                    peer.snr_dev += (abs(off) - peer.snr_dev) * 0.02
                     return peer
+                else:  # a link that changed, or a neighbour gone quiet: start again
+                    peer.snr = snr
+                    peer.snr_dev = 3.0
         peer.packets += 1
         peer.last = now
         peer.hops = hops

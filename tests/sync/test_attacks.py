@@ -198,3 +198,115 @@ def test_records_of_unadmitted_keys_are_capped_per_key_and_not_relayed() -> None
     # spreads only by reconciliation, paid for by those who ask).
     assert all(CLASS_OF_KIND[k] == CLASS_MEMBERSHIP for k in relayed), relayed
     assert len(relayed) <= 3 + 6 * 2
+
+
+def test_a_neighbour_an_attacker_imitates_often_is_still_heard() -> None:
+    """Finding (normal posts delayed > 3,972 s by spoofed digests): an attacker
+    sending often in a real neighbour's name, at a signal unlike it, moved that
+    neighbour's usual signal to its own; then the neighbour's real digests and
+    sketches counted for nothing and a record only it held never arrived. Its
+    usual signal now stays while it is heard, and packets claiming our own
+    number are someone else's."""
+    ledger = Ledger(3, seed=11, history=30)
+    mesh = Mesh(ledger, [clone(ledger.full), clone(ledger.full)], line(2),
+                Radio(snr=(3.0, 3.0)), seed=11)
+    mesh.run_for(2 * HOUR)
+    tag = ledger.network[:2]
+    victim = mesh.engines[0]
+
+    def lie() -> None:  # the victim's own digest, replayed as node 1's and as its own
+        same = m.encode(m.Digest(victim.count, victim.fingerprint), tag)
+        mesh.inject(0, same, sender=1, snr=9.0)
+        mesh.inject(0, same, sender=0, snr=9.0)
+
+    for _ in range(90):  # half an hour, every 20 s
+        lie()
+        mesh.run_for(20.0)
+    rec = mesh.stores[1].author(r.Need(1, "a pump only node 1 knows of", 10, 4, 1),
+                                ledger.keys[1], mesh.now)
+    mesh.engines[1].add_stored(rec.raw, mesh.now)  # held by node 1, never pushed
+    t0 = mesh.now
+    while 0 not in mesh.holders(rec.raw) and mesh.now < t0 + HOUR:
+        lie()
+        mesh.run_for(20.0)
+    assert 0 in mesh.holders(rec.raw), "node 0 never got node 1's record"
+    assert mesh.now - t0 <= 600.0, f"node 0 got node 1's record after {mesh.now - t0:.0f} s"
+    assert 0 not in victim.hood.peers  # its own number is nobody's neighbour
+
+
+def test_a_lying_digest_in_a_confirmed_responders_name_buys_no_pass_through_the_ledger() -> None:
+    """Finding (2,034 s of spoofed digests cost 1,113 s of honest air, normal posts
+    delayed past the end of the run): once a neighbour's pull answers had brought
+    records, every later digest claiming it far ahead had the node pull the whole
+    ledger from it again, each hour, at normal priority, until its budget had no
+    room left for reconciliation. Answers with nothing new now end its streams."""
+    ledger = Ledger(3, seed=12, history=150)
+    mesh = Mesh(ledger, [clone(ledger.bare), clone(ledger.full)], line(2),
+                Radio(snr=(3.0, 3.0)), seed=12)
+    mesh.run_for(2 * HOUR)
+    mesh.assert_converged()  # node 0 caught up by pulling from node 1
+    tag = ledger.network[:2]
+    before = len(mesh.sent)
+    for k in range(12):  # a lie an hour for twelve hours, at node 1's own signal
+        lie = m.encode(m.Digest(mesh.engines[0].count + 5000, 0x5EED + k), tag)
+        mesh.inject(0, lie, sender=1, snr=3.0)
+        mesh.run_for(HOUR)
+    pulls = [s for s in mesh.sent[before:] if s.out.tag in ("pull", "pull-records")]
+    # Each lie buys a probe at most (two pulls and their answers, paid from the
+    # credit node 1's own packets earned): 12 lies, not 12 passes of 150 records.
+    assert len(pulls) <= 4 * 12, f"{len(pulls)} pulls and answers for 12 lies"
+
+
+def test_a_forged_sketch_in_a_neighbours_name_costs_less_than_it_took() -> None:
+    """Finding (forged sketches amplified 1.46 times): a sketch in a real
+    neighbour's name, of a set nobody holds, had its listeners ask that
+    neighbour for MORE symbols (a full packet each), the neighbour answer, and
+    both sketch again. A sketch unlike what its sender last said of itself in
+    its digest (symbol 0 codes the whole set: its count and fingerprint) gets
+    no MORE and no sketch of ours."""
+    ledger = Ledger(3, seed=13, history=60)
+    mesh = Mesh(ledger, [clone(ledger.full), clone(ledger.full)], line(2),
+                Radio(snr=(3.0, 3.0)), seed=13)
+    mesh.run_for(2 * HOUR)
+    tag = ledger.network[:2]
+    ours = sorted(int.from_bytes(i, "big") for i in mesh.engines[0].infos)
+    rng = random.Random(13)
+    forged = riblt.Sketch(1024, ours[:-10] + [rng.getrandbits(64) for _ in range(30)])
+    payload = m.encode(m.Sketch(len(ours) + 20, 0, forged.encode(0, 16)), tag)
+    took = ledger.config().airtime(len(payload))
+    before = len(mesh.sent)
+    mesh.inject(0, payload, sender=1, snr=3.0)
+    mesh.run_for(HOUR)
+    assert air_after(mesh, before) <= took
+
+
+def test_a_poll_the_budget_refuses_reads_no_ledger() -> None:
+    """Finding (one poll() of 99.5 ms at 100,000 records): with hundreds of
+    answers waiting for the budget, every poll read each of their records from
+    the ledger to pack a packet the budget then refused. Now waiting answers are
+    bounded, and a poll reads records only for a packet the budget allows."""
+    mesh, ledger = lone(history=120)
+    tag = ledger.network[:2]
+    engine = mesh.engines[0]
+    ids = sorted(engine.infos)
+    reads = [0]
+    inner = engine.ledger.sync_raw
+
+    def counted(rid: bytes) -> bytes | None:
+        reads[0] += 1
+        return inner(rid)
+
+    engine.ledger.sync_raw = counted  # type: ignore[method-assign]
+    engine._raws.clear()
+    engine.budget.spend(engine.budget.limit_s, mesh.now)  # an hour's air, spent
+    for k in range(200):  # padded requests from many senders: each pays for answers
+        chunk = tuple(ids[(5 * k + j) % len(ids)] for j in range(5))
+        req = m.pad_to(m.Request(chunk, 0), 228, tag)
+        mesh.inject(0, m.encode(req, tag), sender=0x9000 + k)
+    engine._raws.clear()
+    waiting = sum(1 for s in engine.sends.values() if s.tag == "repair")
+    assert waiting <= 64
+    reads[0], polls = 0, mesh.polls[0]
+    mesh.run_for(60.0)
+    assert mesh.polls[0] > polls
+    assert reads[0] <= 16 * (mesh.polls[0] - polls), f"{reads[0]} records read"
