@@ -44,7 +44,10 @@ the graph without x's vouches and revokes past N (and without its forked ones)
 is at most N; the first N that holds gives x's cut. In a mutual revocation
 both keys are then cut; a self-defeating revoke (a steward revoking its own
 voucher below that vouch) still counts for nothing, since without the
-voucher's later vouch its author has no standing.
+voucher's later vouch its author has no standing. A key cut this way may hold
+up other cuts with its records past the cut (a vouch making it a guardian), so
+the cuts found are kept in force and both steps run again until the second
+finds nothing new: each round adds or lowers a cut, so at most revokes + 1.
 
 Cost.  Every evaluation runs on the stewards' records only (`core`: vouches
 for keys that sign nothing and are never revoked change no cut), and each
@@ -98,19 +101,34 @@ def derive(charter: Record | None, events: list[Record],
 
 
 def resolve(graph: Graph) -> Cuts:
-    """The cuts in force: the well-founded cuts, and for each revoked key x and
-    each through N of a revoke of x, lowest first and below x's well-founded
-    cut: x is cut when, in the graph without x's records past N (and its
-    forked ones), x's well-founded cut is at most N. A key's own later records
-    never defend it against a revocation (node/PROTOCOL.md §4)."""
+    """The cuts in force (node/PROTOCOL.md §4): the well-founded cuts, then for
+    each revoked key x and each through N of a revoke of x, lowest first and
+    below x's well-founded cut: x is cut when, in the graph without x's records
+    past N (and its forked ones), x's well-founded cut is at most N. A key's own
+    later records never defend it. When that step cuts a key, its records past
+    the cut stop counting for everyone: the cuts found so far are kept in force
+    and both steps run again, until the second finds nothing new."""
     graph = graph.core()
-    out = settle(graph)
-    possible = graph.cuts({}, _everything_cut(graph))  # no world cuts below these
     throughs: dict[bytes, set[int]] = {}
     for rv in graph.revokes:
         throughs.setdefault(rv.subject, set()).add(rv.through)
+    found: Cuts = {}
+    for _ in range(len(graph.revokes) + 1):  # each round lowers or adds a cut
+        base = settle(graph, found)
+        possible = graph.cuts({}, _everything_cut(graph), found)  # no world cuts below
+        more = _own_records_aside(graph, base, possible, throughs, found)
+        if not more:
+            return base
+        found = {**base, **more}
+    return found
+
+
+def _own_records_aside(graph: Graph, base: Cuts, possible: Cuts,
+                       throughs: dict[bytes, set[int]], found: Cuts) -> Cuts:
+    """The keys the per-key step cuts lower than `base` does, with their cuts."""
+    more: Cuts = {}
     for x in graph.subjects:
-        floor, known = possible.get(x), out.get(x)
+        floor, known = possible.get(x), base.get(x)
         if floor is None:
             continue
         local: Graph | None = None
@@ -122,20 +140,21 @@ def resolve(graph: Graph) -> Cuts:
             local = local or graph.around(x)
             if not local.speaks_past(x, n):
                 continue
-            got = settle(local.without(x, n)).get(x)
+            got = settle(local.without(x, n), found).get(x)
             if got is not None and got <= n:
-                out[x] = got
+                more[x] = got
                 break
-    return out
+    return more
 
 
-def settle(graph: Graph) -> Cuts:
-    """The well-founded cuts: the alternating fixpoint's lower bound."""
-    lower: Cuts = {}
-    upper = graph.cuts({}, _everything_cut(graph))
+def settle(graph: Graph, found: Cuts | None = None) -> Cuts:
+    """The well-founded cuts (the alternating fixpoint's lower bound), with the
+    cuts `found` in force."""
+    lower: Cuts = dict(found or {})
+    upper = graph.cuts({}, _everything_cut(graph), found)
     for _ in range(2 * len(graph.revokes) + 4):
-        new_lower = graph.cuts(upper, lower)
-        new_upper = graph.cuts(new_lower, upper)
+        new_lower = graph.cuts(upper, lower, found)
+        new_upper = graph.cuts(new_lower, upper, found)
         if new_lower == lower and new_upper == upper:
             break
         lower, upper = new_lower, new_upper

@@ -198,9 +198,11 @@ class Graph:
             frontier = grown
         return Standing(stewards, members | stewards, votes, steward_votes, layer)
 
-    def cuts(self, judge: Cuts, guard: Cuts) -> Cuts:
+    def cuts(self, judge: Cuts, guard: Cuts, found: Cuts | None = None) -> Cuts:
         """The cuts justified when revokes are judged valid under `judge` and the
-        guardians are those under `guard` (antitone in `judge`, monotone in `guard`)."""
+        guardians are those under `guard` (antitone in `judge`, monotone in `guard`),
+        with the cuts `found` already (membership.resolve) in force whatever the revokes."""
+        out: Cuts = dict(found or {})
         st = self.standing(judge)
         # lowest valid through per (revoker, subject)
         said: dict[tuple[bytes, bytes], int] = {}
@@ -209,9 +211,8 @@ class Graph:
                 k = (rv.author, rv.subject)
                 said[k] = min(said.get(k, rv.through), rv.through)
         if not said:
-            return {}
+            return out
         gst = self.standing(guard)
-        out: Cuts = {}
         founding = set(self.founding)
         for x in self.subjects:
             options: list[int] = []
@@ -232,7 +233,7 @@ class Graph:
                     elif not gst.votes.get(x):  # no guardian left: the initiators decide
                         options.append(min(said[(g, x)] for g in st.votes[x] if (g, x) in said))
             if options:
-                out[x] = min(options)
+                out[x] = min(options + ([out[x]] if x in out else []))
         return out
 
     def _unanimous(self, x: bytes, guard: Cuts, gst: Standing,

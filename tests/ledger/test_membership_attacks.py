@@ -201,3 +201,24 @@ def test_stewards_that_revoke_each_other_are_both_cut() -> None:
     assert members[x.pub].revoked_through == 0 and members[y.pub].revoked_through == 0
     assert m.pub not in members
     assert summary(derive(net, events[::-1])) == summary(members)
+
+
+def test_a_cut_keys_vouches_past_its_cut_shield_no_one_from_a_revocation() -> None:
+    """Found by a random search: the founder admits m and makes x a steward,
+    revokes m through 0 (m's guardian is the founder alone) and x through 0. The
+    thief holding x then vouches, past its cut, for m (to be m's second
+    guardian) and for x itself (to be its own). Neither vouch counts, so m and x
+    stay cut."""
+    s, m, x, *_ = actors()
+    net = Net()
+    f = net.founder
+    honest = [net.vouch(f, m), net.vouch(f, x, grant=1), net.revoke(f, m, 0),
+              net.revoke(f, x, 0)]
+    before = derive(net, honest)
+    assert before[m.pub].revoked_through == 0 and before[x.pub].revoked_through == 0
+    shields = [net.vouch(x, m), net.vouch(x, x), net.revoke(x, f, 0)]
+    members = same_in_every_order(net, honest + shields)
+    assert members[m.pub].revoked_through == 0
+    assert members[x.pub].revoked_through == 0
+    assert members[f.pub].revoked_through is None
+    del s

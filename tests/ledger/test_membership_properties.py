@@ -113,6 +113,10 @@ def test_one_stolen_key_cannot_expel_anyone_it_did_not_admit(graph, thief_i, att
         # co-steward, and so expel what only the co-steward admitted
         dependants |= {KEYS[1]} | depends_on(ch, honest, KEYS[1])
     revoked_by_someone = {e.body.subject for e in honest if isinstance(e.body, r.Revoke)}
+    for key in revoked_by_someone & set(before):
+        # the thief may join a revocation others began, and its subject's
+        # dependants go with it
+        dependants |= depends_on(ch, honest, key)
     for key, m in before.items():
         if key == thief or key in dependants or key in revoked_by_someone:
             continue
@@ -202,17 +206,22 @@ def exhaustive_cuts(ch: r.Record, events: list[r.Record],
     through of a revoke of it, a world each (the rule of PROTOCOL.md §4)."""
     assert isinstance(ch.body, r.Charter)
     graph = trustgraph.Graph(ch.body, ch.author, events, frozenset(forked))
-    out = membership.settle(graph)
-    for x in graph.subjects:
-        known = out.get(x)
-        for n in sorted({rv.through for rv in graph.revokes if rv.subject == x}):
-            if known is not None and n >= known:
-                break
-            got = membership.settle(graph.without(x, n)).get(x)
-            if got is not None and got <= n:
-                out[x] = got
-                break
-    return out
+    found: trustgraph.Cuts = {}
+    while True:
+        base = membership.settle(graph, found)
+        more = {}
+        for x in graph.subjects:
+            known = base.get(x)
+            for n in sorted({rv.through for rv in graph.revokes if rv.subject == x}):
+                if known is not None and n >= known:
+                    break
+                got = membership.settle(graph.without(x, n), found).get(x)
+                if got is not None and got <= n:
+                    more[x] = got
+                    break
+        if not more:
+            return base
+        found = {**base, **more}
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
