@@ -147,7 +147,13 @@ class Answers:
         if msg.count > eng.count + cfg.boot_gap:
             if not self.boot.doubts(sender, now):
                 self.boot.behind(eng.hood.peers, eng.count, now)
-            return  # far behind: pulling, not reconciling (a sketch would not decode)
+            if eng.count <= cfg.boot_gap or self.boot.pulling_from(sender) \
+                    or msg.count > eng.count + cfg.sketch_size // 2:
+                return  # far behind: pulling, not reconciling
+            # Far behind but not pulling from this neighbour (a node that holds a
+            # ledger pulls only from responders whose own air paid for the probe,
+            # and from a doubted one not at all), by a gap a sketch decodes:
+            # reconcile as with any other difference.
         if msg.boot or eng.count > msg.count + cfg.boot_gap:
             # A node far behind: let it hear our digest soon, so it can pull from us.
             eng.trickle.reset(now, cfg.news_interval)
@@ -160,6 +166,8 @@ class Answers:
             eng.trickle.reset(now, cfg.mismatch_interval)
         if any(s.tag != "repair" for s in eng.sends.values()):
             return  # our own backlog explains the difference: send it before sketching
+        if self.boot.active:
+            return  # pulling: our budget goes to pulls, reconciliation follows them
         self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer)
 
     def _differs(self, peer: Peer) -> bool:
@@ -172,6 +180,8 @@ class Answers:
     def on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
         """Symbols of a neighbour's sketch: once decoded, repair and request."""
         eng = self.eng
+        if self.boot.active:
+            return  # pulling: a sketch would cost MOREs of the budget the pulls need
         if msg.start == 0:
             self.unvouched.pop(sender, None)
             if not self.vouched(msg, sender):

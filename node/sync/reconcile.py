@@ -50,8 +50,11 @@ STREAM_TTL = 600.0  # seconds a sketcher's symbols and MORE plan are kept unhear
 MAX_PROMPTS = 8  # neighbours whose differing digest a planned sketch answers
 MAX_WANTED = 128  # record ids we ask for at once
 WANT_TRIES = 2  # asks for an id before giving it up (a forged sketch's ids exist nowhere)
-RECORD_GUESS = 150
-SKETCH_FRAME = 120  # bytes of a typical first sketch  # bytes a record is assumed to take before any was heard
+RECORD_GUESS = 150  # bytes a record is assumed to take before any was heard
+SKETCH_FRAME = 120  # bytes of a typical first sketch
+MORE_WAIT = 60.0  # seconds to wait for the symbols a MORE asked for before asking again
+SERVED_S = 300.0  # a set sketched from index 0 is not sketched again from 0 this soon
+MORE_TRIES = 1  # MOREs in a row left unanswered before a stream is no longer driven
 
 
 class Reconciler:
@@ -70,7 +73,10 @@ class Reconciler:
         self.sketch_burst = 1
         self.remote: dict[int, list[riblt.Symbol]] = {}  # sketcher -> symbols from index 0
         self.remote_count: dict[int, int] = {}  # sketcher -> its count when it sent index 0
-        self.more_due: dict[int, tuple[float, int]] = {}  # sketcher -> (time, next index)
+        # sketcher -> (when to ask, next index, MOREs for it so far unanswered)
+        self.more_due: dict[int, tuple[float, int, int]] = {}
+        self.driving: int | None = None  # the sketcher whose stream we are decoding
+        self.served = (-1e9, -1, 0)  # when our set (count, symbol 0 ids) was last sketched
         self.heard: OrderedDict[int, float] = OrderedDict()  # sketcher -> last heard
         # record id -> (when to ask, asks so far, who holds it)
         self.requests: dict[bytes, tuple[float, int, int | None]] = {}
@@ -103,11 +109,16 @@ class Reconciler:
     def mismatch(self, their_count: int, my_count: int, last_news: float, now: float,
                  peer: Peer | None = None) -> None:
         """A neighbour's digest differs from ours: plan a sketch (sent only if, when
-        due, some neighbour that prompted it still differs)."""
+        due, some neighbour that prompted it still differs; not while we decode
+        someone's stream, whose outcome changes the difference, nor again for a set
+        sketched from index 0 lately)."""
         if peer is not None and peer not in self.prompts:
             self.prompts = (self.prompts + [peer])[-MAX_PROMPTS:]
-        if self.sketch_due is not None or not self._ready():
+        if self.sketch_due is not None or self._driving_live(now) or not self._ready():
             return
+        at, count, ids = self.served
+        if now - at < SERVED_S and (count, ids) == (my_count, self.sketch.ids[0]):
+            return  # this very set was sketched lately: its listeners ask for MORE
         at = max(now + self._backoff(SKETCH_FRAME), last_news + self.cfg.settle)
         self.sketch_due = (at, 0)
         self.sketch_asker = None
@@ -134,9 +145,12 @@ class Reconciler:
                   my_count: int, serves: bool = True) -> riblt.Decoded | None:
         """Take symbols from `sender`; the decoded difference once complete.
         `serves`: the sketch may stand for ours (it cancels our planned one)."""
-        if serves and msg.start == 0 and self.sketch_due is not None and self.sketch_due[1] == 0 and (
+        if serves and msg.start == 0 and self.sketch_due is not None \
+                and self.sketch_due[1] == 0 and self.sketch_asker is None and (
                 not self.sketch_firm or self.sketch_answering != sender):
-            self.sketch_due = None  # someone else's sketch serves the neighbourhood
+            # Someone else's sketch serves the neighbourhood (not one a MORE asked
+            # us for: the asker paid for ours).
+            self.sketch_due = None
             self.prompts = []
         if not self.sketch.ready:
             return None  # still coding our own ids in (start-up): the sketcher may repeat
@@ -155,10 +169,24 @@ class Reconciler:
                 self.remote_count[sender] = -1
                 self._plan_more(sender, 0, now)
             return None
-        have = [] if msg.start == 0 else self.remote.get(sender, [])
-        if msg.start != len(have):
-            return None  # a gap (a lost packet): the next round starts over
-        have = have + symbols
+        held = self.remote.get(sender, [])
+        if msg.start > len(held):
+            # A gap (a lost packet, or symbols another listener asked for from
+            # further on): ask for the ones we miss.
+            if held and sender not in self.more_due:
+                self._plan_more(sender, len(held), now)
+            return None
+        end = msg.start + len(symbols)
+        if held[msg.start:end] == symbols[: len(held) - msg.start]:
+            # Symbols are a function of the sketcher's set: a repeat of ones we
+            # hold (a new round from index 0, an answer to an earlier MORE)
+            # continues our stream instead of starting it over.
+            have = held[:msg.start] + symbols + held[end:]
+        elif msg.start == 0:
+            have = symbols  # its set changed: a new stream
+        else:
+            self.remote.pop(sender, None)
+            return None
         if len(have) > self.sketch.size:
             self.remote.pop(sender, None)
             return None
@@ -168,26 +196,54 @@ class Reconciler:
             del self.more_due[sender]
         if msg.count == my_count and have[0].ids == self.sketch.ids[0] \
                 and have[0].check == self.sketch.checks[0]:
-            del self.remote[sender]
+            self.served = (now, my_count, have[0].ids)  # our own set was sketched
+            self._done(sender)
             return riblt.Decoded(True, set(), set())  # the same set
         result = riblt.decode(have, 0, self.sketch)
         if result.complete:
-            del self.remote[sender]
+            self._done(sender)
             return result
         if len(have) < self.sketch.size:
             self._plan_more(sender, len(have), now)
         return None
 
+    def _done(self, sender: int) -> None:
+        """`sender`'s stream decoded: forget its symbols and our MOREs for it."""
+        del self.remote[sender]
+        self.more_due.pop(sender, None)
+        if self.driving == sender:
+            self.driving = None
+
     def _plan_more(self, sender: int, start: int, now: float) -> None:
-        """Ask `sender` for symbols from `start`: one listener per neighbourhood asks
-        (by its rank among the sketcher's announced neighbours; others wait and
-        hear the answer), and nobody asks a sketcher whose neighbours are unknown
-        (a made-up node number sketches for nobody)."""
+        """Ask `sender` for symbols from `start`. A stream we already drive (we
+        asked it before and it answered) is asked on at once; a new one is asked
+        by one listener per neighbourhood (by its rank among the sketcher's
+        announced neighbours; others wait and hear the answer), and only while
+        we drive no other stream: one stream decoded at a time, so that its
+        records shrink the differences the other streams would have to carry.
+        Nobody asks a sketcher whose neighbours are unknown (a made-up node
+        number sketches for nobody)."""
         rank = self.more_rank(sender)
         if rank is None:
             return
+        if sender == self.driving:
+            lo = self.cfg.repair_window[0]
+            self.more_due[sender] = (now + self.rng.uniform(0.2, lo + 0.5), start, 0)
+            return
+        if self._driving_live(now):
+            return  # another stream is being decoded: these symbols wait
         self.more_due[sender] = (now + self._backoff() + rank * self.cfg.repair_window[1],
-                                 start)
+                                 start, 0)
+
+    def _driving_live(self, now: float) -> bool:
+        """Whether we drive a stream that is still answered."""
+        d = self.driving
+        if d is None:
+            return False
+        if d in self.remote and now - self.heard.get(d, -1e9) < MORE_WAIT * (MORE_TRIES + 1):
+            return True
+        self.driving = None
+        return False
 
     def _track(self, sender: int, now: float) -> None:
         """Note a sketcher heard now."""
@@ -220,7 +276,9 @@ class Reconciler:
             return
         pending = self.more_due.get(msg.target)
         if pending is not None and pending[1] <= msg.start:
-            del self.more_due[msg.target]  # the answer will serve us too
+            # The answer will serve us too: wait for it instead of asking.
+            self.more_due[msg.target] = (max(pending[0], now + MORE_WAIT), pending[1],
+                                         pending[2])
 
     def want(self, rid: bytes, holder: int | None, now: float) -> None:
         """Ask `holder` for `rid` soon (unless we already want MAX_WANTED ids)."""
@@ -231,7 +289,7 @@ class Reconciler:
         self.requests.pop(rid, None)
 
     def times(self) -> list[float]:
-        out = [d for d, _ in self.more_due.values()]
+        out = [d for d, _s, _t in self.more_due.values()]
         if self.sketch_due is not None:
             out.append(self.sketch_due[0])
         if self.requests:
@@ -244,11 +302,27 @@ class Reconciler:
         (the asker's credit) allows."""
         self._prune(now)  # forget streams gone quiet
         self._poll_sketch(emit, now, my_count, afford)
-        for sender, (due, start) in list(self.more_due.items()):
+        lead = self.driving if self._driving_live(now) else max(
+            (x for x, (due, _s, _t) in self.more_due.items() if due <= now),
+            key=lambda x: (len(self.remote.get(x, ())), -x), default=None)
+        for sender, (due, start, tries) in list(self.more_due.items()):
+            if due > now:
+                continue
+            if sender != lead:
+                # One stream at a time: the others wait for the lead's to decode.
+                self.more_due[sender] = (now + MORE_WAIT, start, tries)
+                continue
+            if tries >= MORE_TRIES:
+                del self.more_due[sender]  # unanswered: the stream waits for a new round
+                if self.driving == sender:
+                    self.driving = None
+                continue
             # Padded to a full packet: the sketcher answers with one packet of symbols.
             more = m.pad_to(m.More(sender, start), self.cfg.payload_cap, self.tag)
-            if due <= now and emit(more, "more", BULK):
-                del self.more_due[sender]
+            if emit(more, "more", BULK):
+                self.driving = sender
+                # Asked again if its symbols do not come (a lost MORE or answer).
+                self.more_due[sender] = (now + MORE_WAIT, start, tries + 1)
         by_holder: dict[int | None, list[bytes]] = {}
         for rid, (t, tries, holder) in list(self.requests.items()):
             if t > now:
@@ -299,6 +373,8 @@ class Reconciler:
             if not emit(msg, "sketch", BULK):
                 self.sketch_due = (now, start)
                 return
+            if start == 0:
+                self.served = (now, my_count, self.sketch.ids[0])
             start += per
             self.last_sketch = now
         self.sketch_due = None
