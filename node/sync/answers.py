@@ -66,6 +66,8 @@ class Answers:
         self.recon.more_rank = self._more_rank
         self.recon.differs = self._differs
         self.recon.degree = lambda: engine.hood.degree(engine.clock)
+        self.recon.far_peer = lambda peer: engine.hood.is_far_peer(peer, engine.last_time)
+        self.recon.far_node = lambda node: engine.hood.is_far(node, engine.last_time)
         self.boot = Bootstrap(cfg, engine.rng, engine.node)
         # An account holds at most what one full-size request can pay for, twice.
         self.unvouched: dict[int, None] = {}  # sketchers whose last sketch was unlike their digest

@@ -5,7 +5,8 @@ Theory of operation
 All packets go to neighbours only (hop limit = `scope`, 0 unless a node learns
 that ledger peers sit behind radio-only relays: it hears one only through
 them and no chain of ledger links it knows of leads there, relays.py
-`far_scope`; a node that hears no ledger peer at all probes at hop 1). The engine
+`far_scope`, and then only for packets that may serve such a peer, outbox.py;
+a node that hears no ledger peer at all probes at hop 1). The engine
 itself decides what travels further, so every byte it causes on air is inside
 its own air-time budget.
 

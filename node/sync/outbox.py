@@ -65,6 +65,7 @@ class _Send:
     tag: str = "push"
     covered: set[int] | None = None  # neighbours known to have it (None: unknown)
     waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
+    far: bool = True  # may need our far scope (False: a radio-only relay carried a copy)
 
 
 @dataclass
@@ -183,9 +184,11 @@ class Outbox:
         return False
 
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
-              records: tuple[bytes, ...] = ()) -> bool:
-        """Put `msg` on air if the budget allows, at our far scope (relays.py), or at
-        hop 1 if we hear no ledger peer at all (a probe)."""
+              records: tuple[bytes, ...] = (), far: bool | None = None) -> bool:
+        """Put `msg` on air if the budget allows, at our far scope (relays.py) if it
+        may serve a peer only radio-only relays reach (`far`; when None, judged by
+        the message: `_serves_far`), else at hop 0; at hop 1 if we hear no ledger
+        peer at all (a probe)."""
         payload = m.encode(msg, self.cfg.network_tag)
         cost = self.cfg.airtime(len(payload))
         if not self._affordable(cost, prio, now):
@@ -194,10 +197,22 @@ class Outbox:
         self.stats.sent[tag] += 1
         self.stats.airtime[tag] += cost
         scope = self.hood.far_scope(now, self.cfg.max_scope)
+        if scope and not (self._serves_far(msg, now) if far is None else far):
+            scope = 0
         if not scope and now - self.started_at > PROBE_AFTER_S and not self.hood.has_direct_peer(now):
             scope = 1  # no ledger peer heard in range: let relays carry us to one (a probe)
         out.append(Outgoing(payload, scope, tag, prio, records=records, airtime=cost,
                             at=now))
+        return True
+
+    def _serves_far(self, msg: m.Message, now: float) -> bool:
+        """Whether a packet other than our record sends may serve a peer only
+        radio-only relays reach: a request, MORE or PULL naming one (or nobody), a
+        sketch prompted by one or answering one; digests and pull answers always."""
+        if isinstance(msg, (m.Request, m.More, m.Pull)):
+            return msg.target is None or self.hood.is_far(msg.target, now)
+        if isinstance(msg, m.Sketch):
+            return self.recon.sketch_far
         return True
 
     def _poll_records(self, out: list[Outgoing], now: float) -> None:
@@ -246,8 +261,9 @@ class Outbox:
                     room -= len(raw) + 1
                 else:
                     rest.append(rid)
+            far = any(self.sends[r].far for r in taken)
             if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now,
-                                            tuple(taken)):
+                                            tuple(taken), far):
                 return
             for rid in taken:
                 self._sent(rid, now)

@@ -15,9 +15,9 @@ dropped when someone else asked or the record arrived, given up after
 `WANT_TRIES` unanswered asks); what the sketcher lacks, the engine sends as
 repairs.
 
-A planned sketch remembers the neighbours whose digests prompted it and is
-dropped, when due, if none of them still differs beyond records in flight
-(inflight.py). In a crowd (over twice `relay_fanout` neighbours heard
+In a crowd, a planned sketch remembers the neighbours whose digests prompted
+it and is dropped, when due, if none of them still differs beyond records in
+flight (inflight.py). There (over twice `relay_fanout` neighbours heard
 directly), where every neighbour heard the same digest or sketch, only about
 `relay_fanout` of them plan a sketch, and sketches and requests wait a
 back-off spread over about two frames per ready neighbour, so the first is
@@ -89,6 +89,11 @@ class Reconciler:
         self.differs: Callable[[Peer], bool] = lambda peer: True
         self.degree: Callable[[], int] = lambda: 0  # neighbours heard directly lately
         self.prompts: list[Peer] = []
+        # Whether a peer (or node number) is reached only through radio-only relays;
+        # whether the sketch being sent serves one (then it travels that far).
+        self.far_peer: Callable[[Peer], bool] = lambda peer: True
+        self.far_node: Callable[[int], bool] = lambda node: True
+        self.sketch_far = True
 
     def _backoff(self, frame: int = 0) -> float:
         """A random back-off in the repair window; in a crowd, for a reaction of
@@ -355,12 +360,18 @@ class Reconciler:
             return
         start = self.sketch_due[1]
         asker = self.sketch_asker
-        if start == 0 and asker is None and not self.sketch_firm and self.prompts and not any(
-                self.differs(p) for p in self.prompts):
+        crowd = self.degree() > 2 * self.cfg.relay_fanout
+        if crowd and start == 0 and asker is None and not self.sketch_firm and self.prompts \
+                and not any(self.differs(p) for p in self.prompts):
             # Whatever differed has arrived meanwhile (records in flight): no gap left.
+            # (Only in a crowd: elsewhere a sketch also serves neighbours whose digests
+            # Trickle kept quiet, and lossy meshes repaired critical records later.)
             self.sketch_due = None
             self.prompts = []
             return
+        answering = self.sketch_answering if self.sketch_firm else None
+        self.sketch_far = any(self.far_peer(p) for p in self.prompts) or any(
+            n is not None and self.far_node(n) for n in (asker, answering))
         self.prompts = []
         full = (self.cfg.payload_cap - m.HEADER - 7) // riblt.SYMBOL_BYTES
         for _ in range(self.sketch_burst):

@@ -60,6 +60,7 @@ class Neighbourhood:
         self.announced: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
         self._far = 0  # far_scope's last answer, and when
         self._far_at = -1e9
+        self._far_nodes: set[int] = set()
 
     def heard(self, sender: int, hops: int, now: float, snr: float | None = None) -> Peer:
         """Note a packet claiming to come from `sender`. Its `plausible` says whether
@@ -147,6 +148,7 @@ class Neighbourhood:
                if p.packets >= 2 and now - p.last_far < self.ttl
                and now - p.last_direct >= self.ttl]
         self._far = 0
+        self._far_nodes = set()
         if far:
             links: dict[int, set[int]] = {}
             me = short(self.node)
@@ -166,7 +168,19 @@ class Neighbourhood:
                         reached.add(y)
                         stack.append(y)
             self._far = max((hops for nid, hops in far if nid not in reached), default=0)
+            beyond = {nid for nid, _hops in far} - reached
+            self._far_nodes = {n for n in self.peers if short(n) in beyond}
         return min(most, self._far)
+
+    def is_far(self, node: int, now: float) -> bool:
+        """Whether `node` is a ledger peer only radio-only relays reach (`far_scope`)."""
+        self.far_scope(now, 0)
+        return node in self._far_nodes
+
+    def is_far_peer(self, peer: Peer, now: float) -> bool:
+        """`is_far` for a peer's entry."""
+        self.far_scope(now, 0)
+        return any(self.peers.get(n) is peer for n in self._far_nodes)
 
     def coverage(self, sender: int) -> set[int] | None:
         """The 16-bit ids a transmission by `sender` reached, if its neighbours are known."""

@@ -1,12 +1,14 @@
-"""Relay rules beyond the sparse mesh: a crowd relays by gossip with counters, and
-an urgent record is sent again to a neighbour never heard with it."""
+"""Relay rules beyond the sparse mesh: a crowd relays by gossip with counters, an
+urgent record is sent again to a neighbour never heard with it, and the hop limit
+widens only for ledger peers that radio-only relays alone reach."""
 
 from __future__ import annotations
 
+from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync.ports import RxMeta
 
-from .harness import HOUR, Mesh, Radio, clique, line
+from .harness import HOUR, Mesh, Radio, clique, line, rid
 from .test_engine import fresh_mesh, spread
 
 
@@ -98,3 +100,31 @@ def test_a_peer_our_relays_reach_does_not_widen_the_scope_an_island_does() -> No
         eng.receive(island, RxMeta(sender=0x7777, snr=-5.0, hops=1), mesh.now + 3 + k)
     eng.poll(mesh.now + 5.0)
     assert eng.scope == 1
+
+
+def test_behind_a_router_only_what_serves_the_far_peers_travels_far() -> None:
+    """Node 1 of a line 0 - 1 - 2 - 3 hears an island only through a router, so it
+    has hop limit 1; but a record the router already carried (heard at hop 1)
+    goes on at hop 0, and so does a request to a neighbour; one to the island
+    travels as far as the island."""
+    mesh = fresh_mesh(4, line(4), seed=9)
+    for i in range(4):
+        mesh.need(i, f"warm-up {i}")
+    mesh.run_for(3 * HOUR)
+    eng = mesh.engines[1]
+    tag = eng.cfg.network_tag
+    island = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), True, ()), tag)
+    t = mesh.now
+    for k in range(2):
+        eng.receive(island, RxMeta(sender=0x7777, snr=-5.0, hops=1), t + k)
+    eng.poll(t + 2.0)
+    assert eng.scope == 1
+    near = mesh.ledger.sign(2, r.Need(1, "heard in range", 10, 4, 1))
+    carried = mesh.ledger.sign(2, r.Need(1, "carried by the mast", 10, 4, 1))
+    eng.receive(m.encode(m.Records((near,)), tag), RxMeta(sender=2, snr=mesh.links[1][2]), t + 3)
+    eng.receive(m.encode(m.Records((carried,)), tag), RxMeta(sender=2, snr=-9.0, hops=1), t + 3)
+    sent = [o for k in range(60) for o in eng.poll(t + 4.0 + k)]
+    hops = {rid: o.hop_limit for o in sent for rid in o.records}
+    assert hops.get(rid(near)) == 1 and hops.get(rid(carried)) == 0, hops
+    ids = (rid(near),)
+    assert eng._serves_far(m.Request(ids, 0x7777), t) and not eng._serves_far(m.Request(ids, 2), t)
