@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from ledger_helpers import NOW, Actor, Net, derived_state
 
 from meshaid.node.store import Store
@@ -88,3 +89,23 @@ def test_a_record_stored_by_another_process_meanwhile_is_a_duplicate(tmp_path: P
     assert mine.count("records") == len(setup) + len(raws)
     assert derived_state(mine)["objects"] == derived_state(other)["objects"]
     assert mine.count("objects") == len(raws)
+
+
+def test_single_records_and_small_batches_never_start_the_pool(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The radio's path (one record per transaction) and small batches verify in
+    the storing thread: no pool is started for them."""
+    monkeypatch.setattr(ingest_module.Ingester, "_pool", None)
+    net, setup, anna, _bo = network()
+    store = net.store()
+    store.ingest_many(setup, now=NOW)
+    for i in range(5):
+        assert store.ingest(net.need(anna, text=f"soap {i}").raw, now=NOW).status == "accepted"
+    small = [net.need(anna, text=f"salt {i}").raw for i in range(ingest_module.PARALLEL_MIN - 1)]
+    assert {o.status for o in store.ingest_many(small, now=NOW)} == {"accepted"}
+    assert ingest_module.Ingester._pool is None
+    large = [net.need(anna, text=f"oil {i}").raw for i in range(ingest_module.PARALLEL_MIN)]
+    assert {o.status for o in store.ingest_many(large, now=NOW)} == {"accepted"}
+    pool = ingest_module.Ingester._pool
+    assert pool is not None
+    pool.shutdown()
