@@ -67,7 +67,7 @@ class Inbox(Outbox):
             if rid in self.infos:
                 self.stats.duplicates += 1
                 if self.plausible:  # a copy from a spoofed sender proves nothing
-                    self._heard(rid, meta.sender, now, meta.hops)
+                    self._heard(rid, meta.sender, now)
                 continue
             # What we asked for (pull answers from our responders, records we
             # requested) is taken whole: a node catching up meets members' posts
@@ -140,18 +140,14 @@ class Inbox(Outbox):
         # on a lossy mesh, redundancy is what makes them arrive in seconds.
         suppress = self.cfg.forward_suppress if crowd or not urgent else self.cfg.urgent_suppress
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), suppress, 1,
-                                  "forward", covered, far=meta.hops == 0))
+                                  "forward", covered))
 
-    def _heard(self, rid: bytes, sender: int, now: float, hops: int = 0) -> None:
-        """Someone else sent `rid`: count the copy and what it covered. A copy that
-        came through a radio-only relay (`hops` > 0) reached the peers behind it:
-        ours need not go that far again."""
+    def _heard(self, rid: bytes, sender: int, now: float) -> None:
+        """Someone else sent `rid`: count the copy and what it covered."""
         self.watch.heard(rid, sender)
         pending = self.sends.get(rid)
         if pending is None:
             return
-        if hops > 0:
-            pending.far = False
         if pending.waiting is not None:
             # A recheck: cancelled once every silent neighbour was heard with it.
             pending.waiting.discard(sender)

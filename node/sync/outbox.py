@@ -65,7 +65,6 @@ class _Send:
     tag: str = "push"
     covered: set[int] | None = None  # neighbours known to have it (None: unknown)
     waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
-    far: bool = True  # may need our far scope (False: a radio-only relay carried a copy)
 
 
 @dataclass
@@ -208,7 +207,9 @@ class Outbox:
     def _serves_far(self, msg: m.Message, now: float) -> bool:
         """Whether a packet other than our record sends may serve a peer only
         radio-only relays reach: a request, MORE or PULL naming one (or nobody), a
-        sketch prompted by one or answering one; digests and pull answers always."""
+        sketch prompted by one or answering one; records and digests always (a
+        record the mast carried once may not have reached a weak island: a later
+        copy is its second chance)."""
         if isinstance(msg, (m.Request, m.More, m.Pull)):
             return msg.target is None or self.hood.is_far(msg.target, now)
         if isinstance(msg, m.Sketch):
@@ -261,9 +262,8 @@ class Outbox:
                     room -= len(raw) + 1
                 else:
                     rest.append(rid)
-            far = any(self.sends[r].far for r in taken)
             if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now,
-                                            tuple(taken), far):
+                                            tuple(taken)):
                 return
             for rid in taken:
                 self._sent(rid, now)
