@@ -5,20 +5,24 @@ Theory of operation
 A PULL is answered from a partition sorted in the canonical bootstrap order
 (class ascending, HLC descending, id ascending: bootstrap.py). Sorting a
 partition of a large ledger at once would stall a poll() for hundreds of
-milliseconds, so the orders are built once, in slices of `SLICE` records per
-call to `step`, then kept current as records arrive (`added`, a bisection
-and an insertion). Each record's place is one integer, `key_of`, so the sort
+milliseconds, so the orders are built once, in slices: `SLICE` records per
+call to `step` are keyed into a sorted run per partition, then each
+partition is merged from its runs, `MERGE_SLICE` keys per call. Then they
+are kept current as records arrive (`added`, a bisection and an insertion). Each record's place is one integer, `key_of`, so the sort
 and every bisection compare integers, not tuples of bytes.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+import heapq
+import itertools
+from collections.abc import Iterator, Mapping
 
 from .ports import RecordInfo
 
-SLICE = 2000  # records keyed per step while building
+SLICE = 2000  # records keyed (into sorted runs) per step while building
+MERGE_SLICE = 4000  # keys merged from a partition's runs per step
 HLC_MAX = (1 << 48) - 1
 
 
@@ -40,44 +44,63 @@ class Orders:
         self.ready = False
         self._todo: list[RecordInfo] | None = None
         self._pos = 0
+        self._runs: list[list[list[int]]] = [[] for _ in range(parts)]  # sorted runs
+        self._merging: Iterator[int] | None = None  # the partition being merged
         self._sorted = 0  # partitions finished
         self._by_key: dict[int, RecordInfo] = {}
         self._late: list[RecordInfo] = []
 
     def step(self, infos: Mapping[bytes, RecordInfo]) -> bool:
-        """Do one slice of building (at most SLICE records keyed, or one partition
-        sorted); True once every partition is in order."""
+        """Do one slice of building (at most SLICE records keyed into sorted runs,
+        or MERGE_SLICE keys of a partition merged from its runs); True once every
+        partition is in order."""
         if self.ready:
             return True
         if self._todo is None:
             self._todo = list(infos.values())
         todo = self._todo
         if self._pos < len(todo):
-            keys, by_key, parts = self.keys, self._by_key, self.parts
+            runs: list[list[int]] = [[] for _ in range(self.parts)]
+            by_key, parts = self._by_key, self.parts
             for info in todo[self._pos : self._pos + SLICE]:
                 k = key_of(info.cls, info.hlc, info.id)
-                keys[info.id[0] % parts].append(k)
+                runs[info.id[0] % parts].append(k)
                 by_key[k] = info
+            for part, run in enumerate(runs):
+                run.sort()
+                self._runs[part].append(run)
             self._pos += SLICE
             if len(todo) > SLICE:
                 return False
-        while self._sorted < self.parts and not self._sort_one(len(todo) > SLICE):
-            pass
+        while not self.ready:
+            self._merge_some()
+            if len(todo) > SLICE:
+                break  # a large ledger: one slice per step
         return self.ready
 
-    def _sort_one(self, one: bool) -> bool:
-        """Sort the next partition; True to stop for this step."""
+    def _merge_some(self) -> None:
+        """Merge up to MERGE_SLICE keys of the next partition from its sorted runs."""
         part = self._sorted
-        self.keys[part].sort()
-        self.infos[part] = [self._by_key.pop(k) for k in self.keys[part]]
+        if self._merging is None:
+            self._merging = heapq.merge(*self._runs[part])
+            self._runs[part] = []
+        keys, infos, by_key = self.keys[part], self.infos[part], self._by_key
+        taken = 0
+        for k in itertools.islice(self._merging, MERGE_SLICE):
+            keys.append(k)
+            infos.append(by_key.pop(k))
+            taken += 1
+        if taken == MERGE_SLICE:
+            return  # more of this partition next step
+        self._merging = None
         self._sorted += 1
         if self._sorted == self.parts:
             self.ready = True
             self._todo = None
+            self._by_key = {}
             late, self._late = self._late, []
             for info in late:
                 self.added(info)
-        return one
 
     def added(self, info: RecordInfo) -> None:
         """A record joined the set: put it in its place (or in line, while building)."""
