@@ -68,9 +68,10 @@ class BridgeEngine(Engine):
         this engine knew it already (nothing is sent) or the ledger refused it."""
         self.start(now)
         rid = record_id(raw)
-        if rid in self.infos:
+        if rid in self.infos or rid in self.outside:
             return False
         result = self.ledger.sync_ingest(raw, now)
+        self._retrust(result.changed)
         if result.info is None:
             self.stats.dropped[result.reason or result.status] += 1
             return False

@@ -176,7 +176,8 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
         eng = sim.nodes[n].engine
         for key, value in eng.answers.table_sizes().items():
             tables[key] = max(tables.get(key, 0), value)
-        nonmember = max(nonmember, sum(1 for i in eng.infos.values() if not i.trusted))
+        nonmember = max(nonmember, sum(1 for i in eng.infos.values() if not i.trusted)
+                        + len(eng.outside))
     out["tables"] = tables
     out["nonmember_stored"] = nonmember
     return out

@@ -36,6 +36,13 @@ NONMEMBER_CAP = 2000
 NONMEMBER_WINDOW_S = 7 * 86400.0
 
 
+def _kind(raw: bytes) -> r.Kind | None:
+    try:
+        return codec.parse(raw).kind
+    except DecodeError:
+        return None
+
+
 class SyncLedger:
     """Adapter: `Store` as the engine's ledger."""
 
@@ -45,13 +52,21 @@ class SyncLedger:
         self._members_gen = -1  # store.generation the member table reflects
         self._member_shorts: set[bytes] = set()
         self._strangers: deque[float] | None = None  # received_at of recent non-member records
+        self._changed: set[bytes] = set()  # keys whose standing changed since last told
+        self._loaded = False
 
     def _load_members(self) -> None:
         if self._members_gen != self.store.generation:
+            old = self._members
             self._members = {bytes(k): t for k, t in self.store.db.execute(
                 "SELECT key, revoked_through FROM members")}
+            if self._loaded:
+                new = self._members
+                self._changed |= {k for k in old.keys() | new.keys()
+                                  if old.get(k, -1) != new.get(k, -1)}
             self._member_shorts = {identity.short_id(k) for k in self._members}
             self._members_gen = self.store.generation
+            self._loaded = True
 
     def _info(self, kind: int, hlc: int, digest: bytes, author: bytes, short: bytes, seq: int,
               critical: bool) -> RecordInfo:
@@ -84,18 +99,33 @@ class SyncLedger:
             self._strangers.append(self.store.wall())
         if outcome.record is not None and outcome.record.kind in _MEMBERSHIP_KINDS:
             self._members_gen = -1  # membership may have changed
+        elif outcome.status == "duplicate" and _kind(raw) in _MEMBERSHIP_KINDS:
+            self._members_gen = -1  # authored here (stored already): it may have too
         freed = self.store.take_released()
         if any(rec.kind in _MEMBERSHIP_KINDS for rec in freed):
             self._members_gen = -1  # a held vouch (or revoke) took effect just now
         self._load_members()
         released = tuple(self._of_record(rec) for rec in freed)
+        changed = self._take_changed()
         if outcome.status == "duplicate":
             info = self.info(hashlib.sha256(raw).digest())
             if info is not None:
-                return Ingested("duplicate", "", info, released)
+                return Ingested("duplicate", "", info, released, changed)
         if outcome.status != "accepted" or outcome.record is None:
-            return Ingested(outcome.status, outcome.reason, None, released)
-        return Ingested("accepted", "", self._of_record(outcome.record), released)
+            return Ingested(outcome.status, outcome.reason, None, released, changed)
+        return Ingested("accepted", "", self._of_record(outcome.record), released, changed)
+
+    def _take_changed(self) -> tuple[RecordInfo, ...]:
+        """The records of keys whose standing changed since the last call (a vouch
+        admitted them, a revocation cut them), as they are now."""
+        if not self._changed:
+            return ()
+        keys, self._changed = sorted(self._changed), set()
+        out: list[RecordInfo] = []
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            out += self._rows(f" WHERE r.author IN ({','.join('?' * len(chunk))})", chunk)
+        return tuple(out)
 
     def _over_quota(self, raw: bytes) -> str | None:
         """Why a record of a key nobody admitted is refused, or None."""
@@ -140,15 +170,20 @@ class SyncLedger:
         """Every stored record, from stored columns (no record is parsed; trust is
         joined in, with the same rule as `_info`)."""
         self.store.refresh()
+        self._load_members()
+        self._changed.clear()  # the engine starts from what this reads
+        yield from self._rows("", [])
+
+    def _rows(self, where: str, args: list[bytes]) -> list[RecordInfo]:
         urgent_kinds, classes = _URGENT_KINDS, _CLASS
-        for rid, kind, hlc, short, critical, trusted in self.store.db.execute(
+        return [RecordInfo(rid, classes[kind], hlc,
+                           bool(trusted) and (kind in urgent_kinds or bool(critical)),
+                           bool(trusted), short)
+                for rid, kind, hlc, short, critical, trusted in self.store.db.execute(
             "SELECT substr(r.hash, 1, 8), r.kind, r.hlc, r.short, r.critical,"
             " m.key IS NOT NULL AND (m.revoked_through IS NULL OR r.seq <= m.revoked_through)"
-            " FROM records r LEFT JOIN members m ON m.key = r.author"
-        ).fetchall():
-            yield RecordInfo(rid, classes[kind], hlc,
-                             bool(trusted) and (kind in urgent_kinds or bool(critical)),
-                             bool(trusted), short)
+            " FROM records r LEFT JOIN members m ON m.key = r.author" + where, args
+        ).fetchall()]
 
     def sync_raw(self, rid: bytes) -> bytes | None:
         row = self.store.db.execute(

@@ -88,8 +88,11 @@ class Engine(Inbox):
         # Start-up: the sketch codes the stored ids in when it is first needed.
         infos = self.infos
         fingerprint = 0
+        self.outside: dict[bytes, RecordInfo] = {}  # held, of keys nobody admitted
         for info in ledger.sync_infos():
-            if info.id not in infos:
+            if not info.trusted:
+                self.outside[info.id] = info
+            elif info.id not in infos:
                 infos[info.id] = info
                 fingerprint ^= int.from_bytes(info.id, "big")
         self.fingerprint = fingerprint
@@ -148,13 +151,14 @@ class Engine(Inbox):
         self.clock = now
         self._dirty = True
         rid = record_id(raw)
-        if rid not in self.infos:
+        if rid not in self.infos and rid not in self.outside:
             result = self.ledger.sync_ingest(raw, now)
+            self._retrust(result.changed)
             if result.info is None:
                 self.stats.dropped[result.reason or result.status] += 1
                 return
             self._add(result.info)
-        info = self.infos[rid]
+        info = self.infos.get(rid) or self.outside[rid]
         self._remember(rid, raw)
         delay = 0.0 if info.urgent else self.cfg.push_delay
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), 99, 0, "push"))
@@ -172,9 +176,10 @@ class Engine(Inbox):
         self.start(now)
         self.clock = now
         rid = record_id(raw)
-        if rid in self.infos:
+        if rid in self.infos or rid in self.outside:
             return
         result = self.ledger.sync_ingest(raw, now)
+        self._retrust(result.changed)
         if result.info is None:
             self.stats.dropped[result.reason or result.status] += 1
             return

@@ -41,16 +41,40 @@ class Inbox(Outbox):
     newcomers: AuthorRates
     last_news: float
     plausible: bool
+    outside: dict[bytes, RecordInfo]
 
     def _add(self, info: RecordInfo) -> None:
+        """A record we hold: into the sync set if its author is admitted (and within
+        any revocation's cut), else kept aside (`outside`): records of keys nobody
+        admitted are neither counted in digests nor reconciled nor served."""
         if info.id in self.infos:
             return
+        if not info.trusted:
+            self.outside[info.id] = info
+            return
+        self.outside.pop(info.id, None)
         self.infos[info.id] = info
         x = int.from_bytes(info.id, "big")
         self.fingerprint ^= x
         self.sketch.add(x)
         self.arrivals.add(x, self.clock)
         self.boot.added(info)
+
+    def _retrust(self, changed: tuple[RecordInfo, ...]) -> None:
+        """A vouch admitted, or a revocation cut, these records' author: move them
+        into the sync set or out of it, as every node holding them does."""
+        for info in changed:
+            if info.trusted and info.id in self.outside:
+                self._add(info)
+                self.recon.got(info.id)
+                self._news(self.clock, False)
+            elif not info.trusted and info.id in self.infos:
+                del self.infos[info.id]
+                x = int.from_bytes(info.id, "big")
+                self.fingerprint ^= x
+                self.sketch.add(x, -1)
+                self.boot.orders.removed(info)
+                self.outside[info.id] = info
 
     def _news(self, now: float, urgent: bool) -> None:
         self.last_news = now
@@ -64,7 +88,7 @@ class Inbox(Outbox):
         self.boot.answer(msg, rids, meta.sender, now, [rid not in self.infos for rid in rids])
         for raw in msg.records:
             rid = record_id(raw)
-            if rid in self.infos:
+            if rid in self.infos or rid in self.outside:
                 self.stats.duplicates += 1
                 if self.plausible:  # a copy from a spoofed sender proves nothing
                     self._heard(rid, meta.sender, now)
@@ -75,6 +99,7 @@ class Inbox(Outbox):
             # to the rest (pushes and relays), given as heard over the radio.
             asked = pulled or rid in self.recon.requests
             result = self.ledger.sync_ingest(raw, now, None if asked else meta)
+            self._retrust(result.changed)
             for freed in result.released:  # held until this record (a hello) arrived
                 self._add(freed)
                 self.recon.got(freed.id)

@@ -87,9 +87,11 @@ class Orders:
         keys, infos, by_key = self.keys[part], self.infos[part], self._by_key
         taken = 0
         for k in itertools.islice(self._merging, MERGE_SLICE):
-            keys.append(k)
-            infos.append(by_key.pop(k))
             taken += 1
+            info = by_key.pop(k, None)
+            if info is not None:  # (None: it left the set meanwhile)
+                keys.append(k)
+                infos.append(info)
         if taken == MERGE_SLICE:
             return  # more of this partition next step
         self._merging = None
@@ -116,6 +118,21 @@ class Orders:
             return
         keys.insert(i, k)
         self.infos[part].insert(i, info)
+
+    def removed(self, info: RecordInfo) -> None:
+        """A record left the set (a revocation cut its author): out of its order
+        (while building, its key is skipped when its partition is merged)."""
+        if not self.ready:
+            self._by_key.pop(key_of(info.cls, info.hlc, info.id), None)
+            self._late = [i for i in self._late if i.id != info.id]
+            return
+        part = info.id[0] % self.parts
+        keys = self.keys[part]
+        k = key_of(info.cls, info.hlc, info.id)
+        i = bisect.bisect_left(keys, k)
+        if i < len(keys) and keys[i] == k:
+            del keys[i]
+            del self.infos[part][i]
 
     def after(self, part: int, cursor: bytes) -> int:
         """Index in `infos[part]` of the first record after `cursor` (0: from the start)."""

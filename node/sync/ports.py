@@ -40,6 +40,9 @@ class Ingested:
     reason: str = ""
     info: RecordInfo | None = None
     released: tuple[RecordInfo, ...] = ()  # held records this one made verifiable
+    # Stored records whose trust this one changed (a vouch or revocation took
+    # effect): their infos as they are now.
+    changed: tuple[RecordInfo, ...] = ()
 
 
 class Ledger(Protocol):

@@ -253,8 +253,11 @@ class Mesh:
     # ------------------------------------------------------------ checks
 
     def record_sets(self) -> list[set[bytes]]:
-        return [{bytes(h) for (h,) in s.db.execute("SELECT hash FROM records")}
-                for s in self.stores]
+        """Each node's records, but those of keys nobody admitted (kept where they
+        landed, never reconciled: PROTOCOL.md §9)."""
+        return [{bytes(h) for (h,) in s.db.execute("SELECT hash FROM records")
+                 if bytes(h)[:8] not in e.outside}
+                for s, e in zip(self.stores, self.engines, strict=True)]
 
     def agree(self) -> bool:
         sets = self.record_sets()
@@ -264,11 +267,27 @@ class Mesh:
         sets = self.record_sets()
         for i, s in enumerate(sets):
             assert s == sets[0], f"node {i}: {len(s - sets[0])} extra, {len(sets[0] - s)} missing"
-        states = [derived_state(s) for s in self.stores]
+        states = [self.admitted_state(i) for i in range(self.n)]
         for i, st in enumerate(states):
             assert st == states[0], f"node {i} derives another state"
         for i, e in enumerate(self.engines):
             assert e.count == len(sets[0]), f"engine {i} counts {e.count}, holds {len(sets[0])}"
+
+    def admitted_state(self, i: int) -> dict[str, Any]:
+        """Node i's derived state. Records of keys nobody admitted stay where they
+        landed (PROTOCOL.md §9): when any node holds some, what they add (their
+        keys, quarantined objects and their text) is left out."""
+        state = derived_state(self.stores[i])
+        if not any(e.outside for e in self.engines):
+            return state
+        members = {dict(row)["key"] for row in state["members"]}
+        outside = set().union(*(e.outside for e in self.engines))
+        state["records"] = [row for row in state["records"] if dict(row)["hash"][:8] not in outside]
+        state["keys"] = [row for row in state["keys"] if dict(row)["key"] in members]
+        state["objects"] = [row for row in state["objects"] if dict(row)["trust"] == "trusted"]
+        state["fts"] = [row for row in state["fts"] if row[1] in members]
+        del state["list"], state["members_view"]
+        return state
 
     def holders(self, raw: bytes) -> list[int]:
         digest_rows = [s.db.execute("SELECT 1 FROM records WHERE raw = ?", [raw]).fetchone()
