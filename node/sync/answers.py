@@ -168,8 +168,6 @@ class Answers:
             eng.trickle.reset(now, cfg.mismatch_interval)
         if any(s.tag != "repair" for s in eng.sends.values()):
             return  # our own backlog explains the difference: send it before sketching
-        if self.boot.active:
-            return  # pulling: our budget goes to pulls, reconciliation follows them
         self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer)
 
     def _differs(self, peer: Peer) -> bool:
@@ -182,8 +180,6 @@ class Answers:
     def on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
         """Symbols of a neighbour's sketch: once decoded, repair and request."""
         eng = self.eng
-        if self.boot.active:
-            return  # pulling: a sketch would cost MOREs of the budget the pulls need
         if msg.start == 0:
             self.unvouched.pop(sender, None)
             if not self.vouched(msg, sender):

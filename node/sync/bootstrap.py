@@ -335,10 +335,6 @@ class Bootstrap:
         packet: list[bytes] = []
         for i in range(self.orders.after(part, cursor), len(ordered)):
             info = ordered[i]
-            if not info.trusted:
-                # Records of keys nobody admitted are not served by pulls: the
-                # puller takes what it pulled whole, past the quota on such keys.
-                continue
             raw = raw_of(info.id)
             if raw is None:
                 continue
