@@ -110,6 +110,14 @@ class Answers:
         return self.credits.spend(who, eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag))),
                                   eng.last_time)
 
+    def afford_probe(self, who: int, pull: m.Message) -> bool:
+        """Debit a probe of `who`'s claim: our pull and the answer it asks for (as
+        large: the pull is padded to it), both caused by the claim, so the
+        claimant's air must cover twice the pull's."""
+        eng = self.eng
+        air = eng.cfg.airtime(len(m.encode(pull, eng.cfg.network_tag)))
+        return self.credits.spend(who, 2 * air, eng.last_time)
+
     def _repair(self, info: RecordInfo, who: int, now: float, thin: bool = True) -> bool:
         """Queue `info` for `who` if its account covers a packet of it alone."""
         eng = self.eng
@@ -263,7 +271,7 @@ class Answers:
         eng = self.eng
         self.recon.poll(emit, now, eng.count, self.afford)
         self.boot.poll(emit, now, eng.hood.peers, eng.count, self.recon.record_size,
-                       self.afford)
+                       self.afford_probe)
         self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.afford,
                                busy=not eng.sketch.ready)
 

@@ -63,8 +63,10 @@ from .urgent import UrgentWatch
 
 __all__ = ["Engine", "Stats", "_Send", "record_id"]
 
-NEWCOMER_HELLOS_PER_HOUR = 6.0  # hellos of unadmitted keys relayed, all keys together
-NEWCOMER_BURST = 3.0
+NEWCOMER_HELLOS_PER_HOUR = 2.0  # hellos of unadmitted keys relayed, all keys together
+# (each is relayed by every node of the mesh: a flood of fresh keys costs the
+# mesh this many relays an hour per node, whatever the attacker spends)
+NEWCOMER_BURST = 2.0
 SETTLE_SLICE = 250  # ids coded into the sketch per poll while starting (about 8 ms)
 
 

@@ -111,7 +111,7 @@ class Inbox(Outbox):
             self.stats.accepted += 1
             self._add(info)
             self.recon.got(rid)
-            news = True
+            news = news or asked or info.id in self.infos  # (a stranger's push is no news)
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
             if urgent:

@@ -38,3 +38,13 @@ def test_the_table_prints_one_row_per_attack() -> None:
     lines = attacks.table(rows).splitlines()
     assert lines[0].split()[0] == "attack" and len(lines) == 2
     assert ">70.0" in lines[1] and lines[1].startswith("echo")
+
+
+def test_a_low_duty_flood_of_fresh_keys_costs_the_mesh_less_than_its_air() -> None:
+    """issue 9: at 1 % duty, fresh keys' hellos and needs cost 1.48 times their
+    air: each took record reset Trickle everywhere (digests) and every node
+    relayed 6 newcomers' hellos an hour. Now records kept outside the sync set
+    are no news, and 2 hellos an hour are relayed."""
+    row = attacks.measure("nonmember-flood", SMALL, seeds=2, duty_pct=1.0)
+    assert row["attacker_air"] > 20
+    assert row["ratio"] <= 1.0, row
