@@ -40,6 +40,7 @@ FORMS: dict[str, tuple[Field, ...]] = {
         Field("category", "category", _names(CATEGORIES), "water"),
         Field("urgency", "urgency", tuple(reversed(_names(URGENCIES))), "normal"),
         Field("site", "site", placeholder="(your site)", limit=r.SITE_MAX),
+        Field("position", "position", placeholder="lat, lon: 43.2965, 5.3698 (optional)"),
         Field("valid_for", "valid for", default="7d", placeholder=_DURATION_HINT),
         Field("substitutes", "substitutes", placeholder="what else would do",
               limit=r.SUBSTITUTES_MAX),
@@ -55,6 +56,7 @@ FORMS: dict[str, tuple[Field, ...]] = {
         Field("offer_type", "type", _names(OFFER_TYPES), "stock"),
         Field("per", "per", ("-",) + _names(RATE_PERIODS), "-"),
         Field("site", "site", placeholder="(your site)", limit=r.SITE_MAX),
+        Field("position", "position", placeholder="lat, lon: 43.2965, 5.3698 (optional)"),
         Field("valid_for", "valid for", default="7d", placeholder=_DURATION_HINT),
         Field("pack", "pack", placeholder="one unit holds: 6 L (optional)"),
         Field("inputs", "inputs", placeholder="categories it consumes: metal fuel"),
@@ -153,6 +155,7 @@ def check(kind: str, values: dict[str, str], ctx: Context) -> tuple[r.Body | Non
         category = get("category", lambda v: _code(CATEGORIES, v))
         site = get("site", lambda v: _text(v, r.SITE_MAX))
         valid = get("valid_for", minutes)
+        where = get("position", inputs.position_text)
         if kind == "need":
             urgency = get("urgency", lambda v: _code(URGENCIES, v))
             subs = get("substitutes",
@@ -161,7 +164,7 @@ def check(kind: str, values: dict[str, str], ctx: Context) -> tuple[r.Body | Non
             needed = get("needed_by", lambda v: inputs.duration(v, "needed-by"))
             pack = get("pack", inputs.pack)
             if not errors:
-                body = r.Need(category, text, qty, unit, urgency, valid, site, None, subs,
+                body = r.Need(category, text, qty, unit, urgency, valid, site, where, subs,
                               deliver, needed, pack)
                 if subs or deliver or needed or pack:
                     get("text", lambda _: inputs.ext_texts(site, text, subs, deliver))
@@ -172,7 +175,7 @@ def check(kind: str, values: dict[str, str], ctx: Context) -> tuple[r.Body | Non
             needs = get("inputs", lambda v: inputs.categories(split_list(v), "input"))
             windows = get("windows", lambda v: inputs.windows(split_list(v)))
             if not errors:
-                body = r.Offer(category, text, qty, unit, offer_type, rate, valid, site, None,
+                body = r.Offer(category, text, qty, unit, offer_type, rate, valid, site, where,
                                pack, needs, windows)
                 if pack or needs or windows:
                     get("text", lambda _: inputs.ext_texts(site, text))

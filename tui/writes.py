@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from meshaid.node import actions
+from meshaid.node.actions import inputs
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
 from meshaid.node.store.store import record_id
@@ -46,11 +47,13 @@ class Writer:
     def post(self, kind: str, v: dict[str, str]) -> str:
         """Post the compose form of `kind` (its field values as typed); return the
         new record's id."""
+        where = inputs.position_text(v.get("position", ""))
+        lat, lon = (None, None) if where is None else (where.lat, where.lon)
         if kind == "need":
             return self._run(actions.post_need, v["text"], category=v["category"],
                              qty=_int(v["qty"]) or 0, unit=v["unit"], urgency=v["urgency"],
                              valid_for=v["valid_for"] or None, site=v["site"].strip(),
-                             substitutes=v.get("substitutes", ""),
+                             lat=lat, lon=lon, substitutes=v.get("substitutes", ""),
                              deliver_to=v.get("deliver_to", ""),
                              needed_by=v.get("needed_by", "").strip() or None,
                              pack=v.get("pack", "").strip() or None)
@@ -59,7 +62,7 @@ class Writer:
             return self._run(actions.post_offer, v["text"], category=v["category"],
                              qty=_int(v["qty"]) or 0, unit=v["unit"], offer_type=v["offer_type"],
                              per=per, valid_for=v["valid_for"] or None, site=v["site"].strip(),
-                             pack=v.get("pack", "").strip() or None,
+                             lat=lat, lon=lon, pack=v.get("pack", "").strip() or None,
                              needs_inputs=tuple(split_list(v.get("inputs", ""))),
                              windows=tuple(split_list(v.get("windows", ""))))
         if kind == "pledge":

@@ -92,6 +92,23 @@ def position(lat: float | None, lon: float | None) -> r.Position | None:
     return r.Position.from_degrees(lat, lon)
 
 
+def position_text(value: str) -> r.Position | None:
+    """A position typed as 'LAT, LON' in degrees ('43.2965, 5.3698'; a space
+    does as well as the comma), or None for nothing typed; checked as
+    `position` checks --lat and --lon."""
+    parts = [p for p in re.split(r"[,;\s]+", value.strip()) if p]
+    if not parts:
+        return None
+    example = "give latitude, longitude in degrees, like 43.2965, 5.3698"
+    if len(parts) != 2:
+        raise InvalidInput(example)
+    try:
+        lat, lon = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InvalidInput(example) from None
+    return position(lat, lon)
+
+
 def vocab(table: dict[int, str], value: str | int, what: str) -> int:
     """The code of a vocabulary entry given by name (any case) or code."""
     if isinstance(value, int):
