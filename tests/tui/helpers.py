@@ -86,6 +86,19 @@ async def wait_for(pilot: Any, condition: Callable[[], Any], what: str = "condit
         await pilot.pause(0.02)
 
 
+async def open_form(pilot: Any, key: str) -> Any:
+    """Press `key` and wait until its compose form has mounted and focused its
+    first field: a value set before that is selected by the focus, and the
+    next key typed replaces it."""
+    from meshaid.tui.screens.compose import ComposeScreen
+
+    await pilot.press(key)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen)
+                   and pilot.app.screen.focused is not None, f"the form that {key!r} opens")
+    await pilot.pause()
+    return pilot.app.screen
+
+
 def board_text(app: MeshaidApp) -> str:
     """The board table's rows as plain text, one line per row."""
     from meshaid.tui.widgets.keyed_table import KeyedTable

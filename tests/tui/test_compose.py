@@ -13,7 +13,7 @@ from meshaid.node.store import Store
 from meshaid.tui.screens.compose import ComposeScreen
 from meshaid.tui.widgets.byte_meter import ByteMeter
 
-from .helpers import Port, board_text, static_text, wait_for
+from .helpers import Port, board_text, open_form, static_text, wait_for
 
 
 def _last_record(port: Port, kind: r.Kind) -> bytes:
@@ -31,7 +31,7 @@ def test_compose_a_need_see_it_on_the_board_stored_signed(port: Port) -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await pilot.press("n")
+            await open_form(pilot, "n")
             assert isinstance(app.screen, ComposeScreen)
             app.screen.query_one("#f-text").value = "Diesel, 20 L can"
             await pilot.press("s")
@@ -66,7 +66,7 @@ def test_text_over_its_byte_budget_is_refused_as_typed(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("o")
+            await open_form(pilot, "o")
             app.screen.query_one("#f-text").value = "ä" * 35
             await pilot.press("ä", "ä")  # 74 bytes: two over the 72-byte budget
             await pilot.pause()
@@ -87,7 +87,7 @@ def test_pledge_lowers_what_remains(port: Port) -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await pilot.press("p")  # the cursor is on the critical water need
+            await open_form(pilot, "p")  # the cursor is on the critical water need
             assert isinstance(app.screen, ComposeScreen)
             values = app.screen.values()
             rid = f"{port.water.short_author.hex()}-{port.water.seq}"
@@ -110,7 +110,7 @@ def test_need_with_substitutes_and_deliver_to_is_stored_with_them(port: Port) ->
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await pilot.press("n")
+            await open_form(pilot, "n")
             assert isinstance(app.screen, ComposeScreen)
             form = app.screen
             form.query_one("#f-text").value = "M10 bolts"
@@ -154,7 +154,7 @@ def test_pledge_draws_on_an_own_offer_only(port: Port) -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await pilot.press("p")
+            await open_form(pilot, "p")
             assert isinstance(app.screen, ComposeScreen)
             form = app.screen
             form.query_one("#f-qty").value = "20"
@@ -179,7 +179,7 @@ def test_capacity_offer_with_inputs_and_windows_is_stored_with_them(port: Port) 
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await pilot.press("o")
+            await open_form(pilot, "o")
             form = app.screen
             assert isinstance(form, ComposeScreen)
             form.query_one("#f-text").value = "MIG welding " + "x" * 50

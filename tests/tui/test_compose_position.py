@@ -10,7 +10,7 @@ from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
 from meshaid.tui.screens.compose import ComposeScreen
 
-from .helpers import Port, board_text, static_text, wait_for
+from .helpers import Port, board_text, open_form, static_text, wait_for
 
 
 def _last(port: Port, kind: r.Kind) -> r.Record:
@@ -28,7 +28,7 @@ def test_need_and_offer_with_a_position_are_stored_with_it(port: Port) -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await pilot.press("n")
+            await open_form(pilot, "n")
             form = app.screen
             assert isinstance(form, ComposeScreen)
             form.query_one("#f-text").value = "stretchers"
@@ -49,7 +49,7 @@ def test_need_and_offer_with_a_position_are_stored_with_it(port: Port) -> None:
             need = _last(port, r.Kind.NEED)
             assert isinstance(need.body, r.Need) and need.body.text == "stretchers"
             assert need.body.position == r.Position.from_degrees(43.2965, 5.3698)
-            await pilot.press("o")
+            await open_form(pilot, "o")
             form = app.screen
             assert isinstance(form, ComposeScreen)
             form.query_one("#f-text").value = "diesel generator"
