@@ -123,10 +123,21 @@ def derived_state(store: Store) -> dict[str, Any]:
         "members": rows("SELECT * FROM members"),
         "keys": rows("SELECT * FROM keys"),
         "forks": rows("SELECT * FROM forks"),
-        "records": rows("SELECT hash FROM records"),
+        "records": sync_set(store),
         "list": q.list_objects(store, q.Filters(), now=NOW),
         "members_view": q.members(store),
     }
+
+
+def sync_set(store: Store) -> list[bytes]:
+    """The records a node reconciles: those it holds minus the superseded ones
+    (node/store/synced.py), sorted SHA-256s. Nodes that agree on it may hold
+    different superseded versions, or none (collected: node/store/gc.py)."""
+    from meshaid.node.store import synced
+
+    superseded = synced.excluded_ids(store.db)
+    return sorted(h for (h,) in store.db.execute("SELECT hash FROM records")
+                  if bytes(h)[:8] not in superseded)
 
 
 def fts_entries(store: Store) -> list[tuple]:

@@ -72,6 +72,7 @@ class BridgeEngine(Engine):
             return False
         result = self.ledger.sync_ingest(raw, now)
         self._retrust(result.changed)
+        self._set_change(result)  # superseded versions leave this engine's set too
         if result.info is None:
             self.stats.dropped[result.reason or result.status] += 1
             return False

@@ -22,6 +22,7 @@ from . import (
     check_cmd,
     demo_cmd,
     doctor_cmd,
+    gc_cmd,
     interop_cmds,
     ledger_cmds,
     match_cmd,
@@ -62,7 +63,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
 
 for module in (setup_cmds, ledger_cmds, match_cmd, members_cmds, transfer_cmds, interop_cmds,
-               attention_cmds, backup_cmds, doctor_cmd):
+               attention_cmds, backup_cmds, doctor_cmd, gc_cmd):
     for command in module.COMMANDS:
         cli.add_command(command)
 cli.add_command(demo_cmd.demo)

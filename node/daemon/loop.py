@@ -12,7 +12,9 @@ Timers: one for the engine (armed at `Daemon.pump`'s answer, i.e. the
 engine's `next_timer()`), and one periodic tick every `FEED_EVERY_S` that
 reads the change feed (records posted by the CLI or TUI reach the engine
 within a second), writes the status row when due and persists the budget
-window at most once a minute. With a systemd watchdog, a third timer pings
+window at most once a minute. Another runs one slice of garbage collection
+every `GC_STEP_S` when a round is due (hourly; node/store/gc.py Collector), one
+small write transaction at a time. With a systemd watchdog, a third timer pings
 it at half its interval, so a stuck loop gets restarted.
 
 Stopping (`request_stop`, wired to SIGTERM and SIGINT by the CLI): nothing
@@ -35,6 +37,7 @@ from .service import Daemon
 log = logging.getLogger("meshaid.daemon")
 
 FEED_EVERY_S = 0.5
+GC_STEP_S = 2.0  # one slice of garbage collection (a small transaction) when due
 STATUS_EVERY_S = 1.0  # look this often whether the status row is due (it decides)
 DRAIN_S = 5.0
 
@@ -162,6 +165,7 @@ class Runner:
         daemon.radio.start(self.sink)
         daemon.write_status(self.now(), self.wall(), force=True)
         self._every("feed", self.feed_every, self._tick)
+        self._every("gc", GC_STEP_S, lambda: self._guard("gc", daemon.collect, self.now()))
         if self.notifier.watchdog_s:
             self._every("watchdog", self.notifier.watchdog_s, self.notifier.watchdog)
         self.notifier.ready("started; radio connecting")

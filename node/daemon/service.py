@@ -42,7 +42,7 @@ from ..radio.base import (
     SendResult,
     mesh_priority,
 )
-from ..store import Store
+from ..store import Store, gc
 from ..store.sync_port import SyncLedger
 from ..sync.engine import Engine
 from ..sync.ports import Outgoing, SyncConfig
@@ -88,6 +88,7 @@ class Daemon:
         self.radio_dropped: Counter[str] = Counter()
         self.budget_saved_at = -1e18
         self._budget_key: tuple[int, float] | None = None
+        self.collector = gc.Collector()  # superseded records, hourly, in slices
 
     # ------------------------------------------------------------ engine
 
@@ -257,6 +258,10 @@ class Daemon:
         for raw in batch.foreign:
             self.engine.add_stored(raw, now)
         return len(batch.local) + len(batch.foreign)
+
+    def collect(self, now: float) -> int:
+        """One slice of garbage collection when due (node/store/gc.py)."""
+        return self.collector.step(self.store, now)
 
     def refresh_board(self, now: float) -> StatusBoard:
         board = self.board

@@ -19,6 +19,14 @@ Never collectible: the charter, vouches and revokes (membership is derived from
 all of them), and every need, offer and pledge (the objects themselves; every
 pledge, open or not, with its latest state). The derived state of
 `records - collectible(records)` is therefore that of `records`.
+
+Where it applies: `meshaid export --compact` leaves these records out of a
+bundle; every node leaves them out of its sync set (what digests and sketches
+count), so a version below one a node holds never travels to it; and a live
+node may delete them, keeping a tombstone each (node/store/gc.py), since a
+cut or fork arriving later can make a version count again. node/store/gc.py
+computes the same function in SQL over the records and tombstones a node
+holds; tests/store/test_gc.py checks that the two agree.
 """
 
 from __future__ import annotations

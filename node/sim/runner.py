@@ -50,6 +50,7 @@ class TrackedLedger(SyncLedger):
         result = super().sync_ingest(raw, now, meta)
         if result.status == "accepted":
             self.sim.got(record_id(raw), self.node, raw)
+            self.sim.superseded_got(raw, self.node)
         for freed in result.released:
             self.sim.got(freed.id, self.node, b"")
         return result
@@ -85,6 +86,8 @@ class Simulation:
     net_version: int = 0  # bumped whenever who-can-reach-whom changes
     attack_sent: int = 0
     text_bytes: list[int] = field(default_factory=lambda: [0, 0, 0])  # plain, packed, records
+    # (author short id, update target or -1 for hellos) -> (seq, id) of versions authored
+    versions: dict[tuple[bytes, int], list[tuple[int, bytes]]] = field(default_factory=dict)
     workload: Workload = field(init=False)
     sender: settings.Sender = field(init=False)
 
@@ -150,6 +153,16 @@ class Simulation:
         if rid not in self.created:
             self.created[rid] = (self.events.now, -2, len(raw))  # heard before its author's log
 
+    def superseded_got(self, raw: bytes, n: int) -> None:
+        """A node that got a version got what the versions below it said: they
+        are left out of every sync set (node/store/synced.py) and never reach
+        a node holding a later one, so they count as delivered with it."""
+        p = codec.parse(raw)
+        slot = _slot(p.body)
+        for seq, rid in self.versions.get((p.author_short, slot), ()) if slot is not None else ():
+            if seq < p.seq:
+                self.got(rid, n, b"")
+
     def _on_receive(self, n: int, payload: bytes, meta: Any) -> None:
         node = self.nodes.get(n)
         if node is None or not node.joined or n in self.attackers:
@@ -193,6 +206,9 @@ class Simulation:
         rec = node.store.author(body, member.key, self.clock(n))
         rid = record_id(rec.raw)
         self.created[rid] = (self.events.now, n, len(rec.raw))
+        slot = _slot(body)
+        if slot is not None:
+            self.versions.setdefault((rec.short_author, slot), []).append((rec.seq, rid))
         plain, packed = textcode.body_saving(body)
         self.text_bytes[0] += plain
         self.text_bytes[1] += packed
@@ -233,6 +249,14 @@ class Simulation:
         from .metrics import summarise
 
         return summarise(self, time.perf_counter() - wall0)
+
+
+def _slot(body: r.Body) -> int | None:
+    """What a record is a version of, among its author's: an update's target,
+    -1 for a hello, None for records never superseded."""
+    if isinstance(body, r.Update):
+        return body.target_seq
+    return -1 if isinstance(body, r.Hello) else None
 
 
 def _as_list(value: object) -> list[Any]:

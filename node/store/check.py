@@ -137,7 +137,9 @@ def rebuild(store: Store) -> dict[str, int]:
         db = store.db
         for table in DERIVED:
             db.execute(f"DELETE FROM {table}")
-        db.execute("INSERT INTO forks (author, seq) SELECT author, seq FROM records"
+        db.execute("INSERT INTO forks (author, seq) SELECT author, seq FROM"
+                   " (SELECT author, seq FROM records UNION ALL"  # tombstones: node/store/gc.py
+                   " SELECT k.key, c.seq FROM collected c JOIN collected_keys k ON k.id = c.author)"
                    " GROUP BY author, seq HAVING COUNT(*) > 1")
         for author, raw in db.execute(
                 f"SELECT author, raw FROM records WHERE kind = {HELLO}").fetchall():

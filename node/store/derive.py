@@ -101,7 +101,9 @@ class Batch:
         # CROSS JOIN keeps the list outside: given a few hundred pairs, SQLite would
         # otherwise build an automatic index over every update record, each batch.
         taken_sql = ("SELECT r.author, r.seq FROM v CROSS JOIN records r"
-                     " ON r.author = v.a AND r.seq = v.s")
+                     " ON r.author = v.a AND r.seq = v.s"
+                     " UNION SELECT k.key, c.seq FROM v CROSS JOIN collected_keys k ON k.key = v.a"
+                     " CROSS JOIN collected c ON c.author = k.id AND c.seq = v.s")  # gc.py
         updated_sql = ("SELECT r.author, r.ref_seq FROM v CROSS JOIN records r"
                        f" ON r.author = v.a AND r.ref_seq = v.s AND r.kind = {UPDATE}")
         for wanted, known, sql in ((pairs, self.looked, taken_sql),
@@ -290,6 +292,8 @@ def recompute_object(
             ref_short=body.need_author,
             ref_seq=body.need_seq,
         )
+    if through is not None:
+        upd = _collected_state(db, author, seq, through, upd)
     if upd is not None:
         u = _parse(upd[0])
         assert isinstance(u.body, r.Update)
@@ -314,6 +318,23 @@ def recompute_object(
         batch.needs.add(need)
     elif need is not None:
         recompute_need_totals(db, *need)
+
+
+def _collected_state(db: Database, author: bytes, seq: int, through: int,
+                     upd: tuple | None) -> tuple | None:
+    """A cut author's latest trusted update of (author, seq) among its stored
+    records (`upd`) and its collected tombstones (node/store/gc.py): the cut may
+    fall back to a version collected while a later one superseded it."""
+    row = db.execute(
+        "SELECT c.seq, c.body FROM collected c JOIN collected_keys k ON k.id = c.author"
+        " WHERE k.key = ?1 AND c.slot = ?2 AND c.seq <= ?3"
+        " AND c.seq NOT IN (SELECT seq FROM forks WHERE author = ?1)"
+        " ORDER BY c.seq DESC, c.id ASC LIMIT 1",
+        [author, seq, through]).fetchone()
+    # Forked seqs are left out on both sides, so the two never tie on seq.
+    if row is None or (upd is not None and _parse(upd[0]).seq > row[0]):
+        return upd
+    return (bytes(row[1]) + bytes(64),)
 
 
 _TOTALS_SQL = f"""

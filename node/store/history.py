@@ -20,15 +20,20 @@ def updates_of(store: Store, text_id: str) -> list[dict[str, Any]]:
     """Every update the record's author signed for it, oldest first (the last
     one in seq order is the current state). Empty for an unknown id."""
     short, seq = parse_record_id(text_id)
+    # Collected versions (node/store/gc.py) keep their unsigned bytes: shown too.
     rows = store.db.execute(
-        "SELECT u.raw, u.seq FROM records u JOIN records o ON o.author = u.author"
+        "SELECT u.raw, u.seq, u.hash, 0 FROM records u JOIN records o ON o.author = u.author"
         f" WHERE o.short = ? AND o.seq = ? AND o.kind IN ({OBJECTS})"
-        f" AND u.kind = {UPDATE} AND u.ref_seq = ? ORDER BY u.seq, u.hash",
-        [short, seq, seq],
+        f" AND u.kind = {UPDATE} AND u.ref_seq = ?"
+        " UNION ALL SELECT c.body, c.seq, c.id, 1 FROM collected c"
+        " JOIN collected_keys k ON k.id = c.author JOIN records o ON o.author = k.key"
+        f" WHERE o.short = ? AND o.seq = ? AND o.kind IN ({OBJECTS})"
+        " AND c.slot = ? ORDER BY 2, 3",
+        [short, seq, seq, short, seq, seq],
     ).fetchall()
     out = []
-    for raw, useq in rows:
-        p = codec.parse(bytes(raw))
+    for raw, useq, _hash, unsigned in rows:
+        p = codec.parse(bytes(raw) + bytes(64 if unsigned else 0))
         body = p.body
         assert isinstance(body, r.Update)
         out.append({

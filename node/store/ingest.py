@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
-from . import derive, meshclock
+from . import derive, gc, meshclock
 from .errors import Outcome
 from .schema import get_meta, put_meta
 from .sqlconst import CHARTER, HELLO, padded
@@ -177,6 +177,11 @@ class Ingester:
                 return Outcome("duplicate")
         elif self.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
             return Outcome("duplicate")
+        gone = gc.tombstoned(self.db, digest, raw)  # collected here (node/store/gc.py)
+        if gone:
+            return Outcome("duplicate")
+        if gone is False:  # no longer superseded: stored again; the pairs' look-ups are stale
+            self._derive.end()
         try:
             parsed = self._parsed.get(raw) or codec.parse(raw)
         except DecodeError as exc:

@@ -13,6 +13,8 @@ held      records that could not be verified yet (author or charter unknown)
 meta      node settings: network id, expected network code, clock, budget window
 outbox    records authored here that have not gone on air yet (m003)
 heard     per record: the node it was first heard from, SNR, RSSI, hops (m003)
+collected tombstones of records garbage-collected on this node (m007, node/store/gc.py):
+          8-byte id, author (numbered in collected_keys), slot, seq, unsigned bytes
 
 records.local (m003) marks records authored on this node; records.critical
 (m003) marks critical needs, so the sync engine starts without parsing records.
@@ -220,6 +222,32 @@ def m006_records_indexes_ingest_needs(db: Database) -> None:
             WHERE kind IN ({MEMBERSHIP});
         """
     )
+
+
+@migrations()
+def m007_collected_tombstones(db: Database) -> None:
+    """Tombstones of superseded records collected on a live node (node/store/gc.py):
+    the 8-byte sync id keeps an arriving copy a duplicate, the unsigned bytes
+    keep the state a later revocation may fall back to; slot is the update's
+    target seq (-1 for a hello); authors are numbered in collected_keys."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS collected_keys (
+            id INTEGER PRIMARY KEY,
+            key BLOB NOT NULL UNIQUE
+        );
+        CREATE TABLE IF NOT EXISTS collected (
+            id BLOB PRIMARY KEY,
+            author INTEGER NOT NULL,
+            slot INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            body BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS collected_seq ON collected(author, seq);
+        CREATE INDEX IF NOT EXISTS collected_slot ON collected(author, slot);
+        """
+    )
+
 
 def needs_migration(db: Database) -> bool:
     """True when `db` is not at the current schema (a read-only store refuses it)."""

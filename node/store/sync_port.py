@@ -26,6 +26,7 @@ from ..ledger import codec, identity
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
 from ..sync.ports import CLASS_OF_KIND, Ingested, RecordInfo, RxMeta
+from . import synced
 from .store import Store
 
 _URGENT_KINDS = {int(r.Kind.CHARTER), int(r.Kind.VOUCH), int(r.Kind.REVOKE)}
@@ -105,15 +106,35 @@ class SyncLedger:
         if any(rec.kind in _MEMBERSHIP_KINDS for rec in freed):
             self._members_gen = -1  # a held vouch (or revoke) took effect just now
         self._load_members()
-        released = tuple(self._of_record(rec) for rec in freed)
+        digest = hashlib.sha256(raw).digest()
+        # The sync set leaves out superseded records (synced.py): what this one
+        # and the records it freed superseded, or made count again.
+        change = synced.Change()
+        if outcome.status in ("accepted", "duplicate"):
+            change = synced.change(self.store.db, digest)
+        for rec in freed:
+            more = synced.change(self.store.db, hashlib.sha256(rec.raw).digest())
+            change.dropped |= more.dropped
+            change.returned |= more.returned
+            if more.superseded:
+                change.dropped.add(hashlib.sha256(rec.raw).digest())
+        released = tuple(self._of_record(rec) for rec in freed
+                         if hashlib.sha256(rec.raw).digest() not in change.dropped)
         changed = self._take_changed()
+        dropped = tuple(sorted(h[:8] for h in change.dropped))
+        returned = tuple(i for i in (self.info(h) for h in sorted(change.returned))
+                         if i is not None)
+        if change.superseded:  # stored, but below a version already held
+            return Ingested(outcome.status, "superseded", None, released, changed, dropped,
+                            returned)
         if outcome.status == "duplicate":
-            info = self.info(hashlib.sha256(raw).digest())
+            info = self.info(digest)
             if info is not None:
-                return Ingested("duplicate", "", info, released, changed)
+                return Ingested("duplicate", "", info, released, changed, dropped, returned)
         if outcome.status != "accepted" or outcome.record is None:
-            return Ingested(outcome.status, outcome.reason, None, released, changed)
-        return Ingested("accepted", "", self._of_record(outcome.record), released, changed)
+            return Ingested(outcome.status, outcome.reason, None, released, changed, dropped, returned)
+        return Ingested("accepted", "", self._of_record(outcome.record), released, changed,
+                        dropped, returned)
 
     def _take_changed(self) -> tuple[RecordInfo, ...]:
         """The records of keys whose standing changed since the last call (a vouch
@@ -176,6 +197,8 @@ class SyncLedger:
 
     def _rows(self, where: str, args: list[bytes]) -> list[RecordInfo]:
         urgent_kinds, classes = _URGENT_KINDS, _CLASS
+        # Superseded versions are outside the sync set (synced.py).
+        superseded = synced.excluded_ids(self.store.db)
         return [RecordInfo(rid, classes[kind], hlc,
                            bool(trusted) and (kind in urgent_kinds or bool(critical)),
                            bool(trusted), short)
@@ -183,7 +206,7 @@ class SyncLedger:
             "SELECT substr(r.hash, 1, 8), r.kind, r.hlc, r.short, r.critical,"
             " m.key IS NOT NULL AND (m.revoked_through IS NULL OR r.seq <= m.revoked_through)"
             " FROM records r LEFT JOIN members m ON m.key = r.author" + where, args
-        ).fetchall()]
+        ).fetchall() if bytes(rid) not in superseded]
 
     def sync_raw(self, rid: bytes) -> bytes | None:
         row = self.store.db.execute(

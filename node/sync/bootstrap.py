@@ -325,6 +325,10 @@ class Bootstrap:
         """A record joined the ledger: keep the partition orders current."""
         self.orders.added(info)
 
+    def removed(self, info: RecordInfo) -> None:
+        """A record left the sync set (superseded): keep the partition orders current."""
+        self.orders.removed(info)
+
     def _packet(self, part: int, cursor: bytes, infos: Mapping[bytes, RecordInfo],
                 raw_of: Callable[[bytes], bytes | None]
                 ) -> tuple[list[bytes], bool]:

@@ -156,6 +156,7 @@ class Engine(Inbox):
         if rid not in self.infos and rid not in self.outside:
             result = self.ledger.sync_ingest(raw, now)
             self._retrust(result.changed)
+            self._set_change(result)
             if result.info is None:
                 self.stats.dropped[result.reason or result.status] += 1
                 return
@@ -182,6 +183,7 @@ class Engine(Inbox):
             return
         result = self.ledger.sync_ingest(raw, now)
         self._retrust(result.changed)
+        self._set_change(result)
         if result.info is None:
             self.stats.dropped[result.reason or result.status] += 1
             return

@@ -5,7 +5,9 @@ Theory of operation
 -------------------
 A RECORDS packet is checked record by record (the ledger verifies and stores,
 ports.Ledger.sync_ingest). A record new to us is added to the sync set
-(count, fingerprint, sketch), news resets Trickle, an urgent trusted record is
+(count, fingerprint, sketch) and the versions it supersedes leave it
+(`_set_change`: the set is the records held minus the superseded ones,
+node/store/synced.py), news resets Trickle, an urgent trusted record is
 watched for implicit acks (urgent.py), and if the packet asked to be relayed
 a relay is planned (`_plan_relay`): only where the sender chose us as a
 multipoint relay and some neighbour is not yet covered (relays.py), or in a
@@ -28,7 +30,7 @@ from . import messages as m
 from .bootstrap import Bootstrap
 from .inflight import Arrivals
 from .outbox import RELAY_FRAME, Outbox, _Send, record_id
-from .ports import CLASS_MEMBERSHIP, RecordInfo, RxMeta
+from .ports import CLASS_MEMBERSHIP, Ingested, RecordInfo, RxMeta
 from .ratelimit import AuthorRates
 
 
@@ -75,6 +77,23 @@ class Inbox(Outbox):
                 self.sketch.add(x, -1)
                 self.boot.orders.removed(info)
                 self.outside[info.id] = info
+    def _drop(self, rid: bytes) -> None:
+        """A record left the sync set: a later version superseded it (PROTOCOL.md §5)."""
+        self.outside.pop(rid, None)
+        info = self.infos.pop(rid, None)
+        if info is None:
+            return
+        x = int.from_bytes(rid, "big")
+        self.fingerprint ^= x
+        self.sketch.add(x, -1)
+        self.boot.orders.removed(info)
+
+    def _set_change(self, result: Ingested) -> None:
+        """Apply what an ingest superseded, or made count again, to the set."""
+        for rid in result.dropped:
+            self._drop(rid)
+        for info in result.returned:
+            self._add(info)
 
     def _news(self, now: float, urgent: bool) -> None:
         self.last_news = now
@@ -100,6 +119,7 @@ class Inbox(Outbox):
             asked = pulled or rid in self.recon.requests
             result = self.ledger.sync_ingest(raw, now, None if asked else meta)
             self._retrust(result.changed)
+            self._set_change(result)
             for freed in result.released:  # held until this record (a hello) arrived
                 self._add(freed)
                 self.recon.got(freed.id)

@@ -120,13 +120,15 @@ class Orders:
         self.infos[part].insert(i, info)
 
     def removed(self, info: RecordInfo) -> None:
-        """A record left the set (a revocation cut its author): out of its order
+        """A record left the set (a revocation cut its author, a later version
+        superseded it): out of its order
         (while building, its key is skipped when its partition is merged)."""
+        part = info.id[0] % self.parts
         if not self.ready:
             self._by_key.pop(key_of(info.cls, info.hlc, info.id), None)
             self._late = [i for i in self._late if i.id != info.id]
-            return
-        part = info.id[0] % self.parts
+            if part > self._sorted:
+                return  # (a partition merged already, or being merged, holds it in order)
         keys = self.keys[part]
         k = key_of(info.cls, info.hlc, info.id)
         i = bisect.bisect_left(keys, k)

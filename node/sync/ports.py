@@ -43,6 +43,9 @@ class Ingested:
     # Stored records whose trust this one changed (a vouch or revocation took
     # effect): their infos as they are now.
     changed: tuple[RecordInfo, ...] = ()
+    # The sync set is the records held minus the superseded ones (PROTOCOL.md §5):
+    dropped: tuple[bytes, ...] = ()  # ids this record superseded: they leave the set
+    returned: tuple[RecordInfo, ...] = ()  # records a fork or a cut made count again
 
 
 class Ledger(Protocol):

@@ -15,7 +15,7 @@ import re
 from ledger_helpers import NOW, Actor, World
 
 from meshaid.node.ledger import records as r
-from meshaid.node.store import Store, derive, feed, queries
+from meshaid.node.store import Store, derive, feed, gc, queries
 from meshaid.node.store.sqlconst import PAD_SIZES
 from meshaid.node.store.store import record_id
 from meshaid.node.store.sync_port import SyncLedger
@@ -29,6 +29,8 @@ WHOLE_READS = {
         "sync_infos: the engine's whole record set at start-up",
     r"GROUP BY r\.author": "meshclock.rebuild: newest record per member, after a membership change",
     r"WHERE m\.key IS NULL AND r\.kind != ": "the non-member quota's window, read once per port",
+    r"AS held\s+FROM records WHERE kind IN":
+        "gc.excluded: every superseded version, for sync_infos, a collection or a membership change",
 }
 
 
@@ -101,6 +103,12 @@ def exercise() -> tuple[Store, list[str]]:
     port.sync_ingest(w.net.need(w.anna, text="tarps").raw, NOW,
                      RxMeta(sender=9, snr=1.0, rssi=-100.0, hops=2))
     port.sync_ingest(water.raw, NOW)  # a duplicate: looked up by hash
+    # An update through the port (its slot's superseded versions leave the sync
+    # set: node/store/synced.py), then a garbage collection (node/store/gc.py).
+    port.sync_ingest(w.net.update(w.anna, water, qty=120).raw, NOW)
+    port.sync_ingest(w.net.hello(w.anna, "Anna, clinic").raw, NOW)
+    gc.collect(store)
+    store.ingest(w.net.update(w.anna, water, qty=110).raw, now=NOW)
     store.charter_raw()
     store.db.conn.set_trace_callback(None)
     return store, seen
@@ -115,6 +123,8 @@ def test_hot_paths_search_indexes_only() -> None:
     assert any("o.kind = " in sql and "o.valid_until" in sql for sql in found)
     assert any("WHERE hash >= " in sql for sql in found)
     assert any(sql.startswith("SELECT author, raw FROM records WHERE kind IN") for sql in found)
+    assert any("AS held" in sql and "AND ref_seq = " in sql for sql in found)  # an update slot
+    assert any("INSERT OR IGNORE INTO collected" in sql for sql in seen)
     assert whole_reads(found) == []
 
 

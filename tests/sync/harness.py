@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from meshaid.node.ledger import codec, hlc, identity
 from meshaid.node.ledger import records as r
-from meshaid.node.store import Store
+from meshaid.node.store import Store, synced
 from meshaid.node.store.sync_port import SyncLedger
 from meshaid.node.sync.budget import BULK, NORMAL, URGENT
 from meshaid.node.sync.engine import Engine, record_id
@@ -253,11 +253,15 @@ class Mesh:
     # ------------------------------------------------------------ checks
 
     def record_sets(self) -> list[set[bytes]]:
-        """Each node's records, but those of keys nobody admitted (kept where they
+        """Each node's sync set by SHA-256: its records minus the superseded ones
+        (node/store/synced.py) and those of keys nobody admitted (kept where they
         landed, never reconciled: PROTOCOL.md §9)."""
-        return [{bytes(h) for (h,) in s.db.execute("SELECT hash FROM records")
-                 if bytes(h)[:8] not in e.outside}
-                for s, e in zip(self.stores, self.engines, strict=True)]
+        out = []
+        for s, e in zip(self.stores, self.engines, strict=True):
+            superseded = synced.excluded_ids(s.db)
+            out.append({bytes(h) for (h,) in s.db.execute("SELECT hash FROM records")
+                        if bytes(h)[:8] not in superseded and bytes(h)[:8] not in e.outside})
+        return out
 
     def agree(self) -> bool:
         sets = self.record_sets()
@@ -282,7 +286,7 @@ class Mesh:
             return state
         members = {dict(row)["key"] for row in state["members"]}
         outside = set().union(*(e.outside for e in self.engines))
-        state["records"] = [row for row in state["records"] if dict(row)["hash"][:8] not in outside]
+        state["records"] = [h for h in state["records"] if h[:8] not in outside]  # sync set
         state["keys"] = [row for row in state["keys"] if dict(row)["key"] in members]
         state["objects"] = [row for row in state["objects"] if dict(row)["trust"] == "trusted"]
         state["fts"] = [row for row in state["fts"] if row[1] in members]

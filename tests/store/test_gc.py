@@ -1,0 +1,187 @@
+"""Garbage collection on a live node (node/store/gc.py): collecting at any point
+of any arrival order leaves the derived state and the sync set as they would
+be without collecting (hypothesis, with forks and revocations arriving after
+the collection); an arriving copy of a collected record is a duplicate; the
+policy's answer and the store's agree."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ledger_helpers import NOW, World, derived_state, sync_set
+
+from meshaid.node.ledger import records as r
+from meshaid.node.ledger import retention as policy
+from meshaid.node.store import Store, gc, history, retention, synced
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[World, list[r.Record]]:
+    """A network with long chains of updates and hellos, sometimes a fork (a seq
+    signed twice, maybe an update's) and revocations cutting below the latest
+    updates, so that a collected version can count again."""
+    w = World.build()
+    net = w.net
+    actors = [w.founder, w.anna, w.bo]
+    records: list[r.Record] = list(w.base)
+    objects: list[r.Record] = []
+    for _ in range(draw(st.integers(3, 24))):
+        who = draw(st.sampled_from(actors))
+        mine = [o for o in objects if o.author == who.pub]
+        action = draw(st.sampled_from(["need", "pledge", "update", "update", "update", "hello"]))
+        if action == "need" or (action == "update" and not mine):
+            rec = net.need(who, draw(st.integers(1, 50)))
+        elif action == "pledge" and any(o.kind is r.Kind.NEED for o in objects):
+            need = draw(st.sampled_from([o for o in objects if o.kind is r.Kind.NEED]))
+            rec = net.pledge(who, need, draw(st.integers(1, 30)))
+        elif action == "update":
+            target = draw(st.sampled_from(mine))
+            qty = draw(st.integers(0, 60))
+            status = draw(st.sampled_from([0, 0, 1, 2]))
+            rec = net.sign(who, r.Update(target.seq, status, qty, 0,
+                                         draw(st.sampled_from([0, 0, 120])),
+                                         draw(st.sampled_from(["", "note"]))))
+        else:
+            rec = net.hello(who, f"{who.label} {draw(st.integers(0, 9))}")
+        records.append(rec)
+        if rec.kind in (r.Kind.NEED, r.Kind.PLEDGE):
+            objects.append(rec)
+    for _ in range(draw(st.integers(0, 2))):  # twins of an earlier seq of anna's or bo's
+        victim = draw(st.sampled_from([w.anna, w.bo]))
+        theirs = [o for o in objects if o.author == victim.pub]
+        if victim.seq >= 2 and theirs:
+            seq = draw(st.integers(2, victim.seq))
+            target = draw(st.sampled_from(theirs))
+            if target.seq < seq:
+                records.append(net.sign(victim, r.Update(target.seq, 2, 0, 0, 0, "twin"),
+                                        seq=seq))
+    if draw(st.booleans()):
+        victim = draw(st.sampled_from([w.anna, w.bo]))
+        records.append(net.revoke(w.founder, victim, draw(st.integers(0, max(1, victim.seq)))))
+    return w, records
+
+
+def digest(rec: r.Record) -> bytes:
+    return hashlib.sha256(rec.raw).digest()
+
+
+def fresh(w: World) -> Store:
+    store = Store.open(":memory:")
+    store.expect_network(w.net.code)
+    return store
+
+
+def state(store: Store) -> dict[str, Any]:
+    out = derived_state(store)
+    del out["records"]  # held records differ by design; the sync set is compared apart
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(histories(), st.randoms(use_true_random=False), st.sets(st.integers(0, 40), max_size=5))
+def test_collecting_at_any_point_of_any_order_keeps_state_and_sync_set(
+        history_: tuple[World, list[r.Record]], rnd: Any, points: set[int]) -> None:
+    w, records = history_
+    order = list(records)
+    rnd.shuffle(order)
+    plain, collected = fresh(w), fresh(w)
+    for i, rec in enumerate(order):
+        if i in points:
+            gc.collect(collected, batch=3)
+        for store in (plain, collected):
+            store.ingest(rec.raw, now=NOW)
+        assert state(collected) == state(plain)
+    gc.collect(collected, batch=3)
+    assert state(collected) == state(plain)
+    # Every record is held or tombstoned; what is superseded is the policy's answer.
+    held = {bytes(h)[:8] for (h,) in collected.db.execute("SELECT hash FROM records")}
+    tombs = {bytes(i) for (i,) in collected.db.execute("SELECT id FROM collected")}
+    assert held | tombs == {digest(rec)[:8] for rec in records} and not held & tombs
+    cut = retention.cut_keys(plain)
+    superseded = {v.hash for v in gc.excluded(plain.db)}
+    assert superseded == policy.collectible(list(records), cut)
+    # The sync sets agree, but for tombstones a fork or a cut made count again
+    # after they were collected: a neighbour holding them sends them back.
+    back = _counting_again(collected)
+    assert tombs <= {v.id for v in gc.excluded(collected.db)} | back
+    assert {h[:8] for h in sync_set(collected)} | back == {h[:8] for h in sync_set(plain)}
+    # Every copy arriving again is a duplicate, but those, which are stored again.
+    for rec in order:
+        outcome = collected.ingest(rec.raw, now=NOW)
+        assert outcome.status == ("accepted" if digest(rec)[:8] in back else "duplicate")
+    assert sync_set(collected) == sync_set(plain)
+    assert state(collected) == state(plain)
+    gc.collect(collected)
+    assert sync_set(collected) == sync_set(plain) and state(collected) == state(plain)
+
+
+def _counting_again(store: Store) -> set[bytes]:
+    """Ids of tombstones no longer superseded (a fork or cut came after)."""
+    superseded = {v.id for v in gc.excluded(store.db)}
+    return {bytes(i) for (i,) in store.db.execute("SELECT id FROM collected")} - superseded
+
+
+def test_collected_versions_leave_the_sync_set_and_the_history_keeps_them() -> None:
+    w = World.build()
+    net = w.net
+    need = net.need(w.anna, 10)
+    u1, u2, u3 = (net.update(w.anna, need, qty=q) for q in (9, 8, 7))
+    hello = net.hello(w.anna, "Anna, clinic")
+    store = w.store(need, u1, u2, u3, hello)
+    first_hello = next(rec for rec in w.base if rec.kind is r.Kind.HELLO
+                       and rec.author == w.anna.pub)
+    gone = {digest(u1), digest(u2), digest(first_hello)}
+    assert {h[:8] for h in gone} == synced.excluded_ids(store.db)
+    done = gc.collect(store)
+    assert done.records == 3 and done.bytes_before == sum(
+        len(x.raw) for x in (u1, u2, first_hello))
+    assert gc.collect(store, dry_run=True).records == 0
+    assert [u["qty"] for u in history.updates_of(store, f"{need.short_author.hex()}-{need.seq}")] \
+        == [9, 8, 7]
+    for rec in (u1, u2, first_hello):
+        assert store.ingest(rec.raw, now=NOW).status == "duplicate"
+
+
+def test_a_cut_after_collection_falls_back_to_the_collected_version() -> None:
+    w = World.build()
+    net = w.net
+    need = net.need(w.anna, 10)
+    u1 = net.update(w.anna, need, qty=9)
+    u2 = net.update(w.anna, need, qty=1, status=2)  # a thief's withdrawal, say
+    store = w.store(need, u1, u2)
+    assert gc.collect(store).records == 1
+    store.ingest(net.revoke(w.founder, w.anna, u1.seq).raw, now=NOW)
+    qty, state_seq = store.db.execute("SELECT qty, state_seq FROM objects WHERE seq = ?",
+                                      [need.seq]).fetchone()
+    assert (qty, state_seq) == (9, u1.seq)
+
+
+def test_the_newest_row_is_never_collected() -> None:
+    w = World.build()
+    net = w.net
+    need = net.need(w.anna, 10)
+    u1, u2 = net.update(w.anna, need, qty=9), net.update(w.anna, need, qty=8)
+    store = w.store(need, u2, u1)  # the superseded version arrived last
+    assert gc.collect(store).records == 0
+    store.ingest(net.need(w.bo, 3).raw, now=NOW)
+    assert gc.collect(store).records == 1
+
+
+def test_the_daemons_collector_works_in_slices_when_due() -> None:
+    w = World.build()
+    net = w.net
+    need = net.need(w.anna, 10)
+    updates = [net.update(w.anna, need, qty=q) for q in range(9, 0, -1)]
+    store = w.store(need, *updates, net.need(w.bo, 3))
+    collector = gc.Collector(every_s=3600.0, first_s=300.0, batch=3)
+    assert collector.step(store, 0.0) == 0  # not due yet
+    assert collector.step(store, 299.0) == 0
+    assert collector.step(store, 300.0) == 0 and len(collector.todo) == 8  # listed
+    assert [collector.step(store, 301.0 + k) for k in range(4)] == [3, 3, 2, 0]
+    assert collector.collected == 8 and gc.count(store.db) == 8
+    store.ingest(net.update(w.anna, need, qty=0).raw, now=NOW)
+    assert collector.step(store, 1000.0) == 0 and not collector.todo  # next round at 3900
+    assert collector.step(store, 3900.0) == 0 and collector.step(store, 3901.0) == 1
