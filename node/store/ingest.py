@@ -81,6 +81,7 @@ class Ingester:
     generation: int  # bumped whenever the caches were reloaded (Store)
     _stores: int  # records this Store inserted (so far)
     _early: tuple[set[bytes], int, int]  # _start_checks' look-up: (present, generation, _stores)
+    _tombs: set[bytes]  # 8-byte ids of the batch's records that have a tombstone (gc.py)
     refresh: Callable[[], None]
 
     def _start_checks(self, batch: list[bytes], digests: list[bytes]) -> None:
@@ -144,6 +145,12 @@ class Ingester:
             present = self._lookup_present(digests)  # another process or a retry stored some
         self._present = present
         self._looked_up = set(digests)
+        ids = [d[:8] for d in digests if d not in present]
+        self._tombs = set()
+        for i in range(0, len(ids), 500):
+            part = padded(ids[i : i + 500])
+            self._tombs.update(bytes(t) for (t,) in self.db.execute(
+                f"SELECT id FROM collected WHERE id IN ({','.join('?' * len(part))})", part))
         pairs: set[tuple[bytes, int]] = set()
         objects: set[tuple[bytes, int]] = set()
         for parsed in self._parsed.values():
@@ -159,6 +166,7 @@ class Ingester:
             future.cancel()
         self._verifying.clear()
         self._early = (set(), -1, -1)
+        self._tombs = set()
         self._parsed.clear()
         self._present.clear()
         self._looked_up.clear()
@@ -177,7 +185,9 @@ class Ingester:
                 return Outcome("duplicate")
         elif self.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
             return Outcome("duplicate")
-        gone = gc.tombstoned(self.db, digest, raw)  # collected here (node/store/gc.py)
+        gone = None  # a batch looked its ids up in the tombstones at once (_prepare)
+        if digest not in self._looked_up or digest[:8] in self._tombs:
+            gone = gc.tombstoned(self.db, digest, raw)  # collected here (node/store/gc.py)
         if gone:
             return Outcome("duplicate")
         if gone is False:  # no longer superseded: stored again; the pairs' look-ups are stale

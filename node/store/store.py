@@ -81,6 +81,7 @@ class Store(Ingester, Authoring):
         self._looked_up: set[bytes] = set()
         self._stores = 0
         self._early: tuple[set[bytes], int, int] = (set(), -1, -1)
+        self._tombs: set[bytes] = set()
         self._derive = derive.Batch(db)
         self._newest: dict[bytes, int] = {}
         self._newest_dirty = False

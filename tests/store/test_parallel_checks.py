@@ -109,3 +109,30 @@ def test_single_records_and_small_batches_never_start_the_pool(
     pool = ingest_module.Ingester._pool
     assert pool is not None
     pool.shutdown()
+
+
+def test_collected_records_in_a_large_batch_are_duplicates_looked_up_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch looks its ids up in the tombstones (node/store/gc.py) in one query;
+    only those found are checked one by one, with the same answers."""
+    from ledger_helpers import World
+
+    from meshaid.node.store import gc
+
+    w = World.build()
+    need = w.net.need(w.anna, 10)
+    updates = [w.net.update(w.anna, need, qty=q) for q in range(30, 0, -1)]
+    store = w.store(need, *updates)
+    assert gc.collect(store).records >= len(updates) - 1
+    extra = [w.net.need(w.bo, text=f"nails {i}") for i in range(ingest_module.PARALLEL_MIN)]
+    checked: list[bytes] = []
+    tombstoned = gc.tombstoned
+
+    def counting(db, digest, raw):  # type: ignore[no-untyped-def]
+        checked.append(digest)
+        return tombstoned(db, digest, raw)
+
+    monkeypatch.setattr(gc, "tombstoned", counting)
+    got = store.ingest_many([u.raw for u in updates] + [e.raw for e in extra], now=NOW)
+    assert [o.status for o in got] == ["duplicate"] * len(updates) + ["accepted"] * len(extra)
+    assert len(checked) == len(updates) - 1  # the tombstoned ones only
