@@ -219,7 +219,9 @@ class Answers:
         if unpaid and sender not in self.unvouched:
             self.recon.offer(unpaid, sender, now)
         for x in result.theirs:
-            self.recon.want(x.to_bytes(8, "big"), sender, now)
+            rid = x.to_bytes(8, "big")
+            if rid not in eng.outside:  # held outside the sync set: asking brings nothing new
+                self.recon.want(rid, sender, now)
 
     def vouched(self, msg: m.Sketch, sender: int) -> bool:
         """Does a sketch (from index 0) agree with its sender's own last digest?

@@ -109,6 +109,7 @@ class Inbox(Outbox):
             rid = record_id(raw)
             if rid in self.infos or rid in self.outside:
                 self.stats.duplicates += 1
+                self.recon.got(rid)  # held already (outside the sync set, say): ask no more
                 if self.plausible:  # a copy from a spoofed sender proves nothing
                     self._heard(rid, meta.sender, now)
                 continue
@@ -125,6 +126,8 @@ class Inbox(Outbox):
                 self.recon.got(freed.id)
             if result.info is None:
                 self.stats.dropped[result.reason or result.status] += 1
+                if result.status == "held":
+                    self.recon.got(rid)  # the store keeps it until its author's hello comes
                 continue
             info = result.info
             self._remember(rid, raw)

@@ -54,7 +54,7 @@ RECORD_GUESS = 150  # bytes a record is assumed to take before any was heard
 SKETCH_FRAME = 120  # bytes of a typical first sketch
 MORE_WAIT = 60.0  # seconds to wait for the symbols a MORE asked for before asking again
 SERVED_S = 120.0  # a set sketched from index 0 is not sketched again from 0 this soon
-MORE_TRIES = 1  # MOREs in a row left unanswered before a stream is no longer driven
+MORE_TRIES = 2  # MOREs in a row left unanswered before a stream is no longer driven
 
 
 class Reconciler:
