@@ -7,6 +7,8 @@ directory unless --keep names one: never the user's own node."""
 
 from __future__ import annotations
 
+import math
+import os
 import queue
 import sys
 import tempfile
@@ -19,6 +21,23 @@ import click
 from .common import Refused
 
 READY_TIMEOUT_S = 60.0
+EPOCH_ENV = "MESHAID_DEMO_EPOCH"  # unix seconds the story starts at: the same value, the same run
+
+
+def _epoch() -> float:
+    """The story's start on the wall clock: now, or MESHAID_DEMO_EPOCH (tests and
+    bug reports replay one run exactly; records are dated from it)."""
+    given = os.environ.get(EPOCH_ENV)
+    if not given:
+        return time.time()
+    try:
+        epoch = float(given)
+    except ValueError:
+        epoch = math.nan
+    if not math.isfinite(epoch) or not 0 < epoch < 4e9:
+        raise Refused(f"{EPOCH_ENV}={given!r} is not a time in unix seconds "
+                      "(e.g. 1780000000); unset it to start the story now")
+    return epoch
 
 
 @click.command()
@@ -42,25 +61,26 @@ def demo(keep: Path | None, headless: bool, speed: float) -> None:
     """
     if keep is not None and keep.exists() and any(keep.iterdir()):
         raise Refused(f"{keep} is not empty; --keep needs an empty or new directory")
+    epoch = _epoch()
     interactive = not headless and sys.stdin.isatty() and sys.stdout.isatty()
     with tempfile.TemporaryDirectory(prefix="meshaid-demo-") as tmp:
         base = keep or Path(tmp)
         base.mkdir(parents=True, exist_ok=True)
         if interactive:
-            _interactive(base, speed)
+            _interactive(base, speed, epoch)
         else:
-            _headless(base)
+            _headless(base, epoch)
         if keep is not None:
             click.echo(f"The sites' node directories are in {keep}; open one with "
                        f"'meshaid --data-dir {keep / 'machine-shop'} tui'.")
 
 
-def _headless(base: Path) -> None:
+def _headless(base: Path, epoch: float) -> None:
     from ..sim.demo import PortDemo
 
     click.secho("meshaid demo: a blockaded port, nine sites, one simulated LoRa mesh "
                 "(simulated time, mm:ss)", bold=True)
-    world = PortDemo(base, epoch=time.time(), say=click.echo)
+    world = PortDemo(base, epoch=epoch, say=click.echo)
     try:
         result = world.run_headless()
     finally:
@@ -77,7 +97,7 @@ def _headless(base: Path) -> None:
     click.echo("On a terminal, 'meshaid demo' opens this story in the TUI at the machine shop.")
 
 
-def _interactive(base: Path, speed: float) -> None:
+def _interactive(base: Path, speed: float, epoch: float) -> None:
     from ..sim.demo import PortDemo
     from .tui_cmd import run_tui
 
@@ -87,7 +107,7 @@ def _interactive(base: Path, speed: float) -> None:
 
     def mesh() -> None:
         try:
-            world = PortDemo(base, epoch=time.time(), say=None, headlines=news.put)
+            world = PortDemo(base, epoch=epoch, say=None, headlines=news.put)
             box["world"] = world
             ready.set()
             try:

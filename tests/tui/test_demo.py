@@ -26,10 +26,10 @@ EPOCH = 1_780_000_000.0
 
 
 def test_piped_demo_prints_the_story_and_exits_0(tmp_path: Path) -> None:
+    env = env_without_tty() | {"MESHAID_DEMO_EPOCH": str(EPOCH)}  # one run, not today's
     result = subprocess.run([sys.executable, "-m", "meshaid.node.cli", "demo", "--keep",
                              str(tmp_path / "port")], capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL, env=env_without_tty(), timeout=120,
-                            check=False)
+                            stdin=subprocess.DEVNULL, env=env, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "CRITICAL need: drinking water" in out
@@ -45,6 +45,11 @@ def test_piped_demo_prints_the_story_and_exits_0(tmp_path: Path) -> None:
                            check=False)
     assert again.returncode == 1
     assert again.stderr.count("\n") == 1 and "not empty" in again.stderr
+    bad = subprocess.run([sys.executable, "-m", "meshaid.node.cli", "demo"], capture_output=True,
+                         text=True, stdin=subprocess.DEVNULL, timeout=60, check=False,
+                         env=env_without_tty() | {"MESHAID_DEMO_EPOCH": "yesterday"})
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1
+    assert "MESHAID_DEMO_EPOCH='yesterday' is not a time" in bad.stderr
 
 
 def test_a_record_signed_at_the_seat_goes_out_on_the_mesh(tmp_path: Path) -> None:
