@@ -21,6 +21,7 @@ from meshaid.node.ledger import identity
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
 from meshaid.tui.app import MeshaidApp, create_app
+from meshaid.tui.screens.compose import ComposeScreen
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -86,17 +87,17 @@ async def wait_for(pilot: Any, condition: Callable[[], Any], what: str = "condit
         await pilot.pause(0.02)
 
 
-async def open_form(pilot: Any, key: str) -> Any:
+async def open_form(pilot: Any, key: str) -> ComposeScreen:
     """Press `key` and wait until its compose form has mounted and focused its
     first field: a value set before that is selected by the focus, and the
     next key typed replaces it."""
-    from meshaid.tui.screens.compose import ComposeScreen
-
     await pilot.press(key)
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ComposeScreen)
                    and pilot.app.screen.focused is not None, f"the form that {key!r} opens")
     await pilot.pause()
-    return pilot.app.screen
+    form = pilot.app.screen
+    assert isinstance(form, ComposeScreen)
+    return form
 
 
 def board_text(app: MeshaidApp) -> str:

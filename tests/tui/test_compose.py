@@ -32,7 +32,6 @@ def test_compose_a_need_see_it_on_the_board_stored_signed(port: Port) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
             await open_form(pilot, "n")
-            assert isinstance(app.screen, ComposeScreen)
             app.screen.query_one("#f-text").value = "Diesel, 20 L can"
             await pilot.press("s")
             meter = app.screen.query_one("#m-text", ByteMeter)
@@ -88,7 +87,6 @@ def test_pledge_lowers_what_remains(port: Port) -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
             await open_form(pilot, "p")  # the cursor is on the critical water need
-            assert isinstance(app.screen, ComposeScreen)
             values = app.screen.values()
             rid = f"{port.water.short_author.hex()}-{port.water.seq}"
             assert values["need"] == rid and values["qty"] == "200"
@@ -110,9 +108,7 @@ def test_need_with_substitutes_and_deliver_to_is_stored_with_them(port: Port) ->
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await open_form(pilot, "n")
-            assert isinstance(app.screen, ComposeScreen)
-            form = app.screen
+            form = await open_form(pilot, "n")
             form.query_one("#f-text").value = "M10 bolts"
             form.query_one("#f-qty").value = "4"
             form.query_one("#f-substitutes").value = "M8 with washers"
@@ -154,9 +150,7 @@ def test_pledge_draws_on_an_own_offer_only(port: Port) -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await open_form(pilot, "p")
-            assert isinstance(app.screen, ComposeScreen)
-            form = app.screen
+            form = await open_form(pilot, "p")
             form.query_one("#f-qty").value = "20"
             form.query_one("#f-from_offer").value = (
                 f"{port.brackets.short_author.hex()}-{port.brackets.seq}")
@@ -179,9 +173,7 @@ def test_capacity_offer_with_inputs_and_windows_is_stored_with_them(port: Port) 
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await open_form(pilot, "o")
-            form = app.screen
-            assert isinstance(form, ComposeScreen)
+            form = await open_form(pilot, "o")
             form.query_one("#f-text").value = "MIG welding " + "x" * 50
             form.query_one("#f-site").value = "Foundry yard"
             form.query_one("#f-offer_type").value = "capacity"

@@ -8,7 +8,6 @@ import asyncio
 from meshaid.node.ledger import codec
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
-from meshaid.tui.screens.compose import ComposeScreen
 
 from .helpers import Port, board_text, open_form, static_text, wait_for
 
@@ -28,9 +27,7 @@ def test_need_and_offer_with_a_position_are_stored_with_it(port: Port) -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
-            await open_form(pilot, "n")
-            form = app.screen
-            assert isinstance(form, ComposeScreen)
+            form = await open_form(pilot, "n")
             form.query_one("#f-text").value = "stretchers"
             form.query_one("#f-position").value = "91, 5.3698"
             await pilot.pause()
@@ -49,9 +46,7 @@ def test_need_and_offer_with_a_position_are_stored_with_it(port: Port) -> None:
             need = _last(port, r.Kind.NEED)
             assert isinstance(need.body, r.Need) and need.body.text == "stretchers"
             assert need.body.position == r.Position.from_degrees(43.2965, 5.3698)
-            await open_form(pilot, "o")
-            form = app.screen
-            assert isinstance(form, ComposeScreen)
+            form = await open_form(pilot, "o")
             form.query_one("#f-text").value = "diesel generator"
             form.query_one("#f-position").value = "-33.8688 151.2093"
             await pilot.pause()
