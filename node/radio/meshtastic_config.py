@@ -15,9 +15,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from meshtastic.protobuf import config_pb2, mesh_pb2
+from google.protobuf.message import DecodeError
+from meshtastic.protobuf import config_pb2, mesh_pb2, telemetry_pb2
 
-from .base import DeviceInfo
+from .base import DeviceInfo, Metrics
 from .regions import duty_cycle_pct
 
 APP_PORT = 288
@@ -92,6 +93,34 @@ def device_info(iface: Any) -> DeviceInfo:
         region=region, preset=cfg.LoRaConfig.ModemPreset.Name(lora.modem_preset),
         role=cfg.DeviceConfig.Role.Name(iface.localNode.localConfig.device.role),
         hop_limit=lora.hop_limit, duty_cycle_pct=duty_cycle_pct(region))
+
+
+NO_METRICS = Metrics(0.0, 0.0, 0.0)  # a well-formed telemetry frame without device metrics
+
+
+def device_metrics(payload: bytes, now: float) -> Metrics | None:
+    """The radio's own channel figures from a TELEMETRY_APP payload.
+
+    None for bytes that do not parse; NO_METRICS for other telemetry
+    (environment, power) that carries no device metrics.
+    """
+    t = telemetry_pb2.Telemetry()
+    try:
+        t.ParseFromString(payload)
+    except DecodeError:
+        return None
+    if not t.HasField("device_metrics"):
+        return NO_METRICS
+    dm = t.device_metrics
+    return Metrics(dm.channel_utilization, dm.air_util_tx, now)
+
+
+def node_info_metrics(info: dict[str, Any] | None, now: float) -> Metrics | None:
+    """The device metrics the radio reported in its node info at connect, if any."""
+    dm = (info or {}).get("deviceMetrics") or {}
+    if not dm:
+        return None
+    return Metrics(float(dm.get("channelUtilization", 0.0)), float(dm.get("airUtilTx", 0.0)), now)
 
 
 def settings_from_spec(spec: str, **overrides: Any) -> MeshtasticSettings:

@@ -42,12 +42,10 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf.message import DecodeError
 from meshtastic import BROADCAST_NUM
-from meshtastic.protobuf import mesh_pb2, portnums_pb2, telemetry_pb2
+from meshtastic.protobuf import mesh_pb2, portnums_pb2
 from pubsub import pub
 
 from ..sync.ports import RxMeta
@@ -55,54 +53,26 @@ from .base import (
     DeviceInfo,
     Dropped,
     LinkState,
-    Metrics,
     RadioEvent,
     Received,
     SendResult,
     Sink,
     check_payload,
 )
-from .meshtastic_config import MeshtasticSettings, device_info, error_name
+from .meshtastic_config import (
+    NO_METRICS,
+    MeshtasticSettings,
+    device_info,
+    device_metrics,
+    error_name,
+    node_info_metrics,
+)
 from .meshtastic_iface import Hooks, open_interface
+from .meshtastic_link import Link, SendJob, remember
 
 log = logging.getLogger(__name__)
 _ROUTING = portnums_pb2.PortNum.ROUTING_APP
 _TELEMETRY = portnums_pb2.PortNum.TELEMETRY_APP
-
-@dataclass(eq=False)
-class _Job:
-    payload: bytes
-    hop_limit: int
-    priority: int
-    token: int
-    dest: int | None
-
-
-@dataclass(eq=False)
-class _Conn:
-    """One interface generation and everything tied to it."""
-
-    iface: Any
-    hooks: Hooks
-    me: int
-    jobs: queue.Queue[_Job] = field(default_factory=queue.Queue)
-    dead: threading.Event = field(default_factory=threading.Event)
-    reason: str = ""
-    busy: _Job | None = None
-    busy_since: float = 0.0
-    waiting_qs: dict[int, tuple[_Job, float]] = field(default_factory=dict)  # id -> (job, since)
-    waiting_ack: dict[int, tuple[_Job, float]] = field(default_factory=dict)
-    # QueueStatus results and routing errors that arrived before sendData returned the id
-    early_qs: dict[int, int] = field(default_factory=dict)
-    early_qs_at: dict[int, float] = field(default_factory=dict)  # when each came
-    early_routing: dict[int, int] = field(default_factory=dict)
-    probe_at: float = 0.0
-
-    def kill(self, reason: str) -> None:
-        if not self.dead.is_set():
-            self.reason = reason
-            self.dead.set()
-
 
 class MeshtasticRadio:
     """`Radio` over a Meshtastic device (serial or TCP) with the official library."""
@@ -114,7 +84,7 @@ class MeshtasticRadio:
             raise ValueError("transport must be 'serial' or 'tcp'")
         self._sink: Sink | None = None
         self._lock = threading.Lock()
-        self._conn: _Conn | None = None
+        self._conn: Link | None = None
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self.counters: dict[str, int] = {}
@@ -133,7 +103,7 @@ class MeshtasticRadio:
              dest: int | None = None) -> None:
         """Queue one packet for the send worker; the result comes as a `SendResult`."""
         check_payload(payload, dest)
-        job = _Job(bytes(payload), max(0, min(hop_limit, self.settings.hop_limit)), priority,
+        job = SendJob(bytes(payload), max(0, min(hop_limit, self.settings.hop_limit)), priority,
                    token, dest)
         with self._lock:
             conn = self._conn
@@ -169,7 +139,7 @@ class MeshtasticRadio:
         self._count(reason)
         self._emit(Dropped(reason, time.monotonic()))
 
-    def _result(self, job: _Job, ok: bool, reason: str = "") -> None:
+    def _result(self, job: SendJob, ok: bool, reason: str = "") -> None:
         self._count("sent" if ok else f"send_failed_{reason}")
         self._emit(SendResult(job.token, ok, reason, time.monotonic()))
 
@@ -197,9 +167,9 @@ class MeshtasticRadio:
             self._closing.wait(delay)
             delay = min(delay * 2, s.backoff_max)
 
-    def _connect(self) -> _Conn:
+    def _connect(self) -> Link:
         s = self.settings
-        holder: list[_Conn] = []
+        holder: list[Link] = []
 
         def dead(reason: str) -> None:
             if holder:
@@ -211,24 +181,23 @@ class MeshtasticRadio:
 
         hooks = Hooks(dead, qs, lambda _line: self._drop("serial_noise"), s.connect_timeout)
         iface = open_interface(s, hooks)
-        conn = _Conn(iface, hooks, iface.myInfo.my_node_num)
+        conn = Link(iface, hooks, iface.myInfo.my_node_num)
         holder.append(conn)
         return conn
 
-    def _link_up(self, conn: _Conn) -> None:
+    def _link_up(self, conn: Link) -> None:
         self.device = device_info(conn.iface)
         with self._lock:
             self._conn = conn
         now = time.monotonic()
         self._emit(LinkState(True, self.settings.describe(), self.device, now))
-        dm = (conn.iface.getMyNodeInfo() or {}).get("deviceMetrics") or {}
-        if dm:
-            self._emit(Metrics(float(dm.get("channelUtilization", 0.0)),
-                               float(dm.get("airUtilTx", 0.0)), now))
+        metrics = node_info_metrics(conn.iface.getMyNodeInfo(), now)
+        if metrics is not None:
+            self._emit(metrics)
         threading.Thread(target=self._work, args=(conn,), name="meshtastic-send",
                          daemon=True).start()
 
-    def _watch(self, conn: _Conn) -> str:
+    def _watch(self, conn: Link) -> str:
         s = self.settings
         while not conn.dead.wait(s.tick):
             if self._closing.is_set():
@@ -263,42 +232,20 @@ class MeshtasticRadio:
         return conn.reason or "connection lost"
 
     @staticmethod
-    def _probe(conn: _Conn) -> None:
+    def _probe(conn: Link) -> None:
         """A heartbeat written directly (not through the library's queue, which may block)."""
         with contextlib.suppress(Exception):
             conn.iface._sendToRadioImpl(mesh_pb2.ToRadio(heartbeat=mesh_pb2.Heartbeat()))
 
-    def _teardown(self, conn: _Conn, reason: str) -> None:
+    def _teardown(self, conn: Link, reason: str) -> None:
         conn.kill(reason)
         with self._lock:
             if self._conn is conn:
                 self._conn = None
-            failed = [j for j, _ in conn.waiting_qs.values()]
-            failed += [j for j, _ in conn.waiting_ack.values()]
-            conn.waiting_qs.clear()
-            conn.waiting_ack.clear()
-            settled: list[tuple[_Job, tuple[bool, str]]] = []
-            job = conn.busy
-            conn.busy = None
-            if job is not None:
-                # the send worker is the only sender: a QueueStatus that came while it was
-                # stuck in sendData (busy-waiting for the next slot) answered its packet
-                mine = [pid for pid, t in conn.early_qs_at.items() if t >= conn.busy_since]
-                outcome = None
-                if mine and job.dest is None:
-                    res = conn.early_qs[mine[-1]]
-                    outcome = (res == 0, error_name(res) if res else "")
-                if outcome is None:
-                    failed.append(job)
-                else:
-                    settled.append((job, outcome))
+            failed, settled = conn.settle_all()
         for job, outcome in settled:
             self._result(job, *outcome)
-        while True:
-            try:
-                failed.append(conn.jobs.get_nowait())
-            except queue.Empty:
-                break
+        failed += conn.unsent()
         why = "timeout" if reason.startswith("radio s") else "disconnected"  # stopped / silent
         for job in failed:
             self._result(job, False, why)
@@ -316,7 +263,7 @@ class MeshtasticRadio:
             iface.close()
 
     # ------------------------------------------------------------ sending
-    def _work(self, conn: _Conn) -> None:
+    def _work(self, conn: Link) -> None:
         s = self.settings
         while not conn.dead.is_set():
             try:
@@ -346,43 +293,22 @@ class MeshtasticRadio:
                     break
                 conn.busy = None
                 conn.early_qs_at.pop(pkt.id, None)
-                outcome = self._decide(conn, job, pkt.id, conn.early_qs.pop(pkt.id, None),
-                                       conn.early_routing.pop(pkt.id, None))
+                outcome = conn.decide(job, pkt.id, conn.early_qs.pop(pkt.id, None),
+                                      conn.early_routing.pop(pkt.id, None))
             if outcome is not None:
                 self._result(job, *outcome)
 
-    def _decide(self, conn: _Conn, job: _Job, pid: int, qs_res: int | None,
-                routing_err: int | None) -> tuple[bool, str] | None:
-        """What is known of a send (called with the lock held); None: still waiting."""
-        if routing_err is not None:  # an ACK or a NAK is final
-            return routing_err == 0, error_name(routing_err) if routing_err else ""
-        if qs_res is None:
-            conn.waiting_qs[pid] = (job, time.monotonic())
-            return None
-        if qs_res:
-            return False, error_name(qs_res)
-        if job.dest is None:  # a broadcast queued in the radio: it will go on air
-            return True, ""
-        conn.waiting_ack[pid] = (job, time.monotonic())
-        return None
-
-    @staticmethod
-    def _remember(early: dict[int, Any], pid: int, value: Any) -> None:
-        early[pid] = value
-        while len(early) > 64:
-            early.pop(next(iter(early)))
-
-    def _on_queue_status(self, conn: _Conn, status: Any) -> None:
+    def _on_queue_status(self, conn: Link, status: Any) -> None:
         pid = status.mesh_packet_id
         if not pid:
             return
         with self._lock:
             entry = conn.waiting_qs.pop(pid, None)
             if entry is None:
-                self._remember(conn.early_qs, pid, status.res)
-                self._remember(conn.early_qs_at, pid, time.monotonic())
+                remember(conn.early_qs, pid, status.res)
+                remember(conn.early_qs_at, pid, time.monotonic())
                 return
-            outcome = self._decide(conn, entry[0], pid, status.res, None)
+            outcome = conn.decide(entry[0], pid, status.res, None)
         if outcome is not None:
             self._result(entry[0], *outcome)
 
@@ -421,7 +347,7 @@ class MeshtasticRadio:
             self._count("received")
             self._emit(Received(bytes(raw.decoded.payload), meta, time.monotonic(), dest))
 
-    def _on_routing(self, conn: _Conn, raw: Any) -> None:
+    def _on_routing(self, conn: Link, raw: Any) -> None:
         rid = raw.decoded.request_id
         routing = mesh_pb2.Routing()
         with contextlib.suppress(Exception):
@@ -430,17 +356,13 @@ class MeshtasticRadio:
         with self._lock:
             entry = conn.waiting_ack.pop(rid, None) or conn.waiting_qs.pop(rid, None)
             if entry is None:
-                self._remember(conn.early_routing, rid, err)
+                remember(conn.early_routing, rid, err)
                 return
         self._result(entry[0], err == 0, error_name(err) if err else "")
 
     def _on_telemetry(self, payload: bytes) -> None:
-        t = telemetry_pb2.Telemetry()
-        try:
-            t.ParseFromString(payload)
-        except DecodeError:  # a malformed telemetry frame is only counted
+        metrics = device_metrics(payload, time.monotonic())
+        if metrics is None:  # a malformed or non-device telemetry frame is only counted
             self._drop("bad_telemetry")
-            return
-        if t.HasField("device_metrics"):
-            dm = t.device_metrics
-            self._emit(Metrics(dm.channel_utilization, dm.air_util_tx, time.monotonic()))
+        elif metrics is not NO_METRICS:
+            self._emit(metrics)
