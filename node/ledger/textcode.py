@@ -5,7 +5,7 @@ Theory of operation
 Free text in records (names, sites, need and offer text, notes, reasons) is
 short and drawn from a narrow vocabulary: "drinking water for 200 people",
 "MIG welding, steel and aluminium". A static table (textdict.py, trained once
-on such text by textcorpus.py and frozen: it is part of the wire format)
+on such text (textcorpus.py) by texttrain.py and frozen: it is part of the wire format)
 lists the symbols: the 95 printable ASCII characters, an escape, and a few
 hundred words and fragments ("water", " for", "ing"). Each symbol has a
 canonical Huffman code of 5-11 bits.

@@ -7,7 +7,7 @@ import strategies as sts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshaid.node.ledger import textcode, textcorpus
+from meshaid.node.ledger import textcode, textcorpus, texttrain
 from meshaid.node.ledger.textcode import CODED, PackedReader, PackedWriter, pack
 from meshaid.node.ledger.wire import DecodeError
 from meshaid.node.sim import phrases
@@ -89,7 +89,7 @@ def test_non_ascii_text_survives_through_escapes() -> None:
 
 
 def test_the_frozen_table_is_what_the_trainer_builds() -> None:
-    symbols, lengths = textcorpus.train()
+    symbols, lengths = texttrain.train()
     assert [s for s, _ in textcode.SYMBOLS] == symbols
     assert textcode.TABLE.lengths == lengths
     kraft = sum(2.0 ** -n for n in lengths)
