@@ -15,6 +15,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from .metrics import BACKGROUND_TAGS
 from .runner import PROTOCOLS, Simulation
 from .scenario import load, shipped_names
 
@@ -70,6 +71,26 @@ def text_note(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def air_note(results: list[dict[str, Any]]) -> str:
+    """A table of each run's air time by packet type (seconds, and % of its honest
+    air): which kind of traffic a protocol spends its air on. Types are the
+    engines' accounting tags (push, forward, digest, ...), attack and background
+    traffic left out."""
+    tags = sorted({t for res in results for t in res["airtime_s"].get("by_type", {})
+                   if t != "attack" and t not in BACKGROUND_TAGS})
+    if not tags:
+        return ""
+    lines = ["Air time by packet type, s (% of the run's honest air):", "",
+             "| scenario | protocol | " + " | ".join(tags) + " |",
+             "|---|---|" + "---|" * len(tags)]
+    for res in results:
+        by = res["airtime_s"].get("by_type", {})
+        honest = res["airtime_s"]["honest"] or 1.0
+        cells = [f"{by[t]} ({100 * by[t] / honest:.0f} %)" if by.get(t) else "-" for t in tags]
+        lines.append(f"| {res['scenario']} | {res['protocol']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default=",".join(n for n in shipped_names()
@@ -90,6 +111,7 @@ def main() -> None:
             results.append(res)
             print(row(res))
             sys.stdout.flush()
+    print("\n" + air_note(results))
     print("\n" + text_note(results))
     if args.json:
         with open(args.json, "w") as fh:
