@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -23,7 +25,7 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..ledger import bundle, identity
-from ..store import Store, admin
+from ..store import Outcome, Store, admin
 from ..store import queries as q
 from .errors import ActionError
 from .exportfile import write_file
@@ -135,31 +137,40 @@ def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | Bi
         report = ImportReport()
         held_before = q.held_hashes(store)
         pending: dict[bytes, tuple[int, str]] = {}  # held during this import: line, reason
-        batch: list[bundle.Line] = []
-        garbage = 0  # lines since the last record that was stored (or held): junk
-        try:
+        items: deque[bundle.Line] = deque()  # handed to the store, outcome not seen yet
+        garbage = [0]  # lines since the last record that was stored (or held): junk
+
+        def records() -> Iterator[bytes]:
             for number, text in _lines(stream, name):
-                item = (bundle.Line(number, None, "line is too long or not ASCII") if text is None
-                        else bundle.parse_line(number, text))
+                item = (bundle.Line(number, None, "line is too long or not ASCII")
+                        if text is None else bundle.parse_line(number, text))
                 if item is None:
                     continue
                 if item.raw is None:
                     report.reject("bad-encoding", item.number, item.error)
-                    garbage += 1
+                    garbage[0] += 1
+                    if garbage[0] >= GARBAGE_MAX:
+                        raise _Junk(number)
                 else:
-                    batch.append(item)
-                if len(batch) >= BATCH:
-                    garbage = _ingest(store, batch, report, held_before, pending, now, garbage)
-                    batch = []
+                    items.append(item)
+                    yield item.raw
+
+        try:
+            # One stream, so the store checks the next batch while it stores one.
+            with closing(store.ingest_stream(records(), now, batch=BATCH)) as outcomes:
+                for outcome in outcomes:
+                    item = items.popleft()
+                    garbage[0] = garbage[0] + 1 if outcome.status == "rejected" else 0
+                    _count(item, outcome, report, held_before, pending)
+                    if garbage[0] >= GARBAGE_MAX:
+                        raise _Junk(item.number)
                     if len(pending) > PENDING_MAX:
                         _settle(store, report, pending)
-                if garbage >= GARBAGE_MAX and not batch:
-                    raise ActionError(
-                        f"{name}: {garbage} lines in a row up to line {number} are not records "
-                        f"of this network: not a bundle, or damaged beyond use; stopped there "
-                        f"({report.accepted} records before them were stored)")
-            if batch:
-                _ingest(store, batch, report, held_before, pending, now, garbage)
+        except _Junk as junk:
+            raise ActionError(
+                f"{name}: {GARBAGE_MAX} lines in a row up to line {junk.line} are not records "
+                f"of this network: not a bundle, or damaged beyond use; stopped there "
+                f"({report.accepted} records before them were stored)") from None
         finally:
             _settle(store, report, pending)
     finally:
@@ -170,29 +181,31 @@ def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | Bi
     return report
 
 
-def _ingest(store: Store, batch: list[bundle.Line], report: ImportReport,
-            held_before: set[bytes], pending: dict[bytes, tuple[int, str]],
-            now: float | None, garbage: int) -> int:
-    """Store a batch and count its outcomes; return `garbage` (lines that were not
-    records so far) plus the batch's rejections, from 0 again after each record
-    stored or held."""
-    raws = [item.raw for item in batch if item.raw is not None]
-    outcomes = store.ingest_many(raws) if now is None else store.ingest_many(raws, now)
-    for item, raw, outcome in zip(batch, raws, outcomes):
-        garbage = garbage + 1 if outcome.status == "rejected" else 0
-        if outcome.status == "accepted":
-            report.accepted += 1
-        elif outcome.status == "duplicate":
-            report.duplicate += 1
-        elif outcome.status == "held":
-            digest = hashlib.sha256(raw).digest()
-            if digest in held_before:
-                report.held += 1
-            else:
-                pending[digest] = (item.number, outcome.reason)
+class _Junk(Exception):
+    """Too many lines in a row up to `line` were not records of this network."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _count(item: bundle.Line, outcome: Outcome, report: ImportReport,
+           held_before: set[bytes], pending: dict[bytes, tuple[int, str]]) -> None:
+    """Count one record's outcome; a record held during this import waits in
+    `pending` (settled later: its author's hello may come further on)."""
+    if outcome.status == "accepted":
+        report.accepted += 1
+    elif outcome.status == "duplicate":
+        report.duplicate += 1
+    elif outcome.status == "held":
+        assert item.raw is not None
+        digest = hashlib.sha256(item.raw).digest()
+        if digest in held_before:
+            report.held += 1
         else:
-            report.reject(outcome.reason, item.number, outcome.detail)
-    return garbage
+            pending[digest] = (item.number, outcome.reason)
+    else:
+        report.reject(outcome.reason, item.number, outcome.detail)
 
 
 def _settle(store: Store, report: ImportReport, pending: dict[bytes, tuple[int, str]]) -> None:

@@ -1,8 +1,8 @@
 """Derived state, recomputed from records so that it never depends on arrival order.
 
 Every function here reads the records table and rewrites one piece of derived
-state from scratch: the current state of one object, one need's totals, the
-membership table and the trust of every object. `Store.ingest` calls them in
+state from scratch: the current state of one object, one need's totals and
+the trust of every object (the members table: members.py). `Store.ingest` calls them in
 the same transaction as the insert, through a `Batch` that does each piece of
 work once per transaction.
 """
@@ -13,9 +13,9 @@ from collections.abc import Set as AbstractSet
 
 from sqlite_utils import Database
 
-from ..ledger import codec, hlc, membership
+from ..ledger import codec, hlc
 from ..ledger import records as r
-from .sqlconst import MEMBERSHIP, NEED, OBJECTS, OPEN, PLEDGE, UPDATE, WITHDRAWN, padded
+from .sqlconst import NEED, OBJECTS, OPEN, PLEDGE, UPDATE, WITHDRAWN, padded
 
 OBJECT_KINDS = r.OBJECT_KINDS
 PAIRS_PER_QUERY = 400  # (author, seq) pairs per look-up statement
@@ -25,19 +25,6 @@ _FTS_ROWS = "INSERT INTO objects_fts (rowid, text, site, note) SELECT rowid, tex
 
 def _parse(raw: bytes) -> codec.Parsed:
     return codec.parse(raw)
-
-
-def trust_of(db: Database, author: bytes, seq: int) -> str:
-    """Trusted when the author is a member and the record is within its cut: at
-    or below `revoked_through` and, once revoked, not at a forked seq."""
-    row = db.execute(
-        "SELECT revoked_through, EXISTS(SELECT 1 FROM forks WHERE author = ?1 AND seq = ?2)"
-        " FROM members WHERE key = ?1", [author, seq]
-    ).fetchone()
-    if row is None:
-        return "quarantine"
-    through, forked = row
-    return "trusted" if through is None or (seq <= through and not forked) else "quarantine"
 
 
 class Batch:
@@ -358,41 +345,6 @@ def recompute_need_totals(db: Database, short: bytes, seq: int) -> None:
     """Pledged and delivered totals of need (short, seq) from trusted, live
     pledges, each pledger counting at most the need's qty (see _TOTALS_SQL)."""
     db.execute(_TOTALS_SQL, [short, seq])
-
-
-def recompute_membership(db: Database, charter_raw: bytes | None, network: bytes) -> set[bytes]:
-    """Rewrite the members table; return the keys whose trust may have changed."""
-    charter = codec.decode(charter_raw, network, lambda s: ()) if charter_raw else None
-    events: list[r.Record] = []
-    for author, raw in db.execute(
-        f"SELECT author, raw FROM records WHERE kind IN ({MEMBERSHIP})"
-    ).fetchall():
-        p = _parse(raw)
-        events.append(r.Record(p.kind, author, p.seq, p.hlc, p.body, raw))
-    forked = [(bytes(a), s) for a, s in db.execute("SELECT author, seq FROM forks").fetchall()]
-    new = membership.derive(charter, events, forked)
-    old = {
-        row[0]: (row[1], row[2], row[3])
-        for row in db.execute("SELECT key, role, revoked_through, vouchers FROM members").fetchall()
-    }
-    rewrite = {k for k in set(old) | set(new) if old.get(k) != _sig(new.get(k))}
-    # Only role and revocation change trust; a new voucher count is just rewritten.
-    changed = {k for k in rewrite if _trust(old.get(k)) != _trust(_sig(new.get(k)))}
-    if rewrite:
-        db.execute("DELETE FROM members")
-        db.conn.executemany(
-            "INSERT INTO members (key, role, revoked_through, vouchers) VALUES (?, ?, ?, ?)",
-            [(k, m.role, m.revoked_through, len(m.vouchers)) for k, m in new.items()],
-        )
-    return changed
-
-
-def _sig(m: membership.Member | None) -> tuple[str, int | None, int] | None:
-    return None if m is None else (m.role, m.revoked_through, len(m.vouchers))
-
-
-def _trust(sig: tuple[str, int | None, int] | None) -> tuple[str, int | None] | None:
-    return None if sig is None else sig[:2]
 
 
 def refresh_authors(db: Database, authors: set[bytes], batch: Batch | None = None) -> None:

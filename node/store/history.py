@@ -21,15 +21,17 @@ def updates_of(store: Store, text_id: str) -> list[dict[str, Any]]:
     one in seq order is the current state). Empty for an unknown id."""
     short, seq = parse_record_id(text_id)
     # Collected versions (node/store/gc.py) keep their unsigned bytes: shown too.
+    # The object's author key(s) through objects(short, seq), then its updates
+    # through records(author, ref_seq, seq): both indexes (records has none by short).
     rows = store.db.execute(
-        "SELECT u.raw, u.seq, u.hash, 0 FROM records u JOIN records o ON o.author = u.author"
-        f" WHERE o.short = ? AND o.seq = ? AND o.kind IN ({OBJECTS})"
-        f" AND u.kind = {UPDATE} AND u.ref_seq = ?"
-        " UNION ALL SELECT c.body, c.seq, c.id, 1 FROM collected c"
-        " JOIN collected_keys k ON k.id = c.author JOIN records o ON o.author = k.key"
-        f" WHERE o.short = ? AND o.seq = ? AND o.kind IN ({OBJECTS})"
-        " AND c.slot = ? ORDER BY 2, 3",
-        [short, seq, seq, short, seq, seq],
+        "SELECT u.raw, u.seq, u.hash, 0 FROM objects o CROSS JOIN records u"
+        f" ON u.author = o.author AND u.ref_seq = o.seq AND u.kind = {UPDATE}"
+        " WHERE o.short = ?1 AND o.seq = ?2"
+        " UNION ALL SELECT c.body, c.seq, c.id, 1 FROM objects o"
+        " CROSS JOIN collected_keys k ON k.key = o.author"
+        " CROSS JOIN collected c ON c.author = k.id AND c.slot = o.seq"
+        " WHERE o.short = ?1 AND o.seq = ?2 ORDER BY 2, 3",
+        [short, seq],
     ).fetchall()
     out = []
     for raw, useq, _hash, unsigned in rows:
@@ -53,10 +55,10 @@ def first_heard(store: Store, text_id: str) -> dict[str, Any] | None:
     which node, with what SNR and RSSI, over at least how many hops (the hop
     count in a packet header is a lower bound). None for an unknown id."""
     short, seq = parse_record_id(text_id)
-    row = store.db.execute(
-        "SELECT hash, received_at FROM records WHERE short = ? AND seq = ?"
-        f" AND kind IN ({OBJECTS})"
-        " ORDER BY hash LIMIT 1",
+    row = store.db.execute(  # the author key(s) by objects(short, seq), then records(author, seq)
+        "SELECT r.hash, r.received_at FROM objects o CROSS JOIN records r"
+        f" ON r.author = o.author AND r.seq = o.seq AND r.kind IN ({OBJECTS})"
+        " WHERE o.short = ? AND o.seq = ? ORDER BY r.hash LIMIT 1",
         [short, seq],
     ).fetchone()
     if row is None:

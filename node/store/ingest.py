@@ -10,9 +10,7 @@ another process sharing the database.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from sqlite_utils import Database
@@ -20,29 +18,13 @@ from sqlite_utils import Database
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
-from . import derive, gc, meshclock
+from . import derive, gc, members, meshclock
+from .checks import Checks
 from .errors import Outcome
 from .schema import get_meta, put_meta
-from .sqlconst import CHARTER, HELLO, padded
+from .sqlconst import CHARTER, HELLO
 
 HELD_MAX = 10_000
-PARALLEL_MIN = 64  # batches at least this big verify signatures in parallel
-VERIFY_CHUNK = 32  # records per verification job
-
-
-def _check_chunk(network: bytes, chunk: list[tuple[bytes, codec.Parsed, list[bytes]]]
-                 ) -> list[r.Record | None]:
-    """Verify each parsed record against its candidate keys (in a pool thread)."""
-    out: list[r.Record | None] = []
-    for _raw, parsed, candidates in chunk:
-        message = codec.signing_message(parsed.kind, network, parsed.signed)
-        rec = None
-        for key in candidates:
-            if identity.verify(key, parsed.signature, message):
-                rec = r.Record(parsed.kind, key, parsed.seq, parsed.hlc, parsed.body, parsed.raw)
-                break
-        out.append(rec)
-    return out
 
 
 class RxInfo(Protocol):
@@ -69,112 +51,26 @@ class Ingester:
     _keys: dict[bytes, list[bytes]]
     _network: bytes | None
     _held_maybe: bool | None
-    _verifying: dict[bytes, tuple[Future[list[r.Record | None]], int]]
-    _parsed: dict[bytes, codec.Parsed]
+    _checks: Checks | None  # early work of the batch being stored (checks.py)
     _present: set[bytes]  # of the digests looked up for this batch, those stored
     _looked_up: set[bytes]
     _derive: derive.Batch
     released: list[r.Record]
     _newest: dict[bytes, int]  # meshclock: top trusted authors by newest clock value
     _newest_dirty: bool  # changed since it was last saved
-    _pool: ThreadPoolExecutor | None = None  # shared signature checkers
     generation: int  # bumped whenever the caches were reloaded (Store)
     _stores: int  # records this Store inserted (so far)
-    _early: tuple[set[bytes], int, int]  # _start_checks' look-up: (present, generation, _stores)
     _tombs: set[bytes]  # 8-byte ids of the batch's records that have a tombstone (gc.py)
     refresh: Callable[[], None]
 
-    def _start_checks(self, batch: list[bytes], digests: list[bytes]) -> None:
-        """Before a batch, outside the write lock: parse the records not stored yet
-        and, for a large batch, check their signatures on every core (Ed25519
-        verification in `cryptography` releases the GIL, so threads run it in
-        parallel with this one) while this thread parses on, waits for the lock
-        and stores the records in order. Each chunk of VERIFY_CHUNK records is
-        handed over as soon as it is parsed. Results only short-cut `_ingest`;
-        records whose key is not known yet are verified there as usual."""
-        self.refresh()  # known keys and the network, as of now
-        present = self._lookup_present(digests)
-        self._early = (present, self.generation, self._stores)
-        network = self._network
-        parallel = network is not None and len(batch) - len(present) >= PARALLEL_MIN
-        chunk: list[tuple[bytes, codec.Parsed, list[bytes]]] = []
-        for raw, digest in zip(batch, digests):
-            if digest in present or raw in self._parsed:
-                continue
-            try:
-                parsed = self._parsed[raw] = codec.parse(raw)
-            except DecodeError:
-                continue
-            if parallel and parsed.kind is not r.Kind.CHARTER:
-                chunk.append((raw, parsed, self._candidates(parsed)))
-                if len(chunk) == VERIFY_CHUNK:
-                    self._submit(network, chunk)
-                    chunk = []
-        if chunk:
-            self._submit(network, chunk)
-
-    def _submit(self, network: bytes | None,
-                chunk: list[tuple[bytes, codec.Parsed, list[bytes]]]) -> None:
-        assert network is not None
-        if Ingester._pool is None:
-            Ingester._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2,
-                                                thread_name_prefix="meshaid-verify")
-        future = Ingester._pool.submit(_check_chunk, network, chunk)
-        for k, (raw, _parsed, _keys) in enumerate(chunk):
-            self._verifying[raw] = (future, k)
-
-    def _lookup_present(self, digests: list[bytes]) -> set[bytes]:
-        present: set[bytes] = set()
-        for i in range(0, len(digests), 500):
-            part = padded(digests[i : i + 500])
-            present.update(bytes(h) for (h,) in self.db.execute(
-                f"SELECT hash FROM records WHERE hash IN ({','.join('?' * len(part))})", part))
-        return present
-
-    def _candidates(self, parsed: codec.Parsed) -> list[bytes]:
-        if len(parsed.author_ref) == r.SHORT_ID_LEN:
-            return list(self._keys_for(parsed.author_ref))
-        return [parsed.author_ref]
-
-    def _prepare(self, digests: list[bytes]) -> None:
-        """Inside the write lock, before storing a batch: which of its records are
-        stored already (one query), and what the records table holds at the
-        (author, seq) pairs the rest will take (derive.Batch.prefetch)."""
-        present, generation, stores = self._early
-        if generation != self.generation or stores != self._stores:
-            present = self._lookup_present(digests)  # another process or a retry stored some
-        self._present = present
-        self._looked_up = set(digests)
-        ids = [d[:8] for d in digests if d not in present]
-        self._tombs = set()
-        for i in range(0, len(ids), 500):
-            part = padded(ids[i : i + 500])
-            self._tombs.update(bytes(t) for (t,) in self.db.execute(
-                f"SELECT id FROM collected WHERE id IN ({','.join('?' * len(part))})", part))
-        pairs: set[tuple[bytes, int]] = set()
-        objects: set[tuple[bytes, int]] = set()
-        for parsed in self._parsed.values():
-            if parsed.kind is not r.Kind.CHARTER:
-                for key in self._candidates(parsed):
-                    pairs.add((key, parsed.seq))
-                    if parsed.kind in r.OBJECT_KINDS:
-                        objects.add((key, parsed.seq))
-        self._derive.prefetch(pairs, objects)
-
     def _finish_batch(self) -> None:
-        for future, _k in self._verifying.values():
-            future.cancel()
-        self._verifying.clear()
-        self._early = (set(), -1, -1)
+        if self._checks is not None:
+            self._checks.cancel()
+            self._checks = None
         self._tombs = set()
-        self._parsed.clear()
         self._present.clear()
         self._looked_up.clear()
         self._derive.end()
-
-    def _preverified(self, raw: bytes) -> r.Record | None:
-        job = self._verifying.pop(raw, None)
-        return None if job is None else job[0].result()[job[1]]
 
     def _ingest(self, raw: bytes, now: float, local: bool = False,
                 heard: RxInfo | None = None, digest: bytes | None = None) -> Outcome:
@@ -192,8 +88,9 @@ class Ingester:
             return Outcome("duplicate")
         if gone is False:  # no longer superseded: stored again; the pairs' look-ups are stale
             self._derive.end()
+        checks = self._checks
         try:
-            parsed = self._parsed.get(raw) or codec.parse(raw)
+            parsed = (checks.parsed.get(raw) if checks else None) or codec.parse(raw)
         except DecodeError as exc:
             return Outcome("rejected", exc.reason, exc.detail)
         if parsed.kind is r.Kind.CHARTER:
@@ -201,7 +98,7 @@ class Ingester:
         if self._network is None:
             return self._hold(parsed, digest, "unknown-network", now)
         try:
-            rec = self._preverified(raw) or codec.verify_parsed(
+            rec = (checks.verified(raw) if checks else None) or codec.verify_parsed(
                 parsed, self._network, self._keys_for
             )
         except DecodeError as exc:
@@ -393,7 +290,7 @@ class Ingester:
             return
         row = self.db.execute(f"SELECT raw FROM records WHERE kind = {CHARTER} LIMIT 1").fetchone()
         self._derive.flush()
-        changed = derive.recompute_membership(self.db, None if row is None else row[0],
+        changed = members.recompute_membership(self.db, None if row is None else row[0],
                                               self._network)
         self._derive.invalidate()
         derive.refresh_authors(self.db, changed, self._derive)

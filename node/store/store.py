@@ -1,6 +1,7 @@
 """`Store`: open a node's database, ingest records, author local records.
 
-Ingest promise: `ingest(raw)` is atomic and idempotent. It answers
+Ingest promise: `ingest(raw)` is atomic and idempotent (`ingest_many` and
+`ingest_stream`, stream.py: each record is). It answers
 `accepted` (verified and stored, derived state updated), `duplicate` (these
 exact bytes are already stored), `held` (well-formed but its author's key or
 the network's charter is not known yet; kept aside and retried when they
@@ -21,7 +22,6 @@ injectable); it never sees the sync engine's monotonic timer clock.
 
 from __future__ import annotations
 
-import hashlib
 import random
 import sqlite3
 import time
@@ -31,18 +31,17 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from ..ledger import codec, hlc, identity
+from ..ledger import hlc, identity
 from ..ledger import records as r
 from . import derive, feed, meshclock
 from .authoring import Authoring
 from .errors import Outcome, StoreError, parse_record_id, record_id
 from .feed import Change, Heard
-from .ingest import Ingester, RxInfo
+from .ingest import RxInfo
 from .schema import get_meta, migrate, needs_migration, put_meta
 from .sqlconst import CHARTER, HELLO, REVOKE, VOUCH
+from .stream import Streaming
 
-BATCH = 1000  # records per transaction in a long import
-BATCH_PAUSE_S = 0.003  # between batches: let a waiting writer in
 LOCK_WAIT_S = 30.0  # a writer waits this long for the write lock, then fails
 BUSY_MS = 30_000  # other statements (WAL recovery, checkpoints) wait this long
 CACHE_KIB = 32_768  # page cache per connection: the hot indexes of 100,000 records
@@ -63,7 +62,7 @@ def _connect_ro(uri: str) -> sqlite3.Connection:
     return conn
 
 
-class Store(Ingester, Authoring):
+class Store(Streaming, Authoring):
     """One node's ledger database. Not thread-safe: one Store per thread."""
 
     def __init__(self, db: Database, *, wall: Callable[[], float] = time.time,
@@ -75,12 +74,10 @@ class Store(Ingester, Authoring):
         self._version: int | None = None  # data_version the caches reflect
         self._held_maybe: bool | None = None  # None: look at the held table
         self._retry_due = False
-        self._verifying = {}
-        self._parsed: dict[bytes, codec.Parsed] = {}
+        self._checks = None
         self._present: set[bytes] = set()
         self._looked_up: set[bytes] = set()
         self._stores = 0
-        self._early: tuple[set[bytes], int, int] = (set(), -1, -1)
         self._tombs: set[bytes] = set()
         self._derive = derive.Batch(db)
         self._newest: dict[bytes, int] = {}
@@ -294,37 +291,6 @@ class Store(Ingester, Authoring):
             stamp = self.wall() if now is None else now
             self._check_held()
             return self._ingest(bytes(raw), stamp, heard=heard)
-
-    def ingest_many(self, raws: Iterable[bytes], now: float | None = None,
-                    batch: int = BATCH) -> list[Outcome]:
-        """Ingest many records, committing every `batch` records (each record
-        still all-or-nothing), so other writers get in between batches."""
-        out: list[Outcome] = []
-        chunk: list[bytes] = []
-        for raw in raws:
-            chunk.append(bytes(raw))
-            if len(chunk) >= batch:
-                out += self._ingest_batch(chunk, now)
-                chunk = []
-                time.sleep(BATCH_PAUSE_S)
-        if chunk or not out:
-            out += self._ingest_batch(chunk, now)
-        return out
-
-    def _ingest_batch(self, batch: list[bytes], now: float | None) -> list[Outcome]:
-        digests = [hashlib.sha256(raw).digest() for raw in batch]
-        try:
-            self._start_checks(batch, digests)  # signatures checked while waiting for the lock
-            with self.write():
-                stamp = self.wall() if now is None else now
-                self._held_maybe = None
-                self._check_held()
-                self._prepare(digests)
-                # Every check runs before the first write of a record, so a record is
-                # never half-stored; an SQL failure rolls the whole batch back.
-                return [self._ingest(raw, stamp, digest=d) for raw, d in zip(batch, digests)]
-        finally:
-            self._finish_batch()
 
     def take_released(self) -> list[r.Record]:
         """Records that left the held table (their author's hello or the charter

@@ -13,7 +13,7 @@ import pytest
 from ledger_helpers import NOW, Actor, Net, derived_state
 
 from meshaid.node.store import Store
-from meshaid.node.store import ingest as ingest_module
+from meshaid.node.store import checks as checks_module
 
 
 def forged(raw: bytes) -> bytes:
@@ -40,7 +40,7 @@ def test_forged_signatures_in_a_large_batch_count_as_one_by_one() -> None:
     net, setup, anna, bo = network()
     hello_bo = net.hello(bo).raw
     raws = []
-    for i in range(3 * ingest_module.PARALLEL_MIN):
+    for i in range(3 * checks_module.PARALLEL_MIN):
         raw = net.need(anna, qty=i + 1, text=f"water {i}").raw
         raws.append(forged(raw) if i % 7 == 3 else raw)
     # bo's hello comes in the batch after some of bo's records, then more of them.
@@ -48,7 +48,7 @@ def test_forged_signatures_in_a_large_batch_count_as_one_by_one() -> None:
     raws[10:10] = bo_recs[:2]
     raws[100:100] = [hello_bo, *bo_recs[2:]]
     raws.append(forged(net.vouch(net.founder, bo).raw))
-    assert len(raws) - 20 >= ingest_module.PARALLEL_MIN
+    assert len(raws) - 20 >= checks_module.PARALLEL_MIN
 
     single = net.store()
     single.ingest_many(setup, now=NOW)
@@ -73,7 +73,7 @@ def test_a_record_stored_by_another_process_meanwhile_is_a_duplicate(tmp_path: P
     mine.ingest_many(setup, now=NOW)
     other = Store.open(path)
     raws = [net.need(anna, qty=i + 1, text=f"tarps {i}").raw
-            for i in range(2 * ingest_module.PARALLEL_MIN)]
+            for i in range(2 * checks_module.PARALLEL_MIN)]
     sneaked = raws[50]
     take_lock = mine._begin
 
@@ -95,18 +95,18 @@ def test_single_records_and_small_batches_never_start_the_pool(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The radio's path (one record per transaction) and small batches verify in
     the storing thread: no pool is started for them."""
-    monkeypatch.setattr(ingest_module.Ingester, "_pool", None)
+    monkeypatch.setattr(checks_module, "_pool", None)
     net, setup, anna, _bo = network()
     store = net.store()
     store.ingest_many(setup, now=NOW)
     for i in range(5):
         assert store.ingest(net.need(anna, text=f"soap {i}").raw, now=NOW).status == "accepted"
-    small = [net.need(anna, text=f"salt {i}").raw for i in range(ingest_module.PARALLEL_MIN - 1)]
+    small = [net.need(anna, text=f"salt {i}").raw for i in range(checks_module.PARALLEL_MIN - 1)]
     assert {o.status for o in store.ingest_many(small, now=NOW)} == {"accepted"}
-    assert ingest_module.Ingester._pool is None
-    large = [net.need(anna, text=f"oil {i}").raw for i in range(ingest_module.PARALLEL_MIN)]
+    assert checks_module._pool is None
+    large = [net.need(anna, text=f"oil {i}").raw for i in range(checks_module.PARALLEL_MIN)]
     assert {o.status for o in store.ingest_many(large, now=NOW)} == {"accepted"}
-    pool = ingest_module.Ingester._pool
+    pool = checks_module._pool
     assert pool is not None
     pool.shutdown()
 
@@ -124,7 +124,7 @@ def test_collected_records_in_a_large_batch_are_duplicates_looked_up_once(
     updates = [w.net.update(w.anna, need, qty=q) for q in range(30, 0, -1)]
     store = w.store(need, *updates)
     assert gc.collect(store).records >= len(updates) - 1
-    extra = [w.net.need(w.bo, text=f"nails {i}") for i in range(ingest_module.PARALLEL_MIN)]
+    extra = [w.net.need(w.bo, text=f"nails {i}") for i in range(checks_module.PARALLEL_MIN)]
     checked: list[bytes] = []
     tombstoned = gc.tombstoned
 

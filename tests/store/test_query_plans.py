@@ -15,7 +15,7 @@ import re
 from ledger_helpers import NOW, Actor, World
 
 from meshaid.node.ledger import records as r
-from meshaid.node.store import Store, derive, feed, gc, queries
+from meshaid.node.store import Store, derive, feed, gc, history, queries
 from meshaid.node.store.sqlconst import PAD_SIZES
 from meshaid.node.store.store import record_id
 from meshaid.node.store.sync_port import SyncLedger
@@ -90,6 +90,8 @@ def exercise() -> tuple[Store, list[str]]:
     queries.open_needs(store, NOW)
     queries.get_object(store, record_id(water.short_author, water.seq), now=NOW)
     queries.object_state(store, water.short_author, water.seq)
+    history.updates_of(store, record_id(water.short_author, water.seq))
+    history.first_heard(store, record_id(water.short_author, water.seq))
     queries.keys_by_short(store, w.anna.short)
     queries.seq_run(store, w.anna.pub)
     queries.stored_hashes(store, [bytes(32)])
@@ -109,6 +111,7 @@ def exercise() -> tuple[Store, list[str]]:
     port.sync_ingest(w.net.hello(w.anna, "Anna, clinic").raw, NOW)
     gc.collect(store)
     store.ingest(w.net.update(w.anna, water, qty=110).raw, now=NOW)
+    history.updates_of(store, record_id(water.short_author, water.seq))  # with a tombstone
     store.charter_raw()
     store.db.conn.set_trace_callback(None)
     return store, seen
@@ -125,6 +128,8 @@ def test_hot_paths_search_indexes_only() -> None:
     assert any(sql.startswith("SELECT author, raw FROM records WHERE kind IN") for sql in found)
     assert any("AS held" in sql and "AND ref_seq = " in sql for sql in found)  # an update slot
     assert any("INSERT OR IGNORE INTO collected" in sql for sql in seen)
+    assert any("CROSS JOIN records u" in sql for sql in found)  # history.updates_of
+    assert any("CROSS JOIN records r ON r.author = o.author" in sql for sql in found)  # first_heard
     assert whole_reads(found) == []
 
 

@@ -214,7 +214,7 @@ def test_a_large_shuffled_batch_matches_one_by_one_ingest() -> None:
     """Batches of 64 records or more verify signatures in parallel first."""
     import random
 
-    from meshaid.node.store import ingest as store_module
+    from meshaid.node.store import checks as store_module
 
     net, recs = scenario()
     anna, bo = Actor("anna", 2), Actor("bo", 3)
