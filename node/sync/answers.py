@@ -14,7 +14,8 @@ asked* is decided here.
   backlog explains the difference, the reconciler plans a SKETCH.
 * SKETCH: the reconciler (reconcile.py) peels it against our own sketch;
   what the sketcher lacks is queued as repairs (RECORDS), what we lack is
-  requested.
+  requested. A gap found resets Trickle: to Imin if it is large, to the
+  news interval if a few records (`SMALL_GAP`) close it.
 * REQUEST: the ids we hold are queued as repairs; the ones we wanted too are
   taken off our own request list (the answer serves us).
 * MORE: the next symbols of our sketch (reconcile.py).
@@ -54,6 +55,8 @@ Emit = Callable[[m.Message, str, int], bool]
 CREDIT_HOLD = 900.0  # seconds an account is kept after its last credit
 CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
 UNVOUCHED = 64  # sketchers remembered as unvouched
+SMALL_GAP = 4  # a decoded gap of at most this many records is closed by its own
+# repairs and requests: their records are news, checked after `news_interval`
 
 
 class Answers:
@@ -209,8 +212,14 @@ class Answers:
             return
         if result is None:
             return
-        if result.ours or result.theirs:
-            eng.trickle.reset(now)  # a real gap: check again soon
+        gap = len(result.ours) + len(result.theirs)
+        if gap:
+            # A real gap: check again soon. A small one (a record or a few lost on
+            # the way) is closed by the repairs and requests planned below, and
+            # what they bring is news (a digest after `news_interval`); a digest
+            # at Imin would go out while they are still on the way, differ again
+            # and start another round. A large gap (a heal) is checked at Imin.
+            eng.trickle.reset(now, eng.cfg.news_interval if gap <= SMALL_GAP else None)
         unpaid = 0
         for x in sorted(result.ours):
             info = eng.infos.get(x.to_bytes(8, "big"))
