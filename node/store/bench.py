@@ -45,13 +45,19 @@ VALID_MIN = 2880  # needs are valid for two days
 RADIO = 500  # the last records are ingested one at a time, as from the radio
 
 
+def bench_keys(members: int = 200, rng: random.Random | None = None) -> list:
+    """The members' keys of `build_records` (member 0 founded the network)."""
+    rng = random.Random(7) if rng is None else rng
+    return [identity.key_from_seed(rng.randbytes(32)) for _ in range(members)]
+
+
 def build_records(n: int, members: int = 200, seed: int = 7,
                   first: int = 0) -> tuple[list[bytes], list[bytes]]:
     """(setup records: charter, hellos, vouches) and n signed ledger records, one
     second apart from EPOCH on. `first` numbers records (distinct texts for a
     second set signed by the same keys with later seqs)."""
     rng = random.Random(seed)
-    keys = [identity.key_from_seed(rng.randbytes(32)) for _ in range(members)]
+    keys = bench_keys(members, rng)
     founder = keys[0]
     stamp = EPOCH << 16
     charter = codec.encode(r.Charter("Bench"), founder, 1, stamp, codec.NO_NETWORK)

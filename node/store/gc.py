@@ -18,19 +18,22 @@ knows (its records plus its tombstones):
 * **Collection.** `collect` moves the superseded records out of the records
   table into `collected` tombstones: the 8-byte sync id (an arriving copy
   with the same bytes is a counted duplicate, `tombstoned`), the author (a
-  small number, `collected_keys`), slot, seq and the record's unsigned bytes
-  (its bytes without the 64-byte signature), from which the derived state
-  can still fall back to it when a later revocation cuts the version above
-  (derive.recompute_object). What goes: the signature, the row with its four
-  index entries and its radio metadata. Objects (needs, offers, pledges) and
-  membership records are never superseded, so no derived row or full-text
-  entry changes.
+  small number, `collected_keys`), slot, seq, the record's unsigned bytes
+  (its bytes without the signature), from which the derived state can fall
+  back to it when a later revocation cuts the version above
+  (derive.recompute_object), and its 64-byte signature (m008). What goes:
+  the row with its four index entries and its radio metadata. Objects
+  (needs, offers, pledges) and membership records are never superseded, so
+  no derived row or full-text entry changes.
 
 A tombstone whose version stops being superseded (a fork at its seq, its
-author cut) is no longer in the sync set of a node that cannot serve it; a
-neighbour that still holds the record sends it when reconciling, and the
-arrival restores it (`tombstoned` deletes the tombstone and the record is
-stored again). Collection runs in small write transactions; each re-checks
+author cut) holds the whole record: ingest stores it again at once
+(`restorable`; Ingester.restore), so it is back in this node's sync set and
+served to nodes that never had it, even when every node had collected it.
+Tombstones made before m008 have no signature: those leave the set, and a
+neighbour that still holds the record sends it when reconciling (the arrival
+deletes the tombstone, `tombstoned`). Collection runs in small write
+transactions; each re-checks
 its candidates inside the transaction, so records stored by other processes
 in between are taken into account. The newest records row is never collected
 (the change feed's cursor is the largest row id); a superseded record of ours
@@ -191,15 +194,29 @@ def _collect_some(db: Database, hashes: list[bytes]) -> tuple[int, int]:
             continue
         raw = bytes(raw)
         db.execute("INSERT OR IGNORE INTO collected_keys (key) VALUES (?)", [author])
-        db.execute("INSERT OR IGNORE INTO collected (id, author, slot, seq, body) VALUES"
-                   " (?, (SELECT id FROM collected_keys WHERE key = ?), ?, ?, ?)",
-                   [digest[:8], author, slot[1], seq, raw[:-SIG_LEN]])
+        db.execute("INSERT OR IGNORE INTO collected (id, author, slot, seq, body, sig) VALUES"
+                   " (?, (SELECT id FROM collected_keys WHERE key = ?), ?, ?, ?, ?)",
+                   [digest[:8], author, slot[1], seq, raw[:-SIG_LEN], raw[-SIG_LEN:]])
         db.execute("DELETE FROM heard WHERE record = ?", [rid])
         db.execute("DELETE FROM outbox WHERE record = ?", [rid])  # superseded: never needed
         db.execute("DELETE FROM records WHERE id = ?", [rid])
         moved += 1
         size += len(raw)
     return moved, size
+
+
+def restorable(db: Database, author: bytes) -> list[bytes]:
+    """The whole records (unsigned bytes and signature) of `author`'s tombstones
+    whose versions are no longer superseded (a cut or a fork made them count
+    again), oldest seq first; tombstones without a signature (made before m008)
+    are left out."""
+    rows = db.execute(
+        "SELECT c.id, c.body, c.sig FROM collected c JOIN collected_keys k ON k.id = c.author"
+        " WHERE k.key = ? AND c.sig IS NOT NULL ORDER BY c.seq, c.id", [author]).fetchall()
+    if not rows:
+        return []
+    superseded = {v.hash for v in excluded(db, author) if not v.held}
+    return [bytes(body) + bytes(sig) for rid, body, sig in rows if bytes(rid) not in superseded]
 
 
 def collected_superseded(db: Database, rid: bytes) -> bool:

@@ -3,6 +3,7 @@ record costs on disk before and after, and what collecting costs on air.
 
     python -m meshaid.node.store.gcbench [--objects 2000] [--updates 5] [--scenario ci-small]
                                          [--rate 10]
+    python -m meshaid.node.store.gcbench --ledger 100000
 
 Disk: a ledger of `--objects` needs with `--updates` updates each (and a new
 hello per author every 50 records); SQLite's own page accounting (dbstat,
@@ -16,12 +17,16 @@ nothing any node does, so both runs send the same packets; the bench prints
 the air of each, the copies of collected records that reached the collecting
 node (each a counted duplicate) and the records it asked for that it had
 collected (re-fetches: zero).
+
+Cost (`--ledger N`): CPU time of collecting and of membership changes on a
+ledger of N records (`membership`).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
 import sqlite3
 import tempfile
 import time
@@ -91,6 +96,73 @@ def disk(objects: int, updates: int) -> dict[str, Any]:
             "per_record_after": round(tombs / n, 1), "seconds": round(took, 2)}
 
 
+def membership(records: int) -> dict[str, Any]:
+    """What garbage collection adds on a ledger of `records` records
+    (bench.build_records: 200 members; needs, offers, pledges, 15 % updates),
+    in CPU seconds of this thread (wall time follows the machine's load): the
+    sync port's start-up (the engine's whole set, superseded versions left
+    out), a collection (the full pass over hellos and updates, then the moves),
+    a pass that finds nothing, and membership changes through the sync port,
+    which say what left or came back into the sync set: a newcomer's hello and
+    its vouch, then a revocation of the member with most updates, cut below
+    them (its versions count again; collected ones are stored again)."""
+    from ..ledger import codec, identity
+    from ..ledger import records as r
+    from . import Store, synced
+    from .bench import bench_keys, build_records, last_unix
+    from .sync_port import SyncLedger
+
+    setup, recs = build_records(records)
+    keys = bench_keys()
+    founder, newcomer = keys[0], identity.key_from_seed(bytes(range(1, 33)))
+    net = identity.network_id(setup[0])
+    out: dict[str, Any] = {}
+
+    def timed(label: str, fn: Any) -> Any:
+        c0 = time.thread_time()
+        result = fn()
+        out[label] = round(time.thread_time() - c0, 3)
+        return result
+
+    with tempfile.TemporaryDirectory() as tmp:
+        last = last_unix(recs)
+        store = Store.open(Path(tmp) / "ledger.db", wall=lambda: last)
+        store.expect_network(identity.network_code(net))
+        store.ingest_many(setup + recs)
+        db = store.db
+        out["records"] = store.count()
+        out["updates_and_hellos"] = db.execute(
+            "SELECT COUNT(*) FROM records WHERE kind IN (?, ?)",
+            [int(r.Kind.UPDATE), int(r.Kind.HELLO)]).fetchone()[0]
+        port = SyncLedger(store)
+        out["sync_set"] = timed("port_start_s", lambda: sum(1 for _ in port.sync_infos()))
+        timed("excluded_pass_s", lambda: gc.excluded(db))
+        out["collected"] = timed("collect_s", lambda: gc.collect(store)).records
+        timed("collect_nothing_s", lambda: gc.collect(store))
+        stamp = codec.parse(recs[-1]).hlc
+
+        def sign(key: Any, body: r.Body) -> bytes:
+            nonlocal stamp
+            stamp += 1 << 16
+            pub = identity.public_bytes(key)
+            top = db.execute("SELECT MAX(seq) FROM records WHERE author = ?", [pub]).fetchone()[0]
+            return codec.encode(body, key, (top or 0) + 1, stamp, net).raw
+
+        timed("hello_s", lambda: port.sync_ingest(sign(newcomer, r.Hello("new", "new")), 0.0))
+        vouch = sign(founder, r.Vouch(identity.public_bytes(newcomer)))
+        timed("vouch_s", lambda: port.sync_ingest(vouch, 0.0))
+        victim, first = db.execute(
+            "SELECT author, MIN(seq) FROM records WHERE kind = ? GROUP BY author"
+            " ORDER BY COUNT(*) DESC LIMIT 1", [int(r.Kind.UPDATE)]).fetchone()
+        revoke = sign(founder, r.Revoke(bytes(victim), int(first) - 1, "bench"))
+        result = timed("revoke_s", lambda: port.sync_ingest(revoke, 0.0))
+        out["revoke_returned"] = len(result.returned)
+        timed("revoke_sync_change_s", lambda: synced.change(db, hashlib.sha256(revoke).digest()))
+        timed("excluded_ids_s", lambda: synced.excluded_ids(db))
+        store.close()
+    return out
+
+
 def air(scenario: str, rate: float) -> dict[str, Any]:
     """The scenario with and without one node collecting every EVERY_S."""
     from ..sim import scenario as scn
@@ -142,7 +214,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--updates", type=int, default=5)
     p.add_argument("--scenario", default="ci-small")
     p.add_argument("--rate", type=float, default=10.0, help="records per node per hour")
+    p.add_argument("--ledger", type=int, default=0,
+                   help="records of a ledger to time collection and membership changes on "
+                        "(0: skip; the disk and air parts are skipped when given)")
     args = p.parse_args(argv)
+    if args.ledger:
+        m = membership(args.ledger)
+        print(f"ledger of {m['records']} records ({m['updates_and_hellos']} updates and hellos), "
+              f"sync set {m['sync_set']}; CPU seconds: sync port start-up {m['port_start_s']}, "
+              f"pass over superseded versions {m['excluded_pass_s']}, collection "
+              f"{m['collect_s']} ({m['collected']} collected), a pass collecting nothing "
+              f"{m['collect_nothing_s']}, through the sync port: a newcomer's hello "
+              f"{m['hello_s']}, its vouch {m['vouch_s']}, a revocation {m['revoke_s']} "
+              f"({m['revoke_returned']} versions back in the set; the sync-set part alone "
+              f"{m['revoke_sync_change_s']}), every id outside the set {m['excluded_ids_s']}")
+        return
     d = disk(args.objects, args.updates)
     print(f"disk: {d['collected']} records collected of {args.objects} needs x "
           f"{args.updates} updates in {d['seconds']} s; database {d['db_before']} -> "

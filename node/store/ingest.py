@@ -62,6 +62,7 @@ class Ingester:
     _stores: int  # records this Store inserted (so far)
     _tombs: set[bytes]  # 8-byte ids of the batch's records that have a tombstone (gc.py)
     refresh: Callable[[], None]
+    wall: Callable[[], float]
 
     def _finish_batch(self) -> None:
         if self._checks is not None:
@@ -241,6 +242,7 @@ class Ingester:
             )
             self.db.execute("UPDATE objects SET forked = 1 WHERE author = ?", [rec.author])
             self._derive.invalidate()
+            self.restore({rec.author}, now)  # a fork keeps versions it touches (gc.py)
         kind = rec.kind
         if kind is r.Kind.HELLO:
             self._apply_hello(rec)
@@ -252,7 +254,7 @@ class Ingester:
             assert isinstance(body, r.Update)
             self._derive.touch(rec.author, body.target_seq)
         if kind in (r.Kind.CHARTER, r.Kind.VOUCH, r.Kind.REVOKE) or twins:
-            self.refresh_membership()
+            self.refresh_membership(now)
         if twins and self.db.execute(
                 "SELECT 1 FROM members WHERE key = ? AND revoked_through IS NOT NULL",
                 [rec.author]).fetchone():
@@ -284,8 +286,10 @@ class Ingester:
              body.position.lon if body.position else None, rec.seq],
         )
 
-    def refresh_membership(self) -> None:
-        """Recompute membership, then everything whose trust it changed."""
+    def refresh_membership(self, now: float | None = None) -> None:
+        """Recompute membership, then everything whose trust it changed; store again
+        the collected versions a cut makes count again (stamped `now`, default:
+        the wall clock)."""
         if self._network is None:
             return
         row = self.db.execute(f"SELECT raw FROM records WHERE kind = {CHARTER} LIMIT 1").fetchone()
@@ -294,6 +298,17 @@ class Ingester:
                                               self._network)
         self._derive.invalidate()
         derive.refresh_authors(self.db, changed, self._derive)
+        cut = {k for k in changed if self.db.execute(
+            "SELECT 1 FROM members WHERE key = ? AND revoked_through IS NOT NULL", [k]).fetchone()}
+        self.restore(cut, self.wall() if now is None else now)
         if changed:
             self._newest = meshclock.rebuild(self.db)
             self.clock.advance(meshclock.mesh_hlc(self._newest))
+
+    def restore(self, authors: set[bytes], now: float) -> None:
+        """Store again the collected versions of `authors` that count again (a cut
+        or a fork made them current, or fork evidence): their tombstones keep the
+        signature (gc.py), so this node serves them to nodes that never had them."""
+        for author in sorted(authors):
+            for raw in gc.restorable(self.db, author):
+                self._ingest(raw, now)  # gc.tombstoned deletes the tombstone

@@ -14,7 +14,8 @@ meta      node settings: network id, expected network code, clock, budget window
 outbox    records authored here that have not gone on air yet (m003)
 heard     per record: the node it was first heard from, SNR, RSSI, hops (m003)
 collected tombstones of records garbage-collected on this node (m007, node/store/gc.py):
-          8-byte id, author (numbered in collected_keys), slot, seq, unsigned bytes
+          8-byte id, author (numbered in collected_keys), slot, seq, unsigned bytes,
+          and the 64-byte signature (m008) that restores the record when it counts again
 
 records.local (m003) marks records authored on this node; records.critical
 (m003) marks critical needs, so the sync engine starts without parsing records.
@@ -247,6 +248,15 @@ def m007_collected_tombstones(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS collected_slot ON collected(author, slot);
         """
     )
+
+
+@migrations()
+def m008_tombstones_keep_the_signature(db: Database) -> None:
+    """A tombstone keeps its record's 64-byte signature, so the record can be
+    restored, and served to nodes that never had it, when a revocation or a fork
+    makes its version count again (node/store/gc.py). Tombstones made before
+    this migration have none (NULL): those wait for a neighbour as before."""
+    db.execute("ALTER TABLE collected ADD COLUMN sig BLOB")
 
 
 def needs_migration(db: Database) -> bool:

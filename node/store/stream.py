@@ -40,7 +40,6 @@ BATCH_PAUSE_S = 0.003  # between batches: let a waiting writer in
 class Streaming(Ingester):
     """Batched ingest for `Store` (a mixin: `Store` owns the attributes)."""
 
-    wall: Callable[[], float]
     write: Callable[..., AbstractContextManager[None]]
 
     def ingest_many(self, raws: Iterable[bytes], now: float | None = None,

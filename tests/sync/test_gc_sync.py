@@ -11,11 +11,11 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshaid.node.ledger import codec
+from meshaid.node.ledger import codec, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.store import gc
 
-from .harness import HOUR, T0, Ledger, Mesh, Radio, clone
+from .harness import HOUR, T0, Ledger, Mesh, Radio, clone, line
 
 
 @settings(max_examples=6, deadline=None)
@@ -63,3 +63,31 @@ def test_a_collecting_node_converges_without_fetching_again(seed: int, n: int, l
     mesh.assert_converged()  # one sync set, one derived state, engines counting it
     assert asked_back == []
     assert mesh.now > T0
+
+
+def test_a_version_every_node_collected_reaches_a_late_node_after_a_cut() -> None:
+    """Nodes 0 and 1 hold member 1's need with updates u1 and u2 and both collect
+    u1; node 2, cut off meanwhile, then gets the need and u2 only (u1 is
+    superseded: it never travels). A revocation through u1 makes u1 count again:
+    the collectors store it again from their tombstones and node 2 gets it over
+    the air, so every node derives the same state."""
+    ledger = Ledger(3, seed=11)
+    mesh = Mesh(ledger, [clone(ledger.full) for _ in range(3)], line(3), Radio(), seed=11)
+    mesh.partition({2})
+    need = mesh.need(1, "splints")
+    mesh.run_for(600.0)
+    seq = codec.parse(need).seq
+    u1 = mesh.author(1, r.Update(seq, 0, 7))
+    mesh.run_for(600.0)
+    u2 = mesh.author(1, r.Update(seq, 2, 0, note="withdrawn"))
+    mesh.run_for(600.0)
+    assert [gc.collect(mesh.stores[i]).records for i in (0, 1)] == [1, 1]
+    mesh.heal()
+    mesh.run_for(2 * HOUR)
+    assert mesh.holders(u2) == [0, 1, 2] and mesh.holders(u1) == []
+    mesh.author(0, r.Revoke(identity.public_bytes(ledger.keys[1]), codec.parse(u1).seq))
+    mesh.run_for(2 * HOUR)
+    assert mesh.holders(u1) == [0, 1, 2]
+    mesh.assert_converged()
+    qty = mesh.stores[2].db.execute("SELECT qty FROM objects WHERE seq = ?", [seq]).fetchone()
+    assert qty == (7,)
