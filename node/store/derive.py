@@ -51,6 +51,7 @@ class Batch:
         self.needs: set[tuple[bytes, int]] = set()
         self.dirty: set[tuple[bytes, int]] = set()  # objects to recompute at flush
         self.unindexed: list[int] = []  # objects rowids not yet in objects_fts
+        self.parsed: dict[bytes, codec.Parsed] = {}  # the batch's records, parsed (by raw)
         self.looked: set[tuple[bytes, int]] = set()  # pairs known to hold a record or not
         self.taken: set[tuple[bytes, int]] = set()  # of those, pairs holding a record
         self.upd_looked: set[tuple[bytes, int]] = set()  # pairs known to be updated or not
@@ -210,7 +211,8 @@ def recompute_object(
     if not versions:
         return
     rec_id, raw, _ = versions[0]
-    p = parsed if parsed is not None and parsed.raw == raw else _parse(raw)
+    known = {} if batch is None else batch.parsed  # parsed for this batch already
+    p = parsed if parsed is not None and parsed.raw == raw else known.get(raw) or _parse(raw)
     body = p.body
     if batch is not None:
         is_member, through, author_forked = batch.facts(author)
@@ -282,7 +284,7 @@ def recompute_object(
     if through is not None:
         upd = _collected_state(db, author, seq, through, upd)
     if upd is not None:
-        u = _parse(upd[0])
+        u = known.get(upd[0]) or _parse(upd[0])
         assert isinstance(u.body, r.Update)
         row.update(
             updated_hlc=u.hlc,

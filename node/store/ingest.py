@@ -68,6 +68,7 @@ class Ingester:
         if self._checks is not None:
             self._checks.cancel()
             self._checks = None
+        self._derive.parsed = {}
         self._tombs = set()
         self._present.clear()
         self._looked_up.clear()

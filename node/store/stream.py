@@ -165,6 +165,7 @@ class Streaming(Ingester):
         started), which have a tombstone (gc.py), and what the records table holds
         at the (author, seq) pairs the rest will take (derive.Batch.prefetch)."""
         self._checks = checks
+        self._derive.parsed = checks.parsed  # saves derive parsing them again
         digests = checks.digests
         present = checks.present
         if checks.generation != self.generation or checks.stores != self._stores:
