@@ -253,3 +253,22 @@ def test_tombstones_without_a_signature_wait_for_a_neighbour(tmp_path: Path) -> 
     assert store.db.execute("SELECT qty FROM objects WHERE seq = ?", [need.seq]).fetchone() == (9,)
     assert store.ingest(u1.raw, now=NOW).status == "accepted"
     assert gc.count(store.db) == 0 and digest(u1) in sync_set(store)
+
+
+def test_a_cut_in_a_large_batch_restores_as_one_by_one() -> None:
+    w = World.build()
+    net = w.net
+    need = net.need(w.anna, 10)
+    updates = [net.update(w.anna, need, qty=q) for q in (9, 8, 7, 6)]
+    later = [net.need(w.bo, 5 + i, text=f"rope {i}") for i in range(70)]
+    batch = [net.revoke(w.founder, w.anna, updates[1].seq), *later,
+             net.update(w.anna, need, qty=1)]  # past the cut: quarantined
+    one, many = w.store(need, *updates), w.store(need, *updates)
+    assert gc.collect(one).records == gc.collect(many).records == 3
+    for rec in batch:
+        one.ingest(rec.raw, now=NOW)
+    assert {o.status for o in many.ingest_many([rec.raw for rec in batch], now=NOW)} == {
+        "accepted"}
+    assert gc.count(many.db) == gc.count(one.db) == 0
+    assert sync_set(many) == sync_set(one) and state(many) == state(one)
+    assert many.db.execute("SELECT qty FROM objects WHERE seq = ?", [need.seq]).fetchone() == (8,)
