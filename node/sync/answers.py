@@ -10,8 +10,10 @@ asked* is decided here.
 
 * DIGEST: a neighbour's count and fingerprint. Equal to ours: Trickle hears
   consistency. Far ahead of us: bootstrap (bootstrap.py). Far behind us:
-  our digest goes out soon, so that it can pull. Otherwise, unless our own
-  backlog explains the difference, the reconciler plans a SKETCH.
+  our digest goes out soon, so that it can pull. Ours less exactly one record
+  we hold (not one still in flight): that record is sent, as its account
+  pays. Otherwise, unless our own backlog explains the difference, the
+  reconciler plans a SKETCH.
 * SKETCH: the reconciler (reconcile.py) peels it against our own sketch;
   what the sketcher lacks is queued as repairs (RECORDS), what we lack is
   requested. A gap found resets Trickle: to Imin if it is large, to the
@@ -171,7 +173,21 @@ class Answers:
             # A node far behind: let it hear our digest soon, so it can pull from us.
             eng.trickle.reset(now, cfg.news_interval)
             return
+        if self._lacks_one(msg, sender, now):
+            return
         self._mismatch(msg, now, peer)
+
+    def _lacks_one(self, msg: m.Digest, sender: int, now: float) -> bool:
+        """A digest that is ours less exactly one record we hold (its count one
+        less, its fingerprint ours XOR that record's id), and not a record still in
+        flight: its sender missed that record. Send it (a repair, cancelled by a
+        copy heard first) if the sender's account pays for it: one packet, where a
+        sketch, a request and the repair take three. True if it was queued."""
+        eng = self.eng
+        if msg.count != eng.count - 1:
+            return False
+        info = eng.infos.get((msg.fingerprint ^ eng.fingerprint).to_bytes(8, "big"))
+        return info is not None and self._repair(info, sender, now)
 
     def _mismatch(self, msg: m.Digest, now: float, peer: Peer) -> None:
         eng, cfg = self.eng, self.eng.cfg
