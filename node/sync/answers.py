@@ -155,6 +155,11 @@ class Answers:
                 self._mismatch(msg, now, Peer(count=msg.count, fingerprint=msg.fingerprint))
             return
         peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
+        if sender in self.unvouched and self.recon.holds_set(sender, msg.count, msg.fingerprint):
+            # Its sketch was newer than the digest we had heard: this digest codes
+            # the same set, so it vouches for the symbols we hold (we ask on).
+            del self.unvouched[sender]
+            self.recon.resume(sender, now)
         if not msg.boot and eng.arrivals.explains(msg.count, msg.fingerprint, eng.count,
                                                   eng.fingerprint, now):
             eng.trickle.consistent()  # the same, or lacking only records still in flight

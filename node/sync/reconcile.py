@@ -230,6 +230,8 @@ class Reconciler:
         number sketches for nobody)."""
         rank = self.more_rank(sender)
         if rank is None:
+            if sender == self.driving:
+                self.driving = None  # a stream we may not ask on blocks no other work
             return
         if sender == self.driving:
             lo = self.cfg.repair_window[0]
@@ -239,6 +241,20 @@ class Reconciler:
             return  # another stream is being decoded: these symbols wait
         self.more_due[sender] = (now + self._backoff() + rank * self.cfg.repair_window[1],
                                  start, 0)
+
+    def holds_set(self, sender: int, count: int, fingerprint: int) -> bool:
+        """Whether the symbols we hold from `sender` code a set of this count and
+        fingerprint (symbol 0 codes every id of the set)."""
+        held = self.remote.get(sender, [])
+        return bool(held) and self.remote_count.get(sender) == count \
+            and held[0].ids == fingerprint and held[0].count == count % 256
+
+    def resume(self, sender: int, now: float) -> None:
+        """Ask `sender` on from the symbols we hold (a stream we did not ask on,
+        its sketch newer than the digest of it we had heard, now vouched for)."""
+        held = self.remote.get(sender, [])
+        if 0 < len(held) < self.sketch.size:
+            self._plan_more(sender, len(held), now)
 
     def _driving_live(self, now: float) -> bool:
         """Whether we drive a stream that is still answered."""

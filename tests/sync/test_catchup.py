@@ -56,3 +56,43 @@ def test_a_changed_set_starts_a_new_stream() -> None:
     recon.on_sketch(m.Sketch(theirs.n, 0, other.encode(0, 16)), 5, 20.0, ours.n)
     assert len(recon.remote[5]) == 16
     assert recon.remote[5][0] == riblt.parse_symbols(other.encode(0, 1))[0]
+
+
+def test_a_sketch_newer_than_the_digest_heard_is_asked_on_once_a_digest_vouches() -> None:
+    """Finding (the demo's late joiner, 2-3 runs in 100 a record short): a sketch
+    whose count was newer than its sender's last digest heard (records still
+    arriving there) was not asked on, and the listener, still 'driving' that
+    stream, planned no sketch of its own either: it waited for Trickle's long
+    interval. Now the sender's next digest, if it codes the symbols held,
+    vouches for them and the listener asks on; a stream it may not ask on does
+    not hold it back."""
+    from meshaid.node.store.sync_port import SyncLedger
+    from meshaid.node.sync.engine import Engine, record_id
+    from meshaid.node.sync.ports import RxMeta
+
+    from .harness import T0, clone
+
+    net = Ledger(3, seed=5, history=60)
+    store = clone(net.bare)
+    store.ingest_many(net.setup + net.history[:20], T0)
+    eng = Engine(SyncLedger(store), net.config(), 1, seed=1)
+    eng.sketch.settle()
+    ids = [int.from_bytes(record_id(raw), "big") for raw in net.setup + net.history]
+    older = riblt.Sketch(1024, ids[: len(net.setup) + 50])
+    newer = riblt.Sketch(1024, ids)
+    meta = RxMeta(sender=7, snr=5.0, hops=0)
+    tag = net.network[:2]
+
+    def digest(sk: riblt.Sketch) -> bytes:
+        fp = 0
+        for x in ids[: sk.n]:
+            fp ^= x
+        return m.encode(m.Digest(sk.n, fp, False, (), False, ()), tag)
+
+    now = T0 + 100.0
+    eng.receive(digest(older), meta, now)
+    eng.poll(now)
+    eng.receive(m.encode(_packet(newer, 0), tag), meta, now + 1)  # newer than that digest
+    assert 7 not in eng.recon.more_due  # not vouched: nothing asked
+    eng.receive(digest(newer), meta, now + 5)  # its digest catches up with its sketch
+    assert 7 in eng.recon.more_due and eng.recon.more_due[7][1] == 16
