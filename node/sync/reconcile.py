@@ -41,7 +41,7 @@ from . import messages as m
 from . import riblt
 from .budget import BULK, NORMAL
 from .ports import SyncConfig
-from .relays import Peer
+from .relays import Peer, short
 
 Emit = Callable[[m.Message, str, int], bool]
 SYMBOLS_PER_PACKET = 16
@@ -76,7 +76,9 @@ class Reconciler:
         # sketcher -> (when to ask, next index, MOREs for it so far unanswered)
         self.more_due: dict[int, tuple[float, int, int]] = {}
         self.driving: int | None = None  # the sketcher whose stream we are decoding
-        self.served = (-1e9, -1, 0)  # when our set (count, symbol 0 ids) was last sketched
+        # When our set (count, symbol 0 ids) was last sketched from index 0, and by
+        # whom (None: by us).
+        self.served: tuple[float, int, int, int | None] = (-1e9, -1, 0, None)
         self.heard: OrderedDict[int, float] = OrderedDict()  # sketcher -> last heard
         # record id -> (when to ask, asks so far, who holds it)
         self.requests: dict[bytes, tuple[float, int, int | None]] = {}
@@ -121,9 +123,14 @@ class Reconciler:
             self.prompts = (self.prompts + [peer])[-MAX_PROMPTS:]
         if self.sketch_due is not None or self._driving_live(now) or not self._ready():
             return
-        at, count, ids = self.served
-        if now - at < SERVED_S and (count, ids) == (my_count, self.sketch.ids[0]):
-            return  # this very set was sketched lately: its listeners ask for MORE
+        at, count, ids, by = self.served
+        if now - at < SERVED_S and (count, ids) == (my_count, self.sketch.ids[0]) and (
+                by is None or (peer is not None and peer.neighbours is not None
+                               and short(by) in peer.neighbours)):
+            # This very set was sketched lately, by us or by a neighbour the differing
+            # node hears: its listeners ask for MORE. (A neighbour out of its range
+            # sketched it for others.)
+            return
         at = max(now + self._backoff(SKETCH_FRAME), last_news + self.cfg.settle)
         self.sketch_due = (at, 0)
         self.sketch_asker = None
@@ -201,7 +208,7 @@ class Reconciler:
             del self.more_due[sender]
         if msg.count == my_count and have[0].ids == self.sketch.ids[0] \
                 and have[0].check == self.sketch.checks[0]:
-            self.served = (now, my_count, have[0].ids)  # our own set was sketched
+            self.served = (now, my_count, have[0].ids, sender)  # our own set was sketched
             self._done(sender)
             return riblt.Decoded(True, set(), set())  # the same set
         result = riblt.decode(have, 0, self.sketch)
@@ -401,7 +408,7 @@ class Reconciler:
                 self.sketch_due = (now, start)
                 return
             if start == 0:
-                self.served = (now, my_count, self.sketch.ids[0])
+                self.served = (now, my_count, self.sketch.ids[0], None)
             start += per
             self.last_sketch = now
         self.sketch_due = None

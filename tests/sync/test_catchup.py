@@ -96,3 +96,22 @@ def test_a_sketch_newer_than_the_digest_heard_is_asked_on_once_a_digest_vouches(
     assert 7 not in eng.recon.more_due  # not vouched: nothing asked
     eng.receive(digest(newer), meta, now + 5)  # its digest catches up with its sketch
     assert 7 in eng.recon.more_due and eng.recon.more_due[7][1] == 16
+
+
+def test_a_set_sketched_by_a_neighbour_out_of_the_differing_nodes_range_is_sketched_again() -> None:
+    """Finding (the demo, a district one record short to the end): a node whose
+    set a neighbour had just sketched planned no sketch for a differing
+    digest, though the differing node was out of that sketcher's range and
+    never heard it; its own digests were kept quiet by Trickle (k = 1: other
+    neighbours agreed with it), so the district never learnt of the record."""
+    from meshaid.node.sync.relays import Peer, short
+
+    ours, _theirs, _l = _sets(0)
+    recon = Reconciler(Ledger(3, seed=1).config(), random.Random(1), 1, ours)
+    recon.on_sketch(_packet(ours, 0), 5, 10.0, ours.n)  # node 5 sketched our very set
+    hears_5 = Peer(count=ours.n - 1, neighbours=frozenset({short(1), short(5)}))
+    recon.mismatch(ours.n - 1, ours.n, -1e9, 20.0, hears_5)
+    assert recon.sketch_due is None  # it heard that sketch: it asks for MORE
+    far_from_5 = Peer(count=ours.n - 1, neighbours=frozenset({short(1), short(9)}))
+    recon.mismatch(ours.n - 1, ours.n, -1e9, 20.0, far_from_5)
+    assert recon.sketch_due is not None
