@@ -235,8 +235,32 @@ def encode(
     return r.Record(kind, author, seq, hlc, body, raw)
 
 
+_shared_parses: dict[bytes, Parsed] | None = None
+SHARED_PARSES_MAX = 500_000  # distinct records remembered (an attack's junk is not unbounded)
+
+
+def share_parses(enabled: bool = True) -> None:
+    """Remember parse results process-wide (a `Parsed` is immutable). For the
+    simulator only, where hundreds of simulated nodes parse the very same
+    bytes several times each: a real node parses what it hears itself."""
+    global _shared_parses
+    _shared_parses = {} if enabled else None
+
+
 def parse(raw: bytes) -> Parsed:
     """Check structure and field ranges; raise DecodeError with a reason."""
+    shared = _shared_parses
+    if shared is None or type(raw) is not bytes:
+        return _parse(raw)
+    p = shared.get(raw)
+    if p is None:
+        p = _parse(raw)  # a DecodeError is raised every time, never remembered
+        if len(shared) < SHARED_PARSES_MAX:
+            shared[raw] = p
+    return p
+
+
+def _parse(raw: bytes) -> Parsed:
     if len(raw) > MAX_RECORD:
         raise DecodeError("too-long", f"{len(raw)} bytes, at most {MAX_RECORD}")
     if len(raw) < 1 + r.SIG_LEN:

@@ -72,6 +72,9 @@ class Simulation:
     sc: Scenario
     protocol: str = "meshaid"
     progress: bool = False
+    # Node stores keep only what the engine reads (no board, search or first-heard
+    # rows: Store.slim); the results are the same either way (tests/sim/test_slim.py).
+    slim: bool = True
     rng: random.Random = field(init=False)
     events: EventQueue = field(init=False)
     world: World = field(init=False)
@@ -95,9 +98,10 @@ class Simulation:
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
         identity.share_verifications()  # simulated nodes verify the same bytes
+        codec.share_parses()  # and parse them
         self.rng = random.Random(self.sc.seed)
         self.events = EventQueue()
-        self.world = build(self.sc, self.rng)
+        self.world = build(self.sc, self.rng, slim=self.slim)
         roles = {n: Role.ROUTER for n in self.world.routers}
         self.mesh = Mesh(self.world.topology, preset=self.sc.preset,
                          rng=random.Random(self.sc.seed + 1), events=self.events,
@@ -108,7 +112,7 @@ class Simulation:
         joiners = {int(x) for ev in self.sc.events if ev.kind == "join"
                    for x in _as_list(ev.args.get("nodes", ev.args.get("node")))}
         for n in self.world.ledger_nodes:
-            store = clone(self.world.bare if n in joiners else self.world.template)
+            store = clone(self.world.bare if n in joiners else self.world.template, self.slim)
             store.wall = functools.partial(self.clock, n)  # the node's (skewed) virtual wall clock
             node = SimNode(n, store, None, joined=n not in joiners)
             self.nodes[n] = node

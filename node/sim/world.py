@@ -133,7 +133,9 @@ def _pick(spec: object, pool: list[int], rng: random.Random, what: str) -> list[
     raise ScenarioError(f"topology.{what} must be a count, a fraction or a list of nodes")
 
 
-def build(sc: Scenario, rng: random.Random) -> World:
+def build(sc: Scenario, rng: random.Random, slim: bool = False) -> World:
+    """The scenario's radios, members and stores; `slim`: node stores keep only
+    what the sync engine reads (`Store.slim`)."""
     topology = build_topology(sc, rng)
     nodes = list(range(topology.n))
     relays = _pick(sc.topology.get("relays"), nodes[1:], rng, "relays")
@@ -164,7 +166,7 @@ def build(sc: Scenario, rng: random.Random) -> World:
         setup.append(codec.encode(r.Vouch(members[n].public), founder.key, founder.seq, stamp,
                                   net).raw)
     history = _history(sc, rng, members, ledger_nodes, net, stamp)
-    template = clone(bare)
+    template = clone(bare, slim)
     outcomes = template.ingest_many(setup + history, SIM_EPOCH)
     bad = [o for o in outcomes if o.status != "accepted"]
     if bad:
@@ -203,8 +205,8 @@ def _history(sc: Scenario, rng: random.Random, members: dict[int, Member],
     return out
 
 
-def clone(store: Store) -> Store:
-    """A fresh in-memory copy of `store` (SQLite backup API)."""
+def clone(store: Store, slim: bool = False) -> Store:
+    """A fresh in-memory copy of `store` (SQLite backup API), slim or not."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     store.db.conn.backup(conn)
-    return Store(Database(conn))
+    return Store(Database(conn), slim=slim)

@@ -44,8 +44,9 @@ class Batch:
       `Store.write()` hands its block a batch with nothing waiting.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, board: bool = True) -> None:
         self.db = db
+        self.board = board  # False: no objects rows at all (a slim store, Store.slim)
         self.members: dict[bytes, int | None] | None = None
         self.forked: set[bytes] | None = None
         self.needs: set[tuple[bytes, int]] = set()
@@ -198,7 +199,10 @@ def recompute_object(
     """Rewrite objects(author, seq) from the original record and its latest update.
     `parsed`, if given, is the just-stored record (saves parsing it again);
     `fresh_id` says it was just inserted as records.id with no twin; with
-    `batch`, need totals and new rows' full-text entries wait for `batch.flush()`."""
+    `batch`, need totals and new rows' full-text entries wait for `batch.flush()`;
+    a slim store's batch (`board` False) keeps no objects rows."""
+    if batch is not None and not batch.board:
+        return
     if fresh_id is not None and parsed is not None:
         # Fast path: the record was just inserted and has no twin.
         versions = [(fresh_id, parsed.raw, b"")]

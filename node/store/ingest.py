@@ -61,6 +61,7 @@ class Ingester:
     generation: int  # bumped whenever the caches were reloaded (Store)
     _stores: int  # records this Store inserted (so far)
     _tombs: set[bytes]  # 8-byte ids of the batch's records that have a tombstone (gc.py)
+    slim: bool  # no objects or first-heard rows (Store)
     refresh: Callable[[], None]
     wall: Callable[[], float]
 
@@ -226,7 +227,7 @@ class Ingester:
         if local:
             self.db.execute("INSERT OR IGNORE INTO outbox (rid, record, queued_at)"
                             " VALUES (?, ?, ?)", [digest[:8], row_id, now])
-        if heard is not None:
+        if heard is not None and not self.slim:
             self.db.execute("INSERT OR IGNORE INTO heard (record, node, snr, rssi, hops, heard_at)"
                             " VALUES (?, ?, ?, ?, ?, ?)",
                             [row_id, heard.sender, heard.snr, heard.rssi, heard.hops, now])

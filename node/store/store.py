@@ -66,8 +66,12 @@ class Store(Streaming, Authoring):
     """One node's ledger database. Not thread-safe: one Store per thread."""
 
     def __init__(self, db: Database, *, wall: Callable[[], float] = time.time,
-                 readonly: bool = False) -> None:
+                 readonly: bool = False, slim: bool = False) -> None:
         self.db = db
+        # A slim store keeps only what the sync engine reads: no objects rows
+        # (board, search, totals) and no first-heard rows. For the simulator,
+        # whose hundreds of nodes only sync (node/sim/world.py).
+        self.slim = slim
         self.wall = wall
         self.readonly = readonly
         self._depth = 0  # write() nesting
@@ -79,7 +83,7 @@ class Store(Streaming, Authoring):
         self._looked_up: set[bytes] = set()
         self._stores = 0
         self._tombs: set[bytes] = set()
-        self._derive = derive.Batch(db)
+        self._derive = derive.Batch(db, board=not slim)
         self._newest: dict[bytes, int] = {}
         self._newest_dirty = False
         conn = db.conn
@@ -190,7 +194,7 @@ class Store(Streaming, Authoring):
                 conn.execute("ROLLBACK")
             self._version = None  # caches may hold what was rolled back: reload
             self._held_maybe = None
-            self._derive = derive.Batch(self.db)
+            self._derive = derive.Batch(self.db, board=not self.slim)
             self._newest_dirty = False  # reloaded from the meta table by _follow
             raise
         finally:
