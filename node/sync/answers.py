@@ -160,6 +160,8 @@ class Answers:
             # the same set, so it vouches for the symbols we hold (we ask on).
             del self.unvouched[sender]
             self.recon.resume(sender, now)
+        if msg.count <= eng.count + cfg.boot_gap:
+            self.boot.retracted(sender, now)  # a claim of being ahead it does not make
         if not msg.boot and eng.arrivals.explains(msg.count, msg.fingerprint, eng.count,
                                                   eng.fingerprint, now):
             eng.trickle.consistent()  # the same, or lacking only records still in flight
@@ -290,9 +292,21 @@ class Answers:
         self.recon.on_more(msg, sender, now)
 
     def on_pull(self, msg: m.Pull, sender: int, now: float) -> None:
-        """A bootstrap pull (answered only when it names us)."""
-        if msg.target == self.eng.node and not self.boot.on_pull(msg, sender, now):
-            self.eng.stats.dropped["pull-parts"] += 1
+        """A bootstrap pull (answered only when it names us, and only when its
+        sender is behind us as far as its own last digest says)."""
+        eng, cfg = self.eng, self.eng.cfg
+        if msg.target != eng.node:
+            return
+        peer = eng.hood.peers.get(sender)
+        if peer is not None and peer.count > 0 and not peer.boot \
+                and peer.count + cfg.boot_gap // 2 >= eng.count:
+            # Not behind us: it pulls on a claim of being ahead we never made (a lie
+            # in our name). No answer; our digest, soon, says where we stand.
+            eng.stats.dropped["pull-not-behind"] += 1
+            eng.trickle.reset(now, cfg.trickle_imin)
+            return
+        if not self.boot.on_pull(msg, sender, now):
+            eng.stats.dropped["pull-parts"] += 1
 
     def times(self) -> list[float]:
         """When the answering side next has work."""

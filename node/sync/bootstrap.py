@@ -202,6 +202,13 @@ class Bootstrap:
         """Are `node`'s claims of being ahead doubted (a probe of it brought nothing)?"""
         return self.doubted.get(node, -1e9) > now
 
+    def retracted(self, node: int, now: float) -> None:
+        """`node`'s own digest no longer shows it far ahead while we probe its
+        claim: the claim was not its own (a lie in its name), or is over. Its
+        claims are doubted like those of a probe that brought nothing."""
+        if node not in self.confirmed and self.pulling_from(node):
+            self._doubt(node, now)
+
     def _doubt(self, responder: int, now: float) -> None:
         """`responder` claimed records it did not send: stop pulling from it."""
         for part in [p for p, s in self.streams.items() if s.responder == responder]:

@@ -252,6 +252,13 @@ class Engine(Inbox):
             # answered only as far as its air paid), and that air as credit.
             self.stats.dropped["implausible-sender"] += 1
         self.answers.heard(msg, meta.sender, len(payload), now)
+        if self.plausible and meta.hops == 0 and not peer.active and (
+                not isinstance(msg, m.Digest)
+                or (msg.count, msg.fingerprint) == (self.count, self.fingerprint)):
+            # It syncs with us (a digest of our very set, or more than digests):
+            # urgent rechecks expect it to relay (outbox.py); a number heard only
+            # in digests claiming another set (a lie in its name) is not waited for.
+            peer.active = True
         match msg:
             case m.Records():
                 self._on_records(msg, meta, now)

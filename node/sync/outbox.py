@@ -291,10 +291,15 @@ class Outbox:
 
     def _rechecks(self, now: float) -> None:
         """Send again the urgent records some neighbour was never heard with (urgent.py)."""
+        # Only neighbours that sync with us are expected to relay (engine.py,
+        # `active`): a number an attacker makes look like a neighbour with lying
+        # digests never makes us send an urgent record again.
         recent = {n for n, p in self.hood.peers.items()  # (numbers heard once: made up)
-                  if now - p.last_direct < RECENT_S and p.packets >= 2} - {self.node}
+                  if now - p.last_direct < RECENT_S and p.packets >= 2
+                  and p.active} - {self.node}
         crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
-        for rid, missing in self.watch.due(now, recent, crowd):
+        due = self.watch.due(now, recent, crowd)
+        for rid, missing in due:
             info = self.infos.get(rid)
             if info is None or rid in self.sends:
                 continue

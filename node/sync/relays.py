@@ -43,6 +43,7 @@ class Peer:
     plausible: bool = True  # the last packet claiming to be it looked like it
     last_far: float = -1e9  # last heard through radio-only relays (hops > 0)
     far_hops: int = 0  # the hops it was then heard at
+    active: bool = False  # heard directly (plausibly) with our set or more than digests
 
 
 def short(node: int) -> int:
