@@ -10,7 +10,13 @@ well-stocked neighbour, spreading the load over up to PARTS responders.
 
 Every partition is served in one canonical order, the same on every node:
 class (membership, then needs and offers, then pledges and updates), then
-newest first, then id. So a cursor (class, hlc, id) means the same thing to
+newest first (membership: oldest first), then id. Membership goes oldest
+first because it is causal: a vouch or a record verifies only once its
+author's hello (and the founder's, the oldest of all) is held, and newest
+first served the founder's hello last of the class, so a joiner held every
+record it pulled, needs and critical needs heard meanwhile included, unable
+to check them (on the blockaded-port scenario a joiner sat at one record for
+2.5 hours). So a cursor (class, hlc, id) means the same thing to
 any responder, and a partition moves to another responder, cursor and all,
 when its responder falls silent. A responder answers a PULL with up to
 packets of the records after the cursor; the puller pulls again
@@ -41,7 +47,7 @@ from ..ledger.wire import DecodeError
 from . import messages as m
 from .budget import BULK, NORMAL
 from .orders import Orders
-from .ports import CLASS_OF_KIND, RecordInfo, SyncConfig
+from .ports import CLASS_MEMBERSHIP, CLASS_OF_KIND, RecordInfo, SyncConfig
 from .relays import Peer
 
 PARTS = 3
@@ -70,8 +76,10 @@ def packet_cursor(packet: list[bytes], infos: Mapping[bytes, RecordInfo]) -> byt
 
 
 def order(cursor: bytes) -> tuple[int, int, bytes]:
-    """Bootstrap order: class ascending, then newest first, then id."""
-    return cursor[0], -int.from_bytes(cursor[1:7], "big"), cursor[7:]
+    """Bootstrap order: class ascending, then newest first (membership: oldest
+    first), then id."""
+    hlc = int.from_bytes(cursor[1:7], "big")
+    return cursor[0], hlc if cursor[0] == CLASS_MEMBERSHIP else -hlc, cursor[7:]
 
 
 @dataclass

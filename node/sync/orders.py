@@ -3,7 +3,8 @@
 Theory of operation
 -------------------
 A PULL is answered from a partition sorted in the canonical bootstrap order
-(class ascending, HLC descending, id ascending: bootstrap.py). Sorting a
+(class ascending, HLC descending but ascending for membership, id ascending:
+bootstrap.py). Sorting a
 partition of a large ledger at once would stall a poll() for hundreds of
 milliseconds, so the orders are built once, in slices: `SLICE` records per
 call to `step` are keyed into a sorted run per partition, then each
@@ -19,7 +20,7 @@ import heapq
 import itertools
 from collections.abc import Iterator, Mapping
 
-from .ports import RecordInfo
+from .ports import CLASS_MEMBERSHIP, RecordInfo
 
 SLICE = 2000  # records keyed (into sorted runs) per step while building
 MERGE_SLICE = 4000  # keys merged from a partition's runs per step
@@ -27,8 +28,10 @@ HLC_MAX = (1 << 48) - 1
 
 
 def key_of(cls: int, hlc: int, rid: bytes) -> int:
-    """One integer that sorts like (class, newest first, id)."""
-    return (cls << 112) | ((HLC_MAX - min(hlc, HLC_MAX)) << 64) | int.from_bytes(rid, "big")
+    """One integer that sorts like (class, newest first (membership: oldest first), id)."""
+    hlc = min(hlc, HLC_MAX)
+    rank = hlc if cls == CLASS_MEMBERSHIP else HLC_MAX - hlc
+    return (cls << 112) | (rank << 64) | int.from_bytes(rid, "big")
 
 
 def cursor_key(cursor: bytes) -> int:
