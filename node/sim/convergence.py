@@ -45,14 +45,16 @@ def present(sim: Simulation, author: int) -> frozenset[int]:
     if len(cache) > 4096:
         cache.clear()
     mesh = sim.mesh
-    topo = sim.world.topology
+    adjacency = sim.__dict__.get("_adjacency")
+    if adjacency is None:  # the topology's links never change (cuts are the mesh's)
+        adjacency = sim.__dict__["_adjacency"] = sim.world.topology.adjacency()
     seen = {author}
     todo = deque([author])
     while todo:
         a = todo.popleft()
         if a != author and mesh.nodes[a].core_only:
             continue  # hears our packets but neither relays nor delivers them
-        for b in topo.neighbors(a):
+        for b in adjacency[a]:
             if b not in seen and mesh.is_up(b) and mesh.link_up(a, b):
                 seen.add(b)
                 todo.append(b)

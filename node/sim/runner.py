@@ -17,6 +17,7 @@ import functools
 import random
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..ledger import records as r
 from ..store import Store
 from ..store.sync_port import SyncLedger
 from ..sync.engine import Engine, record_id
-from ..sync.ports import Ingested, RxMeta, SyncConfig
+from ..sync.ports import Ingested, RecordInfo, RxMeta, SyncConfig
 from . import settings
 from .convergence import present
 from .events import EventQueue, Handle
@@ -53,7 +54,19 @@ class TrackedLedger(SyncLedger):
             self.sim.superseded_got(raw, self.node)
         for freed in result.released:
             self.sim.got(freed.id, self.node, b"")
-        return result
+        if result.info is None and not (result.released or result.changed or result.returned):
+            return result
+        share = self.sim.shared_info
+        return Ingested(result.status, result.reason, result.info and share(result.info),
+                        tuple(map(share, result.released)), tuple(map(share, result.changed)),
+                        result.dropped, tuple(map(share, result.returned)))
+
+    def sync_infos(self) -> Iterator[RecordInfo]:
+        return map(self.sim.shared_info, super().sync_infos())
+
+    def sync_raw(self, rid: bytes) -> bytes | None:
+        raw = super().sync_raw(rid)
+        return None if raw is None else self.sim.raws.setdefault(raw, raw)
 
 
 @dataclass
@@ -93,6 +106,10 @@ class Simulation:
     versions: dict[tuple[bytes, int], list[tuple[int, bytes]]] = field(default_factory=dict)
     workload: Workload = field(init=False)
     sender: settings.Sender = field(init=False)
+    # One object per distinct record info and record bytes for every node's engine
+    # (both immutable): hundreds of engines hold the same records.
+    infos: dict[RecordInfo, RecordInfo] = field(default_factory=dict)
+    raws: dict[bytes, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -151,6 +168,10 @@ class Simulation:
     def clock(self, n: int) -> float:
         node = self.nodes.get(n)
         return SIM_EPOCH + self.events.now + (node.skew if node else 0.0)
+
+    def shared_info(self, info: RecordInfo) -> RecordInfo:
+        """The one object every engine gets for records info equal to `info`."""
+        return self.infos.setdefault(info, info)
 
     def got(self, rid: bytes, n: int, raw: bytes) -> None:
         self.have.setdefault(rid, {}).setdefault(n, self.events.now)

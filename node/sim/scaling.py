@@ -18,8 +18,10 @@ that delivered most). Numbers only; it asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -43,7 +45,9 @@ def run_size(job: tuple[str, int, str, float | None]) -> dict[str, Any]:
     if hours:
         sc = replace(sc, duration_s=3600.0 * hours)
     before = _rss_mb()
+    cpu0 = time.process_time()
     res = Simulation(sc, protocol).run()
+    res["cpu_s"] = round(time.process_time() - cpu0, 1)
     peak = _rss_mb()
     res["sites"] = nodes
     res["memory"] = {"peak_rss_mb": round(peak, 1),
@@ -66,8 +70,8 @@ def best_baselines(results: list[dict[str, Any]]) -> dict[int, str]:
 
 
 HEADER = ("| sites | protocol | records | delivered | air s per record | eta total | p50 / p95 s | "
-          "critical p95 s | worst own duty % | wall s | peak RSS MB | MB per node |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "critical p95 s | worst own duty % | wall s | CPU s | peak RSS MB | MB per node |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def row(res: dict[str, Any], best: bool) -> str:
@@ -78,7 +82,7 @@ def row(res: dict[str, Any], best: bool) -> str:
     return (f"| {res['sites']} | {name} | {res['records']} | {res['delivered_fraction']} | "
             f"{per:.2f} | {res['eta']['total_greedy']} | {c['p50']} / {c['p95']} | "
             f"{res['convergence_critical_s']['p95']} | {res['max_own_duty_cycle_pct']} | "
-            f"{res['wall_s']} | {res['memory']['peak_rss_mb']} | "
+            f"{res['wall_s']} | {res['cpu_s']} | {res['memory']['peak_rss_mb']} | "
             f"{res['memory']['mb_per_node']} |")
 
 
@@ -94,14 +98,18 @@ def main(argv: list[str] | None = None) -> None:
     jobs = [(args.scenario, int(n), p, args.hours) for n in args.sizes.split(",")
             for p in args.protocols.split(",")]
     results = []
+    load0 = os.getloadavg()[0]
     with ProcessPoolExecutor(max_workers=args.jobs, max_tasks_per_child=1) as pool:
         for res in pool.map(run_size, jobs):
             results.append(res)
-            sys.stderr.write(f"  {res['sites']} sites, {res['protocol']}: {res['wall_s']} s\n")
+            sys.stderr.write(f"  {res['sites']} sites, {res['protocol']}: {res['wall_s']} s wall, "
+                             f"{res['cpu_s']} s CPU\n")
     best = best_baselines(results)
     print(f"Scaling: {args.scenario} with only the node count changed "
           f"(air per record = honest air time / records posted; memory per node = peak RSS "
-          f"growth of the run's own process / sites)\n")
+          f"growth of the run's own process / sites; CPU s = the run's own process time, "
+          f"which other jobs on the machine do not inflate: load average "
+          f"{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)\n")
     print(HEADER)
     for res in sorted(results, key=lambda r: (r["sites"], r["protocol"] != "meshaid")):
         if res["protocol"] == "meshaid" or best.get(res["sites"]) == res["protocol"]:

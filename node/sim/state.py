@@ -13,14 +13,17 @@ the radio locked onto it, and whether it was destroyed outright.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
+from collections.abc import Iterator, Sequence
+from typing import overload
 
 from .events import EventQueue, Handle
 from .firmware import AirMeter, Role
 from .loss import LossModel
 from .packets import Packet
 
-__all__ = ["NodeState", "Reception"]
+__all__ = ["NodeState", "Reception", "TxLog"]
 
 
 class Reception:
@@ -36,6 +39,43 @@ class Reception:
         self.locked = False
         self.dead = False
         self.start = start
+
+
+class TxLog(Sequence[tuple[float, float]]):
+    """An exact log of (start, duration) transmissions, 16 bytes each (a node of a
+    day-long bench sends thousands: a tuple costs 72)."""
+
+    __slots__ = ("_d", "_s")
+
+    def __init__(self) -> None:
+        """An empty log."""
+        self._s = array("d")
+        self._d = array("d")
+
+    def append(self, entry: tuple[float, float]) -> None:
+        """Log one transmission."""
+        self._s.append(entry[0])
+        self._d.append(entry[1])
+
+    def __len__(self) -> int:
+        return len(self._s)
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[float, float]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[float, float]]: ...
+
+    def __getitem__(self, i: int | slice) -> tuple[float, float] | list[tuple[float, float]]:
+        if isinstance(i, slice):
+            return list(zip(self._s[i], self._d[i]))
+        return (self._s[i], self._d[i])
+
+    def __setitem__(self, i: int, entry: tuple[float, float]) -> None:
+        self._s[i], self._d[i] = entry
+
+    def __iter__(self) -> Iterator[tuple[float, float]]:
+        return zip(self._s, self._d)
 
 
 # (receiver, power mW, reported SNR, RSSI, loss model of the link)
@@ -85,8 +125,8 @@ class NodeState:
         self.rx: list[Reception] = []
         self.hist: dict[tuple[int, int], int] = {}
         self.meter = AirMeter(0.0)
-        self.txlog: list[tuple[float, float]] = []
-        self.own_txlog: list[tuple[float, float]] = []
+        self.txlog = TxLog()
+        self.own_txlog = TxLog()
         self.win: deque[tuple[float, float]] = deque()  # exact last hour of TX: (start, end)
         self.win_sum = 0.0
         self.nbrs: list[Neighbour] = []

@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from ..ledger import codec, hlc, identity
 from ..ledger import records as r
 from ..store import Store
+from ..store.schema import drop_board
 from . import topology as topo
 from .loss import Bernoulli, GilbertElliott, LossModel
 from .scenario import Scenario, ScenarioError
@@ -171,6 +172,8 @@ def build(sc: Scenario, rng: random.Random, slim: bool = False) -> World:
     bad = [o for o in outcomes if o.status != "accepted"]
     if bad:
         raise ScenarioError(f"setup record refused: {bad[0].reason} {bad[0].detail}")
+    if slim:
+        drop_board(template.db)  # what every node's copy would carry unused
     return World(topology, ledger_nodes, relays, routers, members, net, template, bare, history)
 
 

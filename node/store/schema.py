@@ -259,6 +259,24 @@ def m008_tombstones_keep_the_signature(db: Database) -> None:
     db.execute("ALTER TABLE collected ADD COLUMN sig BLOB")
 
 
+def drop_board(db: Database) -> None:
+    """Make a slim store's database (`Store.slim`, which never writes objects rows)
+    smaller: drop the full-text index with its triggers and the board's indexes,
+    then compact. Outside any transaction. Search, the board and `check` need
+    what this drops; the sync engine reads none of it."""
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS objects_au;
+        DROP TRIGGER IF EXISTS objects_ad;
+        DROP TABLE IF EXISTS objects_fts;
+        DROP INDEX IF EXISTS objects_open;
+        DROP INDEX IF EXISTS objects_short;
+        DROP INDEX IF EXISTS objects_ref;
+        """
+    )
+    db.execute("VACUUM")
+
+
 def needs_migration(db: Database) -> bool:
     """True when `db` is not at the current schema (a read-only store refuses it)."""
     return bool(migrations.pending(db))

@@ -68,9 +68,10 @@ class Store(Streaming, Authoring):
     def __init__(self, db: Database, *, wall: Callable[[], float] = time.time,
                  readonly: bool = False, slim: bool = False) -> None:
         self.db = db
-        # A slim store keeps only what the sync engine reads: no objects rows
-        # (board, search, totals) and no first-heard rows. For the simulator,
-        # whose hundreds of nodes only sync (node/sim/world.py).
+        # A slim store is a simulated node's private in-memory database
+        # (node/sim/world.py): it keeps only what the sync engine reads (no
+        # objects rows for the board, search and totals, no first-heard rows)
+        # and never waits for a lock no other connection can hold.
         self.slim = slim
         self.wall = wall
         self.readonly = readonly
@@ -206,6 +207,9 @@ class Store(Streaming, Authoring):
         own busy handler sleeps up to 100 ms between tries, which lets a long
         import starve a waiting writer between its batches."""
         conn = self.db.conn
+        if self.slim:  # private: no other connection ever holds the lock
+            conn.execute("BEGIN IMMEDIATE")
+            return
         deadline = time.monotonic() + LOCK_WAIT_S
         conn.execute("PRAGMA busy_timeout = 0")
         try:

@@ -23,4 +23,4 @@ def test_a_size_runs_the_same_workload_with_only_the_node_count_changed() -> Non
     assert res["virtual_h"] == 0.25
     assert res["memory"]["peak_rss_mb"] > 0
     line = scaling.row(res, best=False)
-    assert line.startswith("| 6 | meshaid |") and line.count("|") == 13
+    assert line.startswith("| 6 | meshaid |") and line.count("|") == 14
