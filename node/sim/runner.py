@@ -17,7 +17,7 @@ import functools
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from ..store.sync_port import SyncLedger
 from ..sync.engine import Engine, record_id
 from ..sync.ports import Ingested, RecordInfo, RxMeta, SyncConfig
 from . import settings
-from .convergence import present
+from .convergence import Arrivals, present
 from .events import EventQueue, Handle
 from .firmware import Role
 from .radio import Mesh
@@ -94,7 +94,8 @@ class Simulation:
     mesh: Mesh = field(init=False)
     nodes: dict[int, SimNode] = field(default_factory=dict)
     created: dict[bytes, tuple[float, int, int]] = field(default_factory=dict)  # t, author, len
-    have: dict[bytes, dict[int, float]] = field(default_factory=dict)
+    # record -> node -> when it first held it (Arrivals: a flat array per record)
+    have: dict[bytes, MutableMapping[int, float]] = field(default_factory=dict)
     marks: dict[str, float] = field(default_factory=dict)
     attackers: set[int] = field(default_factory=set)
     urgent: set[bytes] = field(default_factory=set)
@@ -146,7 +147,10 @@ class Simulation:
             self.created[record_id(raw)] = (0.0, -1, len(raw))
         for raw in self.world.history:
             rid = record_id(raw)
-            self.have[rid] = {n: 0.0 for n in self.world.ledger_nodes if n not in joiners}
+            got = self.have[rid] = Arrivals(self.mesh.n)
+            for n in self.world.ledger_nodes:
+                if n not in joiners:
+                    got[n] = 0.0
         self.workload = Workload(self)
 
     # ------------------------------------------------------------ plumbing
@@ -173,8 +177,15 @@ class Simulation:
         """The one object every engine gets for records info equal to `info`."""
         return self.infos.setdefault(info, info)
 
+    def _arrivals(self, rid: bytes) -> Arrivals:
+        got = self.have.get(rid)
+        if got is None:
+            got = self.have[rid] = Arrivals(self.mesh.n)
+        assert isinstance(got, Arrivals)
+        return got
+
     def got(self, rid: bytes, n: int, raw: bytes) -> None:
-        self.have.setdefault(rid, {}).setdefault(n, self.events.now)
+        self._arrivals(rid).first(n, self.events.now)
         if rid not in self.created:
             self.created[rid] = (self.events.now, -2, len(raw))  # heard before its author's log
 
@@ -241,7 +252,7 @@ class Simulation:
         self.expected[rid] = present(self, n)
         if isinstance(body, r.Need) and body.urgency == 3:
             self.urgent.add(rid)
-        self.have.setdefault(rid, {})[n] = self.events.now
+        self._arrivals(rid)[n] = self.events.now
         node.engine.local_record(rec.raw, self.events.now)
         self.pump(n)
         return rec.raw

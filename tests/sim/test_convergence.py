@@ -107,3 +107,27 @@ def test_summary_counts_every_record_once() -> None:
     assert conv["records"] == res["records"]
     assert res["delivered_fraction"] == pytest.approx(1.0)
     assert conv["never"] == 0 and not math.isinf(float(conv["max"]))
+
+
+def test_arrivals_behave_as_the_dict_they_replace() -> None:
+    import random
+
+    rng = random.Random(5)
+    arrivals, plain = c.Arrivals(12), {}
+    for _ in range(400):
+        n, t = rng.randrange(12), round(rng.uniform(0.0, 100.0), 3)
+        op = rng.randrange(3)
+        if op == 0:
+            arrivals.first(n, t)
+            plain.setdefault(n, t)
+        elif op == 1:
+            arrivals[n] = t
+            plain[n] = t
+        elif n in plain:
+            del arrivals[n]
+            del plain[n]
+        assert dict(arrivals) == plain and len(arrivals) == len(plain)
+        assert all((k in arrivals) == (k in plain) for k in range(-1, 13))
+        assert arrivals.get(n, math.inf) == plain.get(n, math.inf)
+    arrivals[3] = 0.0  # time zero (the initial history) is held, not absent
+    assert 3 in arrivals and arrivals[3] == 0.0
