@@ -122,9 +122,10 @@ def tombstoned(db: Database, digest: bytes, raw: bytes) -> bool | None:
     superseded (a duplicate), None when it was never collected. A tombstone
     that is no longer superseded is deleted (False): the record is stored
     again."""
-    row = db.execute("SELECT k.key, c.slot, c.body FROM collected c JOIN collected_keys k"
+    row = db.execute("SELECT k.key, c.slot, c.body, c.sig FROM collected c JOIN collected_keys k"
                      " ON k.id = c.author WHERE c.id = ?", [digest[:8]]).fetchone()
-    if row is None or bytes(row[2]) != raw[:-SIG_LEN]:
+    if row is None or bytes(row[2]) != raw[:-SIG_LEN] or (
+            row[3] is not None and bytes(row[3]) != raw[-SIG_LEN:]):
         return None  # not collected (or another record with the same 8-byte id)
     if any(not v.held and v.hash == digest[:8] for v in excluded(db, bytes(row[0]), int(row[1]))):
         return True

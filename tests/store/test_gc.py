@@ -272,3 +272,15 @@ def test_a_cut_in_a_large_batch_restores_as_one_by_one() -> None:
     assert gc.count(many.db) == gc.count(one.db) == 0
     assert sync_set(many) == sync_set(one) and state(many) == state(one)
     assert many.db.execute("SELECT qty FROM objects WHERE seq = ?", [need.seq]).fetchone() == (8,)
+
+
+def test_a_copy_matches_a_tombstone_only_with_its_signature_too() -> None:
+    w = World.build()
+    net = w.net
+    need = net.need(w.anna, 10)
+    u1, u2 = net.update(w.anna, need, qty=9), net.update(w.anna, need, qty=8)
+    store = w.store(need, u1, u2, net.need(w.bo, 3))
+    assert gc.collect(store).records == 1
+    assert gc.tombstoned(store.db, digest(u1), u1.raw) is True
+    store.db.execute("UPDATE collected SET sig = ?", [bytes(64)])  # not u1's signature
+    assert gc.tombstoned(store.db, digest(u1), u1.raw) is None
