@@ -155,6 +155,7 @@ class Answers:
                 self._mismatch(msg, now, Peer(count=msg.count, fingerprint=msg.fingerprint))
             return
         peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
+        peer.digest_at = now
         if sender in self.unvouched and self.recon.holds_set(sender, msg.count, msg.fingerprint):
             # Its sketch was newer than the digest we had heard: this digest codes
             # the same set, so it vouches for the symbols we hold (we ask on).

@@ -67,6 +67,7 @@ NEWCOMER_HELLOS_PER_HOUR = 2.0  # hellos of unadmitted keys relayed, all keys to
 # (each is relayed by every node of the mesh: a flood of fresh keys costs the
 # mesh this many relays an hour per node, whatever the attacker spends)
 NEWCOMER_BURST = 2.0
+QUIET_INTERVALS = 16  # Trickle intervals of this many Imin: a quiet mesh (see poll)
 SETTLE_SLICE = 250  # ids coded into the sketch per poll while starting (about 8 ms)
 
 
@@ -275,6 +276,18 @@ class Engine(Inbox):
             case m.Pull():
                 self.answers.on_pull(msg, meta.sender, now)
 
+    def _differing_neighbour(self, now: float) -> bool:
+        """Whether a neighbour heard lately (not one pulling the ledger: its pulls
+        serve it) said, after our set last changed (and its records settled),
+        that its set differs from ours. Trickle's k = 1
+        assumes neighbours share a neighbourhood: after a heal, each side hears
+        its own side agree, and if both keep quiet no digest ever crosses."""
+        since = self.last_news + self.cfg.settle
+        ttl = self.hood.ttl
+        return any(p.digest_at > since and now - p.last_direct < ttl and not p.boot
+                   and (p.count, p.fingerprint) != (self.count, self.fingerprint)
+                   for p in self.hood.peers.values())
+
     # ------------------------------------------------------------ output
 
     def poll(self, now: float) -> list[Outgoing]:
@@ -294,6 +307,11 @@ class Engine(Inbox):
             return self._emit(out, msg, tag, prio, now)
 
         tick = self.trickle.poll(now)
+        if tick == "suppressed" and self.trickle.interval >= QUIET_INTERVALS * \
+                self.cfg.trickle_imin and self._differing_neighbour(now):
+            # The mesh around us went quiet while a neighbour that differs may hear
+            # none of those who agree with us.
+            tick = "send"
         if tick == "send" or (tick == "suppressed"
                               and now - self.last_digest > self.cfg.announce_every):
             self.last_digest = now

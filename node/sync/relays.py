@@ -42,6 +42,7 @@ class Peer:
     packets: int = 0  # plausible packets heard from it
     plausible: bool = True  # the last packet claiming to be it looked like it
     last_far: float = -1e9  # last heard through radio-only relays (hops > 0)
+    digest_at: float = -1e9  # when its last plausible digest (count, fingerprint) was heard
     far_hops: int = 0  # the hops it was then heard at
     active: bool = False  # heard directly (plausibly) with our set or more than digests
 

@@ -115,3 +115,35 @@ def test_a_set_sketched_by_a_neighbour_out_of_the_differing_nodes_range_is_sketc
     far_from_5 = Peer(count=ours.n - 1, neighbours=frozenset({short(1), short(9)}))
     recon.mismatch(ours.n - 1, ours.n, -1e9, 20.0, far_from_5)
     assert recon.sketch_due is not None
+
+
+def test_a_node_that_knows_a_neighbour_differs_is_not_silenced_by_others_agreeing() -> None:
+    """Finding (a healed partition stalled for hours at 85 % delivered): each side
+    heard its own side agree, so Trickle (k = 1) kept every digest quiet; the
+    nodes at the cut knew from old digests that the other side differed, but
+    no digest crossed to start a sketch. Now a node that heard a neighbour
+    differ (after its own set last changed) sends its digest when Trickle
+    would have suppressed it."""
+    from meshaid.node.store.sync_port import SyncLedger
+    from meshaid.node.sync.engine import Engine
+
+    from .harness import T0, clone
+
+    net = Ledger(3, seed=6, history=20)
+    eng = Engine(SyncLedger(clone(net.full)), net.config(), 1, seed=2)
+    tag = net.network[:2]
+    now = T0 + 100.0
+    eng.start(now)
+    behind = m.encode(m.Digest(eng.count - 2, 12345, False, (), False, ()), tag)
+    same = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), False, ()), tag)
+    from meshaid.node.sync.ports import RxMeta
+
+    eng.receive(same, RxMeta(sender=7, snr=6.0), now)
+    eng.receive(behind, RxMeta(sender=8, snr=2.0), now)  # across the cut
+    sent: list[str] = []
+    t = now
+    while t < now + 1800:
+        t += 2.0
+        sent += [out.tag for out in eng.poll(t)]
+        eng.receive(same, RxMeta(sender=7, snr=6.0), t)  # its own side agrees, often
+    assert sent.count("digest") >= 2  # (the first goes anyway: it carries our neighbour list)
