@@ -32,7 +32,8 @@ its own air-time budget.
    neighbour decodes at once (reconcile.py); what the sketcher lacks is sent
    as repairs, what a listener lacks is requested; both with suppression.
    A difference that is only records still in flight (they reached us in the
-   last `settle` seconds) plans nothing (inflight.py).
+   last `settle` seconds) plans nothing (inflight.py); a digest lacking
+   exactly one older record we hold gets that record, no sketch (answers.py).
 5. Bootstrap. A node far behind pulls in priority order (bootstrap.py).
    Everything the engine does on hearing DIGEST, SKETCH, REQUEST, MORE or
    PULL (4 and 5) is decided in answers.py.
