@@ -9,18 +9,11 @@ acknowledgement. Bursty loss defeats relays that all go in the same few
 seconds; digests would find the gap, but only after minutes.
 
 So a node watches each urgent record it holds (authored or received): who
-was heard sending it. `recheck_s` after it got it, and `recheck_s` after
+was heard sending it. `recheck_s` after it got it, and twice as long after
 that (`RECHECKS` checks in all), every neighbour heard directly in the last
 `RECENT_S` that was never heard with the record may lack it: the engine sends
 it again (tag "recheck"), and cancels that send as soon as each of those
-neighbours is heard with it. A recheck's outcome is known as soon as the
-neighbour's relay would have been heard (the urgent relay window, a few
-seconds), so the second check does not wait longer than the first: it used
-to come twice as late (60 s after the record arrived), and that wait was the
-tail of steady-50's critical records. There a node whose neighbours all got
-the record from one packet misses their relays and then their rechecks, which
-go out together (half-duplex: it was sending; or they collide at it); the
-second round, 20 s later, spreads the same way and usually gets through.
+neighbours is heard with it.
 
 In a crowd only a few relay by gossip, so one neighbour's silence says
 nothing; but if *nobody* was heard sending a record by the time the crowd's
@@ -39,7 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-RECHECKS = 2  # checks per urgent record: after recheck_s, and recheck_s after that
+RECHECKS = 2  # checks per urgent record: after recheck_s, then twice as long after that
 RECENT_S = 1800.0  # neighbours heard this recently are expected to relay it
 
 
@@ -103,7 +96,7 @@ class UrgentWatch:
                 continue
             out.append((rid, missing))
             if entry.done + 1 < RECHECKS:
-                entry.due = now + self.recheck_s
+                entry.due = now + self.recheck_s * 2 ** (entry.done + 1)
                 entry.done += 1
                 self.entries[rid] = entry
         return out
