@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..store import gc
+from ..store import gc, strangers
 from .common import opened
 
 
@@ -16,8 +16,10 @@ def gc_cmd(ctx: click.Context, dry_run: bool) -> None:
     the same author (never objects, membership records, fork evidence or a
     revoked author's versions). Each leaves a small tombstone, so the board and
     every state stay the same, a copy arriving again is a duplicate, and nothing
-    is fetched again over the air. The daemon does this on its own every hour;
-    safe while it runs.
+    is fetched again over the air. Records of keys nobody admitted expire a week
+    after their timestamp or arrival, whichever is earlier (each key's newest
+    hello stays). The daemon does this on its own every hour; safe while it
+    runs.
 
     \b
     Example:
@@ -27,12 +29,15 @@ def gc_cmd(ctx: click.Context, dry_run: bool) -> None:
     with opened(ctx, write=not dry_run) as (_home, store):
         done = gc.collect(store, dry_run=dry_run)
         tombs = gc.count(store.db)
+        gone = strangers.expire(store, dry_run=dry_run)
     if dry_run:
         click.echo(f"would collect {done.records} superseded records "
-                   f"({done.bytes_before} bytes of records); {tombs} collected before")
+                   f"({done.bytes_before} bytes of records); {tombs} collected before; "
+                   f"would expire {gone.records} records of keys nobody admitted")
         return
     click.echo(f"collected {done.records} superseded records ({done.bytes_before} bytes of "
-               f"records); {tombs} tombstones in all")
+               f"records); {tombs} tombstones in all; expired {gone.records} records of keys "
+               "nobody admitted")
 
 
 COMMANDS = [gc_cmd]

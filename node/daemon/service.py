@@ -42,7 +42,7 @@ from ..radio.base import (
     SendResult,
     mesh_priority,
 )
-from ..store import Store, gc
+from ..store import Store, gc, strangers
 from ..store.sync_port import SyncLedger
 from ..sync.engine import Engine
 from ..sync.ports import Outgoing, SyncConfig
@@ -89,6 +89,7 @@ class Daemon:
         self.budget_saved_at = -1e18
         self._budget_key: tuple[int, float] | None = None
         self.collector = gc.Collector()  # superseded records, hourly, in slices
+        self.expiry = strangers.Expiry()  # unadmitted keys' records, hourly
 
     # ------------------------------------------------------------ engine
 
@@ -260,8 +261,12 @@ class Daemon:
         return len(batch.local) + len(batch.foreign)
 
     def collect(self, now: float) -> int:
-        """One slice of garbage collection when due (node/store/gc.py)."""
-        return self.collector.step(self.store, now)
+        """One slice of garbage collection when due (node/store/gc.py), and of the
+        expiry of unadmitted keys' records (node/store/strangers.py)."""
+        gone = self.expiry.step(self.store, now)
+        if gone and self.engine is not None:
+            self.engine.forget(gone)
+        return self.collector.step(self.store, now) + len(gone)
 
     def refresh_board(self, now: float) -> StatusBoard:
         board = self.board

@@ -21,7 +21,7 @@ from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..ledger import codec, identity, textcode
+from ..ledger import codec, hlc, identity, textcode
 from ..ledger import records as r
 from ..store import Store
 from ..store.sync_port import SyncLedger
@@ -310,11 +310,14 @@ def forge_twin(sim: Simulation, n: int, raw: bytes) -> bytes:
 
 
 def fresh_key_records(sim: Simulation, count: int) -> list[bytes]:
-    """Validly signed hellos and needs from unadmitted keys (quarantine spam)."""
+    """Validly signed hellos and needs from unadmitted keys (quarantine spam),
+    dated now (older ones are refused as expired: node/store/strangers.py)."""
     out = []
+    stamp = hlc.from_unix(sim.clock(0))
     for _ in range(count):
         key = identity.key_from_seed(sim.rng.randbytes(32))
-        out.append(codec.encode(r.Hello("spam", "nowhere"), key, 1, 0, sim.world.network).raw)
-        out.append(codec.encode(r.Need(1, "spam" * 10, 999, 0, 3), key, 2, 0,
+        out.append(codec.encode(r.Hello("spam", "nowhere"), key, 1, stamp,
+                                sim.world.network).raw)
+        out.append(codec.encode(r.Need(1, "spam" * 10, 999, 0, 3), key, 2, stamp,
                                 sim.world.network).raw)
     return out

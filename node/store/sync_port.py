@@ -9,7 +9,9 @@ Records of keys nobody admitted are taken within a quota (issue 9): at most
 NONMEMBER_PER_KEY per key (a hello and a few posts: what a newcomer needs to
 be vouched for) and at most NONMEMBER_CAP from all such keys received in the
 last NONMEMBER_WINDOW_S; beyond that they are refused (`nonmember-quota`),
-so a flood of fresh keys costs the database and the engine a bounded amount.
+so a flood of fresh keys costs the database and the engine a bounded amount;
+one older than strangers.TTL_S is refused too (`nonmember-expired`: it would
+expire at once), and what was taken expires (strangers.py).
 The quota applies to records heard over the radio (`meta` given), not to
 imports, our own records or what the engine asked for (pull answers and
 requested records come without `meta`: a node catching up meets members'
@@ -24,9 +26,10 @@ from collections.abc import Iterator
 
 from ..ledger import codec, identity
 from ..ledger import records as r
+from ..ledger.hlc import unix_of
 from ..ledger.wire import DecodeError
 from ..sync.ports import CLASS_OF_KIND, Ingested, RecordInfo, RxMeta
-from . import synced
+from . import strangers, synced
 from .store import Store
 
 _URGENT_KINDS = {int(r.Kind.CHARTER), int(r.Kind.VOUCH), int(r.Kind.REVOKE)}
@@ -159,6 +162,8 @@ class SyncLedger:
             return None
         db = self.store.db
         now = self.store.wall()
+        if now - unix_of(p.hlc) > strangers.TTL_S:
+            return "nonmember-expired"  # it would expire at once (strangers.py)
         if self._strangers is None:
             self._strangers = deque(sorted(t for (t,) in db.execute(
                 "SELECT r.received_at FROM records r LEFT JOIN members m ON m.key = r.author"

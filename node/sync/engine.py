@@ -194,6 +194,12 @@ class Engine(Inbox):
         self.recon.got(rid)
         self._news(now, False)
 
+    def forget(self, rids: list[bytes]) -> None:
+        """Records the store deleted (expired records of keys nobody admitted,
+        node/store/strangers.py): no longer held."""
+        for rid in rids:
+            self.outside.pop(rid, None)
+
     def send_failed(self, out: Outgoing, now: float) -> None:
         """The radio refused `out` or never sent it: refund its air time and send
         its records again."""
