@@ -302,9 +302,9 @@ class Answers:
         if peer is not None and peer.count > 0 and not peer.boot \
                 and peer.count + cfg.boot_gap // 2 >= eng.count:
             # Not behind us: it pulls on a claim of being ahead we never made (a lie
-            # in our name). No answer; our digest, soon, says where we stand.
+            # in our name). No answer, nor anything else: our next digest says where
+            # we stand.
             eng.stats.dropped["pull-not-behind"] += 1
-            eng.trickle.reset(now, cfg.trickle_imin)
             return
         if not self.boot.on_pull(msg, sender, now):
             eng.stats.dropped["pull-parts"] += 1
