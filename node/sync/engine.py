@@ -261,11 +261,14 @@ class Engine(Inbox):
             self.stats.dropped["implausible-sender"] += 1
         self.answers.heard(msg, meta.sender, len(payload), now)
         if self.plausible and meta.hops == 0 and not peer.active and (
-                not isinstance(msg, m.Digest)
-                or (msg.count, msg.fingerprint) == (self.count, self.fingerprint)):
-            # It syncs with us (a digest of our very set, or more than digests):
-            # urgent rechecks expect it to relay (outbox.py); a number heard only
-            # in digests claiming another set (a lie in its name) is not waited for.
+                isinstance(msg, m.Records | m.Sketch)
+                or (isinstance(msg, m.Digest)
+                    and (msg.count, msg.fingerprint) == (self.count, self.fingerprint))):
+            # It syncs with us (a digest of our very set, records or a sketch of
+            # a set): urgent rechecks expect it to relay (outbox.py). A number
+            # heard only in digests claiming another set, or in requests, MOREs
+            # and pulls (what costs nothing to say in a far node's name), is not
+            # waited for: each would otherwise cost every urgent record a resend.
             peer.active = True
         match msg:
             case m.Records():

@@ -44,7 +44,7 @@ class Peer:
     last_far: float = -1e9  # last heard through radio-only relays (hops > 0)
     digest_at: float = -1e9  # when its last plausible digest (count, fingerprint) was heard
     far_hops: int = 0  # the hops it was then heard at
-    active: bool = False  # heard directly (plausibly) with our set or more than digests
+    active: bool = False  # heard directly (plausibly) with our set, records or a sketch
 
 
 def short(node: int) -> int:

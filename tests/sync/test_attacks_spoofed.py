@@ -5,6 +5,8 @@ engines send what they would not send without the attacker."""
 
 from __future__ import annotations
 
+import pytest
+
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 
@@ -31,6 +33,33 @@ def test_a_number_heard_only_in_digests_never_makes_urgent_records_go_again() ->
     for k in range(3):  # heard more than once: it counts as a neighbour
         mesh.inject(0, m.encode(m.Digest(victim.count + 5000, 0x5EED + k), tag),
                     sender=FAKE, snr=5.0)
+        mesh.run_for(30)
+    assert victim.hood.peers[FAKE].packets >= 2
+    before = len(mesh.sent)
+    for k in range(3):
+        mesh.author(0, r.Need(1, f"critical {k}", 5, 0, 3, 0, ""))
+        mesh.run_for(300)
+    rechecks = [s for s in mesh.sent[before:] if s.out.tag == "recheck"]
+    assert not rechecks, f"{len(rechecks)} urgent sends waited for a made-up neighbour"
+
+
+@pytest.mark.parametrize("kind", ["more", "pull", "request"])
+def test_a_number_heard_only_in_cheap_requests_never_makes_urgent_records_go_again(
+        kind: str) -> None:
+    """At 1 % duty on the small mesh, MOREs, pulls and requests in the names of
+    real nodes (heard where those nodes are out of range) cost 1.42, 1.13 and 1.01
+    times their air: each made the number a neighbour that syncs with us, and
+    every urgent record was sent twice more waiting for it to relay. They cost
+    nothing to say in a far node's name, so they no longer count."""
+    mesh, ledger = pair(seed=6)
+    tag = ledger.network[:2]
+    victim = mesh.engines[0]
+    held = next(iter(victim.infos))
+    for k in range(3):
+        msg: m.Message = {"more": m.More(victim.node, 16 * (k + 1)),
+                          "pull": m.Pull(victim.node, 0, 1, b""),
+                          "request": m.Request((held,))}[kind]
+        mesh.inject(0, m.encode(msg, tag), sender=FAKE, snr=5.0)
         mesh.run_for(30)
     assert victim.hood.peers[FAKE].packets >= 2
     before = len(mesh.sent)
