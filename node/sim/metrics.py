@@ -150,6 +150,7 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         "convergence_critical_s": {
             "count": len([rid for rid in wanted if rid in sim.urgent]),
             **figures(conv_urgent),
+            "times": [round(v, 1) if math.isfinite(v) else None for v in sorted(conv_urgent)],
         },
         "airtime_s": {"total": round(stats.tx_airtime, 1), "honest": round(honest_air, 1),
                       "background": round(background_air, 1), "by_type": by_tag},

@@ -1,6 +1,6 @@
 """The bench table's air-by-type note: every type any run used, per run."""
 
-from meshaid.node.sim.table import air_note
+from meshaid.node.sim.table import air_note, pooled_note
 
 
 def _res(protocol: str, by_type: dict[str, float]) -> dict:
@@ -24,3 +24,23 @@ def test_air_note_lists_each_type_with_its_share() -> None:
 
 def test_air_note_empty_without_types() -> None:
     assert air_note([_res("meshaid", {})]) == ""
+
+
+def _seed_run(seed: int, delivered: float, air: float, times: list[float | None]) -> dict:
+    return {"scenario": f"s#{seed}", "protocol": "meshaid", "delivered_fraction": delivered,
+            "airtime_s": {"honest": air, "by_type": {}},
+            "convergence_critical_s": {"p95": max(t or 1e9 for t in times), "times": times}}
+
+
+def test_pooled_note_pools_critical_records_over_seeds() -> None:
+    runs = [_seed_run(1, 1.0, 100.0, [float(t) for t in range(1, 11)]),
+            _seed_run(2, 0.9, 300.0, [float(t) for t in range(11, 21)])]
+    line = next(x for x in pooled_note(runs).splitlines() if x.startswith("| s |"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[:5] == ["s", "meshaid", "2", "0.95", "200.0"]
+    assert cells[5] == "19.1"  # p95 of 1..20 together (19.05), not a mean of two p95s
+
+
+def test_pooled_note_reports_a_lost_critical_record() -> None:
+    runs = [_seed_run(1, 1.0, 1.0, [1.0] * 10), _seed_run(2, 1.0, 1.0, [2.0] * 9 + [None])]
+    assert "not reached" in pooled_note(runs)
