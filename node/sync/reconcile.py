@@ -39,17 +39,16 @@ from collections.abc import Callable
 
 from . import messages as m
 from . import riblt
-from .budget import BULK, NORMAL
+from .budget import BULK
 from .ports import SyncConfig
 from .relays import Peer, short
+from .wants import Wants
 
 Emit = Callable[[m.Message, str, int], bool]
 SYMBOLS_PER_PACKET = 16
 MAX_STREAMS = 8  # sketchers whose symbols we keep
 STREAM_TTL = 600.0  # seconds a sketcher's symbols and MORE plan are kept unheard
 MAX_PROMPTS = 8  # neighbours whose differing digest a planned sketch answers
-MAX_WANTED = 128  # record ids we ask for at once
-WANT_TRIES = 2  # asks for an id before giving it up (a forged sketch's ids exist nowhere)
 RECORD_GUESS = 150  # bytes a record is assumed to take before any was heard
 SKETCH_FRAME = 120  # bytes of a typical first sketch
 MORE_WAIT = 60.0  # seconds to wait for the symbols a MORE asked for before asking again
@@ -80,8 +79,8 @@ class Reconciler:
         # whom (None: by us).
         self.served: tuple[float, int, int, int | None] = (-1e9, -1, 0, None)
         self.heard: OrderedDict[int, float] = OrderedDict()  # sketcher -> last heard
-        # record id -> (when to ask, asks so far, who holds it)
-        self.requests: dict[bytes, tuple[float, int, int | None]] = {}
+        self.wants = Wants(cfg)
+        self.requests = self.wants.ids  # record id -> (when to ask, asks so far, holder)
         self.tag = cfg.network_tag
         # Our rank among a sketcher's neighbours for asking it MORE (None: do not ask).
         self.more_rank: Callable[[int], int | None] = lambda sender: 0
@@ -310,18 +309,19 @@ class Reconciler:
 
     def want(self, rid: bytes, holder: int | None, now: float) -> None:
         """Ask `holder` for `rid` soon (unless we already want MAX_WANTED ids)."""
-        if rid not in self.requests and len(self.requests) < MAX_WANTED:
-            self.requests[rid] = (now + self._backoff(int(self.record_size)), 0, holder)
+        self.wants.want(rid, holder, now, lambda: self._backoff(int(self.record_size)))
 
     def got(self, rid: bytes) -> None:
-        self.requests.pop(rid, None)
+        """`rid` arrived or someone asked for it: do not ask."""
+        self.wants.got(rid)
 
     def times(self) -> list[float]:
         out = [d for d, _s, _t in self.more_due.values()]
         if self.sketch_due is not None:
             out.append(self.sketch_due[0])
-        if self.requests:
-            out.append(min(t for t, _n, _h in self.requests.values()))
+        first = self.wants.first()
+        if first is not None:
+            out.append(first)
         return out
 
     def poll(self, emit: Emit, now: float, my_count: int,
@@ -351,28 +351,7 @@ class Reconciler:
                 self.driving = sender
                 # Asked again if its symbols do not come (a lost MORE or answer).
                 self.more_due[sender] = (now + MORE_WAIT, start, tries + 1)
-        by_holder: dict[int | None, list[bytes]] = {}
-        for rid, (t, tries, holder) in list(self.requests.items()):
-            if t > now:
-                continue
-            if tries >= WANT_TRIES:
-                del self.requests[rid]  # nobody has it (or nobody answers): give up
-                continue
-            by_holder.setdefault(holder, []).append(rid)
-        # One request asks for what fits one answer packet, and is padded to about
-        # that size (records heard so far tell how large records are).
-        size = self.record_size + 1
-        per = max(1, int((self.cfg.payload_cap - m.RECORDS_ROOM) // size))
-        for holder, due_ids in by_holder.items():
-            for i in range(0, len(due_ids), per):
-                chunk = tuple(due_ids[i : i + per])
-                want = min(self.cfg.payload_cap, int(m.RECORDS_ROOM + 1.1 * size * len(chunk)))
-                req = m.pad_to(m.Request(chunk, holder), want, self.tag)
-                if not emit(req, "request", NORMAL):
-                    return
-                for rid in chunk:  # ask again if unanswered
-                    _t, tries, _h = self.requests[rid]
-                    self.requests[rid] = (now + self.cfg.pull_timeout, tries + 1, holder)
+        self.wants.poll(emit, now, self.record_size)
 
     def _poll_sketch(self, emit: Emit, now: float, my_count: int,
                      afford: Callable[[int, m.Message], bool]) -> None:
