@@ -112,6 +112,14 @@ def board_text(app: MeshaidApp) -> str:
     return "\n".join(lines)
 
 
+def board_shows(app: MeshaidApp, text: str) -> bool:
+    """Whether the board is the screen shown and one of its rows holds `text`
+    (False, not an error, while a form that ctrl+s has posted is still closing)."""
+    from meshaid.tui.widgets.keyed_table import KeyedTable
+
+    return bool(app.screen.query(KeyedTable)) and text in board_text(app)
+
+
 def env_without_tty() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("MESHAID_DEBUG", None)

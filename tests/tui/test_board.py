@@ -12,7 +12,7 @@ import time
 from meshaid.node.ledger import records as r
 from meshaid.tui.widgets.keyed_table import KeyedTable
 
-from .helpers import Port, board_text, env_without_tty, wait_for
+from .helpers import Port, board_shows, board_text, env_without_tty, wait_for
 
 
 def run(coro) -> None:  # type: ignore[no-untyped-def]
@@ -23,7 +23,7 @@ def test_board_orders_by_urgency_and_hides_quarantine(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             lines = board_text(app).splitlines()
             assert lines[0].startswith("CRIT | need | drinking water | █████ 200/200 L")
             assert lines[1].startswith("HIGH | need | splints")
@@ -31,7 +31,7 @@ def test_board_orders_by_urgency_and_hides_quarantine(port: Port) -> None:
             assert "pallet jack" not in board_text(app)  # Cy is not admitted
             assert "quarantined hidden" in str(app.screen.query_one("#summary").render())
             app.screen.query_one("#quarantined").value = True
-            await wait_for(pilot, lambda: "pallet jack" in board_text(app), "quarantined rows")
+            await wait_for(pilot, lambda: board_shows(app, "pallet jack"), "quarantined rows")
             row = next(line for line in board_text(app).splitlines() if "pallet" in line)
             assert "[QUARANTINE] pallet jack" in row
 
@@ -42,7 +42,7 @@ def test_search_and_filters(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             await pilot.press("slash", *"splint")
             await wait_for(pilot, lambda: len(board_text(app).splitlines()) == 1, "search")
             assert "splints" in board_text(app)
@@ -76,11 +76,11 @@ def test_fulfilled_and_expired_leave_the_board(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "splints" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "splints"), "the board")
             port.add(port.net.update(port.me, port.splints, status=1))
             await wait_for(pilot, lambda: "splints" not in board_text(app), "fulfilled leaves")
             app.screen.query_one("#status").value = "fulfilled"
-            await wait_for(pilot, lambda: "splints" in board_text(app), "asked for")
+            await wait_for(pilot, lambda: board_shows(app, "splints"), "asked for")
             assert "[fulfilled] splints" in board_text(app)
             app.screen.query_one("#status").value = "active"
             stale = port.net.sign(port.me, r.Need(1, "ice, for yesterday", 5, 0, 2, 1, ""))
@@ -88,7 +88,7 @@ def test_fulfilled_and_expired_leave_the_board(port: Port) -> None:
             await wait_for(pilot, lambda: "splints" not in board_text(app), "active again")
             assert "ice" not in board_text(app)
             app.screen.query_one("#status").value = "expired"
-            await wait_for(pilot, lambda: "[expired] ice, for" in board_text(app), "expired")
+            await wait_for(pilot, lambda: board_shows(app, "[expired] ice, for"), "expired")
 
     run(main())
 
@@ -99,7 +99,7 @@ def test_records_from_another_process_appear_live_and_the_cursor_stays(port: Por
         # new record would be dated in its future.
         app = port.app(clock=time.time)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "M6 brackets" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "M6 brackets"), "the board")
             table = app.screen.query_one(KeyedTable)
             await pilot.press("down", "down")
             assert table.cursor_key == _rid(port.brackets)
@@ -111,7 +111,7 @@ def test_records_from_another_process_appear_live_and_the_cursor_stays(port: Por
                 env=env_without_tty())
             _out, err = await proc.communicate()
             assert proc.returncode == 0, err
-            await wait_for(pilot, lambda: "insulin" in board_text(app), "the new record")
+            await wait_for(pilot, lambda: board_shows(app, "insulin"), "the new record")
             lines = board_text(app).splitlines()
             # on this wall clock the story's urgent needs went unpledged for months: they
             # are flagged uncovered and come first (node/store/attention.py)

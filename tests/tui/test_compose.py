@@ -13,7 +13,7 @@ from meshaid.node.store import Store
 from meshaid.tui.screens.compose import ComposeScreen
 from meshaid.tui.widgets.byte_meter import ByteMeter
 
-from .helpers import Port, board_text, open_form, static_text, wait_for
+from .helpers import Port, board_shows, board_text, open_form, static_text, wait_for
 
 
 def _last_record(port: Port, kind: r.Kind) -> bytes:
@@ -30,7 +30,7 @@ def test_compose_a_need_see_it_on_the_board_stored_signed(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             await open_form(pilot, "n")
             app.screen.query_one("#f-text").value = "Diesel, 20 L can"
             await pilot.press("s")
@@ -49,7 +49,7 @@ def test_compose_a_need_see_it_on_the_board_stored_signed(port: Port) -> None:
             assert "ready" in static_text(app.screen.query_one("#problems"))
             app.screen.query_one("#f-urgency").value = "critical"
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: "Diesel" in board_text(app), "the posted need")
+            await wait_for(pilot, lambda: board_shows(app, "Diesel"), "the posted need")
             row = next(line for line in board_text(app).splitlines() if "Diesel" in line)
             assert row.startswith("CRIT | need | Diesel, 20 L cans | █████ 120 pcs |")  # 17 cells: no total
             rec = codec.decode(_last_record(port, r.Kind.NEED), port.net.id,
@@ -85,7 +85,7 @@ def test_pledge_lowers_what_remains(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             await open_form(pilot, "p")  # the cursor is on the critical water need
             values = app.screen.values()
             rid = f"{port.water.short_author.hex()}-{port.water.seq}"
@@ -93,7 +93,7 @@ def test_pledge_lowers_what_remains(port: Port) -> None:
             await pilot.press(*"4h", "shift+tab", *"50", "tab", "tab", *"water truck")
             await wait_for(pilot, lambda: app.screen.errors == {}, "the needs to load")
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: "150/200 L" in board_text(app), "the remaining drop")
+            await wait_for(pilot, lambda: board_shows(app, "150/200 L"), "the remaining drop")
             await pilot.press("enter")
             await wait_for(pilot, lambda: "water truck" in static_text(
                 app.screen.query_one("#detail")), "the pledge in the detail")
@@ -107,7 +107,7 @@ def test_need_with_substitutes_and_deliver_to_is_stored_with_them(port: Port) ->
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             form = await open_form(pilot, "n")
             form.query_one("#f-text").value = "M10 bolts"
             form.query_one("#f-qty").value = "4"
@@ -130,7 +130,7 @@ def test_need_with_substitutes_and_deliver_to_is_stored_with_them(port: Port) ->
             await pilot.pause()
             assert "ready" in static_text(form.query_one("#problems"))
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: "M10 bolts" in board_text(app), "the posted need")
+            await wait_for(pilot, lambda: board_shows(app, "M10 bolts"), "the posted need")
             rec = codec.decode(_last_record(port, r.Kind.NEED), port.net.id,
                                lambda short: [port.me.pub])
             assert isinstance(rec.body, r.Need) and rec.body.text == "M10 bolts"
@@ -149,7 +149,7 @@ def test_pledge_draws_on_an_own_offer_only(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             form = await open_form(pilot, "p")
             form.query_one("#f-qty").value = "20"
             form.query_one("#f-from_offer").value = (
@@ -159,7 +159,7 @@ def test_pledge_draws_on_an_own_offer_only(port: Port) -> None:
             form.query_one("#f-from_offer").value = f"{mine.short_author.hex()}-{mine.seq}"
             await wait_for(pilot, lambda: form.errors == {}, "a valid form")
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: "180/200 L" in board_text(app), "the pledge")
+            await wait_for(pilot, lambda: board_shows(app, "180/200 L"), "the pledge")
             rec = codec.decode(_last_record(port, r.Kind.PLEDGE), port.net.id,
                                lambda short: [port.me.pub])
             assert isinstance(rec.body, r.Pledge) and rec.body.offer_seq == mine.seq
@@ -172,7 +172,7 @@ def test_capacity_offer_with_inputs_and_windows_is_stored_with_them(port: Port) 
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             form = await open_form(pilot, "o")
             form.query_one("#f-text").value = "MIG welding " + "x" * 50
             form.query_one("#f-site").value = "Foundry yard"
@@ -190,7 +190,7 @@ def test_capacity_offer_with_inputs_and_windows_is_stored_with_them(port: Port) 
             await pilot.pause()
             assert form.errors == {}
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: "MIG welding" in board_text(app), "the posted offer")
+            await wait_for(pilot, lambda: board_shows(app, "MIG welding"), "the posted offer")
             rec = codec.decode(_last_record(port, r.Kind.OFFER), port.net.id,
                                lambda short: [port.me.pub])
             assert isinstance(rec.body, r.Offer) and rec.body.text == "MIG welding"

@@ -9,7 +9,7 @@ from meshaid.node.ledger import codec
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
 
-from .helpers import Port, board_text, open_form, static_text, wait_for
+from .helpers import Port, board_shows, open_form, static_text, wait_for
 
 
 def _last(port: Port, kind: r.Kind) -> r.Record:
@@ -26,7 +26,7 @@ def test_need_and_offer_with_a_position_are_stored_with_it(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             form = await open_form(pilot, "n")
             form.query_one("#f-text").value = "stretchers"
             form.query_one("#f-position").value = "91, 5.3698"
@@ -42,7 +42,7 @@ def test_need_and_offer_with_a_position_are_stored_with_it(port: Port) -> None:
             await pilot.pause()
             assert form.errors == {}
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: "stretchers" in board_text(app), "the posted need")
+            await wait_for(pilot, lambda: board_shows(app, "stretchers"), "the posted need")
             need = _last(port, r.Kind.NEED)
             assert isinstance(need.body, r.Need) and need.body.text == "stretchers"
             assert need.body.position == r.Position.from_degrees(43.2965, 5.3698)
@@ -52,7 +52,7 @@ def test_need_and_offer_with_a_position_are_stored_with_it(port: Port) -> None:
             await pilot.pause()
             assert form.errors == {}
             await pilot.press("ctrl+s")
-            await wait_for(pilot, lambda: "diesel generator" in board_text(app), "the offer")
+            await wait_for(pilot, lambda: board_shows(app, "diesel generator"), "the offer")
             offer = _last(port, r.Kind.OFFER)
             assert isinstance(offer.body, r.Offer)
             assert offer.body.position == r.Position.from_degrees(-33.8688, 151.2093)

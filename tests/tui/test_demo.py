@@ -20,7 +20,7 @@ from meshaid.node.store import queries as q
 from meshaid.tui.app import create_app
 from meshaid.tui.widgets.status_bar import StatusBar
 
-from .helpers import board_text, env_without_tty, static_text, wait_for
+from .helpers import board_shows, env_without_tty, static_text, wait_for
 
 EPOCH = 1_780_000_000.0
 
@@ -100,12 +100,12 @@ def test_the_tui_on_the_seat_fills_live(tmp_path: Path) -> None:
     async def main() -> None:
         app = create_app(demo.seat_dir(), clock=demo.wall, poll_s=0.1)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the water need",
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the water need",
                            timeout=60)
             bar = app.screen.query_one(StatusBar)
             await wait_for(pilot, lambda: "radio up" in static_text(bar), "the seat's radio",
                            timeout=30)
-            await wait_for(pilot, lambda: "800/2000 L" in board_text(app),
+            await wait_for(pilot, lambda: board_shows(app, "800/2000 L"),
                            "the dock's pledge lowering what remains", timeout=60)
 
     try:

@@ -12,7 +12,7 @@ from meshaid.node.store.sync_port import SyncLedger
 from meshaid.node.sync.ports import RxMeta
 from meshaid.tui.screens.detail import DetailScreen
 
-from .helpers import Port, board_text, static_text, wait_for
+from .helpers import Port, board_shows, static_text, wait_for
 
 
 def test_detail_shows_history_pledges_and_first_heard(port: Port) -> None:
@@ -32,7 +32,7 @@ def test_detail_shows_history_pledges_and_first_heard(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_for(pilot, lambda: "crucible" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "crucible"), "the board")
             await pilot.press("down", "enter")  # critical, and newer than the water
             assert isinstance(app.screen, DetailScreen)
             assert app.screen.record_id == f"{rush.short_author.hex()}-{rush.seq}"

@@ -17,7 +17,7 @@ from meshaid.tui.screens.mesh import MeshScreen
 from meshaid.tui.widgets.keyed_table import KeyedTable
 from meshaid.tui.widgets.status_bar import StatusBar
 
-from .helpers import Port, board_text, static_text, wait_for
+from .helpers import Port, board_shows, static_text, wait_for
 
 
 def write_status(port: Port, **fields: object) -> None:
@@ -43,7 +43,7 @@ def test_vouch_from_the_members_screen(port: Port) -> None:
     async def main() -> None:
         app = port.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: "drinking water" in board_text(app), "the board")
+            await wait_for(pilot, lambda: board_shows(app, "drinking water"), "the board")
             await pilot.press("3")
             assert isinstance(app.screen, MembersScreen)
             table = app.screen.query_one(KeyedTable)
@@ -59,7 +59,7 @@ def test_vouch_from_the_members_screen(port: Port) -> None:
             await pilot.press("y")
             await wait_for(pilot, lambda: table.get_row(cy)[3] == "member", "Cy admitted")
             await pilot.press("1")
-            await wait_for(pilot, lambda: "pallet jack" in board_text(app), "Cy's need trusted")
+            await wait_for(pilot, lambda: board_shows(app, "pallet jack"), "Cy's need trusted")
 
     asyncio.run(main())
 
