@@ -14,7 +14,7 @@ from meshaid.node.sync.ports import RxMeta
 from meshaid.node.sync.relays import Neighbourhood
 
 from .harness import HOUR, Mesh, clique, line, rid
-from .test_engine import fresh_mesh
+from .meshes import fresh_mesh
 
 
 def _warm_crowd(n: int, seed: int) -> Mesh:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from meshaid.node.sync import messages as m
 
 from .harness import Mesh
-from .test_engine import lone
+from .meshes import lone
 
 
 def _sent_records(mesh: Mesh, before: int, tag: str) -> list[bytes]:

@@ -10,7 +10,7 @@ from meshaid.node.sync.budget import NORMAL
 from meshaid.node.sync.ports import RxMeta
 
 from .harness import HOUR, Mesh, Radio, clique, line, rid
-from .test_engine import fresh_mesh, spread
+from .meshes import fresh_mesh, spread
 
 
 def _copies(mesh: Mesh, raw: bytes, since: int, tags: tuple[str, ...]) -> int:

@@ -13,7 +13,7 @@ import pytest
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
 
-from .test_engine import lone
+from .meshes import lone
 
 
 @pytest.mark.parametrize("lacking, interval", [(1, "news"), (3, "news"), (7, "imin")])

@@ -1,0 +1,66 @@
+"""Small meshes and one-node set-ups shared by the engine tests: a fresh mesh,
+spreading a record, node 0 alone with its neighbours played by hand, waiting for
+agreement, and validly signed records of keys nobody admitted."""
+
+from __future__ import annotations
+
+from meshaid.node.ledger import codec, identity
+from meshaid.node.ledger import records as r
+from meshaid.node.sync import messages as m
+
+from .harness import HOUR, Ledger, Mesh, Radio, clone
+
+
+def fresh_mesh(n: int, edges: list[tuple[int, int]], seed: int = 1, radio: Radio | None = None,
+               history: int = 0, **config: object) -> Mesh:
+    ledger = Ledger(n, seed=seed, history=history)
+    return Mesh(ledger, [clone(ledger.full) for _ in range(n)], edges, radio or Radio(),
+                seed=seed, config=dict(config))
+
+
+def spread(mesh: Mesh, raw: bytes, limit_s: float) -> dict[int, float]:
+    """Run until every node holds `raw` or `limit_s` passed: node -> seconds to get it."""
+    t0 = mesh.now
+    got: dict[int, float] = {}
+    while len(got) < mesh.n and mesh.now < t0 + limit_s:
+        mesh.run_for(1.0)
+        for i in mesh.holders(raw):
+            got.setdefault(i, mesh.now - t0)
+    return got
+
+
+def lone(seed: int = 1, history: int = 0) -> tuple[Mesh, Ledger]:
+    """Node 0 alone (its link leads nowhere): we play its neighbours by hand."""
+    ledger = Ledger(3, seed=seed, history=history)
+    mesh = Mesh(ledger, [clone(ledger.full)], [], seed=seed)
+    mesh.run_for(10.0)
+    return mesh, ledger
+
+
+def sent_after(mesh: Mesh, before: int, tag: str) -> list[m.Message]:
+    return [m.decode(s.out.payload) for s in mesh.sent[before:] if s.out.tag == tag]
+
+
+def converge(mesh: Mesh, limit_s: float) -> float:
+    t0 = mesh.now
+    while not mesh.agree():
+        assert mesh.now < t0 + limit_s, f"no agreement {limit_s / HOUR:.0f} h after the heal"
+        mesh.run_for(60.0)
+    return mesh.now - t0
+
+
+def spam_records(ledger: Ledger, count: int, seed: int = 200) -> list[bytes]:
+    """Validly signed records from keys nobody admitted: a hello each, then a
+    critical need, a vouch and a revoke."""
+    out = []
+    for k in range(count):
+        key = identity.key_from_seed(bytes([seed % 256, k % 256, k // 256]) * 10 + b"xx")
+        pub = identity.public_bytes(key)
+        out.append(codec.encode(r.Hello(f"spam {k}", "nowhere"), key, 1, ledger.stamp + k,
+                                ledger.network).raw)
+        out.append(codec.encode(r.Need(1, (f"spam {k} " * 4).strip(), 999, 0, 3), key, 2,
+                                ledger.stamp + k + 1, ledger.network).raw)
+        out.append(codec.encode(r.Vouch(pub), key, 3, ledger.stamp + k + 2, ledger.network).raw)
+        out.append(codec.encode(r.Revoke(identity.public_bytes(ledger.keys[1]), 0, "spam"), key,
+                                4, ledger.stamp + k + 3, ledger.network).raw)
+    return out
