@@ -1,6 +1,7 @@
 """Membership benchmark: how long `membership.derive` takes on a large ledger.
 
     python -m meshaid.node.ledger.membench [--members 2000] [--revokes 200] [--attack 0]
+                                            [--chain 0]
 
 Builds a network (founder, two co-stewards, admission 1) of `--members` members
 admitted by 60 stewards in two layers, then `--revokes` revocations in
@@ -10,7 +11,11 @@ admitted whose keys then signed vouches past the cut. `--attack N` adds a
 stolen steward key that makes 2N stewards and revokes each of them, is cut,
 then signs N revokes of founding stewards and N vouches past its cut, while
 its stewards revoke each other in N mutual pairs (conflicts the evaluation
-settles one by one). Records are built
+settles one by one). `--chain N` adds another stolen steward key that makes
+N stewards and revokes each of them, each of its stewards vouching for the
+next one and revoking it (with a through that keeps its vouch and drops its
+revoke), so that whether each is cut hangs on whether the one before it is:
+a chain of N dependent revocations. Records are built
 unsigned (membership never reads signatures); the clock values are fixed.
 Prints the median and worst time of `--runs` derivations and the outcome;
 asserts nothing.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import random
 import statistics
 import time
@@ -47,7 +53,8 @@ class _Ledger:
         return rec
 
 
-def build(members: int, revokes: int, attack: int, seed: int = 7) -> tuple[r.Record, list[r.Record]]:
+def build(members: int, revokes: int, attack: int, seed: int = 7,
+          chain: int = 0) -> tuple[r.Record, list[r.Record]]:
     """(charter, vouch and revoke records) of the benchmark ledger."""
     rng = random.Random(seed)
     founder, k1, k2 = key(0), key(1), key(2)
@@ -103,6 +110,16 @@ def build(members: int, revokes: int, attack: int, seed: int = 7) -> tuple[r.Rec
             led.sign(b, r.Vouch(a, 1))
             led.sign(a, r.Revoke(b, 0))
             led.sign(b, r.Revoke(a, 0))
+    if chain:
+        thief = layer1[-2]
+        links = [key(95_000 + i) for i in range(chain)]
+        for link in links:
+            led.sign(thief, r.Vouch(link, 1))
+        for link in links:
+            led.sign(thief, r.Revoke(link, 1))
+        for a, b in itertools.pairwise(links):
+            led.sign(a, r.Vouch(b, 1), seq=1)  # kept by a's cut through 1
+            led.sign(a, r.Revoke(b, 1), seq=2)  # dropped by it
     return charter, led.events
 
 
@@ -111,9 +128,10 @@ def main() -> None:
     ap.add_argument("--members", type=int, default=2000)
     ap.add_argument("--revokes", type=int, default=200)
     ap.add_argument("--attack", type=int, default=0, help="conflicts a stolen steward key signs")
+    ap.add_argument("--chain", type=int, default=0, help="dependent revocations a stolen key chains")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    charter, events = build(args.members, args.revokes, args.attack)
+    charter, events = build(args.members, args.revokes, args.attack, chain=args.chain)
     n_rev = sum(isinstance(e.body, r.Revoke) for e in events)
     times = []
     out: dict[bytes, membership.Member] = {}

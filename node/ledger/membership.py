@@ -49,11 +49,23 @@ up other cuts with its records past the cut (a vouch making it a guardian), so
 the cuts found are kept in force and both steps run again until the second
 finds nothing new: each round adds or lowers a cut, so at most revokes + 1.
 
-Cost.  Every evaluation runs on the stewards' records only (`core`: vouches
-for keys that sign nothing and are never revoked change no cut), and each
-per-key judgment on the records x's cut depends on (`around`), only for keys
-that signed a vouch or revoke past the through of a revoke of them. Events are
-sorted first, so the result is the same for every arrival order.
+Components.  A key's cut and standing depend only on the records about it and
+on the cuts and standing of their authors, and so on up. So the keys are split
+into the strongly connected components of "x depends on a" (a signed a vouch or
+revoke of x) and resolved one component at a time, each after every component
+it depends on, with their cuts (lower and upper bound) and steward layers
+pinned: a chain of n revocations that each hang on the one before is n small
+components, not n rounds over the whole graph. The rounds above run inside
+each component, so a cut found there is judged with everything upstream of it
+final.
+
+Cost.  Each component is evaluated on the records about its keys only, and each
+per-key judgment on the records x's cut depends on within it (`around`), only
+for keys that signed a vouch or revoke past the through of a revoke of them.
+Work is therefore near-linear in vouches + revokes when components are small,
+whatever their number; inside one component it is the number of rounds times
+the component's records. Events are sorted first, and components are found in
+key order, so the result is the same for every arrival order.
 """
 
 from __future__ import annotations
@@ -62,7 +74,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .records import Charter, Record
-from .trustgraph import Cuts, Graph
+from .trustgraph import Cuts, Graph, Pins
 
 
 @dataclass
@@ -101,29 +113,98 @@ def derive(charter: Record | None, events: list[Record],
 
 
 def resolve(graph: Graph) -> Cuts:
-    """The cuts in force (node/PROTOCOL.md §4): the well-founded cuts, then for
-    each revoked key x and each through N of a revoke of x, lowest first and
-    below x's well-founded cut: x is cut when, in the graph without x's records
-    past N (and its forked ones), x's well-founded cut is at most N. A key's own
-    later records never defend it. When that step cuts a key, its records past
-    the cut stop counting for everyone: the cuts found so far are kept in force
-    and both steps run again, until the second finds nothing new."""
+    """The cuts in force (node/PROTOCOL.md §4). Component by component, upstream
+    first (`components`), with the components a component depends on settled:
+    its well-founded cuts, then for each revoked key x of it and each through N
+    of a revoke of x, lowest first and below x's well-founded cut: x is cut when,
+    in the graph without x's records past N (and its forked ones), x's
+    well-founded cut is at most N. A key's own later records never defend it.
+    When that step cuts a key, its records past the cut stop counting for
+    everyone: the cuts found so far are kept in force and both steps run again,
+    until the second finds nothing new."""
     graph = graph.core()
+    done = _Settled()
+    for part in components(graph):
+        _resolve_part(graph, part, done)
+    return done.low
+
+
+@dataclass
+class _Settled:
+    """What the components resolved so far hold, for those that depend on them:
+    each key's cut in force (`low`) and the cut it may still have (`up`, the
+    alternating fixpoint's upper bound), and its steward layer under each."""
+    low: Cuts = field(default_factory=dict)
+    up: Cuts = field(default_factory=dict)
+    low_layer: Pins = field(default_factory=dict)
+    up_layer: Pins = field(default_factory=dict)
+
+
+@dataclass
+class _Part:
+    """One component's graph with the settled keys it reads: `keys` its keys,
+    the settled authors' cuts and layers (lower and upper) pinned."""
+    keys: frozenset[bytes]
+    low: Cuts
+    up: Cuts
+    low_pins: Pins
+    up_pins: Pins
+
+    def settle(self, graph: Graph, found: Cuts) -> tuple[Cuts, Cuts, Cuts]:
+        """(lower, upper, first upper) of the alternating fixpoint on `graph`
+        with the cuts `found` (keys of this component) in force."""
+        lo_found = {**found, **self.low}
+        up_found = {**found, **self.up}
+        lower: Cuts = dict(lo_found)
+        first = upper = graph.cuts(self.low, {**dict.fromkeys(self.keys, 0), **self.up},
+                                   up_found, self.low_pins, self.up_pins)
+        for _ in range(2 * len(graph.revokes) + 4):
+            new_lower = graph.cuts(upper, lower, lo_found, self.up_pins, self.low_pins)
+            new_upper = graph.cuts(new_lower, upper, up_found, self.low_pins, self.up_pins)
+            if new_lower == lower and new_upper == upper:
+                break
+            lower, upper = new_lower, new_upper
+        return lower, upper, first
+
+
+def _resolve_part(whole: Graph, keys: list[bytes], done: _Settled) -> None:
+    """Resolve the component `keys` of `whole` (every component it depends on
+    is in `done`) and add its cuts and layers to `done`."""
+    graph = whole.about(keys)
+    if not graph.revokes and not graph.vouches_by:
+        return
+    outside = {v.author for vs in graph.vouches_by.values() for v in vs}
+    outside |= {rv.author for rv in graph.revokes}
+    outside -= set(keys)
+    part = _Part(frozenset(keys),
+                 {k: done.low[k] for k in outside if k in done.low},
+                 {k: done.up[k] for k in outside if k in done.up},
+                 {k: done.low_layer[k] for k in outside if k in done.low_layer},
+                 {k: done.up_layer[k] for k in outside if k in done.up_layer})
     throughs: dict[bytes, set[int]] = {}
     for rv in graph.revokes:
         throughs.setdefault(rv.subject, set()).add(rv.through)
     found: Cuts = {}
-    for _ in range(len(graph.revokes) + 1):  # each round lowers or adds a cut
-        base = settle(graph, found)
-        possible = graph.cuts({}, _everything_cut(graph), found)  # no world cuts below
-        more = _own_records_aside(graph, base, possible, throughs, found)
+    base, top = dict(part.low), dict(part.up)  # without revokes, nothing is cut
+    rounds = len(graph.revokes) + 1 if graph.revokes else 0
+    for _ in range(rounds):  # each round lowers or adds a cut
+        base, top, possible = part.settle(graph, found)
+        more = _own_records_aside(graph, part, base, possible, throughs, found)
         if not more:
-            return base
-        found = {**base, **more}
-    return found
+            break
+        found = {k: c for k, c in base.items() if k in part.keys} | more
+    for k in keys:
+        if k in base:
+            done.low[k] = base[k]
+        if k in top:
+            done.up[k] = top[k]
+    for cuts, pins, into in ((base, part.low_pins, done.low_layer),
+                             (top, part.up_pins, done.up_layer)):
+        layer = graph.standing(cuts, pins).layer
+        into.update((k, layer[k]) for k in keys if k in layer)
 
 
-def _own_records_aside(graph: Graph, base: Cuts, possible: Cuts,
+def _own_records_aside(graph: Graph, part: _Part, base: Cuts, possible: Cuts,
                        throughs: dict[bytes, set[int]], found: Cuts) -> Cuts:
     """The keys the per-key step cuts lower than `base` does, with their cuts."""
     more: Cuts = {}
@@ -140,11 +221,64 @@ def _own_records_aside(graph: Graph, base: Cuts, possible: Cuts,
             local = local or graph.around(x)
             if not local.speaks_past(x, n):
                 continue
-            got = settle(local.without(x, n), found).get(x)
+            got = part.settle(local.without(x, n), found)[0].get(x)
             if got is not None and got <= n:
                 more[x] = got
                 break
     return more
+
+
+def components(graph: Graph) -> list[list[bytes]]:
+    """The keys of `graph` in strongly connected components of "x depends on
+    a" (a signed a vouch or revoke of x), each after every component it depends
+    on; keys sorted within a component, the order fixed by the key bytes
+    (Tarjan's algorithm, without recursion)."""
+    succ: dict[bytes, set[bytes]] = {}
+    for a, vs in graph.vouches_by.items():
+        succ.setdefault(a, set()).update(v.subject for v in vs)
+    for rv in graph.revokes:
+        succ.setdefault(rv.author, set()).add(rv.subject)
+    nodes = sorted(set(succ) | {k for ks in succ.values() for k in ks})
+    after = {a: sorted(ks) for a, ks in succ.items()}
+    index: dict[bytes, int] = {}
+    low: dict[bytes, int] = {}
+    on_stack: set[bytes] = set()
+    stack: list[bytes] = []
+    out: list[list[bytes]] = []
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = len(index)
+                stack.append(v)
+                on_stack.add(v)
+            nexts = after.get(v, [])
+            while i < len(nexts) and nexts[i] in index:
+                w = nexts[i]
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+                i += 1
+            if i < len(nexts):
+                work.append((v, i + 1))
+                work.append((nexts[i], 0))
+                continue
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                out.append(sorted(comp))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[v])
+    out.reverse()
+    return out
 
 
 def settle(graph: Graph, found: Cuts | None = None) -> Cuts:

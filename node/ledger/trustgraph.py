@@ -10,8 +10,10 @@ rules under given cuts (a breadth-first search from the founding stewards,
 stewards at most MAX_DEPTH vouches deep), and `cuts(judge, guard)`, the cuts
 the revokes justify when revokes are judged under `judge` and guardians are
 taken under `guard`; membership.settle alternates them to the well-founded
-fixpoint. Three views of a graph keep that cheap and exact: `core` (without
-vouches for keys that sign nothing and are never revoked), `around(x)` (only
+fixpoint. Four views of a graph keep that cheap and exact: `core` (without
+vouches for keys that sign nothing and are never revoked), `about(keys)` (the
+records about one component of keys; the keys settled before it enter the
+operators as *pins*, stewards at a fixed layer, and cuts), `around(x)` (only
 the records x's cut depends on) and `without(x, n)` (x's records past n
 and its forked ones removed: the world in which x's cut through n is judged).
 """
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from .records import Charter, Record, Revoke, Vouch
 
 Cuts = dict[bytes, int]
+Pins = dict[bytes, int]  # steward -> layer, settled outside the graph evaluated
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Graph:
     def __init__(self, body: Charter, author: bytes, events: Iterable[Record],
                  forked: frozenset[tuple[bytes, int]]) -> None:
         self.admission = body.admission
+        # the last few standings computed: the alternating fixpoint asks for each twice
+        self._recent: dict[tuple[frozenset[tuple[bytes, int]], ...], Standing] = {}
         self.founding: tuple[bytes, ...] = tuple(dict.fromkeys((author, *body.costewards)))
         self.forked = forked
         vouches: set[VouchEdge] = set()
@@ -94,6 +99,7 @@ class Graph:
     def _copy(self) -> Graph:
         world = copy.copy(self)
         world._about = world._signed = None
+        world._recent = {}
         return world
 
     def without(self, x: bytes, through: int) -> Graph:
@@ -120,11 +126,8 @@ class Graph:
                             for a, vs in self.vouches_by.items()}
         return world
 
-    def around(self, x: bytes) -> Graph:
-        """The part of the graph x's cut depends on: the vouches and revokes
-        whose subject is x, or (transitively) the author of such a record. A
-        cut depends on the standing and cuts of the revoked key's revokers and
-        vouchers, which depend on the records about them, and nothing else."""
+    def _index(self) -> dict[bytes, tuple[list[VouchEdge], list[RevokeEdge]]]:
+        """Vouches and revokes by subject."""
         if self._about is None:
             self._about = {}
             for vs in self.vouches_by.values():
@@ -132,18 +135,20 @@ class Graph:
                     self._about.setdefault(v.subject, ([], []))[0].append(v)
             for rv in self.revokes:
                 self._about.setdefault(rv.subject, ([], []))[1].append(rv)
-        near = {x, *self.founding}
-        stack = list(near)
+        return self._about
+
+    def about(self, keys: Iterable[bytes]) -> Graph:
+        """The graph of the vouches and revokes whose subject is one of `keys`."""
         vouches: list[VouchEdge] = []
         revokes: list[RevokeEdge] = []
-        while stack:
-            vs, rvs = self._about.get(stack.pop(), ([], []))
+        index = self._index()
+        for key in keys:
+            vs, rvs = index.get(key, ([], []))
             vouches += vs
             revokes += rvs
-            for author in [v.author for v in vs] + [rv.author for rv in rvs]:
-                if author not in near:
-                    near.add(author)
-                    stack.append(author)
+        return self._world(vouches, revokes)
+
+    def _world(self, vouches: list[VouchEdge], revokes: list[RevokeEdge]) -> Graph:
         world = self._copy()
         world.vouches_by = {}
         for v in sorted(vouches, key=lambda v: (v.author, v.seq, v.subject, v.grant)):
@@ -151,6 +156,26 @@ class Graph:
         world.revokes = sorted(revokes, key=lambda rv: (rv.subject, rv.author, rv.seq, rv.through))
         world.subjects = sorted({rv.subject for rv in world.revokes})
         return world
+
+    def around(self, x: bytes) -> Graph:
+        """The part of the graph x's cut depends on: the vouches and revokes
+        whose subject is x, or (transitively) the author of such a record. A
+        cut depends on the standing and cuts of the revoked key's revokers and
+        vouchers, which depend on the records about them, and nothing else."""
+        index = self._index()
+        near = {x, *self.founding}
+        stack = list(near)
+        vouches: list[VouchEdge] = []
+        revokes: list[RevokeEdge] = []
+        while stack:
+            vs, rvs = index.get(stack.pop(), ([], []))
+            vouches += vs
+            revokes += rvs
+            for author in [v.author for v in vs] + [rv.author for rv in rvs]:
+                if author not in near:
+                    near.add(author)
+                    stack.append(author)
+        return self._world(vouches, revokes)
 
     def speaks_past(self, x: bytes, through: int) -> bool:
         """Has x a vouch or revoke that `without(x, through)` drops?"""
@@ -166,22 +191,36 @@ class Graph:
         cut = cuts.get(author)
         return cut is None or (seq <= cut and (author, seq) not in self.forked)
 
-    def standing(self, cuts: Cuts, without: bytes | None = None) -> Standing:
-        """The least closure of the vouching rules under `cuts`, ignoring the
-        vouches of `without`."""
+    def standing(self, cuts: Cuts, pins: Pins | None = None) -> Standing:
+        """The least closure of the vouching rules under `cuts`. `pins`: keys
+        whose standing was settled elsewhere (membership.resolve's earlier
+        components), as steward -> layer; they vote from their layer on and are
+        never derived again. The caller must not change the result."""
+        memo = (frozenset(cuts.items()), frozenset((pins or {}).items()))
+        if memo not in self._recent:
+            if len(self._recent) >= 4:
+                del self._recent[next(iter(self._recent))]
+            self._recent[memo] = self._standing(cuts, pins)
+        return self._recent[memo]
+
+    def _standing(self, cuts: Cuts, pins: Pins | None) -> Standing:
         stewards = set(self.founding)
         members = set(self.founding)
         layer = dict.fromkeys(self.founding, 0)
+        waiting: dict[int, list[bytes]] = {}
+        for key, at in sorted((pins or {}).items()):
+            if key not in layer:
+                stewards.add(key)
+                layer[key] = at
+                waiting.setdefault(at, []).append(key)
         votes: dict[bytes, set[bytes]] = {}
         steward_votes: dict[bytes, set[bytes]] = {}
-        frontier = list(self.founding)
+        frontier = list(self.founding) + waiting.pop(0, [])
         depth = 0
-        while frontier:
+        while frontier or waiting:
             depth += 1
             grown: list[bytes] = []
             for author in frontier:
-                if author == without:
-                    continue
                 for v in self.vouches_by.get(author, ()):
                     if not self.valid(author, v.seq, cuts):
                         continue
@@ -195,15 +234,18 @@ class Graph:
                         grown.append(v.subject)
                     if v.subject not in members and len(votes[v.subject]) >= self.admission:
                         members.add(v.subject)
-            frontier = grown
+            frontier = grown + waiting.pop(depth, [])
         return Standing(stewards, members | stewards, votes, steward_votes, layer)
 
-    def cuts(self, judge: Cuts, guard: Cuts, found: Cuts | None = None) -> Cuts:
+    def cuts(self, judge: Cuts, guard: Cuts, found: Cuts | None = None,
+             judge_pins: Pins | None = None, guard_pins: Pins | None = None) -> Cuts:
         """The cuts justified when revokes are judged valid under `judge` and the
         guardians are those under `guard` (antitone in `judge`, monotone in `guard`),
-        with the cuts `found` already (membership.resolve) in force whatever the revokes."""
+        with the cuts `found` already (membership.resolve) in force whatever the
+        revokes; `judge_pins` and `guard_pins` are the settled stewards under each
+        (see `standing`)."""
         out: Cuts = dict(found or {})
-        st = self.standing(judge)
+        st = self.standing(judge, judge_pins)
         # lowest valid through per (revoker, subject)
         said: dict[tuple[bytes, bytes], int] = {}
         for rv in self.revokes:
@@ -212,7 +254,7 @@ class Graph:
                 said[k] = min(said.get(k, rv.through), rv.through)
         if not said:
             return out
-        gst = self.standing(guard)
+        gst = self.standing(guard, guard_pins)
         founding = set(self.founding)
         for x in self.subjects:
             options: list[int] = []
@@ -259,7 +301,7 @@ class Graph:
         return top
 
     def dependants(self, x: bytes, cuts: Cuts, st: Standing) -> set[bytes]:
-        """The stewards that are not stewards in `standing(cuts, without=x)`,
+        """The stewards that would not be stewards if x's vouches were ignored,
         recomputed only for the keys that may owe their standing to x: those
         x's vouches reach through ever higher layers (a derivation that uses x
         climbs layer by layer from it)."""
