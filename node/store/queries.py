@@ -37,13 +37,14 @@ class Filters:
 
 
 def board_status(row: dict[str, Any], now: float) -> str:
-    """The display status: withdrawn, fulfilled, delivered, future (dated more
-    than hlc.AHEAD_S past `now`), expired, or for open needs uncovered / partial /
-    covered / over-committed."""
+    """The display status: withdrawn, fulfilled, delivered, future (the record
+    or the update that gives its open state dated more than hlc.AHEAD_S past
+    `now`), expired, or for open needs uncovered / partial / covered /
+    over-committed."""
     status = STATUSES[row["status"]]
     if status != "open":
         return status
-    if hlc.is_future(row["created_hlc"], now):
+    if hlc.is_future(row["created_hlc"], now) or hlc.is_future(row["updated_hlc"], now):
         return "future"  # dated more than hlc.AHEAD_S past the present: not believed
     if row["valid_until"] is not None and row["valid_until"] <= now:
         return "expired"

@@ -63,6 +63,21 @@ def test_one_members_far_future_record_is_flagged_and_not_followed(w: World,
     assert again.clock_report()["wall_behind"] is False
 
 
+def test_a_members_far_future_renewal_is_flagged_not_taken_as_is(w: World) -> None:
+    """An update dated years ahead would keep a need open until then (its
+    validity runs from the update's clock): the need shows as future, like a
+    future-dated need, until the present reaches the update's date."""
+    need = w.net.need(w.anna, qty=10, valid_for_min=60)
+    renew = w.net.sign(w.anna, r.Update(need.seq, 0, 10, valid_for_min=60),
+                       at=hlc.from_unix(NOW + YEARS_10))
+    store = w.store(need, renew)
+    assert q.get_object(store, w.anna.rid(need.seq), now=NOW)["status"] == "future"
+    assert q.get_object(store, w.anna.rid(need.seq), now=NOW + YEARS_10)["status"] == "open"
+    honest = w.net.sign(w.anna, r.Update(need.seq, 0, 10, valid_for_min=60),
+                        at=hlc.from_unix(NOW - 60))
+    assert q.get_object(w.store(need, honest), w.anna.rid(need.seq), now=NOW)["status"] == "open"
+
+
 @pytest.mark.parametrize("wall", [NOW - 10 * DAY, 0.0], ids=["10-days-behind", "1970"])
 def test_a_node_with_its_wall_clock_behind_posts_needs_that_are_not_expired_elsewhere(
         w: World, tmp_path: Path, wall: float) -> None:
