@@ -3,7 +3,7 @@
 All integers are either fixed-width big-endian or unsigned LEB128 varints.
 Decoding is strict: a varint must use its minimal encoding and stay within the
 field's byte limit, strings must be valid NFC UTF-8 without control, format
-or separator characters (`FORBIDDEN`), and a decoder must consume every byte. Every failure raises `DecodeError`
+or separator characters or invisible fillers (`FORBIDDEN`), and a decoder must consume every byte. Every failure raises `DecodeError`
 carrying a short, stable reason code and a human detail.
 """
 
@@ -26,9 +26,19 @@ _CF_RANGES = (
     (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
     (0xE0020, 0xE007F),
 )
+# Invisible fillers: the other default-ignorable code points of Unicode 14.0
+# (the combining grapheme joiner, the Hangul fillers, Khmer inherent vowels,
+# unassigned ones), which show as nothing or a blank: "anna" followed by a
+# Hangul filler reads as "anna". Variation selectors stay (emoji need them).
+_INVISIBLE_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x2065, 0x2065),
+    (0x3164, 0x3164), (0xFFA0, 0xFFA0), (0xE0000, 0xE0000), (0xE0002, 0xE001F),
+    (0xE0080, 0xE00FF), (0xE01F0, 0xE0FFF),
+)
+_DROPPED = _CF_RANGES + _INVISIBLE_RANGES
 FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(
-    f"\\U{a:08x}-\\U{b:08x}" for a, b in _CF_RANGES) + "]")
-_FORMAT = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in _CF_RANGES) + "]")
+    f"\\U{a:08x}-\\U{b:08x}" for a, b in _DROPPED) + "]")
+_FORMAT = re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in _DROPPED) + "]")
 
 
 class DecodeError(ValueError):
@@ -98,7 +108,8 @@ def encode_varint(value: int, max_bytes: int = 4) -> bytes:
 
 
 def clean_text(value: str) -> str:
-    """The canonical form of free text: format characters (Cf) dropped, controls
+    """The canonical form of free text: format characters (Cf) and invisible
+    fillers dropped, controls
     and line or paragraph separators turned to spaces, NFC, surrounding white
     space stripped. Text is canonical when it equals its clean form."""
     value = FORBIDDEN.sub(" ", _FORMAT.sub("", value))

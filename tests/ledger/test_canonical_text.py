@@ -1,6 +1,7 @@
 """Text that reads differently from what it says is not canonical: format
 characters (bidi overrides and isolates, zero-width characters, the soft
-hyphen, the BOM, tags), controls and line or paragraph separators are refused
+hyphen, the BOM, tags), invisible fillers (Hangul fillers, the combining
+grapheme joiner), controls and line or paragraph separators are refused
 in every text field on decode, and counted as rejections by the store."""
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from meshaid.node.ledger import records as r
 from meshaid.node.ledger.wire import FORBIDDEN, DecodeError, clean_text
 
 SPOOFS = ["\u202e", "\u2066", "\u200b", "\u200d", "\u00ad", "\ufeff", "\u2028", "\u2029",
-          "\U000e0041", "\x1b", "\x85"]
+          "\U000e0041", "\x1b", "\x85", "\u3164", "\u115f", "\u034f", "\uffa0"]
+# the other default-ignorable code points of Unicode 14.0, variation selectors aside
+INVISIBLE = {0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x2065, 0x3164, 0xFFA0, 0xE0000,
+             *range(0xE0002, 0xE0020), *range(0xE0080, 0xE0100), *range(0xE01F0, 0xE1000)}
 
 
 def _swap_text(rec: r.Record, old: str, new: str, signer: Actor, net: Net) -> bytes:
@@ -73,15 +77,16 @@ def test_the_store_counts_spoofed_text_as_a_rejection() -> None:
     assert store.ingest(rec.raw, now=NOW).status == "accepted"
 
 
-def test_forbidden_is_unicode_14_controls_formats_and_separators() -> None:
-    """Exactly Cc, Cf, Zl and Zp of Unicode 14.0 (Python 3.11's tables); a later
-    Unicode may add format characters, which the fixed table leaves allowed."""
+def test_forbidden_is_unicode_14_controls_formats_separators_and_fillers() -> None:
+    """Exactly Cc, Cf, Zl and Zp of Unicode 14.0 (Python 3.11's tables) and the
+    invisible fillers; a later Unicode may add format characters, which the
+    fixed table leaves allowed."""
     exact = unicodedata.unidata_version == "14.0.0"
     for cp in range(0x110000):
         if 0xD800 <= cp <= 0xDFFF:
             continue
         ch = chr(cp)
-        kind = unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+        kind = unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") or cp in INVISIBLE
         if FORBIDDEN.match(ch):
             assert kind, hex(cp)
         elif exact:
@@ -93,6 +98,8 @@ def test_clean_text_drops_format_characters_and_is_idempotent() -> None:
     assert clean_text("\u202epay\u202c here") == "pay here"
     assert clean_text("line\u2028break") == "line break"
     assert clean_text("e\u200d\u0301") == "\u00e9"  # NFC after the joiner is gone
+    assert clean_text("anna\u3164") == "anna"  # a Hangul filler reads as nothing
+    assert clean_text("\u2764\ufe0f") == "\u2764\ufe0f"  # an emoji keeps its selector
     for s in ["\u00ad\u0301x", " \u2066 a\u0301 ", "x\u2029\u200by"]:
         once = clean_text(s)
         assert clean_text(once) == once
