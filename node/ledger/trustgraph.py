@@ -246,40 +246,50 @@ class Graph:
         (see `standing`)."""
         out: Cuts = dict(found or {})
         st = self.standing(judge, judge_pins)
-        # lowest valid through per (revoker, subject)
-        said: dict[tuple[bytes, bytes], int] = {}
-        for rv in self.revokes:
-            if rv.author in st.stewards and self.valid(rv.author, rv.seq, judge):
-                k = (rv.author, rv.subject)
-                said[k] = min(said.get(k, rv.through), rv.through)
-        if not said:
+        said = {x: self.said_about(x, st, judge) for x in self.subjects}
+        if not any(said.values()):
             return out
         gst = self.standing(guard, guard_pins)
-        founding = set(self.founding)
         for x in self.subjects:
-            options: list[int] = []
-            council = sorted(said[(f, x)] for f in self.founding if f != x and (f, x) in said)
-            if x in founding:
-                others = [f for f in self.founding if f != x]
-                enough = 2 if x == self.founding[0] else 1
-                if len(others) >= enough and len(council) == len(others):
-                    options.append(council[-1])
-            else:
-                if len(council) >= 2:
-                    options.append(council[1])
-                initiated = any((g, x) in said for g in st.votes.get(x, ()))
-                if initiated:
-                    through = self._unanimous(x, guard, gst, said)
-                    if through is not None:
-                        options.append(through)
-                    elif not gst.votes.get(x):  # no guardian left: the initiators decide
-                        options.append(min(said[(g, x)] for g in st.votes[x] if (g, x) in said))
-            if options:
-                out[x] = min(options + ([out[x]] if x in out else []))
+            cut = self.cut_of(x, st, gst, guard, said[x], out.get(x))
+            if cut is not None:
+                out[x] = cut
         return out
 
+    def said_about(self, x: bytes, st: Standing, judge: Cuts) -> dict[bytes, int]:
+        """Revoker -> lowest through of its revokes of x valid under `judge`, for
+        the revokers that are stewards in `st` (the standing under `judge`)."""
+        said: dict[bytes, int] = {}
+        for rv in self._index().get(x, ((), ()))[1]:
+            if rv.author in st.stewards and self.valid(rv.author, rv.seq, judge):
+                said[rv.author] = min(said.get(rv.author, rv.through), rv.through)
+        return said
+
+    def cut_of(self, x: bytes, st: Standing, gst: Standing, guard: Cuts,
+               said: dict[bytes, int], found: int | None) -> int | None:
+        """x's cut under `cuts`' rules: `st` the standing under the judge, `said`
+        x's revokers there (`said_about`), `gst` the standing under `guard`,
+        `found` x's cut already in force (or None)."""
+        options: list[int] = [] if found is None else [found]
+        council = sorted(said[f] for f in self.founding if f != x and f in said)
+        if x in self.founding:
+            others = [f for f in self.founding if f != x]
+            enough = 2 if x == self.founding[0] else 1
+            if len(others) >= enough and len(council) == len(others):
+                options.append(council[-1])
+        else:
+            if len(council) >= 2:
+                options.append(council[1])
+            if any(g in said for g in st.votes.get(x, ())):  # initiated by a voter
+                through = self._unanimous(x, guard, gst, said)
+                if through is not None:
+                    options.append(through)
+                elif not gst.votes.get(x):  # no guardian left: the initiators decide
+                    options.append(min(said[g] for g in st.votes[x] if g in said))
+        return min(options) if options else None
+
     def _unanimous(self, x: bytes, guard: Cuts, gst: Standing,
-                   said: dict[tuple[bytes, bytes], int]) -> int | None:
+                   said: dict[bytes, int]) -> int | None:
         """The highest through of x's guardians if every one of them revoked x,
         else None. Guardians: x's valid vouchers that do not owe x their standing;
         only vouchers no nearer the founders than x need that (linear) check."""
@@ -288,16 +298,15 @@ class Graph:
             return None
         near = gst.layer.get(x)
         unsure = {g for g in vouchers if near is not None and gst.layer[g] >= near}
-        if any((g, x) not in said for g in vouchers - unsure):
+        if any(g not in said for g in vouchers - unsure):
             return None
-        top = max((said[(g, x)] for g in vouchers - unsure), default=None)
-        if unsure and any((g, x) not in said or top is None or said[(g, x)] > top
-                          for g in unsure):
+        top = max((said[g] for g in vouchers - unsure), default=None)
+        if unsure and any(g not in said or top is None or said[g] > top for g in unsure):
             owing = self.dependants(x, guard, gst)
             unsure -= owing
-            if any((g, x) not in said for g in unsure):
+            if any(g not in said for g in unsure):
                 return None
-            top = max((said[(g, x)] for g in (vouchers - owing)), default=None)
+            top = max((said[g] for g in (vouchers - owing)), default=None)
         return top
 
     def dependants(self, x: bytes, cuts: Cuts, st: Standing) -> set[bytes]:

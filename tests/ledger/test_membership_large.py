@@ -48,3 +48,16 @@ def test_the_large_graph_gives_the_same_answer_in_any_order() -> None:
     random.Random(5).shuffle(shuffled)
     assert summary(membership.derive(charter, shuffled)) == expected
     assert summary(membership.derive(charter, events[::-1])) == expected
+
+
+def test_a_ring_of_dependent_revocations_is_one_component_and_resolves_in_order() -> None:
+    """The chain closed into a ring (its last link vouches for the first): the
+    first link keeps a guardian that never revokes it, so it stays, and the
+    cuts alternate from there, as in the chain but shifted by one."""
+    charter, events = membench.build(60, 20, 0, chain=CHAIN, ring=True)
+    after = membership.derive(charter, events)
+    for i in range(CHAIN):
+        assert (after[membench.key(95_000 + i)].revoked_through is not None) == (i % 2 == 1)
+    shuffled = events[:]
+    random.Random(6).shuffle(shuffled)
+    assert summary(membership.derive(charter, shuffled)) == summary(after)

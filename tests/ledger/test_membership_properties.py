@@ -6,6 +6,8 @@ hypothesis can explore thousands of graphs quickly."""
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -239,3 +241,29 @@ def test_the_short_cuts_of_resolve_change_no_cut(graph) -> None:
     assert isinstance(ch.body, r.Charter)
     fast = membership.resolve(trustgraph.Graph(ch.body, ch.author, events, frozenset(forked)))
     assert fast == exhaustive_cuts(ch, events, forked)
+
+
+def test_rings_and_chains_of_dependent_revocations_match_the_exhaustive_rule() -> None:
+    """Long dependency chains inside one component, where the passes of the
+    alternating fixpoint are evaluated incrementally: a chain of revocations
+    among the six non-founders (each vouches for the next at seq 1 and revokes
+    it at seq 2, cut through 1), open, closed into a ring, and closed by a
+    vouch past the cut."""
+    ch = charter(1, 0)
+    links = KEYS[1:]
+    base = [rec(FOUNDER, 10 + i, r.Vouch(k, 1)) for i, k in enumerate(links)]
+    base += [rec(FOUNDER, 20 + i, r.Revoke(k, 1)) for i, k in enumerate(links)]
+    for a, b in itertools.pairwise(links):
+        base += [rec(a, 1, r.Vouch(b, 1)), rec(a, 2, r.Revoke(b, 1))]
+    closings = [([], 1),  # the founder alone admitted and revoked the first: cut
+                ([rec(links[-1], 1, r.Vouch(links[0], 1))], None),  # a guardian that stays
+                ([rec(links[-1], 3, r.Vouch(links[0], 1)),  # past the last one's cut
+                  rec(links[-1], 4, r.Revoke(links[0], 1))], 1)]
+    for close, first in closings:
+        events = base + close
+        graph = trustgraph.Graph(ch.body, ch.author, events, frozenset())
+        assert (sorted(links) in membership.components(graph)) == bool(close)
+        fast = membership.resolve(graph)
+        assert fast == exhaustive_cuts(ch, events, set())
+        cut = [fast.get(k) for k in links]
+        assert cut[0] == first and all(cut[i] != cut[i + 1] for i in range(len(links) - 1))
