@@ -140,21 +140,23 @@ class Reader:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.size = len(data)
         self.pos = 0
 
     def remaining(self) -> int:
-        return len(self.data) - self.pos
+        return self.size - self.pos
 
     def _take(self, n: int, what: str) -> bytes:
-        if self.pos + n > len(self.data):
+        pos = self.pos
+        end = pos + n
+        if end > self.size:
             raise DecodeError("truncated", f"{what} needs {n} bytes, {self.remaining()} left")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
+        self.pos = end
+        return self.data[pos:end]
 
     def u8(self, what: str) -> int:
         pos = self.pos
-        if pos >= len(self.data):
+        if pos >= self.size:
             raise DecodeError("truncated", f"{what} needs 1 bytes, 0 left")
         self.pos = pos + 1
         return self.data[pos]
@@ -171,7 +173,7 @@ class Reader:
     def varint(self, what: str, max_bytes: int = 4) -> int:
         data = self.data
         pos = self.pos
-        if pos < len(data) and data[pos] < 0x80:  # one byte: most varints
+        if pos < self.size and data[pos] < 0x80:  # one byte: most varints
             self.pos = pos + 1
             return data[pos]
         value = 0
@@ -200,5 +202,5 @@ class Reader:
         return value
 
     def end(self) -> None:
-        if self.pos != len(self.data):
+        if self.pos != self.size:
             raise DecodeError("trailing-bytes", f"{self.remaining()} bytes after the end")

@@ -1,17 +1,19 @@
 """Batched ingest, pipelined: many records, one commit per batch, the next
-batch's signatures checked while the current one is stored and committed.
+batch parsed and its signatures checked while the current one is stored and
+committed.
 
 Theory of operation
 -------------------
-`ingest_stream` reads records from any iterable a batch at a time. For each
-batch, outside the write lock, it looks up which records are stored already,
-parses the others and hands their signatures to the verification pool
-(checks.py); it then reads the next batch from the source while the pool
-works. Under the write lock it stores the batch in order (each record all or
-nothing, taking its verified form from the pool), then starts the next batch's
-checks and only then flushes the derived state and commits, so verification
-of batch N+1 overlaps the end of batch N. Each batch's outcomes are yielded
-after its commit, in input order.
+`ingest_stream` reads records from any iterable a batch at a time. For the
+first batch, outside the write lock, it looks up which records are stored
+already and hands the others to the pool (checks.py), which parses each once
+and checks its signature; it then reads the next batch from the source while
+the pool works. Under the write lock it collects the batch's parsed and
+verified forms, at once hands the next batch to the pool, and then stores the
+batch in order (each record all or nothing), flushes the derived state and
+commits, so the pool parses and verifies batch N+1 while the storing thread
+stores and commits batch N. Each batch's outcomes are yielded after its
+commit, in input order.
 
 An exception raised by the source while the next batch is read is kept until
 the current batch has committed and its outcomes were handed out, so a caller
@@ -28,7 +30,7 @@ from contextlib import AbstractContextManager
 from ..ledger import codec
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
-from .checks import PARALLEL_MIN, VERIFY_CHUNK, Checks, Job
+from .checks import PARALLEL_MIN, VERIFY_CHUNK, Checks
 from .errors import Outcome
 from .ingest import Ingester
 from .sqlconst import padded
@@ -91,8 +93,9 @@ class Streaming(Ingester):
 
     def _ingest_batch(self, checks: Checks, now: float | None,
                       following: list[bytes]) -> tuple[list[Outcome], Checks | None]:
-        """Store one batch in one transaction; before it commits, start the checks
-        of `following` (if any), which are returned with the outcomes."""
+        """Store one batch in one transaction; before its first record is stored,
+        start the checks of `following` (if any), which are returned with the
+        outcomes."""
         ahead: Checks | None = None
         try:
             with self.write():
@@ -100,12 +103,12 @@ class Streaming(Ingester):
                 self._held_maybe = None
                 self._check_held()
                 self._prepare(checks)
+                if following:  # (none: this was the last batch)
+                    ahead = self._start_checks(following)  # checked while this is stored
                 # Every check runs before the first write of a record, so a record is
                 # never half-stored; an SQL failure rolls the whole batch back.
                 out = [self._ingest(raw, stamp, digest=d)
                        for raw, d in zip(checks.raws, checks.digests)]
-                if following:  # (none: this was the last batch)
-                    ahead = self._start_checks(following)  # verified while this commits
             return out, ahead
         except BaseException:
             if ahead is not None:
@@ -116,31 +119,33 @@ class Streaming(Ingester):
 
     def _start_checks(self, batch: list[bytes]) -> Checks:
         """Before a batch is stored (outside the write lock, or inside the previous
-        batch's transaction: checks.py): look up which records are stored, parse
-        the others and, for a large batch, check their signatures in the pool,
-        VERIFY_CHUNK records per job, each handed over as soon as it is parsed.
-        Results only short-cut `_ingest`; records whose key is not known yet are
-        verified there."""
+        batch's transaction: checks.py): look up which records are stored and, for
+        a large batch, have the pool parse the others and check their signatures,
+        VERIFY_CHUNK records per job; a small batch is parsed here. Results only
+        short-cut `_ingest`; records whose key is not known yet are verified there."""
         self.refresh()  # known keys and the network, as of now (outside a transaction)
         digests = [hashlib.sha256(raw).digest() for raw in batch]
         present = self._lookup_present(digests)
-        checks = Checks(batch, digests, present, self.generation, self._stores)
         network = self._network
         parallel = network is not None and len(batch) - len(present) >= PARALLEL_MIN
-        chunk: Job = []
+        checks = Checks(batch, digests, present, self.generation, self._stores, self._keys)
+        seen: set[bytes] = set()
+        chunk: list[bytes] = []
         for raw, digest in zip(batch, digests):
-            if digest in present or raw in checks.parsed:
+            if digest in present or raw in seen:
                 continue
-            try:
-                parsed = checks.parsed[raw] = codec.parse(raw)
-            except DecodeError:
+            seen.add(raw)
+            if not parallel:
+                try:
+                    checks.parsed[raw] = codec.parse(raw)
+                except DecodeError:
+                    pass
                 continue
-            if parallel and parsed.kind is not r.Kind.CHARTER:
-                chunk.append((raw, parsed, self._candidates(parsed)))
-                if len(chunk) == VERIFY_CHUNK:
-                    assert network is not None
-                    checks.submit(network, chunk)
-                    chunk = []
+            chunk.append(raw)
+            if len(chunk) == VERIFY_CHUNK:
+                assert network is not None
+                checks.submit(network, chunk)
+                chunk = []
         if chunk:
             assert network is not None
             checks.submit(network, chunk)
@@ -164,6 +169,7 @@ class Streaming(Ingester):
         stored already (looked up again if anything was stored since its checks
         started), which have a tombstone (gc.py), and what the records table holds
         at the (author, seq) pairs the rest will take (derive.Batch.prefetch)."""
+        checks.settle()  # the pool's parses and verified records
         self._checks = checks
         self._derive.parsed = checks.parsed  # saves derive parsing them again
         digests = checks.digests

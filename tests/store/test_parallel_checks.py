@@ -136,3 +136,73 @@ def test_collected_records_in_a_large_batch_are_duplicates_looked_up_once(
     got = store.ingest_many([u.raw for u in updates] + [e.raw for e in extra], now=NOW)
     assert [o.status for o in got] == ["duplicate"] * len(updates) + ["accepted"] * len(extra)
     assert len(checked) == len(updates) - 1  # the tombstoned ones only
+
+
+def test_a_large_batch_is_parsed_once_in_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storing thread neither parses nor verifies a large batch's records:
+    each is parsed once, in a pool thread, which also checks its signature."""
+    import threading
+
+    from meshaid.node.ledger import codec
+
+    net, setup, anna, _bo = network()
+    store = net.store()
+    store.ingest_many(setup, now=NOW)
+    raws = [net.need(anna, text=f"rope {i}").raw for i in range(2 * checks_module.PARALLEL_MIN)]
+    parsed_in: list[tuple[bytes, bool]] = []  # (record, in the storing thread)
+    parse, verify = codec.parse, codec.verify_parsed
+    verified_here: list[bytes] = []
+
+    def counting_parse(raw: bytes) -> codec.Parsed:
+        parsed_in.append((raw, threading.current_thread() is threading.main_thread()))
+        return parse(raw)
+
+    def counting_verify(p, network, keys):  # type: ignore[no-untyped-def]
+        verified_here.append(p.raw)
+        return verify(p, network, keys)
+
+    monkeypatch.setattr(codec, "parse", counting_parse)
+    monkeypatch.setattr(codec, "verify_parsed", counting_verify)
+    assert {o.status for o in store.ingest_many(raws, now=NOW, batch=len(raws) // 2)} == {
+        "accepted"}
+    assert sorted(raw for raw, _ in parsed_in) == sorted(raws)
+    assert not any(here for _, here in parsed_in)
+    assert verified_here == []
+
+
+def test_a_hello_in_one_batch_lets_the_pool_verify_the_next() -> None:
+    """The pool checks batch N+1 while batch N is stored; a key whose hello is in
+    batch N is still found for N+1's records (here or in the pool), and the
+    answers are those of one-by-one ingest."""
+    net, setup, anna, bo = network()
+    first = [net.hello(bo).raw, net.vouch(net.founder, bo).raw]
+    first += [net.need(anna, text=f"fuel {i}").raw for i in range(checks_module.PARALLEL_MIN)]
+    second = [net.offer(bo, text=f"truck {i}").raw for i in range(checks_module.PARALLEL_MIN)]
+    raws = first + second
+    single = net.store()
+    single.ingest_many(setup, now=NOW)
+    expected = outcomes(single, raws, one_by_one=True)
+    batch = net.store()
+    batch.ingest_many(setup, now=NOW)
+    got = [(o.status, o.reason) for o in batch.ingest_stream(raws, NOW, batch=len(first))]
+    assert got == expected == [("accepted", "")] * len(raws)
+    assert derived_state(batch) == derived_state(single)
+
+
+def test_bytes_that_do_not_parse_in_a_large_batch_answer_as_one_by_one() -> None:
+    net, setup, anna, _bo = network()
+    raws = [net.need(anna, text=f"nets {i}").raw for i in range(2 * checks_module.PARALLEL_MIN)]
+    raws[3] = raws[3][:40]  # truncated
+    raws[9] = bytes([0xF0]) + raws[9][1:]  # version 15
+    raws[20] = raws[20] + b"\x00"  # a byte after the signature moves it: bad signature
+    raws[30] = b""
+    single = net.store()
+    single.ingest_many(setup, now=NOW)
+    expected = outcomes(single, raws, one_by_one=True)
+    batch = net.store()
+    batch.ingest_many(setup, now=NOW)
+    got = outcomes(batch, raws, one_by_one=False)
+    assert got == expected
+    assert {status for status, _ in got} == {"accepted", "rejected"}
+    assert len({reason for _, reason in got}) >= 3
+    assert derived_state(batch) == derived_state(single)
