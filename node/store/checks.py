@@ -9,21 +9,22 @@ need the lock. `cryptography` releases the GIL while it verifies and SQLite
 while it runs a statement, so pool threads parse and check records on the
 other core at the same time as the storing thread writes. A `Checks` holds one
 batch's early work: every record not stored yet goes to the pool VERIFY_CHUNK
-at a time, where it is parsed once and verified against the candidate keys
-known when the batch was looked up. Before the batch is stored, `settle`
-collects the parsed forms (every step of storing needs them) and the verified
-records; `Ingester._ingest` then takes each record's verified form from there,
-or parses and verifies it itself when the pool did not (a key not known yet,
-bytes that do not parse, a small batch, which never starts the pool). An
-early result only short-cuts the work: a record is verified against the same
-candidate keys either way, so the answers never change.
+at a time, where it is parsed once and verified against the candidate keys in
+the store's key table (read as the job runs, so a hello just stored by the
+batch before counts). Before the batch is stored, and before the write lock is
+taken, `settle` collects the parsed forms (every step of storing needs them)
+and the verified records; `Ingester._ingest` then takes each record's verified
+form from there, or parses and verifies it itself when the pool did not (a key
+not known yet, bytes that do not parse, a small batch, which never starts the
+pool). An early result only short-cuts the work: a record is verified against
+the same candidate keys either way, so the answers never change.
 
 Pipelining: `Store.ingest_stream` starts the next batch's `Checks` inside the
-current batch's transaction, after its records are stored and before its
-derived state is flushed and it commits, so the pool works on batch N+1 while
-the storing thread finishes batch N. The look-up of which records are stored
-already (`present`) is only trusted while nothing was stored since
-(`generation`, `stores`); otherwise the write lock's holder looks again.
+current batch's transaction, before its first record is stored, so the pool
+parses and verifies batch N+1 while the storing thread stores and commits
+batch N. The look-up of which records are stored already (`present`) is only
+trusted while nothing was stored since (`generation`, `stores`); otherwise the
+write lock's holder looks again.
 """
 
 from __future__ import annotations

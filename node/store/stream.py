@@ -98,6 +98,7 @@ class Streaming(Ingester):
         outcomes."""
         ahead: Checks | None = None
         try:
+            checks.settle()  # wait for the pool outside the write lock
             with self.write():
                 stamp = self.wall() if now is None else now
                 self._held_maybe = None

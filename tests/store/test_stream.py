@@ -139,3 +139,23 @@ def test_stopping_a_stream_early_keeps_what_committed_and_the_store_usable() -> 
     rest = store.ingest_many(raws, now=NOW)
     assert [o.status for o in rest] == ["duplicate"] * 200 + ["accepted"] * 200
     assert store.count("objects") == 400
+
+
+def test_the_pool_is_waited_for_outside_the_write_lock(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A concurrent writer never waits while a long import waits for its pool."""
+    net, setup, anna, _bo = network()
+    store = net.store()
+    store.ingest_many(setup, now=NOW)
+    raws = [net.need(anna, text=f"pegs {i}").raw for i in range(4 * checks_module.PARALLEL_MIN)]
+    waits: list[bool] = []  # in a transaction, for each wait on pending jobs
+    settle = checks_module.Checks.settle
+
+    def watching(self):  # type: ignore[no-untyped-def]
+        if self._jobs:
+            waits.append(store.db.conn.in_transaction)
+        settle(self)
+
+    monkeypatch.setattr(checks_module.Checks, "settle", watching)
+    out = store.ingest_many(raws, now=NOW, batch=len(raws) // 4)
+    assert {o.status for o in out} == {"accepted"}
+    assert waits == [False] * 4
