@@ -32,6 +32,7 @@ from .inflight import Arrivals
 from .outbox import RELAY_FRAME, Outbox, _Send, record_id
 from .ports import CLASS_MEMBERSHIP, Ingested, RecordInfo, RxMeta
 from .ratelimit import AuthorRates
+from .urgent import COVERED_BY
 
 
 class Inbox(Outbox):
@@ -197,8 +198,13 @@ class Inbox(Outbox):
         if pending is None:
             return
         if pending.waiting is not None:
-            # A recheck: cancelled once every silent neighbour was heard with it.
+            # A recheck: cancelled once every silent neighbour was heard with it, or
+            # covered often enough by copies from nodes that list it (urgent.py).
             pending.waiting.discard(sender)
+            for n in [n for n in pending.waiting if self.hood.listing(n, {sender})]:
+                pending.cover[n] = pending.cover.get(n, 0) + 1
+                if pending.cover[n] >= COVERED_BY:
+                    pending.waiting.discard(n)
             if not pending.waiting:
                 del self.sends[rid]
                 self.stats.suppressed += 1

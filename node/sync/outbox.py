@@ -65,6 +65,8 @@ class _Send:
     tag: str = "push"
     covered: set[int] | None = None  # neighbours known to have it (None: unknown)
     waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
+    cover: dict[int, int] = field(default_factory=dict)  # a recheck: copies heard from
+    # nodes listing each neighbour waited for (urgent.py COVERED_BY: then it has it)
 
 
 @dataclass
@@ -298,7 +300,7 @@ class Outbox:
                   if now - p.last_direct < RECENT_S and p.packets >= 2
                   and p.active} - {self.node}
         crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
-        due = self.watch.due(now, recent, crowd)
+        due = self.watch.due(now, recent, crowd, self.hood.listing)
         for rid, missing in due:
             info = self.infos.get(rid)
             if info is None or rid in self.sends:
@@ -309,4 +311,4 @@ class Outbox:
                                         "recheck")
             else:
                 self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
-                                        waiting=set(missing))
+                                        waiting=set(missing), cover=dict(missing))

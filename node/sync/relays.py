@@ -191,6 +191,17 @@ class Neighbourhood:
             return None
         return set(peer.neighbours) | {short(sender)}
 
+    def listing(self, node: int, senders: set[int]) -> int:
+        """How many of `senders` announced `node` among their neighbours (their
+        transmissions reached it, most likely)."""
+        nid = short(node)
+        count = 0
+        for sender in senders:
+            peer = self.peers.get(sender)
+            if peer is not None and peer.neighbours is not None and nid in peer.neighbours:
+                count += 1
+        return count
+
     def uncovered(self, covered: set[int] | None, now: float) -> int:
         """How many of our neighbours are not known to have it (-1: unknown)."""
         if covered is None:

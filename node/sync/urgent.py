@@ -15,6 +15,17 @@ that (`RECHECKS` checks in all), every neighbour heard directly in the last
 it again (tag "recheck"), and cancels that send as soon as each of those
 neighbours is heard with it.
 
+A neighbour's own copy is not the only sign that it holds the record: the
+copies we heard from nodes whose neighbour lists name it reached it too,
+most likely. Waiting only for copies it sent made rechecks almost all waste:
+on steady-50 (5 % loss, relays colliding) 98.6 % of them went when every
+neighbour waited for held the record already (its own relay lost at us).
+There, of the neighbours waited for, those that `COVERED_BY` copies heard
+(from nodes listing them) covered lacked the record in 4 cases of 7,954,
+those covered by fewer in 85 of 2,369. So a neighbour covered by
+`COVERED_BY` copies is not waited for, and a pending recheck stops waiting
+for one once copies heard meanwhile cover it that often (outbox.py).
+
 In a crowd only a few relay by gossip, so one neighbour's silence says
 nothing; but if *nobody* was heard sending a record by the time the crowd's
 relays are done, the send itself was lost (a collision reaches almost no
@@ -30,10 +41,12 @@ cannot grow it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 RECHECKS = 2  # checks per urgent record: after recheck_s, then twice as long after that
 RECENT_S = 1800.0  # neighbours heard this recently are expected to relay it
+COVERED_BY = 2  # copies from nodes listing a neighbour that count as its own
 
 
 @dataclass
@@ -74,12 +87,16 @@ class UrgentWatch:
         """When a check is next due."""
         return [e.due for e in self.entries.values()]
 
-    def due(self, now: float, recent: set[int],
-            crowd: bool) -> list[tuple[bytes, set[int] | None]]:
+    def due(self, now: float, recent: set[int], crowd: bool,
+            cover: Callable[[int, set[int]], int] | None = None,
+            ) -> list[tuple[bytes, dict[int, int] | None]]:
         """The records whose check is due, each with the neighbours (of `recent`)
-        never heard with it; records with none are left out. In a crowd: the
+        never heard with it, each with how many of the nodes heard with it list
+        that neighbour (`cover(n, senders)`; 0 without `cover`), less those so
+        covered COVERED_BY times or more (they have it, most likely); records
+        with none left are left out. In a crowd: the
         records nobody was heard with, each with None (send it once more to all)."""
-        out: list[tuple[bytes, set[int] | None]] = []
+        out: list[tuple[bytes, dict[int, int] | None]] = []
         for rid, entry in list(self.entries.items()):
             if entry.due > now:
                 continue
@@ -91,7 +108,9 @@ class UrgentWatch:
                 continue
             if not entry.urgent:
                 continue  # a post watched in a crowd we are no longer in
-            missing = recent - entry.heard
+            counts = {n: cover(n, entry.heard) if cover is not None else 0
+                      for n in recent - entry.heard}
+            missing = {n: c for n, c in counts.items() if c < COVERED_BY}
             if not missing:
                 continue
             out.append((rid, missing))

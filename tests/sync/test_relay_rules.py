@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
-from meshaid.node.sync.budget import NORMAL
+from meshaid.node.sync.budget import NORMAL, URGENT
+from meshaid.node.sync.engine import _Send
 from meshaid.node.sync.ports import RxMeta
 
 from .harness import HOUR, Mesh, Radio, clique, line, rid
@@ -128,3 +129,31 @@ def test_behind_a_router_only_what_serves_the_far_peers_travels_far() -> None:
     assert eng._emit(out, m.Request(ids, 2), "request", NORMAL, t + 70.0)
     assert eng._emit(out, m.Request(ids, 0x7777), "request", NORMAL, t + 70.0)
     assert [o.hop_limit for o in out] == [0, 1]
+
+
+def test_a_pending_recheck_stops_waiting_for_a_neighbour_two_copies_covered() -> None:
+    """A recheck waits for a silent neighbour until it is heard with the record, or
+    until copies from two nodes whose neighbour lists name it were heard (its own
+    relay was lost at us, most likely: on steady-50 almost every recheck went to
+    neighbours that held the record already). A copy from a node that does not
+    list it covers nothing."""
+    mesh = fresh_mesh(4, clique(4), seed=11)
+    for i in range(4):
+        mesh.need(i, f"warm-up {i}")
+    mesh.run_for(HOUR)
+    eng = mesh.engines[0]
+    raw = mesh.need(1, "insulin for a child", urgency=3)
+    mesh.run_for(5.0)
+    key = rid(raw)
+    assert key in eng.infos
+    assert all(eng.hood.peers[n].neighbours for n in (1, 2))  # lists were heard
+    eng.hood.peers[1].neighbours = frozenset({0, 2})  # 1 does not list 3
+    eng.sends[key] = _Send(mesh.now + 30.0, URGENT, 99, 0, "recheck", waiting={3},
+                           cover={3: 0})
+    eng._heard(key, 1, mesh.now)
+    assert eng.sends[key].waiting == {3}
+    eng._heard(key, 2, mesh.now)  # 2 lists 3: once covered
+    assert eng.sends[key].waiting == {3}
+    eng.hood.peers[1].neighbours = frozenset({0, 2, 3})
+    eng._heard(key, 1, mesh.now)  # twice: 3 has it, most likely
+    assert key not in eng.sends

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshaid.node.sync.urgent import RECHECKS, UrgentWatch
+from meshaid.node.sync.urgent import COVERED_BY, RECHECKS, UrgentWatch
 
 
 def test_a_check_names_the_neighbours_never_heard_with_the_record() -> None:
@@ -11,10 +11,10 @@ def test_a_check_names_the_neighbours_never_heard_with_the_record() -> None:
     w.heard(b"r" * 8, 2)
     assert w.times() == [120.0]
     assert w.due(119.0, {1, 2, 3}, crowd=False) == []
-    assert w.due(120.0, {1, 2, 3, 4}, crowd=False) == [(b"r" * 8, {3, 4})]
+    assert w.due(120.0, {1, 2, 3, 4}, crowd=False) == [(b"r" * 8, {3: 0, 4: 0})]
     assert w.times() == [160.0]  # checked again, twice as long after
     w.heard(b"r" * 8, 3)
-    assert w.due(160.0, {1, 2, 3, 4}, crowd=False) == [(b"r" * 8, {4})]
+    assert w.due(160.0, {1, 2, 3, 4}, crowd=False) == [(b"r" * 8, {4: 0})]
     assert RECHECKS == 2 and w.times() == []  # then it is forgotten
 
 
@@ -39,3 +39,22 @@ def test_in_a_crowd_a_record_nobody_was_heard_with_is_sent_once_more() -> None:
     assert w.times() == []  # once only
     w.watch(b"f" * 8, None, 0.0, urgent=False, after=30.0)
     assert w.due(30.0, {5, 6}, crowd=False) == []  # no longer a crowd: not checked
+
+
+def test_a_neighbour_covered_by_copies_from_nodes_listing_it_is_not_waited_for() -> None:
+    # Copies heard from 2 and 3; 2 lists neighbours 4 and 5, 3 lists 4 only.
+    lists = {2: {4, 5}, 3: {4}}
+
+    def cover(n: int, senders: set[int]) -> int:
+        return sum(1 for s in senders if n in lists.get(s, set()))
+
+    w = UrgentWatch(20.0)
+    w.watch(b"r" * 8, 2, 0.0)
+    w.heard(b"r" * 8, 3)
+    assert COVERED_BY == 2
+    # 4 was reached twice (it has it, most likely), 5 once, 6 never: 5 and 6 are waited for.
+    assert w.due(20.0, {2, 3, 4, 5, 6}, crowd=False, cover=cover) == [(b"r" * 8, {5: 1, 6: 0})]
+    lists[3] = {4, 5, 6}
+    lists[7] = {6}
+    w.heard(b"r" * 8, 7)
+    assert w.due(60.0, {2, 3, 4, 5, 6}, crowd=False, cover=cover) == []
