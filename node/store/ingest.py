@@ -262,30 +262,54 @@ class Ingester:
                 [rec.author]).fetchone():
             # A fork at or below a revoked key's cut untrusts that seq's twins, whatever kind.
             derive.refresh_authors(self.db, {rec.author}, self._derive)
+            self.refresh_hello(rec.author)
             self._newest = meshclock.rebuild(self.db)
 
     def _apply_hello(self, rec: r.Record) -> None:
-        body = rec.body
-        assert isinstance(body, r.Hello)
         known = self._keys.setdefault(rec.short_author, [])
         if rec.author not in known:
             known.append(rec.author)
-        # The key's latest hello wins; between forked twins the lowest hash, so
-        # that every arrival order gives the same row.
-        (winner,) = self.db.execute(
-            f"SELECT raw FROM records WHERE author = ? AND kind = {HELLO} ORDER BY seq DESC, hash ASC"
-            " LIMIT 1", [rec.author]
-        ).fetchone()
-        if winner != rec.raw:
+        self.refresh_hello(rec.author, rec)
+
+    def refresh_hello(self, author: bytes, arriving: r.Record | None = None) -> None:
+        """The key's row from its latest hello (between forked twins the lowest
+        hash, so that every arrival order gives the same row). For a key cut
+        through N, the latest at or below N and not forked: a thief's hello past
+        the cut does not rename it (issue 9); with none such (cut through 0), its
+        first hello unless that seq is forked, else no name.
+        `arriving`: a hello just stored; the row changes only if it wins."""
+        hellos = f"SELECT raw, seq FROM records WHERE author = ?1 AND kind = {HELLO}"
+        cut = self.db.execute("SELECT revoked_through FROM members WHERE key = ?",
+                              [author]).fetchone()
+        winner = None
+        if cut is not None and cut[0] is not None:
+            winner = self.db.execute(
+                hellos + " AND seq <= ?2 AND seq NOT IN (SELECT seq FROM forks WHERE author = ?1)"
+                " ORDER BY seq DESC, hash ASC LIMIT 1", [author, cut[0]]).fetchone()
+            winner = winner or self.db.execute(  # its first hello, unless forked
+                hellos + f" AND seq = (SELECT MIN(seq) FROM records WHERE author = ?1"
+                f" AND kind = {HELLO}) AND seq NOT IN (SELECT seq FROM forks WHERE author = ?1)",
+                [author]).fetchone()
+            winner = winner or (b"", 0)  # every hello forked: no name is believed
+        else:
+            winner = self.db.execute(
+                hellos + " ORDER BY seq DESC, hash ASC LIMIT 1", [author]).fetchone()
+        if winner is None:
             return
+        raw, seq = winner
+        if arriving is not None and raw != arriving.raw:
+            return  # the row already shows the winner
+        body = arriving.body if arriving is not None else (
+            codec.parse(raw).body if raw else r.Hello("", ""))
+        assert isinstance(body, r.Hello)
         self.db.execute(
             "INSERT INTO keys (key, short, name, site, role, lat, lon, hello_seq)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
             " name = excluded.name, site = excluded.site, role = excluded.role,"
             " lat = excluded.lat, lon = excluded.lon, hello_seq = excluded.hello_seq",
-            [rec.author, rec.short_author, body.name, body.site, body.role,
+            [author, identity.short_id(author), body.name, body.site, body.role,
              body.position.lat if body.position else None,
-             body.position.lon if body.position else None, rec.seq],
+             body.position.lon if body.position else None, seq],
         )
 
     def refresh_membership(self, now: float | None = None) -> None:
@@ -300,6 +324,8 @@ class Ingester:
                                               self._network)
         self._derive.invalidate()
         derive.refresh_authors(self.db, changed, self._derive)
+        for key in sorted(changed):
+            self.refresh_hello(key)
         cut = {k for k in changed if self.db.execute(
             "SELECT 1 FROM members WHERE key = ? AND revoked_through IS NOT NULL", [k]).fetchone()}
         self.restore(cut, self.wall() if now is None else now)

@@ -118,3 +118,30 @@ def test_a_cut_co_stewards_counter_revoke_brings_back_nothing_through_the_store(
         assert q.get_object(store, sybil.rid(2), now=NOW)["trust"] == "quarantine"
         states.add(repr(derived_state(store)))
     assert len(states) == 1
+
+
+def test_a_revoked_keys_hello_past_its_cut_or_forked_below_it_renames_nothing(w: World) -> None:
+    """A thief holding bo's key after his revocation signs hellos calling him
+    "founder" at Pier 9: past the cut, and as a twin of his own first hello.
+    Whatever the order, the members list still shows the name the network
+    knew; before the revocation the newest hello still wins."""
+    offer = w.net.offer(w.bo)  # bo's seq 2 (his hello is seq 1)
+    cut = w.net.revoke(w.founder, w.bo, through_seq=2, reason="stolen radio")
+    past = w.net.sign(w.bo, r.Hello("founder", "Pier 9"))  # seq 3
+    twin = w.net.sign(w.bo, r.Hello("founder", "Pier 9"), seq=1)
+    base = w.base[:3] + w.base[4:]  # every record but bo's own hello, which goes in the orders
+
+    def names(store: Store) -> tuple[str, str]:
+        row = next(m for m in q.members(store) if m["key"] == w.bo.pub.hex())
+        return row["name"], row["site"]
+
+    bo_hello = w.base[3]
+    assert isinstance(bo_hello.body, r.Hello) and bo_hello.author == w.bo.pub
+    for extra, expect in (([past], ("bo", "Pier 3")), ([twin], ("", "")),
+                          ([past, twin], ("", ""))):
+        for order in itertools.permutations([bo_hello, offer, cut, *extra]):
+            store = w.net.store(*base, *order)
+            assert names(store) == expect, (extra, [(e.kind.name, e.seq) for e in order])
+    assert names(w.net.store(*base, bo_hello, offer, past)) == ("founder", "Pier 9")
+    everything = w.net.revoke(w.founder, w.bo, through_seq=0)
+    assert names(w.net.store(*base, bo_hello, offer, past, everything)) == ("bo", "Pier 3")
