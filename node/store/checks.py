@@ -17,7 +17,8 @@ and the verified records; `Ingester._ingest` then takes each record's verified
 form from there, or parses and verifies it itself when the pool did not (a key
 not known yet, bytes that do not parse, a small batch, which never starts the
 pool). An early result only short-cuts the work: a record is verified against
-the same candidate keys either way, so the answers never change.
+the same candidate keys either way (the storing thread takes a pool result
+only for a key its key table still holds), so the answers never change.
 
 Pipelining: `Store.ingest_stream` starts the next batch's `Checks` inside the
 current batch's transaction, before its first record is stored, so the pool

@@ -206,3 +206,25 @@ def test_bytes_that_do_not_parse_in_a_large_batch_answer_as_one_by_one() -> None
     assert {status for status, _ in got} == {"accepted", "rejected"}
     assert len({reason for _, reason in got}) >= 3
     assert derived_state(batch) == derived_state(single)
+
+
+def test_a_key_the_store_no_longer_knows_is_not_taken_from_the_pool(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool reads the key table as its jobs run; when the store reloaded it
+    meanwhile without a key the pool used, the storing thread checks again."""
+    net, setup, _anna, bo = network()
+    store = net.store()
+    store.ingest_many(setup, now=NOW)
+    raws = [net.offer(bo, text=f"winch {i}").raw for i in range(checks_module.PARALLEL_MIN)]
+    bo_key, short = bo.pub, bo.short
+    prepare = type(store)._prepare
+
+    def forgetting(self, checks):  # type: ignore[no-untyped-def]
+        checks.settle()  # the pool verified bo's records with his key...
+        self._keys = {s: ks for s, ks in self._keys.items() if s != short}  # ...then not
+        prepare(self, checks)
+
+    store._keys.setdefault(short, []).append(bo_key)  # known to the pool only
+    monkeypatch.setattr(type(store), "_prepare", forgetting)
+    got = {(o.status, o.reason) for o in store.ingest_many(raws, now=NOW)}
+    assert got == {("held", "unknown-author")}
