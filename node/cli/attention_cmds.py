@@ -14,18 +14,7 @@ from ..home import Home
 from ..ledger import identity
 from ..store import Store, attention
 from .common import Refused, failures, opened
-
-
-def span(seconds: float) -> str:
-    """'45m', '3h 10m', '2d 4h'."""
-    minutes = max(0, int(seconds // 60))
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h" if hours else f"{days}d"
+from .fmt import span
 
 
 def my_key(home: Home) -> bytes | None:

@@ -4,6 +4,7 @@ into one-line refusals (exit 1) or usage errors (exit 2)."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import click
@@ -12,6 +13,7 @@ from ..actions import ActionError
 from ..home import Home
 from ..ledger.identity import KeyFileError
 from ..store import Store, StoreError
+from . import fmt
 
 
 class Refused(click.ClickException):
@@ -49,8 +51,28 @@ def opened(ctx: click.Context, *, write: bool = True) -> Iterator[tuple[Home, St
     try:
         with failures():
             yield home, store
+            behind = clock_warning(store)
+            if behind:
+                click.echo(f"meshaid: warning: {behind}", err=True)
     finally:
         store.close()
+
+
+def clock_warning(store: Store) -> str | None:
+    """A warning when this machine's wall clock is far behind mesh time (no
+    real-time clock, no network time): records are still dated in mesh time
+    (the hybrid clock follows the newest trusted records), but the clock
+    should be set. Checked after a command, so an import that brought mesh
+    time warns at once."""
+    report = store.clock_report()
+    if not report["wall_behind"]:
+        return None
+    wall, mesh = float(report["wall"]), float(report["mesh"])
+    stamp = "%Y-%m-%d %H:%M UTC"
+    return (f"this machine's clock ({time.strftime(stamp, time.gmtime(max(0.0, wall)))}) is "
+            f"{fmt.span(mesh - wall)} behind the mesh ({time.strftime(stamp, time.gmtime(mesh))}); "
+            "records are dated in mesh time, but set the clock (a real-time clock, GPS or "
+            "'date -s')")
 
 
 def choices(table: dict[int, str]) -> click.Choice:

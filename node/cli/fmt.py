@@ -47,6 +47,20 @@ def quantity(row: dict[str, Any]) -> str:
     return text
 
 
+def span(seconds: float) -> str:
+    """'under 1m', '45m', '3h 10m', '2d 4h'."""
+    minutes = max(0, int(seconds // 60))
+    if minutes < 1:
+        return "under 1m"
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h" if hours else f"{days}d"
+
+
 def amount(n: int, unit: str) -> str:
     return f"{n} {unit}".strip()
 

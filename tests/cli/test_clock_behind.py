@@ -1,0 +1,86 @@
+"""A node whose wall clock is far behind (no real-time clock, no network time),
+through the real CLI (issue 6, "Done when"): its needs are dated in mesh time,
+so they are open, not already expired, on a node with the right time, and
+every command warns that the clock should be set.
+
+The commands run in one interpreter whose `time.time` answers a clock the test
+sets per command (fixed dates, never today's)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from cli_helpers import _env
+from ledger_helpers import NOW
+
+DAY = 86400.0
+
+# Runs [at, argv] pairs through the real entry point; time.time is patched
+# before meshaid is imported, so every default wall clock reads `at`.
+_CLOCKED = """
+import contextlib, io, json, sys, time
+clock = [0.0]
+time.time = lambda: clock[0]
+from meshaid.node.cli.main import main
+results = []
+for at, argv in json.load(sys.stdin):
+    clock[0] = at
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
+    results.append([int(code), out.getvalue(), err.getvalue()])
+json.dump(results, sys.stdout)
+"""
+
+
+def clocked(calls: list[tuple[float, Path, list[str]]]) -> list[tuple[int, str, str]]:
+    argvs = [[at, ["--data-dir", str(home), *args]] for at, home, args in calls]
+    proc = subprocess.run([sys.executable, "-c", _CLOCKED], input=json.dumps(argvs),
+                          capture_output=True, text=True, env=_env(None), timeout=120,
+                          check=False)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    return [tuple(r) for r in json.loads(proc.stdout)]
+
+
+def test_needs_of_a_node_ten_days_behind_or_at_1970_are_open_elsewhere(tmp_path: Path) -> None:
+    anna = tmp_path / "anna"
+    first = clocked([
+        (NOW, anna, ["init", "--new-network", "Port", "--name", "Anna", "--site", "Pier"]),
+        (NOW + 60, anna, ["post", "need", "rice", "--qty", "5", "--category", "food"]),
+        (NOW + 120, anna, ["export", str(tmp_path / "anna.bundle")]),
+        (NOW + 120, anna, ["whoami", "--json"]),
+    ])
+    assert all(code == 0 for code, _, _ in first), first
+    code = json.loads(first[-1][1])["network"]
+    late = {"ten-days": NOW - 10 * DAY, "1970": 0.0}
+    calls: list[tuple[float, Path, list[str]]] = []
+    for name, wall in late.items():
+        home = tmp_path / name
+        calls += [
+            (wall, home, ["init", "--join", code, "--name", name]),
+            (wall, home, ["import", str(tmp_path / "anna.bundle")]),
+            (wall + 60, home, ["post", "need", f"insulin for {name}", "--qty", "3",
+                               "--category", "health", "--valid-for", "1h"]),
+            (wall + 120, home, ["export", str(tmp_path / f"{name}.bundle")]),
+        ]
+    for name in late:
+        calls.append((NOW + 600, anna, ["import", str(tmp_path / f"{name}.bundle")]))
+    calls.append((NOW + 600, anna, ["list", "--json", "--kind", "need"]))
+    calls.append((NOW + 600, anna, ["whoami"]))
+    results = clocked(calls)
+    for (at, home, args), (rc, out, err) in zip(calls, results):
+        assert rc == 0, (args, out, err)
+        assert "Traceback" not in err
+        behind = home != anna and args[0] != "init"  # the import brings mesh time
+        assert ("clock" in err and "behind the mesh" in err) == behind, (home.name, args, err)
+    needs = {row["text"]: row for row in json.loads(results[-2][1])}
+    for name in late:  # open on Anna's node, 10 minutes after they were posted
+        row = needs[f"insulin for {name}"]
+        assert row["status"] == "open", row
+        assert NOW < row["valid_until"] <= NOW + 3600 + 600, row
