@@ -81,8 +81,8 @@ def _lines(stream: BinaryIO, name: str) -> Iterator[tuple[int, str | None]]:
             skipped = len(chunk)
             while chunk and not chunk.endswith(b"\n"):  # skip the rest of a long line
                 if skipped > LONG_LINE_MAX:
-                    raise ActionError(f"{name}: line {number} is over {LONG_LINE_MAX} bytes "
-                                      "long: not a meshaid bundle; stopped there")
+                    raise _Junk(number, f"line {number} is over {LONG_LINE_MAX} bytes long: "
+                                        "not a meshaid bundle")
                 chunk = stream.readline(65536)
                 skipped += len(chunk)
             yield number, None
@@ -150,7 +150,7 @@ def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | Bi
                     report.reject("bad-encoding", item.number, item.error)
                     garbage[0] += 1
                     if garbage[0] >= GARBAGE_MAX:
-                        raise _Junk(number)
+                        raise _Junk.garbage(number)
                 else:
                     items.append(item)
                     yield item.raw
@@ -163,14 +163,15 @@ def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | Bi
                     garbage[0] = garbage[0] + 1 if outcome.status == "rejected" else 0
                     _count(item, outcome, report, held_before, pending)
                     if garbage[0] >= GARBAGE_MAX:
-                        raise _Junk(item.number)
+                        raise _Junk.garbage(item.number)
                     if len(pending) > PENDING_MAX:
                         _settle(store, report, pending)
         except _Junk as junk:
+            _settle(store, report, pending)
             raise ActionError(
-                f"{name}: {GARBAGE_MAX} lines in a row up to line {junk.line} are not records "
-                f"of this network: not a bundle, or damaged beyond use; stopped there "
-                f"({report.accepted} records before them were stored)") from None
+                f"{name}: {junk.why}; stopped there (before it: accepted {report.accepted}, "
+                f"duplicate {report.duplicate}, held {report.held}, rejected {report.rejected}; "
+                "what was accepted is stored)") from None
         finally:
             _settle(store, report, pending)
     finally:
@@ -182,11 +183,18 @@ def import_bundle(store: Store, key: Ed25519PrivateKey | None, source: Path | Bi
 
 
 class _Junk(Exception):
-    """Too many lines in a row up to `line` were not records of this network."""
+    """The file stops being a bundle at `line` (too many lines in a row that are
+    not records of this network, or one enormous line): `why`."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, why: str) -> None:
         super().__init__(line)
         self.line = line
+        self.why = why
+
+    @classmethod
+    def garbage(cls, line: int) -> _Junk:
+        return cls(line, f"{GARBAGE_MAX} lines in a row up to line {line} are not records of "
+                         "this network: not a bundle, or damaged beyond use")
 
 
 def _count(item: bundle.Line, outcome: Outcome, report: ImportReport,

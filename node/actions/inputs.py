@@ -22,9 +22,11 @@ MAX_DAYS = r.MINUTES_MAX // 1440
 MAX_WEEKS = r.MINUTES_MAX // 10080
 
 
-def duration(value: str | int | None, what: str) -> int:
+def duration(value: str | int | None, what: str, *, zero: bool = False) -> int:
     """'90m', '12h', '3d', '2w' (a bare number is hours), or minutes as an int, to
-    minutes; 0 for none ('', '0', 'never'). Refuses what the wire cannot carry."""
+    minutes; 0 for none ('', '0', 'never'). Refuses what the wire cannot carry,
+    and a zero with a unit ('0m', '0d'), which would read as none (no end) on
+    the wire, unless `zero` (an offset such as a window's start)."""
     if value is None:
         return 0
     if isinstance(value, int):
@@ -38,6 +40,9 @@ def duration(value: str | int | None, what: str) -> int:
             raise InvalidInput(f"{what} {value!r} is not a duration like 90m, 12h, 3d or 2w")
         minutes = int(match.group(1)) * _UNIT_MIN[match.group(2)]
         shown = value.strip()
+        if minutes == 0 and not zero:
+            raise InvalidInput(f"{what} {shown} is zero, which would mean no end: give at "
+                               "least 1m, or 'never'")
     if minutes < 0:
         raise InvalidInput(f"{what} cannot be negative")
     if minutes > r.MINUTES_MAX:
@@ -178,7 +183,7 @@ def windows(values: list[str] | tuple[str, ...]) -> tuple[r.Window, ...]:
         start, plus, length = value.partition("+")
         if not plus:
             raise InvalidInput(f"window {value!r} is not START+LENGTH, like 0h+10h or 1d+8h")
-        begin = duration(start or "0", "window start")
+        begin = duration(start or "0", "window start", zero=True)
         minutes = duration(length, "window length")
         if not 1 <= minutes < 1 << 7 * r.WINDOW_LEN_BYTES:
             raise InvalidInput(f"a window lasts 1 minute to "

@@ -19,6 +19,11 @@ from .errors import ActionError, InvalidInput
 from .posting import sign
 
 
+def record_id_of(key: Ed25519PrivateKey, seq: int) -> str:
+    """The id people type for this node's record `seq`."""
+    return f"{person_id(identity.public_bytes(key))}-{seq}"
+
+
 def person_id(key: bytes) -> str:
     """The id people see and type for a key: its short id in hex."""
     return identity.short_id(key).hex()
@@ -74,7 +79,8 @@ def resolve_key(store: Store, who: str | bytes) -> bytes:
 def vouch(store: Store, key: Ed25519PrivateKey, who: str | bytes, *, steward: bool = False,
           now: float | None = None) -> r.Record:
     """Admit a key to the network (a member, or a steward with `steward`).
-    Refuses a revoked key and this node's own key."""
+    Refuses a revoked key, this node's own key, and a vouch this key already
+    signed (a voucher counts once)."""
     subject = resolve_key(store, who)
     if subject == identity.public_bytes(key):
         raise ActionError("a key cannot vouch for itself")
@@ -86,6 +92,12 @@ def vouch(store: Store, key: Ed25519PrivateKey, who: str | bytes, *, steward: bo
     if known is not None and known.role == "steward":
         raise ActionError(f"{person_id(subject)} is already a steward")
     grant = r.Grant.STEWARD if steward else r.Grant.MEMBER
+    mine = q.vouches_by(store, identity.public_bytes(key), subject).get(int(grant))
+    if mine is not None:  # a voucher counts once: a second vouch changes nothing
+        hint = ("; 'meshaid vouch --steward' makes it a steward"
+                if not steward and known is not None and known.role == "member" else "")
+        raise ActionError(f"you already vouched for {person_id(subject)} "
+                          f"({record_id_of(key, mine)}): vouching again changes nothing{hint}")
     return sign(store, key, r.Vouch(subject, int(grant)), now)
 
 

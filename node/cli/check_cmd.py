@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+from typing import NoReturn
+
 import click
 
 from ..home import RECOVER, Home
@@ -32,6 +36,8 @@ def check_cmd(home: Home) -> None:
         store = home.open_store(readonly=True)
     except StoreError as exc:
         raise Refused(str(exc)) from None
+    except sqlite3.DatabaseError as exc:  # damaged past what the store can open
+        _damaged(home.db_path, exc)
     try:
         report = c.verify(store)
         click.echo("integrity   " + ("ok" if not report.integrity
@@ -51,9 +57,30 @@ def check_cmd(home: Home) -> None:
             click.echo("derived     rebuilt from the records: "
                        + ("nothing differed" if not changed else ", ".join(
                            f"{n} {table} rows repaired" for table, n in rebuilt.items() if n)))
+    except sqlite3.DatabaseError as exc:
+        _damaged(home.db_path, exc)
     finally:
         store.close()
     if not report.ok:
         click.echo(f"to {RECOVER}")
         raise Refused("the ledger is damaged; see above")
     click.echo("the ledger is sound")
+
+
+def _damaged(path: Path, exc: sqlite3.DatabaseError) -> NoReturn:
+    """A database SQLite reads only in part: what its integrity check says, how
+    to recover, and exit 1 (the other commands send people here)."""
+    click.echo(f"database    {path} is damaged ({' '.join(str(exc).split())})")
+    try:
+        conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            found = [line for (row,) in conn.execute("PRAGMA integrity_check(5)")
+                     for line in str(row).splitlines() if not line.startswith("***")]
+        finally:
+            conn.close()
+    except sqlite3.Error as again:
+        found = [f"the integrity check itself failed ({again})"]
+    for line in found[:5]:
+        click.echo(f"  {line}")
+    click.echo(f"to {RECOVER}")
+    raise Refused("the ledger is damaged; see above")

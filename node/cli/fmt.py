@@ -86,7 +86,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             f"{row['status']:<14} {pad(row['text'], 34)} {detail(row)}".rstrip()
         )
         place = row["site"] or row["author_name"]
-        click.echo(f"{'':{id_width + 4}}{row['category'] or ''} @ {place} by "
+        where = f"{row['category']} @ {place}" if row["category"] else f"@ {place}"
+        click.echo(f"{'':{id_width + 4}}{where} by "
                    f"{row['author_name'] or row['author'][:8]}{trust}{fork}")
 
 

@@ -140,7 +140,8 @@ def key_export(home: Home) -> None:
 @click.option("--force", is_flag=True, help="Replace an existing, different key.")
 @click.pass_obj
 def key_import(home: Home, backup: str | None, force: bool) -> None:
-    """Restore a private key from its paper backup (argument or stdin).
+    """Restore a private key from its paper backup (argument, or stdin when
+    absent or '-').
 
     Into an empty data directory, then 'meshaid init --join CODE' and
     'meshaid import BUNDLE' (or sync): the restored key's next record jumps to a
@@ -150,8 +151,9 @@ def key_import(home: Home, backup: str | None, force: bool) -> None:
     \b
     Example:
       meshaid --data-dir /srv/meshaid key import "0A1B-2C3D-..."
+      meshaid key import - < paper-key.txt
     """
-    text = backup if backup is not None else sys.stdin.read(PAPER_MAX + 1)
+    text = backup if backup not in (None, "-") else sys.stdin.read(PAPER_MAX + 1)
     if len(text) > PAPER_MAX:
         raise Refused(f"key not imported: a paper backup is 72 characters; more than "
                       f"{PAPER_MAX} came in (not a paper backup)")

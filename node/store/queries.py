@@ -337,6 +337,19 @@ def stewards(store: Store) -> list[bytes]:
         "SELECT key FROM members WHERE role = 'steward' AND revoked_through IS NULL")]
 
 
+def vouches_by(store: Store, voucher: bytes, subject: bytes) -> dict[int, int]:
+    """The vouches `voucher` signed for `subject` stored here: grant -> the
+    lowest seq that grants it (0 member, 1 steward)."""
+    out: dict[int, int] = {}
+    for seq, raw in store.db.execute(
+            "SELECT seq, raw FROM records WHERE author = ? AND subject = ? AND kind = ?"
+            " ORDER BY seq", [voucher, subject, int(Kind.VOUCH)]).fetchall():
+        grant = getattr(codec.parse(bytes(raw)).body, "grant", None)
+        if isinstance(grant, int):
+            out.setdefault(grant, int(seq))
+    return out
+
+
 def seq_run(store: Store, author: bytes) -> int:
     """The top of the unbroken run of `author`'s seqs stored here from 1 (0 for
     none): a record far above it (a thief's) does not count."""
