@@ -9,7 +9,7 @@ from typing import NoReturn
 import click
 
 from ..home import RECOVER, Home
-from ..store import StoreError
+from ..store import StoreError, gc
 from ..store import check as c
 from .common import Refused
 
@@ -47,6 +47,11 @@ def check_cmd(home: Home) -> None:
                    + ("every signature valid" if not bad else f"{bad} BAD"))
         for rid, why in report.bad_records[:5]:
             click.echo(f"  record #{rid}: {why}")
+        old = 0 if report.integrity else gc.unsigned(store.db)
+        if old:
+            click.echo(f"tombstones  {old} collected before schema m008 keep no signature: if a "
+                       "cut or fork makes one count again, this node's state uses it, but only "
+                       "a node still holding the record can send it to others")
         if report.integrity:
             click.echo("derived     not rebuilt (the database itself is damaged)")
         elif store.readonly:

@@ -21,15 +21,18 @@ knows (its records plus its tombstones):
   small number, `collected_keys`), slot, seq, the record's unsigned bytes
   (its bytes without the signature), from which the derived state can fall
   back to it when a later revocation cuts the version above
-  (derive.recompute_object), and its 64-byte signature (m008). What goes:
-  the row with its four index entries and its radio metadata. Objects
+  (derive.recompute_object), its 64-byte signature (m008) and its origin
+  (m009: authored here or not, when it was stored, the heard row of its
+  first hearing). What goes: the row with its four index entries. Objects
   (needs, offers, pledges) and membership records are never superseded, so
   no derived row or full-text entry changes.
 
 A tombstone whose version stops being superseded (a fork at its seq, its
 author cut) holds the whole record: ingest stores it again at once
 (`restorable`; Ingester.restore), so it is back in this node's sync set and
-served to nodes that never had it, even when every node had collected it.
+served to nodes that never had it, even when every node had collected it; it
+gets back its origin (`put_back`), so it is not taken for a record received
+from elsewhere just now.
 Tombstones made before m008 have no signature: those leave the set, and a
 neighbour that still holds the record sends it when reconciling (the arrival
 deletes the tombstone, `tombstoned`). Collection runs in small write
@@ -182,11 +185,12 @@ def _collect_some(db: Database, hashes: list[bytes]) -> tuple[int, int]:
     moved = size = 0
     for digest in hashes:
         row = db.execute(
-            "SELECT id, raw, author, kind, seq, ref_seq FROM records WHERE hash = ?",
+            "SELECT id, raw, author, kind, seq, ref_seq, local, received_at FROM records"
+            " WHERE hash = ?",
             [digest]).fetchone()
         if row is None or row[0] == top:
             continue
-        rid, raw, author, kind, seq, ref_seq = row
+        rid, raw, author, kind, seq, ref_seq, local, received_at = row
         author = bytes(author)
         slot = (author, HELLO_SLOT if kind == HELLO else int(ref_seq))
         if slot not in slots:
@@ -195,9 +199,14 @@ def _collect_some(db: Database, hashes: list[bytes]) -> tuple[int, int]:
             continue
         raw = bytes(raw)
         db.execute("INSERT OR IGNORE INTO collected_keys (key) VALUES (?)", [author])
-        db.execute("INSERT OR IGNORE INTO collected (id, author, slot, seq, body, sig) VALUES"
-                   " (?, (SELECT id FROM collected_keys WHERE key = ?), ?, ?, ?, ?)",
-                   [digest[:8], author, slot[1], seq, raw[:-SIG_LEN], raw[-SIG_LEN:]])
+        heard = db.execute("SELECT node, snr, rssi, hops, heard_at FROM heard WHERE record = ?",
+                           [rid]).fetchone() or (None,) * 5
+        db.execute("INSERT OR IGNORE INTO collected (id, author, slot, seq, body, sig, local,"
+                   " received_at, heard_node, heard_snr, heard_rssi, heard_hops, heard_at)"
+                   " VALUES (?, (SELECT id FROM collected_keys WHERE key = ?), ?, ?, ?, ?, ?, ?,"
+                   " ?, ?, ?, ?, ?)",
+                   [digest[:8], author, slot[1], seq, raw[:-SIG_LEN], raw[-SIG_LEN:], local,
+                    received_at, *heard])
         db.execute("DELETE FROM heard WHERE record = ?", [rid])
         db.execute("DELETE FROM outbox WHERE record = ?", [rid])  # superseded: never needed
         db.execute("DELETE FROM records WHERE id = ?", [rid])
@@ -206,18 +215,53 @@ def _collect_some(db: Database, hashes: list[bytes]) -> tuple[int, int]:
     return moved, size
 
 
-def restorable(db: Database, author: bytes) -> list[bytes]:
+@dataclass(frozen=True)
+class Origin:
+    """Where a collected record came from (m009; None in older tombstones):
+    authored here, when it was stored, and its first hearing on the radio
+    (`heard`: node, snr, rssi, hops, heard_at; None if it came otherwise)."""
+
+    local: bool
+    received_at: float
+    heard: tuple[int, float | None, float | None, int | None, float] | None
+
+
+def restorable(db: Database, author: bytes) -> list[tuple[bytes, Origin | None]]:
     """The whole records (unsigned bytes and signature) of `author`'s tombstones
     whose versions are no longer superseded (a cut or a fork made them count
-    again), oldest seq first; tombstones without a signature (made before m008)
-    are left out."""
+    again), each with where it came from, oldest seq first; tombstones without a
+    signature (made before m008) are left out."""
     rows = db.execute(
-        "SELECT c.id, c.body, c.sig FROM collected c JOIN collected_keys k ON k.id = c.author"
+        "SELECT c.id, c.body, c.sig, c.local, c.received_at, c.heard_node, c.heard_snr,"
+        " c.heard_rssi, c.heard_hops, c.heard_at FROM collected c"
+        " JOIN collected_keys k ON k.id = c.author"
         " WHERE k.key = ? AND c.sig IS NOT NULL ORDER BY c.seq, c.id", [author]).fetchall()
     if not rows:
         return []
     superseded = {v.hash for v in excluded(db, author) if not v.held}
-    return [bytes(body) + bytes(sig) for rid, body, sig in rows if bytes(rid) not in superseded]
+    out = []
+    for rid, body, sig, local, received_at, node, snr, rssi, hops, heard_at in rows:
+        if bytes(rid) in superseded:
+            continue
+        origin = None if received_at is None else Origin(
+            bool(local), float(received_at),
+            None if node is None else (int(node), snr, rssi, hops, float(heard_at)))
+        out.append((bytes(body) + bytes(sig), origin))
+    return out
+
+
+def put_back(db: Database, digest: bytes, origin: Origin, slim: bool) -> None:
+    """Give a record just stored again from its tombstone the origin the
+    tombstone kept (not the outbox: a superseded record of ours left it for
+    good, and the engine hears of the restored one through the change feed)."""
+    row = db.execute("SELECT id FROM records WHERE hash = ?", [digest]).fetchone()
+    if row is None:
+        return
+    db.execute("UPDATE records SET local = ?, received_at = ? WHERE id = ?",
+               [int(origin.local), origin.received_at, row[0]])
+    if origin.heard is not None and not slim:
+        db.execute("INSERT OR REPLACE INTO heard (record, node, snr, rssi, hops, heard_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?)", [row[0], *origin.heard])
 
 
 def collected_superseded(db: Database, rid: bytes) -> bool:
@@ -264,3 +308,10 @@ class Collector:
 def count(db: Database) -> int:
     """Tombstones held."""
     return int(db.execute("SELECT COUNT(*) FROM collected").fetchone()[0])
+
+
+def unsigned(db: Database) -> int:
+    """Tombstones made before m008, without the record's signature: the state
+    falls back to their versions when a cut makes one count again, but this
+    node cannot serve the record (a neighbour still holding it sends it)."""
+    return int(db.execute("SELECT COUNT(*) FROM collected WHERE sig IS NULL").fetchone()[0])

@@ -340,5 +340,7 @@ class Ingester:
         or a fork made them current, or fork evidence): their tombstones keep the
         signature (gc.py), so this node serves them to nodes that never had them."""
         for author in sorted(authors):
-            for raw in gc.restorable(self.db, author):
+            for raw, origin in gc.restorable(self.db, author):
                 self._ingest(raw, now)  # gc.tombstoned deletes the tombstone
+                if origin is not None:  # as it was first stored (m009), not as new
+                    gc.put_back(self.db, hashlib.sha256(raw).digest(), origin, self.slim)

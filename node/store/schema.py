@@ -15,7 +15,9 @@ outbox    records authored here that have not gone on air yet (m003)
 heard     per record: the node it was first heard from, SNR, RSSI, hops (m003)
 collected tombstones of records garbage-collected on this node (m007, node/store/gc.py):
           8-byte id, author (numbered in collected_keys), slot, seq, unsigned bytes,
-          and the 64-byte signature (m008) that restores the record when it counts again
+          and the 64-byte signature (m008) that restores the record when it counts again,
+          with where it came from (m009: authored here or not, when it was stored, and
+          the radio details of its first hearing)
 
 records.local (m003) marks records authored on this node; records.critical
 (m003) marks critical needs, so the sync engine starts without parsing records.
@@ -257,6 +259,20 @@ def m008_tombstones_keep_the_signature(db: Database) -> None:
     makes its version count again (node/store/gc.py). Tombstones made before
     this migration have none (NULL): those wait for a neighbour as before."""
     db.execute("ALTER TABLE collected ADD COLUMN sig BLOB")
+
+
+@migrations()
+def m009_tombstones_keep_the_origin(db: Database) -> None:
+    """A tombstone keeps where its record came from: authored on this node
+    (`local`), when it was stored (`received_at`) and the radio details of its
+    first hearing (`heard_*`, the heard row), so a restored record is what it
+    was, not a record received from elsewhere just now. NULL in tombstones made
+    before (restored as received when restored, as before)."""
+    for column, kind in (("local", "INTEGER"), ("received_at", "REAL"),
+                         ("heard_node", "INTEGER"), ("heard_snr", "REAL"),
+                         ("heard_rssi", "REAL"), ("heard_hops", "INTEGER"),
+                         ("heard_at", "REAL")):
+        db.execute(f"ALTER TABLE collected ADD COLUMN {column} {kind}")
 
 
 def drop_board(db: Database) -> None:
