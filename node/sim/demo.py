@@ -383,6 +383,7 @@ def _describe(beat: Beat) -> str:
         per = f"/{a['per']}" if a.get("per") else ""
         return f"{urgency}{beat.action}: {a['text']} ({a['qty']} {a['unit']}{per})"
     if beat.action == "pledge":
-        return f"pledge: {a['qty']} towards '{a['need']}' ({a['text']})"
+        unit = next((str(b.args.get("unit", "")) for b in STORY if b.label == a["need"]), "")
+        return f"pledge: {a['qty']} {unit} towards '{a['need']}' ({a['text']})".replace("  ", " ")
     return f"update: now {a['status']}" + (f", {a['delivered']} delivered"
                                            if a.get("delivered") else "")
