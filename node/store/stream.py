@@ -23,9 +23,9 @@ that stops a long import (a file of junk) keeps what was stored before it.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Generator, Iterable
 from contextlib import AbstractContextManager
+from time import monotonic, sleep
 
 from ..ledger import codec
 from ..ledger import records as r
@@ -36,7 +36,7 @@ from .ingest import Ingester
 from .sqlconst import padded
 
 BATCH = 1000  # records per transaction in a long import
-BATCH_PAUSE_S = 0.003  # between batches: let a waiting writer in
+BATCH_PAUSE_S = 0.003  # the write lock stays free this long between batches
 
 
 class Streaming(Ingester):
@@ -77,13 +77,11 @@ class Streaming(Ingester):
         current = take()
         checks: Checks | None = self._start_checks(current)
         try:
-            first = True
+            committed: float | None = None  # when the batch before committed (monotonic)
             while checks is not None:
-                if not first:
-                    time.sleep(BATCH_PAUSE_S)
-                first = False
-                following = take()  # the pool verifies `current` meanwhile
-                outcomes, checks = self._ingest_batch(checks, now, following)
+                following = take()  # the pool works on `current` meanwhile
+                outcomes, checks = self._ingest_batch(checks, now, following, committed)
+                committed = monotonic()
                 yield from outcomes
             if failure:
                 raise failure[0]
@@ -91,14 +89,18 @@ class Streaming(Ingester):
             if checks is not None:
                 checks.cancel()
 
-    def _ingest_batch(self, checks: Checks, now: float | None,
-                      following: list[bytes]) -> tuple[list[Outcome], Checks | None]:
+    def _ingest_batch(self, checks: Checks, now: float | None, following: list[bytes],
+                      committed: float | None = None) -> tuple[list[Outcome], Checks | None]:
         """Store one batch in one transaction; before its first record is stored,
         start the checks of `following` (if any), which are returned with the
-        outcomes."""
+        outcomes. `committed`: when the batch before committed; the write lock
+        is taken at least BATCH_PAUSE_S after that (what was read, awaited or
+        handed out in between counts), so a waiting writer gets in."""
         ahead: Checks | None = None
         try:
             checks.settle()  # wait for the pool outside the write lock
+            if committed is not None:  # leave the lock free BATCH_PAUSE_S between batches
+                sleep(max(0.0, BATCH_PAUSE_S - (monotonic() - committed)))
             with self.write():
                 stamp = self.wall() if now is None else now
                 self._held_maybe = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from ledger_helpers import NOW, Actor, Net, derived_state
 
 from meshaid.node.store import Store
@@ -159,3 +160,43 @@ def test_the_pool_is_waited_for_outside_the_write_lock(monkeypatch) -> None:  # 
     out = store.ingest_many(raws, now=NOW, batch=len(raws) // 4)
     assert {o.status for o in out} == {"accepted"}
     assert waits == [False] * 4
+
+
+def test_the_write_lock_stays_free_between_batches(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """However fast the next batch is ready, a waiting writer gets a gap of at
+    least BATCH_PAUSE_S between one batch's commit and the next one's BEGIN
+    (on a clock that moves only while ingest sleeps)."""
+    from meshaid.node.store import stream as stream_module
+
+    net, setup, anna, _bo = network()
+    store = net.store()
+    store.ingest_many(setup, now=NOW)
+    raws = [net.need(anna, text=f"cord {i}").raw for i in range(4 * checks_module.PARALLEL_MIN)]
+    clock = [0.0]
+    events: list[tuple[str, float]] = []
+    begin, finish = store._begin, store._finish_batch
+
+    def timed_begin() -> None:
+        events.append(("begin", clock[0]))
+        begin()
+
+    def timed_finish() -> None:
+        finish()
+        if not store.db.conn.in_transaction:
+            events.append(("free", clock[0]))
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    monkeypatch.setattr(stream_module, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(stream_module, "sleep", sleep)
+    monkeypatch.setattr(store, "_begin", timed_begin)
+    monkeypatch.setattr(store, "_finish_batch", timed_finish)
+    out = store.ingest_many(raws, now=NOW, batch=len(raws) // 4)
+    assert {o.status for o in out} == {"accepted"}
+    starts = [i for i, (what, _t) in enumerate(events) if what == "begin"]
+    assert len(starts) == 4
+    # From the last moment the lock was free before each later BEGIN.
+    gaps = [events[i][1] - next(t for what, t in reversed(events[:i]) if what == "free")
+            for i in starts[1:]]
+    assert gaps == [pytest.approx(stream_module.BATCH_PAUSE_S)] * 3
