@@ -65,7 +65,13 @@ def amount(n: int, unit: str) -> str:
     return f"{n} {unit}".strip()
 
 
+CLOSED = ("fulfilled", "withdrawn")  # a need nobody works on any more: nothing is "left"
+
+
 def detail(row: dict[str, Any]) -> str:
+    if row["kind"] == "need" and row["qty"] and row["status"] in CLOSED:
+        done = f", {row['delivered']} delivered" if row.get("delivered") else ""
+        return f"{amount(row['qty'], row['unit'])}{done}"
     if row["kind"] == "need" and row["qty"]:
         return f"{row['remaining']}/{row['qty']} {row['unit']} left".replace("  ", " ")
     if row["kind"] == "pledge":
