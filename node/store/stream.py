@@ -8,12 +8,13 @@ Theory of operation
 first batch, outside the write lock, it looks up which records are stored
 already and hands the others to the pool (checks.py), which parses each once
 and checks its signature; it then reads the next batch from the source while
-the pool works. Under the write lock it collects the batch's parsed and
-verified forms, at once hands the next batch to the pool, and then stores the
-batch in order (each record all or nothing), flushes the derived state and
-commits, so the pool parses and verifies batch N+1 while the storing thread
-stores and commits batch N. Each batch's outcomes are yielded after its
-commit, in input order.
+the pool works. It waits for the batch's parsed and verified forms outside
+the write lock (and at least BATCH_PAUSE_S after the batch before committed,
+so a waiting writer gets in); under the lock it at once hands the next batch
+to the pool, then stores the batch in order (each record all or nothing),
+flushes the derived state and commits, so the pool parses and verifies batch
+N+1 while the storing thread stores and commits batch N. Each batch's
+outcomes are yielded after its commit, in input order.
 
 An exception raised by the source while the next batch is read is kept until
 the current batch has committed and its outcomes were handed out, so a caller
