@@ -12,7 +12,9 @@ its own air-time budget.
 
 1. Push. A record authored here is broadcast after `push_delay` (at once if
    urgent), batched with whatever else is queued to fill the packet; an
-   urgent one is sent again unless a neighbour is heard relaying it.
+   urgent one is sent again unless a neighbour is heard relaying it, and
+   another one once more if a relay was to carry it on and nobody was heard
+   with it by the end of the relay window.
 2. Relay. A record new to us is re-broadcast if the sender chose us as one of
    its multipoint relays and some neighbour of ours is not yet covered
    (relays.py), after a back-off that is shorter the weaker the sender was
@@ -173,6 +175,11 @@ class Engine(Inbox):
             # A crowd: if nobody is heard with it once its relays are done, the push
             # itself was lost (urgent.py).
             self.watch.watch(rid, None, now, urgent=False, after=self.cfg.forward_window[1])
+        elif info.trusted and self.hood.choose_relays(now):
+            # Some neighbour is to relay it: nobody heard with it once their relays
+            # are done means the push was lost (a collision, a jammer): once more.
+            self.watch.watch(rid, None, now, urgent=False,
+                             after=self.cfg.forward_window[1] + self.cfg.push_delay)
         self._news(now, info.urgent)
 
     def add_stored(self, raw: bytes, now: float) -> None:

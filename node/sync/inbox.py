@@ -167,10 +167,10 @@ class Inbox(Outbox):
                 return
             covered = None
         else:
-            covered = None if urgent or not known else self.hood.coverage(meta.sender)
+            covered = None if urgent or not known else self.hood.coverage(meta.sender, now)
         uncovered = self.hood.uncovered(covered, now)
         if uncovered == 0 or (not urgent and known and not crowd
-                              and not self.hood.chosen_relay(meta.sender)):
+                              and not self.hood.chosen_relay(meta.sender, now)):
             self.stats.suppressed += 1  # not needed: covered, or not a relay of the sender
             return
         lo, hi = self.cfg.urgent_window if urgent else self.cfg.forward_window
@@ -211,7 +211,7 @@ class Inbox(Outbox):
             return
         pending.heard += 1
         if pending.covered is not None:
-            extra = self.hood.coverage(sender)
+            extra = self.hood.coverage(sender, now)
             pending.covered = None if extra is None else pending.covered | extra
         if pending.heard >= pending.suppress or (
             pending.tag == "forward" and self.hood.uncovered(pending.covered, now) == 0

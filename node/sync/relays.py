@@ -10,6 +10,15 @@ from S is relayed by us only if S chose us (when S has said), and only if some
 neighbour of ours is not already covered by S or by the copies we heard since.
 Flooding through multipoint relays costs close to the minimum connected
 dominating set; anti-entropy repairs what a lost relay misses.
+
+Lists are claims anyone may make in a node's name, and a node announces what
+it hears, echoes included. So every rule errs toward relaying: a link covers
+only when both its ends list it (OLSR's symmetric links: `denied`); a relay
+choice that leaves one of our neighbours uncovered, when that neighbour's own
+list names none of the chosen relays, is not followed (`orphaned`: it was made
+from older lists, or on a link that is not there); and we announce, choose
+relays from and count as our crowd only peers heard syncing with us (`known`),
+not numbers heard only in what costs nothing to say in a far node's name.
 """
 
 from __future__ import annotations
@@ -121,14 +130,20 @@ class Neighbourhood:
         return sorted(n for n, p in self.peers.items() if now - p.last_direct < self.ttl)
 
     def degree(self, now: float) -> int:
-        """How many ledger peers we heard directly lately."""
+        """How many ledger peers we heard directly lately (`known` ones)."""
         return sum(1 for p in self.peers.values()
-                   if now - p.last_direct < self.ttl and p.packets >= 2)
+                   if now - p.last_direct < self.ttl and p.packets >= 2 and p.active)
 
     def known(self, now: float) -> list[int]:
-        """Neighbours heard more than once: what we announce and choose relays from
-        (a number made up for one spoofed packet is neither)."""
-        return [n for n in self.neighbours(now) if self.peers[n].packets >= 2]
+        """Neighbours heard more than once, at least once syncing with us (records,
+        a sketch, a digest of our set: `Peer.active`): what we announce, choose
+        relays from and count as our crowd. A number made up for one spoofed
+        packet is none of these, nor one heard only in pulls, MOREs, requests or
+        digests of other sets: they cost nothing to say in a far node's name, and
+        a far node announced as ours would make our real neighbours take it as
+        covered and relay nothing on to it."""
+        return [n for n in self.neighbours(now)
+                if self.peers[n].packets >= 2 and self.peers[n].active]
 
     def has_direct_peer(self, now: float) -> bool:
         return any(now - p.last_direct < self.ttl for p in self.peers.values())
@@ -184,12 +199,31 @@ class Neighbourhood:
         self.far_scope(now, 0)
         return any(self.peers.get(n) is peer for n in self._far_nodes)
 
-    def coverage(self, sender: int) -> set[int] | None:
-        """The 16-bit ids a transmission by `sender` reached, if its neighbours are known."""
+    def denied(self, sender: int, now: float) -> set[int]:
+        """The 16-bit ids `sender`'s list names that deny the link: neighbours of
+        ours (heard directly lately) whose own full list does not name `sender`. A link
+        counts only when both ends list it (OLSR's symmetric links): a node
+        hearing copies in far nodes' names (an echo) announces them, and without
+        this its real neighbours would take them as covered and stop relaying."""
+        peer = self.peers.get(sender)
+        if peer is None or peer.neighbours is None:
+            return set()
+        me, them = short(self.node), short(sender)
+        out = set()
+        for n, p in self.peers.items():
+            nid = short(n)
+            if (nid in peer.neighbours and nid != me and p.neighbours is not None
+                    and now - p.last_direct < self.ttl and them not in p.neighbours):
+                out.add(nid)
+        return out
+
+    def coverage(self, sender: int, now: float) -> set[int] | None:
+        """The 16-bit ids a transmission by `sender` reached, if its neighbours are
+        known: those of its list whose own list (when we know it) names it too."""
         peer = self.peers.get(sender)
         if peer is None or peer.neighbours is None:
             return None
-        return set(peer.neighbours) | {short(sender)}
+        return (set(peer.neighbours) - self.denied(sender, now)) | {short(sender)}
 
     def listing(self, node: int, senders: set[int]) -> int:
         """How many of `senders` announced `node` among their neighbours (their
@@ -209,14 +243,37 @@ class Neighbourhood:
         mine = {short(n) for n in self.neighbours(now)} - {short(self.node)}
         return len(mine - covered)
 
-    def chosen_relay(self, sender: int) -> bool:
+    def chosen_relay(self, sender: int, now: float) -> bool:
         """Did `sender` choose us among its relays? (True when it has not said.)"""
         peer = self.peers.get(sender)
         if peer is None or peer.relays is None or not self.use_relays:
             return True
         if peer.neighbours is not None and short(self.node) not in peer.neighbours:
             return True  # it chose its relays without knowing of us (a new link, a heal)
-        return short(self.node) in peer.relays
+        if self.denied(sender, now):
+            return True  # it chose them counting on a link the other end denies
+        if short(self.node) in peer.relays:
+            return True
+        return self.orphaned(sender, now)
+
+    def orphaned(self, sender: int, now: float) -> bool:
+        """Whether a neighbour of ours that `sender` does not reach has, by its own
+        list, none of the relays `sender` chose as a neighbour: nobody chosen will
+        carry it on to that node. The sender chose from the lists it heard, which
+        may be older than ours (ours gained that neighbour since, or an attacker
+        had it count on a link that is not there): then we relay all the same."""
+        peer = self.peers.get(sender)
+        if peer is None or peer.relays is None:
+            return False
+        covered = self.coverage(sender, now)
+        if covered is None:
+            return False
+        for n in self.known(now):
+            p = self.peers[n]
+            if short(n) not in covered and p.neighbours is not None \
+                    and not p.neighbours & peer.relays:
+                return True
+        return False
 
     def choose_relays(self, now: float) -> tuple[int, ...]:
         """Multipoint relays: neighbours whose neighbours cover all known two-hop nodes.

@@ -32,7 +32,10 @@ relays are done, the send itself was lost (a collision reaches almost no
 one, and the few who heard it are rarely among those ready to relay). So in
 a crowd the records this node authored are watched too, urgent or not, and
 one that nobody was heard with is sent once more (cancelled by any copy heard
-before it goes).
+before it goes). Outside a crowd the same goes for a record we authored while
+some neighbour was to relay it (we had relays to choose): if nobody was heard
+with it once the relays are done, the push itself was lost (a collision at the
+one neighbour that carries it on, a jammer there).
 
 State is one small entry per watched record for at most a minute or so; only
 trusted urgent records and our own posts are watched, so unadmitted keys
@@ -101,13 +104,12 @@ class UrgentWatch:
             if entry.due > now:
                 continue
             del self.entries[rid]
-            if crowd:
-                # Gossip: one neighbour's silence says nothing there, everyone's does.
+            if crowd or not entry.urgent:
+                # Gossip: one neighbour's silence says nothing there, everyone's does;
+                # and a post of ours that a relay was to carry on went unheard.
                 if not entry.heard:
                     out.append((rid, None))
                 continue
-            if not entry.urgent:
-                continue  # a post watched in a crowd we are no longer in
             counts = {n: cover(n, entry.heard) if cover is not None else 0
                       for n in recent - entry.heard}
             missing = {n: c for n, c in counts.items() if c < COVERED_BY}

@@ -154,7 +154,7 @@ def test_a_crowd_member_announces_its_long_list_when_its_neighbours_change_hourl
     t = 0.0
     for n in range(2, 22):
         for k in range(2):
-            hood.heard(n, 0, t + k)
+            hood.heard(n, 0, t + k).active = True  # (heard syncing with us: engine.py)
     listed, nbrs, _ = hood.announcement(10.0, crowd=True)
     assert listed and len(nbrs) == 20
     # Each neighbour's list arrives (a clique): our relay choice shrinks to nothing.
@@ -164,6 +164,6 @@ def test_a_crowd_member_announces_its_long_list_when_its_neighbours_change_hourl
     assert not hood.announcement(700.0, crowd=True)[0]  # outside a crowd it would go
     assert hood.announcement(700.0, crowd=False)[0]
     for k in range(2):
-        hood.heard(40, 0, 800.0 + k)  # a new neighbour
+        hood.heard(40, 0, 800.0 + k).active = True  # a new neighbour
     assert not hood.announcement(900.0, crowd=True)[0]
     assert hood.announcement(700.0 + 3601.0, crowd=True)[0]

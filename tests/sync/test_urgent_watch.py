@@ -37,8 +37,13 @@ def test_in_a_crowd_a_record_nobody_was_heard_with_is_sent_once_more() -> None:
     assert w.times() == [20.0, 30.0]
     assert w.due(30.0, {5, 6}, crowd=True) == [(b"d" * 8, None), (b"e" * 8, None)]
     assert w.times() == []  # once only
+    # A post of ours is watched outside crowds too (engine.local_record: when a
+    # relay is to carry it on): nobody heard with it, it goes once more.
     w.watch(b"f" * 8, None, 0.0, urgent=False, after=30.0)
-    assert w.due(30.0, {5, 6}, crowd=False) == []  # no longer a crowd: not checked
+    w.watch(b"g" * 8, None, 0.0, urgent=False, after=30.0)
+    w.heard(b"g" * 8, 5)
+    assert w.due(30.0, {5, 6}, crowd=False) == [(b"f" * 8, None)]
+    assert w.times() == []  # once only
 
 
 def test_a_neighbour_covered_by_copies_from_nodes_listing_it_is_not_waited_for() -> None:
