@@ -41,6 +41,8 @@ NORMAL_THEME = "textual-dark"
 # Screens where the app-wide single-key bindings must not fire.
 _TYPING_SCREENS = (ComposeScreen,)
 
+CLOCK_CHECK_S = 300.0  # how often the app checks the wall clock against mesh time
+
 
 class MeshaidApp(App[None]):
     """The field terminal over one node's ledger."""
@@ -75,6 +77,8 @@ class MeshaidApp(App[None]):
         self.poll_s = poll_s
         self.where = ""
         self._version: int | None = None
+        self.clock_behind: str | None = None  # the clock warning last shown, if any
+        self._clock_next = 0.0  # time.monotonic() of the next clock check
         self._start_contrast = high_contrast
         self.news = news
 
@@ -116,14 +120,25 @@ class MeshaidApp(App[None]):
             status["records_here"] = self.ledger.record_count()
         net = self.ledger.network()
         where = f"{net['my_name']} @ {net['my_site']}".strip(" @")
+        behind = self.clock_behind
+        if time.monotonic() >= self._clock_next:  # opens a Store: not on every change
+            self._clock_next = time.monotonic() + CLOCK_CHECK_S
+            try:
+                behind = self.writer.clock_warning()
+            except StoreError:
+                behind = None  # a data dir we cannot open for writing: posting says so
         try:
-            self.call_from_thread(self._got_status, status, where)
+            self.call_from_thread(self._got_status, status, where, behind)
         except RuntimeError:
             pass  # the app is closing
 
-    def _got_status(self, status: dict[str, Any] | None, where: str) -> None:
+    def _got_status(self, status: dict[str, Any] | None, where: str,
+                    behind: str | None) -> None:
         self.where = where
         self.status = status
+        if behind is not None and self.clock_behind is None:  # once, until it is set right
+            self.notify(behind, title="clock", severity="warning", timeout=30)
+        self.clock_behind = behind
 
     def watch_high_contrast(self, on: bool) -> None:
         self.theme = HIGH_CONTRAST.name if on else NORMAL_THEME

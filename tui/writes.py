@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from meshaid.node import actions
 from meshaid.node.actions import inputs
+from meshaid.node.cli.common import clock_warning
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
 from meshaid.node.store.store import record_id
@@ -104,6 +105,15 @@ class Writer:
         """Revoke a key, trusting what this node holds from it (its highest seq)."""
         rid = self._run(actions.revoke, bytes.fromhex(key_hex), reason=reason)
         return rid + self._note()
+
+    def clock_warning(self) -> str | None:
+        """The same warning the CLI prints when this machine's wall clock is far
+        behind mesh time, or None."""
+        store = Store.open(self.db_path, wall=self.clock)
+        try:
+            return clock_warning(store)
+        finally:
+            store.close()
 
     def _note(self) -> str:
         store = Store.open(self.db_path, wall=self.clock)
