@@ -75,7 +75,8 @@ def serve(home: Home, spec: RadioSpec, *, budget_share: float = 0.5,
                                   ip_mb_per_hour=bridge.ip_mb_per_hour)
             radio = build(spec, node_hint=int.from_bytes(short, "big"))
             daemon = Daemon(store, radio, settings=Settings(budget_share=budget_share),
-                            engine_factory=host.engine_factory if host is not None else None)
+                            engine_factory=host.engine_factory if host is not None else None,
+                            signer=identity.signer(home.key()))
             if host is not None:
                 host.attach(daemon)
             runner = Runner(daemon, notifier=Notifier())

@@ -46,6 +46,7 @@ from ..store import Store, gc, strangers
 from ..store.sync_port import SyncLedger
 from ..sync.engine import Engine
 from ..sync.ports import Outgoing, SyncConfig
+from ..sync.ticket import Signer
 from .feed import Feed
 from .status import StatusBoard, StatusWriter
 
@@ -68,8 +69,8 @@ class Daemon:
 
     def __init__(self, store: Store, radio: Radio, *, settings: Settings | None = None,
                  ledger: SyncLedger | None = None,
-                 engine_factory: Callable[[SyncLedger, SyncConfig, int], Engine] | None = None
-                 ) -> None:
+                 engine_factory: Callable[[SyncLedger, SyncConfig, int], Engine] | None = None,
+                 signer: Signer | None = None) -> None:
         self.store = store
         self.radio = radio
         self.settings = settings or Settings()
@@ -79,6 +80,7 @@ class Daemon:
         self.writer = StatusWriter(store)
         self.engine: Engine | None = None
         self._engine_factory = engine_factory or (lambda lg, cfg, node: Engine(lg, cfg, node))
+        self.signer = signer  # the node's own key signs its pull tickets (sync/ticket.py)
         self.preset = self.settings.preset
         self.pending: dict[int, tuple[Outgoing, float]] = {}
         self._token = 0
@@ -111,6 +113,7 @@ class Daemon:
 
     def _build_engine(self, device: DeviceInfo, now: float, wall: float) -> Engine:
         engine = self._engine_factory(self.ledger, self._config(device), device.node_num)
+        engine.signer = self.signer
         engine.start(now)
         entries = self.store.load_budget()  # (age, cost) pairs, aged by the store's wall clock
         if entries:

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -46,6 +47,13 @@ def short_id(public_key: bytes) -> bytes:
 
 def public_bytes(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def signer(key: Ed25519PrivateKey) -> Callable[[bytes], tuple[bytes, bytes]]:
+    """A function signing bytes with `key`: it returns (short id, signature)
+    (the sync engine's member tickets, node/sync/ticket.py)."""
+    short = short_id(public_bytes(key))
+    return lambda message: (short, key.sign(message))
 
 
 def seed_bytes(key: Ed25519PrivateKey) -> bytes:

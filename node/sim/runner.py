@@ -162,7 +162,11 @@ class Simulation:
         ledger = TrackedLedger(store, n, self)
         seed = self.sc.seed * 1000 + n
         if self.protocol == "meshaid":
-            return Engine(ledger, self._config(), n, seed)
+            engine = Engine(ledger, self._config(), n, seed)
+            member = self.world.members.get(n)
+            if member is not None:  # its key is vouched in the template: it signs tickets
+                engine.signer = identity.signer(member.key)
+            return engine
         from . import baselines
 
         cls = {"b0": baselines.FullStateFlood, "b1": baselines.PushOnly,

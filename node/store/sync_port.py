@@ -213,6 +213,17 @@ class SyncLedger:
             " FROM records r LEFT JOIN members m ON m.key = r.author" + where, args
         ).fetchall() if bytes(rid) not in superseded]
 
+    def member_signed(self, short: bytes, message: bytes, signature: bytes) -> bool:
+        """Whether an admitted, unrevoked member whose key has short id `short`
+        signed `message` (a member's pull ticket, node/sync/ticket.py). A short id
+        is a hint: every such key is tried."""
+        self._load_members()
+        if short not in self._member_shorts:
+            return False
+        return any(through is None and identity.short_id(key) == short
+                   and identity.verify(key, signature, message)
+                   for key, through in self._members.items())
+
     def sync_raw(self, rid: bytes) -> bytes | None:
         row = self.store.db.execute(
             "SELECT raw FROM records WHERE hash >= ? AND hash <= ? LIMIT 1",

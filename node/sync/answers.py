@@ -43,7 +43,9 @@ from typing import TYPE_CHECKING
 
 from . import messages as m
 from . import riblt
+from . import ticket as tk
 from .bootstrap import Bootstrap
+from .budget import BULK, SHARE
 from .credit import Credits
 from .outbox import MAX_REPAIRS
 from .ports import RecordInfo
@@ -57,6 +59,8 @@ Emit = Callable[[m.Message, str, int], bool]
 CREDIT_HOLD = 900.0  # seconds an account is kept after its last credit
 CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
 UNVOUCHED = 64  # sketchers remembered as unvouched
+ALLOW_SHARE = 1.0  # of our bulk band, per hour, that one member's pulls may have beyond their air
+ALLOW_SAVED = 900.0  # seconds of that allowance a member may save up
 SMALL_GAP = 4  # a decoded gap of at most this many records is closed by its own
 # repairs and requests: their records are news, checked after `news_interval`
 
@@ -77,6 +81,13 @@ class Answers:
         # An account holds at most what one full-size request can pay for, twice.
         self.unvouched: dict[int, None] = {}  # sketchers whose last sketch was unlike their digest
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
+        # Members' pulls (ticket.py): answered beyond their own air, from an allowance.
+        rate = ALLOW_SHARE * SHARE[BULK] * cfg.budget_s_per_hour / 3600.0
+        self.allow = tk.Allowances(rate, max(ALLOW_SAVED * rate,
+                                             cfg.pull_batch * cfg.airtime(cfg.payload_cap)))
+        self.tickets: dict[int, bytes] = {}  # responder -> our ticket for it
+        self.admitted_at = -1e9  # when our own ledger last counted our key admitted
+        self.checked_at = -1e9  # when we last asked it
 
     def heard(self, msg: m.Message, sender: int, size: int, now: float) -> None:
         """Credit `sender` with the air of a packet heard from it (`size` bytes)."""
@@ -308,6 +319,46 @@ class Answers:
             return
         if not self.boot.on_pull(msg, sender, now):
             eng.stats.dropped["pull-parts"] += 1
+            return
+        verify = getattr(eng.ledger, "member_signed", None)
+        if msg.ticket and verify is not None and not self.allow.check(
+                sender, msg.ticket, tk.message(cfg.network_tag, sender, eng.node), verify, now):
+            eng.stats.dropped["bad-ticket"] += 1  # answered as any pull: as far as it paid
+        # (A pull without a ticket from a puller whose ticket we checked within the
+        # hour draws on its allowance too: tickets go once per half hour.)
+
+    def allowance(self, who: int, msg: m.Message, refund: bool) -> bool:
+        """Debit (or, `refund`, give back) the air of `msg` from `who`'s member
+        allowance; False if it has no checked ticket or not enough left."""
+        eng = self.eng
+        air = eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag)))
+        if refund:
+            self.allow.refund(who, air)
+            return True
+        return self.allow.spend(who, air, eng.last_time)
+
+    def ticket(self, responder: int) -> bytes:
+        """Our ticket for pulling from `responder`; empty when we hold no member key,
+        or our own ledger does not count it admitted (yet: a joiner learns its own
+        vouch from its first pulls, a newcomer waits for one), checked at most
+        every `pull_timeout`: a ticket nobody can check buys nothing, and the
+        pull must then pay for its answer."""
+        eng = self.eng
+        verify = getattr(eng.ledger, "member_signed", None)
+        if eng.signer is None or verify is None:
+            return b""
+        now = eng.last_time
+        if responder not in self.tickets:
+            if len(self.tickets) >= tk.MAX_ALLOWED:
+                self.tickets.clear()
+            self.tickets[responder] = tk.make(eng.signer, eng.cfg.network_tag, eng.node,
+                                              responder)
+        mine = self.tickets[responder]
+        if now - self.admitted_at > tk.HOLD and now - self.checked_at >= eng.cfg.pull_timeout:
+            self.checked_at = now
+            if verify(mine[:4], tk.message(eng.cfg.network_tag, eng.node, responder), mine[4:]):
+                self.admitted_at = now
+        return mine if now - self.admitted_at <= tk.HOLD else b""
 
     def times(self) -> list[float]:
         """When the answering side next has work."""
@@ -318,9 +369,9 @@ class Answers:
         eng = self.eng
         self.recon.poll(emit, now, eng.count, self.afford)
         self.boot.poll(emit, now, eng.hood.peers, eng.count, self.recon.record_size,
-                       self.afford_probe)
+                       self.afford_probe, self.ticket if eng.signer is not None else None)
         self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.afford,
-                               busy=not eng.sketch.ready)
+                               busy=not eng.sketch.ready, allowance=self.allowance)
 
     def table_sizes(self) -> dict[str, int]:
         """Entries in every table the engine keeps, for the attack suite."""
@@ -336,4 +387,5 @@ class Answers:
             "sort_orders": boot.orders.parts if boot.orders.ready else 0,
             "doubted": len(boot.doubted),
             "credit_accounts": len(self.credits),
+            "member_allowances": len(self.allow),
         }

@@ -30,7 +30,8 @@ did not have; then its other partitions follow. A responder not confirmed
 so whose answers bring nothing new `STALE` times in a row, or that never
 answers, loses its streams, and its claims are doubted for `DOUBT_S`. A PULL is padded to the size of the answer it asks for, and the
 responder answers with as many packets as the puller's credit covers
-(credit.py): one packet per full-size pull. Pending answers are bounded
+(credit.py): one packet per full-size pull; an admitted member's pulls go
+unpadded and are answered from its allowance instead (ticket.py). Pending answers are bounded
 (`MAX_ANSWERS`, one per puller and partition); only the `PARTS`-way split
 is answered, and its sort orders (orders.py) are built in slices and kept
 current, so an answer costs a bisection, never a sort of the ledger.
@@ -60,6 +61,7 @@ MAX_DOUBTED = 64
 RECENT = 1024
 HELD = 1e18  # the due time of a stream waiting for its responder's probe
 STALE = 2  # answers in a row with nothing new that end a responder's streams
+TICKET_EVERY = 1800.0  # seconds between our tickets to one responder (it believes one an hour)
 Emit = Callable[[m.Message, str, int], bool]
 
 
@@ -90,6 +92,7 @@ class Stream:
     silent: int = 0  # pulls in a row that brought nothing: the partition is exhausted
     stale: int = 0  # answers in a row that brought no record new to us
     pulled: bool = False  # a pull went out (only then do we say we are bootstrapping)
+    counted: bool = False  # an answer to our last pull already counted as stale
 
 
 @dataclass
@@ -98,6 +101,7 @@ class Answer:
     who: int  # the puller (its credit pays)
     part: int
     cursor: bytes
+    sent: int = 0  # packets of this answer paid by the puller's allowance
 
 
 class Bootstrap:
@@ -112,6 +116,7 @@ class Bootstrap:
         self.confirmed: set[int] = set()  # responders whose answers brought new records
         self.doubted: dict[int, float] = {}  # responder -> until when its claims are ignored
         self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
+        self.shown: dict[int, float] = {}  # responder -> when our ticket last went to it
 
     @property
     def active(self) -> bool:
@@ -179,7 +184,9 @@ class Bootstrap:
                 new = True  # a re-send of what an earlier answer brought
         while len(self.recent) > RECENT:
             del self.recent[next(iter(self.recent))]
-        stream.stale = 0 if new or msg.end else stream.stale + 1
+        # Stale counts answered pulls, not packets (a member's pull gets several).
+        stream.stale = 0 if new or msg.end else stream.stale + (not stream.counted)
+        stream.counted = not (new or msg.end)
         if stream.stale >= STALE and sender not in self.confirmed:
             self._doubt(sender, now)  # a probe that brought nothing: the claim was false
             return
@@ -250,10 +257,13 @@ class Bootstrap:
                    int(m.RECORDS_ROOM + m.ID_LEN + 1.1 * fit * (record_size + 1)))
 
     def poll(self, emit: Emit, now: float, peers: Mapping[int, Peer], my_count: int,
-             record_size: float, afford: Callable[[int, m.Message], bool]) -> None:
+             record_size: float, afford: Callable[[int, m.Message], bool],
+             ticket: Callable[[int], bytes] | None = None) -> None:
         """Pull what is due. A node that is not new (more than `boot_gap` records)
         pulls from a responder not yet confirmed only as far as that responder's
-        own air, as heard here, pays for it (`afford`)."""
+        own air, as heard here, pays for it (`afford`). A member (`ticket`: our
+        ticket for a responder, ticket.py; empty while our own ledger does not
+        count our key admitted) pulls with its ticket and no padding."""
         served = self.streams and all(s.silent >= EXHAUSTED for s in self.streams.values())
         if self.streams and (served or not self._ahead(peers, my_count,
                                                        self.cfg.boot_gap // 2, now)):
@@ -263,6 +273,7 @@ class Bootstrap:
             self.streams.clear()
             self.recent.clear()  # what this pass brought: a later pass re-sending it is stale
             self.confirmed.clear()  # and a new claim is probed again
+            self.shown.clear()
             if served:
                 self.rest_until = now + self.cfg.trickle_imax
         newcomer = my_count <= self.cfg.boot_gap
@@ -275,8 +286,22 @@ class Bootstrap:
                 stream.due = now  # its responder's probe ended: no longer held
             if stream.due > now:
                 continue
-            pull = m.pad_to(m.Pull(stream.responder, part, PARTS, stream.cursor),
-                            self._answer_size(record_size), self.cfg.network_tag)
+            # A claim is probed padded (a lie in a real node's name buys no cheaper
+            # probes); a confirmed responder is pulled plain while it answers (our
+            # ticket once per half hour), else padded again, ticket inside.
+            mine = ticket(stream.responder) if ticket is not None \
+                and stream.responder in self.confirmed else b""
+            shown = self.shown.get(stream.responder, -1e9)
+            if mine and not stream.silent and now - shown <= TICKET_EVERY:
+                pull: m.Message = m.Pull(stream.responder, part, PARTS, stream.cursor)
+            elif mine and not stream.silent:
+                self.shown[stream.responder] = now
+                pull = m.Pull(stream.responder, part, PARTS, stream.cursor, ticket=mine)
+            else:
+                self.shown[stream.responder] = now if mine else shown
+                pull = m.pad_to(m.Pull(stream.responder, part, PARTS, stream.cursor,
+                                       ticket=mine),
+                                self._answer_size(record_size), self.cfg.network_tag)
             # A confirmed responder pulls free while its answers bring records; once
             # they bring nothing new (a lie in its name, or a long known prefix) each
             # pull is paid like a probe: no free pass through the ledger for a lie.
@@ -287,7 +312,7 @@ class Bootstrap:
                 del self.streams[part]
                 continue
             if emit(pull, "pull", NORMAL):
-                stream.pulled = True
+                stream.pulled, stream.counted = True, False
                 # No answer yet may mean a responder out of budget: back off, and
                 # after SWITCH silent pulls hand the partition to another responder
                 # (and one that never answered is doubted: its claim may be a lie).
@@ -300,10 +325,14 @@ class Bootstrap:
 
     def poll_answers(self, emit: Emit, now: float, infos: Mapping[bytes, RecordInfo],
                      raw_of: Callable[[bytes], bytes | None],
-                     afford: Callable[[int, m.Message], bool], busy: bool = False) -> None:
+                     afford: Callable[[int, m.Message], bool], busy: bool = False,
+                     allowance: Callable[[int, m.Message, bool], bool] | None = None) -> None:
         """Answer due pulls, one packet at a time, while the puller's credit
-        (`afford`) and our budget (`emit`) allow. `busy`: this poll already did
-        a slice of start-up work, so the orders wait for the next one."""
+        (`afford`), or for a member with a checked ticket its allowance (at most
+        `pull_batch` packets a pull), and our budget (`emit`) allow (a packet the
+        allowance paid and the budget refused is paid back: `allowance(who, msg,
+        True)`). `busy`: this poll already did a slice of start-up work, so the
+        orders wait for the next one."""
         keep = []
         ready = self.orders.ready or (bool(self.answers) and not busy
                                       and self.orders.step(infos))
@@ -323,14 +352,21 @@ class Bootstrap:
                     break
                 after = cursor[7:] if cursor else NO_ID
                 msg = m.Records(tuple(packet), relay=False, end=at_end, after=after)
+                allowed = False
                 if not afford(answer.who, msg):
-                    break  # the pull paid for no more: the puller pulls again
+                    allowed = allowance is not None and answer.sent < self.cfg.pull_batch \
+                        and allowance(answer.who, msg, False)
+                    if not allowed:
+                        break  # the pull paid for no more: the puller pulls again
                 if not emit(msg, "pull-records", BULK):
+                    if allowed and allowance is not None:
+                        allowance(answer.who, msg, True)
                     # Out of budget: the answer waits (the engine sleeps until the
                     # budget allows), from where it stopped.
                     answer.due = now
                     keep.append(answer)
                     break
+                answer.sent += allowed
                 if at_end:
                     break
                 answer.cursor = packet_cursor(packet, infos)

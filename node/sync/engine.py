@@ -61,6 +61,7 @@ from .outbox import Stats, _Send, record_id
 from .ports import Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
 from .ratelimit import AuthorRates
 from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
+from .ticket import Signer
 from .trickle import Trickle
 from .urgent import UrgentWatch
 
@@ -125,6 +126,9 @@ class Engine(Inbox):
         self._raws: dict[bytes, bytes] = {}  # recently seen record bytes, oldest first
         self._wake: float | None = None
         self.plausible = True  # the packet being handled looked like its claimed sender
+        # Our admitted member key, if this node has one (ticket.py): it signs the
+        # tickets that let us pull beyond our own air. Set by whoever runs us.
+        self.signer: Signer | None = None
 
     @property
     def count(self) -> int:

@@ -74,8 +74,11 @@ class Pull:
     parts: int
     cursor: bytes  # empty, or (u8 class, u48 hlc, 8-byte id): answer records after it
     pad: int = 0  # zero bytes before the cursor (at most 255): air paid for the answer
+    ticket: bytes = b""  # empty, or a member's ticket (TICKET_LEN bytes, ticket.py)
 
 PAD_FLAG = 0x80  # in PULL's `parts` byte: a u8 padding length and that many zeros follow
+TICKET_FLAG = 0x40  # in PULL's `parts` byte: a ticket follows (after any padding)
+TICKET_LEN = 68  # 4-byte author short id + 64-byte Ed25519 signature
 
 
 Message = Records | Digest | Sketch | Request | More | Pull
@@ -121,10 +124,10 @@ def encode(msg: Message, tag: bytes) -> bytes:
             w.raw(bytes(msg.pad))
         case Pull():
             w.u8(VERSION << 4 | PULL).raw(tag).fixed(msg.target, 4).u8(msg.part)
+            w.u8(msg.parts | (PAD_FLAG if msg.pad else 0) | (TICKET_FLAG if msg.ticket else 0))
             if msg.pad:
-                w.u8(msg.parts | PAD_FLAG).u8(msg.pad).raw(bytes(msg.pad))
-            else:
-                w.u8(msg.parts)
+                w.u8(msg.pad).raw(bytes(msg.pad))
+            w.raw(msg.ticket)
             w.raw(msg.cursor)
     return w.bytes()
 
@@ -203,18 +206,20 @@ def decode(payload: bytes) -> Message:
     else:
         target = rd.fixed(4, "target")
         part, parts = rd.u8("part"), rd.u8("parts")
-        pad = b""
+        pad = ticket = b""
         if parts & PAD_FLAG:
-            parts &= ~PAD_FLAG
             pad = rd.raw(rd.u8("padding length"), "padding")
             if not pad or any(pad):
                 raise DecodeError("out-of-range", "padding that is empty or not zero")
+        if parts & TICKET_FLAG:
+            ticket = rd.raw(TICKET_LEN, "ticket")
+        parts &= ~(PAD_FLAG | TICKET_FLAG)
         if not 1 <= parts <= 16 or part >= parts:
             raise DecodeError("out-of-range", f"partition {part}/{parts}")
         cursor = rd.raw(rd.remaining(), "cursor")
         if len(cursor) not in (0, CURSOR_LEN):
             raise DecodeError("out-of-range", "cursor must be empty or 15 bytes")
-        msg = Pull(target, part, parts, cursor, len(pad))
+        msg = Pull(target, part, parts, cursor, len(pad), ticket)
     rd.end()
     return msg
 
@@ -229,4 +234,5 @@ def pad_to(msg: Request | More | Pull, size: int, tag: bytes) -> Request | More 
         return Request(msg.ids, msg.target, msg.pad + room - room % ID_LEN)
     if isinstance(msg, More):
         return More(msg.target, msg.start, msg.pad + room)
-    return Pull(msg.target, msg.part, msg.parts, msg.cursor, min(255, max(0, room - 1)))
+    return Pull(msg.target, msg.part, msg.parts, msg.cursor, min(255, max(0, room - 1)),
+                msg.ticket)

@@ -40,6 +40,8 @@ def cases() -> list[tuple[str, m.Message]]:
         ("pull after cursor", m.Pull(0x0A0B0C0D, 0, 2, bytes([1]) + (60_000_000 << 16).to_bytes(6, "big")
                                      + ids[0])),
         ("pull, padded", m.Pull(0x0A0B0C0D, 2, 3, b"", 5)),
+        ("pull with a member's ticket", m.Pull(0x0A0B0C0D, 0, 3, b"", 0,
+                                               bytes.fromhex("5e123475") + bytes(range(64)))),
     ]
 
 

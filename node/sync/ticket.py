@@ -1,0 +1,120 @@
+"""Members' pull tickets: an admitted member catches up faster than its own air.
+
+Theory of operation
+-------------------
+Every answer is paid by the air of what asked for it (credit.py): a PULL is
+padded to the size of its answer. So a node catching up pulls at most its own
+budget's worth of records: a late joiner on a busy mesh got 60-100 records an
+hour while its budget refused thousands of sends. Its responders had air to
+spare, but nothing told them the puller was anything more than a node number,
+and a node number costs nothing to claim.
+
+A member's signature does cost something: only the holder of an admitted key
+can make one. A puller that holds such a key (`Signer`) carries a *ticket* in
+its PULL: its author short id and its signature of (context, network tag, its
+own node number, the asked node's number). The asked node checks it against
+the keys it counts as admitted (members, not revoked), once per puller and
+`HOLD` (a ticket that fails is remembered and not checked again), and then
+answers that puller beyond the pull's own air: from a per-puller allowance of
+`share` of its bulk band per hour (at most `burst` packets saved up), at most
+`pull_batch` packets per pull, for at most `MAX_ALLOWED` pullers at once.
+
+What an attacker with the channel key alone can do with it: nothing new. It
+cannot sign a ticket. A ticket it overheard names one puller and one
+responder, so replayed it buys answers only in that puller's name, from that
+responder, within that puller's allowance, and only while that puller's own
+digest (at its own signal, §9) says it is behind; the answers are broadcast
+records of the ledger, which the real puller, a neighbour, hears and uses.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import messages as m
+
+CONTEXT = b"meshaid pull ticket"
+HOLD = 3600.0  # seconds a checked ticket is believed
+MAX_ALLOWED = 8  # pullers with a checked ticket at once
+MAX_BAD = 64  # (puller, ticket) pairs that failed, remembered so as not to check them again
+Signer = Callable[[bytes], tuple[bytes, bytes]]  # bytes -> (author short id, signature)
+Verifier = Callable[[bytes, bytes, bytes], bool]  # (short id, message, signature)
+
+
+def message(tag: bytes, puller: int, responder: int) -> bytes:
+    """The bytes a ticket signs."""
+    return CONTEXT + tag + puller.to_bytes(4, "big") + responder.to_bytes(4, "big")
+
+
+def make(signer: Signer, tag: bytes, puller: int, responder: int) -> bytes:
+    """A ticket for `puller` to pull from `responder` (TICKET_LEN bytes)."""
+    short, signature = signer(message(tag, puller, responder))
+    ticket = short + signature
+    if len(ticket) != m.TICKET_LEN:
+        raise ValueError("a ticket is a 4-byte short id and a 64-byte signature")
+    return ticket
+
+
+@dataclass
+class _Allowance:
+    tokens: float
+    at: float  # last refill
+    until: float  # the ticket is believed until then
+    ticket: bytes
+
+
+class Allowances:
+    """Pullers whose tickets checked out, each with a bucket of air seconds
+    (refilled at `rate` per second, at most `cap`)."""
+
+    def __init__(self, rate: float, cap: float) -> None:
+        self.rate = rate
+        self.cap = cap
+        self._ok: OrderedDict[int, _Allowance] = OrderedDict()
+        self._bad: OrderedDict[tuple[int, bytes], None] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._ok)
+
+    def check(self, who: int, ticket: bytes, msg: bytes, verify: Verifier, now: float) -> bool:
+        """Whether `who` holds a believed ticket, checking `ticket` (signing
+        `msg`) if it is new: a signature is checked once per puller and HOLD."""
+        acc = self._ok.get(who)
+        if acc is not None and acc.until > now and (not ticket or ticket == acc.ticket):
+            return True
+        if not ticket or (who, ticket) in self._bad:
+            return acc is not None and acc.until > now
+        if not verify(ticket[:4], msg, ticket[4:]):
+            self._bad[(who, ticket)] = None
+            while len(self._bad) > MAX_BAD:
+                self._bad.popitem(last=False)
+            return acc is not None and acc.until > now
+        if acc is None:
+            acc = _Allowance(self.cap, now, 0.0, ticket)
+        acc.until, acc.ticket = now + HOLD, ticket
+        self._ok.pop(who, None)
+        self._ok[who] = acc
+        while len(self._ok) > MAX_ALLOWED:
+            self._ok.popitem(last=False)  # the least recently checked
+        return True
+
+    def refund(self, who: int, air: float) -> None:
+        """Give back `air` debited from `who` for a packet never sent."""
+        acc = self._ok.get(who)
+        if acc is not None:
+            acc.tokens = min(self.cap, acc.tokens + air)
+
+    def spend(self, who: int, air: float, now: float) -> bool:
+        """Debit `air` from `who`'s allowance; False (nothing debited) if it has
+        no believed ticket or its allowance does not cover `air`."""
+        acc = self._ok.get(who)
+        if acc is None or acc.until <= now:
+            return False
+        acc.tokens = min(self.cap, acc.tokens + (now - acc.at) * self.rate)
+        acc.at = now
+        if acc.tokens + 1e-9 < air:
+            return False
+        acc.tokens -= air
+        return True

@@ -1,0 +1,102 @@
+"""Members' pull tickets (node/sync/ticket.py, PROTOCOL.md §9 "Members' pulls"):
+an admitted member catching up pulls without paying for every answer with its
+own air; a ticket proves nothing in another node's name or another key's."""
+
+from __future__ import annotations
+
+from meshaid.node.ledger import identity
+from meshaid.node.sync import messages as m
+from meshaid.node.sync import ticket as tk
+
+from .harness import HOUR, Ledger, Mesh, Radio, clone
+
+
+def _joiner_mesh(signed: bool) -> Mesh:
+    """A full node (0) and an empty joiner (1, member 1 of the network), in range."""
+    ledger = Ledger(4, seed=7, history=160)
+    mesh = Mesh(ledger, [clone(ledger.full), clone(ledger.bare)], [(0, 1)], Radio(), seed=3)
+    mesh.engines[1].budget.limit_s = 40.0  # a joiner with little air of its own
+    if signed:
+        mesh.engines[1].signer = identity.signer(ledger.keys[1])
+    return mesh
+
+
+def test_a_member_joiner_catches_up_beyond_its_own_air() -> None:
+    """The joiner's own budget (40 s an hour) caps what padded pulls can pay for;
+    with its ticket the responder answers each short pull with up to
+    `pull_batch` packets from the member's allowance."""
+    held = {}
+    for signed in (False, True):
+        mesh = _joiner_mesh(signed)
+        mesh.run_for(HOUR)
+        held[signed] = mesh.engines[1].count
+        pulls = [m.decode(s.out.payload) for s in mesh.sent if s.node == 1 and s.out.tag == "pull"]
+        answers = [s for s in mesh.sent if s.node == 0 and s.out.tag == "pull-records"]
+        assert pulls and all(isinstance(p, m.Pull) for p in pulls)
+        if signed:
+            # Once its own ledger counts its key admitted, it pulls unpadded, and its
+            # ticket goes along only now and then (first, and after a silence).
+            plain = [p for p in pulls if isinstance(p, m.Pull) and not p.pad]
+            tickets = [p for p in pulls if isinstance(p, m.Pull) and p.ticket]
+            assert len(plain) >= len(pulls) / 3
+            assert 1 <= len(tickets) < len(pulls) / 2
+            assert len(answers) > len(pulls)  # more than one packet a pull
+        else:
+            assert all(isinstance(p, m.Pull) and p.pad and not p.ticket for p in pulls)
+    assert held[True] > 1.5 * held[False], held
+
+
+def _responder() -> tuple[Mesh, Ledger]:
+    ledger = Ledger(4, seed=9, history=60)
+    mesh = Mesh(ledger, [clone(ledger.full)], [], seed=2)
+    mesh.run_for(10.0)
+    return mesh, ledger
+
+
+def _pull_answers(mesh: Mesh, ticket: bytes, sender: int) -> int:
+    tag = mesh.ledger.network[:2]
+    before = len(mesh.sent)
+    mesh.inject(0, m.encode(m.Pull(0, 0, 3, b"", ticket=ticket), tag), sender=sender)
+    mesh.run_for(20.0)
+    return sum(1 for s in mesh.sent[before:] if s.out.tag == "pull-records")
+
+
+def test_a_ticket_buys_answers_only_for_the_node_and_key_it_names() -> None:
+    mesh, ledger = _responder()
+    tag = ledger.network[:2]
+    good = tk.make(identity.signer(ledger.keys[2]), tag, 77, 0)
+    # In another node's name (a replay under a number of the attacker's choice):
+    # the signature does not cover it, so the short pull pays for nothing.
+    assert _pull_answers(mesh, good, sender=78) == 0
+    # Signed by a key nobody admitted: nothing either.
+    stranger = identity.key_from_seed(bytes(32))
+    assert _pull_answers(mesh, tk.make(identity.signer(stranger), tag, 79, 0), sender=79) == 0
+    assert mesh.engines[0].stats.dropped["bad-ticket"] == 2
+    # The member's own ticket, in its own name: up to `pull_batch` packets.
+    assert 1 < _pull_answers(mesh, good, sender=77) <= mesh.engines[0].cfg.pull_batch
+
+
+def test_the_allowance_is_bounded_per_member_and_a_bad_ticket_is_checked_once() -> None:
+    checks = []
+
+    def verify(short: bytes, msg: bytes, sig: bytes) -> bool:
+        checks.append(short)
+        return sig == b"ok" * 32
+
+    allow = tk.Allowances(rate=0.01, cap=5.0)
+    bad, good = b"abcd" + b"no" * 32, b"abcd" + b"ok" * 32
+    assert not allow.check(1, bad, b"m", verify, 0.0)
+    assert not allow.check(1, bad, b"m", verify, 1.0)
+    assert len(checks) == 1  # a ticket that failed is not checked again
+    assert not allow.spend(1, 1.0, 1.0)  # no checked ticket: no allowance
+    assert allow.check(1, good, b"m", verify, 2.0)
+    assert allow.check(1, b"", b"m", verify, 3.0)  # believed for the hour without it
+    assert len(checks) == 2
+    assert allow.spend(1, 4.0, 3.0) and not allow.spend(1, 2.0, 3.0)  # capped at 5 s
+    assert allow.spend(1, 2.0, 103.0)  # refilled at 0.01 s a second
+    allow.refund(1, 100.0)
+    assert not allow.spend(1, 5.5, 103.0)  # a refund never exceeds the cap
+    assert not allow.spend(1, 1.0, 2.0 + tk.HOLD + 1.0)  # the hour is over
+    for who in range(2, 3 + tk.MAX_ALLOWED):
+        allow.check(who, good, b"m", verify, 10.0)
+    assert len(allow) == tk.MAX_ALLOWED
