@@ -1,7 +1,7 @@
 """Membership benchmark: how long `membership.derive` takes on a large ledger.
 
     python -m meshaid.node.ledger.membench [--members 2000] [--revokes 200] [--attack 0]
-                                            [--chain 0 [--ring]]
+                                            [--chain 0 [--ring [--closed]]]
 
 Builds a network (founder, two co-stewards, admission 1) of `--members` members
 admitted by 60 stewards in two layers, then `--revokes` revocations in
@@ -16,8 +16,9 @@ N stewards and revokes each of them, each of its stewards vouching for the
 next one and revoking it (with a through that keeps its vouch and drops its
 revoke), so that whether each is cut hangs on whether the one before it is:
 a chain of N dependent revocations; with `--ring` the last of them also vouches
-for the first, so that the chain is one strongly connected component (the
-worst case: membership.py, Cost). Records are built
+for the first, so that the chain is one strongly connected component; with
+`--closed` too it also revokes the first, closing the loop of revokes as well
+(the worst case: membership.py, Cost). Records are built
 unsigned (membership never reads signatures); the clock values are fixed.
 Prints the median and worst time of `--runs` derivations and the outcome;
 asserts nothing.
@@ -56,7 +57,8 @@ class _Ledger:
 
 
 def build(members: int, revokes: int, attack: int, seed: int = 7,
-          chain: int = 0, ring: bool = False) -> tuple[r.Record, list[r.Record]]:
+          chain: int = 0, ring: bool = False,
+          closed: bool = False) -> tuple[r.Record, list[r.Record]]:
     """(charter, vouch and revoke records) of the benchmark ledger."""
     rng = random.Random(seed)
     founder, k1, k2 = key(0), key(1), key(2)
@@ -124,6 +126,8 @@ def build(members: int, revokes: int, attack: int, seed: int = 7,
             led.sign(a, r.Revoke(b, 1), seq=2)  # dropped by it
         if ring and chain > 1:
             led.sign(links[-1], r.Vouch(links[0], 1), seq=1)
+            if closed:
+                led.sign(links[-1], r.Revoke(links[0], 1), seq=2)
     return charter, led.events
 
 
@@ -134,10 +138,12 @@ def main() -> None:
     ap.add_argument("--attack", type=int, default=0, help="conflicts a stolen steward key signs")
     ap.add_argument("--chain", type=int, default=0, help="dependent revocations a stolen key chains")
     ap.add_argument("--ring", action="store_true", help="close the chain into a ring")
+    ap.add_argument("--closed", action="store_true",
+                    help="with --ring, the last link revokes the first too")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     charter, events = build(args.members, args.revokes, args.attack, chain=args.chain,
-                            ring=args.ring)
+                            ring=args.ring, closed=args.closed)
     n_rev = sum(isinstance(e.body, r.Revoke) for e in events)
     times = []
     out: dict[bytes, membership.Member] = {}
