@@ -92,7 +92,7 @@ class Stream:
     silent: int = 0  # pulls in a row that brought nothing: the partition is exhausted
     stale: int = 0  # answers in a row that brought no record new to us
     pulled: bool = False  # a pull went out (only then do we say we are bootstrapping)
-    counted: bool = False  # an answer to our last pull already counted as stale
+    counted: bool | None = None  # our last (plain) pull's answer counted as stale yet
 
 
 @dataclass
@@ -184,9 +184,9 @@ class Bootstrap:
                 new = True  # a re-send of what an earlier answer brought
         while len(self.recent) > RECENT:
             del self.recent[next(iter(self.recent))]
-        # Stale counts answered pulls, not packets (a member's pull gets several).
-        stream.stale = 0 if new or msg.end else stream.stale + (not stream.counted)
-        stream.counted = not (new or msg.end)
+        stream.stale = 0 if new or msg.end else stream.stale + (stream.counted is not True)
+        if stream.counted is not None:  # a plain (member) pull counts once, in any packets
+            stream.counted = not (new or msg.end)
         if stream.stale >= STALE and sender not in self.confirmed:
             self._doubt(sender, now)  # a probe that brought nothing: the claim was false
             return
@@ -312,7 +312,7 @@ class Bootstrap:
                 del self.streams[part]
                 continue
             if emit(pull, "pull", NORMAL):
-                stream.pulled, stream.counted = True, False
+                stream.pulled, stream.counted = True, None if getattr(pull, "pad", 0) else False
                 # No answer yet may mean a responder out of budget: back off, and
                 # after SWITCH silent pulls hand the partition to another responder
                 # (and one that never answered is doubted: its claim may be a lie).
