@@ -260,9 +260,6 @@ def parse(raw: bytes) -> Parsed:
     return p
 
 
-_KINDS = {int(k): k for k in r.Kind}
-
-
 def _parse(raw: bytes) -> Parsed:
     if len(raw) > MAX_RECORD:
         raise DecodeError("too-long", f"{len(raw)} bytes, at most {MAX_RECORD}")
@@ -273,9 +270,10 @@ def _parse(raw: bytes) -> Parsed:
     head = rd.u8("header")
     if head >> 4 != VERSION:
         raise DecodeError("bad-version", f"version {head >> 4}, this node speaks {VERSION}")
-    kind = _KINDS.get(head & 0x0F)
-    if kind is None:
-        raise DecodeError("unknown-kind", f"kind {head & 0x0F}")
+    try:
+        kind = r.Kind(head & 0x0F)
+    except ValueError:
+        raise DecodeError("unknown-kind", f"kind {head & 0x0F}") from None
     if kind in r.FULL_KEY_KINDS:
         author = _get_key(rd, "author")
     else:

@@ -61,14 +61,6 @@ class Table:
         # Every prefix of a symbol, to its symbol's index (-1: only a prefix): the
         # parse walks a text only as far as some symbol could still match.
         self.prefixes = {s[:k]: -1 for s in symbols for k in range(1, len(s))} | self.index
-        # The same as a trie, one character a step: {char: (symbol index or -1, next)}.
-        self.trie: dict[str, tuple[int, dict]] = {}
-        for i, s in enumerate(symbols):
-            node = self.trie
-            for k, ch in enumerate(s):
-                sym, nxt = node.get(ch, (-1, {}))
-                node[ch] = (i if k == len(s) - 1 else sym, nxt)
-                node = nxt
         self.ascii = [s.encode("utf-8") for s in symbols]
         # The decoder reads max_len bits at once: every window of that many bits
         # starts with exactly one code (prefix-free) or none (-1).
@@ -85,19 +77,15 @@ class Table:
         esc = self.lengths[self.index[ESCAPE]]
         cost = [0] * (n + 1)
         step: list[tuple[int, int]] = [(0, 0)] * n  # (symbol, characters)
-        lengths, trie = self.lengths, self.trie
+        lengths, prefixes = self.lengths, self.prefixes
         for i in range(n - 1, -1, -1):
             best = -1
             pick = (0, 0)
             # Symbols starting at i, shortest first; on equal bits the longer wins.
-            node = trie
-            end = i
-            while end < n:
-                entry = node.get(text[end])
-                if entry is None:
+            for end in range(i + 1, min(i + self.longest, n) + 1):
+                sym = prefixes.get(text[i:end], -2)
+                if sym == -2:
                     break
-                sym, node = entry
-                end += 1
                 if sym >= 0:
                     bits = lengths[sym] + cost[end]
                     if best < 0 or bits <= best:
@@ -122,15 +110,13 @@ class Table:
         """The coded bytes of `text` (padded with one-bits)."""
         acc = 0
         bits = 0
-        count, lengths, codes = len(self.symbols), self.lengths, self.codes
         for sym in self.parse(text):
-            if sym >= count:
-                acc = acc << 8 | (sym - count)
+            if sym >= len(self.symbols):
+                acc = acc << 8 | (sym - len(self.symbols))
                 bits += 8
             else:
-                size = lengths[sym]
-                acc = acc << size | codes[sym]
-                bits += size
+                acc = acc << self.lengths[sym] | self.codes[sym]
+                bits += self.lengths[sym]
         pad = -bits % 8
         acc = acc << pad | ((1 << pad) - 1)
         return acc.to_bytes((bits + pad) // 8, "big")
@@ -219,9 +205,7 @@ class PackedReader(Reader):
             value = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError("bad-text", f"{what} is not UTF-8") from exc
-        # Printable ASCII is NFC and holds no forbidden character: only its ends matter.
-        plain = value.isascii() and value.isprintable()
-        if (value != value.strip()) if plain else (clean_text(value) != value):
+        if clean_text(value) != value:
             raise DecodeError("non-canonical", f"{what} is not canonical text")
         packed = pack(value)
         if packed[0] != head or packed[1:] != self.data[self.pos - n : self.pos]:

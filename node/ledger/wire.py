@@ -140,23 +140,21 @@ class Reader:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
-        self.size = len(data)
         self.pos = 0
 
     def remaining(self) -> int:
-        return self.size - self.pos
+        return len(self.data) - self.pos
 
     def _take(self, n: int, what: str) -> bytes:
-        pos = self.pos
-        end = pos + n
-        if end > self.size:
+        if self.pos + n > len(self.data):
             raise DecodeError("truncated", f"{what} needs {n} bytes, {self.remaining()} left")
-        self.pos = end
-        return self.data[pos:end]
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
 
     def u8(self, what: str) -> int:
         pos = self.pos
-        if pos >= self.size:
+        if pos >= len(self.data):
             raise DecodeError("truncated", f"{what} needs 1 bytes, 0 left")
         self.pos = pos + 1
         return self.data[pos]
@@ -173,7 +171,7 @@ class Reader:
     def varint(self, what: str, max_bytes: int = 4) -> int:
         data = self.data
         pos = self.pos
-        if pos < self.size and data[pos] < 0x80:  # one byte: most varints
+        if pos < len(data) and data[pos] < 0x80:  # one byte: most varints
             self.pos = pos + 1
             return data[pos]
         value = 0
@@ -202,5 +200,5 @@ class Reader:
         return value
 
     def end(self) -> None:
-        if self.pos != self.size:
+        if self.pos != len(self.data):
             raise DecodeError("trailing-bytes", f"{self.remaining()} bytes after the end")

@@ -7,7 +7,7 @@ Builds a network of 200 members, signs N records (needs, offers, pledges and
 updates in realistic proportions) up front, then times `Store.ingest_many`
 (decode + verify + store + derive) as one stream committed in batches of 500
 (`Store.ingest_stream`, as `meshaid import` hands a bundle over: the next
-batch is parsed and its signatures checked while one is stored), on a file database in WAL mode like a real node; the last 500
+batch's signatures are checked while one is stored), on a file database in WAL mode like a real node; the last 500
 records one at a time (`Store.ingest`, the radio's path). CPU is reported
 beside wall time: the storing thread's, and the verification threads' (which
 run in parallel with it: `cryptography` releases the GIL while it verifies), and

@@ -150,7 +150,7 @@ class Batch:
 
 
 _INSERTS: dict[tuple[str, ...], str] = {}
-_UPDATES: dict[tuple[str, ...], str] = {}
+_UPSERTS: dict[tuple[str, ...], str] = {}
 
 
 def _insert_sql(cols: tuple[str, ...]) -> str:
@@ -162,28 +162,20 @@ def _insert_sql(cols: tuple[str, ...]) -> str:
     return sql
 
 
-def _update_sql(cols: tuple[str, ...]) -> str:
-    """UPDATE of every column but the key, the key's two values last."""
-    sql = _UPDATES.get(cols)
+def _upsert_sql(cols: tuple[str, ...]) -> str:
+    sql = _UPSERTS.get(cols)
     if sql is None:
-        assert cols[:2] == ("author", "seq")
-        sql = _UPDATES[cols] = (
-            "UPDATE objects SET " + ", ".join(f"{c} = ?" for c in cols[2:])
-            + " WHERE author = ? AND seq = ?")
+        sql = _UPSERTS[cols] = (
+            f"INSERT INTO objects ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+            " ON CONFLICT(author, seq) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("author", "seq")))
     return sql
 
 
-def _write_row(db: Database, row: dict, batch: Batch | None, new: bool = True) -> None:
-    """Insert or rewrite one objects row (keyed by its first two columns, author
-    and seq) and keep the full-text index in step. `new` says which is likely:
-    that one is tried first."""
+def _write_row(db: Database, row: dict, batch: Batch | None) -> None:
+    """Insert or rewrite one objects row and keep the full-text index in step."""
     cols = tuple(row)
     values = [row[c] for c in cols]
-    if not new:
-        if batch is not None:
-            batch.flush_fts()  # the update trigger expects every row indexed
-        if db.conn.execute(_update_sql(cols), values[2:] + values[:2]).rowcount == 1:
-            return
     cursor = db.conn.execute(_insert_sql(cols), values)
     if cursor.rowcount == 1:  # a new row: index it (at the end of the batch)
         if batch is not None:
@@ -192,8 +184,8 @@ def _write_row(db: Database, row: dict, batch: Batch | None, new: bool = True) -
             db.conn.execute(_FTS_ROWS.format("?"), [cursor.lastrowid])
         return
     if batch is not None:
-        batch.flush_fts()
-    db.conn.execute(_update_sql(cols), values[2:] + values[:2])
+        batch.flush_fts()  # the update trigger below expects every row indexed
+    db.conn.execute(_upsert_sql(cols), values)
 
 
 def recompute_object(
@@ -308,7 +300,7 @@ def recompute_object(
         )
         if u.body.valid_for_min and p.kind is not r.Kind.PLEDGE:
             row["valid_until"] = hlc.unix_of(u.hlc) + u.body.valid_for_min * 60
-    _write_row(db, row, batch, new=fresh_id is not None)
+    _write_row(db, row, batch)
     need: tuple[bytes, int] | None = None
     if p.kind is r.Kind.PLEDGE:
         assert isinstance(body, r.Pledge)

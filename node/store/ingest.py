@@ -100,12 +100,10 @@ class Ingester:
             return self._ingest_charter(parsed, digest, now, local)
         if self._network is None:
             return self._hold(parsed, digest, "unknown-network", now)
-        early = checks.verified(raw) if checks else None
-        if early is not None and len(parsed.author_ref) != r.KEY_LEN and (
-                early.author not in self._keys_for(parsed.author_ref)):
-            early = None  # verified with a key table this store has reloaded since
         try:
-            rec = early or codec.verify_parsed(parsed, self._network, self._keys_for)
+            rec = (checks.verified(raw) if checks else None) or codec.verify_parsed(
+                parsed, self._network, self._keys_for
+            )
         except DecodeError as exc:
             if exc.reason == "unknown-author":
                 return self._hold(parsed, digest, exc.reason, now)

@@ -1,20 +1,17 @@
 """Batched ingest, pipelined: many records, one commit per batch, the next
-batch parsed and its signatures checked while the current one is stored and
-committed.
+batch's signatures checked while the current one is stored and committed.
 
 Theory of operation
 -------------------
-`ingest_stream` reads records from any iterable a batch at a time. For the
-first batch, outside the write lock, it looks up which records are stored
-already and hands the others to the pool (checks.py), which parses each once
-and checks its signature; it then reads the next batch from the source while
-the pool works. It waits for the batch's parsed and verified forms outside
-the write lock (and at least BATCH_PAUSE_S after the batch before committed,
-so a waiting writer gets in); under the lock it at once hands the next batch
-to the pool, then stores the batch in order (each record all or nothing),
-flushes the derived state and commits, so the pool parses and verifies batch
-N+1 while the storing thread stores and commits batch N. Each batch's
-outcomes are yielded after its commit, in input order.
+`ingest_stream` reads records from any iterable a batch at a time. For each
+batch, outside the write lock, it looks up which records are stored already,
+parses the others and hands their signatures to the verification pool
+(checks.py); it then reads the next batch from the source while the pool
+works. Under the write lock it stores the batch in order (each record all or
+nothing, taking its verified form from the pool), then starts the next batch's
+checks and only then flushes the derived state and commits, so verification
+of batch N+1 overlaps the end of batch N. Each batch's outcomes are yielded
+after its commit, in input order.
 
 An exception raised by the source while the next batch is read is kept until
 the current batch has committed and its outcomes were handed out, so a caller
@@ -24,20 +21,20 @@ that stops a long import (a file of junk) keeps what was stored before it.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Generator, Iterable
 from contextlib import AbstractContextManager
-from time import monotonic, sleep
 
 from ..ledger import codec
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
-from .checks import PARALLEL_MIN, VERIFY_CHUNK, Checks
+from .checks import PARALLEL_MIN, VERIFY_CHUNK, Checks, Job
 from .errors import Outcome
 from .ingest import Ingester
 from .sqlconst import padded
 
 BATCH = 1000  # records per transaction in a long import
-BATCH_PAUSE_S = 0.003  # the write lock stays free this long between batches
+BATCH_PAUSE_S = 0.003  # between batches: let a waiting writer in
 
 
 class Streaming(Ingester):
@@ -78,11 +75,13 @@ class Streaming(Ingester):
         current = take()
         checks: Checks | None = self._start_checks(current)
         try:
-            committed: float | None = None  # when the batch before committed (monotonic)
+            first = True
             while checks is not None:
-                following = take()  # the pool works on `current` meanwhile
-                outcomes, checks = self._ingest_batch(checks, now, following, committed)
-                committed = monotonic()
+                if not first:
+                    time.sleep(BATCH_PAUSE_S)
+                first = False
+                following = take()  # the pool verifies `current` meanwhile
+                outcomes, checks = self._ingest_batch(checks, now, following)
                 yield from outcomes
             if failure:
                 raise failure[0]
@@ -90,29 +89,23 @@ class Streaming(Ingester):
             if checks is not None:
                 checks.cancel()
 
-    def _ingest_batch(self, checks: Checks, now: float | None, following: list[bytes],
-                      committed: float | None = None) -> tuple[list[Outcome], Checks | None]:
-        """Store one batch in one transaction; before its first record is stored,
-        start the checks of `following` (if any), which are returned with the
-        outcomes. `committed`: when the batch before committed; the write lock
-        is taken at least BATCH_PAUSE_S after that (what was read, awaited or
-        handed out in between counts), so a waiting writer gets in."""
+    def _ingest_batch(self, checks: Checks, now: float | None,
+                      following: list[bytes]) -> tuple[list[Outcome], Checks | None]:
+        """Store one batch in one transaction; before it commits, start the checks
+        of `following` (if any), which are returned with the outcomes."""
         ahead: Checks | None = None
         try:
-            checks.settle()  # wait for the pool outside the write lock
-            if committed is not None:  # leave the lock free BATCH_PAUSE_S between batches
-                sleep(max(0.0, BATCH_PAUSE_S - (monotonic() - committed)))
             with self.write():
                 stamp = self.wall() if now is None else now
                 self._held_maybe = None
                 self._check_held()
                 self._prepare(checks)
-                if following:  # (none: this was the last batch)
-                    ahead = self._start_checks(following)  # checked while this is stored
                 # Every check runs before the first write of a record, so a record is
                 # never half-stored; an SQL failure rolls the whole batch back.
                 out = [self._ingest(raw, stamp, digest=d)
                        for raw, d in zip(checks.raws, checks.digests)]
+                if following:  # (none: this was the last batch)
+                    ahead = self._start_checks(following)  # verified while this commits
             return out, ahead
         except BaseException:
             if ahead is not None:
@@ -123,33 +116,31 @@ class Streaming(Ingester):
 
     def _start_checks(self, batch: list[bytes]) -> Checks:
         """Before a batch is stored (outside the write lock, or inside the previous
-        batch's transaction: checks.py): look up which records are stored and, for
-        a large batch, have the pool parse the others and check their signatures,
-        VERIFY_CHUNK records per job; a small batch is parsed here. Results only
-        short-cut `_ingest`; records whose key is not known yet are verified there."""
+        batch's transaction: checks.py): look up which records are stored, parse
+        the others and, for a large batch, check their signatures in the pool,
+        VERIFY_CHUNK records per job, each handed over as soon as it is parsed.
+        Results only short-cut `_ingest`; records whose key is not known yet are
+        verified there."""
         self.refresh()  # known keys and the network, as of now (outside a transaction)
         digests = [hashlib.sha256(raw).digest() for raw in batch]
         present = self._lookup_present(digests)
+        checks = Checks(batch, digests, present, self.generation, self._stores)
         network = self._network
         parallel = network is not None and len(batch) - len(present) >= PARALLEL_MIN
-        checks = Checks(batch, digests, present, self.generation, self._stores, self._keys)
-        seen: set[bytes] = set()
-        chunk: list[bytes] = []
+        chunk: Job = []
         for raw, digest in zip(batch, digests):
-            if digest in present or raw in seen:
+            if digest in present or raw in checks.parsed:
                 continue
-            seen.add(raw)
-            if not parallel:
-                try:
-                    checks.parsed[raw] = codec.parse(raw)
-                except DecodeError:
-                    pass
+            try:
+                parsed = checks.parsed[raw] = codec.parse(raw)
+            except DecodeError:
                 continue
-            chunk.append(raw)
-            if len(chunk) == VERIFY_CHUNK:
-                assert network is not None
-                checks.submit(network, chunk)
-                chunk = []
+            if parallel and parsed.kind is not r.Kind.CHARTER:
+                chunk.append((raw, parsed, self._candidates(parsed)))
+                if len(chunk) == VERIFY_CHUNK:
+                    assert network is not None
+                    checks.submit(network, chunk)
+                    chunk = []
         if chunk:
             assert network is not None
             checks.submit(network, chunk)
@@ -173,7 +164,6 @@ class Streaming(Ingester):
         stored already (looked up again if anything was stored since its checks
         started), which have a tombstone (gc.py), and what the records table holds
         at the (author, seq) pairs the rest will take (derive.Batch.prefetch)."""
-        checks.settle()  # the pool's parses and verified records
         self._checks = checks
         self._derive.parsed = checks.parsed  # saves derive parsing them again
         digests = checks.digests

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from ledger_helpers import NOW, Actor, Net, derived_state
 
 from meshaid.node.store import Store
@@ -58,7 +57,7 @@ def test_a_stream_of_batches_answers_as_one_by_one() -> None:
     assert streamed.count("held") == 0  # bo's early records released by his hello
 
 
-def test_the_next_batch_is_checked_while_the_current_one_is_stored(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_next_batch_is_checked_before_the_current_one_commits(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     net, setup, anna, _bo = network()
     store = net.store()
     store.ingest_many(setup, now=NOW)
@@ -76,9 +75,9 @@ def test_the_next_batch_is_checked_while_the_current_one_is_stored(monkeypatch) 
     first = [s for s in started if not s[0]]
     ahead = [s for s in started if s[0]]
     assert sum(s[2] for s in first) == sum(s[2] for s in ahead) == len(raws) // 2
-    # The second batch's jobs went out inside the first batch's transaction, before
-    # its records were stored: the pool works on them while the first is stored.
-    assert {s[1] for s in ahead} == {len(setup)}
+    # The second batch's jobs went out while the first batch's records were stored
+    # but not committed, inside its transaction.
+    assert {s[1] for s in ahead} == {len(setup) + len(raws) // 2}
 
 
 def test_a_record_another_process_stores_between_batches_is_a_duplicate(
@@ -140,63 +139,3 @@ def test_stopping_a_stream_early_keeps_what_committed_and_the_store_usable() -> 
     rest = store.ingest_many(raws, now=NOW)
     assert [o.status for o in rest] == ["duplicate"] * 200 + ["accepted"] * 200
     assert store.count("objects") == 400
-
-
-def test_the_pool_is_waited_for_outside_the_write_lock(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A concurrent writer never waits while a long import waits for its pool."""
-    net, setup, anna, _bo = network()
-    store = net.store()
-    store.ingest_many(setup, now=NOW)
-    raws = [net.need(anna, text=f"pegs {i}").raw for i in range(4 * checks_module.PARALLEL_MIN)]
-    waits: list[bool] = []  # in a transaction, for each wait on pending jobs
-    settle = checks_module.Checks.settle
-
-    def watching(self):  # type: ignore[no-untyped-def]
-        if self._jobs:
-            waits.append(store.db.conn.in_transaction)
-        settle(self)
-
-    monkeypatch.setattr(checks_module.Checks, "settle", watching)
-    out = store.ingest_many(raws, now=NOW, batch=len(raws) // 4)
-    assert {o.status for o in out} == {"accepted"}
-    assert waits == [False] * 4
-
-
-def test_the_write_lock_stays_free_between_batches(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """However fast the next batch is ready, a waiting writer gets a gap of at
-    least BATCH_PAUSE_S between one batch's commit and the next one's BEGIN
-    (on a clock that moves only while ingest sleeps)."""
-    from meshaid.node.store import stream as stream_module
-
-    net, setup, anna, _bo = network()
-    store = net.store()
-    store.ingest_many(setup, now=NOW)
-    raws = [net.need(anna, text=f"cord {i}").raw for i in range(4 * checks_module.PARALLEL_MIN)]
-    clock = [0.0]
-    events: list[tuple[str, float]] = []
-    begin, finish = store._begin, store._finish_batch
-
-    def timed_begin() -> None:
-        events.append(("begin", clock[0]))
-        begin()
-
-    def timed_finish() -> None:
-        finish()
-        if not store.db.conn.in_transaction:
-            events.append(("free", clock[0]))
-
-    def sleep(seconds: float) -> None:
-        clock[0] += seconds
-
-    monkeypatch.setattr(stream_module, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(stream_module, "sleep", sleep)
-    monkeypatch.setattr(store, "_begin", timed_begin)
-    monkeypatch.setattr(store, "_finish_batch", timed_finish)
-    out = store.ingest_many(raws, now=NOW, batch=len(raws) // 4)
-    assert {o.status for o in out} == {"accepted"}
-    starts = [i for i, (what, _t) in enumerate(events) if what == "begin"]
-    assert len(starts) == 4
-    # From the last moment the lock was free before each later BEGIN.
-    gaps = [events[i][1] - next(t for what, t in reversed(events[:i]) if what == "free")
-            for i in starts[1:]]
-    assert gaps == [pytest.approx(stream_module.BATCH_PAUSE_S)] * 3
