@@ -80,6 +80,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .records import Charter, Record
+from .sccs import strongly_connected
 from .trustgraph import Cuts, Graph, Pins, Standing
 
 
@@ -321,7 +322,7 @@ def _revoke_loops(graph: Graph, keys: frozenset[bytes],
     for rv in graph.revokes:
         if rv.author in keys:
             succ.setdefault(rv.author, set()).add(rv.subject)
-    loop = {k: i for i, comp in enumerate(_strong(succ)) for k in comp}
+    loop = {k: i for i, comp in enumerate(strongly_connected(succ)) for k in comp}
     inside: dict[bytes, list[int]] = {}
     for rv in graph.revokes:
         if rv.author in keys and loop[rv.author] == loop[rv.subject]:
@@ -339,52 +340,7 @@ def components(graph: Graph) -> list[list[bytes]]:
         succ.setdefault(a, set()).update(v.subject for v in vs)
     for rv in graph.revokes:
         succ.setdefault(rv.author, set()).add(rv.subject)
-    return _strong(succ)
-
-
-def _strong(succ: dict[bytes, set[bytes]]) -> list[list[bytes]]:
-    """The strongly connected components of `succ` (key -> its dependants), upstream first."""
-    nodes = sorted(set(succ) | {k for ks in succ.values() for k in ks})
-    after = {a: sorted(ks) for a, ks in succ.items()}
-    index: dict[bytes, int] = {}
-    low: dict[bytes, int] = {}
-    on_stack: set[bytes] = set()
-    stack: list[bytes] = []
-    out: list[list[bytes]] = []
-    for root in nodes:
-        if root in index:
-            continue
-        work = [(root, 0)]
-        while work:
-            v, i = work.pop()
-            if i == 0:
-                index[v] = low[v] = len(index)
-                stack.append(v)
-                on_stack.add(v)
-            nexts = after.get(v, [])
-            while i < len(nexts) and nexts[i] in index:
-                w = nexts[i]
-                if w in on_stack:
-                    low[v] = min(low[v], index[w])
-                i += 1
-            if i < len(nexts):
-                work.append((v, i + 1))
-                work.append((nexts[i], 0))
-                continue
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    comp.append(w)
-                    if w == v:
-                        break
-                out.append(sorted(comp))
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-    out.reverse()
-    return out
+    return strongly_connected(succ)
 
 
 def settle(graph: Graph, found: Cuts | None = None) -> Cuts:
