@@ -59,11 +59,16 @@ def meshaid_many(calls: list[tuple[Path | None, list[str]]]) -> list[Run[str]]:
 # Runs the real entry point once per argv inside one fresh interpreter, for the
 # many checks of one-line errors and help texts, which would otherwise pay a
 # Python start-up each. Anything escaping main() crashes it with a traceback.
+# Each argv comes with a wall clock (unix seconds) or None for the real one:
+# time.time is patched before meshaid is imported, so every default clock reads it.
 _BATCH = """
-import contextlib, io, json, sys
+import contextlib, io, json, sys, time
+real, clock = time.time, [None]
+time.time = lambda: real() if clock[0] is None else clock[0]
 from meshaid.node.cli.main import main
 results = []
-for argv in json.load(sys.stdin):
+for at, argv in json.load(sys.stdin):
+    clock[0] = at
     out, err, code = io.StringIO(), io.StringIO(), 0
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
@@ -75,10 +80,14 @@ json.dump(results, sys.stdout)
 """
 
 
-def meshaid_batch(calls: list[tuple[Path | None, list[str]]]) -> list[Run[str]]:
-    """Like `meshaid_many`, but every command runs in one interpreter."""
+def meshaid_batch(calls: list[tuple[Path | None, list[str]]],
+                  at: list[float] | None = None) -> list[Run[str]]:
+    """Like `meshaid_many`, but every command runs in one interpreter; with
+    `at`, command i sees the wall clock at[i] (fixed dates, never today's)."""
     argvs = [_cmd(home, args)[3:] for home, args in calls]
-    proc = subprocess.run([sys.executable, "-c", _BATCH], input=json.dumps(argvs),
+    clocks: list[float | None] = list(at) if at is not None else [None] * len(argvs)
+    proc = subprocess.run([sys.executable, "-c", _BATCH],
+                          input=json.dumps([list(pair) for pair in zip(clocks, argvs)]),
                           capture_output=True, text=True, env=_env(None), timeout=120,
                           check=False)
     assert proc.returncode == 0 and not proc.stderr, proc.stderr

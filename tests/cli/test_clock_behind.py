@@ -9,43 +9,17 @@ sets per command (fixed dates, never today's)."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from cli_helpers import _env
+from cli_helpers import meshaid_batch
 from ledger_helpers import NOW
 
 DAY = 86400.0
 
-# Runs [at, argv] pairs through the real entry point; time.time is patched
-# before meshaid is imported, so every default wall clock reads `at`.
-_CLOCKED = """
-import contextlib, io, json, sys, time
-clock = [0.0]
-time.time = lambda: clock[0]
-from meshaid.node.cli.main import main
-results = []
-for at, argv in json.load(sys.stdin):
-    clock[0] = at
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(argv)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (exc.code is not None)
-    results.append([int(code), out.getvalue(), err.getvalue()])
-json.dump(results, sys.stdout)
-"""
-
-
 def clocked(calls: list[tuple[float, Path, list[str]]]) -> list[tuple[int, str, str]]:
-    argvs = [[at, ["--data-dir", str(home), *args]] for at, home, args in calls]
-    proc = subprocess.run([sys.executable, "-c", _CLOCKED], input=json.dumps(argvs),
-                          capture_output=True, text=True, env=_env(None), timeout=120,
-                          check=False)
-    assert proc.returncode == 0 and not proc.stderr, proc.stderr
-    return [tuple(r) for r in json.loads(proc.stdout)]
+    """Each (wall clock, node, args) through the real entry point, in one interpreter."""
+    runs = meshaid_batch([(home, args) for _, home, args in calls], at=[at for at, _, _ in calls])
+    return [(run.returncode, run.stdout, run.stderr) for run in runs]
 
 
 def test_needs_of_a_node_ten_days_behind_or_at_1970_are_open_elsewhere(tmp_path: Path) -> None:
