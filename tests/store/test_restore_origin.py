@@ -22,15 +22,22 @@ def row(store: Store, raw: bytes) -> tuple:
         [hashlib.sha256(raw).digest()]).fetchone()
 
 
-def test_a_restored_record_keeps_its_first_hearing() -> None:
+def superseded() -> tuple[World, Store, r.Record]:
+    """Anna's need with two updates: the first heard from node 7 (SNR 4.5, RSSI
+    -97, 2 hops) at NOW + 5, then superseded by the second at NOW + 6."""
     w = World.build()
-    net = w.net
-    need = net.need(w.anna, 10)
-    u1 = net.update(w.anna, need, qty=9)
-    u2 = net.update(w.anna, need, qty=1, status=2)
+    need = w.net.need(w.anna, 10)
+    u1 = w.net.update(w.anna, need, qty=9)
+    u2 = w.net.update(w.anna, need, qty=1, status=2)
     store = w.store(need)
     store.ingest(u1.raw, now=NOW + 5, heard=RxMeta(sender=7, snr=4.5, rssi=-97.0, hops=2))
     store.ingest(u2.raw, now=NOW + 6)
+    return w, store, u1
+
+
+def test_a_restored_record_keeps_its_first_hearing() -> None:
+    w, store, u1 = superseded()
+    net = w.net
     before = row(store, u1.raw)
     assert before == (0, NOW + 5, 7, 4.5, -97.0, 2, NOW + 5)
     assert gc.collect(store).records == 1 and row(store, u1.raw) is None
@@ -55,14 +62,8 @@ def test_a_restored_record_of_ours_stays_ours_and_out_of_the_outbox() -> None:
 
 
 def test_a_tombstone_from_before_m009_restores_as_received_now() -> None:
-    w = World.build()
+    w, store, u1 = superseded()
     net = w.net
-    need = net.need(w.anna, 10)
-    u1 = net.update(w.anna, need, qty=9)
-    u2 = net.update(w.anna, need, qty=1, status=2)
-    store = w.store(need)
-    store.ingest(u1.raw, now=NOW + 5, heard=RxMeta(sender=7, snr=4.5, rssi=-97.0, hops=2))
-    store.ingest(u2.raw, now=NOW + 6)
     assert gc.collect(store).records == 1
     store.db.execute("UPDATE collected SET local = NULL, received_at = NULL, heard_node = NULL,"
                      " heard_snr = NULL, heard_rssi = NULL, heard_hops = NULL, heard_at = NULL")
