@@ -61,6 +61,7 @@ CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
 UNVOUCHED = 64  # sketchers remembered as unvouched
 ALLOW_SHARE = 1.0  # of our bulk band, per hour, that one member's pulls may have beyond their air
 ALLOW_SAVED = 900.0  # seconds of that allowance a member may save up
+SENT_GRACE_S = 15.0  # after our copy of a record went out, a digest still lacking it missed it
 SMALL_GAP = 4  # a decoded gap of at most this many records is closed by its own
 # repairs and requests: their records are news, checked after `news_interval`
 
@@ -174,9 +175,24 @@ class Answers:
             self.recon.resume(sender, now)
         if msg.count <= eng.count + cfg.boot_gap:
             self.boot.retracted(sender, now)  # a claim of being ahead it does not make
-        if not msg.boot and eng.arrivals.explains(msg.count, msg.fingerprint, eng.count,
-                                                  eng.fingerprint, now):
-            eng.trickle.consistent()  # the same, or lacking only records still in flight
+        lacks = None if msg.boot else eng.arrivals.lacking(
+            msg.count, msg.fingerprint, eng.count, eng.fingerprint)
+        if lacks is not None:
+            # Ours less a few records that reached us lately: those still in flight
+            # will reach it; those it should hold by now (our own copy went out a
+            # while ago and missed it, or they are older than in-flight ones) go
+            # again at once, one packet where a sketch round takes three.
+            lost = eng.arrivals.lost_sends(lacks, now, SENT_GRACE_S)
+            queued = sum(1 for x in lost
+                         if self._repair_id(x, sender, now)
+                         or (peer.active and self._resend(x, now)))
+            if all(now - t <= eng.arrivals.window for t, _x in lacks):
+                eng.trickle.consistent()  # in flight, or on its way again
+                return
+            if queued == len(lost):
+                return  # older gaps, each on its way again
+        elif not msg.boot and (msg.count, msg.fingerprint) == (eng.count, eng.fingerprint):
+            eng.trickle.consistent()
             return
         if msg.count > eng.count + cfg.boot_gap:
             if not self.boot.doubts(sender, now):
@@ -192,7 +208,7 @@ class Answers:
             # A node far behind: let it hear our digest soon, so it can pull from us.
             eng.trickle.reset(now, cfg.news_interval)
             return
-        if self._lacks_one(msg, sender, now):
+        if lacks is None and self._lacks_one(msg, sender, now):
             return
         self._mismatch(msg, now, peer)
 
@@ -205,7 +221,26 @@ class Answers:
         eng = self.eng
         if msg.count != eng.count - 1:
             return False
-        info = eng.infos.get((msg.fingerprint ^ eng.fingerprint).to_bytes(8, "big"))
+        return self._repair_id(msg.fingerprint ^ eng.fingerprint, sender, now)
+
+    def _resend(self, x: int, now: float) -> bool:
+        """Send record `x` again, unpaid, if we sent it before and it may go again
+        (`Arrivals.resend`: a few times while it is recent, whoever asks: what a
+        spoofed digest can cause is bounded per record, not per packet). Our own
+        send missed a neighbour that syncs with us; its account is rarely enough for
+        a record (a quiet node earns little), and a sketch round would cost more."""
+        eng = self.eng
+        info = eng.infos.get(x.to_bytes(8, "big"))
+        if info is None or (info.id not in eng.sends and not eng.arrivals.resend(x)):
+            return False
+        if info.id not in eng.sends:
+            lo, hi = eng.cfg.repair_window
+            eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), True)
+        return True
+
+    def _repair_id(self, x: int, sender: int, now: float) -> bool:
+        """`_repair` the record of id `x` (an integer) for `sender`, if we hold it."""
+        info = self.eng.infos.get(x.to_bytes(8, "big"))
         return info is not None and self._repair(info, sender, now)
 
     def _mismatch(self, msg: m.Digest, now: float, peer: Peer) -> None:

@@ -188,6 +188,8 @@ class Inbox(Outbox):
         # Urgent records (critical needs, revocations) are relayed by every node once:
         # on a lossy mesh, redundancy is what makes them arrive in seconds.
         suppress = self.cfg.forward_suppress if crowd or not urgent else self.cfg.urgent_suppress
+        if not info.trusted:
+            suppress = 1  # a newcomer's hello: one copy heard around us carries it on
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), suppress, 1,
                                   "forward", covered))
 

@@ -28,39 +28,76 @@ from __future__ import annotations
 from collections import deque
 
 MAX_MISSING = 3  # records a digest may lack and still be explained
+RESENDS = 2  # unpaid resends of a record of ours that a neighbour's digest still lacks
 RECENT_KEPT = 24  # arrivals remembered
 
 
 class Arrivals:
-    """The ids that reached this node lately, newest last."""
+    """The ids that reached this node lately, newest last, and when we last sent each."""
 
     def __init__(self, window: float, size: int = RECENT_KEPT) -> None:
         self.window = window
         self.recent: deque[tuple[float, int]] = deque(maxlen=size)
+        self.sent_at: dict[int, float] = {}  # of ids in `recent` only
+        self.resends: dict[int, int] = {}  # likewise
 
     def add(self, x: int, now: float) -> None:
         """Record id `x` (as an integer) reached us at `now`."""
+        if len(self.recent) == self.recent.maxlen:
+            self.sent_at.pop(self.recent[0][1], None)
+            self.resends.pop(self.recent[0][1], None)
         self.recent.append((now, x))
+
+    def sent(self, x: int, now: float) -> None:
+        """We transmitted record `x` at `now` (remembered while it is recent)."""
+        if any(y == x for _t, y in self.recent):
+            self.sent_at[x] = now
 
     def explains(self, their_count: int, their_fp: int, my_count: int, my_fp: int,
                  now: float) -> bool:
         """Whether a digest (their_count, their_fp) is ours less some records that
         reached us within `window` seconds (at most MAX_MISSING of them)."""
+        if their_count == my_count:
+            return their_fp == my_fp
+        lacks = self.lacking(their_count, their_fp, my_count, my_fp)
+        return lacks is not None and all(now - t <= self.window for t, _x in lacks)
+
+    def lacking(self, their_count: int, their_fp: int, my_count: int,
+                my_fp: int) -> list[tuple[float, int]] | None:
+        """The recent arrivals (time, id) a digest lacks, if it is ours less some of
+        them (at most MAX_MISSING, whatever their age); None if it is not."""
         missing = my_count - their_count
         if not 0 < missing <= MAX_MISSING:
-            return missing == 0 and their_fp == my_fp
-        ids = [x for t, x in self.recent if now - t <= self.window]
+            return None
+        when = {x: t for t, x in self.recent}
+        ids = list(when)
         target = my_fp ^ their_fp
         if missing == 1:
-            return target in ids
-        pool = set(ids)
+            return [(when[target], target)] if target in when else None
         for i, a in enumerate(ids):
             if missing == 2:
-                if (target ^ a) in pool and (target ^ a) != a:
-                    return True
+                b = target ^ a
+                if b in when and b != a:
+                    return [(when[a], a), (when[b], b)]
                 continue
             for b in ids[i + 1:]:
                 c = target ^ a ^ b
-                if c in pool and c != a and c != b:
-                    return True
-        return False
+                if c in when and c != a and c != b:
+                    return [(when[a], a), (when[b], b), (when[c], c)]
+        return None
+
+    def lost_sends(self, lacks: list[tuple[float, int]], now: float,
+                   grace: float) -> list[int]:
+        """Of the records a neighbour's digest lacks, those it should hold by now:
+        arrived here before `window`, or sent by us more than `grace` seconds ago
+        (our copy missed it: a collision, a jammer at its end)."""
+        return [x for t, x in lacks
+                if now - t > self.window or now - self.sent_at.get(x, now) > grace]
+
+    def resend(self, x: int) -> bool:
+        """Whether record `x`, which we sent, may go once more unpaid (at most
+        RESENDS times while it is recent); counts it if so."""
+        if x not in self.sent_at or self.resends.get(x, 0) >= RESENDS:
+            return False
+        self.resends[x] = self.resends.get(x, 0) + 1
+        return True

@@ -287,6 +287,7 @@ class Outbox:
 
     def _sent(self, rid: bytes, now: float) -> None:
         self.sends.pop(rid, None)
+        self.arrivals.sent(int.from_bytes(rid, "big"), now)
         self.recon.got(rid)
 
     # ------------------------------------------------------------ urgent rechecks
@@ -303,8 +304,8 @@ class Outbox:
         due = self.watch.due(now, recent, crowd, self.hood.listing)
         for rid, missing in due:
             info = self.infos.get(rid)
-            if info is None or rid in self.sends:
-                continue
+            if info is None or (rid in self.sends and self.sends[rid].tag != "repair"):
+                continue  # (an answer to others waits in the bulk band: not for this)
             delay = self.rng.uniform(*self.cfg.urgent_window)
             if missing is None:  # a crowd heard nobody with it: once more, to all
                 self.sends[rid] = _Send(now + delay, self._priority(info, fresh=True), 1, 0,
