@@ -258,8 +258,12 @@ class Answers:
         return not eng.arrivals.explains(peer.count, peer.fingerprint, eng.count,
                                          eng.fingerprint, eng.last_time)
 
-    def on_sketch(self, msg: m.Sketch, sender: int, now: float) -> None:
-        """Symbols of a neighbour's sketch: once decoded, repair and request."""
+    def on_sketch(self, msg: m.Sketch, sender: int, now: float, payer: int | None = None,
+                  ) -> None:
+        """Symbols of a neighbour's sketch: once decoded, repair and request (the
+        repairs paid from `payer`'s account: the sender's, unless the packet did
+        not sound like it)."""
+        payer = sender if payer is None else payer
         eng = self.eng
         if msg.start == 0:
             self.unvouched.pop(sender, None)
@@ -293,7 +297,7 @@ class Answers:
         unpaid = 0
         for x in sorted(result.ours):
             info = eng.infos.get(x.to_bytes(8, "big"))
-            if info is not None and (unpaid or not self._repair(info, sender, now)):
+            if info is not None and (unpaid or not self._repair(info, payer, now)):
                 unpaid += 1  # its sketch paid for no more: it may ask for the rest
         if unpaid and sender not in self.unvouched:
             self.recon.offer(unpaid, sender, now)

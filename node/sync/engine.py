@@ -72,6 +72,7 @@ NEWCOMER_HELLOS_PER_HOUR = 2.0  # hellos of unadmitted keys relayed, all keys to
 # mesh this many relays an hour per node, whatever the attacker spends)
 NEWCOMER_BURST = 2.0
 QUIET_INTERVALS = 16  # Trickle intervals of this many Imin: a quiet mesh (see poll)
+SPOOFED = 1 << 32  # added to a sender's number whose packet did not sound like it
 SETTLE_SLICE = 250  # ids coded into the sketch per poll while starting (about 8 ms)
 
 
@@ -270,7 +271,13 @@ class Engine(Inbox):
             # records (signed), sketches and requests (checked against our own set,
             # answered only as far as its air paid), and that air as credit.
             self.stats.dropped["implausible-sender"] += 1
-        self.answers.heard(msg, meta.sender, len(payload), now)
+        # Whom an answer to this packet is for, and whose account pays for it: its
+        # sender, or, for a packet that did not sound like the sender, a number of
+        # its own (no node's number: nobody else's account, no stream of the real
+        # node's). What a real neighbour's air earned and it has not used yet is
+        # thus spent on that neighbour only, never on requests in its name.
+        who = meta.sender if self.plausible else meta.sender | SPOOFED
+        self.answers.heard(msg, who, len(payload), now)
         if self.plausible and meta.hops == 0 and not peer.active and (
                 isinstance(msg, m.Records | m.Sketch)
                 or (isinstance(msg, m.Digest)
@@ -289,13 +296,14 @@ class Engine(Inbox):
                     self.hood.learn(peer, msg)
                 self.answers.on_digest(msg, meta.sender, peer, now)
             case m.Sketch():
-                self.answers.on_sketch(msg, meta.sender, now)
+                self.answers.on_sketch(msg, meta.sender, now, payer=who)
             case m.Request():
-                self.answers.on_request(msg, meta.sender, now)
+                self.answers.on_request(msg, who, now)
             case m.More():
-                self.answers.on_more(msg, meta.sender, now)
+                self.answers.on_more(msg, who, now)
             case m.Pull():
-                self.answers.on_pull(msg, meta.sender, now)
+                if self.plausible:  # (a pull in a voice not the puller's serves nobody)
+                    self.answers.on_pull(msg, meta.sender, now)
 
     def _differing_neighbour(self, now: float) -> bool:
         """Whether a neighbour heard lately (not one pulling the ledger: its pulls
