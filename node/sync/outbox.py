@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from . import messages as m
 from . import riblt
 from .budget import BULK, NORMAL, URGENT, Budget
+from .inflight import Arrivals
 from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, SyncConfig
 from .ratelimit import AuthorRates
 from .relays import Neighbourhood
@@ -97,6 +98,7 @@ class Outbox:
     answers: Answers
     recon: Reconciler
     trickle: Trickle
+    arrivals: Arrivals
     started: bool
     started_at: float
     rates: AuthorRates

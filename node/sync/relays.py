@@ -226,13 +226,20 @@ class Neighbourhood:
         return (set(peer.neighbours) - self.denied(sender, now)) | {short(sender)}
 
     def listing(self, node: int, senders: set[int]) -> int:
-        """How many of `senders` announced `node` among their neighbours (their
-        transmissions reached it, most likely)."""
+        """How many of `senders` announced `node` among their neighbours while
+        `node`'s own list names them too (their transmissions reached it, most
+        likely). Both ends, as for coverage (`denied`): a number announcing a real
+        neighbour of ours that does not hear it (a lie, an echo) covers nothing,
+        nor does any list while `node`'s own is not known."""
+        target = self.peers.get(node)
+        if target is None or target.neighbours is None:
+            return 0
         nid = short(node)
         count = 0
         for sender in senders:
             peer = self.peers.get(sender)
-            if peer is not None and peer.neighbours is not None and nid in peer.neighbours:
+            if peer is not None and peer.neighbours is not None and nid in peer.neighbours \
+                    and short(sender) in target.neighbours:
                 count += 1
         return count
 
