@@ -13,7 +13,8 @@ cycle (default 10 %), claiming any sender it likes. Per attack we report
 * delay of the victim's critical needs (and of normal board posts), four
   of each posted during the attack (sixteen at full size): the mean time until every honest node
   holds one, minus the same without the attack (">" marks a run where some
-  never arrived everywhere);
+  never arrived everywhere), and for critical needs the worst single one
+  (its time with the attack minus the same probe's without);
 * the largest table any honest engine holds (answers.table_sizes), the
   non-member records stored, and the slowest single poll() in milliseconds.
 
@@ -172,6 +173,7 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
             delays.append((size.duration_s - t0) if lacking else arrive - t0)
         if delays:
             out[f"{name}_delay"] = sum(delays) / len(delays)
+            out[f"{name}_delays"] = delays
             out[f"{name}_missing"] = missing
     tables: dict[str, int] = {}
     nonmember = 0
@@ -208,6 +210,7 @@ def measure(attack: str, size: Size, seeds: int = 1, duty_pct: float = 10.0) -> 
     delays, largest tables and polls): the row of the table."""
     caused = air = 0.0
     delays: dict[str, list[float]] = {"critical": [], "board": []}
+    worst = {"critical": 0.0, "board": 0.0}  # the most one probe was delayed
     missing = {"critical": 0, "board": 0}
     tables: dict[str, int] = {}
     nonmember = 0
@@ -221,6 +224,9 @@ def measure(attack: str, size: Size, seeds: int = 1, duty_pct: float = 10.0) -> 
             if f"{name}_delay" in hit and f"{name}_delay" in base:
                 values.append(hit[f"{name}_delay"] - base[f"{name}_delay"])
                 missing[name] += hit[f"{name}_missing"]
+                worst[name] = max(worst[name], *(
+                    h - b for h, b in zip(hit[f"{name}_delays"], base[f"{name}_delays"],
+                                          strict=True)))
         for key, value in hit["tables"].items():
             tables[key] = max(tables.get(key, 0), value)
         nonmember = max(nonmember, hit["nonmember_stored"])
@@ -235,15 +241,16 @@ def measure(attack: str, size: Size, seeds: int = 1, duty_pct: float = 10.0) -> 
     for name, got in delays.items():
         if got:
             row[f"{name}_delay"] = round(sum(got) / len(got), 1)
+            row[f"{name}_worst"] = round(worst[name], 1)
             row[f"{name}_missing"] = missing[name]
     return row
 
 
 COLUMNS = [("attack", 16), ("attacker_air", 9), ("honest_caused", 9), ("ratio", 6),
-           ("critical_delay", 9), ("board_delay", 9), ("table_max", 7),
-           ("nonmember_stored", 8), ("poll_ms", 8)]
-HEAD = ["attack", "atk air", "caused", "ratio", "crit +s", "board +s", "table", "nonmem",
-        "poll ms"]
+           ("critical_delay", 9), ("critical_worst", 9), ("board_delay", 9),
+           ("table_max", 7), ("nonmember_stored", 8), ("poll_ms", 8)]
+HEAD = ["attack", "atk air", "caused", "ratio", "crit +s", "worst +s", "board +s", "table",
+        "nonmem", "poll ms"]
 
 
 def table(rows: list[dict[str, Any]]) -> str:

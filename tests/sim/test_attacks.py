@@ -33,11 +33,12 @@ def test_unadmitted_keys_flooding_the_mesh_are_held_to_the_quota() -> None:
 
 def test_the_table_prints_one_row_per_attack() -> None:
     rows = [{"attack": "echo", "attacker_air": 1.0, "honest_caused": 0.5, "ratio": 0.5,
-             "critical_delay": 3.0, "critical_missing": 0, "board_delay": 70.0,
+             "critical_delay": 3.0, "critical_worst": 9.5, "critical_missing": 0,
+             "board_delay": 70.0,
              "board_missing": 2, "table_max": 4, "nonmember_stored": 0, "poll_ms": 1.5}]
     lines = attacks.table(rows).splitlines()
     assert lines[0].split()[0] == "attack" and len(lines) == 2
-    assert ">70.0" in lines[1] and lines[1].startswith("echo")
+    assert ">70.0" in lines[1] and lines[1].startswith("echo") and "9.5" in lines[1]
 
 
 def test_a_low_duty_flood_of_fresh_keys_costs_the_mesh_less_than_its_air() -> None:
