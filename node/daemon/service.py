@@ -202,6 +202,7 @@ class Daemon:
         if engine is None:
             return
         engine.set_channel_utilization(event.channel_util_pct)
+        engine.set_routers_near(event.routers_near)
         if self._seed_pending:
             self._seed_pending = False
             radio_s = event.air_util_tx_pct / 100.0 * 3600.0

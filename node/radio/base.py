@@ -96,6 +96,7 @@ class Metrics:
     channel_util_pct: float
     air_util_tx_pct: float  # share of the last hour this radio transmitted
     at: float = 0.0
+    routers_near: int = 0  # firmware routers (ROUTER, ROUTER_LATE, REPEATER) heard directly
 
 
 @dataclass(frozen=True)

@@ -137,3 +137,26 @@ def settings_from_spec(spec: str, **overrides: Any) -> MeshtasticSettings:
             host, port = rest, str(TCP_PORT)
         return MeshtasticSettings(transport="tcp", host=host, port=int(port), **overrides)
     raise ValueError(f"radio must be serial[:PATH] or tcp:HOST[:PORT], not {spec!r}")
+
+
+ROUTER_ROLES = frozenset({"ROUTER", "ROUTER_LATE", "REPEATER"})
+NODE_STALE_S = 24 * 3600.0  # a node not heard for a day is not counted as near
+
+
+def routers_near(nodes: dict[str, Any] | None, me: int, wall_now: float) -> int:
+    """How many nodes of the library's node list (`iface.nodes`) are firmware
+    routers heard directly lately: role ROUTER, ROUTER_LATE or REPEATER in their
+    node info, hopsAway 0 (the library leaves a zero out, so a missing field is
+    0), heard in the last day. Malformed entries count for nothing."""
+    count = 0
+    for entry in (nodes or {}).values():
+        if not isinstance(entry, dict) or entry.get("num") == me:
+            continue
+        user = entry.get("user")
+        role = user.get("role") if isinstance(user, dict) else None
+        hops = entry.get("hopsAway", 0)
+        heard = entry.get("lastHeard")
+        if role in ROUTER_ROLES and hops == 0 and isinstance(heard, int | float) \
+                and wall_now - heard < NODE_STALE_S:
+            count += 1
+    return count

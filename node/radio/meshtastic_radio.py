@@ -42,6 +42,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import replace
 from typing import Any
 
 from meshtastic import BROADCAST_NUM
@@ -53,6 +54,7 @@ from .base import (
     DeviceInfo,
     Dropped,
     LinkState,
+    Metrics,
     RadioEvent,
     Received,
     SendResult,
@@ -66,6 +68,7 @@ from .meshtastic_config import (
     device_metrics,
     error_name,
     node_info_metrics,
+    routers_near,
 )
 from .meshtastic_iface import Hooks, open_interface
 from .meshtastic_link import Link, SendJob, remember
@@ -193,7 +196,7 @@ class MeshtasticRadio:
         self._emit(LinkState(True, self.settings.describe(), self.device, now))
         metrics = node_info_metrics(conn.iface.getMyNodeInfo(), now)
         if metrics is not None:
-            self._emit(metrics)
+            self._emit(self._with_routers(metrics, conn))
         threading.Thread(target=self._work, args=(conn,), name="meshtastic-send",
                          daemon=True).start()
 
@@ -328,7 +331,7 @@ class MeshtasticRadio:
             self._on_routing(conn, raw)
         elif sender == conn.me:
             if port == _TELEMETRY:
-                self._on_telemetry(raw.decoded.payload)
+                self._on_telemetry(raw.decoded.payload, conn)
         elif port != self.settings.app_port:
             self._drop("other_port")
         elif raw.via_mqtt:
@@ -360,9 +363,18 @@ class MeshtasticRadio:
                 return
         self._result(entry[0], err == 0, error_name(err) if err else "")
 
-    def _on_telemetry(self, payload: bytes) -> None:
+    def _on_telemetry(self, payload: bytes, conn: Link) -> None:
         metrics = device_metrics(payload, time.monotonic())
         if metrics is None:  # a malformed or non-device telemetry frame is only counted
             self._drop("bad_telemetry")
         elif metrics is not NO_METRICS:
-            self._emit(metrics)
+            self._emit(self._with_routers(metrics, conn))
+
+    @staticmethod
+    def _with_routers(metrics: Metrics, conn: Link) -> Metrics:
+        """`metrics` with the firmware routers the radio's node list has in range."""
+        try:
+            near = routers_near(dict(conn.iface.nodes or {}), conn.me, time.time())
+        except (AttributeError, RuntimeError, TypeError):  # a library without a node list
+            near = 0
+        return replace(metrics, routers_near=near)

@@ -143,7 +143,7 @@ class SimRadio:
             return
         mesh = self.air.mesh
         self.deliver(Metrics(mesh.channel_utilization(self.idx), mesh.air_util_tx(self.idx),
-                             self.air.now))
+                             self.air.now, mesh.routers_near(self.idx)))
         self._timer = self._later(self.air.metrics_every, self._metrics)
 
     def send(self, payload: bytes, *, hop_limit: int, priority: int, token: int,

@@ -129,6 +129,11 @@ class Mesh(Flooding):
         for a in nodes or range(self.n):
             self.nodes[a].nbrs = self.wiring.neighbours(a, self.nodes, self.snr_report_max)
 
+    def routers_near(self, node: int) -> int:
+        """How many firmware routers `node` hears directly (as its node list says)."""
+        return sum(1 for n in self.topology.neighbors(node)
+                   if self.nodes[n].role is Role.ROUTER)
+
     def set_role(self, node: int, role: Role) -> None:
         """Change a node's role."""
         self.nodes[node].role = role

@@ -163,6 +163,8 @@ class Simulation:
         seed = self.sc.seed * 1000 + n
         if self.protocol == "meshaid":
             engine = Engine(ledger, self._config(), n, seed)
+            # What the radio's node list would say: firmware routers in direct range.
+            engine.set_routers_near(self.mesh.routers_near(n))
             member = self.world.members.get(n)
             if member is not None:  # its key is vouched in the template: it signs tickets
                 engine.signer = identity.signer(member.key)

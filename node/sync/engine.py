@@ -72,6 +72,7 @@ NEWCOMER_HELLOS_PER_HOUR = 2.0  # hellos of unadmitted keys relayed, all keys to
 # mesh this many relays an hour per node, whatever the attacker spends)
 NEWCOMER_BURST = 2.0
 QUIET_INTERVALS = 16  # Trickle intervals of this many Imin: a quiet mesh (see poll)
+BEACON_S = 900.0  # beside a firmware router and no far peer known: a digest at hop 1 this often
 SPOOFED = 1 << 32  # added to a sender's number whose packet did not sound like it
 SETTLE_SLICE = 250  # ids coded into the sketch per poll while starting (about 8 ms)
 
@@ -127,6 +128,8 @@ class Engine(Inbox):
         self._raws: dict[bytes, bytes] = {}  # recently seen record bytes, oldest first
         self._wake: float | None = None
         self.plausible = True  # the packet being handled looked like its claimed sender
+        self.routers_near = 0  # firmware routers in direct range, as the radio reports
+        self.next_beacon: float | None = None
         # Our admitted member key, if this node has one (ticket.py): it signs the
         # tickets that let us pull beyond our own air. Set by whoever runs us.
         self.signer: Signer | None = None
@@ -245,6 +248,14 @@ class Engine(Inbox):
     def set_channel_utilization(self, pct: float) -> None:
         self.budget.channel_util_pct = pct
 
+    def set_routers_near(self, count: int) -> None:
+        """How many firmware routers (ROUTER, ROUTER_LATE, REPEATER roles) the radio
+        hears directly: ledger peers may sit behind them (see `_beacon`)."""
+        if (count > 0) != (self.routers_near > 0):
+            self.next_beacon = None  # (re)planned at the next poll
+            self._dirty = True
+        self.routers_near = count
+
     def receive(self, payload: bytes, meta: RxMeta, now: float) -> None:
         """A packet heard on our port. Never raises for any payload."""
         self.start(now)
@@ -305,6 +316,27 @@ class Engine(Inbox):
                 if self.plausible:  # (a pull in a voice not the puller's serves nobody)
                     self.answers.on_pull(msg, meta.sender, now)
 
+    def _beacon(self, out: list[Outgoing], now: float) -> None:
+        """Beside a firmware router, and while no ledger peer is known behind one
+        (`far_scope` 0), send our digest at hop 1 every `BEACON_S` or so: the
+        router carries it one hop further, and ledger nodes there, hearing us
+        only through it, learn that we sit behind a router (relays.py) and send
+        at hop 1 themselves. Without it, two islands that only a mast joins
+        never hear each other: each sends at hop 0, since it hears ledger peers
+        of its own. One small packet per node beside a router per quarter hour."""
+        if self.routers_near <= 0:
+            return
+        if self.next_beacon is None:
+            self.next_beacon = now + BEACON_S * self.rng.uniform(0.1, 1.0)
+            return
+        if now < self.next_beacon:
+            return
+        self.next_beacon = now + BEACON_S * self.rng.uniform(0.75, 1.25)
+        if self.hood.far_scope(now, self.cfg.max_scope) > 0:
+            return  # our digests travel through the router already
+        self._emit(out, m.Digest(self.count, self.fingerprint, self.boot.active), "beacon",
+                   NORMAL, now, hop_limit=1)
+
     def _differing_neighbour(self, now: float) -> bool:
         """Whether a neighbour heard lately (not one pulling the ledger: its pulls
         serve it) said, after our set last changed (and its records settled),
@@ -348,6 +380,7 @@ class Engine(Inbox):
             listed, nbrs, relays = self.hood.announcement(now, crowd)
             emit(m.Digest(self.count, self.fingerprint, self.boot.active, nbrs, listed, relays),
                  "digest", NORMAL)
+        self._beacon(out, now)
         self._rechecks(now)
         # Fresh records first: under load, reconciliation waits for the budget left.
         self._poll_records(out, now)

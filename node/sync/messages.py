@@ -14,7 +14,6 @@ from ..ledger.wire import DecodeError, Reader, Writer
 from . import riblt
 
 VERSION = 1
-PORTNUM = 287  # Meshtastic private application port (256-511) used by default
 RECORDS, DIGEST, SKETCH, REQUEST, MORE, PULL = 1, 2, 3, 4, 5, 6
 TYPE_NAMES = {RECORDS: "records", DIGEST: "digest", SKETCH: "sketch", REQUEST: "request",
               MORE: "more", PULL: "pull"}

@@ -99,6 +99,8 @@ class Outbox:
     recon: Reconciler
     trickle: Trickle
     arrivals: Arrivals
+    routers_near: int
+    next_beacon: float | None
     started: bool
     started_at: float
     rates: AuthorRates
@@ -165,6 +167,8 @@ class Outbox:
         times += [s.due for s in self.sends.values()]
         times += self.watch.times()
         times += self.answers.times()
+        if self.next_beacon is not None and self.routers_near > 0:
+            times.append(self.next_beacon)
         if not self.sketch.ready:
             times.append(self.last_time + SETTLE_PAUSE_S)  # keep coding the sketch in
         if self._deferred_until is not None:
@@ -187,11 +191,12 @@ class Outbox:
         return False
 
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
-              records: tuple[bytes, ...] = (), far: bool | None = None) -> bool:
-        """Put `msg` on air if the budget allows, at our far scope (relays.py) if it
-        may serve a peer only radio-only relays reach (`far`; when None, judged by
-        the message: `_serves_far`), else at hop 0; at hop 1 if we hear no ledger
-        peer at all (a probe)."""
+              records: tuple[bytes, ...] = (), far: bool | None = None,
+              hop_limit: int | None = None) -> bool:
+        """Put `msg` on air if the budget allows, at `hop_limit` if given, else at
+        our far scope (relays.py) if it may serve a peer only radio-only relays
+        reach (`far`; when None, judged by the message: `_serves_far`), else at
+        hop 0; at hop 1 if we hear no ledger peer at all (a probe)."""
         payload = m.encode(msg, self.cfg.network_tag)
         cost = self.cfg.airtime(len(payload))
         if not self._affordable(cost, prio, now):
@@ -204,6 +209,8 @@ class Outbox:
             scope = 0
         if not scope and now - self.started_at > PROBE_AFTER_S and not self.hood.has_direct_peer(now):
             scope = 1  # no ledger peer heard in range: let relays carry us to one (a probe)
+        if hop_limit is not None:
+            scope = hop_limit
         out.append(Outgoing(payload, scope, tag, prio, records=records, airtime=cost,
                             at=now))
         return True
