@@ -7,8 +7,10 @@ from __future__ import annotations
 from meshaid.node.ledger import codec, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
+from meshaid.node.sync.engine import Engine
+from meshaid.node.sync.ports import RxMeta
 
-from .harness import HOUR, Ledger, Mesh, Radio, clone
+from .harness import HOUR, Ledger, Mesh, Radio, clone, line
 
 
 def fresh_mesh(n: int, edges: list[tuple[int, int]], seed: int = 1, radio: Radio | None = None,
@@ -64,3 +66,16 @@ def spam_records(ledger: Ledger, count: int, seed: int = 200) -> list[bytes]:
         out.append(codec.encode(r.Revoke(identity.public_bytes(ledger.keys[1]), 0, "spam"), key,
                                 4, ledger.stamp + k + 3, ledger.network).raw)
     return out
+
+
+def middle_gets(text: str, urgency: int) -> tuple[Mesh, Engine, bytes, tuple[int, int]]:
+    """Node 1 of a settled line 0 - 1 - 2 has just got a new need of node 0's:
+    the mesh, node 1's engine, the record, and node 1's (count, fingerprint)
+    before it (node 2's set, until node 1 relays it)."""
+    mesh = fresh_mesh(3, line(3), seed=11)
+    mesh.run_for(600.0)
+    eng = mesh.engines[1]
+    before = (eng.count, eng.fingerprint)
+    raw = mesh.ledger.sign(0, r.Need(1, text, 10, 4, urgency))
+    eng.receive(m.encode(m.Records((raw,)), eng.cfg.network_tag), RxMeta(sender=0), mesh.now)
+    return mesh, eng, raw, before

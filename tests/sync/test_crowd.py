@@ -13,8 +13,8 @@ from meshaid.node.sync.inflight import Arrivals
 from meshaid.node.sync.ports import RxMeta
 from meshaid.node.sync.relays import Neighbourhood
 
-from .harness import HOUR, Mesh, clique, line, rid
-from .meshes import fresh_mesh
+from .harness import HOUR, Mesh, clique, rid
+from .meshes import fresh_mesh, middle_gets
 
 
 def _warm_crowd(n: int, seed: int) -> Mesh:
@@ -52,12 +52,7 @@ def test_a_digest_lacking_only_a_record_in_flight_plans_no_sketch() -> None:
     relay on its way will bring it, so node 1 plans no sketch. The same digest once
     the record has had time to arrive is a real gap: then node 1 acts on it (a
     gap of exactly one record it holds: it sends that record, answers.py)."""
-    mesh = fresh_mesh(3, line(3), seed=11)
-    mesh.run_for(600.0)
-    eng = mesh.engines[1]
-    before = (eng.count, eng.fingerprint)
-    raw = mesh.ledger.sign(0, r.Need(1, "tarps", 10, 4, 1))
-    eng.receive(m.encode(m.Records((raw,)), eng.cfg.network_tag), RxMeta(sender=0), mesh.now)
+    mesh, eng, raw, before = middle_gets("tarps", 1)
     assert eng.count == before[0] + 1
     old = m.encode(m.Digest(*before), eng.cfg.network_tag)
     t = mesh.now + eng.cfg.forward_window[1]

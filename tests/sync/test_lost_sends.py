@@ -11,15 +11,14 @@ jammer beside the one link into a cluster delayed critical needs there by up to
 
 from __future__ import annotations
 
-from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync.answers import SENT_GRACE_S
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.inflight import RESENDS, Arrivals
 from meshaid.node.sync.ports import RxMeta
 
-from .harness import line, rid
-from .meshes import fresh_mesh, spam_records
+from .harness import rid
+from .meshes import fresh_mesh, middle_gets, spam_records
 
 
 def test_arrivals_name_what_a_digest_lacks_and_which_of_it_is_overdue() -> None:
@@ -42,12 +41,7 @@ def test_arrivals_name_what_a_digest_lacks_and_which_of_it_is_overdue() -> None:
 def _relayed() -> tuple[Engine, bytes, tuple[int, int], float]:
     """Node 1 of a line 0-1-2 got a critical need from node 0 and relayed it: the
     engine, the record, node 2's set before it and when the relay went."""
-    mesh = fresh_mesh(3, line(3), seed=11)
-    mesh.run_for(600.0)
-    eng = mesh.engines[1]
-    before = (eng.count, eng.fingerprint)
-    raw = mesh.ledger.sign(0, r.Need(1, "insulin", 10, 4, 3))
-    eng.receive(m.encode(m.Records((raw,)), eng.cfg.network_tag), RxMeta(sender=0), mesh.now)
+    mesh, eng, raw, before = middle_gets("insulin", 3)
     t = mesh.now
     while rid(raw) in eng.sends:
         assert t < mesh.now + eng.cfg.urgent_window[1] + 1.0
