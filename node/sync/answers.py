@@ -37,20 +37,18 @@ are due cancels them, like relays.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import messages as m
-from . import riblt
-from . import ticket as tk
+from . import vouch
 from .bootstrap import Bootstrap
-from .budget import BULK, SHARE
 from .credit import Credits
+from .members import Members
 from .outbox import MAX_REPAIRS
 from .ports import RecordInfo
 from .reconcile import Reconciler
-from .relays import Peer, short
+from .relays import Peer
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -59,8 +57,6 @@ Emit = Callable[[m.Message, str, int], bool]
 CREDIT_HOLD = 900.0  # seconds an account is kept after its last credit
 CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
 UNVOUCHED = 64  # sketchers remembered as unvouched
-ALLOW_SHARE = 1.0  # of our bulk band, per hour, that one member's pulls may have beyond their air
-ALLOW_SAVED = 900.0  # seconds of that allowance a member may save up
 SENT_GRACE_S = 15.0  # after our copy of a record went out, a digest still lacking it missed it
 SMALL_GAP = 4  # a decoded gap of at most this many records is closed by its own
 # repairs and requests: their records are news, checked after `news_interval`
@@ -73,7 +69,8 @@ class Answers:
         self.eng = engine
         cfg = engine.cfg
         self.recon = Reconciler(cfg, engine.rng, engine.node, engine.sketch)
-        self.recon.more_rank = self._more_rank
+        self.recon.more_rank = lambda sketcher: vouch.more_rank(
+            engine.hood.peers, engine.node, sketcher, self.unvouched)
         self.recon.differs = self._differs
         self.recon.degree = lambda: engine.hood.degree(engine.clock)
         self.recon.far_peer = lambda peer: engine.hood.is_far_peer(peer, engine.last_time)
@@ -82,13 +79,9 @@ class Answers:
         # An account holds at most what one full-size request can pay for, twice.
         self.unvouched: dict[int, None] = {}  # sketchers whose last sketch was unlike their digest
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
-        # Members' pulls (ticket.py): answered beyond their own air, from an allowance.
-        rate = ALLOW_SHARE * SHARE[BULK] * cfg.budget_s_per_hour / 3600.0
-        self.allow = tk.Allowances(rate, max(ALLOW_SAVED * rate,
-                                             cfg.pull_batch * cfg.airtime(cfg.payload_cap)))
-        self.tickets: dict[int, bytes] = {}  # responder -> our ticket for it
-        self.admitted_at = -1e9  # when our own ledger last counted our key admitted
-        self.checked_at = -1e9  # when we last asked it
+        # Members' asks (members.py): answered beyond their own air, from an allowance.
+        self.members = Members(engine, self._differs)
+        self.recon.ticket = self.recon.wants.ticket = self.members.ask
 
     def heard(self, msg: m.Message, sender: int, size: int, now: float) -> None:
         """Credit `sender` with the air of a packet heard from it (`size` bytes)."""
@@ -97,29 +90,17 @@ class Answers:
         if isinstance(msg, m.Records):
             for raw in msg.records:  # how large records are: what our requests ask for
                 self.recon.record_size += (len(raw) - self.recon.record_size) / 32
+            self.members.heard_answer(msg, sender, self.recon.wants.ids)
             if not msg.relay:
                 return  # a pull answer: paid for by its puller, it pays for nothing more
+        elif isinstance(msg, m.Sketch):
+            self.members.heard_answer(msg, sender, self.recon.wants.ids)
         if isinstance(msg, (m.Pull, m.More, m.Request)) and \
                 getattr(msg, "target", None) == eng.node:
             self.credits.earn(sender, air, now)
             return
         listeners = max(1, len(eng.hood.neighbours(now)))
         self.credits.earn(sender, air / listeners, now)
-
-    def _more_rank(self, sketcher: int) -> int | None:
-        """Where we stand among `sketcher`'s announced neighbours in the order of
-        who asks it for more symbols (a hash of both numbers); behind them all
-        when its list is not known yet; None (do not ask) when we never heard a
-        digest from it: a node number made up for a sketch is asked nothing."""
-        peer = self.eng.hood.peers.get(sketcher)
-        me = short(self.eng.node)
-        if peer is None or peer.count <= 0 or sketcher in self.unvouched:
-            return None
-        if peer.neighbours is None or me not in peer.neighbours:
-            return 1 + len(peer.neighbours or ())
-        order = sorted(peer.neighbours, key=lambda n: hashlib.sha256(
-            sketcher.to_bytes(4, "big") + n.to_bytes(2, "big")).digest())
-        return order.index(me)
 
     def afford(self, who: int, msg: m.Message) -> bool:
         """Debit the air of `msg` from `who`'s account; False if it does not cover it."""
@@ -135,8 +116,10 @@ class Answers:
         air = eng.cfg.airtime(len(m.encode(pull, eng.cfg.network_tag)))
         return self.credits.spend(who, 2 * air, eng.last_time)
 
-    def _repair(self, info: RecordInfo, who: int, now: float, thin: bool = True) -> bool:
-        """Queue `info` for `who` if its account covers a packet of it alone."""
+    def _repair(self, info: RecordInfo, who: int, now: float, thin: bool = True,
+                member: bool = False) -> bool:
+        """Queue `info` for `who` if its account covers a packet of it alone (or,
+        `member`: a member asking us, its allowance does: members.py `allowed`)."""
         eng = self.eng
         if info.id in eng.sends:
             return True
@@ -144,15 +127,24 @@ class Answers:
                 1 for s in eng.sends.values() if s.tag == "repair") >= MAX_REPAIRS:
             return False  # enough answers wait already: this one is not taken (nor paid)
         cheapest = eng.cfg.airtime(m.RECORDS_ROOM + 1 + m.MIN_RECORD)
-        if self.credits.balance(who, now) < cheapest:
+        if self.credits.balance(who, now) < cheapest and not member:
             return False
         raw = eng.raw(info.id)
-        if raw is None or not self.credits.spend(
-                who, eng.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw)), now):
+        air = eng.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw)) if raw is not None else 0.0
+        if raw is None or not (self.credits.spend(who, air, now)
+                               or (member and self.members.allowed(who, air, now))):
             return False
         lo, hi = eng.cfg.repair_window
         eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), thin)
         return True
+
+    def afford_asked(self, who: int, msg: m.Message) -> bool:
+        """`afford`, or for a member asking us, its allowance (symbols for a MORE)."""
+        if self.afford(who, msg):
+            return True
+        eng = self.eng
+        air = eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag)))
+        return self.members.allowed(who, air, eng.last_time)
 
     def on_digest(self, msg: m.Digest, sender: int, peer: Peer, now: float) -> None:
         """A neighbour's digest: note it, and plan a sketch, a pull or our digest."""
@@ -267,7 +259,7 @@ class Answers:
         eng = self.eng
         if msg.start == 0:
             self.unvouched.pop(sender, None)
-            if not self.vouched(msg, sender):
+            if not vouch.vouched(eng.hood.peers, msg, sender):
                 # Unlike what its sender last said of itself: read it (what decodes
                 # in these symbols is still requested and repaired, as paid), but
                 # ask no MORE for it, sketch nothing for it, cancel nothing for it.
@@ -280,7 +272,7 @@ class Answers:
             # it codes our very set (then ours would say nothing more).
             result = self.recon.on_sketch(msg, sender, now, eng.count,
                                           serves=sender not in self.unvouched
-                                          or self._codes(msg, eng.count, eng.fingerprint))
+                                          or vouch.codes(msg, eng.count, eng.fingerprint))
         except ValueError:
             eng.stats.dropped["bad-sketch"] += 1
             return
@@ -306,25 +298,6 @@ class Answers:
             if rid not in eng.outside:  # held outside the sync set: asking brings nothing new
                 self.recon.want(rid, sender, now)
 
-    def vouched(self, msg: m.Sketch, sender: int) -> bool:
-        """Does a sketch (from index 0) agree with its sender's own last digest?
-        Symbol 0 of a sketch codes every id of the set: its id sum is the set's
-        fingerprint and its count the set's count (mod 256). A sketch unlike what
-        its sender last said of itself (or from a sender that never said, or
-        said it only at a signal not its own) is not worth a request, a MORE or
-        a repair: a forged sketch gets no answer, and cancels no sketch of ours."""
-        peer = self.eng.hood.peers.get(sender)
-        return peer is not None and peer.count > 0 and self._codes(msg, peer.count,
-                                                                   peer.fingerprint)
-
-    @staticmethod
-    def _codes(msg: m.Sketch, count: int, fingerprint: int) -> bool:
-        """Does a sketch from index 0 code a set of this count and fingerprint?"""
-        if msg.start != 0 or msg.count != count or len(msg.symbols) < riblt.SYMBOL_BYTES:
-            return False
-        first = riblt.parse_symbols(msg.symbols[:riblt.SYMBOL_BYTES])[0]
-        return first.ids == fingerprint and first.count % 256 == count % 256
-
     def on_request(self, msg: m.Request, sender: int, now: float) -> None:
         """Ids someone asked for: queue the ones we hold as repairs, as far as its
         account covers them (a request naming another node is that node's)."""
@@ -333,13 +306,19 @@ class Answers:
             self.recon.got(rid)  # someone asked already: the answer serves us too
         if msg.target is not None and msg.target != eng.node:
             return
+        # A member naming us (its ticket in this request, or believed within the
+        # hour) is answered beyond its own air, from its allowance.
+        member = msg.target is not None and self.members.believe(sender, msg.ticket, now)
         for rid in msg.ids:
             info = eng.infos.get(rid)
-            if info is not None and not self._repair(info, sender, now, msg.target is None):
+            if info is not None and not self._repair(info, sender, now, msg.target is None,
+                                                     member):
                 break
 
     def on_more(self, msg: m.More, sender: int, now: float) -> None:
         """A request for more symbols of a sketch (ours, or one we wait for too)."""
+        if msg.target == self.eng.node and msg.ticket:
+            self.members.believe(sender, msg.ticket, now)  # its answer: afford_asked
         self.recon.on_more(msg, sender, now)
 
     def on_pull(self, msg: m.Pull, sender: int, now: float) -> None:
@@ -359,45 +338,10 @@ class Answers:
         if not self.boot.on_pull(msg, sender, now):
             eng.stats.dropped["pull-parts"] += 1
             return
-        verify = getattr(eng.ledger, "member_signed", None)
-        if msg.ticket and verify is not None and not self.allow.check(
-                sender, msg.ticket, tk.message(cfg.network_tag, sender, eng.node), verify, now):
-            eng.stats.dropped["bad-ticket"] += 1  # answered as any pull: as far as it paid
+        if msg.ticket:
+            self.members.believe(sender, msg.ticket, now)  # if not: answered as paid
         # (A pull without a ticket from a puller whose ticket we checked within the
         # hour draws on its allowance too: tickets go once per half hour.)
-
-    def allowance(self, who: int, msg: m.Message, refund: bool) -> bool:
-        """Debit (or, `refund`, give back) the air of `msg` from `who`'s member
-        allowance; False if it has no checked ticket or not enough left."""
-        eng = self.eng
-        air = eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag)))
-        if refund:
-            self.allow.refund(who, air)
-            return True
-        return self.allow.spend(who, air, eng.last_time)
-
-    def ticket(self, responder: int) -> bytes:
-        """Our ticket for pulling from `responder`; empty when we hold no member key,
-        or our own ledger does not count it admitted (yet: a joiner learns its own
-        vouch from its first pulls, a newcomer waits for one), checked at most
-        every `pull_timeout`: a ticket nobody can check buys nothing, and the
-        pull must then pay for its answer."""
-        eng = self.eng
-        verify = getattr(eng.ledger, "member_signed", None)
-        if eng.signer is None or verify is None:
-            return b""
-        now = eng.last_time
-        if responder not in self.tickets:
-            if len(self.tickets) >= tk.MAX_ALLOWED:
-                self.tickets.clear()
-            self.tickets[responder] = tk.make(eng.signer, eng.cfg.network_tag, eng.node,
-                                              responder)
-        mine = self.tickets[responder]
-        if now - self.admitted_at > tk.HOLD and now - self.checked_at >= eng.cfg.pull_timeout:
-            self.checked_at = now
-            if verify(mine[:4], tk.message(eng.cfg.network_tag, eng.node, responder), mine[4:]):
-                self.admitted_at = now
-        return mine if now - self.admitted_at <= tk.HOLD else b""
 
     def times(self) -> list[float]:
         """When the answering side next has work."""
@@ -406,11 +350,12 @@ class Answers:
     def poll(self, emit: Emit, now: float) -> None:
         """Send what is due: sketches, MOREs, requests, pulls and pull answers."""
         eng = self.eng
-        self.recon.poll(emit, now, eng.count, self.afford)
+        self.recon.poll(emit, now, eng.count, self.afford_asked)
         self.boot.poll(emit, now, eng.hood.peers, eng.count, self.recon.record_size,
-                       self.afford_probe, self.ticket if eng.signer is not None else None)
+                       self.afford_probe,
+                       self.members.ticket if eng.signer is not None else None)
         self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.afford,
-                               busy=not eng.sketch.ready, allowance=self.allowance)
+                               busy=not eng.sketch.ready, allowance=self.members.allowance)
 
     def table_sizes(self) -> dict[str, int]:
         """Entries in every table the engine keeps, for the attack suite."""
@@ -426,5 +371,5 @@ class Answers:
             "sort_orders": boot.orders.parts if boot.orders.ready else 0,
             "doubted": len(boot.doubted),
             "credit_accounts": len(self.credits),
-            "member_allowances": len(self.allow),
+            "member_allowances": len(self.members.allow),
         }

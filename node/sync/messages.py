@@ -57,13 +57,15 @@ class Request:
     ids: tuple[bytes, ...]
     target: int | None = None  # the node asked to answer (None: anyone holding them)
     pad: int = 0  # zero ids after the ids (a multiple of 8 bytes): air paid for the answer
+    ticket: bytes = b""  # empty, or a member's ticket (TICKET_LEN bytes; needs a target)
 
 
 @dataclass(frozen=True)
 class More:
     target: int  # the sketch sender's node number
     start: int
-    pad: int = 0  # zero bytes after `start`: air paid for the answer
+    pad: int = 0  # zero bytes after `start` (and any ticket): air paid for the answer
+    ticket: bytes = b""  # empty, or a member's ticket (TICKET_LEN bytes, ticket.py)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class Pull:
 PAD_FLAG = 0x80  # in PULL's `parts` byte: a u8 padding length and that many zeros follow
 TICKET_FLAG = 0x40  # in PULL's `parts` byte: a ticket follows (after any padding)
 TICKET_LEN = 68  # 4-byte author short id + 64-byte Ed25519 signature
+REQUEST_TICKET = 1  # REQUEST: the byte after the target when a ticket follows
+MORE_TICKET = 0x8000  # in MORE's index field: a ticket follows the index
+MAX_INDEX = MORE_TICKET - 1
 
 
 Message = Records | Digest | Sketch | Request | More | Pull
@@ -113,14 +118,21 @@ def encode(msg: Message, tag: bytes) -> bytes:
             w.raw(msg.symbols)
         case Request():
             w.u8(VERSION << 4 | REQUEST).raw(tag)
+            if msg.ticket and (msg.target is None or len(msg.ticket) != TICKET_LEN):
+                raise ValueError("a request's ticket is TICKET_LEN bytes, to a named node")
             if msg.target is not None:
                 w.fixed(msg.target, 4)
+            if msg.ticket:
+                w.u8(REQUEST_TICKET).raw(msg.ticket)
             for rid in msg.ids:
                 w.raw(rid)
             w.raw(bytes(msg.pad - msg.pad % ID_LEN))
         case More():
-            w.u8(VERSION << 4 | MORE).raw(tag).fixed(msg.target, 4).fixed(msg.start, 2)
-            w.raw(bytes(msg.pad))
+            if msg.start > MAX_INDEX or (msg.ticket and len(msg.ticket) != TICKET_LEN):
+                raise ValueError("a MORE's index is below 2^15, its ticket TICKET_LEN bytes")
+            w.u8(VERSION << 4 | MORE).raw(tag).fixed(msg.target, 4)
+            w.fixed(msg.start | (MORE_TICKET if msg.ticket else 0), 2)
+            w.raw(msg.ticket).raw(bytes(msg.pad))
         case Pull():
             w.u8(VERSION << 4 | PULL).raw(tag).fixed(msg.target, 4).u8(msg.part)
             w.u8(msg.parts | (PAD_FLAG if msg.pad else 0) | (TICKET_FLAG if msg.ticket else 0))
@@ -189,19 +201,27 @@ def decode(payload: bytes) -> Message:
             raise DecodeError("out-of-range", "sketch symbols not a positive multiple of 13 bytes")
         msg = Sketch(count, start, body)
     elif kind == REQUEST:
-        targeted = rd.remaining() % ID_LEN == 4
+        ticketed = rd.remaining() % ID_LEN == (4 + 1 + TICKET_LEN) % ID_LEN
+        targeted = ticketed or rd.remaining() % ID_LEN == 4
         target = rd.fixed(4, "target") if targeted else None
+        ticket = b""
+        if ticketed:
+            if rd.u8("ticket flag") != REQUEST_TICKET:
+                raise DecodeError("out-of-range", "reserved request flag")
+            ticket = rd.raw(TICKET_LEN, "ticket")
         body = rd.raw(rd.remaining(), "ids")
         if not body or len(body) % ID_LEN:
             raise DecodeError("out-of-range", "request ids not a positive multiple of 8 bytes")
         # Zero ids (padding) stay in: nobody holds a record with that id.
-        msg = Request(tuple(body[i : i + ID_LEN] for i in range(0, len(body), ID_LEN)), target)
+        msg = Request(tuple(body[i : i + ID_LEN] for i in range(0, len(body), ID_LEN)), target,
+                      ticket=ticket)
     elif kind == MORE:
         target, start = rd.fixed(4, "target"), rd.fixed(2, "start")
+        ticket = rd.raw(TICKET_LEN, "ticket") if start & MORE_TICKET else b""
         pad = rd.raw(rd.remaining(), "padding")
         if any(pad):
             raise DecodeError("out-of-range", "padding that is not zero")
-        msg = More(target, start, len(pad))
+        msg = More(target, start & MAX_INDEX, len(pad), ticket)
     else:
         target = rd.fixed(4, "target")
         part, parts = rd.u8("part"), rd.u8("parts")
@@ -230,8 +250,8 @@ def pad_to(msg: Request | More | Pull, size: int, tag: bytes) -> Request | More 
     if room <= 0:
         return msg
     if isinstance(msg, Request):
-        return Request(msg.ids, msg.target, msg.pad + room - room % ID_LEN)
+        return Request(msg.ids, msg.target, msg.pad + room - room % ID_LEN, msg.ticket)
     if isinstance(msg, More):
-        return More(msg.target, msg.start, msg.pad + room)
+        return More(msg.target, msg.start, msg.pad + room, msg.ticket)
     return Pull(msg.target, msg.part, msg.parts, msg.cursor, min(255, max(0, room - 1)),
                 msg.ticket)

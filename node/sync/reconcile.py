@@ -94,6 +94,7 @@ class Reconciler:
         # whether the sketch being sent serves one (then it travels that far).
         self.far_peer: Callable[[Peer], bool] = lambda peer: True
         self.far_node: Callable[[int], bool] = lambda node: True
+        self.ticket: Callable[[int], bytes | None] = lambda node: None  # members.py `ask`
         self.sketch_far = True
 
     def _backoff(self, frame: int = 0) -> float:
@@ -345,8 +346,11 @@ class Reconciler:
                 if self.driving == sender:
                     self.driving = None
                 continue
-            # Padded to a full packet: the sketcher answers with one packet of symbols.
-            more = m.pad_to(m.More(sender, start), self.cfg.payload_cap, self.tag)
+            # Padded to a full packet (the sketcher answers with one packet of
+            # symbols), or a member's ticket (answered from its allowance).
+            ticket = self.ticket(sender)
+            more = m.More(sender, start, ticket=ticket) if ticket is not None else \
+                m.pad_to(m.More(sender, start), self.cfg.payload_cap, self.tag)
             if emit(more, "more", BULK):
                 self.driving = sender
                 # Asked again if its symbols do not come (a lost MORE or answer).

@@ -26,6 +26,7 @@ def _golden_record() -> bytes:
 def cases() -> list[tuple[str, m.Message]]:
     ids = [bytes.fromhex("0123456789abcdef"), bytes.fromhex("fedcba9876543210")]
     sketch = riblt.Sketch(64, [int.from_bytes(i, "big") for i in ids])
+    ticket = bytes.fromhex("5e123475") + bytes(range(64))
     return [
         ("records", m.Records((_golden_record(),))),
         ("pull answer", m.Records((_golden_record(),), relay=False, end=True, after=ids[0])),
@@ -40,8 +41,9 @@ def cases() -> list[tuple[str, m.Message]]:
         ("pull after cursor", m.Pull(0x0A0B0C0D, 0, 2, bytes([1]) + (60_000_000 << 16).to_bytes(6, "big")
                                      + ids[0])),
         ("pull, padded", m.Pull(0x0A0B0C0D, 2, 3, b"", 5)),
-        ("pull with a member's ticket", m.Pull(0x0A0B0C0D, 0, 3, b"", 0,
-                                               bytes.fromhex("5e123475") + bytes(range(64)))),
+        ("pull with a member's ticket", m.Pull(0x0A0B0C0D, 0, 3, b"", 0, ticket)),
+        ("request with a member's ticket", m.Request((ids[1],), 0x12345678, ticket=ticket)),
+        ("more with a member's ticket", m.More(0x12345678, 32, ticket=ticket)),
     ]
 
 

@@ -36,6 +36,8 @@ class Wants:
         self.cfg = cfg
         # record id -> (when to ask, asks so far, who holds it)
         self.ids: dict[bytes, tuple[float, int, int | None]] = {}
+        # How to ask a node (members.py): None pads, else our ticket (b"": shown already).
+        self.ticket: Callable[[int], bytes | None] = lambda holder: None
 
     def want(self, rid: bytes, holder: int | None, now: float,
              backoff: Callable[[], float]) -> None:
@@ -68,10 +70,15 @@ class Wants:
         per = max(1, int((self.cfg.payload_cap - m.RECORDS_ROOM) // size))
         tag = self.cfg.network_tag
         for holder, due_ids in by_holder.items():
-            for i in range(0, len(due_ids), per):
-                chunk = tuple(due_ids[i : i + per])
+            # A member names the holder with its ticket instead of padding: it is
+            # answered from its allowance, up to `pull_batch` packets a request.
+            ticket = self.ticket(holder) if holder is not None else None
+            step = per if ticket is None else per * self.cfg.pull_batch
+            for i in range(0, len(due_ids), step):
+                chunk = tuple(due_ids[i : i + step])
                 want = min(self.cfg.payload_cap, int(m.RECORDS_ROOM + 1.1 * size * len(chunk)))
-                req = m.pad_to(m.Request(chunk, holder), want, tag)
+                req = m.Request(chunk, holder, ticket=ticket) if ticket is not None else \
+                    m.pad_to(m.Request(chunk, holder), want, tag)
                 if not emit(req, "request", NORMAL):
                     return
                 for rid in chunk:  # ask again if unanswered

@@ -208,7 +208,9 @@ def test_any_sequence_of_well_formed_hostile_packets_is_survived(data: st.DataOb
                 max_size=27))))
         elif kind == "more":
             msg = m.More(data.draw(st.sampled_from([0, 1, 99])),
-                         data.draw(st.sampled_from([0, 16, 512, 1023, 1024, 65535])))
+                         data.draw(st.sampled_from([0, 16, 512, 1023, 1024, m.MAX_INDEX])),
+                         ticket=data.draw(st.sampled_from([b""]) | st.binary(
+                             min_size=m.TICKET_LEN, max_size=m.TICKET_LEN)))
         else:
             parts = data.draw(st.integers(1, 16))
             cursor = data.draw(st.sampled_from([b"", bytes(15), b"\xff" * 15, b"\x01" * 15]))

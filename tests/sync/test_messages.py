@@ -41,11 +41,19 @@ sketches = st.builds(
     st.integers(1, 16).flatmap(lambda k: st.binary(min_size=k * riblt.SYMBOL_BYTES,
                                                    max_size=k * riblt.SYMBOL_BYTES)),
 )
-requests = st.builds(
-    m.Request,
-    st.lists(st.binary(min_size=m.ID_LEN, max_size=m.ID_LEN), min_size=1, max_size=27).map(tuple),
-)
-mores = st.builds(m.More, U32, U16)
+TICKETS = st.sampled_from([b""]) | st.binary(min_size=m.TICKET_LEN, max_size=m.TICKET_LEN)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> m.Request:
+    target = draw(st.none() | U32)
+    ticket = draw(TICKETS) if target is not None else b""
+    ids = draw(st.lists(st.binary(min_size=m.ID_LEN, max_size=m.ID_LEN), min_size=1,
+                        max_size=19 if ticket else 27))
+    return m.Request(tuple(ids), target, ticket=ticket)
+
+
+mores = st.builds(m.More, U32, st.integers(0, m.MAX_INDEX), st.just(0), TICKETS)
 
 
 @st.composite
@@ -57,7 +65,7 @@ def pulls(draw: st.DrawFn) -> m.Pull:
     return m.Pull(draw(U32), draw(st.integers(0, parts - 1)), parts, cursor)
 
 
-STRATEGIES = {"records": records, "digest": digests(), "sketch": sketches, "request": requests,
+STRATEGIES = {"records": records, "digest": digests(), "sketch": sketches, "request": requests(),
               "more": mores, "pull": pulls()}
 any_message = st.one_of(*STRATEGIES.values())
 
@@ -336,3 +344,22 @@ def test_padding_and_targets_round_trip_and_reach_the_asked_size() -> None:
     for bad in (pull[:-1], pull[:9] + b"\x00", bytes(pull[:-1]) + b"\x01"):
         with pytest.raises(DecodeError):
             m.decode(bytes(bad))
+
+
+def test_tickets_in_requests_and_mores_are_strict() -> None:
+    """A member's ticket in a REQUEST (body 1 mod 8: target, flag byte 1, ticket)
+    or a MORE (bit 15 of the index) is read exactly; anything else is refused."""
+    tag = b"\x01\x02"
+    ticket = bytes(range(1, 69))
+    req = m.encode(m.Request((b"\x07" * 8,), 5, ticket=ticket), tag)
+    assert m.decode(req) == m.Request((b"\x07" * 8,), 5, ticket=ticket)
+    with pytest.raises(DecodeError):
+        m.decode(req[:7] + b"\x02" + req[8:])  # a reserved flag byte
+    more = m.encode(m.More(5, 16, ticket=ticket), tag)
+    assert m.decode(more) == m.More(5, 16, ticket=ticket)
+    with pytest.raises(DecodeError):
+        m.decode(more[:-1])  # a ticket cut short
+    with pytest.raises(ValueError):
+        m.encode(m.More(5, m.MAX_INDEX + 1), tag)
+    with pytest.raises(ValueError):
+        m.encode(m.Request((b"\x07" * 8,), None, ticket=ticket), tag)

@@ -1,0 +1,138 @@
+"""Members' tickets, both ways: ours for the nodes we ask, theirs for what they ask us.
+
+Theory of operation
+-------------------
+A ticket (ticket.py) is an admitted member's signature of (puller, responder,
+network): its holder's PULLs, and its REQUESTs and MOREs naming that
+responder, may be answered beyond their own air, from a per-asker allowance
+of the responder's bulk band (PROTOCOL.md §9, "Members' pulls").
+
+As asker: `ticket(responder)` makes ours (one signature per responder, kept
+for at most `MAX_ALLOWED` responders) and hands it out only while our own
+ledger counts our key admitted (checked at most every `pull_timeout`): a
+ticket nobody can check buys nothing, so a newcomer keeps paying with
+padding.
+
+As responder: `believe` checks a ticket heard in a packet naming us (once
+per asker and `HOLD`, a pair that failed is not checked again); `spend`
+debits an answer from a believed asker's allowance, and `allowance` does so
+for a pull answer's packet (or pays it back when the budget refused it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from . import messages as m
+from . import ticket as tk
+from .budget import BULK, SHARE
+from .relays import Peer
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+ALLOW_SHARE = 1.0  # of our bulk band, per hour, that one member's asks may have beyond their air
+ALLOW_SAVED = 900.0  # seconds of that allowance a member may save up
+SHOW_EVERY = 1800.0  # seconds between our tickets to a node that answered (it believes one an hour)
+
+
+class Members:
+    def __init__(self, engine: Engine, differs: Callable[[Peer], bool]) -> None:
+        self.eng = engine
+        self.differs = differs  # whether a peer's last digest still differs from our set
+        cfg = engine.cfg
+        rate = ALLOW_SHARE * SHARE[BULK] * cfg.budget_s_per_hour / 3600.0
+        self.allow = tk.Allowances(rate, max(ALLOW_SAVED * rate,
+                                             cfg.pull_batch * cfg.airtime(cfg.payload_cap)))
+        self.tickets: dict[int, bytes] = {}  # responder -> our ticket for it
+        self.admitted_at = -1e9  # when our own ledger last counted our key admitted
+        self.checked_at = -1e9  # when we last asked it
+        # node asked -> (when our ticket last went to it in a REQUEST or MORE, whether
+        # it answered one of our asks since)
+        self.shown: dict[int, tuple[float, bool]] = {}
+
+    def ask(self, node: int) -> bytes | None:
+        """How to ask `node` (a REQUEST or MORE naming it): None when we cannot
+        show a ticket (pad the ask to its answer's size); else unpadded, with
+        the ticket returned, or with none (b"") when `node` answered an ask of
+        ours since our ticket last went to it, less than SHOW_EVERY ago."""
+        mine = self.ticket(node)
+        if not mine:
+            return None
+        now = self.eng.last_time
+        at, answered = self.shown.get(node, (-1e9, False))
+        if answered and now - at <= SHOW_EVERY:
+            return b""
+        if node not in self.shown and len(self.shown) >= tk.MAX_ALLOWED:
+            self.shown.clear()
+        self.shown[node] = (now, False)
+        return mine
+
+    def heard_answer(self, msg: m.Records | m.Sketch, sender: int,
+                     wanted: Mapping[bytes, tuple[float, int, int | None]]) -> None:
+        """A packet from `sender`: if it answers an ask of ours (symbols after
+        index 0, records we wanted from it), it holds our ticket, if one went."""
+        shown = self.shown.get(sender)
+        if shown is None or shown[1]:
+            return
+        if isinstance(msg, m.Sketch) and msg.start or isinstance(msg, m.Records) and any(
+                wanted.get(hashlib.sha256(raw).digest()[:8], (0, 0, None))[2] == sender
+                for raw in msg.records):
+            self.shown[sender] = (shown[0], True)
+
+    def believe(self, sender: int, ticket: bytes, now: float) -> bool:
+        """Whether `sender` holds a believed ticket for asking us, checking `ticket`
+        (heard in a packet naming us; may be empty) if it is new. A ticket that
+        fails is counted (`bad-ticket`): its packet is answered as any, as paid."""
+        eng = self.eng
+        verify = getattr(eng.ledger, "member_signed", None)
+        if verify is None or sender >> 32:
+            return False  # (a voice not the sender's own, engine.py: no ticket is its)
+        ok = self.allow.check(sender, ticket, tk.message(eng.cfg.network_tag, sender, eng.node),
+                              verify, now)
+        if ticket and not ok:
+            eng.stats.dropped["bad-ticket"] += 1
+        return ok
+
+    def allowed(self, who: int, air: float, now: float) -> bool:
+        """Debit `air` from the allowance of `who`, a member asking us (a believed
+        ticket), only while its own last plausible digest differs from our set: a
+        ticket replayed in its name buys nothing once it is level with us."""
+        peer = self.eng.hood.peers.get(who)
+        return peer is not None and peer.count > 0 and self.differs(peer) \
+            and self.allow.spend(who, air, now)
+
+    def allowance(self, who: int, msg: m.Message, refund: bool) -> bool:
+        """Debit (or, `refund`, give back) the air of `msg` from `who`'s member
+        allowance; False if it has no checked ticket or not enough left."""
+        eng = self.eng
+        air = eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag)))
+        if refund:
+            self.allow.refund(who, air)
+            return True
+        return self.allow.spend(who, air, eng.last_time)
+
+    def ticket(self, responder: int) -> bytes:
+        """Our ticket for asking `responder`; empty when we hold no member key,
+        or our own ledger does not count it admitted (yet: a joiner learns its own
+        vouch from its first pulls, a newcomer waits for one), checked at most
+        every `pull_timeout`: a ticket nobody can check buys nothing, and the
+        ask must then pay for its answer."""
+        eng = self.eng
+        verify = getattr(eng.ledger, "member_signed", None)
+        if eng.signer is None or verify is None:
+            return b""
+        now = eng.last_time
+        if responder not in self.tickets:
+            if len(self.tickets) >= tk.MAX_ALLOWED:
+                self.tickets.clear()
+            self.tickets[responder] = tk.make(eng.signer, eng.cfg.network_tag, eng.node,
+                                              responder)
+        mine = self.tickets[responder]
+        if now - self.admitted_at > tk.HOLD and now - self.checked_at >= eng.cfg.pull_timeout:
+            self.checked_at = now
+            if verify(mine[:4], tk.message(eng.cfg.network_tag, eng.node, responder), mine[4:]):
+                self.admitted_at = now
+        return mine if now - self.admitted_at <= tk.HOLD else b""
