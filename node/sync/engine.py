@@ -73,6 +73,7 @@ NEWCOMER_HELLOS_PER_HOUR = 2.0  # hellos of unadmitted keys relayed, all keys to
 NEWCOMER_BURST = 2.0
 QUIET_INTERVALS = 16  # Trickle intervals of this many Imin: a quiet mesh (see poll)
 BEACON_S = 900.0  # beside a firmware router and no far peer known: a digest at hop 1 this often
+BEACON_BACKOFF = 5  # doublings of that interval while beacons find nobody (up to 8 hours)
 SPOOFED = 1 << 32  # added to a sender's number whose packet did not sound like it
 SETTLE_SLICE = 250  # ids coded into the sketch per poll while starting (about 8 ms)
 
@@ -130,6 +131,7 @@ class Engine(Inbox):
         self.plausible = True  # the packet being handled looked like its claimed sender
         self.routers_near = 0  # firmware routers in direct range, as the radio reports
         self.next_beacon: float | None = None
+        self.beacons_unanswered = 0  # beacons sent since a ledger peer behind relays was known
         # Our admitted member key, if this node has one (ticket.py): it signs the
         # tickets that let us pull beyond our own air. Set by whoever runs us.
         self.signer: Signer | None = None
@@ -253,6 +255,7 @@ class Engine(Inbox):
         hears directly: ledger peers may sit behind them (see `_beacon`)."""
         if (count > 0) != (self.routers_near > 0):
             self.next_beacon = None  # (re)planned at the next poll
+            self.beacons_unanswered = 0
             self._dirty = True
         self.routers_near = count
 
@@ -323,7 +326,10 @@ class Engine(Inbox):
         only through it, learn that we sit behind a router (relays.py) and send
         at hop 1 themselves. Without it, two islands that only a mast joins
         never hear each other: each sends at hop 0, since it hears ledger peers
-        of its own. One small packet per node beside a router per quarter hour."""
+        of its own. While beacons find nobody, each waits twice as long as the
+        one before (15 minutes, then up to 8 hours): a router with no island
+        behind it (or a node list an attacker filled with made-up routers)
+        costs a few small packets a day."""
         if self.routers_near <= 0:
             return
         if self.next_beacon is None:
@@ -331,11 +337,14 @@ class Engine(Inbox):
             return
         if now < self.next_beacon:
             return
-        self.next_beacon = now + BEACON_S * self.rng.uniform(0.75, 1.25)
         if self.hood.far_scope(now, self.cfg.max_scope) > 0:
-            return  # our digests travel through the router already
-        self._emit(out, m.Digest(self.count, self.fingerprint, self.boot.active), "beacon",
-                   NORMAL, now, hop_limit=1)
+            self.beacons_unanswered = 0  # our digests travel through the router already
+        else:
+            self._emit(out, m.Digest(self.count, self.fingerprint, self.boot.active),
+                       "beacon", NORMAL, now, hop_limit=1)
+            self.beacons_unanswered += 1
+        wait = BEACON_S * 2 ** min(max(0, self.beacons_unanswered - 1), BEACON_BACKOFF)
+        self.next_beacon = now + wait * self.rng.uniform(0.75, 1.25)
 
     def _differing_neighbour(self, now: float) -> bool:
         """Whether a neighbour heard lately (not one pulling the ledger: its pulls

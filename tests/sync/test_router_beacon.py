@@ -16,10 +16,10 @@ from .harness import line
 from .meshes import fresh_mesh
 
 
-def _beacons(routers: int) -> list[int]:
+def _beacons(routers: int, seconds: float = 3 * BEACON_S) -> list[int]:
     mesh = fresh_mesh(2, line(2), seed=4)
     mesh.engines[0].set_routers_near(routers)
-    mesh.run_for(3 * BEACON_S)
+    mesh.run_for(seconds)
     return [s.out.hop_limit for s in mesh.sent if s.out.tag == "beacon"]
 
 
@@ -27,6 +27,15 @@ def test_a_node_beside_a_router_beacons_at_hop_one_now_and_then() -> None:
     got = _beacons(1)
     assert got and set(got) == {1}
     assert len(got) <= 4  # every quarter hour or so, not with every digest
+
+
+def test_beacons_that_find_nobody_come_ever_more_rarely() -> None:
+    """A router with nobody behind it (or made-up routers in the node list, which
+    anyone with the channel key can announce) costs a few packets a day: the
+    interval doubles after each beacon that found no ledger peer, up to 8 hours
+    (15 min, 30 min, 1, 2, 4, 8, 8 hours...)."""
+    day = _beacons(1, 24 * 3600.0)
+    assert 5 <= len(day) <= 9, len(day)
 
 
 def test_a_node_with_no_router_in_range_never_beacons() -> None:
