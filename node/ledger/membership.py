@@ -67,11 +67,14 @@ keys whose inputs changed (`_Step`), as long as no vouch changes validity
 (then both standings are computed again). Work is therefore near-linear in
 vouches + revokes when components are small, whatever their number. Where no
 vouch can change validity, the per-key step runs only for keys that drop a
-revoke of their own loop of revokes (`_revoke_loops`): a ring of n stewards
-each revoking the next costs one pass if a vouch closes it, but a few linear
-passes per key (about n^2) if a revoke does. Events are sorted first, and
-components are found in key order, so the result is the same for every
-arrival order.
+revoke of their own loop of revokes (`revokerings.revoke_loops`), and in a
+*ring* (a loop in which each key revokes only the next) the judgments of its
+keys share their walks around it (`revokerings.Rings`): a ring of n stewards
+each revoking the next costs a few linear passes whether a vouch or a revoke
+closes it. A loop with more revokes inside (chords) still costs a world per
+key that needs the step, each about the size of the loop. Events are sorted
+first, and components are found in key order, so the result is the same for
+every arrival order.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .records import Charter, Record
+from .revokerings import Rings, revoke_loops
 from .sccs import strongly_connected
 from .trustgraph import Cuts, Graph, Pins, Standing
 
@@ -260,8 +264,9 @@ def _resolve_part(whole: Graph, keys: list[bytes], done: _Settled) -> None:
     base, top = dict(part.low), dict(part.up)  # without revokes, nothing is cut
     rounds = len(graph.revokes) + 1 if graph.revokes else 0
     for _ in range(rounds):  # each round lowers or adds a cut
-        base, top, possible = part.settle(graph, found)
-        more = _own_records_aside(graph, part, base, possible, throughs, found)
+        settled = part.settle(graph, found)
+        base, top = settled[:2]
+        more = _own_records_aside(graph, part, settled, throughs, found)
         if not more:
             break
         found = {k: c for k, c in base.items() if k in part.keys} | more
@@ -276,11 +281,14 @@ def _resolve_part(whole: Graph, keys: list[bytes], done: _Settled) -> None:
         into.update((k, layer[k]) for k in keys if k in layer)
 
 
-def _own_records_aside(graph: Graph, part: _Part, base: Cuts, possible: Cuts,
+def _own_records_aside(graph: Graph, part: _Part, settled: tuple[Cuts, Cuts, Cuts],
                        throughs: dict[bytes, set[int]], found: Cuts) -> Cuts:
-    """The keys the per-key step cuts lower than `base` does, with their cuts."""
+    """The keys the per-key step cuts lower than the lower bound does, with
+    their cuts. `settled`: the component's (lower, upper, first upper)."""
+    base, top, possible = settled
     more: Cuts = {}
-    loop = _revoke_loops(graph, part.keys, throughs)
+    loops = revoke_loops(graph, part.keys, throughs)
+    rings: Rings | None = None
     for x in graph.subjects:
         floor, known = possible.get(x), base.get(x)
         if floor is None:
@@ -291,43 +299,23 @@ def _own_records_aside(graph: Graph, part: _Part, base: Cuts, possible: Cuts,
                 break
             if n < floor or not graph.speaks_past(x, n):
                 continue
-            if loop is not None and not any(  # no revoke of its loop dropped
-                    s > n or (x, s) in graph.forked for s in loop.get(x, ())):
+            if loops is not None and not any(  # no revoke of its loop dropped
+                    s > n or (x, s) in graph.forked for s in loops.inside.get(x, ())):
                 continue
-            local = local or graph.around(x)
-            if not local.speaks_past(x, n):
-                continue
-            got = part.settle(local.without(x, n), found)[0].get(x)
+            if loops is not None:
+                rings = rings or Rings(graph, loops.rings(), found, base, top,
+                                       part.low_pins, part.up_pins)
+            if rings is not None and x in rings:  # shared along its ring of revokes
+                got = rings.judge(x, n, len(throughs[x]) + 1)
+            else:
+                local = local or graph.around(x)
+                if not local.speaks_past(x, n):
+                    continue
+                got = part.settle(local.without(x, n), found)[0].get(x)
             if got is not None and got <= n:
                 more[x] = got
                 break
     return more
-
-
-def _revoke_loops(graph: Graph, keys: frozenset[bytes],
-                  throughs: dict[bytes, set[int]]) -> dict[bytes, list[int]] | None:
-    """Key -> the seqs of its revokes of keys in its own *loop* (strongly
-    connected component of "a revoked x"), when no vouch of the component can
-    change validity (each vouch of a revoked key unforked and at or below its
-    lowest through, the lowest cut it can get); else None. Then standing is
-    the same whatever the cuts, in the graph and in every per-key world (which
-    drops revokes only), and a cut depends on the others' through revokes
-    alone: a key none of whose dropped revokes stays in its loop changes only
-    keys downstream of it, so its cut there is its base cut."""
-    for a, vs in graph.vouches_by.items():
-        if a in throughs and any(v.seq > min(throughs[a]) or (a, v.seq) in graph.forked
-                                 for v in vs):
-            return None
-    succ: dict[bytes, set[bytes]] = {}
-    for rv in graph.revokes:
-        if rv.author in keys:
-            succ.setdefault(rv.author, set()).add(rv.subject)
-    loop = {k: i for i, comp in enumerate(strongly_connected(succ)) for k in comp}
-    inside: dict[bytes, list[int]] = {}
-    for rv in graph.revokes:
-        if rv.author in keys and loop[rv.author] == loop[rv.subject]:
-            inside.setdefault(rv.author, []).append(rv.seq)
-    return inside
 
 
 def components(graph: Graph) -> list[list[bytes]]:

@@ -21,7 +21,7 @@ and its forked ones removed: the world in which x's cut through n is judged).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .records import Charter, Record, Revoke, Vouch
@@ -187,7 +187,7 @@ class Graph:
                 self._signed.setdefault(a, set()).update(v.seq for v in vs)
         return any(s > through or (x, s) in self.forked for s in self._signed.get(x, ()))
 
-    def valid(self, author: bytes, seq: int, cuts: Cuts) -> bool:
+    def valid(self, author: bytes, seq: int, cuts: Mapping[bytes, int]) -> bool:
         cut = cuts.get(author)
         return cut is None or (seq <= cut and (author, seq) not in self.forked)
 
@@ -256,7 +256,7 @@ class Graph:
                 out[x] = cut
         return out
 
-    def said_about(self, x: bytes, st: Standing, judge: Cuts) -> dict[bytes, int]:
+    def said_about(self, x: bytes, st: Standing, judge: Mapping[bytes, int]) -> dict[bytes, int]:
         """Revoker -> lowest through of its revokes of x valid under `judge`, for
         the revokers that are stewards in `st` (the standing under `judge`)."""
         said: dict[bytes, int] = {}

@@ -10,6 +10,7 @@ import itertools
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from membership_reference import exhaustive_cuts, forks_of, rec
 
 from meshaid.node.ledger import identity, membership, trustgraph
 from meshaid.node.ledger import records as r
@@ -17,12 +18,6 @@ from meshaid.node.ledger import records as r
 KEYS = [identity.public_bytes(identity.key_from_seed(bytes([i + 1]) * 32)) for i in range(7)]
 FOUNDER = KEYS[0]
 SEQ_MAX = 6
-
-
-def rec(author: bytes, seq: int, body: r.Body, hlc: int = 0) -> r.Record:
-    kind = r.KIND_OF_BODY[type(body)]
-    raw = repr((author, seq, body, hlc)).encode()  # distinct bytes per distinct record
-    return r.Record(kind, author, seq, hlc, body, raw)
 
 
 def charter(admission: int, n_co: int) -> r.Record:
@@ -48,17 +43,6 @@ def build(raw_events: list[tuple[int, int, bool, int, int, int, int]]) -> list[r
                         else r.Revoke(KEYS[subject], through))
         out.append(rec(KEYS[author], seq, body, at))
     return out
-
-
-def forks_of(events: list[r.Record]) -> set[tuple[bytes, int]]:
-    seen: dict[tuple[bytes, int], bytes] = {}
-    forked = set()
-    for e in events:
-        k = (e.author, e.seq)
-        if k in seen and seen[k] != e.raw:
-            forked.add(k)
-        seen.setdefault(k, e.raw)
-    return forked
 
 
 def derive(ch: r.Record, events: list[r.Record],
@@ -200,35 +184,6 @@ def test_dense_graphs_terminate(admission, raw) -> None:
     ch = charter(admission, 2)
     events = build(raw)
     assert summary(derive(ch, events)) == summary(derive(ch, list(reversed(events))))
-
-
-def exhaustive_cuts(ch: r.Record, events: list[r.Record],
-                    forked: set[tuple[bytes, int]]) -> trustgraph.Cuts:
-    """membership.resolve without its short cuts: the components in order, and
-    for each, the alternating fixpoint on the whole graph, every revoked key of
-    the component, every through of a revoke of it, a world each (the rule of
-    PROTOCOL.md §4)."""
-    assert isinstance(ch.body, r.Charter)
-    graph = trustgraph.Graph(ch.body, ch.author, events, frozenset(forked))
-    found: trustgraph.Cuts = {}
-    for part in membership.components(graph):
-        while True:
-            base = membership.settle(graph, found)
-            more = {}
-            for x in part:
-                known = base.get(x)
-                for n in sorted({rv.through for rv in graph.revokes if rv.subject == x}):
-                    if known is not None and n >= known:
-                        break
-                    got = membership.settle(graph.without(x, n), found).get(x)
-                    if got is not None and got <= n:
-                        more[x] = got
-                        break
-            found |= {k: base[k] for k in part if k in base}
-            if not more:
-                break
-            found |= more
-    return found
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
