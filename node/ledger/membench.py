@@ -1,7 +1,7 @@
 """Membership benchmark: how long `membership.derive` takes on a large ledger.
 
     python -m meshaid.node.ledger.membench [--members 2000] [--revokes 200] [--attack 0]
-                                            [--chain 0 [--ring [--closed]]]
+                                            [--chain 0 [--ring [--closed] [--chords] [--past]]]
 
 Builds a network (founder, two co-stewards, admission 1) of `--members` members
 admitted by 60 stewards in two layers, then `--revokes` revocations in
@@ -18,8 +18,12 @@ revoke), so that whether each is cut hangs on whether the one before it is:
 a chain of N dependent revocations; with `--ring` the last of them also vouches
 for the first, so that the chain is one strongly connected component; with
 `--closed` too it also revokes the first, closing the loop of revokes as well
-(the worst case: membership.py, Cost). Records are built
-unsigned (membership never reads signatures); the clock values are fixed.
+(membership.py, Cost). Two variants the shared walks around a ring do not
+cover yet (PROTOCOL.md §4 Cost, open): `--chords`, each link also revokes the
+link after next; `--past`, each link also vouches (for membership only) for the
+link after next past its cut, so that cuts change whether vouches count.
+Records are built unsigned (membership never reads signatures); the clock
+values are fixed.
 Prints the median and worst time of `--runs` derivations and the outcome;
 asserts nothing.
 """
@@ -57,8 +61,8 @@ class _Ledger:
 
 
 def build(members: int, revokes: int, attack: int, seed: int = 7,
-          chain: int = 0, ring: bool = False,
-          closed: bool = False) -> tuple[r.Record, list[r.Record]]:
+          chain: int = 0, ring: bool = False, closed: bool = False,
+          chords: bool = False, past: bool = False) -> tuple[r.Record, list[r.Record]]:
     """(charter, vouch and revoke records) of the benchmark ledger."""
     rng = random.Random(seed)
     founder, k1, k2 = key(0), key(1), key(2)
@@ -128,6 +132,12 @@ def build(members: int, revokes: int, attack: int, seed: int = 7,
             led.sign(links[-1], r.Vouch(links[0], 1), seq=1)
             if closed:
                 led.sign(links[-1], r.Revoke(links[0], 1), seq=2)
+            for i, link in enumerate(links):
+                after_next = links[(i + 2) % chain]
+                if chords:
+                    led.sign(link, r.Revoke(after_next, 1), seq=3)
+                if past:
+                    led.sign(link, r.Vouch(after_next, 0), seq=4)
     return charter, led.events
 
 
@@ -140,10 +150,15 @@ def main() -> None:
     ap.add_argument("--ring", action="store_true", help="close the chain into a ring")
     ap.add_argument("--closed", action="store_true",
                     help="with --ring, the last link revokes the first too")
+    ap.add_argument("--chords", action="store_true",
+                    help="with --ring, each link also revokes the link after next")
+    ap.add_argument("--past", action="store_true",
+                    help="with --ring, each link also vouches for the link after next past its cut")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     charter, events = build(args.members, args.revokes, args.attack, chain=args.chain,
-                            ring=args.ring, closed=args.closed)
+                            ring=args.ring, closed=args.closed, chords=args.chords,
+                            past=args.past)
     n_rev = sum(isinstance(e.body, r.Revoke) for e in events)
     times = []
     out: dict[bytes, membership.Member] = {}
