@@ -18,20 +18,30 @@ record it pulled, needs and critical needs heard meanwhile included, unable
 to check them (on the blockaded-port scenario a joiner sat at one record for
 2.5 hours). So a cursor (class, hlc, id) means the same thing to
 any responder, and a partition moves to another responder, cursor and all,
-when its responder falls silent. A responder answers a PULL with up to
-packets of the records after the cursor; the puller pulls again
-a few seconds after a batch ends, or after `pull_timeout` if nothing came.
-Bootstrap ends when no neighbour is more than `boot_gap / 2` ahead;
-reconciliation finishes the job.
+when its responder falls silent. The puller pulls again a few seconds after
+a batch ends, or after `pull_timeout` if nothing came. Bootstrap ends when no
+neighbour is more than `boot_gap / 2` ahead; reconciliation finishes the job.
+
+A node that held a ledger when it fell behind (more than `boot_gap` records:
+a heal, a node off for a while; not a joiner whose full pass is under way,
+`passing`) catches up *since*: what it lacks is what
+came lately, the head of classes 1 and 2 in this order. Its streams start at
+class 1 (the membership it holds lets it check what comes), and `STALE`
+answers in a row that bring nothing new move the cursor to the start of the
+next class, or after the last class end the stream: it reached what it holds
+(one alone may be its own side's records, interleaved with the other's). (From the
+start of each partition, membership first, its probes brought only records
+it held and its responders were doubted for an hour: on partition-heal a
+poorly connected node sat 100 records behind for hours.)
 
 A digest claiming a large count is unauthenticated, so it buys only a probe:
 one partition is pulled from a responder until an answer brings a record we
 did not have; then its other partitions follow. A responder not confirmed
-so whose answers bring nothing new `STALE` times in a row, or that never
-answers, loses its streams, and its claims are doubted for `DOUBT_S`. A PULL is padded to the size of the answer it asks for, and the
-responder answers with as many packets as the puller's credit covers
-(credit.py): one packet per full-size pull; an admitted member's pulls go
-unpadded and are answered from its allowance instead (ticket.py). Pending answers are bounded
+whose answers bring nothing new `STALE` times in a row, or that never answers,
+loses its streams, and its claims are doubted for `DOUBT_S`. A PULL is padded
+to the size of the answer it asks for, and the responder answers with as many
+packets as the puller's credit covers (credit.py); an admitted member's pulls
+go unpadded, answered from its allowance (ticket.py). Pending answers are bounded
 (`MAX_ANSWERS`, one per puller and partition); only the `PARTS`-way split
 is answered, and its sort orders (orders.py) are built in slices and kept
 current, so an answer costs a bisection, never a sort of the ledger.
@@ -46,16 +56,20 @@ from dataclasses import dataclass
 from ..ledger import codec
 from ..ledger.wire import DecodeError
 from . import messages as m
-from .budget import BULK, NORMAL
-from .orders import Orders
-from .ports import CLASS_MEMBERSHIP, CLASS_OF_KIND, RecordInfo, SyncConfig
+from .budget import NORMAL
+from .orders import HLC_MAX
+from .ports import (
+    CLASS_BOARD,
+    CLASS_COMMITMENTS,
+    CLASS_MEMBERSHIP,
+    CLASS_OF_KIND,
+    SyncConfig,
+)
 from .relays import Peer
+from .serving import NO_ID, PARTS, Serving
 
-PARTS = 3
-NO_ID = bytes(8)
 EXHAUSTED = 1000  # a stream's `silent` once its responder said the partition ended
 SWITCH = 3  # unanswered pulls in a row before the partition moves to another responder
-MAX_ANSWERS = 8  # pending pull answers (one per puller and partition)
 DOUBT_S = 3600.0  # a responder whose answer brought nothing new is not pulled from for this long
 MAX_DOUBTED = 64
 RECENT = 1024
@@ -65,16 +79,9 @@ TICKET_EVERY = 1800.0  # seconds between our tickets to one responder (it believ
 Emit = Callable[[m.Message, str, int], bool]
 
 
-def cursor_of(info: RecordInfo) -> bytes:
-    return bytes([info.cls]) + info.hlc.to_bytes(6, "big") + info.id
-
-
-def packet_cursor(packet: list[bytes], infos: Mapping[bytes, RecordInfo]) -> bytes:
-    """The cursor just after the last record of an answer packet."""
-    import hashlib
-
-    info = infos[hashlib.sha256(packet[-1]).digest()[:8]]
-    return cursor_of(info)
+def class_start(cls: int) -> bytes:
+    """A cursor before every record of class `cls` (1 or 2: newest first)."""
+    return bytes([cls]) + HLC_MAX.to_bytes(6, "big") + NO_ID
 
 
 def order(cursor: bytes) -> tuple[int, int, bytes]:
@@ -93,26 +100,16 @@ class Stream:
     stale: int = 0  # answers in a row that brought no record new to us
     pulled: bool = False  # a pull went out (only then do we say we are bootstrapping)
     counted: bool | None = None  # our last (plain) pull's answer counted as stale yet
+    since: bool = False  # catching up what came lately (module doc): class by class
+    known: int = 0  # answers in a row, in order, that brought nothing new
 
 
-@dataclass
-class Answer:
-    due: float
-    who: int  # the puller (its credit pays)
-    part: int
-    cursor: bytes
-    sent: int = 0  # packets of this answer paid by the puller's allowance
-
-
-class Bootstrap:
+class Bootstrap(Serving):
     def __init__(self, cfg: SyncConfig, rng: random.Random, node: int) -> None:
-        self.cfg = cfg
-        self.rng = rng
-        self.node = node
+        super().__init__(cfg, rng, node)
         self.streams: dict[int, Stream] = {}
         self.rest_until = -1e9  # after a full pass, leave the rest to reconciliation
-        self.answers: list[Answer] = []
-        self.orders = Orders(PARTS)  # built in slices on the first pull we answer
+        self.passing = False  # a full pass (a joiner's) is under way: never a catch-up since
         self.confirmed: set[int] = set()  # responders whose answers brought new records
         self.doubted: dict[int, float] = {}  # responder -> until when its claims are ignored
         self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
@@ -154,14 +151,18 @@ class Bootstrap:
                 load[current.responder] -= 1
             # The order is the same on every node, so a cursor survives a change of
             # responder and the end of a bootstrap: records before it were served.
-            cursor = current.cursor if current is not None else b""
+            since = current.since if current is not None else \
+                my_count > self.cfg.boot_gap and not self.passing
+            self.passing = self.passing or not since
+            cursor = current.cursor if current is not None else class_start(CLASS_BOARD) \
+                if since else b""
             responder = min(ahead, key=lambda n: (load[n], ahead.index(n)))
             load[responder] += 1
             # A responder not yet confirmed is probed with one partition first.
             probing = responder not in self.confirmed and any(
                 s.responder == responder for p, s in self.streams.items() if p != part)
             due = HELD if probing else now + self.rng.uniform(0.2, 2.0)
-            self.streams[part] = Stream(responder, cursor, due)
+            self.streams[part] = Stream(responder, cursor, due, since=since)
         return True
 
     def answer(self, msg: m.Records, rids: list[bytes], sender: int, now: float,
@@ -204,10 +205,16 @@ class Bootstrap:
             parsed = codec.parse(msg.records[-1])
         except DecodeError:
             return
-        stream.cursor = (bytes([CLASS_OF_KIND[parsed.kind]]) + parsed.hlc.to_bytes(6, "big")
-                         + rids[-1])
-        if msg.end:
+        cls = CLASS_OF_KIND[parsed.kind]
+        stream.cursor = bytes([cls]) + parsed.hlc.to_bytes(6, "big") + rids[-1]
+        stream.known = 0 if new else stream.known + 1
+        if msg.end or (stream.since and stream.known >= STALE and cls >= CLASS_COMMITMENTS):
             stream.silent = EXHAUSTED
+        elif stream.since and stream.known >= STALE:
+            # Reached what we hold in this class (answers in a row with nothing new:
+            # one alone may be our own side's records, interleaved with theirs).
+            stream.cursor = class_start(cls + 1)
+            stream.known = stream.stale = 0
 
     def pulling_from(self, node: int) -> bool:
         """Is `node` the responder of one of our streams?"""
@@ -233,16 +240,6 @@ class Bootstrap:
         if len(self.doubted) > MAX_DOUBTED:
             for n in sorted(self.doubted, key=self.doubted.__getitem__)[:-MAX_DOUBTED]:
                 del self.doubted[n]
-
-    def on_pull(self, msg: m.Pull, sender: int, now: float) -> bool:
-        """A PULL addressed to us: plan one answer (replacing any earlier one of
-        the same puller and partition). False if it is not ours to answer."""
-        if msg.target != self.node or msg.parts != PARTS:
-            return False
-        keep = [a for a in self.answers if (a.who, a.part) != (sender, msg.part)]
-        keep.append(Answer(now + self.rng.uniform(0.2, 1.0), sender, msg.part, msg.cursor))
-        self.answers = keep[-MAX_ANSWERS:]
-        return True
 
     def times(self) -> list[float]:
         return [s.due for s in self.streams.values() if s.silent < EXHAUSTED] + [
@@ -271,6 +268,7 @@ class Bootstrap:
             # carry what changed meanwhile. A node still far behind after a whole pass
             # starts another one after a rest.
             self.streams.clear()
+            self.passing = False
             self.recent.clear()  # what this pass brought: a later pass re-sending it is stale
             self.confirmed.clear()  # and a new claim is probed again
             self.shown.clear()
@@ -322,79 +320,3 @@ class Bootstrap:
                     if not confirmed:
                         self._doubt(stream.responder, now)
                     self.behind(peers, my_count, now)
-
-    def poll_answers(self, emit: Emit, now: float, infos: Mapping[bytes, RecordInfo],
-                     raw_of: Callable[[bytes], bytes | None],
-                     afford: Callable[[int, m.Message], bool], busy: bool = False,
-                     allowance: Callable[[int, m.Message, bool], bool] | None = None) -> None:
-        """Answer due pulls, one packet at a time, while the puller's credit
-        (`afford`), or for a member with a checked ticket its allowance (at most
-        `pull_batch` packets a pull), and our budget (`emit`) allow (a packet the
-        allowance paid and the budget refused is paid back: `allowance(who, msg,
-        True)`). `busy`: this poll already did a slice of start-up work, so the
-        orders wait for the next one."""
-        keep = []
-        ready = self.orders.ready or (bool(self.answers) and not busy
-                                      and self.orders.step(infos))
-        for answer in self.answers:
-            if answer.due > now or not ready:
-                if not ready:  # still sorting the partitions: a moment more
-                    answer.due = max(answer.due, now + 0.05)
-                keep.append(answer)
-                continue
-            while True:
-                cursor = answer.cursor
-                packet, at_end = self._packet(answer.part, cursor, infos, raw_of)
-                if not packet and at_end and cursor:
-                    raw = raw_of(cursor[7:])  # nothing left: say so with the cursor's own record
-                    packet = [raw] if raw is not None else []
-                if not packet:
-                    break
-                after = cursor[7:] if cursor else NO_ID
-                msg = m.Records(tuple(packet), relay=False, end=at_end, after=after)
-                allowed = False
-                if not afford(answer.who, msg):
-                    allowed = allowance is not None and answer.sent < self.cfg.pull_batch \
-                        and allowance(answer.who, msg, False)
-                    if not allowed:
-                        break  # the pull paid for no more: the puller pulls again
-                if not emit(msg, "pull-records", BULK):
-                    if allowed and allowance is not None:
-                        allowance(answer.who, msg, True)
-                    # Out of budget: the answer waits (the engine sleeps until the
-                    # budget allows), from where it stopped.
-                    answer.due = now
-                    keep.append(answer)
-                    break
-                answer.sent += allowed
-                if at_end:
-                    break
-                answer.cursor = packet_cursor(packet, infos)
-        self.answers = keep
-
-    def added(self, info: RecordInfo) -> None:
-        """A record joined the ledger: keep the partition orders current."""
-        self.orders.added(info)
-
-    def removed(self, info: RecordInfo) -> None:
-        """A record left the sync set (superseded): keep the partition orders current."""
-        self.orders.removed(info)
-
-    def _packet(self, part: int, cursor: bytes, infos: Mapping[bytes, RecordInfo],
-                raw_of: Callable[[bytes], bytes | None]
-                ) -> tuple[list[bytes], bool]:
-        """One packet of the records after `cursor`, and whether it reaches the end
-        of the partition."""
-        ordered = self.orders.infos[part]
-        room = self.cfg.payload_cap - m.RECORDS_ROOM - m.ID_LEN  # chained: + after
-        packet: list[bytes] = []
-        for i in range(self.orders.after(part, cursor), len(ordered)):
-            info = ordered[i]
-            raw = raw_of(info.id)
-            if raw is None:
-                continue
-            if len(raw) + 1 > room:
-                return packet, False
-            packet.append(raw)
-            room -= len(raw) + 1
-        return packet, True

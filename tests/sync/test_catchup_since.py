@@ -1,0 +1,62 @@
+"""Catch-up since (node/sync/bootstrap.py, PROTOCOL.md §7 behaviour 5): a node
+that held a ledger when it fell far behind pulls what came lately, class by
+class, newest first, and stops where it reaches what it holds."""
+
+from __future__ import annotations
+
+import random
+
+from meshaid.node.ledger import codec
+from meshaid.node.ledger import records as r
+from meshaid.node.sync import bootstrap as bs
+from meshaid.node.sync import messages as m
+from meshaid.node.sync.engine import record_id
+from meshaid.node.sync.ports import CLASS_BOARD, CLASS_COMMITMENTS, CLASS_OF_KIND
+
+from .harness import HOUR, Ledger, Mesh, clone
+
+
+def test_a_node_behind_after_a_split_pulls_the_newest_records_first() -> None:
+    """Finding (partition-heal): such a node pulled from the start of each
+    partition, membership first; its probes brought only records it held, its
+    responder was doubted for an hour and it sat 100 records behind."""
+    ledger = Ledger(4, seed=8, history=80)
+    mesh = Mesh(ledger, [clone(ledger.full), clone(ledger.full)], [(0, 1)], seed=3)
+    mesh.run_for(600.0)
+    mesh.partition([0])
+    for k in range(70):  # more than boot_gap records the other side lacks
+        body = r.Offer(35, f"offer {k}", 5 + k) if k % 2 else r.Need(1, f"need {k}", 10, 4, 1)
+        mesh.author(0, body)
+        mesh.run_for(30.0)
+    start = len(mesh.sent)
+    mesh.heal()
+    mesh.run_for(HOUR)
+    pulls = [m.decode(s.out.payload) for s in mesh.sent[start:]
+             if s.node == 1 and s.out.tag == "pull"]
+    assert pulls, "far behind: it pulls"
+    assert all(isinstance(p, m.Pull) and p.cursor[:1] != b"\x00" and p.cursor for p in pulls)
+    assert pulls[0].cursor == bs.class_start(CLASS_BOARD)
+    assert not mesh.engines[1].boot.doubted
+    mesh.assert_converged()
+
+
+def test_a_since_stream_moves_on_a_class_when_an_answer_brings_nothing_new() -> None:
+    ledger = Ledger(3, seed=2, history=12)
+    boot = bs.Bootstrap(ledger.config(), random.Random(1), 1)
+    boot.confirmed.add(7)
+    boot.streams[0] = bs.Stream(7, bs.class_start(CLASS_BOARD), since=True)
+    def first(cls: int) -> bytes:
+        return next(raw for raw in ledger.history if record_id(raw)[0] % bs.PARTS == 0
+                    and CLASS_OF_KIND[codec.parse(raw).kind] == cls)
+
+    for cls, raw in ((CLASS_BOARD, first(CLASS_BOARD)),
+                     (CLASS_COMMITMENTS, first(CLASS_COMMITMENTS))):
+        answer = m.Records((raw,), relay=False, after=bs.NO_ID)
+        boot.answer(answer, [record_id(raw)], 7, 10.0 * cls, [False])
+        # One answer with nothing new may be our own side's records: go on.
+        assert boot.streams[0].cursor[7:] == record_id(raw) and boot.streams[0].silent == 0
+        again = m.Records((raw,), relay=False, after=record_id(raw))
+        boot.answer(again, [record_id(raw)], 7, 10.0 * cls + 5.0, [False])
+        if cls == CLASS_BOARD:
+            assert boot.streams[0].cursor == bs.class_start(CLASS_COMMITMENTS)
+    assert boot.streams[0].silent >= bs.EXHAUSTED  # reached what it holds: done
