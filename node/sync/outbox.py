@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from .bootstrap import Bootstrap
     from .reconcile import Reconciler
 
-BEACON_S = 900.0  # beside a firmware router and no far peer known: a digest at hop 1 this often
-BEACON_BACKOFF = 5  # doublings of that interval while beacons find nobody (up to 8 hours)
 RAW_CACHE = 512  # record bytes kept in memory for sending
 PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
 RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
@@ -95,7 +93,6 @@ class Outbox:
     budget: Budget
     stats: Stats
     infos: dict[bytes, RecordInfo]
-    fingerprint: int
     sketch: riblt.Sketch
     sends: dict[bytes, _Send]
     hood: Neighbourhood
@@ -297,17 +294,9 @@ class Outbox:
         bootstrap: our digest then says so, and is sent as such."""
         count = len(self.infos)
         size = m.RECORDS_ROOM + sum(1 + len(r) for r in packet) + m.trailer_size(count)
-        if self.boot.active or size > self.cfg.payload_cap or not self.trickle.pending() \
-                or self._catching_up(count):
+        if self.boot.active or size > self.cfg.payload_cap or not self.trickle.pending():
             return m.Records(tuple(packet))
         return m.Records(tuple(packet), digest=(count, self.fingerprint))
-
-    def _catching_up(self, count: int) -> bool:
-        """Whether a neighbour heard lately is far behind us or bootstrapping: our
-        digests then go alone, at Trickle's pace, as it expects while it catches up."""
-        now, gap = self.last_time, self.cfg.boot_gap
-        return any(p.boot or 0 < p.count < count - gap for p in self.hood.peers.values()
-                   if now - p.last_direct < self.hood.ttl)
 
     def raw(self, rid: bytes) -> bytes | None:
         """A record's bytes: recently seen ones from memory, others from the ledger."""
@@ -329,44 +318,6 @@ class Outbox:
         self.recon.got(rid)
 
     # ------------------------------------------------------------ urgent rechecks
-
-    def set_routers_near(self, count: int) -> None:
-        """How many firmware routers (ROUTER, ROUTER_LATE, REPEATER roles) the radio
-        hears directly: ledger peers may sit behind them (see `_beacon`)."""
-        if (count > 0) != (self.routers_near > 0):
-            self.next_beacon = None  # (re)planned at the next poll
-            self.beacons_unanswered = 0
-            self._dirty = True
-        self.routers_near = count
-
-
-    def _beacon(self, out: list[Outgoing], now: float) -> None:
-        """Beside a firmware router, and while no ledger peer is known behind one
-        (`far_scope` 0), send our digest at hop 1 every `BEACON_S` or so: the
-        router carries it one hop further, and ledger nodes there, hearing us
-        only through it, learn that we sit behind a router (relays.py) and send
-        at hop 1 themselves. Without it, two islands that only a mast joins
-        never hear each other: each sends at hop 0, since it hears ledger peers
-        of its own. While beacons find nobody, each waits twice as long as the
-        one before (15 minutes, then up to 8 hours): a router with no island
-        behind it (or a node list an attacker filled with made-up routers)
-        costs a few small packets a day."""
-        if self.routers_near <= 0:
-            return
-        if self.next_beacon is None:
-            self.next_beacon = now + BEACON_S * self.rng.uniform(0.1, 1.0)
-            return
-        if now < self.next_beacon:
-            return
-        if self.hood.far_scope(now, self.cfg.max_scope) > 0:
-            self.beacons_unanswered = 0  # our digests travel through the router already
-        else:
-            self._emit(out, m.Digest(len(self.infos), self.fingerprint, self.boot.active),
-                       "beacon", NORMAL, now, hop_limit=1)
-            self.beacons_unanswered += 1
-        wait = BEACON_S * 2 ** min(max(0, self.beacons_unanswered - 1), BEACON_BACKOFF)
-        self.next_beacon = now + wait * self.rng.uniform(0.75, 1.25)
-
 
     def _rechecks(self, now: float) -> None:
         """Send again the urgent records some neighbour was never heard with (urgent.py)."""
