@@ -29,9 +29,7 @@ its own air-time budget.
    "recheck"), until each such neighbour is heard with it.
 3. Digest. Trickle (RFC 6206) paces a 14-byte digest (count, XOR of ids):
    about one per neighbourhood per `trickle_imax` while all agree, sooner
-   after news. It may ride in the first RECORDS packet we send in an interval
-   (outbox.py `_records_msg`), and is then not sent alone in it; one heard
-   riding is heard as a digest (inbox.py `_on_trailer`).
+   after news.
 4. Reconcile. A differing digest leads to a rateless IBLT sketch that every
    neighbour decodes at once (reconcile.py); what the sketcher lacks is sent
    as repairs, what a listener lacks is requested; both with suppression.
@@ -307,8 +305,6 @@ class Engine(Inbox):
         match msg:
             case m.Records():
                 self._on_records(msg, meta, now)
-                if msg.digest is not None and self.plausible and meta.hops == 0:
-                    self._on_trailer(msg.digest, meta.sender, peer, now)
             case m.Digest():
                 if self.plausible:
                     self.hood.learn(peer, msg)
@@ -381,11 +377,6 @@ class Engine(Inbox):
             return self._emit(out, msg, tag, prio, now)
 
         tick = self.trickle.poll(now)
-        if tick == "ridden":
-            # Silenced only by digests riding in RECORDS packets: those carry no
-            # neighbour list, so one that is due still goes, in a digest of ours.
-            crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
-            tick = "send" if self.hood.list_due(now, crowd) else "suppressed"
         if tick == "suppressed" and self.trickle.interval >= QUIET_INTERVALS * \
                 self.cfg.trickle_imin and self._differing_neighbour(now):
             # The mesh around us went quiet while a neighbour that differs may hear

@@ -32,7 +32,6 @@ from .inflight import Arrivals
 from .outbox import RELAY_FRAME, Outbox, _Send, record_id
 from .ports import CLASS_MEMBERSHIP, Ingested, RecordInfo, RxMeta
 from .ratelimit import AuthorRates
-from .relays import Peer
 from .urgent import COVERED_BY
 
 
@@ -145,19 +144,6 @@ class Inbox(Outbox):
                 self._plan_relay(rid, info, meta, urgent, now)
         if news:
             self._news(now, urgent_news)
-
-    def _on_trailer(self, digest: tuple[int, int], peer_id: int, peer: Peer,
-                    now: float) -> None:
-        """A neighbour's count and fingerprint riding in its RECORDS packet (read after
-        its records): the same as ours is a consistent digest heard (Trickle), and
-        says where it stands; one that differs is heard as its digest (answers.py:
-        a record it lacks is repaired, a gap reconciled)."""
-        if digest != (len(self.infos), self.fingerprint):
-            self.answers.on_digest(m.Digest(digest[0], digest[1]), peer_id, peer, now)
-            return
-        peer.count, peer.fingerprint, peer.boot = digest[0], digest[1], False
-        peer.digest_at = now
-        self.trickle.consistent(alone=False)
 
     def _plan_relay(self, rid: bytes, info: RecordInfo, meta: RxMeta, urgent: bool,
                     now: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ledger.wire import DecodeError, Reader, Writer, encode_varint
+from ..ledger.wire import DecodeError, Reader, Writer
 from . import riblt
 
 VERSION = 1
@@ -33,8 +33,6 @@ class Records:
     end: bool = False  # the last packet of a pull answer that reached the partition's end
     after: bytes | None = None  # pull answers: id of the record just before these (8 zero
     # bytes at the start of a partition), so the puller can tell a gap from a lost packet
-    digest: tuple[int, int] | None = None  # the sender's (count, fingerprint) once these
-    # records are in its set: a digest riding in spare bytes (Trickle hears it)
 
 
 @dataclass(frozen=True)
@@ -79,19 +77,12 @@ class Pull:
     pad: int = 0  # zero bytes before the cursor (at most 255): air paid for the answer
     ticket: bytes = b""  # empty, or a member's ticket (TICKET_LEN bytes, ticket.py)
 
-RECORDS_DIGEST = 0x08  # in RECORDS' flags: the sender's count and fingerprint follow
-DIGEST_TRAILER = 13  # at most that many bytes (varint count, u64 fingerprint)
 PAD_FLAG = 0x80  # in PULL's `parts` byte: a u8 padding length and that many zeros follow
 TICKET_FLAG = 0x40  # in PULL's `parts` byte: a ticket follows (after any padding)
 TICKET_LEN = 68  # 4-byte author short id + 64-byte Ed25519 signature
 REQUEST_TICKET = 1  # REQUEST: the byte after the target when a ticket follows
 MORE_TICKET = 0x8000  # in MORE's index field: a ticket follows the index
 MAX_INDEX = MORE_TICKET - 1
-
-
-def trailer_size(count: int) -> int:
-    """Bytes a RECORDS packet's digest of `count` records takes (DIGEST_TRAILER at most)."""
-    return len(encode_varint(count, 5)) + 8
 
 
 Message = Records | Digest | Sketch | Request | More | Pull
@@ -104,12 +95,9 @@ def encode(msg: Message, tag: bytes) -> bytes:
         case Records():
             chained = msg.after is not None
             w.u8(VERSION << 4 | RECORDS).raw(tag)
-            w.u8((0 if msg.relay else 1) | (2 if msg.end else 0) | (4 if chained else 0)
-                 | (RECORDS_DIGEST if msg.digest is not None else 0))
+            w.u8((0 if msg.relay else 1) | (2 if msg.end else 0) | (4 if chained else 0))
             if msg.after is not None:
                 w.raw(msg.after)
-            if msg.digest is not None:
-                w.varint(msg.digest[0], 5).fixed(msg.digest[1], 8)
             for raw in msg.records:
                 w.u8(len(raw)).raw(raw)
         case Digest():
@@ -175,12 +163,9 @@ def decode(payload: bytes) -> Message:
     msg: Message
     if kind == RECORDS:
         flags = rd.u8("flags")
-        if flags & ~(7 | RECORDS_DIGEST):
+        if flags & ~7:
             raise DecodeError("out-of-range", "reserved records flags")
         after = rd.raw(ID_LEN, "after") if flags & 4 else None
-        digest = None
-        if flags & RECORDS_DIGEST:
-            digest = (rd.varint("digest count", 5), rd.fixed(8, "digest fingerprint"))
         items = []
         while rd.remaining():
             n = rd.u8("record length")
@@ -189,7 +174,7 @@ def decode(payload: bytes) -> Message:
             items.append(rd.raw(n, "record"))
         if not items:
             raise DecodeError("truncated", "a records packet with no record")
-        msg = Records(tuple(items), not flags & 1, bool(flags & 2), after, digest)
+        msg = Records(tuple(items), not flags & 1, bool(flags & 2), after)
     elif kind == DIGEST:
         count = rd.varint("count", 5)
         fingerprint = rd.fixed(8, "fingerprint")

@@ -41,7 +41,6 @@ from .urgent import RECENT_S, UrgentWatch
 
 if TYPE_CHECKING:
     from .answers import Answers
-    from .bootstrap import Bootstrap
     from .reconcile import Reconciler
 
 RAW_CACHE = 512  # record bytes kept in memory for sending
@@ -97,7 +96,6 @@ class Outbox:
     sends: dict[bytes, _Send]
     hood: Neighbourhood
     answers: Answers
-    boot: Bootstrap
     recon: Reconciler
     trickle: Trickle
     arrivals: Arrivals
@@ -275,28 +273,12 @@ class Outbox:
                     room -= len(raw) + 1
                 else:
                     rest.append(rid)
-            if not packet:
+            if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now,
+                                            tuple(taken)):
                 return
-            msg = self._records_msg(packet)
-            if not self._emit(out, msg, tag, prio, now, tuple(taken)):
-                return
-            if msg.digest is not None:
-                self.trickle.rode = True  # our digest of this interval went with it
             for rid in taken:
                 self._sent(rid, now)
             queue = rest
-
-    def _records_msg(self, packet: list[bytes]) -> m.Records:
-        """A RECORDS packet of `packet`, with our digest (count and fingerprint, these
-        records included) in its spare bytes if they hold it and our digest of this
-        Trickle interval is still to go (`Trickle.pending`): it goes with these
-        records instead, and listeners hear it as our digest. Not while we
-        bootstrap: our digest then says so, and is sent as such."""
-        count = len(self.infos)
-        size = m.RECORDS_ROOM + sum(1 + len(r) for r in packet) + m.trailer_size(count)
-        if self.boot.active or size > self.cfg.payload_cap or not self.trickle.pending():
-            return m.Records(tuple(packet))
-        return m.Records(tuple(packet), digest=(count, self.fingerprint))
 
     def raw(self, rid: bytes) -> bytes | None:
         """A record's bytes: recently seen ones from memory, others from the ledger."""

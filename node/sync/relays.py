@@ -308,17 +308,6 @@ class Neighbourhood:
             left -= reach[best]
         return tuple(sorted(chosen))
 
-    def list_due(self, now: float, crowd: bool = False) -> bool:
-        """Whether our next digest would carry our neighbour list (`announcement`)."""
-        current = tuple(short(n) for n in self.known(now))[: m.MAX_NEIGHBOURS]
-        since = now - self.last_announce
-        if crowd:
-            return since > self.announce_every or (current != self.announced[0]
-                                                   and since > CROWD_REANNOUNCE_S)
-        chosen = tuple(r for r in self.choose_relays(now) if r in current)
-        return since > self.announce_every or (
-            (current, chosen) != self.announced and since > REANNOUNCE_MIN_S)
-
     def announcement(self, now: float,
                      crowd: bool = False) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
         """(listed, neighbours, relays) for our next digest: lists go out when they
@@ -326,10 +315,16 @@ class Neighbourhood:
         (whose members relay by gossip, not by lists) a list is long and changes
         with every list learned: it goes out when the neighbours changed, at most
         hourly."""
-        if not self.list_due(now, crowd):
-            return False, (), ()
         current = tuple(short(n) for n in self.known(now))[: m.MAX_NEIGHBOURS]
         chosen = tuple(r for r in self.choose_relays(now) if r in current)
+        since = now - self.last_announce
+        if crowd:
+            changed = current != self.announced[0] and since > CROWD_REANNOUNCE_S
+        else:
+            changed = (current, chosen) != self.announced and since > REANNOUNCE_MIN_S
+        listed = since > self.announce_every or changed
+        if not listed:
+            return False, (), ()
         self.last_announce = now
         self.announced = (current, chosen)
         return True, current, chosen

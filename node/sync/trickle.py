@@ -24,8 +24,6 @@ class Trickle:
     start: float = 0.0
     fire_at: float = 0.0
     heard: int = 0
-    heard_alone: int = 0  # of those, digests sent alone (not riding in a RECORDS packet)
-    rode: bool = False  # our own digest went in this interval, riding in a RECORDS packet
     fired: bool = False
     boost: int = 0  # extra k for the current interval (after urgent news)
 
@@ -36,20 +34,11 @@ class Trickle:
     def _new_interval(self, now: float) -> None:
         self.start = now
         self.heard = 0
-        self.heard_alone = 0
-        self.rode = False
         self.fired = False
         self.fire_at = now + self.rng.uniform(self.interval / 2, self.interval)
 
-    def pending(self) -> bool:
-        """Whether our digest is still to go in this interval (not fired, not ridden,
-        not silenced yet)."""
-        return not self.fired and not self.rode and self.heard < self.k + self.boost
-
-    def consistent(self, alone: bool = True) -> None:
-        """A consistent digest heard: sent alone, or riding in a RECORDS packet."""
+    def consistent(self) -> None:
         self.heard += 1
-        self.heard_alone += alone
 
     def reset(self, now: float, interval: float | None = None, boost: int = 0) -> None:
         """Inconsistency or news: back to the shortest interval (RFC 6206 §4.2, rule 6),
@@ -67,15 +56,11 @@ class Trickle:
     def poll(self, now: float) -> str | None:
         """Advance to `now`. Returns "send" when the digest should go now,
         "suppressed" when its time came but k consistent digests were heard,
-        "ridden" when k were heard only counting those riding in RECORDS packets,
-        or our own digest rode in one (neither carries a neighbour list: the
-        caller may still send one that is due), None otherwise."""
+        None otherwise."""
         result = None
         if not self.fired and now >= self.fire_at:
             self.fired = True
-            k = self.k + self.boost
-            result = ("suppressed" if self.heard_alone >= k else
-                      "ridden" if self.rode or self.heard >= k else "send")
+            result = "send" if self.heard < self.k + self.boost else "suppressed"
         if now >= self.start + self.interval:
             self.interval = min(self.interval * 2, self.imax)
             self.boost = 0

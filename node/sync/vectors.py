@@ -30,8 +30,6 @@ def cases() -> list[tuple[str, m.Message]]:
     return [
         ("records", m.Records((_golden_record(),))),
         ("pull answer", m.Records((_golden_record(),), relay=False, end=True, after=ids[0])),
-        ("records with the sender's digest", m.Records((_golden_record(),),
-                                                       digest=(1234, 0x0123456789ABCDEF))),
         ("digest", m.Digest(1234, 0x0123456789ABCDEF, False)),
         ("digest with neighbours", m.Digest(7, 0xFEDCBA9876543210, True, (0x0102, 0xA0B0), True)),
         ("sketch", m.Sketch(2, 0, sketch.encode(0, 3))),

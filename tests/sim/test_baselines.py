@@ -239,7 +239,7 @@ def test_b0_paces_a_large_flood() -> None:
     (b"\x11\x12\x34", "truncated"),
     (b"\x11\x12\x34\x00\x05abcde", "out-of-range"),
     (b"\x11\x12\x34\x00\x64abc", "truncated"),
-    (b"\x11\x12\x34\x10\x64abc", "out-of-range"),  # a reserved flag (bit 4)
+    (b"\x11\x12\x34\x08\x64abc", "out-of-range"),
     (b"\x11\x99\x99" + b"\x64" + b"R" * 100, "other-network"),
 ])
 def test_bad_bytes_are_counted_never_raised(cls: type[Baseline], payload: bytes,

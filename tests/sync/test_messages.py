@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshaid.node.ledger.wire import DecodeError, encode_varint
+from meshaid.node.ledger.wire import DecodeError
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
 
@@ -23,7 +23,6 @@ records = st.builds(
     st.booleans(),
     st.booleans(),
     st.none() | st.binary(min_size=m.ID_LEN, max_size=m.ID_LEN),
-    st.none() | st.tuples(COUNT, st.integers(0, (1 << 64) - 1)),
 )
 
 
@@ -102,8 +101,6 @@ def test_hand_made_examples_round_trip() -> None:
         m.Records((bytes(range(66)), b"\xaa" * 200)),
         m.Records((b"\x01" * 66,), relay=False, end=True, after=bytes(8)),
         m.Records((b"\x01" * 66,), relay=True, end=False, after=b"\xff" * 8),
-        m.Records((b"\x01" * 66,), digest=(0, 0)),
-        m.Records((b"\x01" * 66,), False, True, bytes(8), ((1 << 35) - 1, (1 << 64) - 1)),
         m.Digest(0, 0),
         m.Digest(1234, (1 << 64) - 1, boot=True),
         m.Digest(7, 1, False, (), True),  # an empty list, announced as such
@@ -193,8 +190,6 @@ def test_every_truncation_is_rejected_or_parses_to_something_else(msg: m.Message
 def test_truncating_a_records_packet_inside_a_record_fails(msg: m.Records) -> None:
     payload = m.encode(msg, TAG)
     first = m.RECORDS_ROOM + (m.ID_LEN if msg.after is not None else 0)
-    if msg.digest is not None:
-        first += len(encode_varint(msg.digest[0], 5)) + 8  # count and fingerprint
     boundaries = [first]
     for raw in msg.records:
         boundaries.append(boundaries[-1] + 1 + len(raw))
@@ -211,30 +206,13 @@ def test_truncating_a_records_packet_inside_a_record_fails(msg: m.Records) -> No
 
 @settings(max_examples=60)
 @given(record_bytes, st.booleans(), st.booleans(),
-       st.none() | st.binary(min_size=m.ID_LEN, max_size=m.ID_LEN),
-       st.none() | st.tuples(COUNT, st.integers(0, (1 << 64) - 1)))
+       st.none() | st.binary(min_size=m.ID_LEN, max_size=m.ID_LEN))
 def test_every_truncation_of_a_one_record_packet_fails(
-    raw: bytes, relay: bool, end: bool, after: bytes | None, digest: tuple[int, int] | None
+    raw: bytes, relay: bool, end: bool, after: bytes | None
 ) -> None:
-    payload = m.encode(m.Records((raw,), relay, end, after, digest), TAG)
+    payload = m.encode(m.Records((raw,), relay, end, after), TAG)
     for cut in range(len(payload)):
         assert isinstance(decode_or_error(payload[:cut]), DecodeError)
-
-
-def test_a_records_digest_is_strict_and_fits_beside_a_packet_with_room() -> None:
-    """Flag bit 3: a varint count (at most 5 bytes) and a u64 fingerprint follow the
-    flags (and `after`); a count varint of 6 bytes, or one with a redundant byte, is
-    rejected, and bits 4-7 stay reserved."""
-    one = m.encode(m.Records((b"\x01" * 66,), digest=(300, 5)), TAG)
-    assert one[3] == m.RECORDS_DIGEST and one[4:6] == b"\xac\x02"
-    assert one[6:14] == (5).to_bytes(8, "big") and one[14] == 66
-    too_long = one[:4] + b"\xff" * 5 + b"\x01" + one[6:]
-    redundant = one[:4] + b"\xac\x82\x00" + one[6:]
-    for bad in (too_long, redundant, one[:3] + b"\x18" + one[4:]):
-        assert isinstance(decode_or_error(bad), DecodeError)
-    full = (b"\x00" * (228 - m.RECORDS_ROOM - 1 - m.DIGEST_TRAILER),)
-    biggest = m.Records(full, False, True, None, ((1 << 35) - 1, (1 << 64) - 1))
-    assert len(m.encode(biggest, TAG)) == 228
 
 
 def test_record_length_outside_66_to_200_is_rejected() -> None:

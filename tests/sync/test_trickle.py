@@ -174,32 +174,3 @@ def test_invariants_under_any_event_sequence(
         assert t.start <= now
         assert t.start + t.interval / 2 <= t.fire_at <= t.start + t.interval
         assert t.next_time() >= t.start
-
-
-def test_digests_riding_in_records_suppress_as_ridden() -> None:
-    """Consistent digests heard only inside RECORDS packets silence the digest as
-    "ridden" (the engine may still send a neighbour list that is due); one heard
-    alone makes it plain "suppressed"."""
-    for alone, result in ((False, "ridden"), (True, "suppressed")):
-        t = make(k=1)
-        t.begin(0.0)
-        t.consistent(alone=alone)
-        assert t.poll(t.fire_at) == result
-    t = make(k=2)
-    t.begin(0.0)
-    t.consistent(alone=True)
-    t.consistent(alone=False)
-    assert t.poll(t.fire_at) == "ridden"
-
-
-def test_our_digest_may_ride_once_per_interval_and_then_fires_as_ridden() -> None:
-    t = make(k=1)
-    t.begin(0.0)
-    assert t.pending()
-    t.rode = True
-    assert not t.pending()
-    assert t.poll(t.fire_at) == "ridden"
-    t.poll(t.start + t.interval)  # a new interval: it may ride again
-    assert not t.rode and t.pending()
-    t.consistent(alone=False)
-    assert not t.pending()
