@@ -175,9 +175,7 @@ class Answers:
             # while ago and missed it, or they are older than in-flight ones) go
             # again at once, one packet where a sketch round takes three.
             lost = eng.arrivals.lost_sends(lacks, now, SENT_GRACE_S)
-            queued = sum(1 for x in lost
-                         if self._repair_id(x, sender, now)
-                         or (peer.active and self._resend(x, now)))
+            queued = sum(1 for x in lost if self._send_lost(x, sender, now, peer.active))
             if all(now - t <= eng.arrivals.window for t, _x in lacks):
                 eng.trickle.consistent()  # in flight, or on its way again
                 return
@@ -213,27 +211,27 @@ class Answers:
         eng = self.eng
         if msg.count != eng.count - 1:
             return False
-        return self._repair_id(msg.fingerprint ^ eng.fingerprint, sender, now)
+        return self._send_lost(msg.fingerprint ^ eng.fingerprint, sender, now)
 
-    def _resend(self, x: int, now: float) -> bool:
-        """Send record `x` again, unpaid, if we sent it before and it may go again
-        (`Arrivals.resend`: a few times while it is recent, whoever asks: what a
-        spoofed digest can cause is bounded per record, not per packet). Our own
-        send missed a neighbour that syncs with us; its account is rarely enough for
-        a record (a quiet node earns little), and a sketch round would cost more."""
+    def _send_lost(self, x: int, sender: int, now: float, unpaid: bool = False) -> bool:
+        """Queue the record of id `x` (an integer), which `sender` lacks, if we hold
+        it: as far as `sender`'s account pays (`_repair`), else, with `unpaid` (a
+        neighbour that syncs with us, whose account is rarely enough for a record:
+        a quiet node earns little), if we sent it before and it may go again
+        (`Arrivals.resend`: a few times while it is recent, whoever asks, so what a
+        spoofed digest can cause is bounded per record, not per packet). True if
+        it is on its way."""
         eng = self.eng
         info = eng.infos.get(x.to_bytes(8, "big"))
-        if info is None or (info.id not in eng.sends and not eng.arrivals.resend(x)):
+        if info is None:
             return False
-        if info.id not in eng.sends:
-            lo, hi = eng.cfg.repair_window
-            eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), True)
+        if self._repair(info, sender, now):
+            return True
+        if not unpaid or not eng.arrivals.resend(x):
+            return False
+        lo, hi = eng.cfg.repair_window
+        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), True)
         return True
-
-    def _repair_id(self, x: int, sender: int, now: float) -> bool:
-        """`_repair` the record of id `x` (an integer) for `sender`, if we hold it."""
-        info = self.eng.infos.get(x.to_bytes(8, "big"))
-        return info is not None and self._repair(info, sender, now)
 
     def _mismatch(self, msg: m.Digest, now: float, peer: Peer) -> None:
         eng, cfg = self.eng, self.eng.cfg

@@ -187,9 +187,9 @@ class Inbox(Outbox):
         delay = lo + (hi - lo) * snr_scale * reach * self.rng.random()
         # Urgent records (critical needs, revocations) are relayed by every node once:
         # on a lossy mesh, redundancy is what makes them arrive in seconds.
-        suppress = self.cfg.forward_suppress if crowd or not urgent else self.cfg.urgent_suppress
-        if not info.trusted:
-            suppress = 1  # a newcomer's hello: one copy heard around us carries it on
+        # A newcomer's hello (a key nobody admitted): one other copy heard carries it on.
+        suppress = (1 if not info.trusted else self.cfg.forward_suppress
+                    if crowd or not urgent else self.cfg.urgent_suppress)
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), suppress, 1,
                                   "forward", covered))
 
