@@ -169,6 +169,11 @@ class Answers:
             self.boot.retracted(sender, now)  # a claim of being ahead it does not make
         lacks = None if msg.boot else eng.arrivals.lacking(
             msg.count, msg.fingerprint, eng.count, eng.fingerprint)
+        if lacks is not None or (msg.count, msg.fingerprint) == (eng.count, eng.fingerprint):
+            # It holds all we hold but these: any urgent record owed to it too.
+            eng.watch.holds(sender, {x.to_bytes(8, "big") for _t, x in lacks or ()})
+        elif msg.count < eng.count:
+            eng.owed_rechecks(sender, now)  # urgent records it was never heard with
         if lacks is not None:
             # Ours less a few records that reached us lately: those still in flight
             # will reach it; those it should hold by now (our own copy went out a

@@ -310,15 +310,25 @@ class Outbox:
                   if now - p.last_direct < RECENT_S and p.packets >= 2
                   and p.active} - {self.node}
         crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
-        due = self.watch.due(now, recent, crowd, self.hood.listing)
-        for rid, missing in due:
-            info = self.infos.get(rid)
-            if info is None or (rid in self.sends and self.sends[rid].tag != "repair"):
-                continue  # (an answer to others waits in the bulk band: not for this)
-            delay = self.rng.uniform(*self.cfg.urgent_window)
-            if missing is None:  # a crowd heard nobody with it: once more, to all
-                self.sends[rid] = _Send(now + delay, self._priority(info, fresh=True), 1, 0,
-                                        "recheck")
-            else:
-                self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
-                                        waiting=set(missing), cover=dict(missing))
+        for rid, missing in self.watch.due(now, recent, crowd, self.hood.listing):
+            self._recheck(rid, missing, now)
+        for rid, lacking in self.watch.owed_due(now):
+            self._recheck(rid, lacking, now)
+
+    def owed_rechecks(self, sender: int, now: float) -> None:
+        """`sender`'s digest says it holds a set unlike ours: the urgent records it was
+        never heard with after their last check go to it again (urgent.py, owed)."""
+        for rid in self.watch.owed_to(sender, now):
+            self._recheck(rid, {sender: 0}, now)
+
+    def _recheck(self, rid: bytes, missing: dict[int, int] | None, now: float) -> None:
+        info = self.infos.get(rid)
+        if info is None or (rid in self.sends and self.sends[rid].tag != "repair"):
+            return  # (an answer to others waits in the bulk band: not for this)
+        delay = self.rng.uniform(*self.cfg.urgent_window)
+        if missing is None:  # a crowd heard nobody with it: once more, to all
+            self.sends[rid] = _Send(now + delay, self._priority(info, fresh=True), 1, 0,
+                                    "recheck")
+        else:
+            self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
+                                    waiting=set(missing), cover=dict(missing))

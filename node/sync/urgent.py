@@ -37,9 +37,20 @@ some neighbour was to relay it (we had relays to choose): if nobody was heard
 with it once the relays are done, the push itself was lost (a collision at the
 one neighbour that carries it on, a jammer there).
 
-State is one small entry per watched record for at most a minute or so; only
-trusted urgent records and our own posts are watched, so unadmitted keys
-cannot grow it.
+A neighbour still missing after the last check is owed the record for a
+while (`OWED_S`): the checks went at fixed times, and a jammer near it, or a
+run of collisions there, may have taken every copy. When its own digest or
+sketch then shows a set smaller than ours that is not ours less a few records
+in flight (answers.py), the record goes to it once more, and again
+`OWED_RETRY_S` later and twice that after (`OWED_RESENDS` sends in all) unless
+a copy from it is heard or a digest of its own shows it holds the record. A
+digest is the evidence of lack the watch's timers never had: minutes sooner
+than reconciling, and under a jammer far surer (a sketch round needs several
+packets to reach it, a resend one).
+
+State is one small entry per watched record for at most a minute or so, and
+at most `OWED_MAX` owed records; only trusted urgent records and our own
+posts are watched, so unadmitted keys cannot grow it.
 """
 
 from __future__ import annotations
@@ -50,6 +61,10 @@ from dataclasses import dataclass, field
 RECHECKS = 2  # checks per urgent record: after recheck_s, then twice as long after that
 RECENT_S = 1800.0  # neighbours heard this recently are expected to relay it
 COVERED_BY = 2  # copies from nodes listing a neighbour that count as its own
+OWED_S = 3600.0  # how long a neighbour missing after the last check is owed the record
+OWED_RESENDS = 3  # sends of an owed record once a digest showed its lack
+OWED_RETRY_S = 60.0  # then sent again this long after, and twice as long after that
+OWED_MAX = 64  # owed records remembered (oldest dropped first)
 
 
 @dataclass
@@ -58,6 +73,16 @@ class _Entry:
     heard: set[int] = field(default_factory=set)
     done: int = 0
     urgent: bool = True  # False: a post of ours, watched only in a crowd
+    since: float = 0.0  # when we got it
+
+
+@dataclass
+class _Owed:
+    until: float
+    missing: set[int]  # neighbours never heard with it
+    sent: int = 0
+    retry: float | None = None  # when it goes again to `lacking`
+    lacking: set[int] = field(default_factory=set)  # those whose digests showed its lack
 
 
 class UrgentWatch:
@@ -66,6 +91,8 @@ class UrgentWatch:
     def __init__(self, recheck_s: float) -> None:
         self.recheck_s = recheck_s
         self.entries: dict[bytes, _Entry] = {}
+        self.owed: dict[bytes, _Owed] = {}  # neighbours never heard with it after the checks
+        self.short: dict[int, float] = {}  # neighbour -> when its set last looked short of ours
 
     def watch(self, rid: bytes, sender: int | None, now: float, urgent: bool = True,
               after: float | None = None) -> None:
@@ -74,7 +101,8 @@ class UrgentWatch:
         (default `recheck_s`) that someone was heard with it."""
         entry = self.entries.get(rid)
         if entry is None:
-            entry = _Entry(now + (self.recheck_s if after is None else after), urgent=urgent)
+            entry = _Entry(now + (self.recheck_s if after is None else after), urgent=urgent,
+                           since=now)
             self.entries[rid] = entry
         entry.urgent = entry.urgent or urgent
         if sender is not None:
@@ -85,10 +113,74 @@ class UrgentWatch:
         entry = self.entries.get(rid)
         if entry is not None:
             entry.heard.add(sender)
+        owed = self.owed.get(rid)
+        if owed is not None:
+            owed.missing.discard(sender)
+            if not owed.missing:
+                del self.owed[rid]
+
+    def holds(self, n: int, lacks: set[bytes]) -> None:
+        """Neighbour `n`'s digest shows it holds every record we hold but `lacks`."""
+        self.short.pop(n, None)
+        for rid in [r for r in self.owed if r not in lacks]:
+            self.heard(rid, n)
+
+    def owed_to(self, n: int, now: float) -> list[bytes]:
+        """Neighbour `n`'s digest or sketch just showed a set smaller than ours (and
+        not ours less a few records in flight): the urgent records it was never
+        heard with after the last check, to send it now; each goes again later
+        (`owed_due`) unless heard from it meanwhile."""
+        self.short.pop(n, None)
+        self.short[n] = now
+        while len(self.short) > OWED_MAX:
+            del self.short[next(iter(self.short))]
+        out = []
+        for rid, owed in list(self.owed.items()):
+            if owed.until <= now:
+                del self.owed[rid]
+            elif n in owed.missing and n not in owed.lacking and owed.sent < OWED_RESENDS:
+                owed.lacking.add(n)
+                out.append(rid)
+                self._sent(owed, now)
+        return out
+
+    def _sent(self, owed: _Owed, now: float) -> None:
+        owed.sent += 1
+        owed.retry = now + OWED_RETRY_S * 2 ** (owed.sent - 1) \
+            if owed.sent < OWED_RESENDS else None
+
+    def owed_due(self, now: float) -> list[tuple[bytes, dict[int, int]]]:
+        """Owed records whose follow-up send is due, each with the neighbours that
+        showed their lack and were not heard with it since."""
+        out = []
+        for rid, owed in list(self.owed.items()):
+            if owed.retry is None or owed.retry > now:
+                continue
+            lacking = owed.lacking & owed.missing
+            if not lacking or owed.until <= now:
+                owed.retry = None
+                continue
+            out.append((rid, dict.fromkeys(lacking, 0)))
+            self._sent(owed, now)
+        return out
+
+    def _owe(self, rid: bytes, entry: _Entry, missing: set[int], now: float) -> None:
+        """The last check of `rid` found `missing` silent (its recheck goes now)."""
+        self.owed.pop(rid, None)
+        owed = self.owed[rid] = _Owed(now + OWED_S, missing)
+        # Those whose sets looked short of ours since our first copies should have
+        # reached them lacked it, most likely: this recheck counts as a first send.
+        owed.lacking = {n for n in missing
+                        if self.short.get(n, -1e18) > entry.since + self.recheck_s}
+        if owed.lacking:
+            self._sent(owed, now)
+        while len(self.owed) > OWED_MAX:
+            del self.owed[next(iter(self.owed))]
 
     def times(self) -> list[float]:
         """When a check is next due."""
-        return [e.due for e in self.entries.values()]
+        return [e.due for e in self.entries.values()] + [
+            o.retry for o in self.owed.values() if o.retry is not None]
 
     def due(self, now: float, recent: set[int], crowd: bool,
             cover: Callable[[int, set[int]], int] | None = None,
@@ -120,4 +212,6 @@ class UrgentWatch:
                 entry.due = now + self.recheck_s * 2 ** (entry.done + 1)
                 entry.done += 1
                 self.entries[rid] = entry
+            else:
+                self._owe(rid, entry, set(missing), now)
         return out
