@@ -170,8 +170,12 @@ class Answers:
         lacks = None if msg.boot else eng.arrivals.lacking(
             msg.count, msg.fingerprint, eng.count, eng.fingerprint)
         if lacks is not None or (msg.count, msg.fingerprint) == (eng.count, eng.fingerprint):
-            # It holds all we hold but these: any urgent record owed to it too.
-            eng.watch.holds(sender, {x.to_bytes(8, "big") for _t, x in lacks or ()})
+            # It holds all we hold but these: any urgent record owed to it too. An
+            # owed one among these goes again, and later again if still unheard.
+            named = {x.to_bytes(8, "big") for _t, x in lacks or ()}
+            eng.watch.holds(sender, named)
+            if named:
+                eng.owed_rechecks(sender, now, named)
         elif msg.count < eng.count:
             eng.owed_rechecks(sender, now)  # urgent records it was never heard with
         if lacks is not None:

@@ -315,10 +315,11 @@ class Outbox:
         for rid, lacking in self.watch.owed_due(now):
             self._recheck(rid, lacking, now)
 
-    def owed_rechecks(self, sender: int, now: float) -> None:
-        """`sender`'s digest says it holds a set unlike ours: the urgent records it was
-        never heard with after their last check go to it again (urgent.py, owed)."""
-        for rid in self.watch.owed_to(sender, now):
+    def owed_rechecks(self, sender: int, now: float, named: set[bytes] | None = None) -> None:
+        """`sender`'s digest shows a set smaller than ours (or ours less the `named`
+        records): the urgent records (of those) it was never heard with after their
+        last check go to it again (urgent.py, owed)."""
+        for rid in self.watch.owed_to(sender, now, named):
             self._recheck(rid, {sender: 0}, now)
 
     def _recheck(self, rid: bytes, missing: dict[int, int] | None, now: float) -> None:

@@ -125,19 +125,23 @@ class UrgentWatch:
         for rid in [r for r in self.owed if r not in lacks]:
             self.heard(rid, n)
 
-    def owed_to(self, n: int, now: float) -> list[bytes]:
-        """Neighbour `n`'s digest or sketch just showed a set smaller than ours (and
-        not ours less a few records in flight): the urgent records it was never
-        heard with after the last check, to send it now; each goes again later
-        (`owed_due`) unless heard from it meanwhile."""
-        self.short.pop(n, None)
-        self.short[n] = now
-        while len(self.short) > OWED_MAX:
-            del self.short[next(iter(self.short))]
+    def owed_to(self, n: int, now: float, named: set[bytes] | None = None) -> list[bytes]:
+        """Neighbour `n`'s digest just showed a set smaller than ours (and not ours
+        less a few records in flight), or ours less a few `named` records: the
+        urgent records (of those named) it was never heard with after the last
+        check, to send it now; each goes again later (`owed_due`) unless heard
+        from it meanwhile."""
+        if named is None:
+            self.short.pop(n, None)
+            self.short[n] = now
+            while len(self.short) > OWED_MAX:
+                del self.short[next(iter(self.short))]
         out = []
         for rid, owed in list(self.owed.items()):
             if owed.until <= now:
                 del self.owed[rid]
+            elif named is not None and rid not in named:
+                continue
             elif n in owed.missing and n not in owed.lacking and owed.sent < OWED_RESENDS:
                 owed.lacking.add(n)
                 out.append(rid)

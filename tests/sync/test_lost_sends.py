@@ -16,6 +16,7 @@ from meshaid.node.sync.answers import SENT_GRACE_S
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.inflight import RESENDS, Arrivals
 from meshaid.node.sync.ports import RxMeta
+from meshaid.node.sync.urgent import OWED_RESENDS
 
 from .harness import rid
 from .meshes import fresh_mesh, middle_gets, spam_records
@@ -77,17 +78,17 @@ def test_unpaid_resends_are_few_per_record_and_only_for_a_neighbour_that_syncs()
         now += 5.0
         eng.poll(now)
     sent = 0
-    for _ in range(RESENDS + 2):
+    for _ in range(40):  # its digests, still lacking it, for 20 minutes
         now += 30.0
         credits.spend(2, credits.balance(2, now), now)
         eng.receive(_digest(eng, before), RxMeta(sender=2), now)
+        out = eng.poll(now)
         if rid(raw) in eng.sends:
-            assert eng.sends[rid(raw)].tag == "repair"
-            due = eng.sends[rid(raw)].due
-            out = eng.poll(max(now, due) + 0.1)
-            assert any(isinstance(m.decode(o.payload), m.Records) for o in out)
-            sent += 1
-    assert sent == RESENDS
+            out += eng.poll(max(now, eng.sends[rid(raw)].due) + 0.1)
+        sent += sum(1 for o in out if rid(raw) in o.records)
+    # The critical need is owed to node 2 (urgent.py: three sends after its
+    # checks); beyond that, at most RESENDS unpaid repairs: a few per record.
+    assert OWED_RESENDS < sent <= RESENDS + OWED_RESENDS
 
 
 def test_an_urgent_recheck_is_not_held_back_by_an_answer_waiting_in_the_bulk_band() -> None:

@@ -148,3 +148,16 @@ def test_a_copy_heard_from_the_neighbour_ends_what_it_is_owed() -> None:
     eng.receive(m.encode(m.Records((raw,)), tag), RxMeta(sender=2, snr=voice), t + 30.0)
     eng.receive(*_digest(eng, (eng.count - 5, before[1] ^ 0x5A5A), voice), t + 60.0)
     assert rid(raw) not in eng.sends
+
+
+def test_a_digest_naming_an_owed_record_among_a_few_it_lacks_resends_it_with_follow_ups(
+) -> None:
+    """(more-flood, seed 4: node 10's digest named the critical need among the few
+    it lacked; the single repair that answered it was lost at the jammer, and
+    nothing followed for eight minutes)."""
+    eng, raw, before, t = _past_its_checks()
+    voice = eng.hood.peers[2].snr
+    eng.receive(*_digest(eng, before, voice), t + 60.0)  # ours less exactly that record
+    assert eng.sends[rid(raw)].tag == "recheck"
+    eng.poll(eng.sends[rid(raw)].due + 0.1)
+    assert eng.watch.times() == [t + 60.0 + OWED_RETRY_S]  # and again if still unheard
