@@ -93,6 +93,7 @@ class UrgentWatch:
         self.entries: dict[bytes, _Entry] = {}
         self.owed: dict[bytes, _Owed] = {}  # neighbours never heard with it after the checks
         self.short: dict[int, float] = {}  # neighbour -> when its set last looked short of ours
+        self.named: dict[int, tuple[float, set[bytes]]] = {}  # and the few it lacked, when
 
     def watch(self, rid: bytes, sender: int | None, now: float, urgent: bool = True,
               after: float | None = None) -> None:
@@ -122,6 +123,8 @@ class UrgentWatch:
     def holds(self, n: int, lacks: set[bytes]) -> None:
         """Neighbour `n`'s digest shows it holds every record we hold but `lacks`."""
         self.short.pop(n, None)
+        if not lacks:
+            self.named.pop(n, None)
         for rid in [r for r in self.owed if r not in lacks]:
             self.heard(rid, n)
 
@@ -134,8 +137,12 @@ class UrgentWatch:
         if named is None:
             self.short.pop(n, None)
             self.short[n] = now
-            while len(self.short) > OWED_MAX:
-                del self.short[next(iter(self.short))]
+        else:
+            self.named.pop(n, None)
+            self.named[n] = (now, named)
+        for seen in (self.short, self.named):
+            while len(seen) > OWED_MAX:
+                del seen[next(iter(seen))]
         out = []
         for rid, owed in list(self.owed.items()):
             if owed.until <= now:
@@ -174,8 +181,10 @@ class UrgentWatch:
         owed = self.owed[rid] = _Owed(now + OWED_S, missing)
         # Those whose sets looked short of ours since our first copies should have
         # reached them lacked it, most likely: this recheck counts as a first send.
-        owed.lacking = {n for n in missing
-                        if self.short.get(n, -1e18) > entry.since + self.recheck_s}
+        due = entry.since + self.recheck_s
+        owed.lacking = {n for n in missing if self.short.get(n, -1e18) > due
+                        or (n in self.named and self.named[n][0] > due
+                            and rid in self.named[n][1])}
         if owed.lacking:
             self._sent(owed, now)
         while len(self.owed) > OWED_MAX:

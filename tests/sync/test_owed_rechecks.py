@@ -67,6 +67,26 @@ def test_a_set_short_of_ours_seen_during_the_checks_makes_the_last_one_count() -
     assert w.owed_due(w.times()[0]) == [(R, {3: 0})]
 
 
+def test_a_digest_naming_it_among_a_few_lacked_during_the_checks_counts_too() -> None:
+    """(pull-flood, seed 3: the lacking cluster's one digest during the checks named
+    the record among three it lacked; all three copies were then lost there, and
+    the cluster, agreeing with itself, sent no digest for four minutes)."""
+    w = UrgentWatch(20.0)
+    w.watch(R, 1, 0.0)
+    t = w.times()[0]
+    w.due(t, {1, 3}, crowd=False)
+    assert w.owed_to(3, t + 5.0, named={b"x" * 8}) == []  # lacked others: no sign
+    w.due(w.times()[0], {1, 3}, crowd=False)
+    assert w.times() == []
+    w = UrgentWatch(20.0)
+    w.watch(R, 1, 0.0)
+    t = w.times()[0]
+    w.due(t, {1, 3}, crowd=False)
+    assert w.owed_to(3, t + 5.0, named={R, b"x" * 8}) == []  # not owed yet: checks go on
+    w.due(w.times()[0], {1, 3}, crowd=False)
+    assert w.owed_due(w.times()[0]) == [(R, {3: 0})]
+
+
 def test_a_digest_showing_it_holds_the_record_ends_what_is_owed() -> None:
     w = UrgentWatch(20.0)
     t = _checked_out(w)
