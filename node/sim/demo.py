@@ -180,7 +180,8 @@ class PortDemo:
         node = self.nodes[n]
         if not node.joined:
             return
-        rx = RxMeta(sender=meta.from_node, snr=meta.snr, rssi=meta.rssi, hops=meta.hops_away)
+        rx = RxMeta(sender=meta.from_node, snr=meta.snr, rssi=meta.rssi, hops=meta.hops_away,
+                    hop_limit=meta.hop_limit)
         count = node.engine.count
         node.engine.receive(payload, rx, self.events.now)
         if n == SEAT:

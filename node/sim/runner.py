@@ -209,7 +209,8 @@ class Simulation:
         node = self.nodes.get(n)
         if node is None or not node.joined or n in self.attackers:
             return
-        rx = RxMeta(sender=meta.from_node, snr=meta.snr, rssi=meta.rssi, hops=meta.hops_away)
+        rx = RxMeta(sender=meta.from_node, snr=meta.snr, rssi=meta.rssi, hops=meta.hops_away,
+                    hop_limit=meta.hop_limit)
         node.engine.receive(payload, rx, self.events.now)
         self.pump(n)
 

@@ -191,7 +191,7 @@ class Inbox(Outbox):
         suppress = (1 if not info.trusted else self.cfg.forward_suppress
                     if crowd or not urgent else self.cfg.urgent_suppress)
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), suppress, 1,
-                                  "forward", covered))
+                                  "forward", covered, carried=meta.hop_limit > 0))
 
     def _heard(self, rid: bytes, sender: int, now: float) -> None:
         """Someone else sent `rid`: count the copy and what it covered."""

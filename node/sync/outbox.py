@@ -66,6 +66,7 @@ class _Send:
     tag: str = "push"
     covered: set[int] | None = None  # neighbours known to have it (None: unknown)
     waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
+    carried: bool = False  # a relay of a packet the radios relay on anyway (hops left)
     cover: dict[int, int] = field(default_factory=dict)  # a recheck: copies heard from
     # nodes listing each neighbour waited for (urgent.py COVERED_BY: then it has it)
 
@@ -273,8 +274,9 @@ class Outbox:
                     room -= len(raw) + 1
                 else:
                     rest.append(rid)
+            carried = all(self.sends[r].carried for r in taken)
             if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now,
-                                            tuple(taken)):
+                                            tuple(taken), far=False if carried else None):
                 return
             for rid in taken:
                 self._sent(rid, now)

@@ -68,6 +68,7 @@ class RxMeta:
     snr: float = 0.0
     rssi: float = 0.0
     hops: int = 0  # hop_start - hop_limit: relays it went through
+    hop_limit: int = 0  # hops it had left: radios that hear it relay it on while above 0
 
 
 @dataclass(frozen=True)
