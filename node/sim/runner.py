@@ -145,6 +145,13 @@ class Simulation:
             store.set_meta("seq_floor:" + member.public.hex(), str(member.seq))
         for raw in self.world.history:
             self.created[record_id(raw)] = (0.0, -1, len(raw))
+            # History has versions too: a joiner that gets the last one got what the
+            # ones below it said (`superseded_got`), as with versions posted live.
+            p = codec.parse(raw)
+            slot = _slot(p.body)
+            if slot is not None:
+                self.versions.setdefault((p.author_short, slot), []).append(
+                    (p.seq, record_id(raw)))
         for raw in self.world.history:
             rid = record_id(raw)
             got = self.have[rid] = Arrivals(self.mesh.n)
