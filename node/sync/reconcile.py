@@ -3,9 +3,10 @@
 Theory of operation
 -------------------
 A node that hears a digest unlike its own schedules a SKETCH of its record ids
-(rateless IBLT, riblt.py) after a random back-off, but not before `settle`
-seconds after its last news: records still spreading make passing
-differences. A sketch heard from anyone first cancels ours, since one
+(rateless IBLT, riblt.py) after a random back-off, from `settle` s after its
+last news if later: records still spreading make passing differences (and the
+nodes behind a router, which get each record at one instant, must not all
+sketch at one instant). A sketch heard from anyone first cancels ours, since one
 broadcast serves the whole neighbourhood: every listener subtracts its own
 symbols and peels its own difference with the sketcher. The first sketch is
 small (most gaps are a record or two); a listener that cannot decode asks for
@@ -131,7 +132,7 @@ class Reconciler:
             # node hears: its listeners ask for MORE. (A neighbour out of its range
             # sketched it for others.)
             return
-        at = max(now + self._backoff(SKETCH_FRAME), last_news + self.cfg.settle)
+        at = max(now, last_news + self.cfg.settle) + self._backoff(SKETCH_FRAME)
         self.sketch_due = (at, 0)
         self.sketch_asker = None
         self.sketch_firm = False

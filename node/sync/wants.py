@@ -9,6 +9,13 @@ reconciler's, so a crowd spreads its requests), then again after
 forged sketch's ids exist nowhere). It is dropped as soon as the record
 arrives or another node asks for it (`got`): that answer serves us too.
 
+Ids wanted from one holder and not asked yet share the back-off drawn for
+the first of them, so what one decode shows lacking goes out together. (Each
+drew its own once: they fell due one by one, one id a REQUEST; padded, that
+cost what one request would, but a member's unpadded ask carries its 68-byte
+ticket each time, and on town-40 the nodes behind a mast each sent ten such
+requests a decode, every one relayed by the mast.)
+
 Due wants go out grouped by holder, as many per REQUEST as one answer packet
 carries, and each REQUEST is padded to about the size of its answer: the
 answerer spends no more air than we did (credit.py). The table holds at most
@@ -44,7 +51,11 @@ class Wants:
         """Ask `holder` for `rid` after `backoff()` s (unless already wanted or full;
         `backoff` is drawn only for a new want)."""
         if rid not in self.ids and len(self.ids) < MAX_WANTED:
-            self.ids[rid] = (now + backoff(), 0, holder)
+            # Ids wanted from the same holder and not asked yet share one back-off:
+            # they go in one REQUEST (a member's ticket rides once, not once an id).
+            due = next((t for t, tries, h in self.ids.values()
+                        if h == holder and tries == 0 and t > now), None)
+            self.ids[rid] = (now + backoff() if due is None else due, 0, holder)
 
     def got(self, rid: bytes) -> None:
         """Ask no more for `rid`."""
