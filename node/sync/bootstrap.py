@@ -75,6 +75,7 @@ MAX_DOUBTED = 64
 RECENT = 1024
 HELD = 1e18  # the due time of a stream waiting for its responder's probe
 STALE = 2  # answers in a row with nothing new that end a responder's streams
+PAD_AFTER = 2  # unanswered ticketed pulls in a row before a pull pays for its answer again
 TICKET_EVERY = 1800.0  # seconds between our tickets to one responder (it believes one an hour)
 Emit = Callable[[m.Message, str, int], bool]
 
@@ -114,6 +115,9 @@ class Bootstrap(Serving):
         self.doubted: dict[int, float] = {}  # responder -> until when its claims are ignored
         self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
         self.shown: dict[int, float] = {}  # responder -> when our ticket last went to it
+        # partition -> (cursor, since) of a stream dropped for want of its responder's
+        # credit during a pass: its next stream goes on from there, not from the start
+        self.resume: dict[int, tuple[bytes, bool]] = {}
 
     @property
     def active(self) -> bool:
@@ -153,9 +157,11 @@ class Bootstrap(Serving):
             # responder and the end of a bootstrap: records before it were served.
             since = current.since if current is not None else \
                 my_count > self.cfg.boot_gap and not self.passing
-            self.passing = self.passing or not since
             cursor = current.cursor if current is not None else class_start(CLASS_BOARD) \
                 if since else b""
+            if current is None and part in self.resume:
+                cursor, since = self.resume.pop(part)
+            self.passing = self.passing or not since
             responder = min(ahead, key=lambda n: (load[n], ahead.index(n)))
             load[responder] += 1
             # A responder not yet confirmed is probed with one partition first.
@@ -268,6 +274,7 @@ class Bootstrap(Serving):
             # carry what changed meanwhile. A node still far behind after a whole pass
             # starts another one after a rest.
             self.streams.clear()
+            self.resume.clear()
             self.passing = False
             self.recent.clear()  # what this pass brought: a later pass re-sending it is stale
             self.confirmed.clear()  # and a new claim is probed again
@@ -292,7 +299,7 @@ class Bootstrap(Serving):
             shown = self.shown.get(stream.responder, -1e9)
             if mine and not stream.silent and now - shown <= TICKET_EVERY:
                 pull: m.Message = m.Pull(stream.responder, part, PARTS, stream.cursor)
-            elif mine and not stream.silent:
+            elif mine and stream.silent < PAD_AFTER:
                 self.shown[stream.responder] = now
                 pull = m.Pull(stream.responder, part, PARTS, stream.cursor, ticket=mine)
             else:
@@ -307,6 +314,9 @@ class Bootstrap(Serving):
             if not confirmed and not newcomer and not afford(stream.responder, pull):
                 # A node that holds a ledger probes a claim only with air the claimant
                 # spent: one spoofed digest buys no stream of pulls (nor a boot flag).
+                # What the stream had pulled stays pulled: the order is the same on
+                # every node, so its next responder goes on from its cursor.
+                self.resume[part] = (stream.cursor, stream.since)
                 del self.streams[part]
                 continue
             if emit(pull, "pull", NORMAL):

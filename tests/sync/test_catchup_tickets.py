@@ -4,9 +4,14 @@ own air; a ticket proves nothing in another node's name or another key's."""
 
 from __future__ import annotations
 
+import random
+
 from meshaid.node.ledger import identity
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import ticket as tk
+from meshaid.node.sync.bootstrap import PAD_AFTER, Bootstrap, Stream
+from meshaid.node.sync.ports import SyncConfig
+from meshaid.node.sync.relays import Peer
 
 from .harness import HOUR, Ledger, Mesh, Radio, clone
 
@@ -100,3 +105,42 @@ def test_the_allowance_is_bounded_per_member_and_a_bad_ticket_is_checked_once() 
     for who in range(2, 3 + tk.MAX_ALLOWED):
         allow.check(who, good, b"m", verify, 10.0)
     assert len(allow) == tk.MAX_ALLOWED
+
+
+def test_a_member_keeps_pulling_unpadded_through_one_unanswered_pull() -> None:
+    """late-joiner-2000: responders answer pulls in their bulk band, so an answer
+    often comes after the next pull is due; that pull went padded (ticket inside)
+    and the joiner's own air, 130 s of pulls an hour, capped its catch-up. Now a
+    member pads again only after PAD_AFTER unanswered pulls in a row."""
+    boot = Bootstrap(SyncConfig(b"nt", lambda n: n / 200.0), random.Random(1), node=5)
+    boot.confirmed.add(9)
+    ahead = {9: Peer(count=20_000, last=90.0)}  # far ahead of our 10,000 records
+    sent: list[m.Message] = []
+    for silent in range(PAD_AFTER + 1):
+        boot.streams = {0: Stream(responder=9, cursor=b"", due=0.0, silent=silent)}
+        boot.shown[9] = -1e9 if silent else 100.0  # (ticket last shown long ago, or lately)
+        boot.poll(lambda msg, tag, prio: sent.append(msg) or True, 100.0, ahead, 10_000, 90.0,
+                  lambda who, msg: True, ticket=lambda who: b"T" * m.TICKET_LEN)
+    pulls = [p for p in sent if isinstance(p, m.Pull)]
+    assert [bool(p.pad) for p in pulls] == [False] * PAD_AFTER + [True]
+    assert all(p.ticket for p in pulls[1:])  # after a silence the ticket goes along
+
+
+def test_a_stream_dropped_for_want_of_credit_goes_on_from_its_cursor() -> None:
+    """late-joiner-2000, seed 1: a stream whose responder was not (or no longer)
+    confirmed and whose credit here could not pay for the next pull was dropped,
+    and the next one for its partition started from the beginning of the ledger:
+    636 restarts in 14 h, 1,988 records pulled twice, and the joiner held 873 of
+    1,923 records at the end. Now the partition's next stream (any responder:
+    the order is the same on every node) goes on from the cursor."""
+    boot = Bootstrap(SyncConfig(b"nt", lambda n: n / 200.0), random.Random(1), node=5)
+    cursor = bytes([1]) + (123456).to_bytes(6, "big") + b"r" * 8
+    boot.passing = True  # a joiner's first pass
+    boot.streams = {0: Stream(responder=9, cursor=cursor, due=0.0)}
+    ahead = {9: Peer(count=20_000, last=90.0), 11: Peer(count=20_000, last=90.0)}
+    boot.poll(lambda msg, tag, prio: True, 100.0, ahead, 10_000, 90.0,
+              lambda who, msg: False)  # 9's credit here pays for no pull
+    assert 0 not in boot.streams
+    assert boot.behind(ahead, 10_000, 101.0)
+    assert boot.streams[0].cursor == cursor
+    assert all(s.cursor == b"" for p, s in boot.streams.items() if p != 0)
