@@ -143,7 +143,9 @@ class Simulation:
             # fork, and never a seq below its history (node/PROTOCOL.md, "Seq space").
             member = self.world.members[n]
             store.set_meta("seq_floor:" + member.public.hex(), str(member.seq))
-        for raw in self.world.history:
+        # The members' hellos and vouches, and the history: held from the start by
+        # every node but the joiners, who must get them.
+        for raw in self.world.setup + self.world.history:
             self.created[record_id(raw)] = (0.0, -1, len(raw))
             # History has versions too: a joiner that gets the last one got what the
             # ones below it said (`superseded_got`), as with versions posted live.
@@ -152,7 +154,7 @@ class Simulation:
             if slot is not None:
                 self.versions.setdefault((p.author_short, slot), []).append(
                     (p.seq, record_id(raw)))
-        for raw in self.world.history:
+        for raw in self.world.setup + self.world.history:
             rid = record_id(raw)
             got = self.have[rid] = Arrivals(self.mesh.n)
             for n in self.world.ledger_nodes:
@@ -267,6 +269,8 @@ class Simulation:
         if isinstance(body, r.Need) and body.urgency == 3:
             self.urgent.add(rid)
         self._arrivals(rid)[n] = self.events.now
+        if slot is not None:
+            self.superseded_got(rec.raw, n)  # its author holds what the versions below said
         node.engine.local_record(rec.raw, self.events.now)
         self.pump(n)
         return rec.raw

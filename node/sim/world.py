@@ -47,6 +47,7 @@ class World:
     template: Store
     bare: Store  # charter only: what a late joiner starts with
     history: list[bytes] = field(default_factory=list)
+    setup: list[bytes] = field(default_factory=list)  # members' hellos and vouches
 
 
 def build_topology(sc: Scenario, rng: random.Random) -> topo.Topology:
@@ -174,7 +175,8 @@ def build(sc: Scenario, rng: random.Random, slim: bool = False) -> World:
         raise ScenarioError(f"setup record refused: {bad[0].reason} {bad[0].detail}")
     if slim:
         drop_board(template.db)  # what every node's copy would carry unused
-    return World(topology, ledger_nodes, relays, routers, members, net, template, bare, history)
+    return World(topology, ledger_nodes, relays, routers, members, net, template, bare, history,
+                 setup)
 
 
 def _history(sc: Scenario, rng: random.Random, members: dict[int, Member],

@@ -11,6 +11,7 @@ from typing import Any
 
 from meshaid.node.sim.runner import Simulation
 from meshaid.node.sim.scenario import parse
+from meshaid.node.sync.engine import record_id
 
 
 def _scenario(seed: int, hours: float, events: list[dict[str, Any]], **extra: Any) -> Any:
@@ -54,5 +55,11 @@ def test_a_joiner_holding_the_last_versions_of_a_history_has_caught_up() -> None
     sim = Simulation(sc, "meshaid")
     res = sim.run()
     assert sim.versions  # the history's versions are known
+    # The members' hellos and vouches count too: held by every node from the start
+    # but the joiner, which pulls them like the rest (they were left out, so a
+    # joiner that got them looked like the only node holding 60 new records).
+    setup = [record_id(raw) for raw in sim.world.setup]
+    assert setup and all(rid in sim.created for rid in setup)
+    assert all(11 in sim.have[rid] for rid in setup)
     assert res["delivered_fraction"] == 1.0
     assert isinstance(res["convergence_s"]["after"]["join:11"], float)
