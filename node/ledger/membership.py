@@ -64,7 +64,9 @@ per-key judgment on the records x's cut depends on within it (`around`), only
 for keys that signed a vouch or revoke past the through of a revoke of them.
 Inside a component each pass of the alternating fixpoint re-evaluates only the
 keys whose inputs changed (`_Step`), as long as no vouch changes validity
-(then both standings are computed again). Work is therefore near-linear in
+(then both standings are computed again, unless only member-only vouches
+changed that `Graph.revote` can account for: then only their subjects' votes,
+and their subjects are judged again). Work is therefore near-linear in
 vouches + revokes when components are small, whatever their number. Where no
 vouch can change validity, the per-key step runs only for keys that drop a
 revoke of their own loop of revokes (`revokerings.revoke_loops`), and in a
@@ -85,7 +87,7 @@ from dataclasses import dataclass, field
 from .records import Charter, Record
 from .revokerings import Rings, revoke_loops
 from .sccs import strongly_connected
-from .trustgraph import Cuts, Graph, Pins, Standing
+from .trustgraph import Cuts, Graph, Pins, Standing, VouchEdge
 
 
 @dataclass
@@ -198,18 +200,20 @@ class _Step:
         self.pins = (judge_pins, guard_pins)
         self.st: Standing | None = None
         self.gst: Standing | None = None
+        self.subjects = set(graph.subjects)
         self.revokes_by: dict[bytes, set[bytes]] = {}
         for rv in graph.revokes:
             self.revokes_by.setdefault(rv.author, set()).add(rv.subject)
 
-    def _same_vouches(self, changes: _Changes) -> bool:
+    def _changed_vouches(self, changes: _Changes) -> list[VouchEdge]:
         g = self.graph
+        out = []
         for key, (before, after) in changes.items():
             for v in g.vouches_by.get(key, ()):
                 if (g.valid(key, v.seq, {} if before is None else {key: before})
                         != g.valid(key, v.seq, {} if after is None else {key: after})):
-                    return False
-        return True
+                    out.append(v)
+        return out
 
     def run(self, judge: Cuts, guard: Cuts, judge_changes: _Changes,
             guard_changes: _Changes) -> _Changes:
@@ -218,17 +222,25 @@ class _Step:
         evaluates everything). `out` is `guard` (J is applied in place)."""
         g = self.graph
         everything = self.st is None or self.gst is None
-        if everything or not self._same_vouches(judge_changes):
-            self.st = g.standing(judge, self.pins[0])
-            everything = True
-        if everything or not self._same_vouches(guard_changes):
-            self.gst = g.standing(guard, self.pins[1])
-            everything = True
+        voted: set[bytes] = set()  # keys whose votes alone changed (Graph.revote)
+        for side, cuts, changes in ((0, judge, judge_changes), (1, guard, guard_changes)):
+            was = self.st if side == 0 else self.gst
+            changed = [] if was is None else self._changed_vouches(changes)
+            now = None if was is None or everything else g.revote(was, changed, cuts)
+            if now is None:
+                now = g.standing(cuts, self.pins[side])
+                everything = True
+            voted.update(v.subject for v in changed)
+            if side == 0:
+                self.st = now
+            else:
+                self.gst = now
         assert self.st is not None and self.gst is not None
         if everything:
             dirty = g.subjects
         else:
-            dirty = sorted({x for key in judge_changes for x in self.revokes_by.get(key, ())})
+            dirty = sorted({x for key in judge_changes for x in self.revokes_by.get(key, ())}
+                           | (voted & self.subjects))
         new = {x: g.cut_of(x, self.st, self.gst, guard, g.said_about(x, self.st, judge),
                            self.found.get(x)) for x in dirty}
         changes: _Changes = {}

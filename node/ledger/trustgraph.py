@@ -237,6 +237,36 @@ class Graph:
             frontier = grown + waiting.pop(depth, [])
         return Standing(stewards, members | stewards, votes, steward_votes, layer)
 
+    def revote(self, st: Standing, changed: list[VouchEdge], cuts: Cuts) -> Standing | None:
+        """The standing under `cuts`, given `st`, the standing under cuts that
+        differ from them only in whether the vouches `changed` are valid, when
+        that is cheap to say: every one of them member-only (or by a non-steward,
+        which never counts) and not from a steward to one in a higher layer, the
+        only vouches `dependants` follows. Then no steward, layer or steward vote
+        changes, only the votes for their subjects; else None."""
+        touched = set()
+        for v in changed:
+            if v.author not in st.stewards:
+                continue
+            if v.grant != 0 or st.layer.get(v.subject, -1) > st.layer[v.author]:
+                return None
+            touched.add(v.subject)
+        if not touched:
+            return st
+        votes, members = dict(st.votes), set(st.members)
+        for s in touched:
+            got = {v.author for v in self._index().get(s, ((), ()))[0]
+                   if v.author in st.stewards and self.valid(v.author, v.seq, cuts)}
+            if got:
+                votes[s] = got
+            else:
+                votes.pop(s, None)
+            if s in st.stewards or len(got) >= self.admission:
+                members.add(s)
+            else:
+                members.discard(s)
+        return Standing(st.stewards, members, votes, st.steward_votes, st.layer)
+
     def cuts(self, judge: Cuts, guard: Cuts, found: Cuts | None = None,
              judge_pins: Pins | None = None, guard_pins: Pins | None = None) -> Cuts:
         """The cuts justified when revokes are judged valid under `judge` and the

@@ -4,10 +4,11 @@ also revokes a link further on) and `--past` (each link also vouches for a
 link further on past its cut, so that cuts change whether vouches count).
 Random small instances of both, with every link carrying a chord or a vouch
 past its cut or both (not one now and then as in test_membership_rings.py),
-mixed throughs, chords at and below the cut, vouches at, below and past the
-cut, member-only and steward grants, admission 2 with the founder's vouches,
+mixed throughs, chords past the cut, vouches at, below and past the cut,
+member-only and steward grants, links only a vouch of the loop admits, admission 2 with the founder's vouches,
 and forks, compared with the exhaustive reference rule: these are what a
-faster judgment of such loops must keep."""
+faster judgment of such loops (Graph.revote, the standings that only votes
+change) must keep."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ link = st.tuples(st.sampled_from((1, 1, 1, 1, 2, 0, None)),
                  st.one_of(st.none(), st.tuples(st.integers(2, 7), st.sampled_from((12, 12, 13, 1, 2)),
                                                 st.sampled_from((0, 0, 1)))))
 loops = st.tuples(st.lists(link, min_size=2, max_size=7),
+                  st.lists(st.sampled_from((1, 1, 1, 0, None)), min_size=7, max_size=7),
                   st.sampled_from(("chords", "past", "both", "mixed")),
                   st.sampled_from((True, True, True, False)),  # closed by a revoke
                   st.sampled_from((1, 1, 1, 2)),  # admission
@@ -44,7 +46,7 @@ loops = st.tuples(st.lists(link, min_size=2, max_size=7),
 
 
 def build(case: tuple) -> tuple[r.Record, list[r.Record]]:
-    links, shape, closed, admission, forks = case
+    links, grants, shape, closed, admission, forks = case
     m = len(links)
     ks = [key(10 + i) for i in range(m)]
     ch = rec(FOUNDER, 1, r.Charter("Loop", admission, (CO1,)), 0)
@@ -58,7 +60,8 @@ def build(case: tuple) -> tuple[r.Record, list[r.Record]]:
             past = None
         if shape == "past":
             chord = None
-        out.append(rec(THIEF, 10 + i, r.Vouch(ks[i], 1)))
+        if grants[i] is not None:  # else only a vouch of the loop can admit the link
+            out.append(rec(THIEF, 10 + i, r.Vouch(ks[i], grants[i])))
         if admission == 2:
             out.append(rec(FOUNDER, 10 + i, r.Vouch(ks[i], 1)))
         if cut is not None:
@@ -101,7 +104,7 @@ def test_a_member_vouch_past_the_cut_changes_a_loops_cuts() -> None:
     answers = []
     for at in (2, 12):
         links = [(2, (3, 1), None, (2, at, 0))] + [(2, (3, 1), None, None)] * 2
-        ch, events = build((links, "mixed", True, 1, []))
+        ch, events = build((links, [1] * 7, "mixed", True, 1, []))
         got = fast_cuts(ch, events, set())
         assert got == exhaustive_cuts(ch, events, set())
         answers.append(got)
