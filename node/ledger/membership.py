@@ -223,9 +223,9 @@ class _Step:
         g = self.graph
         everything = self.st is None or self.gst is None
         voted: set[bytes] = set()  # keys whose votes alone changed (Graph.revote)
-        for side, cuts, changes in ((0, judge, judge_changes), (1, guard, guard_changes)):
+        for side, cuts, moved in ((0, judge, judge_changes), (1, guard, guard_changes)):
             was = self.st if side == 0 else self.gst
-            changed = [] if was is None else self._changed_vouches(changes)
+            changed = [] if was is None else self._changed_vouches(moved)
             now = None if was is None or everything else g.revote(was, changed, cuts)
             if now is None:
                 now = g.standing(cuts, self.pins[side])
