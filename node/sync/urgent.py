@@ -39,9 +39,11 @@ one neighbour that carries it on, a jammer there).
 
 A neighbour still missing after the last check is owed the record for a
 while (`OWED_S`): the checks went at fixed times, and a jammer near it, or a
-run of collisions there, may have taken every copy. When its own digest or
-sketch then shows a set smaller than ours that is not ours less a few records
-in flight (answers.py), the record goes to it once more, and again
+run of collisions there, may have taken every copy. When its own digest (in
+its own signal) then shows a set smaller than ours that is not ours less a few
+records in flight, or names the record among the few it lacks (answers.py; a
+sketch's count is not taken: it costs an attacker nothing to forge in a
+neighbour's voice), the record goes to it once more, and again
 `OWED_RETRY_S` later and twice that after (`OWED_RESENDS` sends in all) unless
 a copy from it is heard or a digest of its own shows it holds the record. A
 digest is the evidence of lack the watch's timers never had: minutes sooner
