@@ -146,20 +146,18 @@ class Simulation:
         # The members' hellos and vouches, and the history: held from the start by
         # every node but the joiners, who must get them.
         for raw in self.world.setup + self.world.history:
-            self.created[record_id(raw)] = (0.0, -1, len(raw))
+            rid = record_id(raw)
+            self.created[rid] = (0.0, -1, len(raw))
+            got = self.have[rid] = Arrivals(self.mesh.n)
+            for n in self.world.ledger_nodes:
+                if n not in joiners:
+                    got[n] = 0.0
             # History has versions too: a joiner that gets the last one got what the
             # ones below it said (`superseded_got`), as with versions posted live.
             p = codec.parse(raw)
             slot = _slot(p.body)
             if slot is not None:
-                self.versions.setdefault((p.author_short, slot), []).append(
-                    (p.seq, record_id(raw)))
-        for raw in self.world.setup + self.world.history:
-            rid = record_id(raw)
-            got = self.have[rid] = Arrivals(self.mesh.n)
-            for n in self.world.ledger_nodes:
-                if n not in joiners:
-                    got[n] = 0.0
+                self.versions.setdefault((p.author_short, slot), []).append((p.seq, rid))
         self.workload = Workload(self)
 
     # ------------------------------------------------------------ plumbing

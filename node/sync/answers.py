@@ -169,7 +169,8 @@ class Answers:
             self.boot.retracted(sender, now)  # a claim of being ahead it does not make
         lacks = None if msg.boot else eng.arrivals.lacking(
             msg.count, msg.fingerprint, eng.count, eng.fingerprint)
-        if lacks is not None or (msg.count, msg.fingerprint) == (eng.count, eng.fingerprint):
+        same = (msg.count, msg.fingerprint) == (eng.count, eng.fingerprint)
+        if lacks is not None or same:
             # It holds all we hold but these: any urgent record owed to it too. An
             # owed one among these goes again, and later again if still unheard.
             named = {x.to_bytes(8, "big") for _t, x in lacks or ()}
@@ -190,7 +191,7 @@ class Answers:
                 return
             if queued == len(lost):
                 return  # older gaps, each on its way again
-        elif not msg.boot and (msg.count, msg.fingerprint) == (eng.count, eng.fingerprint):
+        elif not msg.boot and same:
             eng.trickle.consistent()
             return
         if msg.count > eng.count + cfg.boot_gap:
