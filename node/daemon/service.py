@@ -12,7 +12,8 @@ for what people read: status, persisted budget).
   a crash go out) and the persisted budget window is restored.
 * `pump(now)` runs due engine work: each packet goes to `radio.send` with a
   token and its Meshtastic priority. A `SendResult` ok takes the records the
-  packet carried out of the outbox; a failure hands the packet back to the
+  packet carried out of the outbox and tells the engine (`sent`: its air
+  counts in the budget from then); a failure hands the packet back to the
   engine (`send_failed`: requeued, air time refunded) and holds sending back
   for a while, doubling up to a minute while failures continue. A send with
   no result after `RESULT_TIMEOUT_S` counts as failed.
@@ -163,6 +164,8 @@ class Daemon:
         out, _sent_at = entry
         if event.ok:
             self._hold = 0.0
+            if self.engine is not None:  # it left our hands now: its air counts from now
+                self.engine.sent(out, now)
             ids = list(out.records)
             self.feed.done(ids)
             if ids:

@@ -250,8 +250,14 @@ class _Baseline:
             self.free_at = max(self.free_at, now) + cost
             self.stats.sent[tag] += 1
             self.stats.airtime[tag] += cost
-            out.append(Outgoing(payload, hop_limit, tag, PRIORITY))
+            out.append(Outgoing(payload, hop_limit, tag, PRIORITY, airtime=cost, at=now))
         return out
+
+    def sent(self, out: Outgoing, now: float) -> None:
+        """`out` went on air at `now`: its air time counts from then (the same
+        budget rule as the engine's, node/sync/budget.py)."""
+        if self.budget.redate(out.airtime, out.at, now):
+            self.budget_at = None
 
 
 class FullStateFlood(_Baseline):

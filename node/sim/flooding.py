@@ -29,7 +29,7 @@ from .state import NodeState, Reception
 __all__ = ["Flooding", "OnHeardAgain", "OnReceive", "OnTxDone"]
 
 OnReceive = Callable[[int, Any, RxMeta], None]
-OnTxDone = Callable[[int, str], None]
+OnTxDone = Callable[[int, Packet], None]  # the node whose frame ended, the frame
 OnHeardAgain = Callable[[int, int, int], None]
 
 
@@ -128,7 +128,7 @@ class Flooding:
                 st.rx_ok += 1
                 self._receive(v, pkt, snr, rssi, nd.idx)
         if self.on_tx_done is not None:
-            self.on_tx_done(nd.idx, pkt.tag)
+            self.on_tx_done(nd.idx, pkt)
 
     # ------------------------------------------------------------------ routing
     def _receive(self, v: NodeState, pkt: Packet, snr: float, rssi: float, relayer: int) -> None:

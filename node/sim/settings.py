@@ -30,6 +30,7 @@ from ..sync.ports import Outgoing, SyncConfig
 from . import background
 from .airtime import frame_bytes, time_on_air
 from .firmware import HOP_LIMIT_DEFAULT, Role
+from .packets import Packet
 
 if TYPE_CHECKING:
     from .runner import Simulation
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 BUDGET_RULES = ("share", "cap")
 QUEUE_MODES = ("wait", "drop")
+QUEUED_MAX = 64  # own frames remembered per radio until they go on air (its queue holds 16)
 REBROADCAST_MODES = ("ALL", "LOCAL_ONLY", "KNOWN_ONLY", "NONE", "CORE_PORTNUMS_ONLY")
 
 
@@ -112,6 +114,9 @@ class Sender:
         self.wait = wait
         self.waiting: dict[int, deque[Outgoing]] = {}
         self.waited = 0  # packets that had to wait for a free slot
+        # per node: the packets in its radio's queue, so that the protocol hears
+        # when each went on air (`sent`: its budget counts the air from then)
+        self.queued: dict[int, dict[int, tuple[Any, Outgoing]]] = {}
         sim.mesh.on_tx_done = self.tx_done
 
     def send(self, n: int, out: Outgoing) -> bool:
@@ -122,10 +127,19 @@ class Sender:
             self.waiting.setdefault(n, deque()).append(out)
             self.waited += 1
             return True
-        if mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag):
+        if self._radio(n, out):
             return True
         self._refused(n, out)
         return False
+
+    def _radio(self, n: int, out: Outgoing) -> bool:
+        if not self.sim.mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag):
+            return False
+        queued = self.queued.setdefault(n, {})
+        queued[id(out.payload)] = (out.payload, out)
+        if len(queued) > QUEUED_MAX:  # frames the radio dropped unsent: forget the oldest
+            del queued[next(iter(queued))]
+        return True
 
     def _refused(self, n: int, out: Outgoing) -> None:
         """The radio said no (duty cycle, too large): tell the engine, as the daemon
@@ -135,14 +149,21 @@ class Sender:
         if failed is not None:
             failed(out, self.sim.events.now)
 
-    def tx_done(self, n: int, tag: str) -> None:
-        """A frame left node n's radio: a waiting packet takes the free slot."""
+    def tx_done(self, n: int, pkt: Packet) -> None:
+        """A frame left node n's radio: tell the protocol when its own went on
+        air; a waiting packet takes the free slot."""
+        if pkt.own:
+            entry = self.queued.get(n, {}).pop(id(pkt.payload), None)
+            node = self.sim.nodes.get(n)
+            sent = getattr(node.engine, "sent", None) if node is not None else None
+            if entry is not None and entry[0] is pkt.payload and sent is not None:
+                sent(entry[1], self.sim.events.now - pkt.airtime)
         line = self.waiting.get(n)
         mesh = self.sim.mesh
         refused = False
         while line and mesh.queue_len(n) < mesh.tx_queue_len:
             out = line.popleft()
-            if not mesh.send(n, out.payload, hop_limit=out.hop_limit, tag=out.tag):
+            if not self._radio(n, out):
                 self._refused(n, out)
                 refused = True
         if refused and n in self.sim.nodes:
@@ -151,3 +172,4 @@ class Sender:
     def power_off(self, n: int) -> None:
         """Node n lost power: what waited in its app's queue is gone."""
         self.waiting.pop(n, None)
+        self.queued.pop(n, None)

@@ -16,12 +16,18 @@ the messages that matter most.
   full hour's budget is never spent in one go.
 * Politeness: above `polite_util_pct` measured channel utilisation only urgent
   traffic goes; above `busy_util_pct`, nothing but revocations.
+* A send is charged when the engine hands it out and re-dated (`redate`) when
+  the radio reports it on air: the window then holds every packet of ours that
+  was on air in the last hour, plus those still queued, so the hour measured
+  on air keeps inside the limit however long the radio's queue held them.
+  `margin` keeps a little in hand for the wait that is never reported.
 * `next_allowed(cost, p, now)` tells the engine when to try again, so it sleeps
   instead of polling.
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -99,6 +105,22 @@ class Budget:
             return False
         self._sends.remove((at, cost))
         self._used = max(0.0, self._used - cost)
+        return True
+
+    def redate(self, cost: float, at: float, when: float) -> bool:
+        """A send of `cost` charged at `at` went on air at `when` (later, after
+        waiting in the radio's queue): count it from then, so that the window
+        holds every packet that was on air in the last hour. False if it is not
+        in the window (any more)."""
+        if when <= at or (at, cost) not in self._sends:
+            return False
+        self._sends.remove((at, cost))
+        insort(self._sends, (when, cost))
+        if (at, cost) in self._recent:
+            self._recent.remove((at, cost))
+        else:
+            self._recent_used += cost
+        insort(self._recent, (when, cost))
         return True
 
     def snapshot(self, now: float) -> list[tuple[float, float]]:

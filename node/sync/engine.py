@@ -217,6 +217,12 @@ class Engine(Inbox):
         for rid in rids:
             self.outside.pop(rid, None)
 
+    def sent(self, out: Outgoing, now: float) -> None:
+        """`out` went on air at `now` (it may have waited in the radio's queue
+        since the engine charged it): its air time counts from then."""
+        if self.budget.redate(out.airtime, out.at, now):
+            self._dirty = True
+
     def send_failed(self, out: Outgoing, now: float) -> None:
         """The radio refused `out` or never sent it: refund its air time and send
         its records again."""

@@ -78,7 +78,7 @@ def test_router_relays_before_client() -> None:
         tx: list[int] = []
         mesh, _rec = make(from_links(4, _diamond()), seed=seed,
                           roles={1: Role.ROUTER, 3: Role.CLIENT_MUTE})
-        mesh.on_tx_done = lambda node, tag, tx=tx: tx.append(node)
+        mesh.on_tx_done = lambda node, pkt, tx=tx: tx.append(node)
         mesh.send(0, b"x", hop_limit=1)
         mesh.events.run_until(60)
         assert tx == [0, 1]  # the CLIENT (2) heard the ROUTER and cancelled
@@ -92,7 +92,7 @@ def test_low_snr_relays_first() -> None:
     for seed in range(40):
         tx: list[int] = []
         mesh, _rec = make(from_links(4, links), seed=seed, roles={3: Role.CLIENT_MUTE})
-        mesh.on_tx_done = lambda node, tag, tx=tx: tx.append(node)
+        mesh.on_tx_done = lambda node, pkt, tx=tx: tx.append(node)
         mesh.send(0, b"x", hop_limit=1)
         mesh.events.run_until(60)
         first.append(tx[1])

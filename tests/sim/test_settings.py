@@ -110,3 +110,36 @@ def test_critical_bursts_are_critical_needs() -> None:
     sim = Simulation(sc, "b1")
     res = sim.run()
     assert res["convergence_critical_s"]["count"] == 12 == len(sim.urgent)
+
+
+@pytest.mark.parametrize("protocol", ["meshaid", "b1"])
+def test_the_protocol_hears_when_each_of_its_packets_went_on_air(
+        protocol: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy channel holds packets in the radio's queue for seconds: the
+    simulator tells the protocol when each of its own frames started on air
+    (`sent`, as the daemon does), and its budget counts the air from then."""
+    sim = Simulation(parse(scenario(
+        topology={"kind": "random", "nodes": 12, "avg_degree": 6},
+        workload={"records_per_node_per_hour": 16, "stop_fraction": 0.9})), protocol)
+    heard: list[tuple[Any, Outgoing, float]] = []
+    kind = type(sim.nodes[0].engine)
+    original = kind.sent
+
+    def sent(engine: Any, out: Outgoing, now: float) -> None:
+        heard.append((engine, out, now))
+        original(engine, out, now)
+
+    monkeypatch.setattr(kind, "sent", sent)
+    res = sim.run()
+    assert res["max_own_duty_cycle_pct"] <= 5.0
+    node_of = {id(node.engine): n for n, node in sim.nodes.items()}
+    starts = {n: {round(t, 6) for t, _d in sim.mesh.own_transmissions(n)} for n in sim.nodes}
+    waited = 0
+    for engine, out, now in heard:
+        n = node_of[id(engine)]
+        assert round(now, 6) in starts[n]  # the frame's start on air
+        assert now >= out.at
+        waited += now > out.at + 1.0
+    own = sum(len(s) for s in starts.values())
+    assert len(heard) == own  # each frame of ours, once
+    assert waited > 0.1 * own  # the channel was busy: many waited in the queue
