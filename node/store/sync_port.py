@@ -213,6 +213,12 @@ class SyncLedger:
             " FROM records r LEFT JOIN members m ON m.key = r.author" + where, args
         ).fetchall() if bytes(rid) not in superseded]
 
+    def member_count(self) -> int:
+        """Keys admitted (revoked ones included): a change means a ticket that
+        failed may check out now (node/sync/members.py)."""
+        self._load_members()
+        return len(self._members)
+
     def member_signed(self, short: bytes, message: bytes, signature: bytes) -> bool:
         """Whether an admitted, unrevoked member whose key has short id `short`
         signed `message` (a member's pull ticket, node/sync/ticket.py). A short id

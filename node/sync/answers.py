@@ -361,7 +361,8 @@ class Answers:
         self.recon.poll(emit, now, eng.count, self.afford_asked)
         self.boot.poll(emit, now, eng.hood.peers, eng.count, self.recon.record_size,
                        self.afford_probe,
-                       self.members.ticket if eng.signer is not None else None)
+                       self.members.ticket if eng.signer is not None else None,
+                       self.members.hopeful)
         self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.afford,
                                busy=not eng.sketch.ready, allowance=self.members.allowance)
 

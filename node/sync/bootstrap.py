@@ -261,12 +261,15 @@ class Bootstrap(Serving):
 
     def poll(self, emit: Emit, now: float, peers: Mapping[int, Peer], my_count: int,
              record_size: float, afford: Callable[[int, m.Message], bool],
-             ticket: Callable[[int], bytes] | None = None) -> None:
+             ticket: Callable[[int], bytes] | None = None,
+             hopeful: Callable[[int], bytes] | None = None) -> None:
         """Pull what is due. A node that is not new (more than `boot_gap` records)
         pulls from a responder not yet confirmed only as far as that responder's
         own air, as heard here, pays for it (`afford`). A member (`ticket`: our
         ticket for a responder, ticket.py; empty while our own ledger does not
-        count our key admitted) pulls with its ticket and no padding."""
+        count our key admitted) pulls with its ticket and no padding; a node
+        with a member key its ledger does not count admitted yet (`hopeful`)
+        carries its ticket inside its padded pulls."""
         served = self.streams and all(s.silent >= EXHAUSTED for s in self.streams.values())
         if self.streams and (served or not self._ahead(peers, my_count,
                                                        self.cfg.boot_gap // 2, now)):
@@ -282,7 +285,11 @@ class Bootstrap(Serving):
             if served:
                 self.rest_until = now + self.cfg.trickle_imax
         newcomer = my_count <= self.cfg.boot_gap
-        for part, stream in sorted(self.streams.items()):
+        # Longest due first: when our budget allows fewer pulls than are due, each
+        # partition gets its turn (in partition order, partition 0 took every pull
+        # a tight budget allowed, ran on past the membership class into records
+        # whose authors' hellos the other partitions held, and dropped them all).
+        for part, stream in sorted(self.streams.items(), key=lambda ps: (ps[1].due, ps[0])):
             if stream.silent >= EXHAUSTED or self.streams.get(part) is not stream:
                 continue
             if stream.due > now + HELD / 2 and not any(
@@ -296,6 +303,10 @@ class Bootstrap(Serving):
             # ticket once per half hour), else padded again, ticket inside.
             mine = ticket(stream.responder) if ticket is not None \
                 and stream.responder in self.confirmed else b""
+            # Not admitted yet as far as our own ledger knows: a padded pull carries
+            # our ticket all the same (members.py, `hopeful`).
+            hope = hopeful(stream.responder) if hopeful is not None and ticket is not None \
+                and not mine and not ticket(stream.responder) else b""
             shown = self.shown.get(stream.responder, -1e9)
             if mine and not stream.silent and now - shown <= TICKET_EVERY:
                 pull: m.Message = m.Pull(stream.responder, part, PARTS, stream.cursor)
@@ -305,7 +316,7 @@ class Bootstrap(Serving):
             else:
                 self.shown[stream.responder] = now if mine else shown
                 pull = m.pad_to(m.Pull(stream.responder, part, PARTS, stream.cursor,
-                                       ticket=mine),
+                                       ticket=mine or hope),
                                 self._answer_size(record_size), self.cfg.network_tag)
             # A confirmed responder pulls free while its answers bring records; once
             # they bring nothing new (a lie in its name, or a long known prefix) each

@@ -138,7 +138,12 @@ class Inbox(Outbox):
             news = news or asked or info.id in self.infos  # (a stranger's push is no news)
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
-            if urgent:
+            if urgent and msg.after is None:
+                # (A pull answer serves history: the urgent records it brings are
+                # not news our neighbours may have missed. Watched, a joiner on
+                # blockaded-port re-sent the old critical needs and vouches it
+                # pulled to neighbours that held them: 146 s of its budget, a
+                # third of its air, while its pull waited for that budget.)
                 self.watch.watch(rid, meta.sender, now)
             if msg.relay:
                 self._plan_relay(rid, info, meta, urgent, now)

@@ -49,6 +49,7 @@ class Members:
         self.tickets: dict[int, bytes] = {}  # responder -> our ticket for it
         self.admitted_at = -1e9  # when our own ledger last counted our key admitted
         self.checked_at = -1e9  # when we last asked it
+        self.members_seen = 0  # admitted keys our ledger counted when we last checked a ticket
         # node asked -> (when our ticket last went to it in a REQUEST or MORE, whether
         # it answered one of our asks since)
         self.shown: dict[int, tuple[float, bool]] = {}
@@ -90,6 +91,11 @@ class Members:
         verify = getattr(eng.ledger, "member_signed", None)
         if verify is None or sender >> 32:
             return False  # (a voice not the sender's own, engine.py: no ticket is its)
+        count = getattr(eng.ledger, "member_count", None)
+        members = count() if count is not None else 0
+        if members != self.members_seen:  # a vouch came: a ticket that failed may hold now
+            self.members_seen = members
+            self.allow.forget_bad()
         ok = self.allow.check(sender, ticket, tk.message(eng.cfg.network_tag, sender, eng.node),
                               verify, now)
         if ticket and not ok:
@@ -114,6 +120,25 @@ class Members:
             return True
         return self.allow.spend(who, air, eng.last_time)
 
+    def hopeful(self, responder: int) -> bytes:
+        """Our ticket for `responder` while our own ledger does not count our key
+        admitted yet (empty when we hold no member key). A joiner meets its own
+        vouch late in its pull of the membership class (on blockaded-port, two
+        hours after joining, its padded pulls bound by its own budget all the
+        while), yet its responders count it admitted from the start. So its
+        padded pulls carry this ticket in their padding: they pay for themselves
+        as any, and a responder that believes the ticket answers them from our
+        allowance too (a responder that does not counts a bad ticket, once, and
+        checks it again when its membership changes)."""
+        if self.eng.signer is None:
+            return b""
+        if responder not in self.tickets:
+            if len(self.tickets) >= tk.MAX_ALLOWED:
+                self.tickets.clear()
+            self.tickets[responder] = tk.make(self.eng.signer, self.eng.cfg.network_tag,
+                                              self.eng.node, responder)
+        return self.tickets[responder]
+
     def ticket(self, responder: int) -> bytes:
         """Our ticket for asking `responder`; empty when we hold no member key,
         or our own ledger does not count it admitted (yet: a joiner learns its own
@@ -125,12 +150,7 @@ class Members:
         if eng.signer is None or verify is None:
             return b""
         now = eng.last_time
-        if responder not in self.tickets:
-            if len(self.tickets) >= tk.MAX_ALLOWED:
-                self.tickets.clear()
-            self.tickets[responder] = tk.make(eng.signer, eng.cfg.network_tag, eng.node,
-                                              responder)
-        mine = self.tickets[responder]
+        mine = self.hopeful(responder)
         if now - self.admitted_at > tk.HOLD and now - self.checked_at >= eng.cfg.pull_timeout:
             self.checked_at = now
             if verify(mine[:4], tk.message(eng.cfg.network_tag, eng.node, responder), mine[4:]):

@@ -100,6 +100,10 @@ class Allowances:
             self._ok.popitem(last=False)  # the least recently checked
         return True
 
+    def forget_bad(self) -> None:
+        """Tickets that failed may check out now (a vouch came): check them again."""
+        self._bad.clear()
+
     def refund(self, who: int, air: float) -> None:
         """Give back `air` debited from `who` for a packet never sent."""
         acc = self._ok.get(who)

@@ -144,3 +144,76 @@ def test_a_stream_dropped_for_want_of_credit_goes_on_from_its_cursor() -> None:
     assert boot.behind(ahead, 10_000, 101.0)
     assert boot.streams[0].cursor == cursor
     assert all(s.cursor == b"" for p, s in boot.streams.items() if p != 0)
+
+
+def test_partitions_take_turns_when_the_budget_allows_fewer_pulls_than_are_due() -> None:
+    """A tight budget allowed one pull in three: in partition order, partition 0
+    took every one, ran on past the membership class into records whose
+    authors' hellos the others held, and the joiner dropped them
+    (unknown-author). Now the stream due longest goes first."""
+    boot = Bootstrap(SyncConfig(b"nt", lambda n: n / 200.0), random.Random(1), node=5)
+    boot.confirmed.add(9)
+    ahead = {9: Peer(count=500, last=90.0)}
+    boot.streams = {p: Stream(responder=9, cursor=b"", due=10.0 * (2 - p)) for p in range(3)}
+    parts: list[int] = []
+    for k in range(6):
+        now = 100.0 + 60.0 * k
+        sent: list[m.Message] = []
+
+        def emit(msg: m.Message, tag: str, prio: int, sent: list[m.Message] = sent) -> bool:
+            if sent:
+                return False  # the budget allows one pull per poll
+            sent.append(msg)
+            return True
+
+        boot.poll(emit, now, ahead, 0, 90.0, lambda who, msg: True)
+        parts += [p.part for p in sent if isinstance(p, m.Pull)]
+        for stream in boot.streams.values():  # each answered: due again at once
+            stream.silent, stream.due = 0, min(stream.due, now)
+    assert sorted(parts[:3]) == [0, 1, 2] and sorted(parts[3:]) == [0, 1, 2], parts
+
+
+def test_a_joiner_not_yet_admitted_here_shows_its_ticket_in_its_padded_pulls() -> None:
+    """blockaded-port: a joiner met its own vouch two hours after joining, its
+    padded pulls bound by its own budget all the while, though its responders
+    counted it admitted from the start. Its padded pulls now carry its ticket,
+    and a responder that believes it answers beyond the padding."""
+    mesh = _joiner_mesh(True)
+    mesh.run_for(120.0)
+    pulls = [m.decode(s.out.payload) for s in mesh.sent if s.node == 1 and s.out.tag == "pull"]
+    assert pulls and isinstance(pulls[0], m.Pull)
+    assert pulls[0].pad and pulls[0].ticket  # still pays for itself, ticket inside
+    assert mesh.engines[0].stats.dropped["bad-ticket"] == 0
+    assert mesh.engines[0].answers.members.allow.spend(1, 0.0, mesh.now)  # believed
+
+
+def test_a_ticket_that_failed_is_checked_again_once_a_vouch_arrives() -> None:
+    """A responder that did not yet hold the puller's vouch remembers its ticket
+    as bad; once its membership changes, the same ticket is checked again."""
+    ledger = Ledger(4, seed=9, history=0)
+    mesh = Mesh(ledger, [clone(ledger.bare)], [], seed=2)
+    mesh.run_for(1.0)
+    engine = mesh.engines[0]
+    tag = ledger.network[:2]
+    ticket = tk.make(identity.signer(ledger.keys[2]), tag, 77, 0)
+    assert not engine.answers.members.believe(77, ticket, mesh.now)
+    assert not engine.answers.members.believe(77, ticket, mesh.now)
+    assert engine.stats.dropped["bad-ticket"] == 2
+    for raw in ledger.setup:  # the hellos and vouches arrive
+        engine.ledger.sync_ingest(raw, mesh.now)
+    assert engine.answers.members.believe(77, ticket, mesh.now)
+
+
+def test_urgent_records_a_pull_brings_are_not_watched_for_neighbours_that_lack_them() -> None:
+    """A pull answer serves history: the vouches and critical needs it brings are
+    not news our neighbours may have missed. Watched, a joiner on blockaded-port
+    re-sent them to neighbours that held them: 146 s of its air, a third of it,
+    while its pulls waited for that budget."""
+    mesh = _joiner_mesh(True)
+    watched = 0
+    for _ in range(20):
+        mesh.run_for(30.0)
+        watched = max(watched, len(mesh.engines[1].watch.entries))
+    assert mesh.engines[1].count > 10  # it pulled the vouches, urgent records
+    assert watched == 0
+    assert not any(s.node == 1 and s.out.tag == "recheck" for s in mesh.sent)
