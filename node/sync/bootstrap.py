@@ -38,7 +38,13 @@ A digest claiming a large count is unauthenticated, so it buys only a probe:
 one partition is pulled from a responder until an answer brings a record we
 did not have; then its other partitions follow. A responder not confirmed
 whose answers bring nothing new `STALE` times in a row, or that never answers,
-loses its streams, and its claims are doubted for `DOUBT_S`. A PULL is padded
+loses its streams, and its claims are doubted for `DOUBT_S`. A responder that
+brought new records is *proven* until one of its answers brings nothing: a
+node past `boot_gap` (whose probes of claims must be paid by the claimant's
+own air heard here) pulls from it without that credit, and prefers it. Quiet
+neighbours (a digest an hour) otherwise never paid for a probe: on
+late-joiner-2000 a joiner whose first pass ended 800 records short held 1,107
+of 1,916 records for seven hours, the gap too wide for a sketch. A PULL is padded
 to the size of the answer it asks for, and the responder answers with as many
 packets as the puller's credit covers (credit.py); an admitted member's pulls
 go unpadded, answered from its allowance (ticket.py). Pending answers are bounded
@@ -112,6 +118,10 @@ class Bootstrap(Serving):
         self.rest_until = -1e9  # after a full pass, leave the rest to reconciliation
         self.passing = False  # a full pass (a joiner's) is under way: never a catch-up since
         self.confirmed: set[int] = set()  # responders whose answers brought new records
+        # responders whose answers brought new records in any pass, until one brings
+        # nothing (`_doubt`): a node past `boot_gap` pulls from them without a probe
+        # its own credit must pay for (module doc)
+        self.proven: dict[int, None] = {}
         self.doubted: dict[int, float] = {}  # responder -> until when its claims are ignored
         self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
         self.shown: dict[int, float] = {}  # responder -> when our ticket last went to it
@@ -129,7 +139,8 @@ class Bootstrap(Serving):
         fresh = [(n, p) for n, p in peers.items()
                  if p.count > my_count + gap and now - p.last < 2 * self.cfg.trickle_imax
                  and self.doubted.get(n, -1e9) <= now]
-        return [n for n, _ in sorted(fresh, key=lambda np: (-np[1].count, np[0]))]
+        return [n for n, _ in sorted(fresh, key=lambda np: (np[0] not in self.proven,
+                                                             -np[1].count, np[0]))]
 
     def behind(self, peers: Mapping[int, Peer], my_count: int, now: float) -> bool:
         """A digest showed us far behind: (re)assign partitions to responders.
@@ -199,6 +210,10 @@ class Bootstrap(Serving):
             return
         if new and sender not in self.confirmed:
             self.confirmed.add(sender)
+            self.proven.pop(sender, None)
+            self.proven[sender] = None
+            while len(self.proven) > MAX_DOUBTED:
+                del self.proven[next(iter(self.proven))]
             for other in self.streams.values():
                 if other.responder == sender and other.due >= HELD:
                     other.due = now + self.rng.uniform(0.2, 2.0)
@@ -242,6 +257,7 @@ class Bootstrap(Serving):
         for part in [p for p, s in self.streams.items() if s.responder == responder]:
             del self.streams[part]
         self.confirmed.discard(responder)
+        self.proven.pop(responder, None)
         self.doubted[responder] = now + DOUBT_S
         if len(self.doubted) > MAX_DOUBTED:
             for n in sorted(self.doubted, key=self.doubted.__getitem__)[:-MAX_DOUBTED]:
@@ -322,7 +338,8 @@ class Bootstrap(Serving):
             # they bring nothing new (a lie in its name, or a long known prefix) each
             # pull is paid like a probe: no free pass through the ledger for a lie.
             confirmed = stream.responder in self.confirmed and stream.stale < STALE
-            if not confirmed and not newcomer and not afford(stream.responder, pull):
+            if not confirmed and not newcomer and stream.responder not in self.proven \
+                    and not afford(stream.responder, pull):
                 # A node that holds a ledger probes a claim only with air the claimant
                 # spent: one spoofed digest buys no stream of pulls (nor a boot flag).
                 # What the stream had pulled stays pulled: the order is the same on

@@ -217,3 +217,30 @@ def test_urgent_records_a_pull_brings_are_not_watched_for_neighbours_that_lack_t
     assert mesh.engines[1].count > 10  # it pulled the vouches, urgent records
     assert watched == 0
     assert not any(s.node == 1 and s.out.tag == "recheck" for s in mesh.sent)
+
+
+def test_a_node_past_its_first_pass_pulls_again_from_responders_that_proved_themselves() -> None:
+    """late-joiner-2000, seed 1: the joiner's first pass ended 800 records short
+    (1,107 of 1,916); it then held more than `boot_gap` records, so it probed a
+    claim only with air the claimant had spent here, and its quiet neighbours
+    (a digest an hour) never paid for one: it held 1,107 records for the last
+    seven hours, and the gap was too wide for a sketch. A responder whose
+    answers brought new records (in any pass, until one brings nothing) is now
+    pulled from without that credit, and preferred."""
+    cfg = SyncConfig(b"nt", lambda n: n / 200.0)
+    ahead = {9: Peer(count=1_916, last=90.0), 4: Peer(count=1_990, last=90.0)}
+    for proven in (False, True):
+        boot = Bootstrap(cfg, random.Random(1), node=5)
+        if proven:
+            boot.proven[9] = None
+        assert boot.behind(ahead, 1_107, 100.0)
+        assert boot._ahead(ahead, 1_107, cfg.boot_gap, 100.0)[0] == (9 if proven else 4)
+        sent: list[m.Message] = []
+        for now in (103.0, 106.0):
+            boot.poll(lambda msg, tag, prio: sent.append(msg) or True, now, ahead, 1_107, 90.0,
+                      lambda who, msg: False)  # no credit of theirs pays for a probe
+        targets = [p.target for p in sent if isinstance(p, m.Pull)]
+        assert targets == ([9] * len(targets) if proven else []) and (targets or not proven)
+        if proven:
+            boot._doubt(9, 110.0)  # a pull that brought nothing: proven no more
+            assert 9 not in boot.proven
