@@ -237,8 +237,8 @@ def test_a_node_past_its_first_pass_pulls_again_from_responders_that_proved_them
         assert boot._ahead(ahead, 1_107, cfg.boot_gap, 100.0)[0] == (9 if proven else 4)
         sent: list[m.Message] = []
         for now in (103.0, 106.0):
-            boot.poll(lambda msg, tag, prio: sent.append(msg) or True, now, ahead, 1_107, 90.0,
-                      lambda who, msg: False)  # no credit of theirs pays for a probe
+            boot.poll(lambda msg, tag, prio, sent=sent: sent.append(msg) or True, now, ahead,
+                      1_107, 90.0, lambda who, msg: False)  # no credit of theirs pays a probe
         targets = [p.target for p in sent if isinstance(p, m.Pull)]
         assert targets == ([9] * len(targets) if proven else []) and (targets or not proven)
         if proven:
