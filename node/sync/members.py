@@ -11,10 +11,12 @@ As asker: `ticket(responder)` makes ours (one signature per responder, kept
 for at most `MAX_ALLOWED` responders) and hands it out only while our own
 ledger counts our key admitted (checked at most every `pull_timeout`): a
 ticket nobody can check buys nothing, so a newcomer keeps paying with
-padding.
+padding; inside that padding goes its ticket all the same (`hopeful`): its
+responders may count it admitted before its own ledger does.
 
 As responder: `believe` checks a ticket heard in a packet naming us (once
-per asker and `HOLD`, a pair that failed is not checked again); `spend`
+per asker and `HOLD`, a pair that failed is not checked again until our
+membership changes); `spend`
 debits an answer from a believed asker's allowance, and `allowance` does so
 for a pull answer's packet (or pays it back when the budget refused it).
 """
