@@ -98,12 +98,8 @@ class Budget:
     def refund(self, cost: float, at: float) -> bool:
         """Take back a send of `cost` charged at `at` that never went on air;
         False if it is not in the window (any more)."""
-        if (at, cost) in self._recent:
-            self._recent.remove((at, cost))
-            self._recent_used = max(0.0, self._recent_used - cost)
-        if (at, cost) not in self._sends:
+        if not self._take(cost, at):
             return False
-        self._sends.remove((at, cost))
         self._used = max(0.0, self._used - cost)
         return True
 
@@ -112,15 +108,22 @@ class Budget:
         waiting in the radio's queue): count it from then, so that the window
         holds every packet that was on air in the last hour. False if it is not
         in the window (any more)."""
-        if when <= at or (at, cost) not in self._sends:
+        if when <= at or not self._take(cost, at):
             return False
-        self._sends.remove((at, cost))
         insort(self._sends, (when, cost))
+        insort(self._recent, (when, cost))
+        self._recent_used += cost
+        return True
+
+    def _take(self, cost: float, at: float) -> bool:
+        """Take the send (at, cost) out of the windows (the hour's sum is the
+        caller's to settle); False if the hour no longer holds it."""
         if (at, cost) in self._recent:
             self._recent.remove((at, cost))
-        else:
-            self._recent_used += cost
-        insort(self._recent, (when, cost))
+            self._recent_used = max(0.0, self._recent_used - cost)
+        if (at, cost) not in self._sends:
+            return False
+        self._sends.remove((at, cost))
         return True
 
     def snapshot(self, now: float) -> list[tuple[float, float]]:

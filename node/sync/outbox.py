@@ -191,6 +191,30 @@ class Outbox:
             self._deferred_until, retry)
         return False
 
+    def sent(self, out: Outgoing, now: float) -> None:
+        """`out` went on air at `now` (it may have waited in the radio's queue
+        since the engine charged it): its air time counts from then."""
+        if self.budget.redate(out.airtime, out.at, now):
+            self._dirty = True
+
+    def send_failed(self, out: Outgoing, now: float) -> None:
+        """The radio refused `out` or never sent it: refund its air time and send
+        its records again."""
+        self._dirty = True
+        if self.budget.refund(out.airtime, out.at):
+            self.stats.sent[out.tag] -= 1
+            self.stats.airtime[out.tag] -= out.airtime
+        self.stats.failed += 1
+        push = out.tag == "push"
+        for rid in out.records:
+            info = self.infos.get(rid)
+            if info is None:
+                continue
+            send = _Send(now + self.cfg.retry_delay, self._priority(info, fresh=push),
+                         99 if push else 1, 0, "push" if push else "repair")
+            self.sends.pop(rid, None)  # an urgent recheck scheduled on sending, say
+            self._schedule(rid, send)
+
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
               records: tuple[bytes, ...] = (), far: bool | None = None,
               hop_limit: int | None = None) -> bool:
