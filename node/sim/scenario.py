@@ -128,6 +128,9 @@ def _check_topology(topo: dict[str, Any]) -> int:
     for key, node in refs:
         if not 0 <= node < n:
             raise ScenarioError(f"'{key}': node {node} does not exist (nodes 0..{n - 1})")
+    if kind == "random" and n > 1 and round(n * topo.get("avg_degree", 7) / 2) < n - 1:
+        raise ScenarioError(f"'topology.avg_degree': a connected mesh of {n} nodes needs at "
+                            f"least {2 * (n - 1) / n:.2f} (a tree)")
     return n
 
 

@@ -17,7 +17,9 @@ decodes a with that SNR/RSSI". It is built either
 Only decodable links are modelled: a frame below the floor neither
 interferes nor trips channel-activity detection. ``random_geometric`` picks
 the area so the *realised* average degree hits the target exactly (it sorts
-the pairwise link margins once), and redraws until the graph is connected.
+the pairwise link margins once), and redraws until the graph is connected
+(a sparse mesh: it prunes the weakest links of the placement that connects
+soonest).
 """
 
 from __future__ import annotations
@@ -262,33 +264,88 @@ def random_geometric(n: int, avg_degree: float, rng: random.Random, *,
     ``round(n * avg_degree / 2)`` node pairs are in range (given the path-loss
     model and the shadowing drawn for this placement). Placements are redrawn
     (from ``rng``) until the graph is connected when ``connected`` is set.
-    With per-node equal tx power, links are symmetric.
+    A sparse mesh (a mean degree of 2 to 4 for tens of nodes) is almost never
+    connected so: after ``max_tries`` the placement that needed the fewest
+    pairs in range to connect is scaled to that many, and its weakest links
+    whose loss leaves the graph connected are taken out (terrain in the way)
+    until the count is met. With per-node equal tx power, links are symmetric.
+    Raises ValueError for a degree below a tree's (2 (n - 1) / n).
     """
     env = env or PathLoss()
     p = get_preset(preset)
     if n < 2:
         return Topology(n, {}, [(0.0, 0.0)] * n)
     pairs_wanted = max(1, min(n * (n - 1) // 2, round(n * avg_degree / 2)))
+    if connected and pairs_wanted < n - 1:
+        raise ValueError(f"a connected mesh of {n} nodes needs a mean degree of at least "
+                         f"{2 * (n - 1) / n:.2f} (a tree), not {avg_degree}")
     k = 10.0 * env.exponent
     budget = env.tx_power_dbm + env.antenna_gains_db - p.sensitivity_dbm(env.noise_figure_db)
     # in range  <=>  log10(s * d) <= (budget - ref - ... + X) / k  (ignoring the 1 m clamp)
+    best: tuple[int, list[tuple[float, float]], dict[tuple[int, int], float],
+                list[float]] | None = None
+
+    def place(unit: list[tuple[float, float]], shadow: dict[tuple[int, int], float],
+              keys: list[float], pairs: int) -> Topology:
+        lo = keys[pairs - 1]
+        hi = keys[pairs] if pairs < len(keys) else lo + 1.0
+        scale = 10.0 ** ((budget - env.ref_loss_db) / k - (lo + hi) / 2.0)
+        pos = [(x * scale, y * scale) for x, y in unit]
+        return Topology(n, _build(pos, p, env, shadow, None), pos)
+
     for _ in range(max_tries):
         unit = [(rng.random(), rng.random()) for _ in range(n)]
         shadow = _draw_shadowing(n, env, rng)
-        keys: list[float] = []
+        pairs_by_key: list[tuple[float, int, int]] = []
         for i in range(n):
             xi, yi = unit[i]
             for j in range(i + 1, n):
                 d = math.hypot(xi - unit[j][0], yi - unit[j][1]) or 1e-12
-                keys.append(math.log10(d) - shadow.get((i, j), 0.0) / k)
-        keys.sort()
-        lo = keys[pairs_wanted - 1]
-        hi = keys[pairs_wanted] if pairs_wanted < len(keys) else lo + 1.0
-        threshold = (lo + hi) / 2.0
-        scale = 10.0 ** ((budget - env.ref_loss_db) / k - threshold)
-        pos = [(x * scale, y * scale) for x, y in unit]
-        topo = Topology(n, _build(pos, p, env, shadow, None), pos)
+                pairs_by_key.append((math.log10(d) - shadow.get((i, j), 0.0) / k, i, j))
+        pairs_by_key.sort()
+        keys = [key for key, _i, _j in pairs_by_key]
+        topo = place(unit, shadow, keys, pairs_wanted)
         if not connected or topo.is_connected():
             return topo
-    raise RuntimeError(f"no connected placement of {n} nodes at degree {avg_degree} "
-                       f"in {max_tries} tries")
+        need = _pairs_to_connect(n, pairs_by_key)
+        if best is None or need < best[0]:
+            best = (need, unit, shadow, keys)
+    assert best is not None
+    need, unit, shadow, keys = best
+    topo = place(unit, shadow, keys, need)
+    _prune_weakest(topo, len(topo.edges()) - pairs_wanted)
+    return topo
+
+
+def _pairs_to_connect(n: int, pairs_by_key: list[tuple[float, int, int]]) -> int:
+    """How many of the pairs, nearest first, connect all n nodes (union-find)."""
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    parts = n
+    for count, (_key, i, j) in enumerate(pairs_by_key, 1):
+        a, b = root(i), root(j)
+        if a != b:
+            parent[a] = b
+            parts -= 1
+            if parts == 1:
+                return count
+    return len(pairs_by_key)
+
+
+def _prune_weakest(topo: Topology, excess: int) -> None:
+    """Take out up to `excess` links, weakest first, each only if the graph stays
+    connected without it."""
+    for a, b in sorted(topo.edges(), key=lambda e: topo.links[e].snr_db):
+        if excess <= 0:
+            return
+        ab, ba = topo.links.pop((a, b)), topo.links.pop((b, a))
+        if topo.is_connected():
+            excess -= 1
+        else:
+            topo.links[(a, b)], topo.links[(b, a)] = ab, ba

@@ -51,6 +51,7 @@ def test_every_shipped_scenario_loads(name: str) -> None:
     (base(events=[{"kind": "heal"}]), "events[0].at_h"),
     (base(events={"at_h": 1, "kind": "heal"}), "events"),
     (base(seeds=3), "seeds"),
+    (base(topology={"kind": "random", "nodes": 30, "avg_degree": 1.5}), "topology.avg_degree"),
     (base(topology={"kind": "links", "links": [[0, 7, 1.0]], "nodes": 3}), "topology.links"),
 ])
 def test_a_mistake_is_an_error_that_names_the_key(data: dict[str, Any], key: str) -> None:

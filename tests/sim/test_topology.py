@@ -56,6 +56,20 @@ def test_random_geometric_degree_and_connectivity(n: int) -> None:
     assert len(topo.edges()) * 2 == len(topo.links)  # symmetric
 
 
+@pytest.mark.parametrize(("n", "degree"), [(60, 3.5), (30, 2.0), (200, 3.0), (12, 1.9)])
+def test_a_sparse_random_mesh_is_connected_at_the_degree_asked(n: int, degree: float) -> None:
+    # Random placements this sparse are almost never connected: the one that
+    # connects soonest loses its weakest links that are not bridges.
+    topo = random_geometric(n, degree, random.Random(n), env=PathLoss(shadowing_sigma_db=4.0))
+    assert topo.is_connected()
+    assert len(topo.edges()) == round(n * degree / 2) and len(topo.edges()) * 2 == len(topo.links)
+
+
+def test_a_degree_below_a_trees_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1.80"):
+        random_geometric(10, 1.5, random.Random(1))
+
+
 def test_random_geometric_with_shadowing() -> None:
     topo = random_geometric(60, 6.0, random.Random(2), env=PathLoss(shadowing_sigma_db=6.0))
     assert topo.is_connected() and topo.avg_degree() == pytest.approx(6.0, abs=0.05)
