@@ -69,6 +69,7 @@ class Reconciler:
         self.sketch_firm = False  # planned because a sketcher lacks records
         self.sketch_answering: int | None = None  # that sketcher (its next sketch keeps ours)
         self.last_sketch = -1e9
+        self.unsent_mores = 0  # MOREs for symbols of a sketch we did not send
         self.sketch_first = SYMBOLS_PER_PACKET
         self.sketch_burst = 1
         self.remote: dict[int, list[riblt.Symbol]] = {}  # sketcher -> symbols from index 0
@@ -297,6 +298,12 @@ class Reconciler:
         """A MORE: plan the symbols asked of us (paid for by `sender`), or drop our
         own MORE for the same symbols (the answer serves us too)."""
         if msg.target == self.node:
+            if msg.start > 0 and now - self.last_sketch > STREAM_TTL:
+                # Symbols past a sketch we did not send (its listeners forget ours
+                # after STREAM_TTL): someone sketched in our name. Nothing to go on
+                # with, and no answer: the asker heard no stream of ours.
+                self.unsent_mores += 1
+                return
             if self.sketch_due is None or self.sketch_due[1] != msg.start:
                 lo = self.cfg.repair_window[0]
                 self.sketch_due = (now + self.rng.uniform(0.2, lo + 0.5), msg.start)

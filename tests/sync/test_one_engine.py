@@ -60,6 +60,15 @@ def test_a_request_is_answered_and_a_copy_heard_first_cancels_the_answer() -> No
     assert sent_after(mesh, before, "repair") == []
 
 
+def _sketch_once(mesh: Mesh, tag: bytes) -> None:
+    """Node 0 sketches from index 0 (a padded MORE from 0 asks it to): MOREs for
+    symbols past index 0 continue a sketch it sent, not one sent in its name."""
+    before = len(mesh.sent)
+    mesh.inject(0, m.encode(m.pad_to(m.More(0, 0), 228, tag), tag), sender=98)
+    mesh.run_for(30.0)
+    assert sent_after(mesh, before, "sketch")
+
+
 def test_an_answer_never_costs_more_air_than_its_request() -> None:
     """issue 9: a small request (an 11-byte REQUEST, a 9-byte MORE, a PULL) buys no
     answer bigger than itself; a request naming another node buys none at all."""
@@ -75,6 +84,7 @@ def test_an_answer_never_costs_more_air_than_its_request() -> None:
     mesh.run_for(120.0)
     answers = [s for s in mesh.sent[before:] if s.out.tag != "digest"]
     assert answers == []
+    _sketch_once(mesh, tag)
     # Padded to full size, each buys one packet at most, at bulk priority.
     for sender, msg in ((17, m.Request(tuple(ids[:27]), 0)), (18, m.More(0, 16)),
                         (19, m.Pull(0, 1, 3, b""))):
@@ -160,6 +170,7 @@ def test_a_deferred_bulk_packet_does_not_hold_back_normal_traffic() -> None:
     tag = ledger.network[:2]
     engine = mesh.engines[0]
     mesh.run_for(HOUR)
+    _sketch_once(mesh, tag)
     for k in range(1, 64):
         mesh.inject(0, m.encode(m.pad_to(m.More(0, 16 * k), 228, tag), tag), sender=7)
         mesh.run_for(10.0)
@@ -177,6 +188,7 @@ def test_a_deferred_bulk_packet_does_not_hold_back_normal_traffic() -> None:
 def test_a_more_request_gets_the_next_symbols() -> None:
     mesh, ledger = lone()
     tag = ledger.network[:2]
+    _sketch_once(mesh, tag)
     before = len(mesh.sent)
     mesh.inject(0, m.encode(m.pad_to(m.More(0, 16), 228, tag), tag), sender=7)
     mesh.run_for(30.0)
@@ -188,6 +200,27 @@ def test_a_more_request_gets_the_next_symbols() -> None:
     mesh.inject(0, m.encode(m.pad_to(m.More(5, 16), 228, tag), tag), sender=7)
     mesh.run_for(30.0)
     assert sent_after(mesh, before, "sketch") == []
+
+
+def test_a_more_for_a_sketch_we_did_not_send_is_dropped() -> None:
+    """Finding (more-flood: 3,051 s of attacker air cost honest nodes 1,067 s):
+    a padded MORE naming a node for symbols past index 0 of a sketch it never
+    sent was answered with symbols of its set, which continue nobody's stream.
+    Now it is dropped; once the node has sketched, the same MORE is answered."""
+    mesh, ledger = lone()
+    tag = ledger.network[:2]
+    more = m.encode(m.pad_to(m.More(0, 16), 228, tag), tag)
+    before = len(mesh.sent)
+    mesh.inject(0, more, sender=7)
+    mesh.run_for(30.0)
+    assert sent_after(mesh, before, "sketch") == []
+    assert mesh.engines[0].recon.unsent_mores == 1
+    _sketch_once(mesh, tag)
+    before = len(mesh.sent)
+    mesh.inject(0, more, sender=7)
+    mesh.run_for(30.0)
+    sketches = sent_after(mesh, before, "sketch")
+    assert sketches and isinstance(sketches[0], m.Sketch) and sketches[0].start == 16
 
 
 def test_a_pull_is_answered_in_priority_order_from_the_cursor() -> None:
