@@ -63,7 +63,10 @@ def bench(scenario_name: str, protocol: str, seed: int | None, baseline_budget: 
             import matplotlib  # noqa: F401
         except ImportError:
             raise Refused("--plot needs matplotlib: pip install 'meshaid[plot]'") from None
-    sim = Simulation(sc, protocol, progress=not quiet)
+    try:
+        sim = Simulation(sc, protocol, progress=not quiet)
+    except sc_mod.ScenarioError as exc:
+        raise Refused(str(exc)) from None
     result = sim.run()
     if plot is not None:
         from ..sim.plot import draw

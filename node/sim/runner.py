@@ -33,6 +33,7 @@ from .events import EventQueue, Handle
 from .firmware import Role
 from .radio import Mesh
 from .scenario import Scenario
+from .scenario_schema import ScenarioError
 from .workload import Workload
 from .world import SIM_EPOCH, World, build, clone, loss_model
 
@@ -120,6 +121,7 @@ class Simulation:
         self.rng = random.Random(self.sc.seed)
         self.events = EventQueue()
         self.world = build(self.sc, self.rng, slim=self.slim)
+        _check_event_nodes(self.sc, set(self.world.ledger_nodes))
         roles = {n: Role.ROUTER for n in self.world.routers}
         self.mesh = Mesh(self.world.topology, preset=self.sc.preset,
                          rng=random.Random(self.sc.seed + 1), events=self.events,
@@ -222,8 +224,8 @@ class Simulation:
         self.pump(n)
 
     def pump(self, n: int) -> None:
-        node = self.nodes[n]
-        if not node.joined or not self.mesh.is_up(n):
+        node = self.nodes.get(n)
+        if node is None or not node.joined or not self.mesh.is_up(n):
             return
         now = self.events.now
         due = node.engine.next_timer()
@@ -309,6 +311,23 @@ def _slot(body: r.Body) -> int | None:
     if isinstance(body, r.Update):
         return body.target_seq
     return -1 if isinstance(body, r.Hello) else None
+
+
+LEDGER_EVENTS = ("post", "burst", "join", "equivocate")  # need a node with a ledger
+
+
+def _check_event_nodes(sc: Scenario, ledger: set[int]) -> None:
+    """Events that post, join or sign name ledger nodes, not radio-only relays
+    (a relay chosen by count or fraction is known only once the world is built)."""
+    for ev in sc.events:
+        if ev.kind not in LEDGER_EVENTS:
+            continue
+        for key in ("node", "nodes"):
+            for node in _as_list(ev.args.get(key)):
+                if int(node) not in ledger:
+                    raise ScenarioError(
+                        f"{sc.name}: 'events.{key}' ({ev.kind} at {ev.at_s / 3600:g} h): node "
+                        f"{node} is a radio-only relay (topology.relays), it holds no ledger")
 
 
 def _as_list(value: object) -> list[Any]:

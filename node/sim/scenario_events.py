@@ -100,8 +100,9 @@ def _heal(sim: Simulation, ev: Event) -> None:
 def _skew(sim: Simulation, ev: Event) -> None:
     fraction = float(ev.args.get("fraction", 0.2))
     seconds = float(ev.args.get("seconds", 3 * 86400))
-    pool = sim.world.ledger_nodes[1:]
-    for n in sim.rng.sample(pool, max(1, int(fraction * len(pool)))):
+    pool = sim.world.ledger_nodes[1:]  # (the founder keeps the time)
+    count = min(len(pool), max(1, int(fraction * len(pool)))) if fraction > 0 else 0
+    for n in sim.rng.sample(pool, count):
         sim.nodes[n].skew = seconds * sim.rng.choice([-1, 1])
 
 
