@@ -32,7 +32,9 @@ relays are done, the send itself was lost (a collision reaches almost no
 one, and the few who heard it are rarely among those ready to relay). So in
 a crowd the records this node authored are watched too, urgent or not, and
 one that nobody was heard with is sent once more (cancelled by any copy heard
-before it goes). Outside a crowd the same goes for a record we authored while
+before it goes). So is an urgent record of ours where no neighbour is in direct
+range to wait for (a site that only a mast joins to the rest) and nobody was
+heard with it. Outside a crowd the same goes for a record we authored while
 some neighbour was to relay it (we had relays to choose): if nobody was heard
 with it once the relays are done, the push itself was lost (a collision at the
 one neighbour that carries it on, a jammer there).
@@ -216,6 +218,12 @@ class UrgentWatch:
                 # and a post of ours that a relay was to carry on went unheard.
                 if not entry.heard:
                     out.append((rid, None))
+                continue
+            if not entry.heard and not recent:
+                # Ours, and nobody heard with it, with no neighbour in direct range
+                # to wait for (a site that only a mast joins to the rest): the push
+                # itself was lost. Once more, to all.
+                out.append((rid, None))
                 continue
             counts = {n: cover(n, entry.heard) if cover is not None else 0
                       for n in recent - entry.heard}

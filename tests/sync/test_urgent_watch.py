@@ -63,3 +63,19 @@ def test_a_neighbour_covered_by_copies_from_nodes_listing_it_is_not_waited_for()
     lists[7] = {6}
     w.heard(b"r" * 8, 7)
     assert w.due(60.0, {2, 3, 4, 5, 6}, crowd=False, cover=cover) == []
+
+
+def test_a_site_only_a_mast_joins_sends_its_urgent_record_again_if_nobody_was_heard() -> None:
+    """Finding (town-40, critical p95 379.6 s): a site that hears other sites only
+    through a ROUTER mast has no neighbour in direct range to wait for, so its
+    critical need was never checked; its push collided at the mast and waited
+    five minutes for reconciliation. Nobody heard with it at all: once more."""
+    w = UrgentWatch(20.0)
+    w.watch(b"f" * 8, None, 0.0)  # ours, nobody in direct range
+    assert w.due(20.0, set(), crowd=False) == [(b"f" * 8, None)]
+    assert w.times() == []  # once only
+    w.watch(b"g" * 8, None, 0.0)
+    w.heard(b"g" * 8, 0x4000_0007)  # a site beyond the mast relayed it: it went out
+    assert w.due(20.0, set(), crowd=False) == []
+    w.watch(b"h" * 8, 3, 0.0)  # someone else's: it came, so it went out
+    assert w.due(20.0, set(), crowd=False) == []
