@@ -295,14 +295,12 @@ class Reconciler:
             self.more_due.pop(old, None)
 
     def on_more(self, msg: m.More, sender: int, now: float) -> None:
-        """A MORE: plan the symbols asked of us (paid for by `sender`), or drop our
-        own MORE for the same symbols (the answer serves us too)."""
+        """A MORE: plan the symbols asked of us (paid for by `sender`; none past a
+        sketch we did not send in STREAM_TTL, which listeners forget by then), or
+        drop our own MORE for the same symbols (the answer serves us too)."""
         if msg.target == self.node:
             if msg.start > 0 and now - self.last_sketch > STREAM_TTL:
-                # Symbols past a sketch we did not send (its listeners forget ours
-                # after STREAM_TTL): someone sketched in our name. Nothing to go on
-                # with, and no answer: the asker heard no stream of ours.
-                self.unsent_mores += 1
+                self.unsent_mores += 1  # no stream of ours to go on: one in our name
                 return
             if self.sketch_due is None or self.sketch_due[1] != msg.start:
                 lo = self.cfg.repair_window[0]
@@ -310,11 +308,9 @@ class Reconciler:
                 self.sketch_asker = sender
                 self.sketch_burst = max(1, min(4, msg.start // (2 * SYMBOLS_PER_PACKET)))
             return
-        pending = self.more_due.get(msg.target)
-        if pending is not None and pending[1] <= msg.start:
-            # The answer will serve us too: wait for it instead of asking.
-            self.more_due[msg.target] = (max(pending[0], now + MORE_WAIT), pending[1],
-                                         pending[2])
+        due, start, tries = self.more_due.get(msg.target, (0.0, -1, 0))
+        if 0 <= start <= msg.start:  # the answer will serve us too: wait for it
+            self.more_due[msg.target] = (max(due, now + MORE_WAIT), start, tries)
 
     def want(self, rid: bytes, holder: int | None, now: float) -> None:
         """Ask `holder` for `rid` soon (unless we already want MAX_WANTED ids)."""
@@ -326,11 +322,8 @@ class Reconciler:
 
     def times(self) -> list[float]:
         out = [d for d, _s, _t in self.more_due.values()]
-        if self.sketch_due is not None:
-            out.append(self.sketch_due[0])
-        first = self.wants.first()
-        if first is not None:
-            out.append(first)
+        out += [t for t in (self.sketch_due and self.sketch_due[0], self.wants.first())
+                if t is not None]
         return out
 
     def poll(self, emit: Emit, now: float, my_count: int,
