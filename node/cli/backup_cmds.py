@@ -10,6 +10,7 @@ import click
 
 from ..home import Home
 from ..ledger import bundle, identity
+from ..ledger.identity import KeyFileError
 from ..store import Store, StoreError, admin
 from ..store import backup as b
 from .common import Refused
@@ -34,9 +35,12 @@ def backup(home: Home, directory: Path, keep: int, with_bundle: bool) -> None:
       meshaid backup /var/backups/meshaid --keep 14 --bundle
     """
     try:
-        made = b.make(home.db_path, directory)
-        pruned = b.prune(directory, keep)
-    except StoreError as exc:
+        if not home.db_path.is_file():
+            raise StoreError(f"no database at {home.db_path}")
+        owner = identity.public_bytes(home.key()).hex()
+        made = b.make(home.db_path, directory, owner=owner)
+        pruned = b.prune(directory, keep, owner)
+    except (StoreError, KeyFileError) as exc:
         raise Refused(str(exc)) from None
     click.echo(f"backup {made.path} ({made.records} records, {made.bytes // 1024} KiB)")
     if with_bundle:

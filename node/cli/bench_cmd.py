@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from .common import Refused
+from .common import Finite, Refused
 
 
 @click.command()
 @click.option("--scenario", "scenario_name", required=True, metavar="NAME|PATH",
-              help="A shipped scenario name (see --list) or a TOML file.")
+              help="A shipped scenario name (an unknown name lists them) or a TOML file "
+                   "(node/sim/SCENARIOS.md).")
 @click.option("--protocol", type=click.Choice(["meshaid", "b0", "b1", "b2", "b3"]),
               default="meshaid", show_default=True, help="meshaid, or a baseline: b0 full-state "
               "flooding, b1 push only, b2 push + id lists, b3 push + Bloom-filter gossip.")
@@ -27,9 +28,9 @@ from .common import Refused
 @click.option("--processes", type=click.IntRange(2, 32),
               help="Run on N real `meshaid daemon` processes with fake radios, in real time "
               "(then the same shape in virtual time, for comparison).")
-@click.option("--minutes", type=click.FloatRange(0.5, None),
+@click.option("--minutes", type=Finite(0.5, None),
               help="With --processes: shorten the scenario to this many minutes.")
-@click.option("--rate", type=click.FloatRange(0.0, None),
+@click.option("--rate", type=Finite(0.0, None),
               help="With --processes: records per node per hour (default: the scenario's).")
 def bench(scenario_name: str, protocol: str, seed: int | None, baseline_budget: str | None,
           as_json: bool, plot: Path | None, quiet: bool, processes: int | None,

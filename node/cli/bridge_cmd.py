@@ -11,7 +11,7 @@ import click
 
 from ..home import Home
 from ..store import StoreError
-from .common import Refused
+from .common import Finite, Refused
 
 
 def bridge_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -29,7 +29,7 @@ def bridge_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="mqtts: a client certificate, if the broker asks for one."),
         click.option("--key-file", type=click.Path(dir_okay=False), metavar="FILE",
                      help="mqtts: the client certificate's key."),
-        click.option("--ip-budget-mb", type=click.FloatRange(0.01, 10000.0), default=20.0,
+        click.option("--ip-budget-mb", type=Finite(0.01, 10000.0), default=20.0,
                      show_default=True, help="Megabytes per rolling hour the bridge may publish."),
     ]):
         fn = option(fn)
@@ -105,7 +105,7 @@ def run_daemon(home: Home, radio_spec: str, budget_share: float, verbose: bool,
 @click.option("--radio", "radio_spec", required=True, metavar="SPEC",
               help="serial[:PATH] | tcp:HOST[:PORT] | sim:DIR")
 @bridge_options
-@click.option("--budget-share", type=click.FloatRange(0.01, 1.0), default=0.5,
+@click.option("--budget-share", type=Finite(0.01, 1.0), default=0.5,
               show_default=True, help="Share of the region's duty cycle sync may use on air.")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 @click.pass_obj

@@ -4,8 +4,10 @@ into one-line refusals (exit 1) or usage errors (exit 2)."""
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import click
 
@@ -14,6 +16,20 @@ from ..home import Home
 from ..ledger.identity import KeyFileError
 from ..store import Store, StoreError
 from . import fmt
+
+
+class Finite(click.FloatRange):
+    """A float option in a range that refuses nan and inf (nan passes every
+    comparison a plain range makes)."""
+
+    name = "finite float"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return float(number)
 
 
 class Refused(click.ClickException):

@@ -12,13 +12,13 @@ from ..home import Home
 from ..store import Store, StoreError
 from . import bridge_cmd
 from .bridge_cmd import bridge_options, make_options, run_daemon
-from .common import Refused
+from .common import Finite, Refused
 
 
 @click.command()
 @click.option("--radio", "radio_spec", required=True, metavar="SPEC",
               help="serial[:PATH] | tcp:HOST[:PORT] | sim:DIR")
-@click.option("--budget-share", type=click.FloatRange(0.01, 1.0), default=0.5,
+@click.option("--budget-share", type=Finite(0.01, 1.0), default=0.5,
               show_default=True, help="Share of the region's duty cycle sync may use.")
 @click.option("--bridge", "broker", metavar="URL",
               help="Also bridge to other meshes through this MQTT broker (see 'meshaid bridge').")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from .common import Refused
+from .common import Finite, Refused
 
 READY_TIMEOUT_S = 60.0
 EPOCH_ENV = "MESHAID_DEMO_EPOCH"  # unix seconds the story starts at: the same value, the same run
@@ -47,7 +47,7 @@ def _epoch() -> float:
 @click.option("--headless", is_flag=True,
               help="Print the story instead of opening the TUI (the default without a "
                    "terminal).")
-@click.option("--speed", type=click.FloatRange(1, 120), default=10.0, show_default=True,
+@click.option("--speed", type=Finite(1, 120), default=10.0, show_default=True,
               help="Simulated seconds per real second in the TUI.")
 def demo(keep: Path | None, headless: bool, speed: float) -> None:
     """A blockaded port's sites share needs, offers and pledges over a simulated

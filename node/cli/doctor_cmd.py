@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import click
 
-from .common import Refused
+from .common import Finite, Refused
 
 
 @click.command()
@@ -16,7 +16,7 @@ from .common import Refused
               help="serial[:PATH] | tcp:HOST[:PORT], as for 'meshaid daemon'.")
 @click.option("--channel", "channel_index", type=click.IntRange(0, 7), default=0,
               show_default=True, help="The channel index meshaid uses.")
-@click.option("--timeout", type=click.FloatRange(1, 300), default=30.0, show_default=True,
+@click.option("--timeout", type=Finite(1, 300), default=30.0, show_default=True,
               help="Seconds to wait for the radio's handshake.")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 def doctor(spec: str, channel_index: int, timeout: float, as_json: bool) -> None:

@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     debug = bool(os.environ.get("MESHAID_DEBUG"))
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, _interrupt)
+    if sys.stdout is None:  # started with its output closed: what it says would be lost
+        if sys.stderr is not None:
+            print("meshaid: standard output is closed", file=sys.stderr)
+        sys.exit(1)
     if argv is None:
         argv = sys.argv[1:]
     if not argv and sys.stdin.isatty() and sys.stdout.isatty():
@@ -137,6 +141,12 @@ def main(argv: list[str] | None = None) -> None:
                    "run 'meshaid check' to see what can be saved", err=True)
         sys.exit(1)
     except BrokenPipeError:
+        sys.exit(1)
+    except OSError as exc:  # a disk full or read-only, output that cannot be written
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else "cannot write: "
+        click.echo(f"meshaid: {where}{_one_line(exc.strerror or str(exc))}", err=True)
         sys.exit(1)
     except Exception as exc:  # the last line of defence: still one line, never a traceback
         if debug:

@@ -12,7 +12,7 @@ from types import FrameType
 import click
 
 from ..sim.airtime import STANDARD_PRESETS
-from .common import Refused
+from .common import Finite, Refused
 
 # Device roles and rebroadcast modes of config.proto (2.7), as the fake reports them.
 ROLES = ["CLIENT", "CLIENT_MUTE", "CLIENT_HIDDEN", "ROUTER", "ROUTER_LATE", "TRACKER",
@@ -32,12 +32,12 @@ REGIONS = ["EU_868", "EU_433", "UA_868", "US", "ANZ", "IN", "CN", "JP", "KR", "T
 @click.option("--preset", type=click.Choice(sorted(STANDARD_PRESETS)), default="LONG_FAST",
               show_default=True, help="Modem preset: sets the air time of every frame.")
 @click.option("--hop-limit", type=click.IntRange(0, 7), default=3, show_default=True)
-@click.option("--speed", type=click.FloatRange(0.1, 1000.0), default=1.0, show_default=True,
+@click.option("--speed", type=Finite(0.1, 1000.0), default=1.0, show_default=True,
               help="Run the air this many times faster than the wall clock (air time, "
                    "relay waits, the duty-cycle hour and telemetry all shrink).")
-@click.option("--snr", type=float, default=6.0, show_default=True,
+@click.option("--snr", type=Finite(), default=6.0, show_default=True,
               help="SNR (dB) of every link: all devices hear each other.")
-@click.option("--loss", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+@click.option("--loss", type=Finite(0.0, 1.0), default=0.0, show_default=True,
               help="Probability that a frame is lost on a link (besides collisions).")
 @click.option("--link-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Publish a stable symlink DIR/radioN to each device's pty (it survives "

@@ -53,6 +53,10 @@ def shipped_names() -> list[str]:
     return sorted(p.stem for p in SHIPPED.glob("*.toml"))
 
 
+MAX_FILE_BYTES = 4 << 20  # a scenario file: positions of 1,000 sites take about 20 KiB
+MAX_NODES = 1000
+
+
 def load(name_or_path: str) -> Scenario:
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
@@ -61,6 +65,10 @@ def load(name_or_path: str) -> Scenario:
             raise ScenarioError(f"no scenario named {name_or_path!r}; shipped: "
                                 + ", ".join(shipped_names()))
     try:
+        if path.exists() and not path.is_file():
+            raise ScenarioError(f"{path}: not a regular file")
+        if path.exists() and path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB")
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such file") from None
@@ -115,6 +123,8 @@ def _check_topology(topo: dict[str, Any]) -> int:
     if "links" in topo:
         topo["links"] = _links(topo["links"], "topology.links")
     n = node_count(topo)
+    if n > MAX_NODES:
+        raise ScenarioError(f"'topology': {n} nodes, at most {MAX_NODES}")
     refs: list[tuple[str, int]] = []
     for link in topo.get("links", []):
         refs += [("topology.links", link["a"]), ("topology.links", link["b"])]

@@ -14,6 +14,7 @@ belongs is an error, not a list of characters.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,8 @@ def num(lo: float | None = None, hi: float | None = None) -> Checker:
     def check(value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ScenarioError(f"'{key}' must be a number, not {_kind(value)}")
+        if not math.isfinite(value):
+            raise ScenarioError(f"'{key}' = {value} is not a finite number")
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ScenarioError(f"'{key}' = {value} is out of range [{lo}, {hi}]")
         return float(value)

@@ -7,7 +7,9 @@ miss what still sits in the write-ahead log). It is written to a temporary
 file, checked with `PRAGMA integrity_check`, then renamed into place, so a
 power cut leaves either the old set of backups or the new one.
 
-Backups are named `ledger-YYYYmmddTHHMMSSZ.db`; `prune` keeps the newest N.
+Backups are named `ledger-YYYYmmddTHHMMSSZ.db`; `prune` keeps the newest N of
+this node's (each backup notes the key of the node it was made of: several
+nodes may share a backup directory; one nobody marked is never pruned).
 """
 
 from __future__ import annotations
@@ -69,8 +71,13 @@ def exclusive_temp(target: Path, mode: int = 0o600) -> Path:
     raise FileExistsError(f"no free temporary name next to {target}")
 
 
-def make(db_path: Path, directory: Path, *, wall: float | None = None) -> Backup:
-    """Copy the live database at `db_path` into `directory` as a new, checked backup."""
+OWNER = "backup_of"  # meta key: the public key (hex) of the node a backup was made of
+
+
+def make(db_path: Path, directory: Path, *, wall: float | None = None,
+         owner: str | None = None) -> Backup:
+    """Copy the live database at `db_path` into `directory` as a new, checked
+    backup, marked as `owner`'s (its key, hex) so that pruning takes only those."""
     if not db_path.is_file():
         raise StoreError(f"no database at {db_path}")
     try:
@@ -88,6 +95,10 @@ def make(db_path: Path, directory: Path, *, wall: float | None = None) -> Backup
         try:
             source.backup(dest, pages=PAGES_PER_STEP)
             dest.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            if owner is not None:
+                with dest:
+                    dest.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                 (OWNER, owner))
             records = _check(dest, "the new backup")
         finally:
             dest.close()
@@ -121,11 +132,28 @@ def existing(directory: Path) -> list[Path]:
     return sorted(found, key=key)
 
 
-def prune(directory: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` backups; return what was deleted."""
+def owner_of(path: Path) -> str | None:
+    """The node a backup was made of (`make`'s owner), or None if unmarked or
+    unreadable."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (OWNER,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+def prune(directory: Path, keep: int, owner: str | None = None) -> list[Path]:
+    """Delete all but the newest `keep` backups (with `owner`, of that node only:
+    several nodes may back up into one directory, and a backup nobody marked is
+    never taken for ours); return what was deleted."""
     if keep < 1:
         raise StoreError("keep at least one backup")
-    old = existing(directory)[:-keep]
+    mine = [p for p in existing(directory) if owner is None or owner_of(p) == owner]
+    old = mine[:-keep]
     for path in old:
         path.unlink(missing_ok=True)
     return old

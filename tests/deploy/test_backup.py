@@ -86,3 +86,25 @@ def test_restore_refuses_damaged_or_foreign_files(tmp_path: Path) -> None:
 def test_backup_of_a_missing_node_is_one_line(tmp_path: Path) -> None:
     proc = meshaid(tmp_path / "nothing", "backup", str(tmp_path / "b"))
     assert proc.returncode == 1 and "no database" in proc.stderr
+
+
+def test_pruning_takes_only_this_nodes_backups(tmp_path: Path) -> None:
+    """Finding (an outside audit of the CLI): two nodes backing up into one
+    directory, `backup --keep 1` on one removed the other's backups too. Each
+    backup now notes the key of the node it was made of; pruning takes only
+    those, and never a backup nobody marked."""
+    shared = tmp_path / "shared"
+    homes = [tmp_path / "a", tmp_path / "b"]
+    for i, home in enumerate(homes):
+        init = meshaid(home, "init", "--new-network", f"Net{i}", "--name", f"N{i}")
+        assert init.returncode == 0, init.stderr
+    stranger = shared / "ledger-20200101T000000Z.db"  # made by an older meshaid: unmarked
+    shared.mkdir()
+    sqlite3.connect(stranger).close()
+    for home in (homes[1], homes[1], homes[0], homes[0]):
+        made = meshaid(home, "backup", str(shared), "--keep", "1")
+        assert made.returncode == 0, made.stderr
+    left = sorted(p.name for p in shared.glob("ledger-*.db"))
+    owners = {b.owner_of(shared / name) for name in left}
+    assert len(left) == 3 and stranger.name in left  # one of a's, one of b's, the stranger
+    assert len(owners - {None}) == 2

@@ -1,0 +1,72 @@
+"""Input an outside audit typed at the command line (stop 24) that ended in an
+internal error, a hang or a silent success: output that cannot be written, nan
+and inf for numeric options, special files and oversized meshes as scenario
+files. Each is now one line on stderr with a non-zero exit."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from cli_helpers import _cmd, _env, meshaid, meshaid_batch, ok, one_line_error
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    node = tmp_path_factory.mktemp("odd") / "node"
+    ok(node, "init", "--new-network", "Port", "--name", "Anna", env_home=node.parent / "u")
+    ok(node, "post", "need", "drinking water", "--qty", "9", "--category", "water",
+       env_home=node.parent / "u")
+    return node
+
+
+def test_output_to_a_full_disk_is_one_line_not_an_internal_error(home: Path) -> None:
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(_cmd(home, ["list"]), stdout=full, stderr=subprocess.PIPE,
+                              text=True, env=_env(None), timeout=60, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "meshaid: cannot write: No space left on device"
+
+
+@pytest.mark.parametrize("args", [["key", "export"], ["export", "-"], ["list"]])
+def test_a_closed_output_is_refused_never_a_silent_success(home: Path, args: list[str]) -> None:
+    """`key export` with its output closed exited 0 and wrote nothing: a paper key
+    backup that silently came out empty."""
+    proc = subprocess.run(_cmd(home, args), stdout=None, stderr=subprocess.PIPE, text=True,
+                          env=_env(None), timeout=60, check=False,
+                          preexec_fn=lambda: __import__("os").close(1))
+    assert proc.returncode == 1 and proc.stderr == "meshaid: standard output is closed\n"
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["bench", "--scenario", "ci-small", "--processes", "2", "--minutes", "nan"], "--minutes"),
+    (["bench", "--scenario", "ci-small", "--processes", "2", "--minutes", "inf"], "--minutes"),
+    (["daemon", "--radio", "sim:/nonexistent/air", "--budget-share", "nan"], "--budget-share"),
+    (["fake-radio", "--no-serial", "--speed", "nan"], "--speed"),
+    (["fake-radio", "--no-serial", "--snr", "inf"], "--snr"),
+    (["fake-radio", "--no-serial", "--loss", "nan"], "--loss"),
+])
+def test_nan_and_inf_are_refused_where_a_number_is_asked(args: list[str], option: str,
+                                                          tmp_path: Path) -> None:
+    line = one_line_error(meshaid(tmp_path / "node", *args), 2)
+    assert f"'{option}'" in line and "finite" in line
+
+
+def test_odd_scenario_files_are_refused_in_one_line(tmp_path: Path) -> None:
+    head = 'name = "t"\nseed = 1\nduration_h = 0.1\n'
+    files = {
+        "grid.toml": head + '[topology]\nkind = "grid"\nrows = 100\ncols = 100\n',
+        "links.toml": head + '[topology]\nkind = "links"\nlinks = [[0, 9999, 5.0]]\n',
+        "nan.toml": 'name = "t"\nseed = 1\nduration_h = nan\n[topology]\nnodes = 3\n',
+        "p.toml": head + '[topology]\nnodes = 3\n[loss]\nmodel = "bernoulli"\np = nan\n',
+        "degree.toml": head + '[topology]\nnodes = 3\navg_degree = nan\n',
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    runs = meshaid_batch([(None, ["bench", "--scenario", str(tmp_path / name), "--quiet"])
+                          for name in files] + [(None, ["bench", "--scenario", "/dev/zero"])])
+    lines = [one_line_error(run, 1) for run in runs]
+    assert "10000 nodes, at most 1000" in lines[0] and "10000 nodes" in lines[1]
+    assert all("not a finite number" in line for line in lines[2:5])
+    assert lines[5] == "meshaid: /dev/zero: not a regular file"
