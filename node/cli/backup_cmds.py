@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -97,6 +98,7 @@ def restore(home: Home, backup_file: Path, yes: bool) -> None:
         if not sys.stdin.isatty():
             raise Refused("restore replaces the ledger: add --yes to confirm")
         click.confirm(f"replace {home.db_path} with {backup_file}?", abort=True)
+    _same_node(home, backup_file)
     try:
         aside = b.restore(backup_file, home.db_path)
         store = Store.open(home.db_path)  # migrate an older backup, re-enable WAL
@@ -109,6 +111,36 @@ def restore(home: Home, backup_file: Path, yes: bool) -> None:
     click.echo(f"restored {count} records from {backup_file}")
     if aside is not None:
         click.echo(f"the previous ledger is kept as {aside}")
+
+
+def _same_node(home: Home, backup_file: Path) -> None:
+    """Refuse a backup of another node (its mark names another key) or of
+    another network than the one this node's ledger holds."""
+    owner = b.owner_of(backup_file) if backup_file.is_file() else None
+    if owner is not None and home.key_path.exists():
+        try:
+            mine = identity.public_bytes(home.key()).hex()
+        except KeyFileError as exc:
+            raise Refused(str(exc)) from None
+        if owner != mine:
+            raise Refused(f"{backup_file} is a backup of another node (key {owner[:8]}), "
+                          "not of this one: restore it there")
+    if not (backup_file.is_file() and home.db_path.is_file()):
+        return  # (restore says what is missing)
+    codes = []
+    for path in (home.db_path, backup_file):
+        try:
+            store = Store.open(path, readonly=True)
+        except (StoreError, sqlite3.Error):
+            return  # a damaged ledger or backup: restore says what it can
+        try:
+            codes.append(store.network_code)
+        finally:
+            store.close()
+    here, there = codes
+    if here is not None and there is not None and here != there:
+        raise Refused(f"{backup_file} holds network {there}, this node's ledger network "
+                      f"{here}: not a backup of this node")
 
 
 COMMANDS = [backup, restore]

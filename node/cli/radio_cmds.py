@@ -92,6 +92,9 @@ def fake_radio(count: int, names: tuple[str, ...], region: str, preset: str, hop
         raise Refused(f"{len(names)} names for {count} devices")
     if link_dir is not None:
         link_dir.mkdir(parents=True, exist_ok=True)
+    if tcp_port and tcp_port + count - 1 > 65535:
+        raise Refused(f"--tcp-port {tcp_port} leaves no room for {count} devices "
+                      f"(ports {tcp_port} to {tcp_port + count - 1}; the last is 65535)")
     ports = [tcp_port + i for i in range(count)] if tcp_port else None
     try:
         radios = FakeRadios(count, names=list(names) or None, region=region, preset=preset,

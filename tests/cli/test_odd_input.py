@@ -70,3 +70,9 @@ def test_odd_scenario_files_are_refused_in_one_line(tmp_path: Path) -> None:
     assert "10000 nodes, at most 1000" in lines[0] and "10000 nodes" in lines[1]
     assert all("not a finite number" in line for line in lines[2:5])
     assert lines[5] == "meshaid: /dev/zero: not a regular file"
+
+
+def test_fake_radio_ports_past_the_last_one_are_refused(tmp_path: Path) -> None:
+    line = one_line_error(meshaid(tmp_path / "node", "fake-radio", "--tcp-port", "65535",
+                                  "--nodes", "2", "--no-serial"), 1)
+    assert "65535" in line and "2 devices" in line

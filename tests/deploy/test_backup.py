@@ -108,3 +108,21 @@ def test_pruning_takes_only_this_nodes_backups(tmp_path: Path) -> None:
     owners = {b.owner_of(shared / name) for name in left}
     assert len(left) == 3 and stranger.name in left  # one of a's, one of b's, the stranger
     assert len(owners - {None}) == 2
+
+
+def test_restore_refuses_another_nodes_backup_or_another_network(tmp_path: Path) -> None:
+    """Finding (an outside audit of the CLI): restore put another node's ledger,
+    of another network, in place without a word; the node then had a name and a
+    network not its own and could not post."""
+    anna, cara = tmp_path / "anna", tmp_path / "cara"
+    assert meshaid(anna, "init", "--new-network", "Port", "--name", "Anna").returncode == 0
+    assert meshaid(cara, "init", "--new-network", "Hill", "--name", "Cara").returncode == 0
+    assert meshaid(anna, "backup", str(tmp_path / "bk")).returncode == 0
+    (made,) = b.existing(tmp_path / "bk")
+    other_net = meshaid(cara, "restore", "--yes", str(anna / "ledger.db"))
+    assert other_net.returncode == 1 and "network" in other_net.stderr
+    assert len(other_net.stderr.splitlines()) == 1
+    other_node = meshaid(cara, "restore", "--yes", str(made))
+    assert other_node.returncode == 1 and "backup of another node" in other_node.stderr
+    assert "Cara" in meshaid(cara, "whoami").stdout  # untouched
+    assert meshaid(anna, "restore", "--yes", str(made)).returncode == 0
