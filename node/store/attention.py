@@ -86,14 +86,14 @@ def posted_validity(store: _Readable, short: bytes, seq: int) -> int:
 
 def not_renewable(store: _Readable, short: bytes, seq: int) -> str | None:
     """Why (short, seq) is not something `renew` may touch (a pledge, or a need or
-    offer already fulfilled or withdrawn: renewing would reopen it), or None.
-    Unknown ids are left to the update itself to refuse."""
+    offer already fulfilled or withdrawn: renewing would reopen it, or an id not
+    known here), or None. Checked for every id before any is signed."""
     row = store.db.execute(
         "SELECT kind, status FROM objects WHERE short = ? AND seq = ?"
         " ORDER BY trust = 'trusted' DESC LIMIT 1", [short, seq]).fetchone()
-    if row is None:
-        return None
     shown = record_id(short, seq)
+    if row is None:
+        return f"no need, offer or pledge with id {shown} is known here"
     if row[0] not in (NEED, OFFER):
         return f"{shown} is a pledge: only needs and offers are renewed"
     if row[1] in (FULFILLED, WITHDRAWN):

@@ -76,3 +76,25 @@ def test_fake_radio_ports_past_the_last_one_are_refused(tmp_path: Path) -> None:
     line = one_line_error(meshaid(tmp_path / "node", "fake-radio", "--tcp-port", "65535",
                                   "--nodes", "2", "--no-serial"), 1)
     assert "65535" in line and "2 devices" in line
+
+
+def test_renew_checks_every_id_before_it_signs_any(tmp_path: Path) -> None:
+    """Finding: `renew GOOD UNKNOWN` renewed GOOD, then failed on UNKNOWN."""
+    import sqlite3
+
+    node = tmp_path / "node"
+    ok(node, "init", "--new-network", "Port", "--name", "Anna")
+    need = ok(node, "post", "need", "water", "--category", "water").split()[1]
+
+    def records() -> int:
+        conn = sqlite3.connect(node / "ledger.db")
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM records").fetchone()[0])
+        finally:
+            conn.close()
+
+    before = records()
+    unknown = need.split("-")[0] + "-999"
+    line = one_line_error(meshaid(node, "renew", need, unknown), 1)
+    assert unknown in line and "known here" in line
+    assert records() == before
