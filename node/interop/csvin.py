@@ -86,6 +86,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "windows": ("windows", "available", "availability"),
 }
 OPEN_STATES = ("", "open", "uncovered", "partial", "covered", "over-committed")
+CLOSED_STATES = ("fulfilled", "delivered", "withdrawn", "expired", "future")  # skipped
 KINDS = {"needs": r.Kind.NEED, "offers": r.Kind.OFFER}
 
 
@@ -312,8 +313,12 @@ def _check_row(plan: Plan, line: int, values: dict[str, str], as_kind: str, now:
                                         f"a {kind_text}, not one of the {as_kind}"))
             return
     status = values.get("status", "").lower()
-    if status not in OPEN_STATES:
+    if status in CLOSED_STATES:
         plan.skipped.append(Skipped(line, f"{status} at its source"))
+        return
+    if status not in OPEN_STATES:
+        plan.problems.append(Problem(line, f"status {values['status']!r} is none of "
+                                     + ", ".join(s for s in OPEN_STATES + CLOSED_STATES if s)))
         return
     if values.get("trust", "").lower() == "quarantine":
         plan.skipped.append(Skipped(line, "quarantined at its source (its author was not "

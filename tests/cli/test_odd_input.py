@@ -98,3 +98,20 @@ def test_renew_checks_every_id_before_it_signs_any(tmp_path: Path) -> None:
     line = one_line_error(meshaid(node, "renew", need, unknown), 1)
     assert unknown in line and "known here" in line
     assert records() == before
+
+
+def test_import_csv_refuses_a_status_it_does_not_know(tmp_path: Path) -> None:
+    """Finding: a status cell with a typo ('opne') was taken for a closed state
+    and the row skipped without a word of why, exit 0."""
+    node = tmp_path / "node"
+    ok(node, "init", "--new-network", "Port", "--name", "Anna")
+    sheet = tmp_path / "stock.csv"
+    sheet.write_text("text,qty,unit,category,status\nrice,10,kg,food,opne\n"
+                     "beans,5,kg,food,open\nsalt,1,kg,food,withdrawn\n")
+    proc = meshaid(node, "import-csv", str(sheet), "--as", "offers")
+    assert proc.returncode == 1 and "nothing was signed" in proc.stderr
+    assert "line 2: status 'opne' is none of open" in proc.stdout
+    sheet.write_text("text,qty,unit,category,status\nbeans,5,kg,food,open\n"
+                     "salt,1,kg,food,withdrawn\n")
+    proc = meshaid(node, "import-csv", str(sheet), "--as", "offers")
+    assert proc.returncode == 0 and "withdrawn at its source" in proc.stdout
