@@ -82,7 +82,8 @@ class Home:
             raise StoreError(f"no node at {self.path}; run 'meshaid init' first")
         problem = check.probe(self.db_path)
         if problem:
-            raise StoreError(f"{self.db_path} {problem}; nothing was changed; {RECOVER}")
+            raise StoreError(f"{self.db_path} {problem}; nothing was changed; "
+                             + (self._disk_hint() if check.disk_trouble(problem) else RECOVER))
         writable = self.writable()
         if not readonly and not writable:
             raise StoreError(f"{self.path} is read-only, and this command changes the ledger "
@@ -90,7 +91,14 @@ class Home:
         try:
             return Store.open(self.db_path, readonly=not writable)
         except sqlite3.DatabaseError as exc:
+            if check.disk_trouble(str(exc)):
+                raise StoreError(f"{self.db_path} cannot be read or written ({exc}); "
+                                 f"nothing was changed; {self._disk_hint()}") from None
             raise StoreError(f"{self.db_path} is damaged ({exc}); {RECOVER}") from None
+
+    def _disk_hint(self) -> str:
+        return (f"the disk may be full or failing (df -h {self.path}): free some space "
+                "and try again; the ledger itself is not damaged, do not reset it")
 
     def shared(self) -> bool:
         """Is the data directory setgid: the layout deploy/install.sh makes, where

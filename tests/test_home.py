@@ -64,3 +64,36 @@ def test_opening_a_missing_node_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="meshaid init"):
         Home(tmp_path / "none").open_store()
     assert home_module.DB_FILE == "ledger.db"
+
+
+def test_a_full_disk_is_not_called_a_damaged_ledger(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding (an outside audit of the CLI, on a full tmpfs): every write said the
+    ledger was damaged and advised 'init --reset', which then moved the sound
+    ledger aside. SQLite's disk errors now say the disk may be full, and that
+    the ledger itself is not damaged."""
+    import sqlite3
+
+    from meshaid.node.store import check
+
+    home = Home(tmp_path / "node")
+    home.create(name="Anna", site="", role=0, new_network="Port", now=NOW).close()
+    real = sqlite3.connect
+
+    class Full:
+        def __init__(self, conn: sqlite3.Connection) -> None:
+            self.conn = conn
+
+        def execute(self, *args: object) -> None:
+            raise sqlite3.OperationalError("disk I/O error")
+
+        def close(self) -> None:
+            self.conn.close()
+
+    monkeypatch.setattr(check.sqlite3, "connect", lambda *a, **k: Full(real(*a, **k)))
+    with pytest.raises(StoreError) as err:
+        home.open_store()
+    message = str(err.value)
+    assert "disk may be full" in message and "do not reset" in message
+    assert "restore" not in message
+

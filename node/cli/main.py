@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from ..home import Home, default_data_dir
+from ..store.check import disk_trouble
 from . import (
     attention_cmds,
     backup_cmds,
@@ -137,8 +138,12 @@ def main(argv: list[str] | None = None) -> None:
     except sqlite3.DatabaseError as exc:
         if debug:
             raise
-        click.echo(f"meshaid: the node's database is damaged ({_one_line(str(exc))}); "
-                   "run 'meshaid check' to see what can be saved", err=True)
+        if disk_trouble(str(exc)):
+            click.echo(f"meshaid: cannot write the ledger ({_one_line(str(exc))}): the disk "
+                       "may be full or failing; free some space and try again", err=True)
+        else:
+            click.echo(f"meshaid: the node's database is damaged ({_one_line(str(exc))}); "
+                       "run 'meshaid check' to see what can be saved", err=True)
         sys.exit(1)
     except BrokenPipeError:
         sys.exit(1)

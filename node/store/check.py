@@ -68,12 +68,19 @@ def probe(path: Path) -> str | None:
     except sqlite3.OperationalError as exc:
         if "unable to open" in str(exc) or "readonly" in str(exc):
             return None
+        if disk_trouble(str(exc)):
+            return f"cannot be read or written ({exc})"
         return f"is damaged ({exc})"
     except sqlite3.DatabaseError as exc:
         return f"is damaged ({exc})"
     finally:
         conn.close()
     return None
+
+
+def disk_trouble(message: str) -> bool:
+    """Whether SQLite's error says the disk is full or failing, not the file damaged."""
+    return "disk is full" in message or "disk I/O error" in message
 
 
 @dataclass
