@@ -5,6 +5,7 @@ ledger, 130 for Ctrl-C. MESHAID_DEBUG=1 shows tracebacks."""
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sqlite3
@@ -150,7 +151,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:  # a disk full or read-only, output that cannot be written
         if debug:
             raise
-        where = f"{exc.filename}: " if exc.filename else "cannot write: "
+        writing = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EBADF, errno.EIO)
+        where = f"{exc.filename}: " if exc.filename else "cannot write: " if writing else ""
         click.echo(f"meshaid: {where}{_one_line(exc.strerror or str(exc))}", err=True)
         sys.exit(1)
     except Exception as exc:  # the last line of defence: still one line, never a traceback
