@@ -38,11 +38,17 @@ from .common import Refused
 from .daemon_cmds import COMMANDS as DAEMON_COMMANDS
 
 
+def _data_dir(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty path (it would mean the current directory)")
+    return None if value is None else Path(value)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
+    type=click.Path(file_okay=False),
+    default=None, callback=_data_dir,
     help="Node directory (default: $MESHAID_HOME or the XDG data dir).",
 )
 @click.version_option(package_name="meshaid")

@@ -115,3 +115,13 @@ def test_import_csv_refuses_a_status_it_does_not_know(tmp_path: Path) -> None:
                      "salt,1,kg,food,withdrawn\n")
     proc = meshaid(node, "import-csv", str(sheet), "--as", "offers")
     assert proc.returncode == 0 and "withdrawn at its source" in proc.stdout
+
+
+def test_an_empty_data_dir_is_refused_not_taken_for_the_current_directory(
+        tmp_path: Path) -> None:
+    proc = subprocess.run(_cmd(None, ["--data-dir", "", "init", "--new-network", "Port",
+                                      "--name", "Anna"]), capture_output=True, text=True,
+                          env=_env(None), timeout=60, check=False, cwd=tmp_path)
+    line = one_line_error(proc, 2)
+    assert "'--data-dir'" in line and "empty path" in line
+    assert list(tmp_path.iterdir()) == []  # nothing written where it was run
