@@ -35,13 +35,13 @@ def backup(home: Home, directory: Path, keep: int, with_bundle: bool) -> None:
     Example:
       meshaid backup /var/backups/meshaid --keep 14 --bundle
     """
+    if not home.db_path.is_file():  # (said before the key, which a missing node lacks too)
+        raise Refused(f"no database at {home.db_path}")
+    owner = _key_hex(home)
     try:
-        if not home.db_path.is_file():
-            raise StoreError(f"no database at {home.db_path}")
-        owner = identity.public_bytes(home.key()).hex()
         made = b.make(home.db_path, directory, owner=owner)
         pruned = b.prune(directory, keep, owner)
-    except (StoreError, KeyFileError) as exc:
+    except StoreError as exc:
         raise Refused(str(exc)) from None
     click.echo(f"backup {made.path} ({made.records} records, {made.bytes // 1024} KiB)")
     if with_bundle:
@@ -113,18 +113,21 @@ def restore(home: Home, backup_file: Path, yes: bool) -> None:
         click.echo(f"the previous ledger is kept as {aside}")
 
 
+def _key_hex(home: Home) -> str:
+    """This node's public key in hex: what marks its backups (store/backup.py)."""
+    try:
+        return identity.public_bytes(home.key()).hex()
+    except KeyFileError as exc:
+        raise Refused(str(exc)) from None
+
+
 def _same_node(home: Home, backup_file: Path) -> None:
     """Refuse a backup of another node (its mark names another key) or of
     another network than the one this node's ledger holds."""
     owner = b.owner_of(backup_file) if backup_file.is_file() else None
-    if owner is not None and home.key_path.exists():
-        try:
-            mine = identity.public_bytes(home.key()).hex()
-        except KeyFileError as exc:
-            raise Refused(str(exc)) from None
-        if owner != mine:
-            raise Refused(f"{backup_file} is a backup of another node (key {owner[:8]}), "
-                          "not of this one: restore it there")
+    if owner is not None and home.key_path.exists() and owner != _key_hex(home):
+        raise Refused(f"{backup_file} is a backup of another node (key {owner[:8]}), "
+                      "not of this one: restore it there")
     if not (backup_file.is_file() and home.db_path.is_file()):
         return  # (restore says what is missing)
     codes = []

@@ -64,6 +64,8 @@ def catch_ups(sim: Simulation, should: list[int],
 def greedy_cds(adjacency: dict[int, set[int]]) -> int:
     """Size of a greedy connected dominating set (Guha-Khuller style growth); for
     a mesh in pieces (sites out of everyone's range), the sum over its pieces."""
+    if len(adjacency) == 1:
+        return 1  # a lone node sends; nobody relays
     left = set(adjacency)
     total = 0
     while left:
@@ -77,8 +79,8 @@ def greedy_cds(adjacency: dict[int, set[int]]) -> int:
                 break
             black.add(best)
             covered |= adjacency[best]
-        # A piece of one node needs no relay; one of two, one sender.
-        total += len(black) if len(covered) > 1 else 0 if len(adjacency) > 1 else 1
+        if len(covered) > 1:  # (a site alone in its piece reaches nobody: no relay)
+            total += len(black)
         left -= covered
     return total
 

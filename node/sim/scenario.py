@@ -65,10 +65,11 @@ def load(name_or_path: str) -> Scenario:
             raise ScenarioError(f"no scenario named {name_or_path!r}; shipped: "
                                 + ", ".join(shipped_names()))
     try:
-        if path.exists() and not path.is_file():
-            raise ScenarioError(f"{path}: not a regular file")
-        if path.exists() and path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB")
+        if path.exists():
+            if not path.is_file():  # a device or a FIFO would be read for ever
+                raise ScenarioError(f"{path}: not a regular file")
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise ScenarioError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB")
         data = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such file") from None
