@@ -107,6 +107,9 @@ def renew(ctx: click.Context, record_ids: tuple[str, ...], duration: str | None,
             why = attention.not_renewable(store, *actions.inputs.record_id(rid))
             if why:
                 raise Refused(why)
+            if duration is None and attention.never_expires(store, *actions.inputs.record_id(rid)):
+                raise Refused(f"{rid.strip()} never expires: nothing to renew (--for DURATION "
+                              "gives it an expiry)")
         for rid in targets:
             minutes = duration or attention.posted_validity(
                 store, *actions.inputs.record_id(rid))

@@ -84,6 +84,15 @@ def posted_validity(store: _Readable, short: bytes, seq: int) -> int:
     return getattr(codec.parse(bytes(row[0])).body, "valid_for_min", 0) or DEFAULT_RENEW_MIN
 
 
+def never_expires(store: _Readable, short: bytes, seq: int) -> bool:
+    """Whether need or offer (short, seq) has no expiry (posted `--valid-for
+    never` and not renewed for a duration since)."""
+    row = store.db.execute(
+        "SELECT valid_until FROM objects WHERE short = ? AND seq = ?"
+        " ORDER BY trust = 'trusted' DESC LIMIT 1", [short, seq]).fetchone()
+    return row is not None and row[0] is None
+
+
 def not_renewable(store: _Readable, short: bytes, seq: int) -> str | None:
     """Why (short, seq) is not something `renew` may touch (a pledge, or a need or
     offer already fulfilled or withdrawn: renewing would reopen it, or an id not

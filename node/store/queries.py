@@ -306,8 +306,17 @@ def _known(rows: list[Any]) -> list[KnownKey]:
 
 
 def keys_by_short(store: Store, short: bytes) -> list[KnownKey]:
-    """Known keys (with a hello) whose short id is `short`."""
-    return _known(store.db.execute(_KNOWN + " WHERE k.short = ?", [short]).fetchall())
+    """Known keys whose short id is `short`: those with a hello, and keys a vouch
+    admitted whose hello has not arrived (`members` lists them by that id too)."""
+    found = _known(store.db.execute(_KNOWN + " WHERE k.short = ?", [short]).fetchall())
+    from ..ledger.identity import short_id
+
+    for key, role, through in store.db.execute(
+            "SELECT key, role, revoked_through FROM members"
+            " WHERE key NOT IN (SELECT key FROM keys)").fetchall():
+        if short_id(bytes(key)) == short:
+            found.append(KnownKey(bytes(key), short, "", role, through))
+    return found
 
 
 def keys_by_name(store: Store, name: str) -> list[KnownKey]:

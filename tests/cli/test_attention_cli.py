@@ -53,3 +53,26 @@ def test_list_attention_and_renew(tmp_path: Path) -> None:
     assert later["renew"] == [] and [n["id"] for n in later["uncovered"]] == [need]
     assert "no need, offer or pledge with id deadbeef-2" in one_line_error(bad, 1)
     assert "--all" in one_line_error(none, 2)
+
+
+def test_renew_of_a_need_that_never_expires(tmp_path: Path) -> None:
+    """Renewing a need posted to last for ever gave it a 7-day expiry; now it is
+    refused unless a duration is given, which then sets one."""
+    home = Home(tmp_path / "node")
+    store = home.create(name="Anna", site="Pier 3", role=0, new_network="Port")
+    key = home.key()
+    try:
+        water = actions.post_need(store, key, "water", category="water", qty=4,
+                                  valid_for="never")
+    finally:
+        store.close()
+    need = actions.record_id(water.short_author, water.seq)
+    path = tmp_path / "node"
+    plain, timed, shown = meshaid_batch([
+        (path, ["renew", need]),
+        (path, ["renew", need, "--for", "2d"]),
+        (path, ["show", need, "--json"]),
+    ])
+    assert "never expires: nothing to renew" in one_line_error(plain, 1)
+    assert timed.returncode == 0 and timed.stdout.startswith(f"renewed {need}")
+    assert json.loads(shown.stdout)["valid_until"] is not None

@@ -11,6 +11,7 @@ clear answer where there was a silent wrong, a loop or a missing fact.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from pathlib import Path
@@ -120,3 +121,27 @@ def test_check_on_a_database_read_only_in_part_says_how_to_recover(port: Path,
     assert "the ledger is damaged" in one_line_error(proc, 1)
     assert "run 'meshaid check'" not in proc.stderr
     assert "is damaged" in proc.stdout and "to recover with 'meshaid restore" in proc.stdout
+
+
+def test_a_key_admitted_before_its_hello_is_revoked_by_the_id_members_shows(
+        tmp_path: Path) -> None:
+    """`members` lists a key a vouch admitted before its hello came by its id;
+    `revoke` (a stolen radio's key, say) and `vouch` found no key by that id."""
+    anna = tmp_path / "anna"
+    found(anna)
+    stranger = identity.public_bytes(identity.generate_key())
+    short = identity.short_id(stranger).hex()
+    vouched, listed, steward, revoked, after = meshaid_batch([
+        (anna, ["vouch", stranger.hex()]),
+        (anna, ["members"]),
+        (anna, ["vouch", short, "--steward"]),
+        (anna, ["revoke", short, "--reason", "stolen radio"]),
+        (anna, ["members", "--json"]),
+    ])
+    assert vouched.returncode == 0, vouched.stderr
+    assert any(line.startswith(short) and "member" in line
+               for line in listed.stdout.splitlines()), listed.stdout
+    assert steward.returncode == 0 and short in steward.stdout, steward.stderr
+    assert revoked.returncode == 0 and short in revoked.stdout, revoked.stderr
+    row = next(m for m in json.loads(after.stdout) if m["key"] == stranger.hex())
+    assert row["status"].startswith("revoked")
