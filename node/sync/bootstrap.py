@@ -73,6 +73,7 @@ from .ports import (
 )
 from .relays import Peer
 from .serving import NO_ID, PARTS, Serving
+from .ticket import HOLD
 
 EXHAUSTED = 1000  # a stream's `silent` once its responder said the partition ended
 SWITCH = 3  # unanswered pulls in a row before the partition moves to another responder
@@ -109,6 +110,8 @@ class Stream:
     counted: bool | None = None  # our last (plain) pull's answer counted as stale yet
     since: bool = False  # catching up what came lately (module doc): class by class
     known: int = 0  # answers in a row, in order, that brought nothing new
+    got: int = 0  # packets heard in answer to our last pull
+    batch: int = 1  # packets our last pull asked for (the batch ends with the last)
 
 
 class Bootstrap(Serving):
@@ -125,6 +128,9 @@ class Bootstrap(Serving):
         self.doubted: dict[int, float] = {}  # responder -> until when its claims are ignored
         self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
         self.shown: dict[int, float] = {}  # responder -> when our ticket last went to it
+        # responder -> when it last answered a plain pull of ours: it believes our
+        # ticket, so its silence is its budget, not doubt (no padded pull buys more)
+        self.believed: dict[int, float] = {}
         # partition -> (cursor, since) of a stream dropped for want of its responder's
         # credit during a pass: its next stream goes on from there, not from the start
         self.resume: dict[int, tuple[bytes, bool]] = {}
@@ -205,6 +211,10 @@ class Bootstrap(Serving):
         stream.stale = 0 if new or msg.end else stream.stale + (stream.counted is not True)
         if stream.counted is not None:  # a plain (member) pull counts once, in any packets
             stream.counted = not (new or msg.end)
+            self.believed.pop(sender, None)
+            self.believed[sender] = now
+            while len(self.believed) > MAX_DOUBTED:
+                del self.believed[next(iter(self.believed))]
         if stream.stale >= STALE and sender not in self.confirmed:
             self._doubt(sender, now)  # a probe that brought nothing: the claim was false
             return
@@ -217,10 +227,19 @@ class Bootstrap(Serving):
             for other in self.streams.values():
                 if other.responder == sender and other.due >= HELD:
                     other.due = now + self.rng.uniform(0.2, 2.0)
-        stream.due = now + self.cfg.pull_gap  # pull again once this batch has ended
+        # Pull again once this batch has ended: after its last packet (a plain
+        # member's pull is answered with up to `pull_batch`, a padded one with what
+        # it paid for, about one), or when the rest is slow to come: a responder
+        # paces its answers by its budget's minute, so a re-pull `pull_gap` after
+        # each packet cut every batch short (0.8 pulls per answer packet, half the
+        # joiner's budget on late-joiner-2000, padded pulls after silences).
+        stream.got += 1
+        ended = msg.end or stream.got >= stream.batch
+        stream.due = now + (self.cfg.pull_gap if ended else self.cfg.pull_timeout)
         if stream.silent < EXHAUSTED:
             stream.silent = 0
         if msg.after != (stream.cursor[7:] if stream.cursor else NO_ID):
+            stream.due = now + self.cfg.pull_gap
             return  # a packet before this one was lost: re-pull from our cursor
         try:
             parsed = codec.parse(msg.records[-1])
@@ -298,6 +317,7 @@ class Bootstrap(Serving):
             self.recent.clear()  # what this pass brought: a later pass re-sending it is stale
             self.confirmed.clear()  # and a new claim is probed again
             self.shown.clear()
+            self.believed.clear()
             if served:
                 self.rest_until = now + self.cfg.trickle_imax
         newcomer = my_count <= self.cfg.boot_gap
@@ -324,9 +344,13 @@ class Bootstrap(Serving):
             hope = hopeful(stream.responder) if hopeful is not None and ticket is not None \
                 and not mine and not ticket(stream.responder) else b""
             shown = self.shown.get(stream.responder, -1e9)
-            if mine and not stream.silent and now - shown <= TICKET_EVERY:
+            # A responder that answered our plain pulls within the hour its ticket
+            # holds is silent for want of air (its bulk band spent, most often while
+            # it serves us): padding buys it none, and cost us half our own budget.
+            believed = bool(mine) and now - self.believed.get(stream.responder, -1e9) <= HOLD
+            if mine and (not stream.silent or believed) and now - shown <= TICKET_EVERY:
                 pull: m.Message = m.Pull(stream.responder, part, PARTS, stream.cursor)
-            elif mine and stream.silent < PAD_AFTER:
+            elif mine and (stream.silent < PAD_AFTER or believed):
                 self.shown[stream.responder] = now
                 pull = m.Pull(stream.responder, part, PARTS, stream.cursor, ticket=mine)
             else:
@@ -349,6 +373,7 @@ class Bootstrap(Serving):
                 continue
             if emit(pull, "pull", NORMAL):
                 stream.pulled, stream.counted = True, None if getattr(pull, "pad", 0) else False
+                stream.got, stream.batch = 0, 1 if getattr(pull, "pad", 0) else self.cfg.pull_batch
                 # No answer yet may mean a responder out of budget: back off, and
                 # after SWITCH silent pulls hand the partition to another responder
                 # (and one that never answered is doubted: its claim may be a lie).

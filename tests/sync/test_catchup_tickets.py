@@ -10,8 +10,10 @@ from meshaid.node.ledger import identity
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import ticket as tk
 from meshaid.node.sync.bootstrap import PAD_AFTER, Bootstrap, Stream
+from meshaid.node.sync.engine import record_id
 from meshaid.node.sync.ports import SyncConfig
 from meshaid.node.sync.relays import Peer
+from meshaid.node.sync.serving import NO_ID, PARTS
 
 from .harness import HOUR, Ledger, Mesh, Radio, clone
 
@@ -244,3 +246,62 @@ def test_a_node_past_its_first_pass_pulls_again_from_responders_that_proved_them
         if proven:
             boot._doubt(9, 110.0)  # a pull that brought nothing: proven no more
             assert 9 not in boot.proven
+
+
+def _pulled(boot: Bootstrap, now: float, ahead: dict[int, Peer]) -> list[m.Pull]:
+    sent: list[m.Message] = []
+    boot.poll(lambda msg, tag, prio: sent.append(msg) or True, now, ahead, 10_000, 90.0,
+              lambda who, msg: True, ticket=lambda who: b"T" * m.TICKET_LEN)
+    return [p for p in sent if isinstance(p, m.Pull)]
+
+
+def test_a_responder_that_answered_our_plain_pulls_is_not_paid_padding_when_silent() -> None:
+    """late-joiner-2000: a responder that believes our ticket falls silent when
+    its bulk band is spent (most often serving us); padded pulls bought it no
+    air and cost the joiner about a third of its own. Within the hour its
+    belief holds, a silence is waited out with plain pulls."""
+    ahead = {9: Peer(count=20_000, last=90.0)}
+    batch = _partition_records(0, 2)
+    for answered in (False, True):
+        boot = Bootstrap(SyncConfig(b"nt", lambda n: n / 200.0), random.Random(1), node=5)
+        boot.confirmed.add(9)
+        boot.streams = {0: Stream(responder=9, cursor=b"", due=0.0)}
+        first = _pulled(boot, 100.0, ahead)
+        assert first and not first[0].pad
+        if answered:  # it answered our plain pull
+            boot.answer(m.Records(batch, relay=False, after=NO_ID),
+                        [record_id(raw) for raw in batch], 9, 101.0, [True, True])
+        stream = boot.streams[0]
+        stream.silent, stream.due = PAD_AFTER + 1, 0.0  # then silence
+        later = _pulled(boot, 2000.0, ahead)
+        assert later and bool(later[0].pad) is not answered, answered
+
+
+def test_a_batch_that_comes_slowly_is_waited_for_not_pulled_again() -> None:
+    """A responder paces a batch by its budget's minute; a re-pull `pull_gap`
+    after each packet cut every batch short (0.8 pulls per answer packet on
+    late-joiner-2000). The next pull now waits for the batch's last packet, or
+    `pull_timeout` for the rest."""
+    cfg = SyncConfig(b"nt", lambda n: n / 200.0)
+    boot = Bootstrap(cfg, random.Random(1), node=5)
+    boot.confirmed.add(9)
+    boot.streams = {0: Stream(responder=9, cursor=b"", due=0.0)}
+    ahead = {9: Peer(count=20_000, last=90.0)}
+    records = _partition_records(0, cfg.pull_batch)
+    (pull,) = _pulled(boot, 100.0, ahead)
+    assert not pull.pad  # a member's plain pull: up to `pull_batch` packets
+    after, now = NO_ID, 101.0
+    for k, raw in enumerate(records):
+        boot.answer(m.Records((raw,), relay=False, after=after), [record_id(raw)], 9, now,
+                    [True])
+        last = k == len(records) - 1
+        assert boot.streams[0].due == now + (cfg.pull_gap if last else cfg.pull_timeout)
+        after, now = record_id(raw), now + 20.0
+
+
+def _partition_records(part: int, count: int) -> tuple[bytes, ...]:
+    """`count` records whose ids fall in partition `part`, in serving order."""
+    ledger = Ledger(2, seed=5, history=60)
+    ours = [raw for raw in ledger.history if record_id(raw)[0] % PARTS == part]
+    assert len(ours) >= count
+    return tuple(ours[:count])
