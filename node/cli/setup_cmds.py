@@ -47,19 +47,20 @@ def init(home: Home, new_network: str | None, join: str | None, name: str, site:
     with failures():
         if reset and not home.writable():
             raise Refused(f"{home.path} is read-only, so it cannot be reset")
+        # Everything typed is checked before a reset moves anything: a name too
+        # long must not leave a node with its ledger set aside and none in its place.
+        my_name = inputs.text(name, NAME_MAX, "--name")
+        my_site = inputs.text(site, SITE_MAX, "--site")
+        my_role = inputs.vocab(ROLES, role, "role")
+        network = inputs.text(new_network, NAME_MAX, "the network's name") \
+            if new_network else None
+        if join:
+            identity.parse_network_code(join)  # a typo must not reset anything
         aside = None
         if reset and (home.db_path.exists() or Path(f"{home.db_path}-wal").exists()):
-            if join:
-                identity.parse_network_code(join)  # a typo must not reset anything
             aside = home.reset()
-        store = home.create(
-            name=inputs.text(name, NAME_MAX, "--name"),
-            site=inputs.text(site, SITE_MAX, "--site"),
-            role=inputs.vocab(ROLES, role, "role"),
-            new_network=inputs.text(new_network, NAME_MAX, "the network's name")
-            if new_network else None,
-            join=join,
-        )
+        store = home.create(name=my_name, site=my_site, role=my_role, new_network=network,
+                            join=join)
     key = identity.public_bytes(home.key())
     if aside is not None:
         click.echo(f"the old ledger is kept as {aside}")

@@ -184,6 +184,18 @@ def test_a_node_on_the_wrong_network_starts_over_without_rm(port: Path, tmp_path
     assert any(p.name.startswith("ledger.db.before-reset-") for p in home.iterdir())
 
 
+def test_a_reset_with_a_bad_name_moves_nothing(port: Path) -> None:
+    """The name and site were checked after the reset had moved the ledger aside:
+    a name too long left the node with no ledger (its board gone from every
+    command) until someone found the file set aside."""
+    before = counts(port)
+    for args in (["--name", "x" * 400], ["--site", "y" * 400], ["--role", "pilot"]):
+        proc = meshaid(port, "init", "--reset", "--new-network", "Again", *args)
+        assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1, args
+    assert not any(p.name.startswith("ledger.db.before-reset-") for p in port.iterdir())
+    assert counts(port) == before
+
+
 def _drop_file_capabilities() -> None:
     """In the child, before exec: root without the capabilities that bypass file
     permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER), so a
