@@ -78,6 +78,7 @@ from .ticket import HOLD
 EXHAUSTED = 1000  # a stream's `silent` once its responder said the partition ended
 SWITCH = 3  # unanswered pulls in a row before the partition moves to another responder
 DOUBT_S = 3600.0  # a responder whose answer brought nothing new is not pulled from for this long
+UNPAID_S = 600.0  # a responder whose credit paid for no pull gets no stream for this long
 MAX_DOUBTED = 64
 RECENT = 1024
 HELD = 1e18  # the due time of a stream waiting for its responder's probe
@@ -131,6 +132,9 @@ class Bootstrap(Serving):
         # responder -> when it last answered a plain pull of ours: it believes our
         # ticket, so its silence is its budget, not doubt (no padded pull buys more)
         self.believed: dict[int, float] = {}
+        # responder -> until when it gets no stream: its own air heard here paid
+        # for no pull of ours (a node past `boot_gap` probes only with that)
+        self.unpaid: dict[int, float] = {}
         # partition -> (cursor, since) of a stream dropped for want of its responder's
         # credit during a pass: its next stream goes on from there, not from the start
         self.resume: dict[int, tuple[bytes, bool]] = {}
@@ -160,9 +164,13 @@ class Bootstrap(Serving):
         for stream in self.streams.values():
             if stream.responder in load:
                 load[stream.responder] += 1
+        # A responder whose credit here paid for no pull lately is left out while
+        # others will do (blockaded-port: a partition went to the same unpaid
+        # neighbour at every digest and was dropped each time, for hours).
+        usable = [n for n in ahead if self.unpaid.get(n, -1e9) <= now] or ahead
         for part in range(PARTS):
             current = self.streams.get(part)
-            idle = [n for n in ahead if load[n] == 0]
+            idle = [n for n in usable if load[n] == 0]
             if current is not None and current.silent >= EXHAUSTED:
                 continue  # served to its end
             if current is not None and current.responder in ahead and not (
@@ -179,7 +187,7 @@ class Bootstrap(Serving):
             if current is None and part in self.resume:
                 cursor, since = self.resume.pop(part)
             self.passing = self.passing or not since
-            responder = min(ahead, key=lambda n: (load[n], ahead.index(n)))
+            responder = min(usable, key=lambda n: (load[n], ahead.index(n)))
             load[responder] += 1
             # A responder not yet confirmed is probed with one partition first.
             probing = responder not in self.confirmed and any(
@@ -227,12 +235,10 @@ class Bootstrap(Serving):
             for other in self.streams.values():
                 if other.responder == sender and other.due >= HELD:
                     other.due = now + self.rng.uniform(0.2, 2.0)
-        # Pull again once this batch has ended: after its last packet (a plain
-        # member's pull is answered with up to `pull_batch`, a padded one with what
-        # it paid for, about one), or when the rest is slow to come: a responder
-        # paces its answers by its budget's minute, so a re-pull `pull_gap` after
-        # each packet cut every batch short (0.8 pulls per answer packet, half the
-        # joiner's budget on late-joiner-2000, padded pulls after silences).
+        # Pull again after the batch's last packet (`pull_batch` for a plain pull,
+        # one for a padded one) or when the rest is slow to come (a responder paces
+        # a batch by its budget's minute: a re-pull after each packet cut batches
+        # short, 0.8 pulls per answer packet on late-joiner-2000).
         stream.got += 1
         ended = msg.end or stream.got >= stream.batch
         stream.due = now + (self.cfg.pull_gap if ended else self.cfg.pull_timeout)
@@ -325,6 +331,7 @@ class Bootstrap(Serving):
         # partition gets its turn (in partition order, partition 0 took every pull
         # a tight budget allowed, ran on past the membership class into records
         # whose authors' hellos the other partitions held, and dropped them all).
+        unpaid = False
         for part, stream in sorted(self.streams.items(), key=lambda ps: (ps[1].due, ps[0])):
             if stream.silent >= EXHAUSTED or self.streams.get(part) is not stream:
                 continue
@@ -370,6 +377,11 @@ class Bootstrap(Serving):
                 # every node, so its next responder goes on from its cursor.
                 self.resume[part] = (stream.cursor, stream.since)
                 del self.streams[part]
+                self.unpaid.pop(stream.responder, None)
+                self.unpaid[stream.responder] = now + UNPAID_S
+                while len(self.unpaid) > MAX_DOUBTED:
+                    del self.unpaid[next(iter(self.unpaid))]
+                unpaid = True
                 continue
             if emit(pull, "pull", NORMAL):
                 stream.pulled, stream.counted = True, None if getattr(pull, "pad", 0) else False
@@ -383,3 +395,6 @@ class Bootstrap(Serving):
                     if not confirmed:
                         self._doubt(stream.responder, now)
                     self.behind(peers, my_count, now)
+        if unpaid and any(self.unpaid.get(n, -1e9) <= now
+                          for n in self._ahead(peers, my_count, self.cfg.boot_gap, now)):
+            self.behind(peers, my_count, now)  # its partition to a responder we can pull

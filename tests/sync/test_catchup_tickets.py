@@ -142,9 +142,8 @@ def test_a_stream_dropped_for_want_of_credit_goes_on_from_its_cursor() -> None:
     ahead = {9: Peer(count=20_000, last=90.0), 11: Peer(count=20_000, last=90.0)}
     boot.poll(lambda msg, tag, prio: True, 100.0, ahead, 10_000, 90.0,
               lambda who, msg: False)  # 9's credit here pays for no pull
-    assert 0 not in boot.streams
-    assert boot.behind(ahead, 10_000, 101.0)
-    assert boot.streams[0].cursor == cursor
+    # (at once to the other neighbour, 9 left out for a while)
+    assert boot.streams[0].responder == 11 and boot.streams[0].cursor == cursor
     assert all(s.cursor == b"" for p, s in boot.streams.items() if p != 0)
 
 
@@ -305,3 +304,26 @@ def _partition_records(part: int, count: int) -> tuple[bytes, ...]:
     ours = [raw for raw in ledger.history if record_id(raw)[0] % PARTS == part]
     assert len(ours) >= count
     return tuple(ours[:count])
+
+
+def test_a_partition_no_probe_can_pay_for_goes_to_a_responder_we_pull_from() -> None:
+    """blockaded-port: a joiner past its first 48 records gave its third
+    partition to an idle neighbour whose air heard here paid for no probe,
+    dropped the stream, and gave it to the same neighbour at the next digest:
+    for hours one partition in three was pulled from nobody. Now that neighbour
+    gets no stream for a while, and the partition goes at once to a responder
+    it pulls from."""
+    boot = Bootstrap(SyncConfig(b"nt", lambda n: n / 200.0), random.Random(1), node=5)
+    boot.passing = True
+    boot.confirmed |= {1, 9}
+    ahead = {n: Peer(count=600, last=90.0) for n in (1, 9, 21)}
+    boot.streams = {0: Stream(responder=1, due=0.0), 1: Stream(responder=9, due=0.0),
+                    2: Stream(responder=21, due=0.0)}
+    sent: list[m.Message] = []
+    boot.poll(lambda msg, tag, prio: sent.append(msg) or True, 100.0, ahead, 100, 90.0,
+              lambda who, msg: who != 21)  # 21's air heard here pays for nothing
+    assert {p.target for p in sent if isinstance(p, m.Pull)} == {1, 9}
+    assert boot.streams[2].responder in (1, 9)  # not left to the next digest
+    assert boot.behind(ahead, 100, 101.0) and boot.streams[2].responder in (1, 9)
+    assert boot.behind(ahead, 100, 100.0 + 3600.0)  # later, 21 is tried again
+    assert 21 in {s.responder for s in boot.streams.values()}
