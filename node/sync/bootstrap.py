@@ -395,6 +395,6 @@ class Bootstrap(Serving):
                     if not confirmed:
                         self._doubt(stream.responder, now)
                     self.behind(peers, my_count, now)
-        if unpaid and any(self.unpaid.get(n, -1e9) <= now
+        if unpaid and any(n in self.confirmed and self.unpaid.get(n, -1e9) <= now
                           for n in self._ahead(peers, my_count, self.cfg.boot_gap, now)):
-            self.behind(peers, my_count, now)  # its partition to a responder we can pull
+            self.behind(peers, my_count, now)  # its partition to a responder we pull from

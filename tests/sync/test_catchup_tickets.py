@@ -142,7 +142,8 @@ def test_a_stream_dropped_for_want_of_credit_goes_on_from_its_cursor() -> None:
     ahead = {9: Peer(count=20_000, last=90.0), 11: Peer(count=20_000, last=90.0)}
     boot.poll(lambda msg, tag, prio: True, 100.0, ahead, 10_000, 90.0,
               lambda who, msg: False)  # 9's credit here pays for no pull
-    # (at once to the other neighbour, 9 left out for a while)
+    assert 0 not in boot.streams  # (11 is no responder we pull from yet: no probe at once)
+    assert boot.behind(ahead, 10_000, 101.0)
     assert boot.streams[0].responder == 11 and boot.streams[0].cursor == cursor
     assert all(s.cursor == b"" for p, s in boot.streams.items() if p != 0)
 
