@@ -104,12 +104,10 @@ def renew(ctx: click.Context, record_ids: tuple[str, ...], duration: str | None,
             click.echo("nothing of yours is about to expire")
             return
         for rid in targets:  # all checked before any is signed
-            why = attention.not_renewable(store, *actions.inputs.record_id(rid))
+            why = attention.not_renewable(store, *actions.inputs.record_id(rid),
+                                          duration_given=duration is not None)
             if why:
                 raise Refused(why)
-            if duration is None and attention.never_expires(store, *actions.inputs.record_id(rid)):
-                raise Refused(f"{rid.strip()} never expires: nothing to renew (--for DURATION "
-                              "gives it an expiry)")
         for rid in targets:
             minutes = duration or attention.posted_validity(
                 store, *actions.inputs.record_id(rid))

@@ -84,21 +84,15 @@ def posted_validity(store: _Readable, short: bytes, seq: int) -> int:
     return getattr(codec.parse(bytes(row[0])).body, "valid_for_min", 0) or DEFAULT_RENEW_MIN
 
 
-def never_expires(store: _Readable, short: bytes, seq: int) -> bool:
-    """Whether need or offer (short, seq) has no expiry (posted `--valid-for
-    never` and not renewed for a duration since)."""
-    row = store.db.execute(
-        "SELECT valid_until FROM objects WHERE short = ? AND seq = ?"
-        " ORDER BY trust = 'trusted' DESC LIMIT 1", [short, seq]).fetchone()
-    return row is not None and row[0] is None
-
-
-def not_renewable(store: _Readable, short: bytes, seq: int) -> str | None:
+def not_renewable(store: _Readable, short: bytes, seq: int,
+                  duration_given: bool = False) -> str | None:
     """Why (short, seq) is not something `renew` may touch (a pledge, or a need or
     offer already fulfilled or withdrawn: renewing would reopen it, or an id not
-    known here), or None. Checked for every id before any is signed."""
+    known here; without `duration_given`, one that never expires: its posted
+    validity would give it an expiry), or None. Checked for every id before any
+    is signed."""
     row = store.db.execute(
-        "SELECT kind, status FROM objects WHERE short = ? AND seq = ?"
+        "SELECT kind, status, valid_until FROM objects WHERE short = ? AND seq = ?"
         " ORDER BY trust = 'trusted' DESC LIMIT 1", [short, seq]).fetchone()
     shown = record_id(short, seq)
     if row is None:
@@ -109,6 +103,9 @@ def not_renewable(store: _Readable, short: bytes, seq: int) -> str | None:
         done = "fulfilled" if row[1] == FULFILLED else "withdrawn"
         return (f"{shown} is {done}: renewing would reopen it; if that is what you mean,"
                 f" meshaid update {shown} --renew 7d")
+    if row[2] is None and not duration_given:
+        return (f"{shown} never expires: nothing to renew (meshaid renew {shown} --for 7d"
+                " gives it an expiry)")
     return None
 
 

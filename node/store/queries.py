@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ledger import codec, extensions, hlc
+from ..ledger.identity import short_id
 from ..ledger.records import Kind, Status
 from ..ledger.vocab import CATEGORIES, OFFER_TYPES, RATE_PERIODS, STATUSES, UNITS, URGENCIES
 from .authoring import seq_run_top
@@ -309,8 +310,6 @@ def keys_by_short(store: Store, short: bytes) -> list[KnownKey]:
     """Known keys whose short id is `short`: those with a hello, and keys a vouch
     admitted whose hello has not arrived (`members` lists them by that id too)."""
     found = _known(store.db.execute(_KNOWN + " WHERE k.short = ?", [short]).fetchall())
-    from ..ledger.identity import short_id
-
     for key, role, through in store.db.execute(
             "SELECT key, role, revoked_through FROM members"
             " WHERE key NOT IN (SELECT key FROM keys)").fetchall():
@@ -335,8 +334,6 @@ def known_key(store: Store, key: bytes) -> KnownKey | None:
                            [key]).fetchone()
     if row is None:
         return None
-    from ..ledger.identity import short_id
-
     return KnownKey(key, short_id(key), "", row[0], row[1])
 
 

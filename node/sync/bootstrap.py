@@ -58,6 +58,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..ledger import codec
 from ..ledger.wire import DecodeError
@@ -86,6 +87,7 @@ STALE = 2  # answers in a row with nothing new that end a responder's streams
 PAD_AFTER = 2  # unanswered ticketed pulls in a row before a pull pays for its answer again
 TICKET_EVERY = 1800.0  # seconds between our tickets to one responder (it believes one an hour)
 Emit = Callable[[m.Message, str, int], bool]
+V = TypeVar("V")
 
 
 def class_start(cls: int) -> bytes:
@@ -129,9 +131,7 @@ class Bootstrap(Serving):
         self.doubted: dict[int, float] = {}  # responder -> until when its claims are ignored
         self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
         self.shown: dict[int, float] = {}  # responder -> when our ticket last went to it
-        # responder -> when it last answered a plain pull of ours: it believes our
-        # ticket, so its silence is its budget, not doubt (no padded pull buys more)
-        self.believed: dict[int, float] = {}
+        self.believed: dict[int, float] = {}  # responder -> when it answered a plain pull
         # responder -> until when it gets no stream: its own air heard here paid
         # for no pull of ours (a node past `boot_gap` probes only with that)
         self.unpaid: dict[int, float] = {}
@@ -219,19 +219,13 @@ class Bootstrap(Serving):
         stream.stale = 0 if new or msg.end else stream.stale + (stream.counted is not True)
         if stream.counted is not None:  # a plain (member) pull counts once, in any packets
             stream.counted = not (new or msg.end)
-            self.believed.pop(sender, None)
-            self.believed[sender] = now
-            while len(self.believed) > MAX_DOUBTED:
-                del self.believed[next(iter(self.believed))]
+            _note(self.believed, sender, now)
         if stream.stale >= STALE and sender not in self.confirmed:
             self._doubt(sender, now)  # a probe that brought nothing: the claim was false
             return
         if new and sender not in self.confirmed:
             self.confirmed.add(sender)
-            self.proven.pop(sender, None)
-            self.proven[sender] = None
-            while len(self.proven) > MAX_DOUBTED:
-                del self.proven[next(iter(self.proven))]
+            _note(self.proven, sender, None)
             for other in self.streams.values():
                 if other.responder == sender and other.due >= HELD:
                     other.due = now + self.rng.uniform(0.2, 2.0)
@@ -240,12 +234,12 @@ class Bootstrap(Serving):
         # a batch by its budget's minute: a re-pull after each packet cut batches
         # short, 0.8 pulls per answer packet on late-joiner-2000).
         stream.got += 1
-        ended = msg.end or stream.got >= stream.batch
+        lost = msg.after != (stream.cursor[7:] if stream.cursor else NO_ID)
+        ended = lost or msg.end or stream.got >= stream.batch
         stream.due = now + (self.cfg.pull_gap if ended else self.cfg.pull_timeout)
         if stream.silent < EXHAUSTED:
             stream.silent = 0
-        if msg.after != (stream.cursor[7:] if stream.cursor else NO_ID):
-            stream.due = now + self.cfg.pull_gap
+        if lost:
             return  # a packet before this one was lost: re-pull from our cursor
         try:
             parsed = codec.parse(msg.records[-1])
@@ -377,10 +371,7 @@ class Bootstrap(Serving):
                 # every node, so its next responder goes on from its cursor.
                 self.resume[part] = (stream.cursor, stream.since)
                 del self.streams[part]
-                self.unpaid.pop(stream.responder, None)
-                self.unpaid[stream.responder] = now + UNPAID_S
-                while len(self.unpaid) > MAX_DOUBTED:
-                    del self.unpaid[next(iter(self.unpaid))]
+                _note(self.unpaid, stream.responder, now + UNPAID_S)
                 unpaid = True
                 continue
             if emit(pull, "pull", NORMAL):
@@ -398,3 +389,11 @@ class Bootstrap(Serving):
         if unpaid and any(n in self.confirmed and self.unpaid.get(n, -1e9) <= now
                           for n in self._ahead(peers, my_count, self.cfg.boot_gap, now)):
             self.behind(peers, my_count, now)  # its partition to a responder we pull from
+
+
+def _note(table: dict[int, V], node: int, value: V) -> None:
+    """Set `table[node]` as its newest entry, keeping the MAX_DOUBTED newest."""
+    table.pop(node, None)
+    table[node] = value
+    while len(table) > MAX_DOUBTED:
+        del table[next(iter(table))]

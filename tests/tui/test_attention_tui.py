@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from ledger_helpers import NOW
 
+from meshaid.node.actions import ActionError
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store
 from meshaid.node.store import queries as q
 from meshaid.tui.widgets.keyed_table import KeyedTable
+from meshaid.tui.writes import Writer
 
 from .helpers import Port, board_text, static_text, wait_for
 
@@ -43,3 +46,20 @@ def test_uncovered_first_and_r_renews(port: Port) -> None:
         assert row["status"] == "open" and row["valid_until"] >= later + 120 * 60 - 5
 
     asyncio.run(main())
+
+
+def test_r_on_a_need_that_never_expires_renews_nothing(port: Port) -> None:
+    """The TUI renews for the validity a need was posted with; one posted to last
+    for ever got a 7-day expiry (the same check as `meshaid renew` now refuses
+    it, node/store/attention.py)."""
+    lasting = port.net.sign(port.me, r.Need(2, "rice, for the shelter", 50, 0, 0, 0))
+    port.add(lasting)
+    rid = f"{lasting.short_author.hex()}-{lasting.seq}"
+    writer = Writer(port.home.db_path, port.home.key(), lambda: NOW + 60)
+    with pytest.raises(ActionError, match="never expires: nothing to renew"):
+        writer.renew(rid)
+    store = Store.open(port.home.db_path)
+    try:
+        assert q.get_object(store, rid, NOW + 60)["valid_until"] is None
+    finally:
+        store.close()
