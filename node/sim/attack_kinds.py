@@ -38,6 +38,7 @@ class Ctx:
     fresh_keys: Callable[[int], list[bytes]]  # n signed hellos + needs from new keys
     adj: dict[int, list[int]] = field(default_factory=dict)  # who hears whom
     pending: list[bytes] = field(default_factory=list)
+    queued: list[Packet] = field(default_factory=list)  # packets it will send next
 
     def spoof(self) -> int:
         """A claimed sender: a real neighbour or a made-up node number, alternately."""
@@ -73,6 +74,37 @@ def forged_sketch(ctx: Ctx) -> Packet:
     sketch = riblt.Sketch(1024, ints)
     msg = m.Sketch(len(ints), 0, sketch.encode(0, 16))
     return m.encode(msg, ctx.tag), ctx.spoof()
+
+
+def _near_set(ctx: Ctx) -> tuple[int, riblt.Sketch]:
+    """A set close to the mesh's: every id but the newest few, plus a few that
+    exist nowhere (its count within a sketch's reach of every honest node's)."""
+    ids = sorted(ctx.records)
+    fakes = [ctx.rng.randbytes(8) for _ in range(6)]
+    ints = [int.from_bytes(i, "big") for i in ids[:-8] + fakes]
+    return len(ints), riblt.Sketch(1024, ints)
+
+
+def near_digest(ctx: Ctx) -> Packet:
+    """Digests of a set close to the mesh's, in real neighbours' names or made-up
+    ones: each reads as a small difference, which listeners answer by sketching
+    (the protocol's own reaction, not an answer paid by credit)."""
+    count, sketch = _near_set(ctx)
+    return m.encode(m.Digest(count + ctx.rng.randrange(-3, 4), sketch.ids[0]), ctx.tag), \
+        ctx.spoof()
+
+
+def near_sketch(ctx: Ctx) -> Packet:
+    """A digest of a set close to the mesh's, then a sketch of that very set in
+    the same name (so the sketch agrees with its sender's digest): listeners
+    ask MORE of a node that never sketched, and while they drive its stream
+    they reconcile with nobody."""
+    if ctx.queued:
+        return ctx.queued.pop()
+    count, sketch = _near_set(ctx)
+    src = ctx.spoof()
+    ctx.queued.append((m.encode(m.Sketch(count, 0, sketch.encode(0, 16)), ctx.tag), src))
+    return m.encode(m.Digest(count, sketch.ids[0]), ctx.tag), src
 
 
 def _request(ctx: Ctx, ids: list[bytes]) -> Packet:
@@ -137,6 +169,8 @@ def echo_copies(ctx: Ctx, payload: bytes, sender: int) -> list[Packet]:
 PERIODIC: dict[str, Callable[[Ctx], Packet | None]] = {
     "spoofed-digest": spoofed_digest,
     "forged-sketch": forged_sketch,
+    "near-digest": near_digest,
+    "near-sketch": near_sketch,
     "request-urgent": request_urgent,
     "request-board": request_board,
     "pull-flood": pull_flood,

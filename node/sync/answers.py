@@ -46,6 +46,7 @@ from .bootstrap import Bootstrap
 from .credit import Credits
 from .members import Members
 from .outbox import MAX_REPAIRS
+from .pacing import STRANGERS, Pacer
 from .ports import RecordInfo
 from .reconcile import Reconciler
 from .relays import Peer
@@ -70,7 +71,8 @@ class Answers:
         cfg = engine.cfg
         self.recon = Reconciler(cfg, engine.rng, engine.node, engine.sketch)
         self.recon.more_rank = lambda sketcher: vouch.more_rank(
-            engine.hood.peers, engine.node, sketcher, self.unvouched)
+            engine.hood.peers, engine.node, sketcher, self.unvouched) if self.sketchers.allowed(
+            self.prompter(sketcher, engine.clock), engine.clock) else None
         self.recon.differs = self._differs
         self.recon.degree = lambda: engine.hood.degree(engine.clock)
         self.recon.far_peer = lambda peer: engine.hood.is_far_peer(peer, engine.last_time)
@@ -82,6 +84,13 @@ class Answers:
         # Members' asks (members.py): answered beyond their own air, from an allowance.
         self.members = Members(engine, self._differs)
         self.recon.ticket = self.recon.wants.ticket = self.members.ask
+        # Whose differing digests may make us sketch, whom we ask MORE (pacing.py).
+        self.prompters, self.sketchers = Pacer(), Pacer()
+        self.recon.sketched_for = self.prompters.reacted
+        self.recon.more_sent = lambda sketcher, now: self.sketchers.reacted(
+            [self.prompter(sketcher, now)], now)
+        self.recon.more_answered = lambda sketcher: self.sketchers.took_up(
+            self.prompter(sketcher, engine.clock))
 
     def heard(self, msg: m.Message, sender: int, size: int, now: float) -> None:
         """Credit `sender` with the air of a packet heard from it (`size` bytes)."""
@@ -98,9 +107,21 @@ class Answers:
         if isinstance(msg, (m.Pull, m.More, m.Request)) and \
                 getattr(msg, "target", None) == eng.node:
             self.credits.earn(sender, air, now)
+            if not isinstance(msg, m.Pull):
+                self.took_up(sender, now)  # (a sketch of ours, decoded or not)
             return
         listeners = max(1, len(eng.hood.neighbours(now)))
         self.credits.earn(sender, air / listeners, now)
+
+    def prompter(self, who: int, now: float) -> int:
+        """Whose entry a digest or take-up from `who` (an account's name) counts in:
+        a known neighbour's own (relays.py `known`: heard more than once, with
+        records or a digest of our set), or the one all other numbers share."""
+        return who if who in self.eng.hood.known(now) else STRANGERS
+
+    def took_up(self, who: int, now: float) -> None:
+        """`who` acted on what our sketch told it (pacing.py)."""
+        self.prompters.took_up(self.prompter(who, now))
 
     def afford(self, who: int, msg: m.Message) -> bool:
         """Debit the air of `msg` from `who`'s account; False if it does not cover it."""
@@ -156,7 +177,8 @@ class Answers:
             if abs(msg.count - eng.count) <= cfg.boot_gap and not msg.boot and (
                     msg.count, msg.fingerprint) != (eng.count, eng.fingerprint):
                 # (its claim, not the neighbour's: checked again when the sketch is due)
-                self._mismatch(msg, now, Peer(count=msg.count, fingerprint=msg.fingerprint))
+                self._mismatch(msg, now, Peer(count=msg.count, fingerprint=msg.fingerprint),
+                               STRANGERS)
             return
         peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
         peer.digest_at = now
@@ -210,7 +232,7 @@ class Answers:
             return
         if lacks is None and self._lacks_one(msg, sender, now):
             return
-        self._mismatch(msg, now, peer)
+        self._mismatch(msg, now, peer, self.prompter(sender, now))
 
     def _lacks_one(self, msg: m.Digest, sender: int, now: float) -> bool:
         """A digest that is ours less exactly one record we hold (its count one
@@ -243,13 +265,18 @@ class Answers:
         eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), True)
         return True
 
-    def _mismatch(self, msg: m.Digest, now: float, peer: Peer) -> None:
+    def _mismatch(self, msg: m.Digest, now: float, peer: Peer, key: int) -> None:
+        """A digest unlike our set, from prompter `key` (pacing.py): our digest
+        soon, and a sketch unless our backlog explains it or `key` is paced."""
         eng, cfg = self.eng, self.eng.cfg
         if cfg.mismatch_interval:
             eng.trickle.reset(now, cfg.mismatch_interval)
         if any(s.tag != "repair" for s in eng.sends.values()):
             return  # our own backlog explains the difference: send it before sketching
-        self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer)
+        if not self.prompters.allowed(key, now):
+            eng.stats.dropped["paced-prompt"] += 1
+            return
+        self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer, key)
 
     def _differs(self, peer: Peer) -> bool:
         """Whether `peer`'s last digest still differs from our set, beyond records

@@ -129,6 +129,7 @@ class Engine(Inbox):
         self._raws: dict[bytes, bytes] = {}  # recently seen record bytes, oldest first
         self._wake: float | None = None
         self.plausible = True  # the packet being handled looked like its claimed sender
+        self.voice = 0  # whose account the packet being handled pays into (receive)
         self.routers_near = 0  # firmware routers in direct range, as the radio reports
         self.next_beacon: float | None = None
         self.beacons_unanswered = 0  # beacons sent since a ledger peer behind relays was known
@@ -273,16 +274,19 @@ class Engine(Inbox):
         # node's). What a real neighbour's air earned and it has not used yet is
         # thus spent on that neighbour only, never on requests in its name.
         who = meta.sender if self.plausible else meta.sender | SPOOFED
+        self.voice = who
         self.answers.heard(msg, who, len(payload), now)
         if self.plausible and meta.hops == 0 and not peer.active and (
-                isinstance(msg, m.Records | m.Sketch)
+                isinstance(msg, m.Records)
                 or (isinstance(msg, m.Digest)
                     and (msg.count, msg.fingerprint) == (self.count, self.fingerprint))):
-            # It syncs with us (a digest of our very set, records or a sketch of
-            # a set): urgent rechecks expect it to relay (outbox.py). A number
-            # heard only in digests claiming another set, or in requests, MOREs
-            # and pulls (what costs nothing to say in a far node's name), is not
-            # waited for: each would otherwise cost every urgent record a resend.
+            # It syncs with us (a digest of our very set, or records): urgent
+            # rechecks expect it to relay (outbox.py), and it counts in our crowd.
+            # A number heard only in digests claiming another set, or in
+            # sketches, requests, MOREs and pulls (what costs nothing to say in a
+            # far node's name), is not waited for: each would otherwise cost every
+            # urgent record a resend (a digest and a sketch in a fresh name each
+            # time made a node count itself in a crowd and relay almost nothing).
             peer.active = True
         match msg:
             case m.Records():

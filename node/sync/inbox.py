@@ -44,6 +44,7 @@ class Inbox(Outbox):
     newcomers: AuthorRates
     last_news: float
     plausible: bool
+    voice: int
     outside: dict[bytes, RecordInfo]
 
     def _add(self, info: RecordInfo) -> None:
@@ -149,6 +150,7 @@ class Inbox(Outbox):
                 self._plan_relay(rid, info, meta, urgent, now)
         if news:
             self._news(now, urgent_news)
+            self.answers.took_up(self.voice, now)  # (new to us: it may answer our sketch)
 
     def _plan_relay(self, rid: bytes, info: RecordInfo, meta: RxMeta, urgent: bool,
                     now: float) -> None:

@@ -92,6 +92,12 @@ class Reconciler:
         self.differs: Callable[[Peer], bool] = lambda peer: True
         self.degree: Callable[[], int] = lambda: 0  # neighbours heard directly lately
         self.prompts: list[Peer] = []
+        self.prompt_keys: list[int] = []  # their prompters' names (pacing.py)
+        # Called with those names when our sketch from index 0 goes out for them.
+        self.sketched_for: Callable[[list[int], float], None] = lambda keys, now: None
+        # Called when we ask a sketcher MORE, and when it answers (pacing.py).
+        self.more_sent: Callable[[int, float], None] = lambda sketcher, now: None
+        self.more_answered: Callable[[int], None] = lambda sketcher: None
         # Whether a peer (or node number) is reached only through radio-only relays;
         # whether the sketch being sent serves one (then it travels that far).
         self.far_peer: Callable[[Peer], bool] = lambda peer: True
@@ -116,13 +122,15 @@ class Reconciler:
         return degree <= 2 * fanout or self.rng.random() * degree <= fanout
 
     def mismatch(self, their_count: int, my_count: int, last_news: float, now: float,
-                 peer: Peer | None = None) -> None:
+                 peer: Peer | None = None, key: int | None = None) -> None:
         """A neighbour's digest differs from ours: plan a sketch (sent only if, when
         due, some neighbour that prompted it still differs; not while we decode
         someone's stream, whose outcome changes the difference, nor again for a set
         sketched from index 0 lately)."""
         if peer is not None and peer not in self.prompts:
             self.prompts = (self.prompts + [peer])[-MAX_PROMPTS:]
+        if key is not None and key not in self.prompt_keys:
+            self.prompt_keys = (self.prompt_keys + [key])[-MAX_PROMPTS:]
         if self.sketch_due is not None or self._driving_live(now) or not self._ready():
             return
         at, count, ids, by = self.served
@@ -165,7 +173,7 @@ class Reconciler:
             # Someone else's sketch serves the neighbourhood (not one a MORE asked
             # us for: the asker paid for ours).
             self.sketch_due = None
-            self.prompts = []
+            self.prompts, self.prompt_keys = [], []
         if not self.sketch.ready:
             return None  # still coding our own ids in (start-up): the sketcher may repeat
         symbols = riblt.parse_symbols(msg.symbols)
@@ -205,6 +213,8 @@ class Reconciler:
             self.remote.pop(sender, None)
             return None
         self.remote[sender] = have
+        if msg.start > 0 and (sender == self.driving or sender in self.more_due):
+            self.more_answered(sender)
         pending = self.more_due.get(sender)
         if pending is not None and pending[1] <= len(have):
             del self.more_due[sender]
@@ -353,6 +363,7 @@ class Reconciler:
             more = m.More(sender, start, ticket=ticket) if ticket is not None else \
                 m.pad_to(m.More(sender, start), self.cfg.payload_cap, self.tag)
             if emit(more, "more", BULK):
+                self.more_sent(sender, now)
                 self.driving = sender
                 # Asked again if its symbols do not come (a lost MORE or answer).
                 self.more_due[sender] = (now + MORE_WAIT, start, tries + 1)
@@ -380,6 +391,7 @@ class Reconciler:
         self.sketch_far = any(self.far_peer(p) for p in self.prompts) or any(
             n is not None and self.far_node(n) for n in (asker, answering))
         self.prompts = []
+        keys, self.prompt_keys = self.prompt_keys, []
         full = (self.cfg.payload_cap - m.HEADER - 7) // riblt.SYMBOL_BYTES
         for _ in range(self.sketch_burst):
             if start >= self.sketch.size:
@@ -393,6 +405,8 @@ class Reconciler:
                 return
             if start == 0:
                 self.served = (now, my_count, self.sketch.ids[0], None)
+                if asker is None and keys:
+                    self.sketched_for(keys, now)
             start += per
             self.last_sketch = now
         self.sketch_due = None

@@ -58,3 +58,18 @@ def test_low_duty_requests_in_far_nodes_names_cost_less_than_their_air(attack: s
     row = attacks.measure(attack, SMALL, seeds=3, duty_pct=1.0)
     assert row["attacker_air"] > 60
     assert row["ratio"] <= 1.0, row
+
+
+@pytest.mark.parametrize("attack", ["near-digest", "near-sketch"])
+def test_lies_about_a_set_close_to_ours_cost_less_than_their_air(attack: str) -> None:
+    """issue 9 (found by a variant of the suite's attacks): digests of a set close
+    to the mesh's made every listener sketch (1.81 times their air at full size),
+    and the same digest followed by a sketch of that set had listeners ask MORE
+    of nodes that never sketched and reconcile with nobody meanwhile: critical
+    needs reached some nodes hours late or never. Reactions nobody pays for are
+    now paced per counterpart (pacing.py), and a sketch no longer makes its
+    sender count as a neighbour that syncs with us."""
+    row = attacks.measure(attack, SMALL, seeds=3, duty_pct=10.0)
+    assert row["attacker_air"] > 100
+    assert row["ratio"] <= 1.0, row
+    assert row["critical_missing"] == 0 and row["critical_delay"] <= 60.0, row
