@@ -58,6 +58,15 @@ class Ctx:
         return sorted(out)
 
 
+def _near_set(ctx: Ctx) -> tuple[int, riblt.Sketch]:
+    """A set close to the mesh's: every id but the newest few, plus a few that
+    exist nowhere (its count within a sketch's reach of every honest node's)."""
+    ids = sorted(ctx.records)
+    fakes = [ctx.rng.randbytes(8) for _ in range(6)]
+    ints = [int.from_bytes(i, "big") for i in ids[:-8] + fakes]
+    return len(ints), riblt.Sketch(1024, ints)
+
+
 def spoofed_digest(ctx: Ctx) -> Packet:
     """A real neighbour's digest claiming a huge count: the victim thinks itself
     far behind and pulls everything from that neighbour."""
@@ -68,21 +77,8 @@ def spoofed_digest(ctx: Ctx) -> Packet:
 def forged_sketch(ctx: Ctx) -> Packet:
     """A sketch of (every id but the newest few) plus ids that exist nowhere: its
     listeners repair the first and ask for the second."""
-    ids = sorted(ctx.records)
-    fakes = [ctx.rng.randbytes(8) for _ in range(6)]
-    ints = [int.from_bytes(i, "big") for i in ids[:-8] + fakes]
-    sketch = riblt.Sketch(1024, ints)
-    msg = m.Sketch(len(ints), 0, sketch.encode(0, 16))
-    return m.encode(msg, ctx.tag), ctx.spoof()
-
-
-def _near_set(ctx: Ctx) -> tuple[int, riblt.Sketch]:
-    """A set close to the mesh's: every id but the newest few, plus a few that
-    exist nowhere (its count within a sketch's reach of every honest node's)."""
-    ids = sorted(ctx.records)
-    fakes = [ctx.rng.randbytes(8) for _ in range(6)]
-    ints = [int.from_bytes(i, "big") for i in ids[:-8] + fakes]
-    return len(ints), riblt.Sketch(1024, ints)
+    count, sketch = _near_set(ctx)
+    return m.encode(m.Sketch(count, 0, sketch.encode(0, 16)), ctx.tag), ctx.spoof()
 
 
 def near_digest(ctx: Ctx) -> Packet:

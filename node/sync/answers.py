@@ -8,7 +8,7 @@ key can send it under any sender number. The engine's own traffic (push,
 relay, its digest) lives in engine.py, inbox.py and outbox.py; everything sent *because someone
 asked* is decided here.
 
-* DIGEST: a neighbour's count and fingerprint. Equal to ours: Trickle hears
+* DIGEST (digests.py): a neighbour's count and fingerprint. Equal to ours: Trickle hears
   consistency. Far ahead of us: bootstrap (bootstrap.py). Far behind us:
   our digest goes out soon, so that it can pull. Ours less exactly one record
   we hold (not one still in flight): that record is sent, as its account
@@ -44,12 +44,12 @@ from . import messages as m
 from . import vouch
 from .bootstrap import Bootstrap
 from .credit import Credits
+from .digests import DigestAnswers
 from .members import Members
 from .outbox import MAX_REPAIRS
-from .pacing import STRANGERS, Pacer
+from .pacing import Pacer
 from .ports import RecordInfo
 from .reconcile import Reconciler
-from .relays import Peer
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -58,12 +58,11 @@ Emit = Callable[[m.Message, str, int], bool]
 CREDIT_HOLD = 900.0  # seconds an account is kept after its last credit
 CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
 UNVOUCHED = 64  # sketchers remembered as unvouched
-SENT_GRACE_S = 15.0  # after our copy of a record went out, a digest still lacking it missed it
 SMALL_GAP = 4  # a decoded gap of at most this many records is closed by its own
 # repairs and requests: their records are news, checked after `news_interval`
 
 
-class Answers:
+class Answers(DigestAnswers):
     """The answering side of one engine: reconciliation and bootstrap state."""
 
     def __init__(self, engine: Engine) -> None:
@@ -113,12 +112,6 @@ class Answers:
         listeners = max(1, len(eng.hood.neighbours(now)))
         self.credits.earn(sender, air / listeners, now)
 
-    def prompter(self, who: int, now: float) -> int:
-        """Whose entry a digest or take-up from `who` (an account's name) counts in:
-        a known neighbour's own (relays.py `known`: heard more than once, with
-        records or a digest of our set), or the one all other numbers share."""
-        return who if who in self.eng.hood.known(now) else STRANGERS
-
     def took_up(self, who: int, now: float) -> None:
         """`who` acted on what our sketch told it (pacing.py)."""
         self.prompters.took_up(self.prompter(who, now))
@@ -166,124 +159,6 @@ class Answers:
         eng = self.eng
         air = eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag)))
         return self.members.allowed(who, air, eng.last_time)
-
-    def on_digest(self, msg: m.Digest, sender: int, peer: Peer, now: float) -> None:
-        """A neighbour's digest: note it, and plan a sketch, a pull or our digest."""
-        eng, cfg = self.eng, self.eng.cfg
-        if not eng.plausible:
-            # Not the neighbour's signal: its count claims nothing (no bootstrap, no
-            # quiet Trickle), but a difference within reach is worth one sketch (as
-            # from any node number heard once; one per neighbourhood and `settle`).
-            if abs(msg.count - eng.count) <= cfg.boot_gap and not msg.boot and (
-                    msg.count, msg.fingerprint) != (eng.count, eng.fingerprint):
-                # (its claim, not the neighbour's: checked again when the sketch is due)
-                self._mismatch(msg, now, Peer(count=msg.count, fingerprint=msg.fingerprint),
-                               STRANGERS)
-            return
-        peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
-        peer.digest_at = now
-        if sender in self.unvouched and self.recon.holds_set(sender, msg.count, msg.fingerprint):
-            # Its sketch was newer than the digest we had heard: this digest codes
-            # the same set, so it vouches for the symbols we hold (we ask on).
-            del self.unvouched[sender]
-            self.recon.resume(sender, now)
-        if msg.count <= eng.count + cfg.boot_gap:
-            self.boot.retracted(sender, now)  # a claim of being ahead it does not make
-        lacks = None if msg.boot else eng.arrivals.lacking(
-            msg.count, msg.fingerprint, eng.count, eng.fingerprint)
-        same = (msg.count, msg.fingerprint) == (eng.count, eng.fingerprint)
-        if lacks is not None or same:
-            # It holds all we hold but these: any urgent record owed to it too. An
-            # owed one among these goes again, and later again if still unheard.
-            named = {x.to_bytes(8, "big") for _t, x in lacks or ()}
-            eng.watch.holds(sender, named)
-            if named:
-                eng.owed_rechecks(sender, now, named)
-        elif msg.count < eng.count:
-            eng.owed_rechecks(sender, now)  # urgent records it was never heard with
-        if lacks is not None:
-            # Ours less a few records that reached us lately: those still in flight
-            # will reach it; those it should hold by now (our own copy went out a
-            # while ago and missed it, or they are older than in-flight ones) go
-            # again at once, one packet where a sketch round takes three.
-            lost = eng.arrivals.lost_sends(lacks, now, SENT_GRACE_S)
-            queued = sum(1 for x in lost if self._send_lost(x, sender, now, peer.active))
-            if all(now - t <= eng.arrivals.window for t, _x in lacks):
-                eng.trickle.consistent()  # in flight, or on its way again
-                return
-            if queued == len(lost):
-                return  # older gaps, each on its way again
-        elif not msg.boot and same:
-            eng.trickle.consistent()
-            return
-        if msg.count > eng.count + cfg.boot_gap:
-            if not self.boot.doubts(sender, now):
-                self.boot.behind(eng.hood.peers, eng.count, now)
-            if eng.count <= cfg.boot_gap or self.boot.pulling_from(sender) \
-                    or msg.count > eng.count + cfg.sketch_size // 2:
-                return  # far behind: pulling, not reconciling
-            # Far behind but not pulling from this neighbour (a node that holds a
-            # ledger pulls only from responders whose own air paid for the probe,
-            # and from a doubted one not at all), by a gap a sketch decodes:
-            # reconcile as with any other difference.
-        if msg.boot or eng.count > msg.count + cfg.boot_gap:
-            # A node far behind: let it hear our digest soon, so it can pull from us.
-            eng.trickle.reset(now, cfg.news_interval)
-            return
-        if lacks is None and self._lacks_one(msg, sender, now):
-            return
-        self._mismatch(msg, now, peer, self.prompter(sender, now))
-
-    def _lacks_one(self, msg: m.Digest, sender: int, now: float) -> bool:
-        """A digest that is ours less exactly one record we hold (its count one
-        less, its fingerprint ours XOR that record's id), and not a record still in
-        flight: its sender missed that record. Send it (a repair, cancelled by a
-        copy heard first) if the sender's account pays for it: one packet, where a
-        sketch, a request and the repair take three. True if it was queued."""
-        eng = self.eng
-        if msg.count != eng.count - 1:
-            return False
-        return self._send_lost(msg.fingerprint ^ eng.fingerprint, sender, now)
-
-    def _send_lost(self, x: int, sender: int, now: float, unpaid: bool = False) -> bool:
-        """Queue the record of id `x` (an integer), which `sender` lacks, if we hold
-        it: as far as `sender`'s account pays (`_repair`), else, with `unpaid` (a
-        neighbour that syncs with us, whose account is rarely enough for a record:
-        a quiet node earns little), if we sent it before and it may go again
-        (`Arrivals.resend`: a few times while it is recent, whoever asks, so what a
-        spoofed digest can cause is bounded per record, not per packet). True if
-        it is on its way."""
-        eng = self.eng
-        info = eng.infos.get(x.to_bytes(8, "big"))
-        if info is None:
-            return False
-        if self._repair(info, sender, now):
-            return True
-        if not unpaid or not eng.arrivals.resend(x):
-            return False
-        lo, hi = eng.cfg.repair_window
-        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), True)
-        return True
-
-    def _mismatch(self, msg: m.Digest, now: float, peer: Peer, key: int) -> None:
-        """A digest unlike our set, from prompter `key` (pacing.py): our digest
-        soon, and a sketch unless our backlog explains it or `key` is paced."""
-        eng, cfg = self.eng, self.eng.cfg
-        if cfg.mismatch_interval:
-            eng.trickle.reset(now, cfg.mismatch_interval)
-        if any(s.tag != "repair" for s in eng.sends.values()):
-            return  # our own backlog explains the difference: send it before sketching
-        if not self.prompters.allowed(key, now):
-            eng.stats.dropped["paced-prompt"] += 1
-            return
-        self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer, key)
-
-    def _differs(self, peer: Peer) -> bool:
-        """Whether `peer`'s last digest still differs from our set, beyond records
-        of ours still in flight (inflight.py)."""
-        eng = self.eng
-        return not eng.arrivals.explains(peer.count, peer.fingerprint, eng.count,
-                                         eng.fingerprint, eng.last_time)
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float, payer: int | None = None,
                   ) -> None:

@@ -42,126 +42,37 @@ from . import messages as m
 from . import riblt
 from .budget import BULK
 from .ports import SyncConfig
-from .relays import Peer, short
+from .sketching import STREAM_TTL, Emit, SketchPlan
 from .wants import Wants
 
-Emit = Callable[[m.Message, str, int], bool]
-SYMBOLS_PER_PACKET = 16
 MAX_STREAMS = 8  # sketchers whose symbols we keep
-STREAM_TTL = 600.0  # seconds a sketcher's symbols and MORE plan are kept unheard
-MAX_PROMPTS = 8  # neighbours whose differing digest a planned sketch answers
 RECORD_GUESS = 150  # bytes a record is assumed to take before any was heard
-SKETCH_FRAME = 120  # bytes of a typical first sketch
 MORE_WAIT = 60.0  # seconds to wait for the symbols a MORE asked for before asking again
-SERVED_S = 120.0  # a set sketched from index 0 is not sketched again from 0 this soon
 MORE_TRIES = 2  # MOREs in a row left unanswered before a stream is no longer driven
 
 
-class Reconciler:
+class Reconciler(SketchPlan):
+    """Our sketches (sketching.py), the streams of others' we decode, our MOREs
+    and REQUESTs."""
+
     def __init__(self, cfg: SyncConfig, rng: random.Random, node: int,
                  sketch: riblt.Sketch) -> None:
-        self.cfg = cfg
-        self.rng = rng
-        self.node = node
-        self.sketch = sketch
-        self.sketch_due: tuple[float, int] | None = None  # (time, first index)
-        self.sketch_asker: int | None = None  # who asked (MORE) for the planned symbols
-        self.sketch_firm = False  # planned because a sketcher lacks records
-        self.sketch_answering: int | None = None  # that sketcher (its next sketch keeps ours)
-        self.last_sketch = -1e9
-        self.unsent_mores = 0  # MOREs for symbols of a sketch we did not send
-        self.sketch_first = SYMBOLS_PER_PACKET
-        self.sketch_burst = 1
+        super().__init__(cfg, rng, node, sketch)
         self.remote: dict[int, list[riblt.Symbol]] = {}  # sketcher -> symbols from index 0
         self.remote_count: dict[int, int] = {}  # sketcher -> its count when it sent index 0
         # sketcher -> (when to ask, next index, MOREs for it so far unanswered)
         self.more_due: dict[int, tuple[float, int, int]] = {}
         self.driving: int | None = None  # the sketcher whose stream we are decoding
-        # When our set (count, symbol 0 ids) was last sketched from index 0, and by
-        # whom (None: by us).
-        self.served: tuple[float, int, int, int | None] = (-1e9, -1, 0, None)
         self.heard: OrderedDict[int, float] = OrderedDict()  # sketcher -> last heard
         self.wants = Wants(cfg)
         self.requests = self.wants.ids  # record id -> (when to ask, asks so far, holder)
-        self.tag = cfg.network_tag
         # Our rank among a sketcher's neighbours for asking it MORE (None: do not ask).
         self.more_rank: Callable[[int], int | None] = lambda sender: 0
         self.record_size = float(RECORD_GUESS)  # running mean of record sizes heard
-        # Whether a neighbour's last digest still differs from our set (inflight.py);
-        # the neighbours whose digests prompted the sketch we plan.
-        self.differs: Callable[[Peer], bool] = lambda peer: True
-        self.degree: Callable[[], int] = lambda: 0  # neighbours heard directly lately
-        self.prompts: list[Peer] = []
-        self.prompt_keys: list[int] = []  # their prompters' names (pacing.py)
-        # Called with those names when our sketch from index 0 goes out for them.
-        self.sketched_for: Callable[[list[int], float], None] = lambda keys, now: None
         # Called when we ask a sketcher MORE, and when it answers (pacing.py).
         self.more_sent: Callable[[int, float], None] = lambda sketcher, now: None
         self.more_answered: Callable[[int], None] = lambda sketcher: None
-        # Whether a peer (or node number) is reached only through radio-only relays;
-        # whether the sketch being sent serves one (then it travels that far).
-        self.far_peer: Callable[[Peer], bool] = lambda peer: True
-        self.far_node: Callable[[int], bool] = lambda node: True
         self.ticket: Callable[[int], bytes | None] = lambda node: None  # members.py `ask`
-        self.sketch_far = True
-
-    def _backoff(self, frame: int = 0) -> float:
-        """A random back-off in the repair window; in a crowd, for a reaction of
-        `frame` bytes that every neighbour may have, spread over about two such
-        frames per ready neighbour, so the first is heard before the rest go."""
-        lo, hi = self.cfg.repair_window
-        if frame and self.degree() > 2 * self.cfg.relay_fanout:
-            hi = max(hi, lo + 2.0 * self.cfg.airtime(frame) * self.cfg.relay_fanout)
-        return self.rng.uniform(lo, hi)
-
-    def _ready(self) -> bool:
-        """Whether to react to what the whole neighbourhood heard: always, except in
-        a crowd, where about `relay_fanout` of it do (gossip)."""
-        degree = self.degree()
-        fanout = self.cfg.relay_fanout
-        return degree <= 2 * fanout or self.rng.random() * degree <= fanout
-
-    def mismatch(self, their_count: int, my_count: int, last_news: float, now: float,
-                 peer: Peer | None = None, key: int | None = None) -> None:
-        """A neighbour's digest differs from ours: plan a sketch (sent only if, when
-        due, some neighbour that prompted it still differs; not while we decode
-        someone's stream, whose outcome changes the difference, nor again for a set
-        sketched from index 0 lately)."""
-        if peer is not None and peer not in self.prompts:
-            self.prompts = (self.prompts + [peer])[-MAX_PROMPTS:]
-        if key is not None and key not in self.prompt_keys:
-            self.prompt_keys = (self.prompt_keys + [key])[-MAX_PROMPTS:]
-        if self.sketch_due is not None or self._driving_live(now) or not self._ready():
-            return
-        at, count, ids, by = self.served
-        if now - at < SERVED_S and (count, ids) == (my_count, self.sketch.ids[0]) and (
-                by is None or (peer is not None and peer.neighbours is not None
-                               and short(by) in peer.neighbours)):
-            # This very set was sketched lately, by us or by a neighbour the differing
-            # node hears: its listeners ask for MORE. (A neighbour out of its range
-            # sketched it for others.)
-            return
-        at = max(now, last_news + self.cfg.settle) + self._backoff(SKETCH_FRAME)
-        self.sketch_due = (at, 0)
-        self.sketch_asker = None
-        self.sketch_firm = False
-        self.sketch_burst = 1
-        gap = abs(their_count - my_count)
-        self.sketch_first = max(self.cfg.sketch_min, min(SYMBOLS_PER_PACKET, 2 * gap + 4))
-
-    def offer(self, lacking: int, sketcher: int, now: float) -> None:
-        """A sketcher lacks `lacking` records we hold and its credit did not pay for
-        repairs: sketch ourselves (not twice within `settle`; another node's sketch
-        cancels ours, the lacking sketcher's does not), so that it can decode
-        our sketch and request them, paying for the answer."""
-        if self.sketch_due is not None or now - self.last_sketch < self.cfg.settle:
-            return
-        self.sketch_due = (now + self._backoff(), 0)
-        self.sketch_asker = None
-        self.sketch_firm = True
-        self.sketch_answering = sketcher
-        self.sketch_burst = 1
-        self.sketch_first = max(self.cfg.sketch_min, min(SYMBOLS_PER_PACKET, 2 * lacking + 4))
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float,
                   my_count: int, serves: bool = True) -> riblt.Decoded | None:
@@ -173,7 +84,7 @@ class Reconciler:
             # Someone else's sketch serves the neighbourhood (not one a MORE asked
             # us for: the asker paid for ours).
             self.sketch_due = None
-            self.prompts, self.prompt_keys = [], []
+            self.prompts = []
         if not self.sketch.ready:
             return None  # still coding our own ids in (start-up): the sketcher may repeat
         symbols = riblt.parse_symbols(msg.symbols)
@@ -305,18 +216,10 @@ class Reconciler:
             self.more_due.pop(old, None)
 
     def on_more(self, msg: m.More, sender: int, now: float) -> None:
-        """A MORE: plan the symbols asked of us (paid for by `sender`; none past a
-        sketch we did not send in STREAM_TTL, which listeners forget by then), or
-        drop our own MORE for the same symbols (the answer serves us too)."""
+        """A MORE: plan the symbols asked of us (sketching.py `asked`), or drop our
+        own MORE for the same symbols (the answer serves us too)."""
         if msg.target == self.node:
-            if msg.start > 0 and now - self.last_sketch > STREAM_TTL:
-                self.unsent_mores += 1  # no stream of ours to go on: one in our name
-                return
-            if self.sketch_due is None or self.sketch_due[1] != msg.start:
-                lo = self.cfg.repair_window[0]
-                self.sketch_due = (now + self.rng.uniform(0.2, lo + 0.5), msg.start)
-                self.sketch_asker = sender
-                self.sketch_burst = max(1, min(4, msg.start // (2 * SYMBOLS_PER_PACKET)))
+            self.asked(msg, sender, now)
             return
         due, start, tries = self.more_due.get(msg.target, (0.0, -1, 0))
         if 0 <= start <= msg.start:  # the answer will serve us too: wait for it
@@ -368,47 +271,3 @@ class Reconciler:
                 # Asked again if its symbols do not come (a lost MORE or answer).
                 self.more_due[sender] = (now + MORE_WAIT, start, tries + 1)
         self.wants.poll(emit, now, self.record_size)
-
-    def _poll_sketch(self, emit: Emit, now: float, my_count: int,
-                     afford: Callable[[int, m.Message], bool]) -> None:
-        if self.sketch_due is None or self.sketch_due[0] > now:
-            return
-        if not self.sketch.ready:
-            self.sketch_due = (now + 1.0, self.sketch_due[1])  # coding our ids in first
-            return
-        start = self.sketch_due[1]
-        asker = self.sketch_asker
-        crowd = self.degree() > 2 * self.cfg.relay_fanout
-        if crowd and start == 0 and asker is None and not self.sketch_firm and self.prompts \
-                and not any(self.differs(p) for p in self.prompts):
-            # Whatever differed has arrived meanwhile (records in flight): no gap left.
-            # (Only in a crowd: elsewhere a sketch also serves neighbours whose digests
-            # Trickle kept quiet, and lossy meshes repaired critical records later.)
-            self.sketch_due = None
-            self.prompts = []
-            return
-        answering = self.sketch_answering if self.sketch_firm else None
-        self.sketch_far = any(self.far_peer(p) for p in self.prompts) or any(
-            n is not None and self.far_node(n) for n in (asker, answering))
-        self.prompts = []
-        keys, self.prompt_keys = self.prompt_keys, []
-        full = (self.cfg.payload_cap - m.HEADER - 7) // riblt.SYMBOL_BYTES
-        for _ in range(self.sketch_burst):
-            if start >= self.sketch.size:
-                break
-            per = min(full, self.sketch_first) if start == 0 else full
-            msg = m.Sketch(my_count, start, self.sketch.encode(start, per))
-            if asker is not None and not afford(asker, msg):
-                break  # the MORE paid for no more than this: it may ask again
-            if not emit(msg, "sketch", BULK):
-                self.sketch_due = (now, start)
-                return
-            if start == 0:
-                self.served = (now, my_count, self.sketch.ids[0], None)
-                if asker is None and keys:
-                    self.sketched_for(keys, now)
-            start += per
-            self.last_sketch = now
-        self.sketch_due = None
-        self.sketch_asker = None
-        self.sketch_firm = False

@@ -53,7 +53,7 @@ class Peer:
     last_far: float = -1e9  # last heard through radio-only relays (hops > 0)
     digest_at: float = -1e9  # when its last plausible digest (count, fingerprint) was heard
     far_hops: int = 0  # the hops it was then heard at
-    active: bool = False  # heard directly (plausibly) with our set, records or a sketch
+    active: bool = False  # heard directly (plausibly) with our set or with records
 
 
 def short(node: int) -> int:
@@ -135,15 +135,20 @@ class Neighbourhood:
                    if now - p.last_direct < self.ttl and p.packets >= 2 and p.active)
 
     def known(self, now: float) -> list[int]:
-        """Neighbours heard more than once, at least once syncing with us (records,
-        a sketch, a digest of our set: `Peer.active`): what we announce, choose
+        """Neighbours heard more than once, at least once syncing with us (records
+        or a digest of our set: `Peer.active`): what we announce, choose
         relays from and count as our crowd. A number made up for one spoofed
         packet is none of these, nor one heard only in pulls, MOREs, requests or
         digests of other sets: they cost nothing to say in a far node's name, and
         a far node announced as ours would make our real neighbours take it as
         covered and relay nothing on to it."""
-        return [n for n in self.neighbours(now)
-                if self.peers[n].packets >= 2 and self.peers[n].active]
+        return [n for n in self.neighbours(now) if self.is_known(n, now)]
+
+    def is_known(self, node: int, now: float) -> bool:
+        """Whether `node` is among `known` (one lookup, not the list)."""
+        p = self.peers.get(node)
+        return p is not None and now - p.last_direct < self.ttl and p.packets >= 2 \
+            and p.active
 
     def has_direct_peer(self, now: float) -> bool:
         return any(now - p.last_direct < self.ttl for p in self.peers.values())

@@ -12,7 +12,7 @@ jammer beside the one link into a cluster delayed critical needs there by up to
 from __future__ import annotations
 
 from meshaid.node.sync import messages as m
-from meshaid.node.sync.answers import SENT_GRACE_S
+from meshaid.node.sync.digests import SENT_GRACE_S
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.inflight import RESENDS, Arrivals
 from meshaid.node.sync.ports import RxMeta
