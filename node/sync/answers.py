@@ -41,7 +41,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import messages as m
-from . import vouch
+from . import riblt, vouch
 from .bootstrap import Bootstrap
 from .credit import Credits
 from .digests import DigestAnswers
@@ -169,6 +169,7 @@ class Answers(DigestAnswers):
         eng = self.eng
         if msg.start == 0:
             self.unvouched.pop(sender, None)
+            self._said(msg, sender)
             if not vouch.vouched(eng.hood.peers, msg, sender):
                 # Unlike what its sender last said of itself: read it (what decodes
                 # in these symbols is still requested and repaired, as paid), but
@@ -207,6 +208,25 @@ class Answers(DigestAnswers):
             rid = x.to_bytes(8, "big")
             if rid not in eng.outside:  # held outside the sync set: asking brings nothing new
                 self.recon.want(rid, sender, now)
+
+    def _said(self, msg: m.Sketch, sender: int) -> None:
+        """A sketch from index 0 heard in its sender's own voice says what its
+        digest would (its count, and symbol 0's ids: the fingerprint), as
+        believably: take it as the sender's latest word on its set, within a
+        reconcilable gap of ours (never a claim of being far ahead). Across a
+        weak link few digests arrive while sets move, and sketches unlike the
+        last digest heard went unbelieved: two towns joined by one stopped
+        reconciling (two-towns)."""
+        eng = self.eng
+        peer = eng.hood.peers.get(sender)
+        if not eng.plausible or peer is None or peer.count <= 0 \
+                or abs(msg.count - eng.count) > eng.cfg.boot_gap \
+                or len(msg.symbols) < riblt.SYMBOL_BYTES \
+                or eng.hood.degree(eng.clock) > 2 * eng.cfg.relay_fanout:
+            return  # (in a crowd, where digests are many, it waits for one)
+        first = riblt.parse_symbols(msg.symbols[:riblt.SYMBOL_BYTES])[0]
+        if first.count % 256 == msg.count % 256:
+            peer.count, peer.fingerprint = msg.count, first.ids
 
     def on_request(self, msg: m.Request, sender: int, now: float) -> None:
         """Ids someone asked for: queue the ones we hold as repairs, as far as its

@@ -272,9 +272,14 @@ class Bootstrap(Serving):
             self._doubt(node, now)
 
     def _doubt(self, responder: int, now: float) -> None:
-        """`responder` claimed records it did not send: stop pulling from it."""
+        """`responder` claimed records it did not send: stop pulling from it. What
+        its streams pulled stays pulled: the next responder goes on from their
+        cursors (a probe from the start of a class we already hold brings nothing
+        new and would be doubted in turn: late-joiner-2000, seed 6, had every
+        responder doubted at 5.6 h and stopped 690 records short)."""
         for part in [p for p, s in self.streams.items() if s.responder == responder]:
-            del self.streams[part]
+            stream = self.streams.pop(part)
+            self.resume[part] = (stream.cursor, stream.since)
         self.confirmed.discard(responder)
         self.proven.pop(responder, None)
         self.doubted[responder] = now + DOUBT_S

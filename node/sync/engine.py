@@ -337,12 +337,22 @@ class Engine(Inbox):
         serve it) said, after our set last changed (and its records settled),
         that its set differs from ours. Trickle's k = 1
         assumes neighbours share a neighbourhood: after a heal, each side hears
-        its own side agree, and if both keep quiet no digest ever crosses."""
+        its own side agree, and if both keep quiet no digest ever crosses. So
+        does, outside a crowd, a neighbour whose last word, however old, differs
+        from our set while it hears none of our other neighbours (relays.py
+        `sole_link`): two towns joined by one weak link each agreed within
+        themselves and kept both ends of the link quiet for good (two-towns)."""
         since = self.last_news + self.cfg.settle
         ttl = self.hood.ttl
-        return any(p.digest_at > since and now - p.last_direct < ttl and not p.boot
-                   and (p.count, p.fingerprint) != (self.count, self.fingerprint)
-                   for p in self.hood.peers.values())
+        ours = (self.count, self.fingerprint)
+        crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
+        for n, p in self.hood.peers.items():
+            if now - p.last_direct >= ttl or p.boot or (p.count, p.fingerprint) == ours:
+                continue
+            if p.digest_at > since or (
+                    p.count > 0 and not crowd and self.hood.sole_link(n, now)):
+                return True
+        return False
 
     # ------------------------------------------------------------ output
 

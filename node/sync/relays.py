@@ -248,6 +248,14 @@ class Neighbourhood:
                 count += 1
         return count
 
+    def sole_link(self, node: int, now: float) -> bool:
+        """Whether `node` (a neighbour heard lately) hears none of our other known
+        neighbours, by both ends' lists: we are its only link to them."""
+        target = self.peers.get(node)
+        if target is None or target.neighbours is None or now - target.last_direct >= self.ttl:
+            return False
+        return self.listing(node, set(self.known(now)) - {node}) == 0
+
     def uncovered(self, covered: set[int] | None, now: float) -> int:
         """How many of our neighbours are not known to have it (-1: unknown)."""
         if covered is None:

@@ -60,3 +60,25 @@ def test_a_since_stream_moves_on_a_class_when_an_answer_brings_nothing_new() -> 
         if cls == CLASS_BOARD:
             assert boot.streams[0].cursor == bs.class_start(CLASS_COMMITMENTS)
     assert boot.streams[0].silent >= bs.EXHAUSTED  # reached what it holds: done
+
+
+def test_a_doubted_responders_partition_goes_on_from_its_cursor() -> None:
+    """Finding (late-joiner-2000, seed 6, with the weak-link changes of stop 26):
+    a responder doubted while its stream stood deep in a partition lost the
+    cursor with the stream; the next responder's probe began again at the start
+    of the board class, which the joiner held, brought nothing new and was
+    doubted in turn, until every neighbour was doubted and the joiner stopped
+    690 records short for good. A doubted stream's cursor now waits for the next
+    responder."""
+    from meshaid.node.sync.relays import Peer
+
+    ledger = Ledger(3, seed=2, history=12)
+    boot = bs.Bootstrap(ledger.config(), random.Random(1), 1)
+    deep = bytes([CLASS_COMMITMENTS]) + bytes(6) + bytes(8)
+    boot.streams[0] = bs.Stream(7, deep, since=True)
+    boot.retracted(7, 100.0)  # its own digest no longer shows it ahead: doubted
+    assert boot.doubts(7, 100.0) and 0 not in boot.streams
+    peers = {8: Peer(count=500, fingerprint=1, last=99.0, last_direct=99.0, packets=5)}
+    assert boot.behind(peers, 200, 101.0)
+    assert boot.streams[0].responder == 8
+    assert boot.streams[0].cursor == deep and boot.streams[0].since
