@@ -6,7 +6,7 @@ A record is owed to the ledger nodes that could have received it when it was
 created: powered on, joined (a late joiner is not owed what came before it),
 not an attacker, and reachable from the author over live links that carry our
 port (radio-only relays count as transit; a router left on CORE_PORTNUMS_ONLY
-does not; the other side of a partition does not). `present` computes that
+does not, nor an attacker's radio; the other side of a partition does not). `present` computes that
 set when a record is authored; it is cached per author until the network
 changes (`Simulation.net_version`).
 
@@ -94,8 +94,9 @@ def present(sim: Simulation, author: int) -> frozenset[int]:
     todo = deque([author])
     while todo:
         a = todo.popleft()
-        if a != author and mesh.nodes[a].core_only:
-            continue  # hears our packets but neither relays nor delivers them
+        if a != author and (mesh.nodes[a].core_only or a in sim.attackers):
+            continue  # hears our packets but neither relays nor delivers them (an
+            # attacker's radio may relay, but nobody is owed what only it carries)
         for b in adjacency[a]:
             if b not in seen and mesh.is_up(b) and mesh.link_up(a, b):
                 seen.add(b)

@@ -1,7 +1,11 @@
 """The bench's numbers, from a finished simulation.
 
 * delivered_fraction: over every (record, node that should hold it), the share
-  held at the end. Should: every ledger node up at the end (attackers aside).
+  held at the end. Should: every ledger node up at the end (attackers aside)
+  that was owed it when it was created (convergence.py) or that can reach, at
+  the end, a node up then that holds it (`reachable_holders`): a site no link
+  reaches (a town placed from positions can leave one alone) is owed nothing,
+  for every protocol alike. `unreachable`: the (record, node) pairs left out.
 * convergence_s: per record, from creation until the last node owed it held
   it (p50, p95, max; "not reached" when that percentile falls on a record one
   of them never got; `records`, `never`): owed = the ledger nodes up, joined
@@ -34,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from .airtime import frame_bytes, time_on_air
 from .background import TAGS as BACKGROUND_TAGS
-from .convergence import catch_up, figures, per_record
+from .convergence import catch_up, figures, per_record, present
 from .settings import budget_info, hop_limit
 
 if TYPE_CHECKING:
@@ -91,6 +95,17 @@ def cds_lower_bound(adjacency: dict[int, set[int]]) -> int:
     return max(1, math.ceil((n - 2) / max(1, delta - 1)))
 
 
+def reachable_holders(sim: Simulation, alive: list[int], got: Any) -> set[int]:
+    """The nodes of `alive` that can reach, now (the end), one of them holding a
+    record (`got`): each holder's reach (convergence.py `present`, cached per
+    node) taken once per distinct piece of the mesh."""
+    out: set[int] = set()
+    for n in alive:
+        if n in got and n not in out:
+            out |= present(sim, n)
+    return out
+
+
 def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
     end = sim.events.now
     should = [n for n in sim.world.ledger_nodes
@@ -99,12 +114,16 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
     held = 0
     total = 0
     delivered_bytes = 0.0
+    unreachable = 0
     for rid, (t0, _author, size) in wanted.items():
         got = sim.have.get(rid, {})
-        count = sum(1 for n in should if n in got)
+        owed = reachable_holders(sim, should, got) | sim.expected.get(rid, frozenset())
+        count = sum(1 for n in should if n in got and n in owed)
+        due = sum(1 for n in should if n in owed)
+        unreachable += len(should) - due
         held += count
-        total += len(should)
-        delivered_bytes += size * count / max(1, len(should))
+        total += due
+        delivered_bytes += size * count / max(1, due)
     alive = set(should)
     born = {rid: info[0] for rid, info in wanted.items() if info[0] > 0}
     conv = per_record(born, sim.expected, sim.have, alive)
@@ -152,6 +171,7 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
         "initial_records": len(sim.world.history),
         "virtual_h": round(end / 3600.0, 2),
         "delivered_fraction": round(held / total, 4) if total else None,
+        "unreachable": unreachable,
         "convergence_s": {**figures(list(conv.values())), "after": after},
         "convergence_critical_s": {
             "count": len([rid for rid in wanted if rid in sim.urgent]),

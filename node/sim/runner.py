@@ -250,9 +250,10 @@ class Simulation:
         return self.workload.post(n, body)
 
     def author(self, n: int, body: r.Body) -> bytes | None:
-        """Node n signs and sends `body`; None if it is down or not joined yet."""
+        """Node n signs and sends `body`; None if it is down, not joined yet, or an
+        attacker now (its engine no longer runs: nobody is owed what it posts)."""
         node = self.nodes[n]
-        if not node.joined or not self.mesh.is_up(n):
+        if not node.joined or not self.mesh.is_up(n) or n in self.attackers:
             return None
         member = self.world.members[n]
         rec = node.store.author(body, member.key, self.clock(n))

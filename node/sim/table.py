@@ -84,7 +84,10 @@ HEADER = ("| scenario | protocol | delivered | convergence p50 / p95 / max s (ca
           "never | critical p95 s | air time s | budget rule % | worst hour own / all % | "
           "peak util % | eta total / propagation | useful | forks | wall s |\n"
           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-NOTE = ("Convergence: per record over the nodes up, joined and reachable when it was created "
+NOTE = ("Delivered: per record over the nodes up at the end that were owed it when it was "
+        "created or can reach a node holding it at the end (a site no link reaches, or only "
+        "an attacker's radio, is owed nothing). "
+        "Convergence: per record over the nodes up, joined and reachable when it was created "
         "(\"not reached\": that percentile falls on a record one of them never got; never = "
         "such records); catch-up after joins, returns and heals in brackets. Budget rule: "
         "share = each node's own share of the duty-cycle cap, cap = the firmware's full cap.")

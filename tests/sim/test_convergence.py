@@ -131,3 +131,39 @@ def test_arrivals_behave_as_the_dict_they_replace() -> None:
         assert arrivals.get(n, math.inf) == plain.get(n, math.inf)
     arrivals[3] = 0.0  # time zero (the initial history) is held, not absent
     assert 3 in arrivals and arrivals[3] == 0.0
+
+
+def _links_scenario(links: list[list[float]], nodes: int, **extra: Any) -> Any:
+    return parse({
+        "name": "reach", "seed": 4, "duration_h": 2.0, "duty_cycle_pct": 10,
+        "topology": {"kind": "links", "nodes": nodes, "links": links},
+        "loss": {"model": "bernoulli", "p": 0.0},
+        "workload": {"records_per_node_per_hour": 2, "stop_fraction": 0.7}, **extra,
+    })
+
+
+def test_a_site_no_link_reaches_is_owed_nothing() -> None:
+    """Finding (town-40 at seeds 8 and 11): sites placed out of everyone's
+    range held only their own records, and delivery read 0.92-0.97 for every
+    protocol alike. Delivery now counts a (record, node) pair only where the
+    node was owed the record when it was created or can reach, at the end, a
+    node holding it; the pairs left out are reported."""
+    sc = _links_scenario([[0, 1, 5.0], [1, 2, 5.0]], 4)  # node 3 hears nobody
+    res = Simulation(sc, "meshaid").run()
+    assert res["delivered_fraction"] == 1.0
+    assert res["unreachable"] > 0
+
+
+def test_nobody_is_owed_what_only_an_attackers_radio_carries() -> None:
+    """Finding (flood-attacker at seed 8): a site whose only neighbour was one of
+    the attackers counted as reachable through it; and the workload went on
+    posting for nodes turned attackers (their engines stopped), records nobody
+    could get. Neither is owed now."""
+    sc = _links_scenario([[0, 1, 5.0], [1, 2, 5.0], [2, 3, 5.0]], 4, events=[
+        {"at_h": 0.25, "kind": "attacker", "node": 2, "mode": "junk", "rate_per_min": 1}])
+    sim = Simulation(sc, "meshaid")
+    res = sim.run()
+    assert not any(author == 2 and t > 900.0 for t, author, _size in sim.created.values())
+    late = [rid for rid, (t, author, _s) in sim.created.items() if author == 3 and t > 900.0]
+    assert late and all(0 not in sim.expected[rid] for rid in late)
+    assert res["delivered_fraction"] == 1.0
