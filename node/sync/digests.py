@@ -43,7 +43,8 @@ class DigestAnswers:
         """Whose entry a digest or take-up from `who` (an account's name) counts in:
         a known neighbour's own (relays.py `known`: heard more than once, with
         records or a digest of our set), or the one all other numbers share."""
-        return who if self.eng.hood.is_known(who, now) else STRANGERS
+        hood = self.eng.hood
+        return who if hood.is_known(who, now) or hood.is_far(who, now) else STRANGERS
 
     def on_digest(self, msg: m.Digest, sender: int, peer: Peer, now: float) -> None:
         """A neighbour's digest: note it, and plan a sketch, a pull or our digest."""
