@@ -6,9 +6,9 @@ A record is owed to the ledger nodes that could have received it when it was
 created: powered on, joined (a late joiner is not owed what came before it),
 not an attacker, and reachable from the author over live links that carry our
 port (radio-only relays count as transit; a router left on CORE_PORTNUMS_ONLY
-does not, nor an attacker's radio; the other side of a partition does not). `present` computes that
-set when a record is authored; it is cached per author until the network
-changes (`Simulation.net_version`).
+does not, nor an attacker's radio; the other side of a partition does not).
+`present` computes that set when a record is authored; it is cached per author
+until the network changes (`Simulation.net_version`).
 
 Of that set, the nodes still up at the end of the run are the ones it is
 timed over: convergence = last arrival - creation. A record that never

@@ -220,13 +220,13 @@ class Answers(DigestAnswers):
                 self.recon.want(rid, sender, now)
 
     def _said(self, msg: m.Sketch, sender: int) -> None:
-        """A sketch from index 0 heard in its sender's own voice says what its
-        digest would (its count, and symbol 0's ids: the fingerprint), as
-        believably: take it as the sender's latest word on its set, within a
-        reconcilable gap of ours (never a claim of being far ahead). Across a
-        weak link few digests arrive while sets move, and sketches unlike the
-        last digest heard went unbelieved: two towns joined by one stopped
-        reconciling (two-towns)."""
+        """A sketch from index 0 heard directly in its sender's own voice (its
+        usual signal known, this packet plausible) says what its digest would:
+        its count, and symbol 0's ids as the fingerprint. Outside a crowd, take
+        it as the sender's latest word on its set, within a reconcilable gap of
+        ours (never a claim of being far ahead). Across a weak link few digests
+        arrive while sets move, and sketches unlike the last digest heard went
+        unbelieved: two towns joined by one stopped reconciling (two-towns)."""
         eng = self.eng
         peer = eng.hood.peers.get(sender)
         if not eng.plausible or peer is None or peer.count <= 0 or peer.hops or peer.snr is None \
