@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..sync.budget import BULK, URGENT
+from ..sync.budget import BULK, CATCH_UP, URGENT
 from ..sync.ports import RxMeta
 
 # Usable payload on a private port (see ../shared radio facts and firmware-notes/):
@@ -139,6 +139,6 @@ def mesh_priority(engine_priority: int, tag: str) -> int:
     records DEFAULT, critical needs and revocations HIGH."""
     if engine_priority == URGENT:
         return PRIO_HIGH
-    if engine_priority == BULK or tag in ("digest", "sketch", "more", "request", "pull"):
+    if engine_priority in (BULK, CATCH_UP) or tag in ("digest", "sketch", "more", "request", "pull"):
         return PRIO_BACKGROUND
     return PRIO_DEFAULT

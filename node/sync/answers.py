@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 from . import messages as m
 from . import riblt, vouch
 from .bootstrap import Bootstrap
+from .budget import BULK, CATCH_UP
 from .credit import Credits
 from .digests import DigestAnswers
 from .members import Members
@@ -155,20 +156,27 @@ class Answers(DigestAnswers):
             return False
         raw = eng.raw(info.id)
         air = eng.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw)) if raw is not None else 0.0
-        if raw is None or not (self.credits.spend(who, air, now)
-                               or (member and self.members.allowed(who, air, now))):
+        if raw is None:
+            return False
+        if self.credits.spend(who, air, now):
+            band = BULK
+        elif member and self.members.allowed(who, air, now):
+            band = CATCH_UP  # a member's allowance pays: the catch-up band (budget.py)
+        else:
             return False
         lo, hi = eng.cfg.repair_window
-        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), thin)
+        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), thin, band)
         return True
 
-    def afford_asked(self, who: int, msg: m.Message) -> bool:
-        """`afford`, or for a member asking us, its allowance (symbols for a MORE)."""
+    def afford_asked(self, who: int, msg: m.Message) -> int | None:
+        """The band an answer to `who` travels in, once paid: its account (bulk),
+        or for a member asking us its allowance (catch-up); None if neither
+        covers `msg` (symbols for a MORE)."""
         if self.afford(who, msg):
-            return True
+            return BULK
         eng = self.eng
         air = eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag)))
-        return self.members.allowed(who, air, eng.last_time)
+        return CATCH_UP if self.members.allowed(who, air, eng.last_time) else None
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float, payer: int | None = None,
                   ) -> None:

@@ -10,8 +10,10 @@ the messages that matter most.
 * A sliding one-hour window of our own transmissions (start, air time) is kept.
   A send of cost c at priority p is allowed when used + c <= limit x share(p):
   urgent traffic (revocations, critical needs) may use the whole limit, normal
-  traffic 85 % of it, bulk (repairs of history, bootstrap) 60 %. So bulk can
-  never crowd out urgent traffic.
+  traffic 85 % of it, catch-up (answers a member's allowance paid for:
+  members.py) 80 %, bulk (every other answer, repairs of history) 60 %. So
+  answers can never crowd out urgent traffic, and those an unauthenticated
+  asker paid for leave a quarter of the hour to the node's own news.
 * Burst control: within any 60 s at most `burst_s` seconds of air time, so a
   full hour's budget is never spent in one go.
 * Politeness: above `polite_util_pct` measured channel utilisation only urgent
@@ -31,8 +33,8 @@ from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
 
-URGENT, NORMAL, BULK = 0, 1, 2
-SHARE = {URGENT: 1.0, NORMAL: 0.85, BULK: 0.6}
+URGENT, NORMAL, CATCH_UP, BULK = 0, 1, 2, 3
+SHARE = {URGENT: 1.0, NORMAL: 0.85, CATCH_UP: 0.8, BULK: 0.6}
 
 
 @dataclass
@@ -80,7 +82,7 @@ class Budget:
         self._expire(now)
         if self.channel_util_pct >= self.busy_util_pct and priority != URGENT:
             return False
-        if self.channel_util_pct >= self.polite_util_pct and priority == BULK:
+        if self.channel_util_pct >= self.polite_util_pct and priority in (BULK, CATCH_UP):
             return False
         if self._used + cost > self.limit_s * SHARE[priority] * (1.0 - self.margin):
             return False

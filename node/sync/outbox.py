@@ -130,9 +130,11 @@ class Outbox:
         self.stats.dropped["author-rate"] += 1
         return False
 
-    def schedule_repair(self, info: RecordInfo, due: float, thin: bool = True) -> None:
+    def schedule_repair(self, info: RecordInfo, due: float, thin: bool = True,
+                        band: int = BULK) -> None:
         """Send `info` to someone who lacks it at `due`, unless a copy is heard first.
-        An answer to others: bulk priority, whatever the record (answers.py).
+        An answer to others: bulk priority whatever the record, or the catch-up
+        band when a member's allowance paid for it (answers.py, budget.py).
         In a crowd (over twice `relay_fanout` neighbours), all of whom heard the same
         request or sketch, only about `relay_fanout` stand ready to answer, spread
         over as many frames, so the first answer is heard before the rest go; but
@@ -144,7 +146,7 @@ class Outbox:
                 return
             spread = 2.0 * self.cfg.airtime(RELAY_FRAME) * fanout / self.cfg.repair_window[1]
             due = now + (due - now) * max(1.0, spread)
-        self._schedule(info.id, _Send(due, BULK, 1, 0, "repair"))
+        self._schedule(info.id, _Send(due, band, 1, 0, "repair"))
 
     def crowd_pick(self, now: float) -> bool:
         """Whether to answer something every neighbour heard: always, except in a

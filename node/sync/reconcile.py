@@ -240,9 +240,10 @@ class Reconciler(SketchPlan):
         return out
 
     def poll(self, emit: Emit, now: float, my_count: int,
-             afford: Callable[[int, m.Message], bool]) -> None:
+             afford: Callable[[int, m.Message], int | None]) -> None:
         """Send what is due; symbols asked for by a MORE only as far as `afford`
-        (the asker's credit) allows."""
+        (the asker's credit, or a member's allowance) allows, in the band it
+        returns."""
         self._prune(now)  # forget streams gone quiet
         self._poll_sketch(emit, now, my_count, afford)
         lead = self.driving if self._driving_live(now) else max(

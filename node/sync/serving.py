@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from . import messages as m
-from .budget import BULK
+from .budget import BULK, CATCH_UP
 from .orders import Orders
 from .ports import RecordInfo, SyncConfig
 
@@ -105,7 +105,7 @@ class Serving:
                         and allowance(answer.who, msg, False)
                     if not allowed:
                         break  # the pull paid for no more: the puller pulls again
-                if not emit(msg, "pull-records", BULK):
+                if not emit(msg, "pull-records", CATCH_UP if allowed else BULK):
                     if allowed and allowance is not None:
                         allowance(answer.who, msg, True)
                     # Out of budget: the answer waits (the engine sleeps until the

@@ -134,7 +134,7 @@ class SketchPlan:
             self.sketch_burst = max(1, min(4, msg.start // (2 * SYMBOLS_PER_PACKET)))
 
     def _poll_sketch(self, emit: Emit, now: float, my_count: int,
-                     afford: Callable[[int, m.Message], bool]) -> None:
+                     afford: Callable[[int, m.Message], int | None]) -> None:
         if self.sketch_due is None or self.sketch_due[0] > now:
             return
         if not self.sketch.ready:
@@ -162,9 +162,10 @@ class SketchPlan:
                 break
             per = min(full, self.sketch_first) if start == 0 else full
             msg = m.Sketch(my_count, start, self.sketch.encode(start, per))
-            if asker is not None and not afford(asker, msg):
+            band = BULK if asker is None else afford(asker, msg)
+            if band is None:
                 break  # the MORE paid for no more than this: it may ask again
-            if not emit(msg, "sketch", BULK):
+            if not emit(msg, "sketch", band):
                 self.sketch_due = (now, start)
                 return
             if start == 0:

@@ -21,13 +21,13 @@ from meshaid.node.ledger import codec, hlc, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.store import Store, synced
 from meshaid.node.store.sync_port import SyncLedger
-from meshaid.node.sync.budget import BULK, NORMAL, URGENT
+from meshaid.node.sync.budget import BULK, CATCH_UP, NORMAL, URGENT
 from meshaid.node.sync.engine import Engine, record_id
 from meshaid.node.sync.ports import Ingested, Outgoing, RxMeta, SyncConfig
 
 T0 = 1_780_000_000.0
 HOUR = 3600.0
-PRIORITIES = (URGENT, NORMAL, BULK)
+PRIORITIES = (URGENT, NORMAL, CATCH_UP, BULK)
 
 
 def airtime(n: int) -> float:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshaid.node.sync.budget import BULK, NORMAL, SHARE, URGENT, Budget
+from meshaid.node.sync.budget import BULK, CATCH_UP, NORMAL, SHARE, URGENT, Budget
 
 EPS = 1e-9
 HOUR = 3600.0
@@ -30,7 +30,7 @@ def attempts(draw: st.DrawFn) -> list[tuple[float, float, int]]:
             t += rng.uniform(0.0, max_gap)
         if t > 3 * HOUR:
             break
-        out.append((t, rng.uniform(0.3, 2.5), rng.choice([URGENT, NORMAL, BULK])))
+        out.append((t, rng.uniform(0.3, 2.5), rng.choice([URGENT, NORMAL, CATCH_UP, BULK])))
     return out
 
 
@@ -198,7 +198,7 @@ def test_busy_utilisation_blocks_all_but_urgent(util: float) -> None:
 
 def test_below_polite_utilisation_nothing_is_blocked() -> None:
     budget = Budget(limit_s=180.0, channel_util_pct=24.9)
-    assert all(budget.allowed(1.0, p, 0.0) for p in (URGENT, NORMAL, BULK))
+    assert all(budget.allowed(1.0, p, 0.0) for p in (URGENT, NORMAL, CATCH_UP, BULK))
 
 
 def test_urgent_traffic_is_never_crowded_out_by_bulk() -> None:

@@ -10,6 +10,7 @@ from meshaid.node.ledger import identity
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import ticket as tk
 from meshaid.node.sync.bootstrap import PAD_AFTER, Bootstrap, Stream
+from meshaid.node.sync.budget import BULK, CATCH_UP, NORMAL, SHARE
 from meshaid.node.sync.engine import record_id
 from meshaid.node.sync.ports import SyncConfig
 from meshaid.node.sync.relays import Peer
@@ -328,3 +329,31 @@ def test_a_partition_no_probe_can_pay_for_goes_to_a_responder_we_pull_from() -> 
     assert boot.behind(ahead, 100, 101.0) and boot.streams[2].responder in (1, 9)
     assert boot.behind(ahead, 100, 100.0 + 3600.0)  # later, 21 is tried again
     assert 21 in {s.responder for s in boot.streams.values()}
+
+
+def test_a_members_pull_is_answered_in_the_catch_up_band_a_paid_pull_in_bulk() -> None:
+    """A responder that has spent 70 % of its hour (past the bulk band, 60 %,
+    inside the catch-up band, 80 %) still answers a member's ticketed pull from
+    its allowance, and no longer a pull paid by the asker's own air: its news
+    keeps what is left. (In the bulk band, blockaded-port's joiner ended 150
+    records short on 6 of 7 seeds, its responders' answers refused for the
+    rolling hour.)"""
+    answered = {}
+    for who in ("member", "stranger"):
+        mesh, ledger = _responder()
+        eng = mesh.engines[0]
+        eng.budget.spend(SHARE[BULK] * eng.budget.limit_s, mesh.now - 120.0)
+        eng.budget.spend(0.1 * eng.budget.limit_s, mesh.now - 60.0)
+        tag = ledger.network[:2]
+        before = len(mesh.sent)
+        if who == "member":
+            pull = m.Pull(0, 0, PARTS, b"", ticket=tk.make(identity.signer(ledger.keys[2]),
+                                                            tag, 77, 0))
+        else:  # padded to its answer: its own air pays for one packet
+            pull = m.pad_to(m.Pull(0, 0, PARTS, b""), eng.cfg.payload_cap, tag)
+        mesh.inject(0, m.encode(pull, tag), sender=77)
+        mesh.run_for(20.0)
+        answered[who] = sum(1 for s in mesh.sent[before:] if s.out.tag == "pull-records")
+    assert answered["stranger"] == 0
+    assert 1 < answered["member"] <= mesh.engines[0].cfg.pull_batch
+    assert SHARE[BULK] < 0.7 < SHARE[CATCH_UP] < SHARE[NORMAL]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from meshaid.node.sync import messages as m
-from meshaid.node.sync.budget import BULK, NORMAL, URGENT
+from meshaid.node.sync.budget import BULK, CATCH_UP, NORMAL, URGENT
 
 from .harness import HOUR, T0, Radio, clique, line, rid, ring
 from .meshes import fresh_mesh, spread
@@ -66,7 +66,7 @@ def test_every_packet_is_broadcast_to_neighbours_within_the_cap() -> None:
     for s in mesh.sent:
         assert len(s.out.payload) <= 228
         assert s.out.dest is None and s.out.hop_limit == 0
-        assert s.out.priority in (URGENT, NORMAL, BULK)
+        assert s.out.priority in (URGENT, NORMAL, CATCH_UP, BULK)
         kind = {"digest": m.DIGEST, "sketch": m.SKETCH, "request": m.REQUEST, "more": m.MORE,
                 "pull": m.PULL}.get(s.out.tag, m.RECORDS)
         assert m.peek(s.out.payload)[0] == kind, s.out.tag
