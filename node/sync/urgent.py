@@ -9,8 +9,8 @@ acknowledgement. Bursty loss defeats relays that all go in the same few
 seconds; digests would find the gap, but only after minutes.
 
 So a node watches each urgent record it holds (authored or received): who
-was heard sending it. `recheck_s` after it got it, and twice as long after
-that (`RECHECKS` checks in all), every neighbour heard directly in the last
+was heard sending it. `recheck_s` after it got it, and as long after that
+(`RECHECKS` checks in all), every neighbour heard directly in the last
 `RECENT_S` that was never heard with the record may lack it: the engine sends
 it again (tag "recheck"), and cancels that send as soon as each of those
 neighbours is heard with it.
@@ -62,7 +62,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-RECHECKS = 2  # checks per urgent record: after recheck_s, then twice as long after that
+RECHECKS = 2  # checks per urgent record: after recheck_s, then as long after that
 RECENT_S = 1800.0  # neighbours heard this recently are expected to relay it
 COVERED_BY = 2  # copies from nodes listing a neighbour that count as its own
 OWED_S = 3600.0  # how long a neighbour missing after the last check is owed the record
@@ -232,7 +232,7 @@ class UrgentWatch:
                 continue
             out.append((rid, missing))
             if entry.done + 1 < RECHECKS:
-                entry.due = now + self.recheck_s * 2 ** (entry.done + 1)
+                entry.due = now + self.recheck_s
                 entry.done += 1
                 self.entries[rid] = entry
             else:
