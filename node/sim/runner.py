@@ -89,6 +89,9 @@ class Simulation:
     # Node stores keep only what the engine reads (no board, search or first-heard
     # rows: Store.slim); the results are the same either way (tests/sim/test_slim.py).
     slim: bool = True
+    # Added to every engine's seed: the same mesh, workload and radio, other
+    # protocol jitter (attacks.py measures what chance alone moves a delay by).
+    jitter: int = 0
     rng: random.Random = field(init=False)
     events: EventQueue = field(init=False)
     world: World = field(init=False)
@@ -169,7 +172,7 @@ class Simulation:
 
     def _make_engine(self, n: int, store: Store) -> Any:
         ledger = TrackedLedger(store, n, self)
-        seed = self.sc.seed * 1000 + n
+        seed = self.sc.seed * 1000 + n + 7919 * self.jitter
         if self.protocol == "meshaid":
             engine = Engine(ledger, self._config(), n, seed)
             # What the radio's node list would say: firmware routers in direct range.
