@@ -1,4 +1,5 @@
-"""The attacks of the attack suite: what an attacker with the channel key sends.
+"""The attacks of the attack suite: what an attacker with the channel key sends
+(and, for `stolen-pull`, with one member's stolen key as well).
 
 Each attack is a function that returns the next packet as (payload, claimed
 sender), or None to skip a turn. The attacker hears the whole mesh (it holds
@@ -18,10 +19,12 @@ from ..ledger import codec
 from ..ledger.wire import DecodeError
 from ..sync import messages as m
 from ..sync import riblt
+from ..sync import ticket as tk
 from ..sync.engine import record_id
 from ..sync.ports import CLASS_BOARD, CLASS_MEMBERSHIP, CLASS_OF_KIND
 
 Packet = tuple[bytes, int]  # payload, the sender it claims
+Signer = tk.Signer
 
 
 @dataclass
@@ -37,6 +40,9 @@ class Ctx:
     rng: random.Random
     fresh_keys: Callable[[int], list[bytes]]  # n signed hellos + needs from new keys
     adj: dict[int, list[int]] = field(default_factory=dict)  # who hears whom
+    # an honest member's stolen key, signing: (bytes) -> (short id, signature)
+    stolen: tk.Signer | None = None
+    turn: int = 0
     pending: list[bytes] = field(default_factory=list)
     queued: list[Packet] = field(default_factory=list)  # packets it will send next
 
@@ -140,6 +146,22 @@ def nonmember_flood(ctx: Ctx) -> Packet:
     return m.encode(m.Records((raw,)), ctx.tag), ctx.rng.getrandbits(31) | 0x40000000
 
 
+def stolen_pull(ctx: Ctx) -> Packet | None:
+    """A thief holding one member's key pulls, in its own node number, the start
+    of every partition from each node that hears it, with a ticket signed by
+    that key; every sixth packet is a digest saying it holds nothing (the
+    answers wait for the puller's own digest to show it behind)."""
+    if ctx.stolen is None:
+        return None
+    ctx.turn += 1
+    if ctx.turn % 6 == 1:
+        return m.encode(m.Digest(0, 0, True), ctx.tag), ctx.attacker
+    target = ctx.neighbours[ctx.turn % len(ctx.neighbours)]
+    pass_ = tk.make(ctx.stolen, ctx.tag, ctx.attacker, target)
+    pull = m.Pull(target, ctx.turn % 3, 3, b"", ticket=pass_)
+    return m.encode(pull, ctx.tag), ctx.attacker
+
+
 def junk_digest(ctx: Ctx) -> Packet:
     """Digests from made-up senders (fills the peer table)."""
     src = ctx.rng.getrandbits(31) | 0x40000000
@@ -173,6 +195,7 @@ PERIODIC: dict[str, Callable[[Ctx], Packet | None]] = {
     "more-flood": more_flood,
     "nonmember-flood": nonmember_flood,
     "junk-digest": junk_digest,
+    "stolen-pull": stolen_pull,
 }
 ALL = [*PERIODIC, "echo"]
 

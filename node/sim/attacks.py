@@ -1,4 +1,5 @@
-"""The attack suite: what an attacker with the channel key costs honest nodes.
+"""The attack suite: what an attacker with the channel key costs honest nodes
+(and one with a member's stolen key as well: `stolen-pull`).
 
 Theory of operation
 -------------------
@@ -37,6 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..ledger import identity
 from ..ledger import records as r
 from ..store.sync_port import SyncLedger
 from ..sync.engine import record_id
@@ -111,7 +113,8 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
     ctx = ak.Ctx(sim.world.network[:2], attacker, victim, hear,
                  {rid: raw for rid, raw in held.items() if raw is not None}, sim.rng,
                  lambda n: fresh_key_records(sim, n),
-                 {n: sim.world.topology.neighbors(n) for n in range(sim.world.topology.n)})
+                 {n: sim.world.topology.neighbors(n) for n in range(sim.world.topology.n)},
+                 _stolen_key(sim, attacker, victim) if attack == "stolen-pull" else None)
     polls: list[float] = [0.0]
     for n, node in sim.nodes.items():
         if n != attacker:
@@ -193,6 +196,14 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
     out["tables"] = tables
     out["nonmember_stored"] = nonmember
     return out
+
+
+def _stolen_key(sim: Simulation, attacker: int, victim: int) -> ak.Signer:
+    """The signer of the victim's member key (stolen), or of any other honest
+    member's if the victim holds none."""
+    members = sim.world.members
+    owner = victim if victim in members else min(n for n in members if n != attacker)
+    return identity.signer(members[owner].key)
 
 
 def _honest_air(sim: Simulation) -> float:

@@ -7,6 +7,9 @@ from __future__ import annotations
 import pytest
 
 from meshaid.node.sim import attacks
+from meshaid.node.sim.runner import Simulation
+from meshaid.node.sync.budget import BULK, SHARE
+from meshaid.node.sync.members import ALLOW_SAVED, ALLOW_SHARE
 
 SMALL = attacks.SIZES["small"]
 
@@ -93,3 +96,22 @@ def test_the_chance_column_reruns_the_clean_mesh_with_other_jitter_only() -> Non
         a - b for a, b in zip(other["critical_delays"], first["critical_delays"],
                               strict=True))), 1)
     assert "chance_worst" not in attacks.measure("pull-flood", SMALL, seeds=1)
+
+
+def test_a_stolen_member_key_costs_the_mesh_at_most_its_allowances() -> None:
+    """issue 9: a thief holding one member's key pulls with tickets that key
+    signs, in its own number, claiming an empty ledger. Members' pulls are
+    answered beyond their own air (ticket.py), so this costs more than the
+    thief's air (about 2 times at 10 % duty, 7 at 1 %); it must cost no more
+    than one allowance per node that hears the thief, nor delay critical needs."""
+    row = attacks.measure("stolen-pull", SMALL, seeds=1, duty_pct=10.0)
+    assert row["attacker_air"] > 100
+    assert row["tables"]["member_allowances"] == 1  # its ticket was believed: one allowance
+    assert row["critical_missing"] == 0 and row["critical_delay"] <= 60.0, row
+    sim = Simulation(attacks.scenario("stolen-pull", SMALL, 1))
+    _attacker, _victim, hear = attacks._pick(sim, "stolen-pull")
+    cfg = sim._config()
+    rate = ALLOW_SHARE * SHARE[BULK] * cfg.budget_s_per_hour / 3600.0
+    saved = max(ALLOW_SAVED * rate, cfg.pull_batch * cfg.airtime(cfg.payload_cap))
+    bound = len(hear) * (saved + rate * (SMALL.duration_s - SMALL.start_s))
+    assert row["honest_caused"] <= 1.2 * bound, (row, bound)
