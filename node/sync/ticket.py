@@ -15,8 +15,9 @@ its PULL: its author short id and its signature of (context, network tag, its
 own node number, the asked node's number). The asked node checks it against
 the keys it counts as admitted (members, not revoked), once per puller and
 `HOLD` (a ticket that fails is remembered and not checked again), and then
-answers that puller beyond the pull's own air: from a per-puller allowance of
-`share` of its bulk band per hour (at most `burst` packets saved up), at most
+answers that puller beyond the pull's own air: from an allowance of `share`
+of its bulk band per hour (at most `burst` packets saved up), one per key
+(every node number a key signs tickets for draws on the same one), at most
 `pull_batch` packets per pull, for at most `MAX_ALLOWED` pullers at once.
 
 What an attacker with the channel key alone can do with it: nothing new. It
@@ -58,21 +59,29 @@ def make(signer: Signer, tag: bytes, puller: int, responder: int) -> bytes:
 
 
 @dataclass
-class _Allowance:
+class _Bucket:
     tokens: float
     at: float  # last refill
+
+
+@dataclass
+class _Allowance:
+    bucket: _Bucket  # its key's: every number a key signs tickets for shares one
     until: float  # the ticket is believed until then
     ticket: bytes
 
 
 class Allowances:
-    """Pullers whose tickets checked out, each with a bucket of air seconds
-    (refilled at `rate` per second, at most `cap`)."""
+    """Pullers whose tickets checked out, each drawing on its key's bucket of
+    air seconds (refilled at `rate` per second, at most `cap`). One bucket per
+    key, not per node number: a key signs tickets for any number it likes, so
+    a stolen key pulling in 8 numbers drew 8 allowances."""
 
     def __init__(self, rate: float, cap: float) -> None:
         self.rate = rate
         self.cap = cap
         self._ok: OrderedDict[int, _Allowance] = OrderedDict()
+        self._keys: OrderedDict[bytes, _Bucket] = OrderedDict()  # author short id -> bucket
         self._bad: OrderedDict[tuple[int, bytes], None] = OrderedDict()
 
     def __len__(self) -> int:
@@ -91,11 +100,12 @@ class Allowances:
             while len(self._bad) > MAX_BAD:
                 self._bad.popitem(last=False)
             return acc is not None and acc.until > now
-        if acc is None:
-            acc = _Allowance(self.cap, now, 0.0, ticket)
-        acc.until, acc.ticket = now + HOLD, ticket
+        bucket = self._keys.pop(ticket[:4], None) or _Bucket(self.cap, now)
+        self._keys[ticket[:4]] = bucket
+        while len(self._keys) > MAX_ALLOWED:
+            self._keys.popitem(last=False)  # the least recently checked key
         self._ok.pop(who, None)
-        self._ok[who] = acc
+        self._ok[who] = _Allowance(bucket, now + HOLD, ticket)
         while len(self._ok) > MAX_ALLOWED:
             self._ok.popitem(last=False)  # the least recently checked
         return True
@@ -108,7 +118,7 @@ class Allowances:
         """Give back `air` debited from `who` for a packet never sent."""
         acc = self._ok.get(who)
         if acc is not None:
-            acc.tokens = min(self.cap, acc.tokens + air)
+            acc.bucket.tokens = min(self.cap, acc.bucket.tokens + air)
 
     def spend(self, who: int, air: float, now: float) -> bool:
         """Debit `air` from `who`'s allowance; False (nothing debited) if it has
@@ -116,9 +126,10 @@ class Allowances:
         acc = self._ok.get(who)
         if acc is None or acc.until <= now:
             return False
-        acc.tokens = min(self.cap, acc.tokens + (now - acc.at) * self.rate)
-        acc.at = now
-        if acc.tokens + 1e-9 < air:
+        bucket = acc.bucket
+        bucket.tokens = min(self.cap, bucket.tokens + (now - bucket.at) * self.rate)
+        bucket.at = now
+        if bucket.tokens + 1e-9 < air:
             return False
-        acc.tokens -= air
+        bucket.tokens -= air
         return True

@@ -110,6 +110,27 @@ def test_the_allowance_is_bounded_per_member_and_a_bad_ticket_is_checked_once() 
     assert len(allow) == tk.MAX_ALLOWED
 
 
+def test_every_number_a_key_signs_tickets_for_draws_on_one_allowance() -> None:
+    """issue 9 (stolen key): a key signs tickets for any node number, so a thief
+    pulling in several numbers drew one allowance for each; now they share the
+    key's one. Another member's key has its own."""
+    def verify(short: bytes, msg: bytes, sig: bytes) -> bool:
+        return sig == b"ok" * 32
+
+    allow = tk.Allowances(rate=0.0, cap=5.0)
+    thief, other = b"abcd" + b"ok" * 32, b"wxyz" + b"ok" * 32
+    for who in (1, 2, 3):
+        assert allow.check(who, thief, b"m", verify, 0.0)
+    assert allow.check(4, other, b"m", verify, 0.0)
+    assert allow.spend(1, 3.0, 0.0) and allow.spend(2, 2.0, 0.0)
+    assert not allow.spend(3, 0.5, 0.0)  # the key's 5 s are spent, whichever number asks
+    assert allow.spend(4, 5.0, 0.0)  # the other key's are its own
+    allow.refund(2, 1.0)
+    assert allow.spend(3, 1.0, 0.0) and not allow.spend(1, 0.5, 0.0)
+    assert allow.check(1, thief, b"m", verify, 10.0)  # believed again: no fresh allowance
+    assert not allow.spend(1, 0.5, 10.0)
+
+
 def test_a_member_keeps_pulling_unpadded_through_one_unanswered_pull() -> None:
     """late-joiner-2000: responders answer pulls in their bulk band, so an answer
     often comes after the next pull is due; that pull went padded (ticket inside)
