@@ -156,9 +156,10 @@ def stolen_pull(ctx: Ctx) -> Packet | None:
     ctx.turn += 1
     if ctx.turn % 6 == 1:
         return m.encode(m.Digest(0, 0, True), ctx.tag), ctx.attacker
-    target = ctx.neighbours[ctx.turn % len(ctx.neighbours)]
+    pulls = ctx.turn - 1 - ctx.turn // 6  # pulls so far: every hearer, every partition
+    target = ctx.neighbours[pulls % len(ctx.neighbours)]
     pass_ = tk.make(ctx.stolen, ctx.tag, ctx.attacker, target)
-    pull = m.Pull(target, ctx.turn % 3, 3, b"", ticket=pass_)
+    pull = m.Pull(target, (pulls // len(ctx.neighbours)) % 3, 3, b"", ticket=pass_)
     return m.encode(pull, ctx.tag), ctx.attacker
 
 

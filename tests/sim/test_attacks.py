@@ -114,4 +114,4 @@ def test_a_stolen_member_key_costs_the_mesh_at_most_its_allowances() -> None:
     rate = ALLOW_SHARE * SHARE[BULK] * cfg.budget_s_per_hour / 3600.0
     saved = max(ALLOW_SAVED * rate, cfg.pull_batch * cfg.airtime(cfg.payload_cap))
     bound = len(hear) * (saved + rate * (SMALL.duration_s - SMALL.start_s))
-    assert row["honest_caused"] <= 1.2 * bound, (row, bound)
+    assert row["honest_caused"] <= 1.5 * bound, (row, bound)  # 1.18 times on this mesh
