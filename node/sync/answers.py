@@ -30,7 +30,10 @@ and debited by every answer to it: repairs for its REQUEST or SKETCH, the
 symbols its MORE asked for, the packets of a pull answer. A REQUEST that
 names another node, and a PULL or MORE for another node, is not ours to
 answer. Answers travel at bulk priority, whatever they carry, so the urgent
-reserve and the normal share stay with the node's own records. Repairs ride
+reserve and the normal share stay with the node's own records; those a
+member's allowance pays for (members.py), in the catch-up band above it
+(budget.py). Only what goes on air is paid (`send_paid`): an answer the
+budget holds back waits, its asker's account untouched. Repairs ride
 in the engine's send queue with tag "repair", so a copy heard before they
 are due cancels them, like relays.
 """
@@ -44,7 +47,7 @@ from . import messages as m
 from . import riblt, vouch
 from .bootstrap import Bootstrap
 from .budget import BULK, CATCH_UP
-from .credit import Credits
+from .credit import ALLOWANCE, CREDIT, HELD, Credits
 from .digests import DigestAnswers
 from .members import Members
 from .outbox import MAX_REPAIRS
@@ -127,11 +130,30 @@ class Answers(DigestAnswers):
         """`who` acted on what our sketch told it (pacing.py)."""
         self.prompters.took_up(self.prompter(who, now))
 
-    def afford(self, who: int, msg: m.Message) -> bool:
-        """Debit the air of `msg` from `who`'s account; False if it does not cover it."""
+    def send_paid(self, emit: Emit, who: int, msg: m.Message, tag: str,
+                  allowance: Callable[[int, float, float], bool] | None = None) -> str | None:
+        """Put `msg`, an answer to `who`, on air: paid by `who`'s account, in the
+        bulk band; or by `allowance` (a member's, debiting `(who, air, now)`:
+        members.py), in the catch-up band, when its account falls short or the
+        bulk band is full. Only what goes on air is paid. Returns what paid
+        (CREDIT, ALLOWANCE); HELD when our budget held back what an allowance
+        would pay for (nothing paid: it waits); None when nothing pays for it, or
+        only an account our bulk band has no room for: the answer is dropped, the
+        account kept for the asker's next ask (an answer that waited went out a
+        packet at a time as the budget freed, each a change to the asker's set
+        in the middle of its sketch rounds: partition-heal took 12 % more air)."""
         eng = self.eng
-        return self.credits.spend(who, eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag))),
-                                  eng.last_time)
+        now = eng.last_time
+        air = eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag)))
+        if self.credits.balance(who, now) + 1e-9 >= air and emit(msg, tag, BULK):
+            self.credits.spend(who, air, now)
+            return CREDIT
+        if allowance is not None and allowance(who, air, now):
+            if emit(msg, tag, CATCH_UP):
+                return ALLOWANCE
+            self.members.allow.refund(who, air)
+            return HELD
+        return None
 
     def afford_probe(self, who: int, pull: m.Message) -> bool:
         """Debit a probe of `who`'s claim: our pull and the answer it asks for (as
@@ -158,7 +180,12 @@ class Answers(DigestAnswers):
         air = eng.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw)) if raw is not None else 0.0
         if raw is None:
             return False
-        if self.credits.spend(who, air, now):
+        # A member's allowance pays first while the bulk band is full: its account
+        # would pay for a repair that waits there (send_paid).
+        if member and not eng.budget.allowed(air, BULK, now) \
+                and self.members.allowed(who, air, now):
+            band = CATCH_UP
+        elif self.credits.spend(who, air, now):
             band = BULK
         elif member and self.members.allowed(who, air, now):
             band = CATCH_UP  # a member's allowance pays: the catch-up band (budget.py)
@@ -168,15 +195,16 @@ class Answers(DigestAnswers):
         eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), thin, band)
         return True
 
-    def afford_asked(self, who: int, msg: m.Message) -> int | None:
-        """The band an answer to `who` travels in, once paid: its account (bulk),
-        or for a member asking us its allowance (catch-up); None if neither
-        covers `msg` (symbols for a MORE)."""
-        if self.afford(who, msg):
-            return BULK
-        eng = self.eng
-        air = eng.cfg.airtime(len(m.encode(msg, eng.cfg.network_tag)))
-        return CATCH_UP if self.members.allowed(who, air, eng.last_time) else None
+    def pay_asked(self, emit: Emit, who: int, msg: m.Message, tag: str) -> str | None:
+        """Send symbols a MORE of `who` asked for, paid by its account or, for a
+        member asking us, its allowance (`send_paid`)."""
+        return self.send_paid(emit, who, msg, tag, self.members.allowed)
+
+    def pay_pull(self, emit: Emit, who: int, msg: m.Message, tag: str,
+                 batch: bool) -> str | None:
+        """Send a packet of a pull answer to `who`, paid by its account or, for a
+        member with a believed ticket and `batch` left, its allowance."""
+        return self.send_paid(emit, who, msg, tag, self.members.allow.spend if batch else None)
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float, payer: int | None = None,
                   ) -> None:
@@ -266,7 +294,7 @@ class Answers(DigestAnswers):
     def on_more(self, msg: m.More, sender: int, now: float) -> None:
         """A request for more symbols of a sketch (ours, or one we wait for too)."""
         if msg.target == self.eng.node and msg.ticket:
-            self.members.believe(sender, msg.ticket, now)  # its answer: afford_asked
+            self.members.believe(sender, msg.ticket, now)  # its answer: pay_asked
         self.recon.on_more(msg, sender, now)
 
     def on_pull(self, msg: m.Pull, sender: int, now: float) -> None:
@@ -298,13 +326,13 @@ class Answers(DigestAnswers):
     def poll(self, emit: Emit, now: float) -> None:
         """Send what is due: sketches, MOREs, requests, pulls and pull answers."""
         eng = self.eng
-        self.recon.poll(emit, now, eng.count, self.afford_asked)
+        self.recon.poll(emit, now, eng.count, self.pay_asked)
         self.boot.poll(emit, now, eng.hood.peers, eng.count, self.recon.record_size,
                        self.afford_probe,
                        self.members.ticket if eng.signer is not None else None,
                        self.members.hopeful)
-        self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.afford,
-                               busy=not eng.sketch.ready, allowance=self.members.allowance)
+        self.boot.poll_answers(emit, now, eng.infos, eng.raw, self.pay_pull,
+                               busy=not eng.sketch.ready)
 
     def table_sizes(self) -> dict[str, int]:
         """Entries in every table the engine keeps, for the attack suite."""

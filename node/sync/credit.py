@@ -32,6 +32,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+# What paid for an answer (answers.py `send_paid`), or why it did not go.
+CREDIT = "credit"  # the asker's account: the bulk band
+ALLOWANCE = "allowance"  # a member's allowance (ticket.py): the catch-up band
+HELD = "held"  # our budget held it back: nothing paid, it waits
+
 
 @dataclass
 class _Account:

@@ -240,12 +240,12 @@ class Reconciler(SketchPlan):
         return out
 
     def poll(self, emit: Emit, now: float, my_count: int,
-             afford: Callable[[int, m.Message], int | None]) -> None:
-        """Send what is due; symbols asked for by a MORE only as far as `afford`
-        (the asker's credit, or a member's allowance) allows, in the band it
-        returns."""
+             pay: Callable[[Emit, int, m.Message, str], str | None]) -> None:
+        """Send what is due; symbols asked for by a MORE only as `pay` sends them
+        (paid by the asker's credit, or a member's allowance: answers.py
+        `send_paid`)."""
         self._prune(now)  # forget streams gone quiet
-        self._poll_sketch(emit, now, my_count, afford)
+        self._poll_sketch(emit, now, my_count, pay)
         lead = self.driving if self._driving_live(now) else max(
             (x for x, (due, _s, _t) in self.more_due.items() if due <= now),
             key=lambda x: (len(self.remote.get(x, ())), -x), default=None)

@@ -7,7 +7,7 @@ a cursor in bootstrap order (bootstrap.py). We plan one answer per puller
 and partition (at most `MAX_ANSWERS`, the newest replace the oldest) and send
 it packet by packet while the puller's credit (credit.py) or, for a member
 with a believed ticket, its allowance (members.py, at most `pull_batch`
-packets a pull) and our budget allow. Each packet carries `after`, the id of
+packets a pull) and our budget allow (only what goes on air is paid). Each packet carries `after`, the id of
 the record before its first one, so the puller can tell a lost packet from a
 gap; the last packet of a partition says so. The partition orders are built
 in slices and kept current (orders.py), so a packet costs a bisection.
@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from . import messages as m
-from .budget import BULK, CATCH_UP
+from .credit import ALLOWANCE, HELD
 from .orders import Orders
 from .ports import RecordInfo, SyncConfig
 
@@ -29,6 +29,9 @@ PARTS = 3
 NO_ID = bytes(8)
 MAX_ANSWERS = 8  # pending pull answers (one per puller and partition)
 Emit = Callable[[m.Message, str, int], bool]
+# Send and pay one packet of an answer: (emit, puller, msg, tag, allowance may pay)
+# -> what paid, HELD, or None (answers.py `send_paid`).
+Pay = Callable[[Emit, int, m.Message, str, bool], str | None]
 
 
 def cursor_of(info: RecordInfo) -> bytes:
@@ -71,15 +74,14 @@ class Serving:
         return True
 
     def poll_answers(self, emit: Emit, now: float, infos: Mapping[bytes, RecordInfo],
-                     raw_of: Callable[[bytes], bytes | None],
-                     afford: Callable[[int, m.Message], bool], busy: bool = False,
-                     allowance: Callable[[int, m.Message, bool], bool] | None = None) -> None:
-        """Answer due pulls, one packet at a time, while the puller's credit
-        (`afford`), or for a member with a checked ticket its allowance (at most
-        `pull_batch` packets a pull), and our budget (`emit`) allow (a packet the
-        allowance paid and the budget refused is paid back: `allowance(who, msg,
-        True)`). `busy`: this poll already did a slice of start-up work, so the
-        orders wait for the next one."""
+                     raw_of: Callable[[bytes], bytes | None], pay: Pay,
+                     busy: bool = False) -> None:
+        """Answer due pulls, one packet at a time, each sent and paid by `pay(emit,
+        puller, msg, tag, batch)`: the puller's credit, or for a member with a
+        checked ticket its allowance while `batch` (at most `pull_batch` packets
+        a pull); an answer our budget holds back waits, from where it stopped.
+        `busy`: this poll already did a slice of start-up work, so the orders
+        wait for the next one."""
         keep = []
         ready = self.orders.ready or (bool(self.answers) and not busy
                                       and self.orders.step(infos))
@@ -99,21 +101,17 @@ class Serving:
                     break
                 after = cursor[7:] if cursor else NO_ID
                 msg = m.Records(tuple(packet), relay=False, end=at_end, after=after)
-                allowed = False
-                if not afford(answer.who, msg):
-                    allowed = allowance is not None and answer.sent < self.cfg.pull_batch \
-                        and allowance(answer.who, msg, False)
-                    if not allowed:
-                        break  # the pull paid for no more: the puller pulls again
-                if not emit(msg, "pull-records", CATCH_UP if allowed else BULK):
-                    if allowed and allowance is not None:
-                        allowance(answer.who, msg, True)
+                paid = pay(emit, answer.who, msg, "pull-records",
+                           answer.sent < self.cfg.pull_batch)
+                if paid is None:
+                    break  # the pull paid for no more: the puller pulls again
+                if paid == HELD:
                     # Out of budget: the answer waits (the engine sleeps until the
                     # budget allows), from where it stopped.
                     answer.due = now
                     keep.append(answer)
                     break
-                answer.sent += allowed
+                answer.sent += paid == ALLOWANCE
                 if at_end:
                     break
                 answer.cursor = packet_cursor(packet, infos)

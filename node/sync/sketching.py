@@ -17,6 +17,7 @@ from collections.abc import Callable
 from . import messages as m
 from . import riblt
 from .budget import BULK
+from .credit import CREDIT, HELD
 from .ports import SyncConfig
 from .relays import Peer, short
 
@@ -134,7 +135,7 @@ class SketchPlan:
             self.sketch_burst = max(1, min(4, msg.start // (2 * SYMBOLS_PER_PACKET)))
 
     def _poll_sketch(self, emit: Emit, now: float, my_count: int,
-                     afford: Callable[[int, m.Message], int | None]) -> None:
+                     pay: Callable[[Emit, int, m.Message, str], str | None]) -> None:
         if self.sketch_due is None or self.sketch_due[0] > now:
             return
         if not self.sketch.ready:
@@ -162,10 +163,13 @@ class SketchPlan:
                 break
             per = min(full, self.sketch_first) if start == 0 else full
             msg = m.Sketch(my_count, start, self.sketch.encode(start, per))
-            band = BULK if asker is None else afford(asker, msg)
-            if band is None:
+            if asker is None:
+                paid: str | None = CREDIT if emit(msg, "sketch", BULK) else HELD
+            else:
+                paid = pay(emit, asker, msg, "sketch")
+            if paid is None:
                 break  # the MORE paid for no more than this: it may ask again
-            if not emit(msg, "sketch", band):
+            if paid == HELD:
                 self.sketch_due = (now, start)
                 return
             if start == 0:

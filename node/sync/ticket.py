@@ -18,7 +18,9 @@ the keys it counts as admitted (members, not revoked), once per puller and
 answers that puller beyond the pull's own air: from an allowance of `share`
 of its bulk band per hour (at most `burst` packets saved up), one per key
 (every node number a key signs tickets for draws on the same one), at most
-`pull_batch` packets per pull, for at most `MAX_ALLOWED` pullers at once.
+`pull_batch` packets per pull, for at most `MAX_ALLOWED` pullers at once,
+at most `PER_KEY` of them in one key's numbers (a stolen key pulling in many
+numbers takes two places, not all eight, from members catching up).
 
 What an attacker with the channel key alone can do with it: nothing new. It
 cannot sign a ticket. A ticket it overheard names one puller and one
@@ -39,6 +41,7 @@ from . import messages as m
 CONTEXT = b"meshaid pull ticket"
 HOLD = 3600.0  # seconds a checked ticket is believed
 MAX_ALLOWED = 8  # pullers with a checked ticket at once
+PER_KEY = 2  # of them in the numbers one key signs for (a node's new radio, its old one)
 MAX_BAD = 64  # (puller, ticket) pairs that failed, remembered so as not to check them again
 Signer = Callable[[bytes], tuple[bytes, bytes]]  # bytes -> (author short id, signature)
 Verifier = Callable[[bytes, bytes, bytes], bool]  # (short id, message, signature)
@@ -68,14 +71,15 @@ class _Bucket:
 class _Allowance:
     bucket: _Bucket  # its key's: every number a key signs tickets for shares one
     until: float  # the ticket is believed until then
-    ticket: bytes
+    ticket: bytes  # (its first 4 bytes: the key's short id)
 
 
 class Allowances:
     """Pullers whose tickets checked out, each drawing on its key's bucket of
     air seconds (refilled at `rate` per second, at most `cap`). One bucket per
     key, not per node number: a key signs tickets for any number it likes, so
-    a stolen key pulling in 8 numbers drew 8 allowances."""
+    a stolen key pulling in 8 numbers drew 8 allowances; and at most PER_KEY
+    numbers per key: it also held all 8 places."""
 
     def __init__(self, rate: float, cap: float) -> None:
         self.rate = rate
@@ -105,6 +109,9 @@ class Allowances:
         while len(self._keys) > MAX_ALLOWED:
             self._keys.popitem(last=False)  # the least recently checked key
         self._ok.pop(who, None)
+        mine = [n for n, a in self._ok.items() if a.ticket[:4] == ticket[:4]]
+        for n in mine[:max(0, len(mine) - PER_KEY + 1)]:
+            del self._ok[n]  # that key's least recently checked numbers make room
         self._ok[who] = _Allowance(bucket, now + HOLD, ticket)
         while len(self._ok) > MAX_ALLOWED:
             self._ok.popitem(last=False)  # the least recently checked

@@ -11,7 +11,7 @@ from meshaid.node.ledger import records as r
 from meshaid.node.sync import bootstrap as bs
 from meshaid.node.sync import messages as m
 from meshaid.node.sync.engine import record_id
-from meshaid.node.sync.ports import CLASS_BOARD, CLASS_COMMITMENTS, CLASS_OF_KIND
+from meshaid.node.sync.ports import CLASS_BOARD, CLASS_COMMITMENTS, CLASS_OF_KIND, RxMeta
 
 from .harness import HOUR, Ledger, Mesh, clone
 
@@ -38,6 +38,33 @@ def test_a_node_behind_after_a_split_pulls_the_newest_records_first() -> None:
     assert pulls[0].cursor == bs.class_start(CLASS_BOARD)
     assert not mesh.engines[1].boot.doubted
     mesh.assert_converged()
+
+
+def test_a_node_pulling_plans_no_sketch_its_set_changes_under_every_answer() -> None:
+    """A node that pulls (its digest says so, and nobody sketches for it) plans
+    no sketch round of its own either: every answer changes its set, so the
+    next packet of its sketch would code another set and no stream of it would
+    decode."""
+    ledger = Ledger(4, seed=8, history=80)
+    mesh = Mesh(ledger, [clone(ledger.full), clone(ledger.full)], [(0, 1)], seed=3)
+    mesh.run_for(600.0)
+    mesh.partition([0])
+    for k in range(70):  # more than boot_gap records the other side lacks
+        mesh.author(0, r.Need(1, f"need {k}", 10, 4, 1))
+        mesh.run_for(30.0)
+    mesh.heal()
+    puller = mesh.engines[1]
+    while not puller.boot.active:
+        mesh.run_for(2.0)
+    puller.sends.clear()  # (no backlog of ours to explain a difference)
+    recon = puller.answers.recon
+    # A node heard once, a few records off our set: a difference worth a sketch.
+    digest = m.Digest(puller.count + 3, puller.fingerprint ^ 0x5A5A, False)
+    puller.receive(m.encode(digest, puller.cfg.network_tag), RxMeta(sender=0x77), mesh.now)
+    assert puller.boot.active and recon.sketch_due is None
+    puller.boot.streams.clear()  # the pull is over: the same digest is reconciled
+    puller.receive(m.encode(digest, puller.cfg.network_tag), RxMeta(sender=0x78), mesh.now)
+    assert recon.sketch_due is not None
 
 
 def test_a_since_stream_moves_on_a_class_when_an_answer_brings_nothing_new() -> None:

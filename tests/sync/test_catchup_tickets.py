@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from meshaid.node.ledger import identity
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import ticket as tk
@@ -105,8 +107,8 @@ def test_the_allowance_is_bounded_per_member_and_a_bad_ticket_is_checked_once() 
     allow.refund(1, 100.0)
     assert not allow.spend(1, 5.5, 103.0)  # a refund never exceeds the cap
     assert not allow.spend(1, 1.0, 2.0 + tk.HOLD + 1.0)  # the hour is over
-    for who in range(2, 3 + tk.MAX_ALLOWED):
-        allow.check(who, good, b"m", verify, 10.0)
+    for who in range(2, 3 + tk.MAX_ALLOWED):  # as many keys, one number each
+        allow.check(who, who.to_bytes(4, "big") + b"ok" * 32, b"m", verify, 10.0)
     assert len(allow) == tk.MAX_ALLOWED
 
 
@@ -119,16 +121,37 @@ def test_every_number_a_key_signs_tickets_for_draws_on_one_allowance() -> None:
 
     allow = tk.Allowances(rate=0.0, cap=5.0)
     thief, other = b"abcd" + b"ok" * 32, b"wxyz" + b"ok" * 32
-    for who in (1, 2, 3):
+    for who in (1, 2):
         assert allow.check(who, thief, b"m", verify, 0.0)
     assert allow.check(4, other, b"m", verify, 0.0)
-    assert allow.spend(1, 3.0, 0.0) and allow.spend(2, 2.0, 0.0)
-    assert not allow.spend(3, 0.5, 0.0)  # the key's 5 s are spent, whichever number asks
+    assert allow.spend(1, 3.0, 0.0) and allow.spend(2, 1.5, 0.0)
+    assert not allow.spend(2, 1.0, 0.0)  # the key's 5 s are spent, whichever number asks
     assert allow.spend(4, 5.0, 0.0)  # the other key's are its own
     allow.refund(2, 1.0)
-    assert allow.spend(3, 1.0, 0.0) and not allow.spend(1, 0.5, 0.0)
+    assert allow.spend(1, 1.0, 0.0) and not allow.spend(2, 0.6, 0.0)
     assert allow.check(1, thief, b"m", verify, 10.0)  # believed again: no fresh allowance
-    assert not allow.spend(1, 0.5, 10.0)
+    assert not allow.spend(1, 0.6, 10.0)
+
+
+def test_one_key_holds_at_most_two_of_the_places_for_members_catching_up() -> None:
+    """issue 9 (stolen key): a thief signing tickets for many numbers took every
+    one of the MAX_ALLOWED places, and members catching up lost theirs. Its
+    numbers now make room for one another, at most PER_KEY of them."""
+    def verify(short: bytes, msg: bytes, sig: bytes) -> bool:
+        return sig == b"ok" * 32
+
+    allow = tk.Allowances(rate=0.0, cap=5.0)
+    members = [bytes([65 + k]) * 4 + b"ok" * 32 for k in range(tk.MAX_ALLOWED - tk.PER_KEY)]
+    for k, ticket in enumerate(members):
+        assert allow.check(100 + k, ticket, b"m", verify, 0.0)
+    thief = b"abcd" + b"ok" * 32
+    for who in range(1, 20):
+        assert allow.check(who, thief, b"m", verify, float(who))
+    assert len(allow) == tk.MAX_ALLOWED == len(members) + tk.PER_KEY
+    for k in range(len(members)):
+        assert allow.spend(100 + k, 1.0, 30.0)  # every member still draws on its own
+    assert allow.spend(19, 1.0, 30.0) and allow.spend(18, 1.0, 30.0)  # its latest two
+    assert not allow.spend(17, 0.1, 30.0)
 
 
 def test_a_member_keeps_pulling_unpadded_through_one_unanswered_pull() -> None:
@@ -378,3 +401,28 @@ def test_a_members_pull_is_answered_in_the_catch_up_band_a_paid_pull_in_bulk() -
     assert answered["stranger"] == 0
     assert 1 < answered["member"] <= mesh.engines[0].cfg.pull_batch
     assert SHARE[BULK] < 0.7 < SHARE[CATCH_UP] < SHARE[NORMAL]
+
+
+def test_an_answer_the_budget_holds_back_is_not_paid_for() -> None:
+    """A member's padded pull, its account enough for one packet, reaches a
+    responder past its bulk band: the answer goes in the catch-up band from the
+    member's allowance, and the account is left whole (it was debited for a
+    bulk-band send the budget refused, and never paid back). A stranger's
+    padded pull there is held back, and its account too is left whole, to pay
+    once the budget allows."""
+    for who in ("member", "stranger"):
+        mesh, ledger = _responder()
+        eng = mesh.engines[0]
+        eng.budget.spend(SHARE[BULK] * eng.budget.limit_s, mesh.now - 120.0)
+        eng.budget.spend(0.1 * eng.budget.limit_s, mesh.now - 60.0)
+        tag = ledger.network[:2]
+        ticket = tk.make(identity.signer(ledger.keys[2]), tag, 77, 0) if who == "member" else b""
+        pull = m.pad_to(m.Pull(0, 0, PARTS, b"", ticket=ticket), eng.cfg.payload_cap, tag)
+        before = len(mesh.sent)
+        mesh.inject(0, m.encode(pull, tag), sender=77)
+        paid = eng.answers.credits.balance(77, mesh.now)
+        assert paid > 0
+        mesh.run_for(20.0)
+        answered = sum(1 for s in mesh.sent[before:] if s.out.tag == "pull-records")
+        assert answered == (eng.cfg.pull_batch if who == "member" else 0), who
+        assert eng.answers.credits.balance(77, mesh.now) == pytest.approx(paid), who
