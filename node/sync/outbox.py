@@ -329,9 +329,7 @@ class Outbox:
             del self._raws[next(iter(self._raws))]
 
     def _sent(self, rid: bytes, now: float) -> None:
-        send = self.sends.pop(rid, None)
-        if send is not None and send.tag == "recheck":
-            self.watch.resent(rid, now - send.due)
+        self.sends.pop(rid, None)
         self.arrivals.sent(int.from_bytes(rid, "big"), now)
         self.recon.got(rid)
 
@@ -346,11 +344,7 @@ class Outbox:
                   if now - p.last_direct < RECENT_S and p.packets >= 2
                   and p.active} - {self.node}
         crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
-        def pending(rid: bytes) -> bool:
-            send = self.sends.get(rid)
-            return send is not None and send.tag == "recheck"
-
-        for rid, missing in self.watch.due(now, recent, crowd, self.hood.listing, pending):
+        for rid, missing in self.watch.due(now, recent, crowd, self.hood.listing):
             self._recheck(rid, missing, now)
         for rid, lacking in self.watch.owed_due(now):
             self._recheck(rid, lacking, now)

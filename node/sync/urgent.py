@@ -10,9 +10,8 @@ seconds; digests would find the gap, but only after minutes.
 
 So a node watches each urgent record it holds (authored or received): who
 was heard sending it. `recheck_s` after it got it, and as long after that
-(`RECHECKS` checks in all; later by as long as the budget held the resend a
-check caused), every neighbour heard directly in the last `RECENT_S` that
-was never heard with the record may lack it: the engine sends
+(`RECHECKS` checks in all), every neighbour heard directly in the last
+`RECENT_S` that was never heard with the record may lack it: the engine sends
 it again (tag "recheck"), and cancels that send as soon as each of those
 neighbours is heard with it.
 
@@ -70,7 +69,6 @@ OWED_S = 3600.0  # how long a neighbour missing after the last check is owed the
 OWED_RESENDS = 3  # sends of an owed record once a digest showed its lack
 OWED_RETRY_S = 60.0  # then sent again this long after, and twice as long after that
 OWED_MAX = 64  # owed records remembered (oldest dropped first)
-PENDING_LOOK_S = 1.0  # a check due while the last resend waits: looked at again this soon
 
 
 @dataclass
@@ -80,7 +78,6 @@ class _Entry:
     done: int = 0
     urgent: bool = True  # False: a post of ours, watched only in a crowd
     since: float = 0.0  # when we got it
-    planned: float = 0.0  # when the next check was planned for (before any resend was held)
 
 
 @dataclass
@@ -126,14 +123,6 @@ class UrgentWatch:
             owed.missing.discard(sender)
             if not owed.missing:
                 del self.owed[rid]
-
-    def resent(self, rid: bytes, late: float) -> None:
-        """A recheck of `rid` went on air `late` seconds after it was due (the
-        budget held it): its next check comes as much later than planned, so
-        that copies of it have as long to be heard."""
-        entry = self.entries.get(rid)
-        if entry is not None:
-            entry.due = max(entry.due, entry.planned + max(0.0, late))
 
     def holds(self, n: int, lacks: set[bytes]) -> None:
         """Neighbour `n`'s digest shows it holds every record we hold but `lacks`."""
@@ -212,23 +201,16 @@ class UrgentWatch:
 
     def due(self, now: float, recent: set[int], crowd: bool,
             cover: Callable[[int, set[int]], int] | None = None,
-            pending: Callable[[bytes], bool] | None = None,
             ) -> list[tuple[bytes, dict[int, int] | None]]:
         """The records whose check is due, each with the neighbours (of `recent`)
         never heard with it, each with how many of the nodes heard with it list
         that neighbour (`cover(n, senders)`; 0 without `cover`), less those so
         covered COVERED_BY times or more (they have it, most likely); records
         with none left are left out. In a crowd: the
-        records nobody was heard with, each with None (send it once more to all).
-        A record whose last resend still waits (`pending`) is not checked: it is
-        looked at again in `PENDING_LOOK_S`, and checked once that resend went
-        (`resent`)."""
+        records nobody was heard with, each with None (send it once more to all)."""
         out: list[tuple[bytes, dict[int, int] | None]] = []
         for rid, entry in list(self.entries.items()):
             if entry.due > now:
-                continue
-            if pending is not None and pending(rid):
-                entry.due = now + PENDING_LOOK_S
                 continue
             del self.entries[rid]
             if crowd or not entry.urgent:
@@ -250,7 +232,7 @@ class UrgentWatch:
                 continue
             out.append((rid, missing))
             if entry.done + 1 < RECHECKS:
-                entry.due = entry.planned = now + self.recheck_s
+                entry.due = now + self.recheck_s
                 entry.done += 1
                 self.entries[rid] = entry
             else:

@@ -118,22 +118,3 @@ def test_a_strangers_hello_is_carried_on_by_one_of_those_who_heard_it() -> None:
                 mesh.now + 0.1)
     assert rid(hello) not in eng.sends
 
-
-def test_the_second_check_waits_as_long_as_the_budget_held_the_first_resend() -> None:
-    """The second check of an urgent record comes `urgent_recheck` after the
-    first; a resend that check caused and the budget held back (the minute's
-    burst spent) moves it as much later. Before, it fell due while the first
-    resend still waited, or just after it went, before any copy of it could be
-    heard: a second resend that served nobody."""
-    eng, raw, _before, t = _relayed()
-    check = t + eng.cfg.urgent_recheck + 1.0
-    eng.poll(check)  # node 2 was never heard with it: it goes again
-    assert eng.sends[rid(raw)].tag == "recheck"
-    eng.budget.spend(eng.budget.limit_s / 12.0, check)  # the minute's burst is spent
-    went = check
-    while rid(raw) in eng.sends:
-        went += 0.5
-        eng.poll(went)
-    assert went > check + eng.cfg.urgent_recheck  # held past when the next check was due
-    due = eng.watch.entries[rid(raw)].due
-    assert due >= went + eng.cfg.urgent_recheck - eng.cfg.urgent_window[1]

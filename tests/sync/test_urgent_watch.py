@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshaid.node.sync.urgent import COVERED_BY, PENDING_LOOK_S, RECHECKS, UrgentWatch
+from meshaid.node.sync.urgent import COVERED_BY, RECHECKS, UrgentWatch
 
 
 def test_a_check_names_the_neighbours_never_heard_with_the_record() -> None:
@@ -82,14 +82,3 @@ def test_a_site_only_a_mast_joins_sends_its_urgent_record_again_if_nobody_was_he
     w.watch(b"h" * 8, 3, 0.0)  # someone else's: it came, so it went out
     assert w.due(20.0, set(), crowd=False) == []
 
-
-def test_no_check_while_the_last_resend_waits_and_the_next_as_much_later() -> None:
-    w = UrgentWatch(20.0)
-    w.watch(b"r" * 8, 1, 100.0)
-    assert w.due(120.0, {1, 2}, crowd=False) == [(b"r" * 8, {2: 0})]  # its resend planned
-    assert w.due(140.0, {1, 2}, crowd=False, pending=lambda rid: True) == []  # still waiting
-    assert w.times() == [140.0 + PENDING_LOOK_S]
-    w.resent(b"r" * 8, late=35.0)  # due at 123, it went at 158: held 35 s
-    assert w.times() == [175.0]
-    assert w.due(174.0, {1, 2}, crowd=False, pending=lambda rid: False) == []
-    assert w.due(175.0, {1, 2}, crowd=False, pending=lambda rid: False) == [(b"r" * 8, {2: 0})]
