@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger_helpers import NOW, Actor, Net
+from textual.css.query import NoMatches
 
 from meshaid.node.home import Home
 from meshaid.node.ledger import identity
@@ -78,9 +79,18 @@ def make_port(tmp_path: Path) -> Port:
 
 async def wait_for(pilot: Any, condition: Callable[[], Any], what: str = "condition",
                    timeout: float = 10.0) -> None:
-    """Let the app run until `condition()` holds (workers, polls, messages)."""
+    """Let the app run until `condition()` holds (workers, polls, messages). A
+    condition that queries a widget the screen does not show yet does not hold
+    (a key that pushes a screen pushes it a moment later)."""
     deadline = time.monotonic() + timeout
-    while not condition():
+
+    def holds() -> bool:
+        try:
+            return bool(condition())
+        except NoMatches:
+            return False
+
+    while not holds():
         if time.monotonic() > deadline:
             shown = [static_text(w) for w in pilot.app.screen.query("Static")]
             raise AssertionError(f"timed out waiting for {what} on {pilot.app.screen!r}: {shown}")
