@@ -32,8 +32,9 @@ names another node, and a PULL or MORE for another node, is not ours to
 answer. Answers travel at bulk priority, whatever they carry, so the urgent
 reserve and the normal share stay with the node's own records; those a
 member's allowance pays for (members.py), in the catch-up band above it
-(budget.py). Only what goes on air is paid (`send_paid`): an answer the
-budget holds back waits, its asker's account untouched. Repairs ride
+(budget.py). Only what goes on air is paid (`send_paid`): an answer an
+allowance pays for waits while the budget holds it back; one only an account
+pays for is dropped then, the account kept for the asker's next ask. Repairs ride
 in the engine's send queue with tag "repair", so a copy heard before they
 are due cancels them, like relays.
 """

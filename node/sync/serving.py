@@ -7,7 +7,8 @@ a cursor in bootstrap order (bootstrap.py). We plan one answer per puller
 and partition (at most `MAX_ANSWERS`, the newest replace the oldest) and send
 it packet by packet while the puller's credit (credit.py) or, for a member
 with a believed ticket, its allowance (members.py, at most `pull_batch`
-packets a pull) and our budget allow (only what goes on air is paid). Each packet carries `after`, the id of
+packets a pull) and our budget allow (only what goes on air is paid: answers.py
+`send_paid`). Each packet carries `after`, the id of
 the record before its first one, so the puller can tell a lost packet from a
 gap; the last packet of a partition says so. The partition orders are built
 in slices and kept current (orders.py), so a packet costs a bisection.
@@ -79,7 +80,9 @@ class Serving:
         """Answer due pulls, one packet at a time, each sent and paid by `pay(emit,
         puller, msg, tag, batch)`: the puller's credit, or for a member with a
         checked ticket its allowance while `batch` (at most `pull_batch` packets
-        a pull); an answer our budget holds back waits, from where it stopped.
+        a pull). An answer the allowance pays for and our budget holds back
+        waits, from where it stopped; one only credit pays for is dropped then
+        (the puller pulls again, its credit kept).
         `busy`: this poll already did a slice of start-up work, so the orders
         wait for the next one."""
         keep = []

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from . import messages as m
 from . import riblt
 from .budget import BULK
-from .credit import CREDIT, HELD
+from .credit import HELD
 from .ports import SyncConfig
 from .relays import Peer, short
 
@@ -164,12 +164,13 @@ class SketchPlan:
             per = min(full, self.sketch_first) if start == 0 else full
             msg = m.Sketch(my_count, start, self.sketch.encode(start, per))
             if asker is None:
-                paid: str | None = CREDIT if emit(msg, "sketch", BULK) else HELD
+                sent = emit(msg, "sketch", BULK)  # our own sketch, on our own air
             else:
                 paid = pay(emit, asker, msg, "sketch")
-            if paid is None:
-                break  # the MORE paid for no more than this: it may ask again
-            if paid == HELD:
+                if paid is None:
+                    break  # the MORE paid for no more than this: it may ask again
+                sent = paid != HELD
+            if not sent:
                 self.sketch_due = (now, start)
                 return
             if start == 0:
