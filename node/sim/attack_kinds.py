@@ -41,7 +41,7 @@ class Ctx:
     fresh_keys: Callable[[int], list[bytes]]  # n signed hellos + needs from new keys
     adj: dict[int, list[int]] = field(default_factory=dict)  # who hears whom
     # an honest member's stolen key, signing: (bytes) -> (short id, signature)
-    stolen: tk.Signer | None = None
+    stolen: Signer | None = None
     turn: int = 0
     pending: list[bytes] = field(default_factory=list)
     queued: list[Packet] = field(default_factory=list)  # packets it will send next

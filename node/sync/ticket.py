@@ -85,7 +85,6 @@ class Allowances:
         self.rate = rate
         self.cap = cap
         self._ok: OrderedDict[int, _Allowance] = OrderedDict()
-        self._keys: OrderedDict[bytes, _Bucket] = OrderedDict()  # author short id -> bucket
         self._bad: OrderedDict[tuple[int, bytes], None] = OrderedDict()
 
     def __len__(self) -> int:
@@ -104,12 +103,10 @@ class Allowances:
             while len(self._bad) > MAX_BAD:
                 self._bad.popitem(last=False)
             return acc is not None and acc.until > now
-        bucket = self._keys.pop(ticket[:4], None) or _Bucket(self.cap, now)
-        self._keys[ticket[:4]] = bucket
-        while len(self._keys) > MAX_ALLOWED:
-            self._keys.popitem(last=False)  # the least recently checked key
-        self._ok.pop(who, None)
         mine = [n for n, a in self._ok.items() if a.ticket[:4] == ticket[:4]]
+        bucket = self._ok[mine[-1]].bucket if mine else _Bucket(self.cap, now)
+        self._ok.pop(who, None)
+        mine = [n for n in mine if n != who]
         for n in mine[:max(0, len(mine) - PER_KEY + 1)]:
             del self._ok[n]  # that key's least recently checked numbers make room
         self._ok[who] = _Allowance(bucket, now + HOLD, ticket)

@@ -117,4 +117,3 @@ def test_a_strangers_hello_is_carried_on_by_one_of_those_who_heard_it() -> None:
     eng.receive(m.encode(m.Records((hello,)), tag), RxMeta(sender=2, snr=snr[2]),
                 mesh.now + 0.1)
     assert rid(hello) not in eng.sends
-

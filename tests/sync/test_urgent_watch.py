@@ -81,4 +81,3 @@ def test_a_site_only_a_mast_joins_sends_its_urgent_record_again_if_nobody_was_he
     assert w.due(20.0, set(), crowd=False) == []
     w.watch(b"h" * 8, 3, 0.0)  # someone else's: it came, so it went out
     assert w.due(20.0, set(), crowd=False) == []
-
