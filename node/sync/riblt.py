@@ -17,6 +17,12 @@ difference; if not, the receiver asks for the next symbols. One broadcast
 serves every neighbour at once, whatever each one's difference is.
 
 Symbols on the wire are 13 bytes: 8 id-sum, 4 checksum-sum, 1 count.
+
+A stream is only decodable if every symbol codes the same set, but a node's set
+moves while its stream is read (records arrive, some from the very listener
+decoding it). So `freeze` marks the set a stream starts from, and the changes
+made since are kept (at most `JOURNAL_MAX`): `encode_frozen` gives later
+symbols of the frozen set by taking them back out.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 
 MASK64 = (1 << 64) - 1
 SYMBOL_BYTES = 13
+JOURNAL_MAX = 64  # changes kept since `freeze`; one more and the frozen set is gone
 _MUL = 0x9E3779B97F4A7C15
 
 
@@ -80,6 +87,7 @@ class Sketch:
         self.n = 0
         self._pending: list[int] = []
         self._add_all(list(ids))
+        self._journal: list[tuple[int, int]] | None = None  # changes since `freeze`
 
     @property
     def ids(self) -> list[int]:
@@ -103,9 +111,40 @@ class Sketch:
             self._checks[i] ^= c
             self._counts[i] += sign
         self.n += sign
+        journal = self._journal
+        if journal is not None:
+            if len(journal) < JOURNAL_MAX:
+                journal.append((x, sign))
+            else:
+                self._journal = None
+
+    def freeze(self) -> None:
+        """Mark the set as it is now: `encode_frozen` codes it until the next
+        `freeze`, or until more than JOURNAL_MAX changes were made since."""
+        self.settle()
+        self._journal = []
+
+    def encode_frozen(self, start: int, count: int) -> bytes | None:
+        """Symbols [start, start + count) of the set as it was at `freeze`, in
+        wire form; None if it is gone."""
+        journal = self._journal
+        if journal is None:
+            return None
+        end = min(start + count, self.size)
+        ids, checks = self._ids[start:end], self._checks[start:end]
+        counts = self._counts[start:end]
+        for x, sign in journal:  # each change taken back out where it was coded in
+            c = checksum(x)
+            for i in indices(x, end):
+                if i >= start:
+                    ids[i - start] ^= x
+                    checks[i - start] ^= c
+                    counts[i - start] -= sign
+        return _wire(ids, checks, counts)
 
     def defer(self, xs: Iterable[int]) -> None:
         """Add these ids, coding them in when the symbols are first read."""
+        self._journal = None  # (start-up only: nothing was frozen to keep)
         before = len(self._pending)
         self._pending.extend(xs)
         self.n += len(self._pending) - before
@@ -153,13 +192,18 @@ class Sketch:
 
     def encode(self, start: int, count: int) -> bytes:
         """Symbols [start, start + count) in wire form."""
-        out = bytearray()
         self.settle()
-        for i in range(start, min(start + count, self.size)):
-            out += self._ids[i].to_bytes(8, "big")
-            out += self._checks[i].to_bytes(4, "big")
-            out.append(self._counts[i] % 256)
-        return bytes(out)
+        end = min(start + count, self.size)
+        return _wire(self._ids[start:end], self._checks[start:end], self._counts[start:end])
+
+
+def _wire(ids: list[int], checks: list[int], counts: list[int]) -> bytes:
+    out = bytearray()
+    for x, c, k in zip(ids, checks, counts):
+        out += x.to_bytes(8, "big")
+        out += c.to_bytes(4, "big")
+        out.append(k % 256)
+    return bytes(out)
 
 
 def parse_symbols(data: bytes) -> list[Symbol]:

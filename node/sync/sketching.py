@@ -52,6 +52,7 @@ class SketchPlan:
         # When our set (count, symbol 0 ids) was last sketched from index 0, and by
         # whom (None: by us).
         self.served: tuple[float, int, int, int | None] = (-1e9, -1, 0, None)
+        self.frozen = (-1e9, 0)  # when our last stream from index 0 began, and its count
         # Whether a neighbour's last digest still differs from our set (inflight.py);
         # the neighbours whose digests prompted the sketch we plan, each with its
         # name for pacing.py (None: not paced).
@@ -134,6 +135,22 @@ class SketchPlan:
             self.sketch_asker = sender
             self.sketch_burst = max(1, min(4, msg.start // (2 * SYMBOLS_PER_PACKET)))
 
+    def _symbols(self, start: int, per: int, my_count: int, now: float) -> m.Sketch:
+        """Our symbols from `start`: a stream from index 0 freezes our set, and the
+        symbols asked for after it code that set (riblt.py `freeze`), so they
+        still continue it when records arrived meanwhile. Found on saturation,
+        seed 4: two groups joined by weak links each held records the other
+        lacked; every repair one side got changed its set in the middle of the
+        other's stream, no stream decoded, and 59 records never crossed."""
+        if start == 0:
+            self.sketch.freeze()
+            self.frozen = (now, my_count)
+        elif now - self.frozen[0] < STREAM_TTL:
+            symbols = self.sketch.encode_frozen(start, per)
+            if symbols is not None:
+                return m.Sketch(self.frozen[1], start, symbols)
+        return m.Sketch(my_count, start, self.sketch.encode(start, per))
+
     def _poll_sketch(self, emit: Emit, now: float, my_count: int,
                      pay: Callable[[Emit, int, m.Message, str], str | None]) -> None:
         if self.sketch_due is None or self.sketch_due[0] > now:
@@ -162,7 +179,7 @@ class SketchPlan:
             if start >= self.sketch.size:
                 break
             per = min(full, self.sketch_first) if start == 0 else full
-            msg = m.Sketch(my_count, start, self.sketch.encode(start, per))
+            msg = self._symbols(start, per, my_count, now)
             if asker is None:
                 sent = emit(msg, "sketch", BULK)  # our own sketch, on our own air
             else:

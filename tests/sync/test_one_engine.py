@@ -202,6 +202,30 @@ def test_a_more_request_gets_the_next_symbols() -> None:
     assert sent_after(mesh, before, "sketch") == []
 
 
+def test_symbols_asked_after_our_set_moved_continue_the_stream_we_began() -> None:
+    """Records reached us between the first packet of our sketch and a MORE for the
+    next symbols (on saturation, the repairs a listener sent us while it decoded
+    our stream): the answer still codes the set we began with, and says its
+    count, so the listener's stream stays one set and decodes."""
+    mesh, ledger = lone(history=30)
+    tag = ledger.network[:2]
+    engine = mesh.engines[0]
+    mesh.run_for(HOUR)
+    began = {int.from_bytes(i, "big") for i in engine.infos}
+    _sketch_once(mesh, tag)
+    mesh.need(0, "bread for the shelter")
+    mesh.need(0, "water filters")
+    mesh.run_for(30.0)
+    assert len(engine.infos) == len(began) + 2
+    before = len(mesh.sent)
+    mesh.inject(0, m.encode(m.pad_to(m.More(0, 16), 228, tag), tag), sender=98)
+    mesh.run_for(30.0)
+    sketches = sent_after(mesh, before, "sketch")
+    assert sketches and isinstance(sketches[0], m.Sketch) and sketches[0].start == 16
+    assert sketches[0].count == len(began)
+    assert sketches[0].symbols == riblt.Sketch(engine.cfg.sketch_size, began).encode(16, 16)
+
+
 def test_a_more_for_a_sketch_we_did_not_send_is_dropped() -> None:
     """Finding (more-flood: 3,051 s of attacker air cost honest nodes 1,067 s):
     a padded MORE naming a node for symbols past index 0 of a sketch it never

@@ -189,3 +189,33 @@ def test_deferred_ids_give_the_same_symbols_as_added_ones() -> None:
     assert lazy.encode(0, 256) == eager.encode(0, 256)
     assert (lazy.ids, lazy.checks, lazy.counts) == (eager.ids, eager.checks, eager.counts)
     assert riblt.Sketch(256, xs).encode(0, 256) == eager.encode(0, 256)
+
+
+def test_a_frozen_stream_goes_on_coding_the_set_it_began_with() -> None:
+    """A stream began from index 0 (`freeze`), then the set moved (ids added and
+    removed, some of them those of the frozen set): the symbols asked for later
+    still code the frozen set, so the stream decodes; past JOURNAL_MAX changes
+    the frozen set is gone (None), never a mix of the two."""
+    rng = random.Random(7)
+    frozen = {rng.getrandbits(64) | 1 for _ in range(300)}
+    live = riblt.Sketch(1024, frozen)
+    live.freeze()
+    for x in sorted(frozen)[:5]:
+        live.add(x, -1)
+    for _ in range(20):
+        live.add(rng.getrandbits(64) | 1)
+    assert live.encode(16, 16) != riblt.Sketch(1024, frozen).encode(16, 16)
+    assert live.encode_frozen(16, 16) == riblt.Sketch(1024, frozen).encode(16, 16)
+    # A listener that lacks 40 of the frozen set decodes them from the frozen stream.
+    local = riblt.Sketch(1024, set(sorted(frozen)[40:]))
+    have: list[riblt.Symbol] = []
+    while not (result := riblt.decode(have, 0, local)).complete or not have:
+        chunk = live.encode_frozen(len(have), 16)
+        assert chunk is not None
+        have += riblt.parse_symbols(chunk)
+    assert result.theirs == set(sorted(frozen)[:40])
+    for _ in range(riblt.JOURNAL_MAX):
+        live.add(rng.getrandbits(64) | 1)
+    assert live.encode_frozen(16, 16) is None
+    live.freeze()  # a new stream: the set as it is now
+    assert live.encode_frozen(0, 16) == live.encode(0, 16)
