@@ -42,6 +42,8 @@ class Ctx:
     adj: dict[int, list[int]] = field(default_factory=dict)  # who hears whom
     # an honest member's stolen key, signing: (bytes) -> (short id, signature)
     stolen: Signer | None = None
+    # the victim's set as its last digest says it: (count, fingerprint)
+    victim_set: Callable[[], tuple[int, int]] = lambda: (0, 0)
     turn: int = 0
     pending: list[bytes] = field(default_factory=list)
     queued: list[Packet] = field(default_factory=list)  # packets it will send next
@@ -169,6 +171,18 @@ def junk_digest(ctx: Ctx) -> Packet:
     return m.encode(m.Digest(ctx.rng.randrange(1, 40), ctx.rng.getrandbits(64)), ctx.tag), src
 
 
+def lying_lists(ctx: Ctx) -> Packet:
+    """Digests in the attacker's own number that agree with the victim's set (so
+    its listeners count it a neighbour syncing with them) and name every honest
+    node as its neighbour, choosing none as a relay: its listeners would take it
+    as the one multipoint relay that covers everything, choose no other, and
+    the relays they would have chosen would stand down."""
+    count, fingerprint = ctx.victim_set()
+    everyone = tuple(sorted({n & 0xFFFF for n in ctx.adj if n != ctx.attacker}))
+    return m.encode(m.Digest(count, fingerprint, False, everyone[: m.MAX_NEIGHBOURS], True, ()),
+                    ctx.tag), ctx.attacker
+
+
 def echo_copies(ctx: Ctx, payload: bytes, sender: int) -> list[Packet]:
     """An echo of a RECORDS packet heard: copies claiming to come from the nodes
     around the sender (one and two hops away), so that the sender's neighbours
@@ -197,6 +211,7 @@ PERIODIC: dict[str, Callable[[Ctx], Packet | None]] = {
     "nonmember-flood": nonmember_flood,
     "junk-digest": junk_digest,
     "stolen-pull": stolen_pull,
+    "lying-lists": lying_lists,
 }
 ALL = [*PERIODIC, "echo"]
 

@@ -115,6 +115,8 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
                  lambda n: fresh_key_records(sim, n),
                  {n: sim.world.topology.neighbors(n) for n in range(sim.world.topology.n)},
                  _stolen_key(sim, attacker, victim) if attack == "stolen-pull" else None)
+    victim_engine = sim.nodes[victim].engine
+    ctx.victim_set = lambda: (victim_engine.count, victim_engine.fingerprint)
     polls: list[float] = [0.0]
     for n, node in sim.nodes.items():
         if n != attacker:
