@@ -23,6 +23,7 @@ reader can see which. This module turns a scenario into
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -59,7 +60,8 @@ def sync_config(sc: Scenario, protocol: str, network_tag: bytes) -> SyncConfig:
     preset = sc.preset
     cap = sc.duty_cycle_pct or 10.0
     cfg = SyncConfig(network_tag=network_tag,
-                     airtime=lambda n: time_on_air(frame_bytes(n), preset),
+                     airtime=functools.lru_cache(maxsize=512)(
+                         lambda n: time_on_air(frame_bytes(n), preset)),
                      budget_s_per_hour=3600.0 * cap / 100.0 * budget_share(sc, protocol))
     hops = hop_limit(sc)
     cfg.max_scope = hops

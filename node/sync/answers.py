@@ -114,7 +114,7 @@ class Answers(DigestAnswers):
             if not isinstance(msg, m.Pull):
                 self.took_up(sender, now)  # (a sketch of ours, decoded or not)
             return
-        listeners = max(1, len(eng.hood.neighbours(now)))
+        listeners = max(1, eng.hood.heard_directly(now))
         self.credits.earn(sender, air / listeners, now)
 
     def _may_ask(self, sketcher: int, now: float) -> bool:

@@ -129,6 +129,11 @@ class Neighbourhood:
     def neighbours(self, now: float) -> list[int]:
         return sorted(n for n, p in self.peers.items() if now - p.last_direct < self.ttl)
 
+    def heard_directly(self, now: float) -> int:
+        """How many peers we heard directly lately (`len(neighbours(now))`)."""
+        ttl = self.ttl
+        return sum(1 for p in self.peers.values() if now - p.last_direct < ttl)
+
     def degree(self, now: float) -> int:
         """How many ledger peers we heard directly lately (`known` ones)."""
         return sum(1 for p in self.peers.values()
