@@ -57,64 +57,26 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TypeVar
 
-from ..ledger import codec
-from ..ledger.wire import DecodeError
 from . import messages as m
 from .budget import NORMAL
-from .orders import HLC_MAX
-from .ports import (
-    CLASS_BOARD,
-    CLASS_COMMITMENTS,
-    CLASS_MEMBERSHIP,
-    CLASS_OF_KIND,
-    SyncConfig,
-)
+from .ports import CLASS_BOARD, SyncConfig
 from .relays import Peer
-from .serving import NO_ID, PARTS, Serving
+from .serving import PARTS, Serving
+from .streams import EXHAUSTED, STALE, Stream, class_start
 from .ticket import HOLD
 
-EXHAUSTED = 1000  # a stream's `silent` once its responder said the partition ended
 SWITCH = 3  # unanswered pulls in a row before the partition moves to another responder
 DOUBT_S = 3600.0  # a responder whose answer brought nothing new is not pulled from for this long
 UNPAID_S = 600.0  # a responder whose credit paid for no pull gets no stream for this long
 MAX_DOUBTED = 64
 RECENT = 1024
 HELD = 1e18  # the due time of a stream waiting for its responder's probe
-STALE = 2  # answers in a row with nothing new that end a responder's streams
 PAD_AFTER = 2  # unanswered ticketed pulls in a row before a pull pays for its answer again
 TICKET_EVERY = 1800.0  # seconds between our tickets to one responder (it believes one an hour)
 Emit = Callable[[m.Message, str, int], bool]
 V = TypeVar("V")
-
-
-def class_start(cls: int) -> bytes:
-    """A cursor before every record of class `cls` (1 or 2: newest first)."""
-    return bytes([cls]) + HLC_MAX.to_bytes(6, "big") + NO_ID
-
-
-def order(cursor: bytes) -> tuple[int, int, bytes]:
-    """Bootstrap order: class ascending, then newest first (membership: oldest
-    first), then id."""
-    hlc = int.from_bytes(cursor[1:7], "big")
-    return cursor[0], hlc if cursor[0] == CLASS_MEMBERSHIP else -hlc, cursor[7:]
-
-
-@dataclass
-class Stream:
-    responder: int
-    cursor: bytes = b""
-    due: float = 0.0
-    silent: int = 0  # pulls in a row that brought nothing: the partition is exhausted
-    stale: int = 0  # answers in a row that brought no record new to us
-    pulled: bool = False  # a pull went out (only then do we say we are bootstrapping)
-    counted: bool | None = None  # our last (plain) pull's answer counted as stale yet
-    since: bool = False  # catching up what came lately (module doc): class by class
-    known: int = 0  # answers in a row, in order, that brought nothing new
-    got: int = 0  # packets heard in answer to our last pull
-    batch: int = 1  # packets our last pull asked for (the batch ends with the last)
 
 
 class Bootstrap(Serving):
@@ -229,32 +191,7 @@ class Bootstrap(Serving):
             for other in self.streams.values():
                 if other.responder == sender and other.due >= HELD:
                     other.due = now + self.rng.uniform(0.2, 2.0)
-        # Pull again after the batch's last packet (`pull_batch` for a plain pull,
-        # one for a padded one) or when the rest is slow to come (a responder paces
-        # a batch by its budget's minute: a re-pull after each packet cut batches
-        # short, 0.8 pulls per answer packet on late-joiner-2000).
-        stream.got += 1
-        lost = msg.after != (stream.cursor[7:] if stream.cursor else NO_ID)
-        ended = lost or msg.end or stream.got >= stream.batch
-        stream.due = now + (self.cfg.pull_gap if ended else self.cfg.pull_timeout)
-        if stream.silent < EXHAUSTED:
-            stream.silent = 0
-        if lost:
-            return  # a packet before this one was lost: re-pull from our cursor
-        try:
-            parsed = codec.parse(msg.records[-1])
-        except DecodeError:
-            return
-        cls = CLASS_OF_KIND[parsed.kind]
-        stream.cursor = bytes([cls]) + parsed.hlc.to_bytes(6, "big") + rids[-1]
-        stream.known = 0 if new else stream.known + 1
-        if msg.end or (stream.since and stream.known >= STALE and cls >= CLASS_COMMITMENTS):
-            stream.silent = EXHAUSTED
-        elif stream.since and stream.known >= STALE:
-            # Reached what we hold in this class (answers in a row with nothing new:
-            # one alone may be our own side's records, interleaved with theirs).
-            stream.cursor = class_start(cls + 1)
-            stream.known = stream.stale = 0
+        stream.advance(msg, rids[-1], new, now, self.cfg.pull_gap, self.cfg.pull_timeout)
 
     def pulling_from(self, node: int) -> bool:
         """Is `node` the responder of one of our streams?"""

@@ -10,6 +10,7 @@ from meshaid.node.ledger import codec
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import bootstrap as bs
 from meshaid.node.sync import messages as m
+from meshaid.node.sync import streams as st
 from meshaid.node.sync.engine import record_id
 from meshaid.node.sync.ports import CLASS_BOARD, CLASS_COMMITMENTS, CLASS_OF_KIND, RxMeta
 
@@ -35,7 +36,7 @@ def test_a_node_behind_after_a_split_pulls_the_newest_records_first() -> None:
              if s.node == 1 and s.out.tag == "pull"]
     assert pulls, "far behind: it pulls"
     assert all(isinstance(p, m.Pull) and p.cursor[:1] != b"\x00" and p.cursor for p in pulls)
-    assert pulls[0].cursor == bs.class_start(CLASS_BOARD)
+    assert pulls[0].cursor == st.class_start(CLASS_BOARD)
     assert not mesh.engines[1].boot.doubted
     mesh.assert_converged()
 
@@ -71,22 +72,22 @@ def test_a_since_stream_moves_on_a_class_when_an_answer_brings_nothing_new() -> 
     ledger = Ledger(3, seed=2, history=12)
     boot = bs.Bootstrap(ledger.config(), random.Random(1), 1)
     boot.confirmed.add(7)
-    boot.streams[0] = bs.Stream(7, bs.class_start(CLASS_BOARD), since=True)
+    boot.streams[0] = st.Stream(7, st.class_start(CLASS_BOARD), since=True)
     def first(cls: int) -> bytes:
         return next(raw for raw in ledger.history if record_id(raw)[0] % bs.PARTS == 0
                     and CLASS_OF_KIND[codec.parse(raw).kind] == cls)
 
     for cls, raw in ((CLASS_BOARD, first(CLASS_BOARD)),
                      (CLASS_COMMITMENTS, first(CLASS_COMMITMENTS))):
-        answer = m.Records((raw,), relay=False, after=bs.NO_ID)
+        answer = m.Records((raw,), relay=False, after=st.NO_ID)
         boot.answer(answer, [record_id(raw)], 7, 10.0 * cls, [False])
         # One answer with nothing new may be our own side's records: go on.
         assert boot.streams[0].cursor[7:] == record_id(raw) and boot.streams[0].silent == 0
         again = m.Records((raw,), relay=False, after=record_id(raw))
         boot.answer(again, [record_id(raw)], 7, 10.0 * cls + 5.0, [False])
         if cls == CLASS_BOARD:
-            assert boot.streams[0].cursor == bs.class_start(CLASS_COMMITMENTS)
-    assert boot.streams[0].silent >= bs.EXHAUSTED  # reached what it holds: done
+            assert boot.streams[0].cursor == st.class_start(CLASS_COMMITMENTS)
+    assert boot.streams[0].silent >= st.EXHAUSTED  # reached what it holds: done
 
 
 def test_a_doubted_responders_partition_goes_on_from_its_cursor() -> None:
@@ -102,7 +103,7 @@ def test_a_doubted_responders_partition_goes_on_from_its_cursor() -> None:
     ledger = Ledger(3, seed=2, history=12)
     boot = bs.Bootstrap(ledger.config(), random.Random(1), 1)
     deep = bytes([CLASS_COMMITMENTS]) + bytes(6) + bytes(8)
-    boot.streams[0] = bs.Stream(7, deep, since=True)
+    boot.streams[0] = st.Stream(7, deep, since=True)
     boot.retracted(7, 100.0)  # its own digest no longer shows it ahead: doubted
     assert boot.doubts(7, 100.0) and 0 not in boot.streams
     peers = {8: Peer(count=500, fingerprint=1, last=99.0, last_direct=99.0, packets=5)}

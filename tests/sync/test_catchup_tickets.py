@@ -9,11 +9,12 @@ import random
 from meshaid.node.ledger import identity
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import ticket as tk
-from meshaid.node.sync.bootstrap import PAD_AFTER, Bootstrap, Stream
+from meshaid.node.sync.bootstrap import PAD_AFTER, Bootstrap
 from meshaid.node.sync.engine import record_id
 from meshaid.node.sync.ports import SyncConfig
 from meshaid.node.sync.relays import Peer
 from meshaid.node.sync.serving import NO_ID, PARTS
+from meshaid.node.sync.streams import Stream
 
 from .harness import HOUR, Ledger, Mesh, Radio, clone
 
