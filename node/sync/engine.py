@@ -326,7 +326,10 @@ class Engine(Inbox):
         if self.hood.far_scope(now, self.cfg.max_scope) > 0:
             self.beacons_unanswered = 0  # our digests travel through the router already
         else:
-            self._emit(out, m.Digest(self.count, self.fingerprint, self.boot.active),
+            # (Our far relays ride along: none, since we hear no far peer. Nodes that
+            # hear us only through the router then know we need no record at hop 1.)
+            self._emit(out, m.Digest(self.count, self.fingerprint, self.boot.active,
+                                     far_relays=()),
                        "beacon", NORMAL, now, hop_limit=1)
             self.beacons_unanswered += 1
         wait = BEACON_S * 2 ** min(max(0, self.beacons_unanswered - 1), BEACON_BACKOFF)
@@ -382,9 +385,9 @@ class Engine(Inbox):
                               and now - self.last_digest > self.cfg.announce_every):
             self.last_digest = now
             crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
-            listed, nbrs, relays = self.hood.announcement(now, crowd)
-            emit(m.Digest(self.count, self.fingerprint, self.boot.active, nbrs, listed, relays),
-                 "digest", NORMAL)
+            listed, nbrs, relays, far = self.hood.announcement(now, crowd)
+            emit(m.Digest(self.count, self.fingerprint, self.boot.active, nbrs, listed, relays,
+                          far), "digest", NORMAL)
         self._beacon(out, now)
         self._rechecks(now)
         # Fresh records first: under load, reconciliation waits for the budget left.

@@ -24,6 +24,7 @@ MIN_RECORD = 66
 MAX_RECORD = 200
 CURSOR_LEN = 15
 MAX_NEIGHBOURS = 96  # a full digest still fits 228 bytes; a list this long may be partial
+MAX_FAR_RELAYS = 4  # far relays a digest names
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class Digest:
     neighbours: tuple[int, ...] = ()  # 16-bit ids of the ledger peers it hears directly
     has_neighbours: bool = False  # the list is present (it may be empty)
     relays: tuple[int, ...] = ()  # the neighbours it chose to relay its records (a subset)
+    # far relays: the far peers (heard only through radio-only relays) it chose to
+    # send records at hop 1 for it; None: not said (relays.py, "Far relays")
+    far_relays: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,11 @@ def encode(msg: Message, tag: bytes) -> bytes:
         case Digest():
             w.u8(VERSION << 4 | DIGEST).raw(tag).varint(msg.count, 5)
             listed = msg.has_neighbours or bool(msg.neighbours)
-            w.fixed(msg.fingerprint, 8).u8((1 if msg.boot else 0) | (2 if listed else 0))
+            far = msg.far_relays
+            if far is not None and len(far) > MAX_FAR_RELAYS:
+                raise ValueError(f"at most {MAX_FAR_RELAYS} far relays")
+            w.fixed(msg.fingerprint, 8).u8((1 if msg.boot else 0) | (2 if listed else 0)
+                                           | (4 if far is not None else 0))
             if listed:
                 w.u8(len(msg.neighbours))
                 for nid in msg.neighbours:
@@ -113,6 +121,10 @@ def encode(msg: Message, tag: bytes) -> bytes:
                     if nid in msg.relays:
                         bits |= 1 << i
                 w.raw(bits.to_bytes((len(msg.neighbours) + 7) // 8, "little"))
+            if far is not None:
+                w.u8(len(far))
+                for nid in far:
+                    w.fixed(nid, 2)
         case Sketch():
             w.u8(VERSION << 4 | SKETCH).raw(tag).varint(msg.count, 5).fixed(msg.start, 2)
             w.raw(msg.symbols)
@@ -179,7 +191,7 @@ def decode(payload: bytes) -> Message:
         count = rd.varint("count", 5)
         fingerprint = rd.fixed(8, "fingerprint")
         flags = rd.u8("flags")
-        if flags & ~3:
+        if flags & ~7:
             raise DecodeError("out-of-range", "reserved digest flags")
         neighbours: tuple[int, ...] = ()
         relays: tuple[int, ...] = ()
@@ -192,7 +204,14 @@ def decode(payload: bytes) -> Message:
             if bits >> n:
                 raise DecodeError("out-of-range", "relay bitmap names no neighbour")
             relays = tuple(nid for i, nid in enumerate(neighbours) if bits >> i & 1)
-        msg = Digest(count, fingerprint, bool(flags & 1), neighbours, bool(flags & 2), relays)
+        far: tuple[int, ...] | None = None
+        if flags & 4:
+            n = rd.u8("far relay count")
+            if n > MAX_FAR_RELAYS:
+                raise DecodeError("out-of-range", f"{n} far relays, at most {MAX_FAR_RELAYS}")
+            far = tuple(rd.fixed(2, "far relay") for _ in range(n))
+        msg = Digest(count, fingerprint, bool(flags & 1), neighbours, bool(flags & 2), relays,
+                     far)
     elif kind == SKETCH:
         count = rd.varint("count", 5)
         start = rd.fixed(2, "start")

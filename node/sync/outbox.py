@@ -67,6 +67,7 @@ class _Send:
     covered: set[int] | None = None  # neighbours known to have it (None: unknown)
     waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
     carried: bool = False  # a relay of a packet the radios relay on anyway (hops left)
+    far: bool = False  # a far relay's send: at our far scope, whatever copies are heard
     cover: dict[int, int] = field(default_factory=dict)  # a recheck: copies heard from
     # nodes listing each neighbour waited for (urgent.py COVERED_BY: then it has it)
 

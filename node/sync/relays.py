@@ -19,6 +19,12 @@ list names none of the chosen relays, is not followed (`orphaned`: it was made
 from older lists, or on a link that is not there); and we announce, choose
 relays from and count as our crowd only peers heard syncing with us (`known`),
 not numbers heard only in what costs nothing to say in a far node's name.
+
+Far peers (heard only through radio-only relays: a firmware router on a mast)
+get records through those relays, at hop 1. Each node names in its digests the
+few far peers it wants to send records at hop 1 for it (`far_choice`); only
+those, and everyone while some far peer has not said, relay at hop 1
+(`far_duty`; PROTOCOL.md §7, "Far relays").
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unhe
 REANNOUNCE_MIN_S = 600.0
 CROWD_REANNOUNCE_S = 3600.0  # in a crowd, a changed list goes out at most this often
 FAR_RECHECK_S = 60.0  # far_scope is recomputed at most this often
+FAR_RELAYS = 4  # far peers a node chooses to send records at hop 1 for it (far_choice)
 MAX_PEERS = 96  # peers remembered (the least recently heard go first)
 SNR_TOLERANCE_DB = 4.0  # a packet this far from a neighbour's usual SNR is not its
 # (or three times the neighbour's usual deviation, on a link that fades)
@@ -54,6 +61,7 @@ class Peer:
     digest_at: float = -1e9  # when its last plausible digest (count, fingerprint) was heard
     far_hops: int = 0  # the hops it was then heard at
     active: bool = False  # heard directly (plausibly) with our set or with records
+    far_relays: frozenset[int] | None = None  # the far relays it chose (None: not said)
 
 
 def short(node: int) -> int:
@@ -68,7 +76,8 @@ class Neighbourhood:
         self.use_relays = use_relays
         self.peers: dict[int, Peer] = {}
         self.last_announce = -1e9
-        self.announced: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+        self.announced: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None] = (
+            (), (), None)
         self._far = 0  # far_scope's last answer, and when
         self._far_at = -1e9
         self._far_nodes: set[int] = set()
@@ -125,6 +134,8 @@ class Neighbourhood:
             self._far_at = -1e9  # links changed: far_scope looks again
             peer.neighbours = frozenset(digest.neighbours) if full else None
             peer.relays = frozenset(digest.relays)
+        if digest.far_relays is not None:
+            peer.far_relays = frozenset(digest.far_relays)
 
     def neighbours(self, now: float) -> list[int]:
         return sorted(n for n, p in self.peers.items() if now - p.last_direct < self.ttl)
@@ -198,6 +209,42 @@ class Neighbourhood:
             beyond = {nid for nid, _hops in far} - reached
             self._far_nodes = {n for n in self.peers if short(n) in beyond}
         return min(most, self._far)
+
+    def far_choice(self, now: float) -> tuple[int, ...] | None:
+        """Our far relays, for our digest (None: we hear no far peer, nothing to
+        say): the `FAR_RELAYS` far peers heard most often among those that may
+        carry records of others to us, those whose lists name ledger neighbours of
+        their own. A far peer with none (a lone house behind a mast) has only its
+        own records to give, and its pushes go at its far scope anyway; one whose
+        list we have not heard is not chosen either (a lone house chosen relayed
+        every record at hop 1 and spent its budget on them: on town-40 its own
+        records then never left it). None chosen, we say so (): a far peer that
+        has not said whom it chose is sent records at hop 1 all the same."""
+        self.far_scope(now, 0)
+        if not self._far_nodes:
+            return None
+        me = short(self.node)
+        able = [n for n in self._far_nodes
+                if (lists := self.peers[n].neighbours) is not None and lists - {me}]
+        best = sorted(able, key=lambda n: (-self.peers[n].packets, short(n)))
+        return tuple(sorted(short(n) for n in best[:FAR_RELAYS]))
+
+    def far_choosers(self, now: float) -> bool:
+        """Whether some far peer chose us among its far relays."""
+        self.far_scope(now, 0)
+        me = short(self.node)
+        return any(me in (self.peers[n].far_relays or ()) for n in self._far_nodes)
+
+    def far_duty(self, now: float) -> bool:
+        """Whether records we relay must go at our far scope: some far peer chose us
+        among its far relays, or has not said whom it chose."""
+        self.far_scope(now, 0)
+        me = short(self.node)
+        for n in self._far_nodes:
+            chosen = self.peers[n].far_relays
+            if chosen is None or me in chosen:
+                return True
+        return False
 
     def is_far(self, node: int, now: float) -> bool:
         """Whether `node` is a ledger peer only radio-only relays reach (`far_scope`)."""
@@ -326,23 +373,26 @@ class Neighbourhood:
             left -= reach[best]
         return tuple(sorted(chosen))
 
-    def announcement(self, now: float,
-                     crowd: bool = False) -> tuple[bool, tuple[int, ...], tuple[int, ...]]:
-        """(listed, neighbours, relays) for our next digest: lists go out when they
-        changed (at most every 10 minutes) and every `announce_every`. In a `crowd`
+    def announcement(self, now: float, crowd: bool = False
+                     ) -> tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
+        """(listed, neighbours, relays, far relays) for our next digest: lists go
+        out when they changed (at most every 10 minutes) and every `announce_every`.
+        In a `crowd`
         (whose members relay by gossip, not by lists) a list is long and changes
         with every list learned: it goes out when the neighbours changed, at most
         hourly."""
         current = tuple(short(n) for n in self.known(now))[: m.MAX_NEIGHBOURS]
         chosen = tuple(r for r in self.choose_relays(now) if r in current)
+        far = self.far_choice(now)
         since = now - self.last_announce
         if crowd:
-            changed = current != self.announced[0] and since > CROWD_REANNOUNCE_S
+            changed = (current, far) != (self.announced[0], self.announced[2]) \
+                and since > CROWD_REANNOUNCE_S
         else:
-            changed = (current, chosen) != self.announced and since > REANNOUNCE_MIN_S
+            changed = (current, chosen, far) != self.announced and since > REANNOUNCE_MIN_S
         listed = since > self.announce_every or changed
         if not listed:
-            return False, (), ()
+            return False, (), (), None
         self.last_announce = now
-        self.announced = (current, chosen)
-        return True, current, chosen
+        self.announced = (current, chosen, far)
+        return True, current, chosen, far

@@ -44,6 +44,8 @@ def cases() -> list[tuple[str, m.Message]]:
         ("pull with a member's ticket", m.Pull(0x0A0B0C0D, 0, 3, b"", 0, ticket)),
         ("request with a member's ticket", m.Request((ids[1],), 0x12345678, ticket=ticket)),
         ("more with a member's ticket", m.More(0x12345678, 32, ticket=ticket)),
+        ("digest with far relays", m.Digest(9, 0x0F0E0D0C0B0A0908, False, (0x0102,), True,
+                                            (0x0102,), (0x3344, 0x5566))),
     ]
 
 

@@ -150,7 +150,7 @@ def test_a_crowd_member_announces_its_long_list_when_its_neighbours_change_hourl
     for n in range(2, 22):
         for k in range(2):
             hood.heard(n, 0, t + k).active = True  # (heard syncing with us: engine.py)
-    listed, nbrs, _ = hood.announcement(10.0, crowd=True)
+    listed, nbrs, _relays, _far = hood.announcement(10.0, crowd=True)
     assert listed and len(nbrs) == 20
     # Each neighbour's list arrives (a clique): our relay choice shrinks to nothing.
     everyone = tuple(sorted(range(1, 22)))

@@ -235,7 +235,7 @@ def test_reserved_records_flag_bits_are_rejected(flags: int) -> None:
     assert err.value.reason == "out-of-range"
 
 
-@pytest.mark.parametrize("flags", [4, 8, 16, 32, 64, 128, 0xFC, 0xFF])
+@pytest.mark.parametrize("flags", [8, 16, 32, 64, 128, 0xF8, 0xFF])
 def test_reserved_digest_flag_bits_are_rejected(flags: int) -> None:
     good = bytearray(m.encode(m.Digest(3, 42, True, (1, 2), True, (2,)), TAG))
     flag_at = m.HEADER + 1 + 8  # varint(3) is one byte
@@ -363,3 +363,26 @@ def test_tickets_in_requests_and_mores_are_strict() -> None:
         m.encode(m.More(5, m.MAX_INDEX + 1), tag)
     with pytest.raises(ValueError):
         m.encode(m.Request((b"\x07" * 8,), None, ticket=ticket), tag)
+
+
+@pytest.mark.parametrize("far", [(), (0x0102,), (1, 2, 3, 4)])
+def test_a_digest_carries_its_far_relays_with_or_without_a_list(far: tuple[int, ...]) -> None:
+    for digest in (m.Digest(5, 77, False, far_relays=far),
+                   m.Digest(5, 77, False, (9,), True, (9,), far)):
+        assert m.decode(m.encode(digest, TAG)) == digest
+    said_nothing = m.Digest(5, 77)
+    assert m.decode(m.encode(said_nothing, TAG)).far_relays is None  # not (): nothing said
+
+
+def test_more_far_relays_than_a_digest_holds_are_refused_both_ways() -> None:
+    with pytest.raises(ValueError):
+        m.encode(m.Digest(5, 77, far_relays=(1, 2, 3, 4, 5)), TAG)
+    good = m.encode(m.Digest(5, 77, far_relays=(1, 2, 3, 4)), TAG)
+    count_at = m.HEADER + 1 + 8 + 1
+    bad = good[:count_at] + bytes([5]) + good[count_at + 1:] + bytes(2)
+    with pytest.raises(DecodeError) as err:
+        m.decode(bad)
+    assert err.value.reason == "out-of-range"
+    with pytest.raises(DecodeError) as err:
+        m.decode(good[:-1])
+    assert err.value.reason == "truncated"

@@ -1,0 +1,84 @@
+"""Far relays: who sends records at hop 1 for the ledger nodes behind a firmware
+router (relays.py `far_choice`, inbox.py `_plan_relay`). Every relay of a node
+hearing far peers went at hop 1, and the masts and the client radios around
+carried each again: on town-40 about ten hop-1 relays a record. Now a node
+chooses, among its far peers with ledger neighbours of their own, a few to
+send records at hop 1 for it; they do, the others relay at hop 0."""
+
+from __future__ import annotations
+
+from meshaid.node.ledger import records as r
+from meshaid.node.sync import messages as m
+from meshaid.node.sync.ports import RxMeta
+from meshaid.node.sync.relays import Neighbourhood, short
+
+from .meshes import lone
+
+FAR = 0x0777  # a ledger node heard only through a router
+
+
+def _hood(far: dict[int, tuple[int, ...] | None]) -> Neighbourhood:
+    """Node 1 hearing each of `far` twice through a router, with the neighbour
+    list each announced (None: never heard)."""
+    hood = Neighbourhood(1, ttl=4 * 3600.0, announce_every=3 * 3600.0, use_relays=True)
+    for t in (10.0, 20.0):
+        for node, lists in far.items():
+            peer = hood.heard(node, 1, t)
+            if lists is not None:
+                hood.learn(peer, m.Digest(5, 0, False, lists, True, ()))
+    return hood
+
+
+def test_a_node_chooses_far_peers_that_have_ledger_neighbours_of_their_own() -> None:
+    hood = _hood({0x100: (0x200, 0x201), 0x101: (), 0x102: None})
+    # 0x101 is a lone house (only its own records to give: its pushes go far anyway),
+    # 0x102's list was never heard: neither is chosen.
+    assert hood.far_choice(30.0) == (0x100,)
+    assert _hood({0x101: ()}).far_choice(30.0) == ()  # said: chose none
+    assert _hood({}).far_choice(30.0) is None  # no far peer: nothing to say
+
+
+def test_who_must_relay_at_hop_one() -> None:
+    def duty(said: tuple[int, ...] | None) -> tuple[bool, bool]:
+        hood = _hood({FAR: (0x200,)})
+        if said is not None:
+            hood.learn(hood.peers[FAR], m.Digest(5, 0, far_relays=said))
+        return hood.far_duty(30.0), hood.far_choosers(30.0)
+
+    assert duty((short(1), 0x300)) == (True, True)  # chosen
+    assert duty(()) == (False, False)  # it chose nobody: our relays go at hop 0
+    assert duty((0x300,)) == (False, False)  # it chose another
+    assert duty(None) == (True, False)  # it has not said: at hop 1, as before
+
+
+def _forwards(said: tuple[int, ...], neighbours: tuple[int, ...] = (2,)) -> list[int]:
+    """Node 0 hears a far peer (through a router) that chose `said` as its far
+    relays, and `neighbours` directly (each hearing only node 0), then gets a
+    new record from neighbour 2: the hop limits of its relays of it."""
+    mesh, ledger = lone(seed=5)
+    eng = mesh.engines[0]
+    tag = eng.cfg.network_tag
+    for _ in range(2):  # (a number heard once is not counted: made up, likely)
+        digest = m.Digest(eng.count, eng.fingerprint, False, (0x0555,), True, (), said)
+        eng.receive(m.encode(digest, tag), RxMeta(sender=FAR, hops=1), mesh.now)
+        for n in neighbours:
+            mine = m.Digest(eng.count, eng.fingerprint, False, (0,), True, ())
+            eng.receive(m.encode(mine, tag), RxMeta(sender=n, snr=5.0), mesh.now)
+        mesh.run_for(5.0)
+    before = len(mesh.sent)
+    raw = ledger.sign(1, r.Need(1, "copper pipe, 15 mm", 10, 4, 1))
+    eng.receive(m.encode(m.Records((raw,)), tag), RxMeta(sender=2, snr=5.0), mesh.now)
+    mesh.run_for(60.0)
+    return [s.out.hop_limit for s in mesh.sent[before:] if s.out.tag == "forward"]
+
+
+def test_a_chosen_far_relay_sends_each_record_at_hop_one_whatever_its_lists_say() -> None:
+    # Its only neighbour sent the record: by the lists nobody needs a relay of it.
+    assert _forwards((short(0),)) == [1]
+
+
+def test_a_node_no_far_peer_chose_relays_at_hop_zero() -> None:
+    # Neighbour 3 does not hear neighbour 2: the record is relayed, at hop 0 (it
+    # went at hop 1, for the far peer, which the router carried to it again).
+    assert _forwards((), neighbours=(2, 3)) == [0]
+    assert _forwards((0x0999,), neighbours=(2, 3)) == [0]
