@@ -160,18 +160,19 @@ class Inbox(Outbox):
             # a steward), a few an hour; their other records stay where they landed.
             self.stats.suppressed += 1
             return
-        # Far relays (relays.py `far_choice`): our relays go at our far scope only
-        # while some far peer needs them there. If one chose us, each record new to
-        # us from our side (heard at hop 0) goes there once, soon, whatever the
-        # lists say and whatever copies we hear: the router carries it to that
-        # side. (One heard through a router came from there: not sent back.)
-        hop0 = meta.hop_limit > 0 or urgent or not self.hood.far_duty(now)
+        # Far relays (relays.py `far_choice`): if a far peer chose us, each record
+        # new to us from our side (heard at hop 0) goes at our far scope once, soon,
+        # whatever the lists say and whatever copies we hear: the router carries it
+        # to that side. (One heard through a router came from there: not sent back.)
         if not urgent and meta.hops == 0 and self.hood.far_choosers(now):
             lo, hi = self.cfg.urgent_window
             self._schedule(rid, _Send(now + self.rng.uniform(lo, hi),
                                       self._priority(info, fresh=True), 1, 1, "forward",
                                       far=True))
             return
+        # Otherwise our relay goes at our far scope only while a far peer needs it
+        # there (it chose us, or has not said whom it chose); an urgent one always.
+        far = urgent or self.hood.far_duty(now)
         known = self.plausible  # a spoofed sender's neighbour list says nothing
         degree = self.hood.degree(now)
         fanout = self.cfg.relay_fanout * (2 if urgent else 1)
@@ -210,8 +211,7 @@ class Inbox(Outbox):
         suppress = (1 if not info.trusted else self.cfg.forward_suppress
                     if crowd or not urgent else self.cfg.urgent_suppress)
         self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), suppress, 1,
-                                  "forward", covered, carried=meta.hop_limit > 0
-                                  or (hop0 and not urgent)))
+                                  "forward", covered, carried=meta.hop_limit > 0 or not far))
 
     def _heard(self, rid: bytes, sender: int, now: float) -> None:
         """Someone else sent `rid`: count the copy and what it covered."""

@@ -377,10 +377,9 @@ class Neighbourhood:
                      ) -> tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
         """(listed, neighbours, relays, far relays) for our next digest: lists go
         out when they changed (at most every 10 minutes) and every `announce_every`.
-        In a `crowd`
-        (whose members relay by gossip, not by lists) a list is long and changes
-        with every list learned: it goes out when the neighbours changed, at most
-        hourly."""
+        In a `crowd` (whose members relay by gossip, not by lists) a list is long
+        and changes with every list learned: it goes out when the neighbours or our
+        far relays changed, at most hourly."""
         current = tuple(short(n) for n in self.known(now))[: m.MAX_NEIGHBOURS]
         chosen = tuple(r for r in self.choose_relays(now) if r in current)
         far = self.far_choice(now)
