@@ -144,7 +144,7 @@ class Engine(Inbox):
     @property
     def scope(self) -> int:
         """The hop limit of our packets: 0, unless a ledger peer is heard only through
-        radio-only relays (relays.py, `far_scope`): it needs our packets, answers
+        radio-only relays (farpeers.py, `far_scope`): it needs our packets, answers
         included, to travel as far."""
         return self.hood.far_scope(self.last_time, self.cfg.max_scope)
 

@@ -160,7 +160,7 @@ class Inbox(Outbox):
             # a steward), a few an hour; their other records stay where they landed.
             self.stats.suppressed += 1
             return
-        # Far relays (relays.py `far_choice`): if a far peer chose us, each record
+        # Far relays (farpeers.py `far_choice`): if a far peer chose us, each record
         # new to us from our side (heard at hop 0) goes at our far scope once, soon,
         # whatever the lists say and whatever copies we hear: the router carries it
         # to that side. (One heard through a router came from there: not sent back.)

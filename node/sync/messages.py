@@ -45,7 +45,7 @@ class Digest:
     has_neighbours: bool = False  # the list is present (it may be empty)
     relays: tuple[int, ...] = ()  # the neighbours it chose to relay its records (a subset)
     # far relays: the far peers (heard only through radio-only relays) it chose to
-    # send records at hop 1 for it; None: not said (relays.py, "Far relays")
+    # send records at hop 1 for it; None: not said (farpeers.py, "Far relays")
     far_relays: tuple[int, ...] | None = None
 
 

@@ -222,7 +222,7 @@ class Outbox:
               records: tuple[bytes, ...] = (), far: bool | None = None,
               hop_limit: int | None = None) -> bool:
         """Put `msg` on air if the budget allows, at `hop_limit` if given, else at
-        our far scope (relays.py) if it may serve a peer only radio-only relays
+        our far scope (farpeers.py) if it may serve a peer only radio-only relays
         reach (`far`; when None, judged by the message: `_serves_far`), else at
         hop 0; at hop 1 if we hear no ledger peer at all (a probe)."""
         payload = m.encode(msg, self.cfg.network_tag)

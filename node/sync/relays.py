@@ -20,11 +20,8 @@ from older lists, or on a link that is not there); and we announce, choose
 relays from and count as our crowd only peers heard syncing with us (`known`),
 not numbers heard only in what costs nothing to say in a far node's name.
 
-Far peers (heard only through radio-only relays: a firmware router on a mast)
-get records through those relays, at hop 1. Each node names in its digests the
-few far peers it wants to send records at hop 1 for it (`far_choice`); only
-those, and everyone while some far peer has not said, relay at hop 1
-(`far_duty`; PROTOCOL.md §7, "Far relays").
+Who we hear only through radio-only relays, and who sends records to them at
+hop 1, is farpeers.py's (`FarPeers`, a part of `Neighbourhood`).
 """
 
 from __future__ import annotations
@@ -32,12 +29,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import messages as m
+from .farpeers import FarPeers, short
 
 NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unheard
 REANNOUNCE_MIN_S = 600.0
 CROWD_REANNOUNCE_S = 3600.0  # in a crowd, a changed list goes out at most this often
-FAR_RECHECK_S = 60.0  # far_scope is recomputed at most this often
-FAR_RELAYS = 4  # far peers a node chooses to send records at hop 1 for it (far_choice)
 MAX_PEERS = 96  # peers remembered (the least recently heard go first)
 SNR_TOLERANCE_DB = 4.0  # a packet this far from a neighbour's usual SNR is not its
 # (or three times the neighbour's usual deviation, on a link that fades)
@@ -64,11 +60,7 @@ class Peer:
     far_relays: frozenset[int] | None = None  # the far relays it chose (None: not said)
 
 
-def short(node: int) -> int:
-    return node & 0xFFFF
-
-
-class Neighbourhood:
+class Neighbourhood(FarPeers):
     def __init__(self, node: int, ttl: float, announce_every: float, use_relays: bool) -> None:
         self.node = node
         self.ttl = ttl
@@ -168,93 +160,6 @@ class Neighbourhood:
 
     def has_direct_peer(self, now: float) -> bool:
         return any(now - p.last_direct < self.ttl for p in self.peers.values())
-
-    def far_scope(self, now: float, most: int) -> int:
-        """The hop limit our packets need (at most `most`): the hops of the farthest
-        ledger peer heard lately only through radio-only relays (a firmware router
-        on a mast) that our own relays cannot reach: by the neighbour lists heard
-        (direct peers' and far peers' alike, taken as links both ways), no chain of
-        ledger links leads from us to it. A node three ledger hops away, heard
-        because a router or a client radio carried its packet, is reached by our
-        relays: sending at hop 1 for it would make the firmware relay every packet
-        of the mesh. Numbers heard once do not count. Computed at most once a
-        minute."""
-        if now - self._far_at < FAR_RECHECK_S and now >= self._far_at:
-            return min(most, self._far)
-        self._far_at = now
-        far = [(short(n), p.far_hops) for n, p in self.peers.items()
-               if p.packets >= 2 and now - p.last_far < self.ttl
-               and now - p.last_direct >= self.ttl]
-        self._far = 0
-        self._far_nodes = set()
-        if far:
-            links: dict[int, set[int]] = {}
-            me = short(self.node)
-            for n, p in self.peers.items():
-                if now - p.last_direct < self.ttl:
-                    links.setdefault(me, set()).add(short(n))
-                    links.setdefault(short(n), set()).add(me)
-                if p.neighbours is not None and now - p.last < self.ttl:
-                    for x in p.neighbours:
-                        links.setdefault(short(n), set()).add(x)
-                        links.setdefault(x, set()).add(short(n))
-            reached = {me}
-            stack = [me]
-            while stack:
-                for y in links.get(stack.pop(), ()):
-                    if y not in reached:
-                        reached.add(y)
-                        stack.append(y)
-            self._far = max((hops for nid, hops in far if nid not in reached), default=0)
-            beyond = {nid for nid, _hops in far} - reached
-            self._far_nodes = {n for n in self.peers if short(n) in beyond}
-        return min(most, self._far)
-
-    def far_choice(self, now: float) -> tuple[int, ...] | None:
-        """Our far relays, for our digest (None: we hear no far peer, nothing to
-        say): the `FAR_RELAYS` far peers heard most often among those that may
-        carry records of others to us, those whose lists name ledger neighbours of
-        their own. A far peer with none (a lone house behind a mast) has only its
-        own records to give, and its pushes go at its far scope anyway; one whose
-        list we have not heard is not chosen either (a lone house chosen relayed
-        every record at hop 1 and spent its budget on them: on town-40 its own
-        records then never left it). None chosen, we say so (): a far peer that
-        has not said whom it chose is sent records at hop 1 all the same."""
-        self.far_scope(now, 0)
-        if not self._far_nodes:
-            return None
-        me = short(self.node)
-        able = [n for n in self._far_nodes
-                if (lists := self.peers[n].neighbours) is not None and lists - {me}]
-        best = sorted(able, key=lambda n: (-self.peers[n].packets, short(n)))
-        return tuple(sorted(short(n) for n in best[:FAR_RELAYS]))
-
-    def far_choosers(self, now: float) -> bool:
-        """Whether some far peer chose us among its far relays."""
-        self.far_scope(now, 0)
-        me = short(self.node)
-        return any(me in (self.peers[n].far_relays or ()) for n in self._far_nodes)
-
-    def far_duty(self, now: float) -> bool:
-        """Whether records we relay must go at our far scope: some far peer chose us
-        among its far relays, or has not said whom it chose."""
-        self.far_scope(now, 0)
-        me = short(self.node)
-        for n in self._far_nodes:
-            chosen = self.peers[n].far_relays
-            if chosen is None or me in chosen:
-                return True
-        return False
-
-    def is_far(self, node: int, now: float) -> bool:
-        """Whether `node` is a ledger peer only radio-only relays reach (`far_scope`)."""
-        self.far_scope(now, 0)
-        return node in self._far_nodes
-
-    def is_far_peer(self, peer: Peer, now: float) -> bool:
-        """`is_far` for a peer's entry."""
-        self.far_scope(now, 0)
-        return any(self.peers.get(n) is peer for n in self._far_nodes)
 
     def denied(self, sender: int, now: float) -> set[int]:
         """The 16-bit ids `sender`'s list names that deny the link: neighbours of

@@ -1,5 +1,5 @@
 """Far relays: who sends records at hop 1 for the ledger nodes behind a firmware
-router (relays.py `far_choice`, inbox.py `_plan_relay`). Every relay of a node
+router (farpeers.py `far_choice`, inbox.py `_plan_relay`). Every relay of a node
 hearing far peers went at hop 1, and the masts and the client radios around
 carried each again: on town-40 about ten hop-1 relays a record. Now a node
 chooses, among its far peers with ledger neighbours of their own, a few to

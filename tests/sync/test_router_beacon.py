@@ -4,7 +4,7 @@ heard the other (town-40 at seed 1 delivered 85 %: three houses behind the
 mast never got the town's records). A node the radio says has a router in
 direct range now sends its digest at hop 1 every quarter hour or so while no
 ledger peer is known behind one; the far side learns of it and sends through
-the router (relays.py `far_scope`)."""
+the router (farpeers.py `far_scope`)."""
 
 from __future__ import annotations
 
