@@ -13,9 +13,8 @@ too, and client radios would relay every packet.
 Relays of records are many, and each at hop 1 is carried again by the router
 and the client radios around it. So each node names in its digests the few
 far peers it wants to send records at hop 1 for it (`far_choice`); those
-send each record from their side once at hop 1 (`far_choosers`), and the
-others relay at hop 0 unless some far peer has not said whom it chose
-(`far_duty`; PROTOCOL.md §7, "Far relays").
+send each record from their side once at hop 1, and the others relay at
+hop 0 unless some far peer has not said whom it chose (`far_duty`; PROTOCOL.md §7, "Far relays").
 """
 
 from __future__ import annotations
@@ -103,22 +102,18 @@ class FarPeers:
         best = sorted(able, key=lambda n: (-self.peers[n].packets, short(n)))
         return tuple(sorted(short(n) for n in best[:FAR_RELAYS]))
 
-    def far_choosers(self, now: float) -> bool:
-        """Whether some far peer chose us among its far relays."""
+    def far_duty(self, now: float) -> tuple[bool, bool]:
+        """What far peers ask of our relays: (some far peer chose us among its far
+        relays, some far peer has not said whom it chose). Either way our relays
+        go at our far scope (inbox.py `_plan_relay`)."""
         self.far_scope(now, 0)
         me = short(self.node)
-        return any(me in (self.peers[n].far_relays or ()) for n in self._far_nodes)
-
-    def far_duty(self, now: float) -> bool:
-        """Whether records we relay must go at our far scope: some far peer chose us
-        among its far relays, or has not said whom it chose."""
-        self.far_scope(now, 0)
-        me = short(self.node)
+        chosen = unsaid = False
         for n in self._far_nodes:
-            chosen = self.peers[n].far_relays
-            if chosen is None or me in chosen:
-                return True
-        return False
+            theirs = self.peers[n].far_relays
+            unsaid = unsaid or theirs is None
+            chosen = chosen or (theirs is not None and me in theirs)
+        return chosen, unsaid
 
     def is_far(self, node: int, now: float) -> bool:
         """Whether `node` is a ledger peer only radio-only relays reach (`far_scope`)."""

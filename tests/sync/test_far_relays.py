@@ -43,12 +43,13 @@ def test_who_must_relay_at_hop_one() -> None:
         hood = _hood({FAR: (0x200,)})
         if said is not None:
             hood.learn(hood.peers[FAR], m.Digest(5, 0, far_relays=said))
-        return hood.far_duty(30.0), hood.far_choosers(30.0)
+        return hood.far_duty(30.0)  # (chose us, has not said)
 
-    assert duty((short(1), 0x300)) == (True, True)  # chosen
+    assert duty((short(1), 0x300)) == (True, False)  # chosen
     assert duty(()) == (False, False)  # it chose nobody: our relays go at hop 0
     assert duty((0x300,)) == (False, False)  # it chose another
-    assert duty(None) == (True, False)  # it has not said: at hop 1, as before
+    assert duty(None) == (False, True)  # it has not said: at hop 1, as before
+    assert _hood({}).far_duty(30.0) == (False, False)  # no far peer at all
 
 
 def _forwards(said: tuple[int, ...], neighbours: tuple[int, ...] = (2,)) -> list[int]:
