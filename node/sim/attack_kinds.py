@@ -23,7 +23,8 @@ from ..sync import ticket as tk
 from ..sync.engine import record_id
 from ..sync.ports import CLASS_BOARD, CLASS_MEMBERSHIP, CLASS_OF_KIND
 
-Packet = tuple[bytes, int]  # payload, the sender it claims
+# payload, the sender it claims[, the relays the header claims it went through]
+Packet = tuple[bytes, int] | tuple[bytes, int, int]
 Signer = tk.Signer
 
 
@@ -183,6 +184,22 @@ def lying_lists(ctx: Ctx) -> Packet:
                     ctx.tag), ctx.attacker
 
 
+def far_claims(ctx: Ctx) -> Packet:
+    """Digests in made-up numbers whose headers claim three relays (hop_start 3,
+    hop limit 0: nobody relays them on), each number twice (a number heard once
+    does not count), agreeing with the victim's set, naming no neighbour and
+    not saying whom they chose as far relays: its listeners would take them
+    as ledger peers behind radio-only relays and send every record and digest
+    at hop 3 for them, for the firmware of every radio around to carry."""
+    if ctx.queued:
+        return ctx.queued.pop()
+    count, fingerprint = ctx.victim_set()
+    src = ctx.rng.getrandbits(31) | 0x40000000
+    pkt = (m.encode(m.Digest(count, fingerprint, False, (), True, ()), ctx.tag), src, 3)
+    ctx.queued.append(pkt)
+    return pkt
+
+
 def echo_copies(ctx: Ctx, payload: bytes, sender: int) -> list[Packet]:
     """An echo of a RECORDS packet heard: copies claiming to come from the nodes
     around the sender (one and two hops away), so that the sender's neighbours
@@ -212,6 +229,7 @@ PERIODIC: dict[str, Callable[[Ctx], Packet | None]] = {
     "junk-digest": junk_digest,
     "stolen-pull": stolen_pull,
     "lying-lists": lying_lists,
+    "far-claims": far_claims,
 }
 ALL = [*PERIODIC, "echo"]
 

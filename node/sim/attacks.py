@@ -123,8 +123,9 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
             node.engine.poll = _timed(node.engine.poll, polls)
     used = [0.0]
 
-    def send(payload: bytes, src: int) -> None:
-        if sim.mesh.send(attacker, payload, hop_limit=0, tag="attack", src=src):
+    def send(payload: bytes, src: int, hops: int = 0) -> None:
+        if sim.mesh.send(attacker, payload, hop_limit=0, tag="attack", src=src,
+                         hop_start=hops):
             used[0] += sim.mesh.payload_airtime(len(payload))
 
     if attacked and attack in ak.PERIODIC:
@@ -146,9 +147,9 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
         def hear_all(n: int, payload: Any, meta: Any) -> None:
             now = sim.events.now
             if n == attacker and now >= size.start_s:
-                for copy, src in ak.echo_copies(ctx, payload, meta.from_node):
+                for copy in ak.echo_copies(ctx, payload, meta.from_node):
                     if used[0] < duty_pct / 100.0 * (now - size.start_s + 60.0):
-                        send(copy, src)
+                        send(*copy)
             inner(n, payload, meta)
 
         sim.mesh.on_receive = hear_all

@@ -207,7 +207,8 @@ class Mesh(Flooding):
                            self.preset)
 
     def send(self, node: int, payload: Any, *, hop_limit: int = 3, to: int = BROADCAST,
-             tag: str = "", pid: int | None = None, src: int | None = None) -> bool:
+             tag: str = "", pid: int | None = None, src: int | None = None,
+             hop_start: int | None = None) -> bool:
         """Queue ``payload`` (bytes) from ``node``; False if refused (counted by reason).
 
         Refused when the node is down, the payload exceeds 233 bytes or the frame
@@ -215,6 +216,9 @@ class Mesh(Flooding):
         duty cycle is exhausted, or the TX queue is full. ``pid``: the packet id
         (the client's, as the firmware keeps it; default: a random one). ``src``:
         the sender the packet claims (an attacker's spoof; default: ``node``).
+        ``hop_start``: the hop count the header claims it started with (an
+        attacker's spoof: receivers read ``hop_start - hop_limit`` relays it went
+        through; default: ``hop_limit``, the truth).
         """
         if not 0 <= hop_limit <= HOP_MAX:
             raise ValueError(f"hop_limit must be 0..{HOP_MAX}")
@@ -235,7 +239,8 @@ class Mesh(Flooding):
         if pid is None:
             pid = self.rng.getrandbits(32) or 1
         origin = node if src is None else src
-        pkt = Packet(pid, origin, to, hop_limit, hop_limit, payload, tag, fl,
+        start = hop_limit if hop_start is None else max(hop_limit, min(HOP_MAX, hop_start))
+        pkt = Packet(pid, origin, to, start, hop_limit, payload, tag, fl,
                      time_on_air(fl, self.preset), True)
         nd.remember((origin, pid), hop_limit, self.history_len)
         return self._enqueue(nd, pkt)

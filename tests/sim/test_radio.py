@@ -29,6 +29,17 @@ def test_chain_reaches_exactly_hop_limit_plus_one(hop_limit: int) -> None:
     assert mesh.stats.relays == hop_limit
 
 
+def test_a_spoofed_header_claims_relays_it_never_went_through() -> None:
+    """An attacker's header (attacks.py `far-claims`): hop start 3 and hop limit 0,
+    so its neighbours read three relays and nobody relays it on."""
+    mesh, rec = make(line(4))
+    assert mesh.send(1, b"far away", hop_limit=0, hop_start=3, src=0x40000001)
+    mesh.events.run_until(60)
+    assert rec.nodes() == {0, 2} and mesh.stats.relays == 0
+    for _node, _payload, meta in rec.got:
+        assert meta.from_node == 0x40000001 and meta.hop_start == 3 and meta.hops_away == 3
+
+
 def test_three_hop_chain_with_default_hop_limit() -> None:
     mesh, rec = make(line(4))
     mesh.send(0, b"x")
