@@ -214,10 +214,11 @@ class SyncLedger:
         ).fetchall() if bytes(rid) not in superseded]
 
     def member_count(self) -> int:
-        """Keys admitted (revoked ones included): a change means a ticket that
-        failed may check out now (node/sync/members.py)."""
+        """Keys admitted (revoked ones included) plus keys revoked: a change means
+        a ticket that failed may check out now, or one that held may not
+        (node/sync/members.py)."""
         self._load_members()
-        return len(self._members)
+        return len(self._members) + sum(1 for t in self._members.values() if t is not None)
 
     def member_signed(self, short: bytes, message: bytes, signature: bytes) -> bool:
         """Whether an admitted, unrevoked member whose key has short id `short`

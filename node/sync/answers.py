@@ -81,6 +81,8 @@ class Answers(DigestAnswers):
         self.recon.degree = lambda: engine.hood.degree(engine.clock)
         self.recon.far_peer = lambda peer: engine.hood.is_far_peer(peer, engine.last_time)
         self.recon.far_node = lambda node: engine.hood.is_far(node, engine.last_time)
+        self.recon.reach_peer = lambda peer: engine.hood.reaches_peer(peer, engine.last_time)
+        self.recon.reach_node = lambda node: engine.hood.reach(node, engine.last_time) > 0
         self.boot = Bootstrap(cfg, engine.rng, engine.node)
         # An account holds at most what one full-size request can pay for, twice.
         self.unvouched: dict[int, None] = {}  # sketchers whose last sketch was unlike their digest
@@ -191,7 +193,8 @@ class Answers(DigestAnswers):
         else:
             return False
         lo, hi = eng.cfg.repair_window
-        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), thin, band)
+        eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), thin, band,
+                            eng.hood.reach(who, now))
         return True
 
     def pay_asked(self, emit: Emit, who: int, msg: m.Message, tag: str) -> str | None:
@@ -264,10 +267,14 @@ class Answers(DigestAnswers):
         unbelieved: two towns joined by one stopped reconciling (two-towns)."""
         eng = self.eng
         peer = eng.hood.peers.get(sender)
-        if not eng.plausible or peer is None or peer.count <= 0 or peer.hops or peer.snr is None \
+        if not eng.plausible or peer is None or peer.count <= 0 \
                 or abs(msg.count - eng.count) > eng.cfg.boot_gap \
-                or len(msg.symbols) < riblt.SYMBOL_BYTES \
-                or eng.hood.degree(eng.clock) > 2 * eng.cfg.relay_fanout:
+                or len(msg.symbols) < riblt.SYMBOL_BYTES:
+            return
+        if peer.hops:
+            if not eng.hood.is_far(sender, eng.clock):
+                return
+        elif peer.snr is None or eng.hood.degree(eng.clock) > 2 * eng.cfg.relay_fanout:
             return  # (in a crowd, where digests are many, it waits for one)
         first = riblt.parse_symbols(msg.symbols[:riblt.SYMBOL_BYTES])[0]
         if first.count % 256 == msg.count % 256:

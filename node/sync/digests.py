@@ -53,9 +53,10 @@ class DigestAnswers:
             # Not the neighbour's signal: its count claims nothing (no bootstrap, no
             # quiet Trickle), but a difference within reach is worth one sketch (as
             # from any node number heard once; one per neighbourhood and `settle`).
+            # (its claim, not the neighbour's: checked again when the sketch is due)
             if abs(msg.count - eng.count) <= cfg.boot_gap and not msg.boot and (
-                    msg.count, msg.fingerprint) != (eng.count, eng.fingerprint):
-                # (its claim, not the neighbour's: checked again when the sketch is due)
+                    msg.count, msg.fingerprint) != (eng.count, eng.fingerprint) \
+                    and not self._known_set(msg, sender, now):
                 self._mismatch(msg, now, Peer(count=msg.count, fingerprint=msg.fingerprint),
                                STRANGERS)
             return
@@ -111,7 +112,26 @@ class DigestAnswers:
             return
         if lacks is None and self._lacks_one(msg, sender, now):
             return
-        self._mismatch(msg, now, peer, self.prompter(sender, now))
+        key = self.prompter(sender, now)
+        if key == STRANGERS and self._known_set(msg, sender, now):
+            return
+        self._mismatch(msg, now, peer, key)
+
+    def _known_set(self, msg: m.Digest, sender: int, now: float) -> bool:
+        """Whether a stranger's digest (pacing.py STRANGERS) claims the very set a
+        known neighbour's own last digest did (relays.py `is_known`): that
+        difference is the neighbour's, met when its digest came, and the copy says
+        nothing new. Digests in made-up numbers copying a neighbour's set cost
+        every listener a sketch (far-claims at 0.1 % duty: three times the
+        attacker's air)."""
+        hood = self.eng.hood
+        claim = (msg.count, msg.fingerprint)
+        for n, p in hood.peers.items():
+            if n != sender and (p.count, p.fingerprint) == claim and now - p.digest_at < hood.ttl \
+                    and hood.is_known(n, now):
+                self.eng.stats.dropped["known-set"] += 1
+                return True
+        return False
 
     def _lacks_one(self, msg: m.Digest, sender: int, now: float) -> bool:
         """A digest that is ours less exactly one record we hold (its count one

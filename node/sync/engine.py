@@ -131,6 +131,8 @@ class Engine(Inbox):
         self.plausible = True  # the packet being handled looked like its claimed sender
         self.voice = 0  # whose account the packet being handled pays into (receive)
         self.routers_near = 0  # firmware routers in direct range, as the radio reports
+        self.proof_sent = -1e9  # when our membership proof last went in a digest (outbox.py)
+        self.proof_first = -1e9  # when it first did
         self.next_beacon: float | None = None
         self.beacons_unanswered = 0  # beacons sent since a ledger peer behind relays was known
         # Our admitted member key, if this node has one (ticket.py): it signs the
@@ -294,6 +296,7 @@ class Engine(Inbox):
             case m.Digest():
                 if self.plausible:
                     self.hood.learn(peer, msg)
+                    self.answers.members.prove(meta.sender, peer, msg.ticket, now)
                 self.answers.on_digest(msg, meta.sender, peer, now)
             case m.Sketch():
                 self.answers.on_sketch(msg, meta.sender, now, payer=who)

@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 
 FAR_RECHECK_S = 60.0  # far_scope is recomputed at most this often
 FAR_RELAYS = 4  # far peers a node chooses to send records at hop 1 for it (far_choice)
+FAR_RAISE_S = 3600.0  # a far peer heard at more hops counts at them only after this long
+# at the fewer
+FAR_PER_KEY = 2  # far peers counted in the numbers one member key proves (a stolen key)
+PROOF_EVERY_S = 1800.0  # our membership proof rides on a digest sent beyond hop 0 this often,
+PROOF_SOON_S = 300.0  # or this often while we hear far voices that showed none (unproven_at),
+PROOF_NEW_S = 1800.0  # and for this long after the first
 
 
 def short(node: int) -> int:
@@ -41,6 +47,8 @@ class FarPeers:
     _far: int  # far_scope's last answer, and when
     _far_at: float
     _far_nodes: set[int]
+    _unproven_far: set[int]  # candidates that showed no proof, not reached by our relays
+    unproven_at: float  # when far_scope last found candidates for far peers with no proof
 
     def far_scope(self, now: float, most: int) -> int:
         """The hop limit our packets need (at most `most`): the hops of the farthest
@@ -55,12 +63,11 @@ class FarPeers:
         if now - self._far_at < FAR_RECHECK_S and now >= self._far_at:
             return min(most, self._far)
         self._far_at = now
-        far = [(short(n), p.far_hops) for n, p in self.peers.items()
-               if p.packets >= 2 and now - p.last_far < self.ttl
-               and now - p.last_direct >= self.ttl]
+        far, unproven = self._far_candidates(now)
         self._far = 0
         self._far_nodes = set()
-        if far:
+        self._unproven_far = set()
+        if far or unproven:
             links: dict[int, set[int]] = {}
             me = short(self.node)
             for n, p in self.peers.items():
@@ -81,7 +88,49 @@ class FarPeers:
             self._far = max((hops for nid, hops in far if nid not in reached), default=0)
             beyond = {nid for nid, _hops in far} - reached
             self._far_nodes = {n for n in self.peers if short(n) in beyond}
+            if unproven - reached:
+                self.unproven_at = now  # they may lack ours too: it goes soon (outbox.py)
+                self._unproven_far = {n for n in self.peers if short(n) in unproven - reached}
         return min(most, self._far)
+
+    def _far_candidates(self, now: float) -> tuple[list[tuple[int, int]], set[int]]:
+        """The candidates for far peers, heard more than once and lately only
+        through relays: (short id, hops) of those that showed a member's proof
+        lately, and the short ids of those that did not. A made-up number cannot
+        show one: anyone with the channel key could otherwise claim far peers in
+        made-up numbers, in headers claiming three relays, and have every
+        listener send every packet at hop 3 for every radio around to carry (51
+        times the attacker's air at 0.1 % duty on the bench mesh). At most
+        FAR_PER_KEY numbers a key proves count, the most recently heard."""
+        ttl = self.ttl
+        heard = sorted(((p.last_far, n, p) for n, p in self.peers.items()
+                        if p.packets >= 2 and now - p.last_far < ttl
+                        and now - p.last_direct >= ttl), reverse=True)
+        per_key: dict[bytes, int] = {}
+        far, unproven = [], set()
+        for _at, n, p in heard:
+            if now - p.proven >= ttl:
+                unproven.add(short(n))
+                continue
+            key = p.proof[:4]
+            per_key[key] = per_key.get(key, 0) + 1
+            if per_key[key] <= FAR_PER_KEY:
+                far.append((short(n), p.far_hops))
+        return far, unproven
+
+    def proven(self, peer: Peer, proof: bytes, now: float) -> None:
+        """`peer` showed (or still holds) a checked membership proof `proof`."""
+        if now - peer.proven >= self.ttl or proof != peer.proof:
+            self._far_at = -1e9  # a far peer may have come: far_scope looks again
+        peer.proof = proof
+        peer.proven = now
+
+    def disproven(self, peer: Peer) -> None:
+        """`peer`'s proof no longer holds (its key was revoked)."""
+        if peer.proof:
+            self._far_at = -1e9
+        peer.proof = b""
+        peer.proven = -1e9
 
     def far_choice(self, now: float) -> tuple[int, ...] | None:
         """Our far relays, for our digest (None: we hear no far peer, nothing to
@@ -119,6 +168,22 @@ class FarPeers:
         """Whether `node` is a ledger peer only radio-only relays reach (`far_scope`)."""
         self.far_scope(now, 0)
         return node in self._far_nodes
+
+    def reach(self, node: int, now: float) -> int:
+        """The hop limit an answer addressed to `node` needs beyond our far scope: 1
+        for a far voice that has shown no proof yet (and is not reached by our
+        relays), else 0. Its own digest, sketch, MORE or request gets its answer
+        through the mast while its proof is on the way (a lost proof left a lone
+        house behind a mast an hour without answers), but never more than one
+        relay, whatever hops its header claims, and nothing else of ours goes
+        farther for it."""
+        self.far_scope(now, 0)
+        return 1 if node in self._unproven_far else 0
+
+    def reaches_peer(self, peer: Peer, now: float) -> bool:
+        """`reach` for a peer's entry, as a yes or no."""
+        self.far_scope(now, 0)
+        return any(self.peers.get(n) is peer for n in self._unproven_far)
 
     def is_far_peer(self, peer: Peer, now: float) -> bool:
         """`is_far` for a peer's entry."""

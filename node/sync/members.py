@@ -24,6 +24,7 @@ for a pull answer's packet (or pays it back when the budget refused it).
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,8 @@ class Members:
         # node asked -> (when our ticket last went to it in a REQUEST or MORE, whether
         # it answered one of our asks since)
         self.shown: dict[int, tuple[float, bool]] = {}
+        self.proofs_seen = -1  # member_count when proofs were last checked against it
+        self.bad_proofs: OrderedDict[tuple[int, bytes], None] = OrderedDict()
 
     def ask(self, node: int) -> bytes | None:
         """How to ask `node` (a REQUEST or MORE naming it): None when we cannot
@@ -103,6 +106,43 @@ class Members:
         if ticket and not ok:
             eng.stats.dropped["bad-ticket"] += 1
         return ok
+
+    def prove(self, sender: int, peer: Peer, proof: bytes, now: float) -> None:
+        """A plausible digest from `sender` (`peer`), carrying its membership
+        proof `proof` (ticket.py ANYONE; may be empty): far peers must hold one
+        (farpeers.py). A proof is checked once per number and membership
+        change; one that fails is counted (`bad-ticket`) and remembered."""
+        eng = self.eng
+        verify = getattr(eng.ledger, "member_signed", None)
+        count = getattr(eng.ledger, "member_count", None)
+        if verify is None or count is None:
+            return
+        tag = eng.cfg.network_tag
+        members = count()
+        if members != self.proofs_seen:  # a vouch or a revocation: check every proof again
+            self.proofs_seen = members
+            self.bad_proofs.clear()
+            for n, p in eng.hood.peers.items():
+                if p.proof and not verify(p.proof[:4], tk.message(tag, n, tk.ANYONE),
+                                          p.proof[4:]):
+                    eng.hood.disproven(p)
+        if proof and proof != peer.proof:
+            if (sender, proof) in self.bad_proofs:
+                return
+            if not verify(proof[:4], tk.message(tag, sender, tk.ANYONE), proof[4:]):
+                eng.stats.dropped["bad-ticket"] += 1
+                self.bad_proofs[(sender, proof)] = None
+                while len(self.bad_proofs) > tk.MAX_BAD:
+                    self.bad_proofs.popitem(last=False)
+                return
+        elif not peer.proof:
+            return
+        eng.hood.proven(peer, proof or peer.proof, now)
+
+    def proof(self) -> bytes:
+        """Our membership proof for digests that go beyond hop 0 (empty when we hold
+        no member key): our ticket for our own number and ANYONE."""
+        return self.hopeful(tk.ANYONE)
 
     def allowed(self, who: int, air: float, now: float) -> bool:
         """Debit `air` from the allowance of `who`, a member asking us (a believed

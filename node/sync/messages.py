@@ -47,6 +47,10 @@ class Digest:
     # far relays: the far peers (heard only through radio-only relays) it chose to
     # send records at hop 1 for it; None: not said (farpeers.py, "Far relays")
     far_relays: tuple[int, ...] | None = None
+    # empty, or the sender's membership proof: a member's ticket for its own number
+    # and nobody in particular (ticket.py `ANYONE`), which a far peer must show
+    # (farpeers.py, "Far peers prove membership")
+    ticket: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -110,8 +114,11 @@ def encode(msg: Message, tag: bytes) -> bytes:
             far = msg.far_relays
             if far is not None and len(far) > MAX_FAR_RELAYS:
                 raise ValueError(f"at most {MAX_FAR_RELAYS} far relays")
+            if msg.ticket and len(msg.ticket) != TICKET_LEN:
+                raise ValueError("a digest's ticket is TICKET_LEN bytes")
             w.fixed(msg.fingerprint, 8).u8((1 if msg.boot else 0) | (2 if listed else 0)
-                                           | (4 if far is not None else 0))
+                                           | (4 if far is not None else 0)
+                                           | (8 if msg.ticket else 0))
             if listed:
                 w.u8(len(msg.neighbours))
                 for nid in msg.neighbours:
@@ -125,6 +132,7 @@ def encode(msg: Message, tag: bytes) -> bytes:
                 w.u8(len(far))
                 for nid in far:
                     w.fixed(nid, 2)
+            w.raw(msg.ticket)
         case Sketch():
             w.u8(VERSION << 4 | SKETCH).raw(tag).varint(msg.count, 5).fixed(msg.start, 2)
             w.raw(msg.symbols)
@@ -191,7 +199,7 @@ def decode(payload: bytes) -> Message:
         count = rd.varint("count", 5)
         fingerprint = rd.fixed(8, "fingerprint")
         flags = rd.u8("flags")
-        if flags & ~7:
+        if flags & ~15:
             raise DecodeError("out-of-range", "reserved digest flags")
         neighbours: tuple[int, ...] = ()
         relays: tuple[int, ...] = ()
@@ -210,8 +218,9 @@ def decode(payload: bytes) -> Message:
             if n > MAX_FAR_RELAYS:
                 raise DecodeError("out-of-range", f"{n} far relays, at most {MAX_FAR_RELAYS}")
             far = tuple(rd.fixed(2, "far relay") for _ in range(n))
+        proof = rd.raw(TICKET_LEN, "ticket") if flags & 8 else b""
         msg = Digest(count, fingerprint, bool(flags & 1), neighbours, bool(flags & 2), relays,
-                     far)
+                     far, proof)
     elif kind == SKETCH:
         count = rd.varint("count", 5)
         start = rd.fixed(2, "start")

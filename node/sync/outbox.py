@@ -23,6 +23,7 @@ the attributes it names are the engine's.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections import Counter, defaultdict
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 from . import messages as m
 from . import riblt
 from .budget import BULK, NORMAL, URGENT, Budget
+from .farpeers import PROOF_EVERY_S, PROOF_NEW_S, PROOF_SOON_S
 from .inflight import Arrivals
 from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, SyncConfig
 from .ratelimit import AuthorRates
@@ -68,6 +70,7 @@ class _Send:
     waiting: set[int] | None = None  # a recheck: neighbours not yet heard with it
     carried: bool = False  # a relay of a packet the radios relay on anyway (hops left)
     far: bool = False  # a far relay's send: at our far scope, whatever copies are heard
+    reach: int = 0  # a repair for a far voice not yet proven: at least this hop limit
     cover: dict[int, int] = field(default_factory=dict)  # a recheck: copies heard from
     # nodes listing each neighbour waited for (urgent.py COVERED_BY: then it has it)
 
@@ -103,6 +106,8 @@ class Outbox:
     arrivals: Arrivals
     routers_near: int
     next_beacon: float | None
+    proof_sent: float  # when our membership proof last went in a digest
+    proof_first: float  # when it first did
     started: bool
     started_at: float
     rates: AuthorRates
@@ -132,7 +137,7 @@ class Outbox:
         return False
 
     def schedule_repair(self, info: RecordInfo, due: float, thin: bool = True,
-                        band: int = BULK) -> None:
+                        band: int = BULK, reach: int = 0) -> None:
         """Send `info` to someone who lacks it at `due`, unless a copy is heard first.
         An answer to others: bulk priority whatever the record, or the catch-up
         band when a member's allowance paid for it (answers.py, budget.py).
@@ -147,7 +152,7 @@ class Outbox:
                 return
             spread = 2.0 * self.cfg.airtime(RELAY_FRAME) * fanout / self.cfg.repair_window[1]
             due = now + (due - now) * max(1.0, spread)
-        self._schedule(info.id, _Send(due, band, 1, 0, "repair"))
+        self._schedule(info.id, _Send(due, band, 1, 0, "repair", reach=reach))
 
     def crowd_pick(self, now: float) -> bool:
         """Whether to answer something every neighbour heard: always, except in a
@@ -220,28 +225,59 @@ class Outbox:
 
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
               records: tuple[bytes, ...] = (), far: bool | None = None,
-              hop_limit: int | None = None) -> bool:
+              hop_limit: int | None = None, reach: int = 0) -> bool:
         """Put `msg` on air if the budget allows, at `hop_limit` if given, else at
         our far scope (farpeers.py) if it may serve a peer only radio-only relays
         reach (`far`; when None, judged by the message: `_serves_far`), else at
-        hop 0; at hop 1 if we hear no ledger peer at all (a probe)."""
-        payload = m.encode(msg, self.cfg.network_tag)
-        cost = self.cfg.airtime(len(payload))
-        if not self._affordable(cost, prio, now):
-            return False
-        self.budget.spend(cost, now)
-        self.stats.sent[tag] += 1
-        self.stats.airtime[tag] += cost
+        hop 0; at least at `reach` (or, when None, the `_reach` of the message):
+        an answer for a far voice not yet proven; at hop 1 if we hear no ledger
+        peer at all (a probe)."""
         scope = self.hood.far_scope(now, self.cfg.max_scope)
         if scope and not (self._serves_far(msg, now) if far is None else far):
             scope = 0
+        scope = max(scope, reach or self._reach(msg, now))
         if not scope and now - self.started_at > PROBE_AFTER_S and not self.hood.has_direct_peer(now):
             scope = 1  # no ledger peer heard in range: let relays carry us to one (a probe)
         if hop_limit is not None:
             scope = hop_limit
+        # A digest beyond hop 0 shows our membership proof every half hour; every
+        # five minutes in the first half hour after the first (a proof lost on a
+        # mast's link left a lone house unknown behind it for half an hour while
+        # it heard everyone's), and while candidates for far peers have shown
+        # none (they are likely to be finding us too): far peers count us as one
+        # of theirs only with it (farpeers.py).
+        proof = b""
+        since = now - self.proof_sent
+        if scope and isinstance(msg, m.Digest) and (since >= PROOF_EVERY_S or (
+                since >= PROOF_SOON_S and (self.hood.unproven_at > self.proof_sent
+                                           or now - self.proof_first < PROOF_NEW_S))):
+            proof = self.answers.members.proof()
+            if proof:
+                msg = dataclasses.replace(msg, ticket=proof)
+        payload = m.encode(msg, self.cfg.network_tag)
+        cost = self.cfg.airtime(len(payload))
+        if not self._affordable(cost, prio, now):
+            return False
+        if proof:
+            self.proof_sent = now
+            if self.proof_first < 0:
+                self.proof_first = now
+        self.budget.spend(cost, now)
+        self.stats.sent[tag] += 1
+        self.stats.airtime[tag] += cost
         out.append(Outgoing(payload, scope, tag, prio, records=records, airtime=cost,
                             at=now))
         return True
+
+    def _reach(self, msg: m.Message, now: float) -> int:
+        """The hop limit at least an answer needs for the far voice it names, not
+        yet proven (farpeers.py `reach`): a request, MORE or PULL naming one, a
+        sketch prompted by one or answering one."""
+        if isinstance(msg, (m.Request, m.More, m.Pull)):
+            return 0 if msg.target is None else self.hood.reach(msg.target, now)
+        if isinstance(msg, m.Sketch):
+            return int(self.recon.sketch_reach)
+        return 0
 
     def _serves_far(self, msg: m.Message, now: float) -> bool:
         """Whether a packet other than our record sends may serve a peer only
@@ -308,8 +344,10 @@ class Outbox:
                 else:
                     rest.append(rid)
             carried = all(self.sends[r].carried for r in taken)
+            reach = max((self.sends[r].reach for r in taken), default=0)
             if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now,
-                                            tuple(taken), far=False if carried else None):
+                                            tuple(taken), far=False if carried else None,
+                                            reach=reach):
                 return
             for rid in taken:
                 self._sent(rid, now)

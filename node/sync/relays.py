@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import messages as m
-from .farpeers import FarPeers, short
+from .farpeers import FAR_RAISE_S, FarPeers, short
 
 NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unheard
 REANNOUNCE_MIN_S = 600.0
@@ -58,6 +58,9 @@ class Peer:
     far_hops: int = 0  # the hops it was then heard at
     active: bool = False  # heard directly (plausibly) with our set or with records
     far_relays: frozenset[int] | None = None  # the far relays it chose (None: not said)
+    far_low: float = -1e9  # last heard at `far_hops` (a higher count waits FAR_RAISE_S)
+    proof: bytes = b""  # its membership proof (ticket.py ANYONE), checked, or empty
+    proven: float = -1e9  # last heard while its proof held (far peers need one: farpeers.py)
 
 
 class Neighbourhood(FarPeers):
@@ -73,6 +76,8 @@ class Neighbourhood(FarPeers):
         self._far = 0  # far_scope's last answer, and when
         self._far_at = -1e9
         self._far_nodes: set[int] = set()
+        self._unproven_far: set[int] = set()
+        self.unproven_at = -1e9
 
     def heard(self, sender: int, hops: int, now: float, snr: float | None = None) -> Peer:
         """Note a packet claiming to come from `sender`. Its `plausible` says whether
@@ -112,10 +117,17 @@ class Neighbourhood(FarPeers):
         if hops == 0:
             peer.last_direct = now
         else:
-            if now - peer.last_far >= self.ttl or peer.packets == 2 or peer.far_hops != hops:
-                self._far_at = -1e9  # the far peers changed: far_scope looks again
+            # The fewest relays it was heard through lately: a header's hop count is
+            # anyone's to claim, and a claim of more in a far peer's name would
+            # have every packet of ours carried that much farther.
+            if hops <= peer.far_hops or now - peer.far_low >= FAR_RAISE_S \
+                    or now - peer.last_far >= self.ttl:
+                if now - peer.last_far >= self.ttl or peer.packets == 2 \
+                        or peer.far_hops != hops:
+                    self._far_at = -1e9  # the far peers changed: far_scope looks again
+                peer.far_hops = hops
+                peer.far_low = now
             peer.last_far = now
-            peer.far_hops = hops
         return peer
 
     def learn(self, peer: Peer, digest: m.Digest) -> None:

@@ -66,6 +66,11 @@ class SketchPlan:
         self.far_peer: Callable[[Peer], bool] = lambda peer: True
         self.far_node: Callable[[int], bool] = lambda node: True
         self.sketch_far = True
+        # The same for a far voice that has shown no proof yet (farpeers.py `reach`):
+        # a sketch for one goes at hop 1.
+        self.reach_peer: Callable[[Peer], bool] = lambda peer: False
+        self.reach_node: Callable[[int], bool] = lambda node: False
+        self.sketch_reach = False
 
     def _backoff(self, frame: int = 0) -> float:
         """A random back-off in the repair window; in a crowd, for a reaction of
@@ -172,6 +177,8 @@ class SketchPlan:
         answering = self.sketch_answering if self.sketch_firm else None
         self.sketch_far = any(self.far_peer(p) for p, _key in self.prompts) or any(
             n is not None and self.far_node(n) for n in (asker, answering))
+        self.sketch_reach = any(self.reach_peer(p) for p, _key in self.prompts) or any(
+            n is not None and self.reach_node(n) for n in (asker, answering))
         keys = [key for _p, key in self.prompts if key is not None]
         self.prompts = []
         full = (self.cfg.payload_cap - m.HEADER - 7) // riblt.SYMBOL_BYTES

@@ -39,6 +39,10 @@ from dataclasses import dataclass
 from . import messages as m
 
 CONTEXT = b"meshaid pull ticket"
+# The responder a membership proof names: nobody in particular. A DIGEST may carry
+# its sender's ticket for (its own number, ANYONE): far peers must show one
+# (farpeers.py). No node has this number, so no pull is ever answered for it.
+ANYONE = 0xFFFFFFFF
 HOLD = 3600.0  # seconds a checked ticket is believed
 MAX_ALLOWED = 8  # pullers with a checked ticket at once
 PER_KEY = 2  # of them in the numbers one key signs for (a node's new radio, its old one)

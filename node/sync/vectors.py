@@ -46,6 +46,8 @@ def cases() -> list[tuple[str, m.Message]]:
         ("more with a member's ticket", m.More(0x12345678, 32, ticket=ticket)),
         ("digest with far relays", m.Digest(9, 0x0F0E0D0C0B0A0908, False, (0x0102,), True,
                                             (0x0102,), (0x3344, 0x5566))),
+        ("digest with a membership proof", m.Digest(9, 0x0F0E0D0C0B0A0908, False, (), False, (),
+                                                    (), ticket)),
     ]
 
 

@@ -117,14 +117,15 @@ def test_a_stolen_member_key_costs_the_mesh_at_most_its_allowances() -> None:
     assert row["honest_caused"] <= 1.5 * bound, (row, bound)  # 1.18 times on this mesh
 
 
-def test_far_claims_are_reported_at_every_duty() -> None:
-    """issue 9 (found this session, not yet defended: see the closing note): digests
-    in made-up numbers whose headers claim three relays make every listener take
-    them as ledger peers behind radio-only relays and send every packet at hop
-    3, for every radio around to carry. The suite reports what that costs: here
-    the attacker's air and a ratio above its own, growing as its duty falls (a
-    handful of packets an hour keep a listener at hop 3 for four hours)."""
+def test_far_claims_cost_no_more_than_the_attackers_air_at_any_duty() -> None:
+    """issue 9: digests in made-up numbers whose headers claim three relays made
+    every listener take them as ledger peers behind radio-only relays and send
+    every packet at hop 3 for four hours (51 times the attacker's air at 0.1 %
+    duty). Only a member's proof makes a far peer now (farpeers.py), and a copy
+    of a known neighbour's set prompts no sketch (digests.py): the honest air
+    they cause stays within the attacker's own, at a handful of packets an
+    hour and at 10 % duty alike."""
     low = attacks.measure("far-claims", SMALL, seeds=1, duty_pct=0.1)
     high = attacks.measure("far-claims", SMALL, seeds=1, duty_pct=10.0)
     assert 0 < low["attacker_air"] < high["attacker_air"]
-    assert low["ratio"] > high["ratio"] > 0
+    assert low["ratio"] <= 1.0 and high["ratio"] <= 1.0

@@ -7,6 +7,7 @@ from __future__ import annotations
 from meshaid.node.ledger import codec, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
+from meshaid.node.sync import ticket as tk
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.ports import RxMeta
 
@@ -37,6 +38,12 @@ def lone(seed: int = 1, history: int = 0) -> tuple[Mesh, Ledger]:
     mesh = Mesh(ledger, [clone(ledger.full)], [], seed=seed)
     mesh.run_for(10.0)
     return mesh, ledger
+
+
+def proof(ledger: Ledger, i: int, number: int) -> bytes:
+    """Member `i`'s membership proof for node `number` (ticket.py ANYONE): what a
+    far peer's digest must carry (farpeers.py)."""
+    return tk.make(identity.signer(ledger.keys[i]), ledger.network[:2], number, tk.ANYONE)
 
 
 def sent_after(mesh: Mesh, before: int, tag: str) -> list[m.Message]:

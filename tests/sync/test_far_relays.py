@@ -12,7 +12,7 @@ from meshaid.node.sync import messages as m
 from meshaid.node.sync.ports import RxMeta
 from meshaid.node.sync.relays import Neighbourhood, short
 
-from .meshes import lone
+from .meshes import lone, proof
 
 FAR = 0x0777  # a ledger node heard only through a router
 
@@ -24,6 +24,7 @@ def _hood(far: dict[int, tuple[int, ...] | None]) -> Neighbourhood:
     for t in (10.0, 20.0):
         for node, lists in far.items():
             peer = hood.heard(node, 1, t)
+            hood.proven(peer, node.to_bytes(4, "big") + bytes(64), t)  # (checked by Members)
             if lists is not None:
                 hood.learn(peer, m.Digest(5, 0, False, lists, True, ()))
     return hood
@@ -60,7 +61,8 @@ def _forwards(said: tuple[int, ...], neighbours: tuple[int, ...] = (2,)) -> list
     eng = mesh.engines[0]
     tag = eng.cfg.network_tag
     for _ in range(2):  # (a number heard once is not counted: made up, likely)
-        digest = m.Digest(eng.count, eng.fingerprint, False, (0x0555,), True, (), said)
+        digest = m.Digest(eng.count, eng.fingerprint, False, (0x0555,), True, (), said,
+                          proof(ledger, 1, FAR))
         eng.receive(m.encode(digest, tag), RxMeta(sender=FAR, hops=1), mesh.now)
         for n in neighbours:
             mine = m.Digest(eng.count, eng.fingerprint, False, (0,), True, ())

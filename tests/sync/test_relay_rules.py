@@ -4,6 +4,7 @@ widens only for ledger peers that radio-only relays alone reach."""
 
 from __future__ import annotations
 
+from meshaid.node.ledger import identity
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync.budget import NORMAL, URGENT
@@ -11,7 +12,7 @@ from meshaid.node.sync.engine import _Send
 from meshaid.node.sync.ports import RxMeta
 
 from .harness import HOUR, Mesh, Radio, clique, line, rid
-from .meshes import fresh_mesh, spread
+from .meshes import fresh_mesh, proof, spread
 
 
 def _copies(mesh: Mesh, raw: bytes, since: int, tags: tuple[str, ...]) -> int:
@@ -66,6 +67,7 @@ def test_a_node_alone_among_radio_relays_probes_and_its_peers_follow() -> None:
     router can carry it; a peer that hears it only through a relay answers as far."""
     mesh = fresh_mesh(3, line(3), seed=7)
     lonely = mesh.engines[2]
+    lonely.signer = identity.signer(mesh.ledger.keys[2])  # its probes show its proof
     mesh.partition([2])  # node 2 hears nobody directly (only a router could reach it)
     mesh.run_for(1200.0)
     probes = [s for s in mesh.sent if s.node == 2 and s.t > mesh.now - 600.0]
@@ -77,6 +79,8 @@ def test_a_node_alone_among_radio_relays_probes_and_its_peers_follow() -> None:
     for _ in range(2):  # heard twice: a number heard once could be made up
         peer.receive(probes[-1].out.payload, RxMeta(sender=2, snr=-5.0, hops=1), mesh.now)
     assert peer.scope == 1  # node 2 is reached through relays only: answer at hop 1
+    shown = [d for s in probes if isinstance(d := m.decode(s.out.payload), m.Digest)]
+    assert shown and shown[0].ticket  # its first probe showed its membership proof
 
 
 def test_a_peer_our_relays_reach_does_not_widen_the_scope_an_island_does() -> None:
@@ -92,12 +96,14 @@ def test_a_peer_our_relays_reach_does_not_widen_the_scope_an_island_does() -> No
     eng = mesh.engines[1]
     assert all(p.neighbours is not None for n, p in eng.hood.peers.items() if n != 3)
     tag = eng.cfg.network_tag
-    far = m.encode(m.Digest(eng.count, eng.fingerprint, False, (2,), True, ()), tag)
+    far = m.encode(m.Digest(eng.count, eng.fingerprint, False, (2,), True, (),
+                            ticket=proof(mesh.ledger, 3, 3)), tag)
     for k in range(2):
         eng.receive(far, RxMeta(sender=3, snr=-5.0, hops=1), mesh.now + k)
     eng.poll(mesh.now + 2.0)
     assert eng.scope == 0
-    island = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), True, ()), tag)
+    island = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), True, (),
+                               ticket=proof(mesh.ledger, 0, 0x7777)), tag)
     for k in range(2):
         eng.receive(island, RxMeta(sender=0x7777, snr=-5.0, hops=1), mesh.now + 3 + k)
     eng.poll(mesh.now + 5.0)
@@ -114,7 +120,8 @@ def test_behind_a_router_only_what_serves_the_far_peers_travels_far() -> None:
     mesh.run_for(3 * HOUR)
     eng = mesh.engines[1]
     tag = eng.cfg.network_tag
-    island = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), True, ()), tag)
+    island = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), True, (),
+                               ticket=proof(mesh.ledger, 0, 0x7777)), tag)
     t = mesh.now
     for k in range(2):
         eng.receive(island, RxMeta(sender=0x7777, snr=-5.0, hops=1), t + k)
