@@ -95,7 +95,12 @@ def test_the_chance_column_reruns_the_clean_mesh_with_other_jitter_only() -> Non
     assert row["chance_worst"] == round(max(0.0, *(
         a - b for a, b in zip(other["critical_delays"], first["critical_delays"],
                               strict=True))), 1)
-    assert "chance_worst" not in attacks.measure("pull-flood", SMALL, seeds=1)
+    # And what it moves honest air by: the scale against which an attack's
+    # `caused` reads (at 0.1 % duty an attacker sends a handful of packets).
+    assert row["chance_air"] == round(abs(other["honest_air"] - first["honest_air"]), 1) > 0
+    plain = attacks.measure("pull-flood", SMALL, seeds=1)
+    assert "chance_worst" not in plain and "chance_air" not in plain
+    assert "chance" in attacks.table([row]).splitlines()[0]
 
 
 def test_a_stolen_member_key_costs_the_mesh_at_most_its_allowances() -> None:
