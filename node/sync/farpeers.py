@@ -10,6 +10,14 @@ our own relays reach (by the neighbour lists heard) does not count, however it
 was heard: otherwise every node hearing a hop-1 packet would send at hop 1
 too, and client radios would relay every packet.
 
+A header's sender and hop count are anyone's to claim, so only a number whose
+digest showed a member's proof (a ticket for its own number and nobody in
+particular, checked by members.py `prove`) counts as a far peer: at most
+FAR_PER_KEY per key, at the fewest hops heard within FAR_RAISE_S. Until its
+proof arrives, a far voice's own asks are answered at hop 1 (`reach`) and
+nothing else goes farther for it (PROTOCOL.md §7, "Far peers prove
+membership").
+
 Relays of records are many, and each at hop 1 is carried again by the router
 and the client radios around it. So each node names in its digests the few
 far peers it wants to send records at hop 1 for it (`far_choice`); those
