@@ -229,7 +229,7 @@ class Outbox:
         """Put `msg` on air if the budget allows, at `hop_limit` if given, else at
         our far scope (farpeers.py) if it may serve a peer only radio-only relays
         reach (`far`; when None, judged by the message: `_serves_far`), else at
-        hop 0; at least at `reach` (or, when None, the `_reach` of the message):
+        hop 0; at least at `reach` (or, when 0, the `_reach` of the message):
         an answer for a far voice not yet proven; at hop 1 if we hear no ledger
         peer at all (a probe)."""
         scope = self.hood.far_scope(now, self.cfg.max_scope)
