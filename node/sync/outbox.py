@@ -252,9 +252,13 @@ class Outbox:
                 since >= PROOF_SOON_S and (self.hood.unproven_at > self.proof_sent
                                            or now - self.proof_first < PROOF_NEW_S))):
             proof = self.answers.members.proof()
-            if proof:
-                msg = dataclasses.replace(msg, ticket=proof)
         payload = m.encode(msg, self.cfg.network_tag)
+        if proof and isinstance(msg, m.Digest) \
+                and len(payload) + m.TICKET_LEN <= self.cfg.payload_cap:
+            msg = dataclasses.replace(msg, ticket=proof)
+            payload = m.encode(msg, self.cfg.network_tag)
+        else:
+            proof = b""  # (a long neighbour list leaves no room: the next digest shows it)
         cost = self.cfg.airtime(len(payload))
         if not self._affordable(cost, prio, now):
             return False

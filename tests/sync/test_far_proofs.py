@@ -205,3 +205,25 @@ def test_a_strangers_digest_copying_a_known_neighbours_set_plans_no_sketch() -> 
     other = m.Digest(eng.count + 1, eng.fingerprint ^ 0x4321, False, (), True, ())
     eng.receive(m.encode(other, tag), RxMeta(sender=0x40000009, hops=0), mesh.now + 4)
     assert eng.stats.dropped["known-set"] == 3
+
+
+def test_a_proof_rides_only_where_the_digest_still_fits_one_packet() -> None:
+    """A node with 80 neighbours announces a list of 160 bytes: with a 68-byte
+    proof its digest would not fit a packet, and the radio would refuse it. The
+    proof waits for a digest without the list (lists go at most every 10
+    minutes), and every digest fits."""
+    mesh, ledger = lone(seed=3)
+    eng = mesh.engines[0]
+    eng.signer = identity.signer(ledger.keys[0])
+    t = mesh.now
+    for k in range(2):
+        for n in range(80):
+            _hear(eng, 0x0500 + n, 0, t + k)
+        _hear(eng, FAR, 1, t + k, proof(ledger, 1, FAR))
+    before = len(mesh.sent)
+    mesh.run_for(2 * 3600.0)
+    digests = [s.out for s in mesh.sent[before:] if s.out.tag == "digest" and s.out.hop_limit > 0]
+    decoded = [m.decode(o.payload) for o in digests]
+    assert all(len(o.payload) <= eng.cfg.payload_cap for o in digests)
+    assert any(isinstance(d, m.Digest) and len(d.neighbours) >= 80 for d in decoded)
+    assert any(isinstance(d, m.Digest) and d.ticket for d in decoded)
