@@ -264,7 +264,10 @@ class Answers(DigestAnswers):
         it as the sender's latest word on its set, within a reconcilable gap of
         ours (never a claim of being far ahead). Across a weak link few digests
         arrive while sets move, and sketches unlike the last digest heard went
-        unbelieved: two towns joined by one stopped reconciling (two-towns)."""
+        unbelieved: two towns joined by one stopped reconciling (two-towns). So
+        too from a far peer (farpeers.py: proven, heard only through relays),
+        crowd or not: few of its digests cross a mast, and a lone house's
+        sketches were all taken as unvouched (town-40)."""
         eng = self.eng
         peer = eng.hood.peers.get(sender)
         if not eng.plausible or peer is None or peer.count <= 0 \
