@@ -55,6 +55,7 @@ class SyncLedger:
         self._members: dict[bytes, int | None] = {}
         self._members_gen = -1  # store.generation the member table reflects
         self._member_shorts: set[bytes] = set()
+        self._member_total = 0  # member_count's answer for that table
         self._strangers: deque[float] | None = None  # received_at of recent non-member records
         self._changed: set[bytes] = set()  # keys whose standing changed since last told
         self._loaded = False
@@ -69,6 +70,8 @@ class SyncLedger:
                 self._changed |= {k for k in old.keys() | new.keys()
                                   if old.get(k, -1) != new.get(k, -1)}
             self._member_shorts = {identity.short_id(k) for k in self._members}
+            self._member_total = len(self._members) + sum(
+                1 for t in self._members.values() if t is not None)
             self._members_gen = self.store.generation
             self._loaded = True
 
@@ -218,7 +221,7 @@ class SyncLedger:
         a ticket that failed may check out now, or one that held may not
         (node/sync/members.py)."""
         self._load_members()
-        return len(self._members) + sum(1 for t in self._members.values() if t is not None)
+        return self._member_total
 
     def member_signed(self, short: bytes, message: bytes, signature: bytes) -> bool:
         """Whether an admitted, unrevoked member whose key has short id `short`
