@@ -47,7 +47,8 @@ def short(node: int) -> int:
 
 
 class FarPeers:
-    """The far-peer half of `Neighbourhood` (relays.py), which owns the state."""
+    """The far-peer half of `Neighbourhood` (relays.py): the state below is its
+    own (`init_far`); `node`, `ttl` and `peers` are the neighbourhood's."""
 
     node: int
     ttl: float
@@ -57,6 +58,14 @@ class FarPeers:
     _far_nodes: set[int]
     _unproven_far: set[int]  # candidates that showed no proof, not reached by our relays
     unproven_at: float  # when far_scope last found candidates for far peers with no proof
+
+    def init_far(self) -> None:
+        """Nobody heard through relays yet."""
+        self._far = 0
+        self._far_at = -1e9
+        self._far_nodes = set()
+        self._unproven_far = set()
+        self.unproven_at = -1e9
 
     def far_scope(self, now: float, most: int) -> int:
         """The hop limit our packets need (at most `most`): the hops of the farthest
@@ -191,9 +200,13 @@ class FarPeers:
     def reaches_peer(self, peer: Peer, now: float) -> bool:
         """`reach` for a peer's entry, as a yes or no."""
         self.far_scope(now, 0)
-        return any(self.peers.get(n) is peer for n in self._unproven_far)
+        return self._names(peer, self._unproven_far)
 
     def is_far_peer(self, peer: Peer, now: float) -> bool:
         """`is_far` for a peer's entry."""
         self.far_scope(now, 0)
-        return any(self.peers.get(n) is peer for n in self._far_nodes)
+        return self._names(peer, self._far_nodes)
+
+    def _names(self, peer: Peer, nodes: set[int]) -> bool:
+        """Whether one of `nodes` is `peer`'s entry."""
+        return any(self.peers.get(n) is peer for n in nodes)

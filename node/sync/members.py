@@ -136,7 +136,7 @@ class Members:
                     self.bad_proofs.popitem(last=False)
                 return
         elif not peer.proof:
-            return
+            return  # (its stored proof failed the check against the new membership)
         eng.hood.proven(peer, proof or peer.proof, now)
 
     def proof(self) -> bytes:

@@ -23,7 +23,6 @@ the attributes it names are the engine's.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import random
 from collections import Counter, defaultdict
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING
 from . import messages as m
 from . import riblt
 from .budget import BULK, NORMAL, URGENT, Budget
-from .farpeers import PROOF_EVERY_S, PROOF_NEW_S, PROOF_SOON_S
+from .hops import Hops
 from .inflight import Arrivals
 from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, SyncConfig
 from .ratelimit import AuthorRates
@@ -46,7 +45,6 @@ if TYPE_CHECKING:
     from .reconcile import Reconciler
 
 RAW_CACHE = 512  # record bytes kept in memory for sending
-PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
 RELAY_FRAME = 120  # bytes of a typical relayed RECORDS packet, to space relay timers
 SETTLE_PAUSE_S = 0.05
 PACK_TRIES = 16  # records looked at (read from the ledger) to fill one packet
@@ -87,7 +85,7 @@ class Stats:
     failed: int = 0  # packets the radio did not send (send_failed)
 
 
-class Outbox:
+class Outbox(Hops):
     """Scheduling and sending for `Engine` (the attributes below are the engine's)."""
 
     ledger: Ledger
@@ -106,8 +104,6 @@ class Outbox:
     arrivals: Arrivals
     routers_near: int
     next_beacon: float | None
-    proof_sent: float  # when our membership proof last went in a digest
-    proof_first: float  # when it first did
     started: bool
     started_at: float
     rates: AuthorRates
@@ -226,73 +222,21 @@ class Outbox:
     def _emit(self, out: list[Outgoing], msg: m.Message, tag: str, prio: int, now: float,
               records: tuple[bytes, ...] = (), far: bool | None = None,
               hop_limit: int | None = None, reach: int = 0) -> bool:
-        """Put `msg` on air if the budget allows, at `hop_limit` if given, else at
-        our far scope (farpeers.py) if it may serve a peer only radio-only relays
-        reach (`far`; when None, judged by the message: `_serves_far`), else at
-        hop 0; at least at `reach` (or, when 0, the `_reach` of the message):
-        an answer for a far voice not yet proven; at hop 1 if we hear no ledger
-        peer at all (a probe)."""
-        scope = self.hood.far_scope(now, self.cfg.max_scope)
-        if scope and not (self._serves_far(msg, now) if far is None else far):
-            scope = 0
-        scope = max(scope, reach or self._reach(msg, now))
-        if not scope and now - self.started_at > PROBE_AFTER_S and not self.hood.has_direct_peer(now):
-            scope = 1  # no ledger peer heard in range: let relays carry us to one (a probe)
-        if hop_limit is not None:
-            scope = hop_limit
-        # A digest beyond hop 0 shows our membership proof every half hour; every
-        # five minutes in the first half hour after the first (a proof lost on a
-        # mast's link left a lone house unknown behind it for half an hour while
-        # it heard everyone's), and while candidates for far peers have shown
-        # none (they are likely to be finding us too): far peers count us as one
-        # of theirs only with it (farpeers.py).
-        proof = b""
-        since = now - self.proof_sent
-        if scope and isinstance(msg, m.Digest) and (since >= PROOF_EVERY_S or (
-                since >= PROOF_SOON_S and (self.hood.unproven_at > self.proof_sent
-                                           or now - self.proof_first < PROOF_NEW_S))):
-            proof = self.answers.members.proof()
-        payload = m.encode(msg, self.cfg.network_tag)
-        if proof and isinstance(msg, m.Digest) \
-                and len(payload) + m.TICKET_LEN <= self.cfg.payload_cap:
-            msg = dataclasses.replace(msg, ticket=proof)
-            payload = m.encode(msg, self.cfg.network_tag)
-        else:
-            proof = b""  # (a long neighbour list leaves no room: the next digest shows it)
+        """Put `msg` on air if the budget allows, at `hop_limit` if given, else as
+        far as hops.py `_hop_limit` says (`far`, `reach`), with our membership
+        proof if a digest is due to show it (hops.py `_encode`)."""
+        scope = self._hop_limit(msg, now, far, reach) if hop_limit is None else hop_limit
+        payload, proof = self._encode(msg, scope, now)
         cost = self.cfg.airtime(len(payload))
         if not self._affordable(cost, prio, now):
             return False
         if proof:
-            self.proof_sent = now
-            if self.proof_first < 0:
-                self.proof_first = now
+            self._proof_shown(now)
         self.budget.spend(cost, now)
         self.stats.sent[tag] += 1
         self.stats.airtime[tag] += cost
         out.append(Outgoing(payload, scope, tag, prio, records=records, airtime=cost,
                             at=now))
-        return True
-
-    def _reach(self, msg: m.Message, now: float) -> int:
-        """The hop limit at least an answer needs for the far voice it names, not
-        yet proven (farpeers.py `reach`): a request, MORE or PULL naming one, a
-        sketch prompted by one or answering one."""
-        if isinstance(msg, (m.Request, m.More, m.Pull)):
-            return 0 if msg.target is None else self.hood.reach(msg.target, now)
-        if isinstance(msg, m.Sketch):
-            return int(self.recon.sketch_reach)
-        return 0
-
-    def _serves_far(self, msg: m.Message, now: float) -> bool:
-        """Whether a packet other than our record sends may serve a peer only
-        radio-only relays reach: a request, MORE or PULL naming one (or nobody), a
-        sketch prompted by one or answering one; records and digests always (a
-        record the mast carried once may not have reached a weak island: a later
-        copy is its second chance)."""
-        if isinstance(msg, (m.Request, m.More, m.Pull)):
-            return msg.target is None or self.hood.is_far(msg.target, now)
-        if isinstance(msg, m.Sketch):
-            return self.recon.sketch_far
         return True
 
     def _poll_records(self, out: list[Outgoing], now: float) -> None:

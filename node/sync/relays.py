@@ -73,11 +73,7 @@ class Neighbourhood(FarPeers):
         self.last_announce = -1e9
         self.announced: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None] = (
             (), (), None)
-        self._far = 0  # far_scope's last answer, and when
-        self._far_at = -1e9
-        self._far_nodes: set[int] = set()
-        self._unproven_far: set[int] = set()
-        self.unproven_at = -1e9
+        self.init_far()
 
     def heard(self, sender: int, hops: int, now: float, snr: float | None = None) -> Peer:
         """Note a packet claiming to come from `sender`. Its `plausible` says whether

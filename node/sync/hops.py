@@ -1,0 +1,107 @@
+"""How far each of our packets goes, and which digests show our membership proof.
+
+Theory of operation
+-------------------
+A packet goes at hop 0 unless a peer only radio-only relays reach may need it
+(farpeers.py `far_scope`): then at that scope, if it may serve such a peer
+(`_serves_far`). An answer for a far voice that has shown no proof yet goes at
+hop 1 at least (`_reach`). A node that has heard no ledger peer directly since
+PROBE_AFTER_S after starting sends at hop 1, so that a router in range carries
+it (a probe). PROTOCOL.md §7.
+
+A digest that goes beyond hop 0 shows our membership proof (a ticket for our
+own number and nobody in particular, members.py `proof`): far peers count us
+as theirs only with it. It goes on the first such digest, then every
+PROOF_SOON_S for PROOF_NEW_S (a proof lost on a mast's busy link left a lone
+house unknown behind it for half an hour while it heard everyone's), every
+PROOF_SOON_S while candidates for far peers have shown none (they are likely
+finding us too), else every PROOF_EVERY_S; and only where the digest still
+fits one packet with it (a long neighbour list leaves it to the next digest).
+
+This class is a part of `Engine` (engine.py, through outbox.py) and holds no
+state of its own: the attributes it names are the engine's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from . import messages as m
+from .farpeers import PROOF_EVERY_S, PROOF_NEW_S, PROOF_SOON_S
+from .ports import SyncConfig
+from .relays import Neighbourhood
+
+if TYPE_CHECKING:
+    from .answers import Answers
+    from .reconcile import Reconciler
+
+PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
+
+
+class Hops:
+    cfg: SyncConfig
+    hood: Neighbourhood
+    answers: Answers
+    recon: Reconciler
+    started_at: float
+    proof_sent: float  # when our membership proof last went in a digest
+    proof_first: float  # when it first did
+
+    def _hop_limit(self, msg: m.Message, now: float, far: bool | None, reach: int) -> int:
+        """The hop limit of `msg`: our far scope if it may serve a peer only
+        radio-only relays reach (`far`; when None, judged by the message), else 0;
+        at least `reach` (when 0, the message's own `_reach`); 1 for a probe."""
+        scope = self.hood.far_scope(now, self.cfg.max_scope)
+        if scope and not (self._serves_far(msg, now) if far is None else far):
+            scope = 0
+        scope = max(scope, reach or self._reach(msg, now))
+        if not scope and now - self.started_at > PROBE_AFTER_S \
+                and not self.hood.has_direct_peer(now):
+            scope = 1  # no ledger peer heard in range: let relays carry us to one
+        return scope
+
+    def _reach(self, msg: m.Message, now: float) -> int:
+        """The hop limit at least an answer needs for the far voice it names, not
+        yet proven (farpeers.py `reach`): a request, MORE or PULL naming one, a
+        sketch prompted by one or answering one."""
+        if isinstance(msg, (m.Request, m.More, m.Pull)):
+            return 0 if msg.target is None else self.hood.reach(msg.target, now)
+        if isinstance(msg, m.Sketch):
+            return int(self.recon.sketch_reach)
+        return 0
+
+    def _serves_far(self, msg: m.Message, now: float) -> bool:
+        """Whether a packet other than our record sends may serve a peer only
+        radio-only relays reach: a request, MORE or PULL naming one (or nobody), a
+        sketch prompted by one or answering one; records and digests always (a
+        record the mast carried once may not have reached a weak island: a later
+        copy is its second chance)."""
+        if isinstance(msg, (m.Request, m.More, m.Pull)):
+            return msg.target is None or self.hood.is_far(msg.target, now)
+        if isinstance(msg, m.Sketch):
+            return self.recon.sketch_far
+        return True
+
+    def _encode(self, msg: m.Message, scope: int, now: float) -> tuple[bytes, bool]:
+        """`msg`'s bytes, with our membership proof if it is a digest going beyond
+        hop 0 that is due to show it and has room; and whether it does."""
+        payload = m.encode(msg, self.cfg.network_tag)
+        if not scope or not isinstance(msg, m.Digest) \
+                or len(payload) + m.TICKET_LEN > self.cfg.payload_cap:
+            return payload, False
+        since = now - self.proof_sent
+        if since < PROOF_EVERY_S and (since < PROOF_SOON_S or (
+                self.hood.unproven_at <= self.proof_sent
+                and now - self.proof_first >= PROOF_NEW_S)):
+            return payload, False
+        proof = self.answers.members.proof()
+        if not proof:
+            return payload, False
+        return m.encode(dataclasses.replace(msg, ticket=proof), self.cfg.network_tag), True
+
+    def _proof_shown(self, now: float) -> None:
+        """Our proof went out in a digest."""
+        self.proof_sent = now
+        if self.proof_first < 0:
+            self.proof_first = now
