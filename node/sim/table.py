@@ -26,7 +26,7 @@ from typing import Any
 from .convergence import NEVER, percentile, show
 from .metrics import BACKGROUND_TAGS
 from .runner import PROTOCOLS, Simulation
-from .scenario import load, shipped_names
+from .scenario import ScenarioError, load, shipped_names
 
 DEFAULT_SKIP = {"steady-200"}  # the bench-speed scenario: run it on its own
 
@@ -146,8 +146,18 @@ def main() -> None:
                                    else [None])
     except ValueError:
         parser.error(f"--seeds wants whole numbers separated by commas, not {args.seeds!r}")
-    pairs = [(s, p, args.baseline_budget, seed) for s in args.scenarios.split(",")
-             for p in args.protocols.split(",") for seed in seeds]
+    protocols = [p.strip().lower() for p in args.protocols.split(",")]
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        parser.error(f"unknown protocol {unknown[0]!r}; choose from " + ", ".join(PROTOCOLS))
+    scenarios = [s.strip() for s in args.scenarios.split(",")]
+    for name in scenarios:
+        try:
+            load(name)  # a name or file that is not a scenario: one line, not a traceback
+        except ScenarioError as exc:
+            parser.error(str(exc))
+    pairs = [(s, p, args.baseline_budget, seed) for s in scenarios
+             for p in protocols for seed in seeds]
     print(NOTE + "\n")
     print(HEADER)
     results = []

@@ -15,7 +15,9 @@ asked* is decided here.
   pays. Otherwise, unless our own backlog explains the difference, the
   reconciler plans a SKETCH.
 * SKETCH: the reconciler (reconcile.py) peels it against our own sketch;
-  what the sketcher lacks is queued as repairs (RECORDS), what we lack is
+  what the sketcher lacks is queued as repairs (RECORDS) as its account
+  pays (a believed member lacking more than `SMALL_GAP`: its allowance, as
+  for its REQUESTs), the rest offered in a sketch of ours; what we lack is
   requested. A gap found resets Trickle: to Imin if it is large, to the
   news interval if a few records (`SMALL_GAP`) close it.
 * REQUEST: the ids we hold are queued as repairs; the ones we wanted too are
@@ -245,10 +247,21 @@ class Answers(DigestAnswers):
             # at Imin would go out while they are still on the way, differ again
             # and start another round. A large gap (a heal) is checked at Imin.
             eng.trickle.reset(now, eng.cfg.news_interval if gap <= SMALL_GAP else None)
+        # A member whose ticket we believe (it asked us with it within the hour),
+        # lacking more than a few records, is repaired from its allowance too, as
+        # its requests would be: what its own vouched sketch, heard in its own
+        # voice, says it lacks, while its digest differs from our set. Else our
+        # sketch would offer it the same difference a second time: after a heal,
+        # a stream of hundreds of symbols, both ways, from the one node that
+        # bridges a group (partition-heal, seed 24). A spoof in its voice draws
+        # on the same allowance as its REQUESTs replayed would (ticket.py).
+        member = len(result.ours) > SMALL_GAP and payer == sender \
+            and sender not in self.unvouched and self.members.believe(sender, b"", now)
         unpaid = 0
         for x in sorted(result.ours):
             info = eng.infos.get(x.to_bytes(8, "big"))
-            if info is not None and (unpaid or not self._repair(info, payer, now)):
+            if info is not None and (unpaid or not self._repair(info, payer, now,
+                                                                  member=member)):
                 unpaid += 1  # its sketch paid for no more: it may ask for the rest
         if unpaid and sender not in self.unvouched:
             self.recon.offer(unpaid, sender, now)

@@ -197,6 +197,10 @@ class Bootstrap(Serving):
         """Is `node` the responder of one of our streams?"""
         return any(s.responder == node for s in self.streams.values())
 
+    def unaffordable(self, node: int, now: float) -> bool:
+        """Did a probe of `node` go unpaid lately (its air here paid for none)?"""
+        return self.unpaid.get(node, -1e9) > now
+
     def doubts(self, node: int, now: float) -> bool:
         """Are `node`'s claims of being ahead doubted (a probe of it brought nothing)?"""
         return self.doubted.get(node, -1e9) > now

@@ -24,6 +24,7 @@ from .relays import Peer
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .members import Members
 
 SENT_GRACE_S = 15.0  # after our copy of a record went out, a digest still lacking it missed it
 
@@ -36,6 +37,7 @@ class DigestAnswers:
     boot: Bootstrap
     unvouched: dict[int, None]
     prompters: Pacer
+    members: Members
 
     _repair: Callable[[RecordInfo, int, float], bool]  # queue a record as its asker pays
 
@@ -99,8 +101,8 @@ class DigestAnswers:
         if msg.count > eng.count + cfg.boot_gap:
             if not self.boot.doubts(sender, now):
                 self.boot.behind(eng.hood.peers, eng.count, now)
-            if eng.count <= cfg.boot_gap or self.boot.pulling_from(sender) \
-                    or msg.count > eng.count + cfg.sketch_size // 2:
+            if eng.count <= cfg.boot_gap or msg.count > eng.count + cfg.sketch_size // 2 \
+                    or self.boot.pulling_from(sender) and not self._unprobed(sender, now):
                 return  # far behind: pulling, not reconciling
             # Far behind but not pulling from this neighbour (a node that holds a
             # ledger pulls only from responders whose own air paid for the probe,
@@ -116,6 +118,18 @@ class DigestAnswers:
         if key == STRANGERS and self._known_set(msg, sender, now):
             return
         self._mismatch(msg, now, peer, key)
+
+    def _unprobed(self, sender: int, now: float) -> bool:
+        """Whether, as a member, we reconcile with `sender` rather than wait to
+        probe it: its air here paid for no probe lately, and our asks of it go
+        with our ticket, answered from our allowance (members.py), as are the
+        repairs of what our sketch shows we lack. On partition-heal, seed 24, a
+        member 51 records behind its only link to them waited 3.5 hours, its
+        probe never paid for (a padded pull costs about all the credit an
+        account holds) and the neighbour ahead waiting for its pull. A node
+        without a member key would pay for each ask with padding: it waits for
+        the probe, which then pulls plain."""
+        return self.boot.unaffordable(sender, now) and bool(self.members.ticket(sender))
 
     def _known_set(self, msg: m.Digest, sender: int, now: float) -> bool:
         """Whether a stranger's digest (pacing.py STRANGERS) claims the very set a

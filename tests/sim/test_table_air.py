@@ -44,3 +44,24 @@ def test_pooled_note_pools_critical_records_over_seeds() -> None:
 def test_pooled_note_reports_a_lost_critical_record() -> None:
     runs = [_seed_run(1, 1.0, 1.0, [1.0] * 10), _seed_run(2, 1.0, 1.0, [2.0] * 9 + [None])]
     assert "not reached" in pooled_note(runs)
+
+
+def test_the_table_names_a_bad_protocol_or_scenario_in_one_line(monkeypatch, capsys) -> None:
+    """Anything a user can type gets a clear answer, not a worker's traceback;
+    protocol names are taken in either case (the docs write B2, the code b2)."""
+    import pytest
+
+    from meshaid.node.sim import table
+
+    for argv, said in ((["--protocols", "bogus"], "unknown protocol 'bogus'"),
+                       (["--scenarios", "nosuch"], "no scenario named 'nosuch'")):
+        monkeypatch.setattr("sys.argv", ["table", *argv])
+        with pytest.raises(SystemExit) as exc:
+            table.main()
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err
+    monkeypatch.setattr("sys.argv", ["table", "--scenarios", "ci-small", "--protocols", "B0",
+                                     "--jobs", "1"])
+    table.main()
+    assert "| ci-small | b0 |" in capsys.readouterr().out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from meshaid.node.ledger import codec
+from meshaid.node.ledger import codec, identity
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import bootstrap as bs
 from meshaid.node.sync import messages as m
@@ -110,3 +110,29 @@ def test_a_doubted_responders_partition_goes_on_from_its_cursor() -> None:
     assert boot.behind(peers, 200, 101.0)
     assert boot.streams[0].responder == 8
     assert boot.streams[0].cursor == deep and boot.streams[0].since
+
+
+def test_a_member_behind_a_neighbour_whose_air_pays_for_no_probe_reconciles() -> None:
+    """Finding (partition-heal, seed 24): a member 51 records behind its only
+    link to the records it lacked could not pay for a probe of it (that
+    neighbour's air heard here paid for none), so each of its digests planned a
+    pull that was dropped, and no sketch either (it counted as pulling from
+    it); the neighbour ahead waited for its pull. For 3.5 hours. Now a member
+    reconciles with such a responder (its asks and the repairs it is owed are
+    answered from its allowance); a node without a member key, whose every ask
+    would pay with padding, waits for its probe as before."""
+    for member in (True, False):
+        ledger = Ledger(4, seed=11, history=60)
+        mesh = Mesh(ledger, [clone(ledger.full)], [], seed=4)
+        eng = mesh.engines[0]
+        if member:
+            eng.signer = identity.signer(ledger.keys[0])
+        mesh.run_for(10.0)
+        tag = ledger.network[:2]
+        before = len(mesh.sent)
+        for _ in range(6):  # a neighbour far ahead, heard only in its digests
+            mesh.inject(0, m.encode(m.Digest(eng.count + 60, 12345), tag), sender=77)
+            mesh.run_for(120.0)
+        sent = [s.out.tag for s in mesh.sent[before:] if s.node == 0]
+        assert "pull" not in sent and eng.boot.unaffordable(77, mesh.now)
+        assert ("sketch" in sent) == member
