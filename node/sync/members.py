@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 ALLOW_SHARE = 1.0  # of our bulk band, per hour, that one member's asks may have beyond their air
 ALLOW_SAVED = 900.0  # seconds of that allowance a member may save up
+CHAINS = 32  # pull answers to other nodes followed at once (a believed puller's)
+CHAIN_S = 120.0  # seconds an answer chain is followed after its last packet
+NO_ID = bytes(8)  # the `after` of an answer from the start of a partition (serving.py)
 SHOW_EVERY = 1800.0  # seconds between our tickets to a node that answered (it believes one an hour)
 
 
@@ -58,6 +61,8 @@ class Members:
         self.shown: dict[int, tuple[float, bool]] = {}
         self.proofs_seen = -1  # member_count when proofs were last checked against it
         self.bad_proofs: OrderedDict[tuple[int, bytes], None] = OrderedDict()
+        # (responder, record an answer goes on after) -> (believed puller, when heard)
+        self.chains: OrderedDict[tuple[int, bytes], tuple[int, float]] = OrderedDict()
 
     def ask(self, node: int) -> bytes | None:
         """How to ask `node` (a REQUEST or MORE naming it): None when we cannot
@@ -106,6 +111,31 @@ class Members:
         if ticket and not ok:
             eng.stats.dropped["bad-ticket"] += 1
         return ok
+
+    def overheard(self, msg: m.Pull | m.Records, sender: int, size: int, now: float) -> None:
+        """A PULL naming another node, or a pull answer, heard in its sender's own
+        voice. We follow the answers to pullers whose ticket we believe: a PULL
+        from such a puller names its responder and the record its answer goes
+        on after, and each answer packet names the record before its first one
+        (serving.py `after`). Each such packet another node sends draws on the
+        puller's key's neighbourhood allowance here too (ticket.py `drawn`)."""
+        eng = self.eng
+        chains = self.chains
+        if isinstance(msg, m.Pull):
+            if self.allow.believed(sender, now):
+                chains[(msg.target, msg.cursor[7:] if msg.cursor else NO_ID)] = (sender, now)
+                while len(chains) > CHAINS:
+                    del chains[next(iter(chains))]
+            return
+        if msg.after is None or msg.relay or not msg.records:
+            return
+        chain = chains.pop((sender, msg.after), None)
+        if chain is None or now - chain[1] > CHAIN_S:
+            return
+        self.allow.drawn(chain[0], eng.cfg.airtime(size), now)
+        if not msg.end:
+            last = hashlib.sha256(msg.records[-1]).digest()[:8]
+            chains[(sender, last)] = (chain[0], now)
 
     def prove(self, sender: int, peer: Peer, proof: bytes, now: float) -> None:
         """A plausible digest from `sender` (`peer`), carrying its membership

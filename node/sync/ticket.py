@@ -20,7 +20,11 @@ of its bulk band per hour (at most `burst` packets saved up), one per key
 (every node number a key signs tickets for draws on the same one), at most
 `pull_batch` packets per pull, for at most `MAX_ALLOWED` pullers at once,
 at most `PER_KEY` of them in one key's numbers (a stolen key pulling in many
-numbers takes two places, not all eight, from members catching up).
+numbers takes two places, not all eight, from members catching up). The
+pull answers other nodes send such a puller, followed as we overhear them
+(members.py `overheard`), draw on its key's neighbourhood allowance: `HOOD`
+allowances among all the responders in range of one another, so a key
+pulling from every node it reaches draws HOOD there, not one per node.
 
 What an attacker with the channel key alone can do with it: nothing new. It
 cannot sign a ticket. A ticket it overheard names one puller and one
@@ -46,6 +50,7 @@ ANYONE = 0xFFFFFFFF
 HOLD = 3600.0  # seconds a checked ticket is believed
 MAX_ALLOWED = 8  # pullers with a checked ticket at once
 PER_KEY = 2  # of them in the numbers one key signs for (a node's new radio, its old one)
+HOOD = 3  # allowances one key may draw from all the responders we hear it ask, together
 MAX_BAD = 64  # (puller, ticket) pairs that failed, remembered so as not to check them again
 Signer = Callable[[bytes], tuple[bytes, bytes]]  # bytes -> (author short id, signature)
 Verifier = Callable[[bytes, bytes, bytes], bool]  # (short id, message, signature)
@@ -74,6 +79,7 @@ class _Bucket:
 @dataclass
 class _Allowance:
     bucket: _Bucket  # its key's: every number a key signs tickets for shares one
+    hood: _Bucket  # its key's draw on the neighbourhood: ours and others' answers
     until: float  # the ticket is believed until then
     ticket: bytes  # (its first 4 bytes: the key's short id)
 
@@ -88,6 +94,8 @@ class Allowances:
     def __init__(self, rate: float, cap: float) -> None:
         self.rate = rate
         self.cap = cap
+        self.hood_rate = HOOD * rate
+        self.hood_cap = HOOD * cap
         self._ok: OrderedDict[int, _Allowance] = OrderedDict()
         self._bad: OrderedDict[tuple[int, bytes], None] = OrderedDict()
 
@@ -109,11 +117,12 @@ class Allowances:
             return acc is not None and acc.until > now
         mine = [n for n, a in self._ok.items() if a.ticket[:4] == ticket[:4]]
         bucket = self._ok[mine[-1]].bucket if mine else _Bucket(self.cap, now)
+        hood = self._ok[mine[-1]].hood if mine else _Bucket(self.hood_cap, now)
         self._ok.pop(who, None)
         mine = [n for n in mine if n != who]
         for n in mine[:max(0, len(mine) - PER_KEY + 1)]:
             del self._ok[n]  # that key's least recently checked numbers make room
-        self._ok[who] = _Allowance(bucket, now + HOLD, ticket)
+        self._ok[who] = _Allowance(bucket, hood, now + HOLD, ticket)
         while len(self._ok) > MAX_ALLOWED:
             self._ok.popitem(last=False)  # the least recently checked
         return True
@@ -127,6 +136,7 @@ class Allowances:
         acc = self._ok.get(who)
         if acc is not None:
             acc.bucket.tokens = min(self.cap, acc.bucket.tokens + air)
+            acc.hood.tokens = min(self.hood_cap, acc.hood.tokens + air)
 
     def spend(self, who: int, air: float, now: float) -> bool:
         """Debit `air` from `who`'s allowance; False (nothing debited) if it has
@@ -134,10 +144,34 @@ class Allowances:
         acc = self._ok.get(who)
         if acc is None or acc.until <= now:
             return False
-        bucket = acc.bucket
-        bucket.tokens = min(self.cap, bucket.tokens + (now - bucket.at) * self.rate)
-        bucket.at = now
-        if bucket.tokens + 1e-9 < air:
+        bucket, hood = acc.bucket, acc.hood
+        _refill(bucket, self.rate, self.cap, now)
+        _refill(hood, self.hood_rate, self.hood_cap, now)
+        if bucket.tokens + 1e-9 < air or hood.tokens + 1e-9 < air:
             return False
         bucket.tokens -= air
+        hood.tokens -= air
         return True
+
+    def believed(self, who: int, now: float) -> bool:
+        """Whether `who` holds a ticket we believe (no check: none is shown)."""
+        acc = self._ok.get(who)
+        return acc is not None and acc.until > now
+
+    def drawn(self, who: int, air: float, now: float) -> None:
+        """`who`, believed here, was sent `air` of a pull answer by another node
+        (overheard, members.py `overheard`): it draws on the key's neighbourhood
+        allowance too. A stolen key pulling from every node in range drew an
+        allowance from each (stolen-pull: 2.4 times its air at 10 % duty); a
+        member catching up pulls its PARTS partitions from at most as many
+        responders, so HOOD allowances leave it as fast as before."""
+        acc = self._ok.get(who)
+        if acc is None or acc.until <= now:
+            return
+        _refill(acc.hood, self.hood_rate, self.hood_cap, now)
+        acc.hood.tokens = max(-self.hood_cap, acc.hood.tokens - air)
+
+
+def _refill(bucket: _Bucket, rate: float, cap: float, now: float) -> None:
+    bucket.tokens = min(cap, bucket.tokens + (now - bucket.at) * rate)
+    bucket.at = now

@@ -13,7 +13,7 @@ from meshaid.node.sync import ticket as tk
 from meshaid.node.sync.budget import BULK, CATCH_UP, NORMAL, SHARE
 from meshaid.node.sync.serving import PARTS
 
-from .harness import Ledger, Mesh, clone
+from .harness import Ledger, Mesh, clone, rid
 
 
 def _responder() -> tuple[Mesh, Ledger]:
@@ -171,3 +171,43 @@ def test_an_answer_the_budget_holds_back_is_not_paid_for() -> None:
         answered = sum(1 for s in mesh.sent[before:] if s.out.tag == "pull-records")
         assert answered == (eng.cfg.pull_batch if who == "member" else 0), who
         assert eng.answers.credits.balance(77, mesh.now) == pytest.approx(paid), who
+
+
+def test_answers_a_key_got_elsewhere_draw_on_its_neighbourhood_allowance() -> None:
+    """A stolen key pulling from every node in range drew an allowance from each
+    (stolen-pull: 2.4 times its air at 10 % duty). Each node follows the pull
+    answers other nodes send a puller whose ticket it believes (the PULL names
+    the responder and the record its answer goes on after; each packet names
+    the record before its first one) and counts them against the key's
+    neighbourhood allowance, HOOD of its own: past that, a pull is answered only
+    as far as its own air paid. Answers to anyone else, or not chaining on the
+    puller's cursor, count for nothing."""
+    mesh, ledger = _responder()
+    tag = ledger.network[:2]
+    eng = mesh.engines[0]
+    good = tk.make(identity.signer(ledger.keys[2]), tag, 77, 0)
+    assert _pull_answers(mesh, good, sender=77) > 1  # believed: its allowance pays
+    mesh.run_for(tk.HOLD / 4)  # (refilled)
+    hood = eng.answers.members.allow.hood_cap
+    raw = ledger.history[0]
+    after = rid(raw)
+
+    def answer(after: bytes, sender: int = 5) -> None:
+        msg = m.Records((raw,), relay=False, end=False, after=after)
+        mesh.inject(0, m.encode(msg, tag), sender=sender)
+
+    # Node 5's answers to a pull of 78 (not believed here), and to nobody's pull.
+    mesh.inject(0, m.encode(m.Pull(5, 0, PARTS, b""), tag), sender=78)
+    for _ in range(40):
+        answer(bytes(8))
+    assert _pull_answers(mesh, b"", sender=77) > 1
+    mesh.run_for(tk.HOLD / 4)
+    # Node 5 answers 77's pull, packet after packet: the key's draw here too.
+    mesh.inject(0, m.encode(m.Pull(5, 0, PARTS, b""), tag), sender=77)
+    answer(bytes(8))
+    air = eng.cfg.airtime(len(m.encode(m.Records((raw,), relay=False, end=False,
+                                                 after=bytes(8)), tag)))
+    for _ in range(int(hood / air) + 1):
+        answer(after)
+    assert _pull_answers(mesh, b"", sender=77) <= 1  # only what its pull's own air paid
+
