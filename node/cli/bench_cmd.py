@@ -14,7 +14,8 @@ from .common import Finite, Refused
 @click.option("--scenario", "scenario_name", required=True, metavar="NAME|PATH",
               help="A shipped scenario name (an unknown name lists them) or a TOML file "
                    "(node/sim/SCENARIOS.md).")
-@click.option("--protocol", type=click.Choice(["meshaid", "b0", "b1", "b2", "b3"]),
+@click.option("--protocol", type=click.Choice(["meshaid", "b0", "b1", "b2", "b3"],
+                                             case_sensitive=False),
               default="meshaid", show_default=True, help="meshaid, or a baseline: b0 full-state "
               "flooding, b1 push only, b2 push + id lists, b3 push + Bloom-filter gossip.")
 @click.option("--seed", type=int, help="Override the scenario's seed.")

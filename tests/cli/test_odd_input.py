@@ -125,3 +125,11 @@ def test_an_empty_data_dir_is_refused_not_taken_for_the_current_directory(
     line = one_line_error(proc, 2)
     assert "'--data-dir'" in line and "empty path" in line
     assert list(tmp_path.iterdir()) == []  # nothing written where it was run
+
+
+def test_bench_takes_a_protocol_name_in_either_case(tmp_path: Path) -> None:
+    """The docs and tables write B2, the option's choices b2: both are taken."""
+    run = meshaid(tmp_path / "node", "bench", "--scenario", "ci-small", "--protocol", "B2",
+                  "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert "ci-small [b2]" in run.stdout
