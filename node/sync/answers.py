@@ -104,8 +104,8 @@ class Answers(DigestAnswers):
         """Credit `sender` with the air of a packet heard from it (`size` bytes)."""
         eng = self.eng
         air = eng.cfg.airtime(size)
-        if eng.plausible and (isinstance(msg, m.Records) or isinstance(msg, m.Pull)
-                              and msg.target != eng.node):
+        if eng.plausible and (isinstance(msg, m.Records)
+                              or (isinstance(msg, m.Pull) and msg.target != eng.node)):
             self.members.overheard(msg, sender, size, now)  # (answers to a member elsewhere)
         if isinstance(msg, m.Records):
             for raw in msg.records:  # how large records are: what our requests ask for

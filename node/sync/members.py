@@ -32,6 +32,7 @@ from . import messages as m
 from . import ticket as tk
 from .budget import BULK, SHARE
 from .relays import Peer
+from .serving import after_of
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -40,7 +41,6 @@ ALLOW_SHARE = 1.0  # of our bulk band, per hour, that one member's asks may have
 ALLOW_SAVED = 900.0  # seconds of that allowance a member may save up
 CHAINS = 32  # pull answers to other nodes followed at once (a believed puller's)
 CHAIN_S = 120.0  # seconds an answer chain is followed after its last packet
-NO_ID = bytes(8)  # the `after` of an answer from the start of a partition (serving.py)
 SHOW_EVERY = 1800.0  # seconds between our tickets to a node that answered (it believes one an hour)
 
 
@@ -119,11 +119,10 @@ class Members:
         on after, and each answer packet names the record before its first one
         (serving.py `after`). Each such packet another node sends draws on the
         puller's key's neighbourhood allowance here too (ticket.py `drawn`)."""
-        eng = self.eng
         chains = self.chains
         if isinstance(msg, m.Pull):
             if self.allow.believed(sender, now):
-                chains[(msg.target, msg.cursor[7:] if msg.cursor else NO_ID)] = (sender, now)
+                chains[(msg.target, after_of(msg.cursor))] = (sender, now)
                 while len(chains) > CHAINS:
                     del chains[next(iter(chains))]
             return
@@ -132,7 +131,7 @@ class Members:
         chain = chains.pop((sender, msg.after), None)
         if chain is None or now - chain[1] > CHAIN_S:
             return
-        self.allow.drawn(chain[0], eng.cfg.airtime(size), now)
+        self.allow.drawn(chain[0], self.eng.cfg.airtime(size), now)
         if not msg.end:
             last = hashlib.sha256(msg.records[-1]).digest()[:8]
             chains[(sender, last)] = (chain[0], now)

@@ -39,6 +39,12 @@ def cursor_of(info: RecordInfo) -> bytes:
     return bytes([info.cls]) + info.hlc.to_bytes(6, "big") + info.id
 
 
+def after_of(cursor: bytes) -> bytes:
+    """The `after` of an answer from `cursor`: the id of the record the cursor is
+    at, or NO_ID at the start of a partition."""
+    return cursor[7:] if cursor else NO_ID
+
+
 def packet_cursor(packet: list[bytes], infos: Mapping[bytes, RecordInfo]) -> bytes:
     """The cursor just after the last record of an answer packet."""
     info = infos[hashlib.sha256(packet[-1]).digest()[:8]]
@@ -102,7 +108,7 @@ class Serving:
                     packet = [raw] if raw is not None else []
                 if not packet:
                     break
-                after = cursor[7:] if cursor else NO_ID
+                after = after_of(cursor)
                 msg = m.Records(tuple(packet), relay=False, end=at_end, after=after)
                 paid = pay(emit, answer.who, msg, "pull-records",
                            answer.sent < self.cfg.pull_batch)

@@ -25,7 +25,7 @@ from ..ledger.wire import DecodeError
 from . import messages as m
 from .orders import HLC_MAX
 from .ports import CLASS_COMMITMENTS, CLASS_OF_KIND
-from .serving import NO_ID
+from .serving import NO_ID, after_of
 
 EXHAUSTED = 1000  # a stream's `silent` once its responder said the partition ended
 STALE = 2  # answers in a row with nothing new that end a responder's streams
@@ -61,7 +61,7 @@ class Stream:
         packet cut batches short, 0.8 pulls per answer packet on
         late-joiner-2000)."""
         self.got += 1
-        lost = msg.after != (self.cursor[7:] if self.cursor else NO_ID)
+        lost = msg.after != after_of(self.cursor)
         ended = lost or msg.end or self.got >= self.batch
         self.due = now + (pull_gap if ended else pull_timeout)
         if self.silent < EXHAUSTED:

@@ -131,6 +131,11 @@ class Allowances:
         """Tickets that failed may check out now (a vouch came): check them again."""
         self._bad.clear()
 
+    def _live(self, who: int, now: float) -> _Allowance | None:
+        """`who`'s allowance while its ticket is believed."""
+        acc = self._ok.get(who)
+        return acc if acc is not None and acc.until > now else None
+
     def refund(self, who: int, air: float) -> None:
         """Give back `air` debited from `who` for a packet never sent."""
         acc = self._ok.get(who)
@@ -141,8 +146,8 @@ class Allowances:
     def spend(self, who: int, air: float, now: float) -> bool:
         """Debit `air` from `who`'s allowance; False (nothing debited) if it has
         no believed ticket or its allowance does not cover `air`."""
-        acc = self._ok.get(who)
-        if acc is None or acc.until <= now:
+        acc = self._live(who, now)
+        if acc is None:
             return False
         bucket, hood = acc.bucket, acc.hood
         _refill(bucket, self.rate, self.cap, now)
@@ -155,8 +160,7 @@ class Allowances:
 
     def believed(self, who: int, now: float) -> bool:
         """Whether `who` holds a ticket we believe (no check: none is shown)."""
-        acc = self._ok.get(who)
-        return acc is not None and acc.until > now
+        return self._live(who, now) is not None
 
     def drawn(self, who: int, air: float, now: float) -> None:
         """`who`, believed here, was sent `air` of a pull answer by another node
@@ -165,8 +169,8 @@ class Allowances:
         allowance from each (stolen-pull: 2.4 times its air at 10 % duty); a
         member catching up pulls its PARTS partitions from at most as many
         responders, so HOOD allowances leave it as fast as before."""
-        acc = self._ok.get(who)
-        if acc is None or acc.until <= now:
+        acc = self._live(who, now)
+        if acc is None:
             return
         _refill(acc.hood, self.hood_rate, self.hood_cap, now)
         acc.hood.tokens = max(-self.hood_cap, acc.hood.tokens - air)
