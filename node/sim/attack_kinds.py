@@ -48,6 +48,13 @@ class Ctx:
     turn: int = 0
     pending: list[bytes] = field(default_factory=list)
     queued: list[Packet] = field(default_factory=list)  # packets it will send next
+    # the thief's member key signing a record body (a new
+    # seq each call): the attacker node's own key, stolen; None unless the attack needs it
+    sign: Callable[[object], bytes] | None = None
+    now: Callable[[], float] = lambda: 0.0
+    # packets the attacker overheard: (time, payload, claimed sender)
+    heard: list[tuple[float, bytes, int]] = field(default_factory=list)
+    names: list[int] = field(default_factory=list)  # made-up numbers it keeps using
 
     def spoof(self) -> int:
         """A claimed sender: a real neighbour or a made-up node number, alternately."""
@@ -231,7 +238,8 @@ PERIODIC: dict[str, Callable[[Ctx], Packet | None]] = {
     "lying-lists": lying_lists,
     "far-claims": far_claims,
 }
-ALL = [*PERIODIC, "echo"]
+# attacks that hold a stolen member key (attacks.py run_one)
+STOLEN = {"stolen-pull"}
 
 
 def rid_of(raw: bytes) -> bytes:

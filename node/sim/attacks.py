@@ -1,5 +1,7 @@
 """The attack suite: what an attacker with the channel key costs honest nodes
-(and one with a member's stolen key as well: `stolen-pull`).
+(and one with a member's stolen key as well: `stolen-pull`, `stolen-critical`,
+`stolen-vouch`, `stolen-posts`, `stolen-far-proof`, `ticket-churn`). The
+attacks are attack_kinds.py's and attack_outside.py's (written from outside).
 
 Theory of operation
 -------------------
@@ -47,8 +49,13 @@ from ..ledger import records as r
 from ..store.sync_port import SyncLedger
 from ..sync.engine import record_id
 from . import attack_kinds as ak
+from . import attack_outside as ao
 from .runner import Simulation, fresh_key_records
 from .scenario import Scenario, parse
+
+PERIODIC = {**ak.PERIODIC, **ao.OUTSIDE}
+STOLEN = ak.STOLEN | ao.STOLEN  # attacks that hold a stolen member key
+ALL = [*PERIODIC, "echo"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,20 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
                  {rid: raw for rid, raw in held.items() if raw is not None}, sim.rng,
                  lambda n: fresh_key_records(sim, n),
                  {n: sim.world.topology.neighbors(n) for n in range(sim.world.topology.n)},
-                 _stolen_key(sim, attacker, victim) if attack == "stolen-pull" else None)
+                 _stolen_key(sim, attacker, victim) if attack in STOLEN else None)
+    if attack in ao.THIEF_SIGNS:
+        ctx.sign = _thief(sim, attacker)
+    ctx.now = lambda: sim.events.now
+    inner_rx = sim.mesh.on_receive
+    assert inner_rx is not None
+
+    def overhear(n: int, payload: Any, meta: Any) -> None:
+        if n == attacker and isinstance(payload, bytes) and meta.from_node != attacker:
+            ctx.heard.append((sim.events.now, payload, meta.from_node))
+            del ctx.heard[:-400]
+        inner_rx(n, payload, meta)
+
+    sim.mesh.on_receive = overhear
     victim_engine = sim.nodes[victim].engine
     ctx.victim_set = lambda: (victim_engine.count, victim_engine.fingerprint)
     polls: list[float] = [0.0]
@@ -132,8 +152,8 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
                          hop_start=hops):
             used[0] += sim.mesh.payload_airtime(len(payload))
 
-    if attacked and attack in ak.PERIODIC:
-        gen = ak.PERIODIC[attack]
+    if attacked and attack in PERIODIC:
+        gen = PERIODIC[attack]
 
         def step() -> None:
             pkt = gen(ctx)
@@ -211,6 +231,23 @@ def _stolen_key(sim: Simulation, attacker: int, victim: int) -> ak.Signer:
     members = sim.world.members
     owner = victim if victim in members else min(n for n in members if n != attacker)
     return identity.signer(members[owner].key)
+
+
+def _thief(sim: Simulation, attacker: int) -> Any:
+    """The attacker node's own member key, stolen: signs a record body at its next
+    seq, dated now (stolen-critical, stolen-posts, stolen-vouch)."""
+    from ..ledger import codec, hlc
+
+    member = sim.world.members[attacker]
+    state = {"seq": member.seq + 1, "n": 0}
+
+    def sign(body: Any) -> bytes:
+        stamp = hlc.from_unix(sim.clock(attacker)) + state["n"] % 60000
+        state["n"] += 1
+        raw = codec.encode(body, member.key, state["seq"], stamp, sim.world.network).raw
+        state["seq"] += 1
+        return raw
+    return sign
 
 
 def _honest_air(sim: Simulation) -> float:
@@ -319,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
                     "posts, table sizes and the slowest poll(). "
                     "Example: python -m meshaid.node.sim.attacks --size small --attack pull-flood")
     ap.add_argument("--size", choices=sorted(SIZES), default="full")
-    ap.add_argument("--attack", action="append", choices=ak.ALL,
+    ap.add_argument("--attack", action="append", choices=ALL,
                     help="run only this attack (repeatable; default: all)")
     ap.add_argument("--duty", type=float, default=10.0, help="attacker duty cycle, percent")
     ap.add_argument("--seeds", type=int, default=3, help="meshes per attack (default 3)")
@@ -329,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         print("--duty must be in (0, 100] and --seeds at least 1", file=sys.stderr)
         return 2
     rows = []
-    for attack in args.attack or ak.ALL:
+    for attack in args.attack or ALL:
         rows.append(measure(attack, SIZES[args.size], args.seeds, args.duty, chance=True))
         if not args.json:
             print(table(rows[-1:]).splitlines()[-1] if len(rows) > 1 else table(rows),

@@ -94,6 +94,9 @@ class Bootstrap(Serving):
         self.recent: dict[bytes, None] = {}  # ids pull answers brought us (the last RECENT)
         self.shown: dict[int, float] = {}  # responder -> when our ticket last went to it
         self.believed: dict[int, float] = {}  # responder -> when it answered a plain pull
+        # responder -> until when our ticket goes to it only inside padded pulls: its
+        # plain pulls went unanswered while our own ledger did not count us admitted
+        self.hoped: dict[int, float] = {}
         # responder -> until when it gets no stream: its own air heard here paid
         # for no pull of ours (a node past `boot_gap` probes only with that)
         self.unpaid: dict[int, float] = {}
@@ -290,6 +293,13 @@ class Bootstrap(Serving):
             # our ticket all the same (members.py, `hopeful`).
             hope = hopeful(stream.responder) if hopeful is not None and ticket is not None \
                 and not mine and not ticket(stream.responder) else b""
+            # Its responders may count our key admitted before our own ledger does (a
+            # joiner meets its own vouch late): a responder that answered us is asked
+            # plain, ticket shown, until such pulls go unanswered (`hoped`).
+            hoping = bool(hope) and stream.responder in self.confirmed \
+                and self.hoped.get(stream.responder, -1e9) <= now
+            if hoping:
+                mine = hope
             shown = self.shown.get(stream.responder, -1e9)
             # A responder that answered our plain pulls within the hour its ticket
             # holds is silent for want of air (its bulk band spent, most often while
@@ -301,6 +311,8 @@ class Bootstrap(Serving):
                 self.shown[stream.responder] = now
                 pull = m.Pull(stream.responder, part, PARTS, stream.cursor, ticket=mine)
             else:
+                if hoping:
+                    _note(self.hoped, stream.responder, now + HOLD)  # it does not believe it
                 self.shown[stream.responder] = now if mine else shown
                 pull = m.pad_to(m.Pull(stream.responder, part, PARTS, stream.cursor,
                                        ticket=mine or hope),

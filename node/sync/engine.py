@@ -111,6 +111,8 @@ class Engine(Inbox):
         self.arrivals = Arrivals(config.settle)  # recent ids: digests lacking only them agree
         self.hood = Neighbourhood(node, NEIGHBOUR_TTL_FACTOR * config.trickle_imax,
                                   config.announce_every, config.use_relays)
+        self.hood.fanout = config.relay_fanout
+        self.hood.crowded = int(2 * config.relay_fanout)
         self.answers = Answers(self)  # DIGEST, SKETCH, REQUEST, MORE, PULL (answers.py)
         self.recon = self.answers.recon
         self.boot = self.answers.boot
@@ -119,6 +121,8 @@ class Engine(Inbox):
         self.started_at = 0.0
         self.rates = AuthorRates(config.author_rate_per_hour, config.author_burst)
         self.newcomers = AuthorRates(NEWCOMER_HELLOS_PER_HOUR, NEWCOMER_BURST)
+        self.urgent_rates = AuthorRates(config.author_urgent_per_hour,
+                                        config.author_urgent_burst)
         self.last_time = 0.0
         self.clock = 0.0  # the time of the packet being handled
         self.watch = UrgentWatch(config.urgent_recheck)  # implicit acks (urgent.py)

@@ -17,6 +17,8 @@ house unknown behind it for half an hour while it heard everyone's), every
 PROOF_SOON_S while candidates for far peers have shown none (they are likely
 finding us too), else every PROOF_EVERY_S; and only where the digest still
 fits one packet with it (a long neighbour list leaves it to the next digest).
+A node that hears a crowd (relays.py `crowd_heard`) shows it at hop 0 too,
+every PROOF_EVERY_S: in a crowd, peers count toward its size by their proofs.
 
 This class is a part of `Engine` (engine.py, through outbox.py) and holds no
 state of its own: the attributes it names are the engine's.
@@ -87,11 +89,15 @@ class Hops:
         """`msg`'s bytes, with our membership proof if it is a digest going beyond
         hop 0 that is due to show it and has room; and whether it does."""
         payload = m.encode(msg, self.cfg.network_tag)
-        if not scope or not isinstance(msg, m.Digest) \
-                or len(payload) + m.TICKET_LEN > self.cfg.payload_cap:
+        if not isinstance(msg, m.Digest) or len(payload) + m.TICKET_LEN > self.cfg.payload_cap:
             return payload, False
         since = now - self.proof_sent
-        if since < PROOF_EVERY_S and (since < PROOF_SOON_S or (
+        if not scope:
+            # At hop 0 only in a crowd, where the proof is what counts us in our
+            # neighbours' crowd (relays.py `degree`).
+            if since < PROOF_EVERY_S or not self.hood.crowd_heard(now):
+                return payload, False
+        elif since < PROOF_EVERY_S and (since < PROOF_SOON_S or (
                 self.hood.unproven_at <= self.proof_sent
                 and now - self.proof_first >= PROOF_NEW_S)):
             return payload, False

@@ -26,8 +26,11 @@ This class is a part of `Engine` (engine.py) and holds no state of its own.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from . import messages as m
 from .bootstrap import Bootstrap
+from .budget import BULK
 from .inflight import Arrivals
 from .outbox import RELAY_FRAME, Outbox, _Send, record_id
 from .ports import CLASS_MEMBERSHIP, Ingested, RecordInfo, RxMeta
@@ -42,6 +45,7 @@ class Inbox(Outbox):
     arrivals: Arrivals
     fingerprint: int
     newcomers: AuthorRates
+    urgent_rates: AuthorRates
     last_news: float
     plausible: bool
     voice: int
@@ -132,6 +136,17 @@ class Inbox(Outbox):
                     self.recon.got(rid)  # the store keeps it until its author's hello comes
                 continue
             info = result.info
+            first = self.hood.peers.get(meta.sender) if meta.hops == 0 else None
+            if first is not None and self.plausible:
+                first.fresh_at = now  # it brought us this first (relays.py `degree`)
+            if info.urgent and not asked and msg.after is None and not self.urgent_rates.allow(
+                    info.author + bytes((info.cls,)), now):
+                # Past its author's urgent allowance (for this class): a normal record
+                # here, relayed and watched as one. A stolen key posting critical
+                # needs or vouches at 10 % duty otherwise held every node's urgent
+                # band, a revocation of that very key queued behind its flood.
+                self.stats.dropped["urgent-rate"] += 1
+                info = replace(info, urgent=False)
             self._remember(rid, raw)
             self.stats.accepted += 1
             self._add(info)
@@ -160,6 +175,12 @@ class Inbox(Outbox):
             # a steward), a few an hour; their other records stay where they landed.
             self.stats.suppressed += 1
             return
+        prio = self._priority(info, fresh=True)
+        if info.trusted and prio == BULK:
+            # Past its author's rate (ratelimit.py): left to reconciliation, which
+            # its neighbours' credit paces, not relayed by every node in turn.
+            self.stats.suppressed += 1
+            return
         # Far relays (farpeers.py `far_choice`): if a far peer chose us, each record
         # new to us from our side (heard at hop 0) goes at our far scope once, soon,
         # whatever the lists say and whatever copies we hear: the router carries it
@@ -167,8 +188,7 @@ class Inbox(Outbox):
         chosen, unsaid = self.hood.far_duty(now)
         if not urgent and meta.hops == 0 and chosen:
             lo, hi = self.cfg.urgent_window
-            self._schedule(rid, _Send(now + self.rng.uniform(lo, hi),
-                                      self._priority(info, fresh=True), 1, 1, "forward",
+            self._schedule(rid, _Send(now + self.rng.uniform(lo, hi), prio, 1, 1, "forward",
                                       far=True))
             return
         # Otherwise our relay goes at our far scope only while a far peer needs it
@@ -211,8 +231,8 @@ class Inbox(Outbox):
         # A newcomer's hello (a key nobody admitted): one other copy heard carries it on.
         suppress = (1 if not info.trusted else self.cfg.forward_suppress
                     if crowd or not urgent else self.cfg.urgent_suppress)
-        self._schedule(rid, _Send(now + delay, self._priority(info, fresh=True), suppress, 1,
-                                  "forward", covered, carried=meta.hop_limit > 0 or not far))
+        self._schedule(rid, _Send(now + delay, prio, suppress, 1, "forward", covered,
+                                  carried=meta.hop_limit > 0 or not far))
 
     def _heard(self, rid: bytes, sender: int, now: float) -> None:
         """Someone else sent `rid`: count the copy and what it covered."""

@@ -200,7 +200,9 @@ class Members:
         padded pulls carry this ticket in their padding: they pay for themselves
         as any, and a responder that believes the ticket answers them from our
         allowance too (a responder that does not counts a bad ticket, once, and
-        checks it again when its membership changes)."""
+        checks it again when its membership changes); and a responder that
+        answered us is asked plain with it until such asks go unanswered
+        (bootstrap.py `hoped`)."""
         if self.eng.signer is None:
             return b""
         if responder not in self.tickets:

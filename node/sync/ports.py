@@ -118,7 +118,13 @@ class SyncConfig:
     pull_gap: float = 8.0  # pull again this long after the last record of a batch
     sketch_size: int = 1024
     sketch_min: int = 8  # symbols in a first sketch
-    author_rate_per_hour: float = 60.0  # records per author forwarded at normal priority
+    author_rate_per_hour: float = 20.0  # records per author relayed (past a burst): the rest
+    # are left to reconciliation
     author_burst: float = 30.0
+    # Urgent records per author and class (membership; needs) relayed as urgent; past
+    # them, as normal records (a stolen key's flood of critical needs or vouches
+    # must not take the urgent band from a steward's revocation or others' needs).
+    author_urgent_per_hour: float = 4.0
+    author_urgent_burst: float = 10.0
     max_scope: int = 3
     extra: dict[str, float] = field(default_factory=dict)

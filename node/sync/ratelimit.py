@@ -1,5 +1,8 @@
 """Per-author token buckets: an author posting faster than `rate_per_hour`
-(after a burst of `burst`) has further records relayed as bulk only."""
+(after a burst of `burst`) has further records left to reconciliation, not
+relayed (inbox.py `_plan_relay`); and, in buckets of their own per author and
+class, urgent records past their allowance go as normal ones (inbox.py).
+PROTOCOL.md §9, "A stolen member key that posts"."""
 
 from __future__ import annotations
 

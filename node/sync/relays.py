@@ -61,6 +61,7 @@ class Peer:
     far_low: float = -1e9  # last heard at `far_hops` (a higher count waits FAR_RAISE_S)
     proof: bytes = b""  # its membership proof (ticket.py ANYONE), checked, or empty
     proven: float = -1e9  # last heard while its proof held (far peers need one: farpeers.py)
+    fresh_at: float = -1e9  # when it last brought us (directly) a record new to us
 
 
 class Neighbourhood(FarPeers):
@@ -69,6 +70,8 @@ class Neighbourhood(FarPeers):
         self.ttl = ttl
         self.announce_every = announce_every
         self.use_relays = use_relays
+        self.fanout = 6.0  # SyncConfig.relay_fanout (engine.py sets it)
+        self.crowded = 12  # more known peers than this are a crowd (twice `fanout`)
         self.peers: dict[int, Peer] = {}
         self.last_announce = -1e9
         self.announced: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None] = (
@@ -146,9 +149,28 @@ class Neighbourhood(FarPeers):
         return sum(1 for p in self.peers.values() if now - p.last_direct < ttl)
 
     def degree(self, now: float) -> int:
-        """How many ledger peers we heard directly lately (`known` ones)."""
-        return sum(1 for p in self.peers.values()
-                   if now - p.last_direct < self.ttl and p.packets >= 2 and p.active)
+        """How many ledger peers we heard directly lately (`known` ones). Past a
+        crowd's size (`crowded`), a peer counts only if it showed a membership
+        proof (members.py `prove`) or was the first to bring us a record lately
+        (`fresh_at`: a crowd's members post their own), but for `fanout` of those
+        that did neither: a crowd thins every relay, and numbers made up to copy
+        our digest cost an attacker nothing (40 of them made a mesh of degree 4
+        relay as a crowd of 44, and held critical needs back for up to 40
+        minutes)."""
+        ttl = self.ttl
+        live = [p for p in self.peers.values()
+                if now - p.last_direct < ttl and p.packets >= 2 and p.active]
+        if len(live) <= self.crowded:
+            return len(live)
+        shown = sum(1 for p in live if now - p.proven < ttl or now - p.fresh_at < ttl)
+        return shown + min(len(live) - shown, int(self.fanout))
+
+    def crowd_heard(self, now: float) -> bool:
+        """Whether we hear more known peers than a crowd's size, proven or not:
+        then our digests show our membership proof now and then (hops.py)."""
+        ttl = self.ttl
+        return sum(1 for p in self.peers.values() if now - p.last_direct < ttl
+                   and p.packets >= 2 and p.active) > self.crowded
 
     def known(self, now: float) -> list[int]:
         """Neighbours heard more than once, at least once syncing with us (records

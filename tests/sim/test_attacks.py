@@ -4,11 +4,15 @@ mesh without it. The full sizes are a bench: python -m meshaid.node.sim.attacks.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from meshaid.node.ledger import records as r
 from meshaid.node.sim import attacks
 from meshaid.node.sim.runner import Simulation
 from meshaid.node.sync.budget import BULK, SHARE
+from meshaid.node.sync.engine import record_id
 from meshaid.node.sync.members import ALLOW_SAVED, ALLOW_SHARE
 
 SMALL = attacks.SIZES["small"]
@@ -134,3 +138,54 @@ def test_far_claims_cost_no_more_than_the_attackers_air_at_any_duty() -> None:
     high = attacks.measure("far-claims", SMALL, seeds=1, duty_pct=10.0)
     assert 0 < low["attacker_air"] < high["attacker_air"]
     assert low["ratio"] <= 1.0 and high["ratio"] <= 1.0
+
+
+def test_a_stolen_key_flooding_critical_needs_cannot_hold_back_its_revocation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """issue 9 (found from outside): a thief posting genuine critical needs with a
+    stolen member key at 10 % duty held every node's urgent band (each node
+    relayed and rechecked them all as urgent): honest critical needs never
+    arrived everywhere, and the founder's revocation of the thief reached no
+    other node. An author's urgent records are urgent only up to an allowance
+    (ports.py `author_urgent_burst`); then the revocation goes first."""
+    arrived: dict[int, float] = {}
+    run = Simulation.run
+
+    def run_and_revoke(sim: Simulation) -> Any:
+        founder = sim.world.ledger_nodes[0]
+        thief = next(iter(sim.attackers))
+        posted: dict[str, Any] = {}
+
+        def revoke() -> None:
+            member = sim.world.members[thief]
+            raw = sim.author(founder, r.Revoke(member.public, member.seq, "stolen"))
+            posted["rid"], posted["at"] = record_id(raw), sim.events.now
+
+        sim.events.schedule(1200.0, revoke)
+        result = run(sim)
+        got = sim.have[posted["rid"]]
+        arrived.update({n: got[n] - posted["at"] for n in sim.world.ledger_nodes
+                        if n != thief and n in got})
+        arrived["honest"] = sum(1 for n in sim.world.ledger_nodes if n != thief)
+        return result
+
+    row = attacks.measure("stolen-critical", SMALL, seeds=1, duty_pct=10.0)
+    assert row["attacker_air"] > 100
+    assert row["critical_missing"] == 0 and row["critical_delay"] <= 60.0, row
+    monkeypatch.setattr(Simulation, "run", run_and_revoke)
+    attacks.run_one("stolen-critical", SMALL, 1, 10.0, attacked=True)
+    honest = int(arrived.pop("honest"))
+    assert len(arrived) == honest and max(arrived.values()) <= 60.0, arrived
+
+
+def test_made_up_neighbours_do_not_make_a_mesh_relay_as_a_crowd() -> None:
+    """issue 9 (found from outside): 40 made-up numbers, each copying the victim's
+    digest twice, counted as neighbours that sync with us: every node took
+    itself for a crowd of 44 and relayed with probability 6/44, and critical
+    needs were 140 s late on average, 9 minutes at worst. Past a crowd's size a
+    neighbour counts only with a membership proof or a record it brought first
+    (relays.py `degree`)."""
+    row = attacks.measure("fake-crowd", SMALL, seeds=1, duty_pct=10.0)
+    assert row["attacker_air"] > 30  # (copies, then one refresh a minute)
+    assert row["critical_missing"] == 0 and row["critical_delay"] <= 60.0, row
+    assert row["critical_worst"] <= 60.0, row
