@@ -69,6 +69,11 @@ def bench(scenario_name: str, protocol: str, seed: int | None, baseline_budget: 
         sim = Simulation(sc, protocol, progress=not quiet)
     except sc_mod.ScenarioError as exc:
         raise Refused(str(exc)) from None
+    groups = _groups(sim.world.topology.adjacency())
+    if len(groups) > 1:
+        click.echo(f"warning: no link joins the mesh's {len(groups)} parts "
+                   f"({' | '.join(_span(g) for g in groups)}): each record is owed only "
+                   "where it can arrive (`unreachable` counts the rest)", err=True)
     result = sim.run()
     if plot is not None:
         from ..sim.plot import draw
@@ -104,7 +109,9 @@ def _print_summary(res: dict) -> None:
     conv = res["convergence_s"]
     click.echo(f"{res['scenario']} [{res['protocol']}] seed {res['seed']}: {res['nodes']} nodes, "
                f"{res['records']} records, {res['virtual_h']} h simulated in {res['wall_s']} s")
-    click.echo(f"  delivered     {res['delivered_fraction']}")
+    click.echo(f"  delivered     {res['delivered_fraction']}"
+               + (f" ({res['unreachable']} record-site pairs no link could carry, left out)"
+                  if res.get("unreachable") else ""))
     click.echo(f"  convergence   p50 {_s(conv['p50'])}, p95 {_s(conv['p95'])}, max {_s(conv['max'])}"
                f" over {conv['records']} records ({conv['never']} never arrived everywhere)"
                + (f"; catch-up {_catch_up(conv['after'])}" if conv["after"] else ""))
@@ -121,6 +128,39 @@ def _print_summary(res: dict) -> None:
                f"{eta['total_bound']} (gamma_c >= {eta['gamma_c_bound']}); "
                f"propagation only {eta['propagation_greedy']}")
     click.echo(f"  useful        {res['useful_fraction']}   forks detected {res['forks_detected']}")
+
+
+def _groups(adjacency: list[list[int]]) -> list[list[int]]:
+    """The parts of the mesh that links join (a link either way joins two sites)."""
+    links: list[set[int]] = [set(hears) for hears in adjacency]
+    for a, hears in enumerate(adjacency):
+        for b in hears:
+            links[b].add(a)
+    seen: set[int] = set()
+    groups = []
+    for start in range(len(adjacency)):
+        if start in seen:
+            continue
+        seen.add(start)
+        group, todo = [start], [start]
+        while todo:
+            for b in links[todo.pop()] - seen:
+                seen.add(b)
+                group.append(b)
+                todo.append(b)
+        groups.append(sorted(group))
+    return groups
+
+
+def _span(group: list[int]) -> str:
+    """Sites of one part, briefly: 'sites 0-3, 7'."""
+    runs: list[list[int]] = []
+    for n in group:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return "sites " + ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
 
 
 def _s(value: object) -> str:

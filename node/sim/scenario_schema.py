@@ -14,6 +14,7 @@ belongs is an error, not a list of characters.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -106,8 +107,10 @@ def checked(data: dict[str, Any], spec: dict[str, Checker], where: str,
     prefix = f"{where}." if where else ""
     unknown = sorted(set(data) - set(spec))
     if unknown:
-        raise ScenarioError(f"unknown key '{prefix}{unknown[0]}'"
-                            + (f" (known: {', '.join(sorted(spec))})" if len(spec) < 30 else ""))
+        close = difflib.get_close_matches(unknown[0], list(spec), n=1)
+        hint = f" (known: {', '.join(sorted(spec))})" if len(spec) < 30 else \
+            f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+        raise ScenarioError(f"unknown key '{prefix}{unknown[0]}'{hint}")
     for key in required:
         if key not in data:
             raise ScenarioError(f"'{prefix}{key}' is required")

@@ -133,3 +133,16 @@ def test_bench_takes_a_protocol_name_in_either_case(tmp_path: Path) -> None:
                   "--quiet")
     assert run.returncode == 0, run.stderr
     assert "ci-small [b2]" in run.stdout
+
+
+def test_bench_warns_of_a_mesh_no_link_joins(tmp_path: Path) -> None:
+    """A scenario whose sites cannot all reach one another (100 km apart, say) is
+    measured over what can arrive; the bench says so instead of a bare 1.0."""
+    scen = tmp_path / "apart.toml"
+    scen.write_text('name = "apart"\nduration_h = 0.5\n[topology]\nkind = "positions"\n'
+                    "positions = [[0, 0], [500, 0], [100000, 0]]\n"
+                    "[workload]\nrecords_per_node_per_hour = 4\n")
+    run = meshaid(tmp_path / "node", "bench", "--scenario", str(scen), "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert "no link joins the mesh's 2 parts (sites 0-1 | sites 2)" in run.stderr
+    assert "record-site pairs no link could carry" in run.stdout

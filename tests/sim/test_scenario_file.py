@@ -69,6 +69,14 @@ def test_a_file_with_a_mistake_names_the_file(tmp_path: Path) -> None:
         load(str(path))
 
 
+def test_a_misspelt_sync_key_gets_the_nearest_name() -> None:
+    """`[sync]` takes every engine setting (too many to list in one line): a key
+    that is not one is answered with the nearest that is."""
+    with pytest.raises(ScenarioError) as err:
+        parse({"name": "x", "sync": {"trickle_imx": 5}}, "x")
+    assert "unknown key 'sync.trickle_imx' (did you mean 'sync.trickle_imax'?)" in str(err.value)
+
+
 def test_positions_with_path_loss_shadowing_and_hilltop_gain() -> None:
     # 6 km spacing: plain neighbours hear each other, two apart do not (range ~10 km at
     # exponent 3 on LONG_FAST); a mast with 15 dB of gain on node 2 reaches much further.
