@@ -47,7 +47,8 @@ late-joiner-2000 a joiner whose first pass ended 800 records short held 1,107
 of 1,916 records for seven hours, the gap too wide for a sketch. A PULL is padded
 to the size of the answer it asks for, and the responder answers with as many
 packets as the puller's credit covers (credit.py); an admitted member's pulls
-go unpadded, answered from its allowance (ticket.py). Pending answers are bounded
+go unpadded, and its probes too, its ticket shown, answered from its
+allowance (ticket.py). Pending answers are bounded
 (`MAX_ANSWERS`, one per puller and partition); only the `PARTS`-way split
 is answered, and its sort orders (orders.py) are built in slices and kept
 current, so an answer costs a bisection, never a sort of the ledger.
@@ -285,8 +286,9 @@ class Bootstrap(Serving):
             if stream.due > now:
                 continue
             # A claim is probed padded (a lie in a real node's name buys no cheaper
-            # probes); a confirmed responder is pulled plain while it answers (our
-            # ticket once per half hour), else padded again, ticket inside.
+            # probes), but with a member key its ticket goes unpadded (`probing`); a
+            # confirmed responder is pulled plain while it answers (our ticket once
+            # per half hour), else padded again, ticket inside.
             mine = ticket(stream.responder) if ticket is not None \
                 and stream.responder in self.confirmed else b""
             # Not admitted yet as far as our own ledger knows: a padded pull carries
@@ -300,6 +302,16 @@ class Bootstrap(Serving):
                 and self.hoped.get(stream.responder, -1e9) <= now
             if hoping:
                 mine = hope
+            # A claim is probed with our ticket, unpadded, where we hold a member key:
+            # a responder that believes it answers from our allowance (the claimant's
+            # credit here still pays for the probe, at twice this small pull); one
+            # that does not leaves it unanswered, and is probed padded for an hour.
+            # Padded, a probe cost about all the credit an account holds, and after
+            # a heal at five records a site an hour, the side behind never afforded
+            # one: 230 records stayed on their side for two hours.
+            key = b"" if ticket is None else ticket(stream.responder) or hope
+            probing = bool(key) and not mine and stream.responder not in self.confirmed \
+                and self.hoped.get(stream.responder, -1e9) <= now
             shown = self.shown.get(stream.responder, -1e9)
             # A responder that answered our plain pulls within the hour its ticket
             # holds is silent for want of air (its bulk band spent, most often while
@@ -310,8 +322,11 @@ class Bootstrap(Serving):
             elif mine and (stream.silent < PAD_AFTER or believed):
                 self.shown[stream.responder] = now
                 pull = m.Pull(stream.responder, part, PARTS, stream.cursor, ticket=mine)
+            elif probing and stream.silent < PAD_AFTER:
+                self.shown[stream.responder] = now
+                pull = m.Pull(stream.responder, part, PARTS, stream.cursor, ticket=key)
             else:
-                if hoping:
+                if hoping or probing:
                     _note(self.hoped, stream.responder, now + HOLD)  # it does not believe it
                 self.shown[stream.responder] = now if mine else shown
                 pull = m.pad_to(m.Pull(stream.responder, part, PARTS, stream.cursor,

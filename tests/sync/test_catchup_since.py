@@ -120,7 +120,9 @@ def test_a_member_behind_a_neighbour_whose_air_pays_for_no_probe_reconciles() ->
     it); the neighbour ahead waited for its pull. For 3.5 hours. Now a member
     reconciles with such a responder (its asks and the repairs it is owed are
     answered from its allowance); a node without a member key, whose every ask
-    would pay with padding, waits for its probe as before."""
+    would pay with padding, waits for its probe as before. (A member probes with
+    its ticket, unpadded, at most twice before it pads again: here nobody
+    answers, the claim being made up.)"""
     for member in (True, False):
         ledger = Ledger(4, seed=11, history=60)
         mesh = Mesh(ledger, [clone(ledger.full)], [], seed=4)
@@ -134,5 +136,35 @@ def test_a_member_behind_a_neighbour_whose_air_pays_for_no_probe_reconciles() ->
             mesh.inject(0, m.encode(m.Digest(eng.count + 60, 12345), tag), sender=77)
             mesh.run_for(120.0)
         sent = [s.out.tag for s in mesh.sent[before:] if s.node == 0]
-        assert "pull" not in sent and eng.boot.unaffordable(77, mesh.now)
+        pulls = [m.decode(s.out.payload) for s in mesh.sent[before:]
+                 if s.node == 0 and s.out.tag == "pull"]
+        assert eng.boot.unaffordable(77, mesh.now)
         assert ("sketch" in sent) == member
+        assert len(pulls) <= (2 if member else 0)
+        assert all(p.ticket and not p.pad for p in pulls), pulls
+
+
+def test_a_member_probes_a_claim_with_its_ticket_not_padding() -> None:
+    """A member far behind probes its neighbour with its ticket, unpadded: the
+    neighbour answers from the member's allowance, and the claimant's credit
+    here pays twice this small pull. Padded, a probe cost about all the credit
+    an account holds, and after a heal at five records a site an hour the side
+    behind never afforded one: on a 5x5 grid, 150 records stayed on the other
+    side for two hours."""
+    ledger = Ledger(4, seed=8, history=80)
+    mesh = Mesh(ledger, [clone(ledger.full), clone(ledger.full)], [(0, 1)], seed=3)
+    for i in (0, 1):
+        mesh.engines[i].signer = identity.signer(ledger.keys[i])
+    mesh.run_for(600.0)
+    mesh.partition([0])
+    for k in range(70):  # more than boot_gap records the other side lacks
+        mesh.author(0, r.Need(1, f"need {k}", 10, 4, 1))
+        mesh.run_for(30.0)
+    start = len(mesh.sent)
+    mesh.heal()
+    mesh.run_for(HOUR)
+    pulls = [m.decode(s.out.payload) for s in mesh.sent[start:]
+             if s.node == 1 and s.out.tag == "pull"]
+    assert pulls and isinstance(pulls[0], m.Pull)
+    assert pulls[0].ticket and not pulls[0].pad, pulls[0]
+    mesh.assert_converged()

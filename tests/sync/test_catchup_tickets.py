@@ -123,13 +123,14 @@ def test_partitions_take_turns_when_the_budget_allows_fewer_pulls_than_are_due()
 def test_a_joiner_not_yet_admitted_here_shows_its_ticket_in_its_padded_pulls() -> None:
     """blockaded-port: a joiner met its own vouch two hours after joining, its
     padded pulls bound by its own budget all the while, though its responders
-    counted it admitted from the start. Its padded pulls now carry its ticket,
-    and a responder that believes it answers beyond the padding."""
+    counted it admitted from the start. It now shows its ticket to a responder
+    it probes (unpadded: a responder that believes it answers from its
+    allowance) and pads, ticket inside, only where such asks go unanswered."""
     mesh = _joiner_mesh(True)
     mesh.run_for(120.0)
     pulls = [m.decode(s.out.payload) for s in mesh.sent if s.node == 1 and s.out.tag == "pull"]
     assert pulls and isinstance(pulls[0], m.Pull)
-    assert pulls[0].pad and pulls[0].ticket  # still pays for itself, ticket inside
+    assert pulls[0].ticket and not pulls[0].pad
     assert mesh.engines[0].stats.dropped["bad-ticket"] == 0
     assert mesh.engines[0].answers.members.allow.spend(1, 0.0, mesh.now)  # believed
 
