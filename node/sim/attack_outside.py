@@ -103,12 +103,7 @@ def sketch_takeup(ctx: Ctx) -> Packet | None:
     if ctx.queued:
         ctx.names = [int(now)]
         return ctx.queued.pop(0)
-    if now - last < 125.0:
-        return None
-    ctx.names = [int(now)]
-    count, sketch = _near_set(ctx)
-    return m.encode(m.Digest(count + ctx.rng.randrange(-3, 4), sketch.ids[0]), ctx.tag), \
-        _fresh(ctx)
+    return slow_near_digest(ctx)
 
 
 def slow_near_digest(ctx: Ctx) -> Packet | None:

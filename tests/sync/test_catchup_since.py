@@ -17,20 +17,27 @@ from meshaid.node.sync.ports import CLASS_BOARD, CLASS_COMMITMENTS, CLASS_OF_KIN
 from .harness import HOUR, Ledger, Mesh, clone
 
 
+def _split_and_heal(mesh: Mesh) -> int:
+    """Node 0 posts 70 records (more than `boot_gap`) while cut off from node 1,
+    then the link heals: the index of the first packet sent after."""
+    mesh.run_for(600.0)
+    mesh.partition([0])
+    for k in range(70):
+        body = r.Offer(35, f"offer {k}", 5 + k) if k % 2 else r.Need(1, f"need {k}", 10, 4, 1)
+        mesh.author(0, body)
+        mesh.run_for(30.0)
+    start = len(mesh.sent)
+    mesh.heal()
+    return start
+
+
 def test_a_node_behind_after_a_split_pulls_the_newest_records_first() -> None:
     """Finding (partition-heal): such a node pulled from the start of each
     partition, membership first; its probes brought only records it held, its
     responder was doubted for an hour and it sat 100 records behind."""
     ledger = Ledger(4, seed=8, history=80)
     mesh = Mesh(ledger, [clone(ledger.full), clone(ledger.full)], [(0, 1)], seed=3)
-    mesh.run_for(600.0)
-    mesh.partition([0])
-    for k in range(70):  # more than boot_gap records the other side lacks
-        body = r.Offer(35, f"offer {k}", 5 + k) if k % 2 else r.Need(1, f"need {k}", 10, 4, 1)
-        mesh.author(0, body)
-        mesh.run_for(30.0)
-    start = len(mesh.sent)
-    mesh.heal()
+    start = _split_and_heal(mesh)
     mesh.run_for(HOUR)
     pulls = [m.decode(s.out.payload) for s in mesh.sent[start:]
              if s.node == 1 and s.out.tag == "pull"]
@@ -155,13 +162,7 @@ def test_a_member_probes_a_claim_with_its_ticket_not_padding() -> None:
     mesh = Mesh(ledger, [clone(ledger.full), clone(ledger.full)], [(0, 1)], seed=3)
     for i in (0, 1):
         mesh.engines[i].signer = identity.signer(ledger.keys[i])
-    mesh.run_for(600.0)
-    mesh.partition([0])
-    for k in range(70):  # more than boot_gap records the other side lacks
-        mesh.author(0, r.Need(1, f"need {k}", 10, 4, 1))
-        mesh.run_for(30.0)
-    start = len(mesh.sent)
-    mesh.heal()
+    start = _split_and_heal(mesh)
     mesh.run_for(HOUR)
     pulls = [m.decode(s.out.payload) for s in mesh.sent[start:]
              if s.node == 1 and s.out.tag == "pull"]
