@@ -55,6 +55,7 @@ from . import messages as m
 from . import riblt
 from .answers import Answers
 from .budget import NORMAL, Budget
+from .echoes import Echoes
 from .inbox import Inbox
 from .inflight import Arrivals
 from .outbox import Stats, _Send, record_id
@@ -121,6 +122,7 @@ class Engine(Inbox):
         self.started_at = 0.0
         self.rates = AuthorRates(config.author_rate_per_hour, config.author_burst)
         self.newcomers = AuthorRates(NEWCOMER_HELLOS_PER_HOUR, NEWCOMER_BURST)
+        self.echoes = Echoes()  # copies heard per record: a crowd or a hub (echoes.py)
         self.urgent_rates = AuthorRates(config.author_urgent_per_hour,
                                         config.author_urgent_burst)
         self.last_time = 0.0

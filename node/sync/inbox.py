@@ -31,6 +31,7 @@ from dataclasses import replace
 from . import messages as m
 from .bootstrap import Bootstrap
 from .budget import BULK
+from .echoes import Echoes
 from .inflight import Arrivals
 from .outbox import RELAY_FRAME, Outbox, _Send, record_id
 from .ports import CLASS_MEMBERSHIP, Ingested, RecordInfo, RxMeta
@@ -46,6 +47,7 @@ class Inbox(Outbox):
     fingerprint: int
     newcomers: AuthorRates
     urgent_rates: AuthorRates
+    echoes: Echoes
     last_news: float
     plausible: bool
     voice: int
@@ -118,6 +120,7 @@ class Inbox(Outbox):
                 self.recon.got(rid)  # held already (outside the sync set, say): ask no more
                 if self.plausible:  # a copy from a spoofed sender proves nothing
                     self._heard(rid, meta.sender, now)
+                    self.echoes.copy(rid, meta.sender, now)
                 continue
             # What we asked for (pull answers from our responders, records we
             # requested) is taken whole: a node catching up meets members' posts
@@ -136,6 +139,8 @@ class Inbox(Outbox):
                     self.recon.got(rid)  # the store keeps it until its author's hello comes
                 continue
             info = result.info
+            if msg.relay and msg.after is None:
+                self.echoes.first(rid, meta.sender, now)
             first = self.hood.peers.get(meta.sender) if meta.hops == 0 else None
             if first is not None and self.plausible:
                 first.fresh_at = now  # it brought us this first (relays.py `degree`)
@@ -198,6 +203,12 @@ class Inbox(Outbox):
         degree = self.hood.degree(now)
         fanout = self.cfg.relay_fanout * (2 if urgent else 1)
         crowd = degree > 2 * self.cfg.relay_fanout
+        if crowd and not self.echoes.crowded(now):
+            # Many neighbours, but records heard come with almost no copies from
+            # others: they do not hear one another (a hub over leaves that hear it
+            # alone, which as a crowd relayed one record in five). Relay as outside
+            # a crowd.
+            crowd = False
         if crowd:
             # A crowd: most of our neighbours heard the same packet, and on lossy
             # links "its neighbours have it" is wrong often enough that lists do not

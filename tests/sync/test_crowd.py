@@ -9,6 +9,7 @@ from meshaid.node.ledger import records as r
 from meshaid.node.sim.runner import Simulation
 from meshaid.node.sim.scenario import parse
 from meshaid.node.sync import messages as m
+from meshaid.node.sync.echoes import Echoes
 from meshaid.node.sync.inflight import Arrivals
 from meshaid.node.sync.ports import RxMeta
 from meshaid.node.sync.relays import Neighbourhood
@@ -162,3 +163,49 @@ def test_a_crowd_member_announces_its_long_list_when_its_neighbours_change_hourl
         hood.heard(40, 0, 800.0 + k).active = True  # a new neighbour
     assert not hood.announcement(900.0, crowd=True)[0]
     assert hood.announcement(700.0 + 3601.0, crowd=True)[0]
+
+
+def test_echoes_tell_a_crowd_from_a_hub() -> None:
+    """echoes.py: records that come with copies from other numbers are a crowd's;
+    records that come alone (a hub over leaves that hear only it) are not."""
+    echoes = Echoes()
+    assert echoes.crowded(0.0)  # a crowd until shown otherwise
+    t = 0.0
+    for k in range(40):  # alone
+        echoes.first(bytes([k]) * 8, 1000 + k, t)
+        t += 30.0
+    assert not echoes.crowded(t + 61.0)
+    for k in range(40):  # each with copies from two other numbers
+        rid = bytes([100 + k]) * 8
+        echoes.first(rid, 2000 + k, t)
+        echoes.copy(rid, 2000 + k, t + 1.0)  # its own sender again: not a copy
+        echoes.copy(rid, 3000, t + 2.0)
+        echoes.copy(rid, 3001, t + 3.0)
+        t += 30.0
+    assert echoes.crowded(t + 61.0)
+
+
+def test_a_hub_whose_neighbours_do_not_hear_one_another_relays_as_no_crowd() -> None:
+    """Found from outside: a hub over leaves that hear only it (a mast over 30
+    sites) counted them as a crowd and relayed about one record in five; the rest
+    waited hours for reconciliation. A crowd's records come with copies from
+    others (echoes.py); where they come alone, the hub relays every one."""
+    leaves = 14
+    for alone in (False, True):
+        mesh = fresh_mesh(leaves + 1, [(0, i) for i in range(1, leaves + 1)], seed=5)
+        for i in range(1, leaves + 1):  # everyone speaks, so the hub knows its neighbours
+            mesh.need(i, f"warm-up {i}")
+        mesh.run_for(HOUR)
+        hub = mesh.engines[0]
+        assert hub.hood.degree(mesh.now) > 2 * hub.cfg.relay_fanout
+        hub.echoes.open.clear()
+        hub.echoes.mean = 0.0 if alone else 3.0  # what the last records came with
+        start = len(mesh.sent)
+        posted = [mesh.need(i, f"leaf {i}") for i in range(1, leaves + 1)]
+        mesh.run_for(120.0)
+        relayed = {raw for s in mesh.sent[start:] if s.node == 0 and s.out.tag == "forward"
+                   for raw in m.decode(s.out.payload).records}
+        if alone:
+            assert set(posted) <= relayed, f"{len(set(posted) - relayed)} of {leaves} not relayed"
+        else:
+            assert len(set(posted) & relayed) < leaves  # as a crowd: gossip
