@@ -26,26 +26,28 @@ def _fresh(ctx: Ctx) -> int:
     return ctx.rng.getrandbits(31) | 0x40000000
 
 
-def stolen_critical(ctx: Ctx) -> Packet | None:
-    """A thief holding one member's key posts genuine critical needs (new seqs,
-    two a packet) in its own number: urgent records of an admitted author are
-    relayed by every node, in the urgent band, whatever the author's rate, and
-    rechecked."""
+def _thief_needs(ctx: Ctx, category: int, urgency: int, tag: str) -> Packet | None:
+    """Two genuine needs a packet, signed with the stolen key at its next seqs."""
     if ctx.sign is None:
         return None
     ctx.turn += 1
-    recs = tuple(ctx.sign(r.Need(1, f"w{ctx.turn}.{i}", 5, 0, 3)) for i in range(2))
+    recs = tuple(ctx.sign(r.Need(category, f"{tag}{ctx.turn}.{i}", 5, 0, urgency))
+                 for i in range(2))
     return m.encode(m.Records(recs), ctx.tag), ctx.attacker
+
+
+def stolen_critical(ctx: Ctx) -> Packet | None:
+    """A thief holding one member's key posts genuine critical needs in its own
+    number: an admitted author's urgent records were relayed by every node in the
+    urgent band, whatever the author's rate, and rechecked (now only within the
+    author's urgent allowance: ports.py `author_urgent_*`)."""
+    return _thief_needs(ctx, 1, 3, "w")
 
 
 def stolen_posts(ctx: Ctx) -> Packet | None:
-    """The same thief posting normal needs (two a packet): past the author's rate
-    (30 burst, 60/h) they are relayed as bulk."""
-    if ctx.sign is None:
-        return None
-    ctx.turn += 1
-    recs = tuple(ctx.sign(r.Need(2, f"f{ctx.turn}.{i}", 5, 0, 1)) for i in range(2))
-    return m.encode(m.Records(recs), ctx.tag), ctx.attacker
+    """The same thief posting normal needs: past the author's rate they were
+    relayed as bulk (now left to reconciliation)."""
+    return _thief_needs(ctx, 2, 1, "f")
 
 
 def stolen_vouch(ctx: Ctx) -> Packet | None:
