@@ -13,6 +13,7 @@ digests re-sent with lists naming everyone. Each is a function of attack_kinds.p
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from ..ledger import records as r
 from ..ledger.wire import DecodeError
@@ -20,6 +21,8 @@ from ..sync import messages as m
 from ..sync import riblt
 from ..sync import ticket as tk
 from .attack_kinds import Ctx, Packet, _near_set
+
+M = TypeVar("M", bound=m.Message)
 
 
 def _fresh(ctx: Ctx) -> int:
@@ -235,11 +238,8 @@ def more_live(ctx: Ctx) -> Packet | None:
         return None
     _t, payload, src = fresh[-1]
     ctx.heard.remove(fresh[-1])
-    try:
-        msg = m.decode(payload)
-    except DecodeError:
-        return None
-    if not isinstance(msg, m.Sketch):
+    msg = _decoded(payload, m.Sketch)
+    if msg is None:
         return None
     nxt = msg.start + len(msg.symbols) // riblt.SYMBOL_BYTES
     voices = [n for n in ctx.adj.get(src, []) if n != ctx.attacker][:3] + [_fresh(ctx)]
@@ -275,30 +275,29 @@ def ticket_churn(ctx: Ctx) -> Packet | None:
     return m.encode(pull, ctx.tag), src
 
 
-def _relay_lie(ctx: Ctx, choose_all: bool) -> Packet | None:
-    """A real node's latest overheard digest, replayed at once in its number with
-    its neighbour list replaced: every honest node listed, and all (or none) of
-    them chosen as its relays."""
-    digests = [h for h in ctx.heard if m.peek(h[1])[0] == m.DIGEST]
-    if not digests:
-        return None
-    _t, payload, src = digests[ctx.rng.randrange(max(0, len(digests) - 8), len(digests))]
+def _decoded(payload: bytes, kind: type[M]) -> M | None:
+    """An overheard packet as a message of `kind`, or None."""
     try:
         msg = m.decode(payload)
     except DecodeError:
         return None
-    if not isinstance(msg, m.Digest):
-        return None
-    everyone = tuple(sorted({n & 0xFFFF for n in ctx.adj if n not in (ctx.attacker, src)}))
-    lie = m.Digest(msg.count, msg.fingerprint, msg.boot, everyone, True,
-                   everyone if choose_all else ())
-    return m.encode(lie, ctx.tag), src
+    return msg if isinstance(msg, kind) else None
 
 
 def relay_all(ctx: Ctx) -> Packet | None:
-    """Overheard digests in their senders' numbers naming everyone, choosing all."""
-    return _relay_lie(ctx, True)
-
+    """A real node's latest overheard digest, replayed at once in its number with
+    its neighbour list replaced: every honest node listed, and all of them
+    chosen as its relays (choosing none did the same on the suite's meshes)."""
+    digests = [h for h in ctx.heard if m.peek(h[1])[0] == m.DIGEST]
+    if not digests:
+        return None
+    _t, payload, src = digests[ctx.rng.randrange(max(0, len(digests) - 8), len(digests))]
+    msg = _decoded(payload, m.Digest)
+    if msg is None:
+        return None
+    everyone = tuple(sorted({n & 0xFFFF for n in ctx.adj if n not in (ctx.attacker, src)}))
+    lie = m.Digest(msg.count, msg.fingerprint, msg.boot, everyone, True, everyone)
+    return m.encode(lie, ctx.tag), src
 
 
 OUTSIDE: dict[str, Callable[[Ctx], Packet | None]] = {

@@ -54,6 +54,7 @@ from ..ledger.wire import DecodeError
 from . import messages as m
 from . import riblt
 from .answers import Answers
+from .beacon import Beacon
 from .budget import NORMAL, Budget
 from .echoes import Echoes
 from .inbox import Inbox
@@ -73,18 +74,16 @@ NEWCOMER_HELLOS_PER_HOUR = 2.0  # hellos of unadmitted keys relayed, all keys to
 # mesh this many relays an hour per node, whatever the attacker spends)
 NEWCOMER_BURST = 2.0
 QUIET_INTERVALS = 16  # Trickle intervals of this many Imin: a quiet mesh (see poll)
-BEACON_S = 900.0  # beside a firmware router and no far peer known: a digest at hop 1 this often
-BEACON_BACKOFF = 5  # doublings of that interval while beacons find nobody (up to 8 hours)
 SPOOFED = 1 << 32  # added to a sender's number whose packet did not sound like it
 SETTLE_SLICE = 250  # ids coded into the sketch per poll while starting (about 8 ms)
 
 
-class Engine(Inbox):
+class Engine(Inbox, Beacon):
     """One node's sync engine (sans-IO): feed it packets heard (`receive`), records
     authored or stored here (`local_record`, `add_stored`), and call `poll` when
     `next_timer` says so; it returns the packets to send. Receiving records and
     relaying live in inbox.py, the send queue and budget in outbox.py, answers to
-    DIGEST/SKETCH/REQUEST/MORE/PULL in answers.py."""
+    DIGEST/SKETCH/REQUEST/MORE/PULL in answers.py, the router beacon in beacon.py."""
 
     def __init__(self, ledger: Ledger, config: SyncConfig, node: int, seed: int = 0) -> None:
         self.ledger = ledger
@@ -241,15 +240,6 @@ class Engine(Inbox):
     def set_channel_utilization(self, pct: float) -> None:
         self.budget.channel_util_pct = pct
 
-    def set_routers_near(self, count: int) -> None:
-        """How many firmware routers (ROUTER, ROUTER_LATE, REPEATER roles) the radio
-        hears directly: ledger peers may sit behind them (see `_beacon`)."""
-        if (count > 0) != (self.routers_near > 0):
-            self.next_beacon = None  # (re)planned at the next poll
-            self.beacons_unanswered = 0
-            self._dirty = True
-        self.routers_near = count
-
     def receive(self, payload: bytes, meta: RxMeta, now: float) -> None:
         """A packet heard on our port. Never raises for any payload."""
         self.start(now)
@@ -313,36 +303,6 @@ class Engine(Inbox):
             case m.Pull():
                 if self.plausible:  # (a pull in a voice not the puller's serves nobody)
                     self.answers.on_pull(msg, meta.sender, now)
-
-    def _beacon(self, out: list[Outgoing], now: float) -> None:
-        """Beside a firmware router, and while no ledger peer is known behind one
-        (`far_scope` 0), send our digest at hop 1 every `BEACON_S` or so: the
-        router carries it one hop further, and ledger nodes there, hearing us
-        only through it, learn that we sit behind a router (relays.py) and send
-        at hop 1 themselves. Without it, two islands that only a mast joins
-        never hear each other: each sends at hop 0, since it hears ledger peers
-        of its own. While beacons find nobody, each waits twice as long as the
-        one before (15 minutes, then up to 8 hours): a router with no island
-        behind it (or a node list an attacker filled with made-up routers)
-        costs a few small packets a day."""
-        if self.routers_near <= 0:
-            return
-        if self.next_beacon is None:
-            self.next_beacon = now + BEACON_S * self.rng.uniform(0.1, 1.0)
-            return
-        if now < self.next_beacon:
-            return
-        if self.hood.far_scope(now, self.cfg.max_scope) > 0:
-            self.beacons_unanswered = 0  # our digests travel through the router already
-        else:
-            # (Our far relays ride along: none, since we hear no far peer. Nodes that
-            # hear us only through the router then know we need no record at hop 1.)
-            self._emit(out, m.Digest(self.count, self.fingerprint, self.boot.active,
-                                     far_relays=()),
-                       "beacon", NORMAL, now, hop_limit=1)
-            self.beacons_unanswered += 1
-        wait = BEACON_S * 2 ** min(max(0, self.beacons_unanswered - 1), BEACON_BACKOFF)
-        self.next_beacon = now + wait * self.rng.uniform(0.75, 1.25)
 
     def _differing_neighbour(self, now: float) -> bool:
         """Whether a neighbour heard lately (not one pulling the ledger: its pulls

@@ -157,20 +157,22 @@ class Neighbourhood(FarPeers):
         our digest cost an attacker nothing (40 of them made a mesh of degree 4
         relay as a crowd of 44, and held critical needs back for up to 40
         minutes)."""
-        ttl = self.ttl
-        live = [p for p in self.peers.values()
-                if now - p.last_direct < ttl and p.packets >= 2 and p.active]
+        live = self._live(now)
         if len(live) <= self.crowded:
             return len(live)
+        ttl = self.ttl
         shown = sum(1 for p in live if now - p.proven < ttl or now - p.fresh_at < ttl)
         return shown + min(len(live) - shown, int(self.fanout))
 
     def crowd_heard(self, now: float) -> bool:
         """Whether we hear more known peers than a crowd's size, proven or not:
         then our digests show our membership proof now and then (hops.py)."""
-        ttl = self.ttl
-        return sum(1 for p in self.peers.values() if now - p.last_direct < ttl
-                   and p.packets >= 2 and p.active) > self.crowded
+        return len(self._live(now)) > self.crowded
+
+    def _live(self, now: float) -> list[Peer]:
+        """The `known` peers' entries (`is_known` for each)."""
+        return [p for p in self.peers.values()
+                if now - p.last_direct < self.ttl and p.packets >= 2 and p.active]
 
     def known(self, now: float) -> list[int]:
         """Neighbours heard more than once, at least once syncing with us (records

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from meshaid.node.sim.runner import Simulation
 from meshaid.node.sim.scenario import parse
-from meshaid.node.sync.engine import BEACON_S
+from meshaid.node.sync.beacon import BEACON_S
 
 from .harness import line
 from .meshes import fresh_mesh
