@@ -43,7 +43,7 @@ are due cancels them, like relays.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from . import messages as m
@@ -261,10 +261,8 @@ class Answers(DigestAnswers):
         member = len(result.ours) > SMALL_GAP and payer == sender \
             and sender not in self.unvouched and self.members.believe(sender, b"", now)
         unpaid = 0
-        for x in sorted(result.ours):
-            info = eng.infos.get(x.to_bytes(8, "big"))
-            if info is not None and (unpaid or not self._repair(info, payer, now,
-                                                                  member=member)):
+        for info in self._flood_last(x.to_bytes(8, "big") for x in sorted(result.ours)):
+            if unpaid or not self._repair(info, payer, now, member=member):
                 unpaid += 1  # its sketch paid for no more: it may ask for the rest
         if unpaid and sender not in self.unvouched:
             self.recon.offer(unpaid, sender, now)
@@ -310,11 +308,18 @@ class Answers(DigestAnswers):
         # A member naming us (its ticket in this request, or believed within the
         # hour) is answered beyond its own air, from its allowance.
         member = msg.target is not None and self.members.believe(sender, msg.ticket, now)
-        for rid in msg.ids:
-            info = eng.infos.get(rid)
-            if info is not None and not self._repair(info, sender, now, msg.target is None,
-                                                     member):
+        for info in self._flood_last(msg.ids):
+            if not self._repair(info, sender, now, msg.target is None, member):
                 break
+
+    def _flood_last(self, rids: Iterable[bytes]) -> list[RecordInfo]:
+        """The records of `rids` we hold, in the order given, but those of authors
+        flooding the ledger (outbox.py `flooding`) after everyone else's: what an
+        asker's credit or our budget pays for goes to others' news first."""
+        eng = self.eng
+        infos = [i for i in map(eng.infos.get, rids) if i is not None]
+        flooding = {a for a in {i.author for i in infos} if eng.flooding(a, eng.clock)}
+        return sorted(infos, key=lambda i: i.author in flooding)  # (stable)
 
     def on_more(self, msg: m.More, sender: int, now: float) -> None:
         """A request for more symbols of a sketch (ours, or one we wait for too)."""

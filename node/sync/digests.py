@@ -81,8 +81,12 @@ class DigestAnswers:
             eng.watch.holds(sender, named)
             if named:
                 eng.owed_rechecks(sender, now, named)
-        elif msg.count < eng.count:
-            eng.owed_rechecks(sender, now)  # urgent records it was never heard with
+        elif msg.count < eng.count or msg.count > eng.count + cfg.boot_gap:
+            # Urgent records it was never heard with: behind us, it may lack them;
+            # far ahead, we pull from it and sketches do not run between us, so
+            # nothing else would ever bring it what only we hold (a flood of one
+            # key's posts on its side of the mesh, ours without them).
+            eng.owed_rechecks(sender, now)
         if lacks is not None:
             # Ours less a few records that reached us lately: those still in flight
             # will reach it; those it should hold by now (our own copy went out a

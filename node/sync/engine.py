@@ -61,7 +61,7 @@ from .inbox import Inbox
 from .inflight import Arrivals
 from .outbox import Stats, _Send, record_id
 from .ports import Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
-from .ratelimit import AuthorRates
+from .ratelimit import AuthorLoad, AuthorRates
 from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood
 from .ticket import Signer
 from .trickle import Trickle
@@ -120,6 +120,8 @@ class Engine(Inbox, Beacon):
         self.started = False
         self.started_at = 0.0
         self.rates = AuthorRates(config.author_rate_per_hour, config.author_burst)
+        self.load = AuthorLoad()  # records per author lately (outbox.py `flooding`)
+        self.newest_hlc = 0  # of the records in our set
         self.newcomers = AuthorRates(NEWCOMER_HELLOS_PER_HOUR, NEWCOMER_BURST)
         self.echoes = Echoes()  # copies heard per record: a crowd or a hub (echoes.py)
         self.urgent_rates = AuthorRates(config.author_urgent_per_hour,

@@ -38,6 +38,8 @@ from .ports import CLASS_MEMBERSHIP, Ingested, RecordInfo, RxMeta
 from .ratelimit import AuthorRates
 from .urgent import COVERED_BY
 
+RECENT_HLC_S = 3600  # a pulled record this close to the newest we hold is news
+
 
 class Inbox(Outbox):
     """Records heard, for `Engine` (the attributes below are the engine's)."""
@@ -52,6 +54,7 @@ class Inbox(Outbox):
     plausible: bool
     voice: int
     outside: dict[bytes, RecordInfo]
+    newest_hlc: int
 
     def _add(self, info: RecordInfo) -> None:
         """A record we hold: into the sync set if its author is admitted (and within
@@ -64,6 +67,7 @@ class Inbox(Outbox):
             return
         self.outside.pop(info.id, None)
         self.infos[info.id] = info
+        self.newest_hlc = max(self.newest_hlc, info.hlc)
         x = int.from_bytes(info.id, "big")
         self.fingerprint ^= x
         self.sketch.add(x)
@@ -144,12 +148,21 @@ class Inbox(Outbox):
             first = self.hood.peers.get(meta.sender) if meta.hops == 0 else None
             if first is not None and self.plausible:
                 first.fresh_at = now  # it brought us this first (relays.py `degree`)
-            if info.urgent and not asked and msg.after is None and not self.urgent_rates.allow(
-                    info.author + bytes((info.cls,)), now):
-                # Past its author's urgent allowance (for this class): a normal record
-                # here, relayed and watched as one. A stolen key posting critical
-                # needs or vouches at 10 % duty otherwise held every node's urgent
-                # band, a revocation of that very key queued behind its flood.
+            if info.trusted and (msg.after is None or info.hlc >> 16
+                                 >= (self.newest_hlc >> 16) - RECENT_HLC_S):
+                # (what a pull brings counts if it is news, not history: a joiner
+                # pulling the ledger finds no prolific site flooding)
+                self.load.add(info.author, now)
+            if info.urgent and msg.after is None and (
+                    self.flooding(info.author, now) or not self.urgent_rates.allow(
+                        info.author + bytes((info.cls,)), now)):
+                # Past its author's urgent allowance (for this class), or from an
+                # author flooding the ledger: a normal record here, relayed and
+                # watched as one. A stolen key posting critical needs or vouches
+                # at 10 % duty otherwise held every node's urgent band, a
+                # revocation of that very key queued behind its flood. (Records we
+                # asked for count too: fetched by reconciliation, a thief's
+                # critical needs were otherwise all rechecked, by every node.)
                 self.stats.dropped["urgent-rate"] += 1
                 info = replace(info, urgent=False)
             self._remember(rid, raw)
@@ -181,9 +194,10 @@ class Inbox(Outbox):
             self.stats.suppressed += 1
             return
         prio = self._priority(info, fresh=True)
-        if info.trusted and prio == BULK:
-            # Past its author's rate (ratelimit.py): left to reconciliation, which
-            # its neighbours' credit paces, not relayed by every node in turn.
+        if info.trusted and (prio == BULK or self.flooding(info.author, now)):
+            # Past its author's rate (ratelimit.py), or flooding (outbox.py): left
+            # to reconciliation, which its neighbours' credit paces, not relayed
+            # by every node in turn.
             self.stats.suppressed += 1
             return
         # Far relays (farpeers.py `far_choice`): if a far peer chose us, each record

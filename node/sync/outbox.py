@@ -35,7 +35,7 @@ from .budget import BULK, NORMAL, URGENT, Budget
 from .hops import Hops
 from .inflight import Arrivals
 from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, SyncConfig
-from .ratelimit import AuthorRates
+from .ratelimit import AuthorLoad, AuthorRates
 from .relays import Neighbourhood
 from .trickle import Trickle
 from .urgent import RECENT_S, UrgentWatch
@@ -107,6 +107,7 @@ class Outbox(Hops):
     started: bool
     started_at: float
     rates: AuthorRates
+    load: AuthorLoad
     last_time: float
     clock: float
     watch: UrgentWatch
@@ -343,10 +344,25 @@ class Outbox(Hops):
         for rid in self.watch.owed_to(sender, now, named):
             self._recheck(rid, {sender: 0}, now)
 
+    def flooding(self, author: bytes, now: float) -> bool:
+        """Whether more than a burst (`author_burst`) of `author`'s records
+        reached us lately (pushed, relayed or fetched; half of each counts after
+        an hour): a key flooding the ledger, a stolen one say. Its records are
+        then not relayed (reconciliation carries them), its urgent ones neither
+        urgent nor rechecked, and answers serve them after everyone else's
+        (answers.py `_flood_last`). Past the first minutes, a thief posting as
+        fast as it can thus costs honest nodes what their neighbours' credit
+        and allowances pay for, in the bands below the urgent one.
+        (ratelimit.py `AuthorLoad`; PROTOCOL.md §9.)"""
+        return self.load.weight(author, now) > self.cfg.author_burst
+
     def _recheck(self, rid: bytes, missing: dict[int, int] | None, now: float) -> None:
         info = self.infos.get(rid)
         if info is None or (rid in self.sends and self.sends[rid].tag != "repair"):
             return  # (an answer to others waits in the bulk band: not for this)
+        if self.flooding(info.author, now):
+            self.stats.dropped["recheck-flooding"] += 1
+            return
         delay = self.rng.uniform(*self.cfg.urgent_window)
         if missing is None:  # a crowd heard nobody with it: once more, to all
             self.sends[rid] = _Send(now + delay, self._priority(info, fresh=True), 1, 0,

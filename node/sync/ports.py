@@ -124,7 +124,7 @@ class SyncConfig:
     # Urgent records per author and class (membership; needs) relayed as urgent; past
     # them, as normal records (a stolen key's flood of critical needs or vouches
     # must not take the urgent band from a steward's revocation or others' needs).
-    author_urgent_per_hour: float = 4.0
+    author_urgent_per_hour: float = 8.0
     author_urgent_burst: float = 10.0
     max_scope: int = 3
     extra: dict[str, float] = field(default_factory=dict)

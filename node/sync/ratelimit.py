@@ -32,3 +32,25 @@ class AuthorRates:
             bucket.tokens -= 1.0
             return True
         return False
+
+
+class AuthorLoad:
+    """How many records of each admitted author reached our set lately, a count
+    decaying with `half_life_s` (outbox.py `flooding`); the `most` authors heard
+    from last are remembered."""
+
+    def __init__(self, half_life_s: float = 3600.0, most: int = 1024) -> None:
+        self.half_life_s = half_life_s
+        self.most = most
+        self.loads: dict[bytes, tuple[float, float]] = {}  # author -> (count, at)
+
+    def add(self, author: bytes, now: float) -> None:
+        count = self.weight(author, now) + 1.0
+        self.loads.pop(author, None)
+        self.loads[author] = (count, now)
+        while len(self.loads) > self.most:
+            del self.loads[next(iter(self.loads))]
+
+    def weight(self, author: bytes, now: float) -> float:
+        count, at = self.loads.get(author, (0.0, now))
+        return count * 0.5 ** (max(0.0, now - at) / self.half_life_s)

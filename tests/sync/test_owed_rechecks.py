@@ -181,3 +181,16 @@ def test_a_digest_naming_an_owed_record_among_a_few_it_lacks_resends_it_with_fol
     assert eng.sends[rid(raw)].tag == "recheck"
     eng.poll(eng.sends[rid(raw)].due + 0.1)
     assert eng.watch.times() == [t + 60.0 + OWED_RETRY_S]  # and again if still unheard
+
+
+def test_a_digest_far_ahead_of_ours_from_a_neighbour_owed_it_sends_it_again() -> None:
+    """(stolen-critical, full size: the side of the mesh next to the thief was
+    hundreds of its records ahead; its nodes' digests showed larger sets, so
+    they were pulled from and no sketch ran towards them, and a critical need
+    only the other side held, owed to them, never went again.) A set larger
+    than ours by more than `boot_gap` says nothing of our record either way: it
+    goes again."""
+    eng, raw, _before, t = _past_its_checks()
+    voice = eng.hood.peers[2].snr
+    eng.receive(*_digest(eng, (eng.count + eng.cfg.boot_gap + 5, 0x77), voice), t + 60.0)
+    assert eng.sends[rid(raw)].tag == "recheck"

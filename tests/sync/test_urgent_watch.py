@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meshaid.node.sync.urgent import COVERED_BY, RECHECKS, UrgentWatch
+from meshaid.node.sync.urgent import COVERED_BY, DEAF_AFTER, RECHECKS, UrgentWatch
 
 
 def test_a_check_names_the_neighbours_never_heard_with_the_record() -> None:
@@ -81,3 +81,27 @@ def test_a_site_only_a_mast_joins_sends_its_urgent_record_again_if_nobody_was_he
     assert w.due(20.0, set(), crowd=False) == []
     w.watch(b"h" * 8, 3, 0.0)  # someone else's: it came, so it went out
     assert w.due(20.0, set(), crowd=False) == []
+
+
+def test_a_neighbour_silent_through_watches_in_a_row_is_no_longer_waited_for() -> None:
+    """Finding (stolen-critical, full size): the thief posts and relays nothing, so
+    each of its neighbours sent every urgent record twice more for it. After
+    DEAF_AFTER watches ending with it never heard, it is not waited for (it is
+    still owed the record: its own digest showing a lack gets it), until it is
+    heard with a watched record."""
+    w = UrgentWatch(20.0)
+    t = 0.0
+    for k in range(DEAF_AFTER):
+        rid = bytes([k]) * 8
+        w.watch(rid, 2, t)
+        assert w.due(t + 20.0, {2, 9}, crowd=False) == [(rid, {9: 0})]
+        assert w.due(t + 40.0, {2, 9}, crowd=False) == [(rid, {9: 0})]
+        assert 9 in w.owed[rid].missing
+        t += 100.0
+    w.watch(b"x" * 8, 2, t)
+    assert w.due(t + 20.0, {2, 9}, crowd=False) == []  # 9 is no longer waited for...
+    assert w.due(t + 40.0, {2, 9}, crowd=False) == []
+    assert 9 in w.owed[b"x" * 8].missing  # ...but owed the record still
+    w.heard(b"x" * 8, 9)  # it relays again
+    w.watch(b"y" * 8, 2, t + 100.0)
+    assert w.due(t + 120.0, {2, 9}, crowd=False) == [(b"y" * 8, {9: 0})]

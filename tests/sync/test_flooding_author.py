@@ -1,0 +1,122 @@
+"""A member key that floods the ledger (stolen, say): its records stop costing
+honest nodes their urgent band, their relays and their answers to others
+(outbox.py `flooding`, answers.py `_flood_last`, PROTOCOL.md §9)."""
+
+from __future__ import annotations
+
+from meshaid.node.ledger import records as r
+from meshaid.node.sync import messages as m
+from meshaid.node.sync.budget import URGENT
+
+from .harness import HOUR, line, rid
+from .meshes import fresh_mesh, lone
+
+
+def _sent_by(mesh, node: int, before: int, tags: tuple[str, ...]) -> dict[bytes, set[int]]:
+    """Record -> the priorities `node` sent it at (packets tagged `tags`)."""
+    out: dict[bytes, set[int]] = {}
+    for s in mesh.sent[before:]:
+        if s.node == node and s.out.tag in tags:
+            for raw in m.decode(s.out.payload).records:
+                out.setdefault(raw, set()).add(s.out.priority)
+    return out
+
+
+def test_a_flooding_key_loses_relays_urgency_and_rechecks_others_keep_them() -> None:
+    """Node 2 posts more than a burst of records in minutes, then critical needs:
+    node 1 relays none of its later records (reconciliation carries them, paced by
+    the asker's credit), gives its critical needs neither the urgent band nor
+    rechecks; node 0's critical need, posted meanwhile, is relayed urgent."""
+    mesh = fresh_mesh(3, line(3), seed=4)
+    mesh.run_for(2 * HOUR)
+    cfg = mesh.engines[1].cfg
+    before = len(mesh.sent)
+    flood = []
+    for k in range(2 * int(cfg.author_burst)):
+        flood.append(mesh.need(2, f"flood {k}"))
+        mesh.run_for(3.0)
+    mesh.run_for(300.0)  # (its own pushes wait for its budget: all out by now)
+    critical = [mesh.need(2, f"flood critical {k}", urgency=r.CRITICAL) for k in range(3)]
+    mesh.run_for(5.0)
+    engine = mesh.engines[1]
+    assert engine.flooding(engine.infos[rid(flood[0])].author, mesh.now)
+    honest = mesh.need(0, "insulin", urgency=r.CRITICAL)
+    mesh.run_for(HOUR)
+    relayed = _sent_by(mesh, 1, before, ("forward", "recheck"))
+    assert len([raw for raw in flood if raw in relayed]) <= cfg.author_burst + 1
+    assert not any(raw in relayed for raw in flood[-5:]), "relayed past the flood's start"
+    assert not any(URGENT in relayed.get(raw, ()) for raw in critical)
+    assert not any(s.node == 1 and s.out.tag == "recheck"
+                   and set(m.decode(s.out.payload).records) & set(critical)
+                   for s in mesh.sent[before:])
+    assert relayed.get(honest) == {URGENT}
+    mesh.run_for(4 * HOUR)
+    assert all(0 in mesh.holders(raw) for raw in flood + critical), "reconciliation lost some"
+    mesh.assert_within_budget()
+
+
+def test_a_burst_of_critical_needs_under_a_flood_key_stays_urgent() -> None:
+    """The flood counts per author: a site posting a dozen critical needs while
+    another key floods keeps its own urgent relays (an author's allowance is
+    `author_urgent_burst`, then `author_urgent_per_hour`)."""
+    mesh = fresh_mesh(3, line(3), seed=5)
+    mesh.run_for(2 * HOUR)
+    cfg = mesh.engines[1].cfg
+    before = len(mesh.sent)
+    for k in range(2 * int(cfg.author_burst)):
+        mesh.need(2, f"flood {k}")
+        mesh.run_for(3.0)
+    storm = []
+    for k in range(int(cfg.author_urgent_burst)):
+        storm.append(mesh.need(0, f"storm {k}", urgency=r.CRITICAL))
+        mesh.run_for(20.0)
+    mesh.run_for(HOUR)
+    relayed = _sent_by(mesh, 1, before, ("forward",))
+    assert all(URGENT in relayed.get(raw, ()) for raw in storm), [
+        relayed.get(raw) for raw in storm]
+
+
+def test_urgent_records_fetched_by_request_count_against_their_authors_allowance() -> None:
+    """Records a node asked for after a sketch (not a pull: history) are news like
+    relays: past their author's allowance they are normal records here, neither
+    urgent nor watched. (Uncounted, a stolen key's critical needs fetched by
+    reconciliation were rechecked by every node, without limit.)"""
+    mesh = fresh_mesh(2, line(2), seed=3)
+    mesh.run_for(2 * HOUR)
+    cfg = mesh.engines[1].cfg
+    mesh.partition({0})
+    extra = int(cfg.author_urgent_burst) + 6
+    posted = [mesh.need(0, f"while apart {k}", urgency=r.CRITICAL) for k in range(extra)]
+    mesh.run_for(600.0)
+    assert extra < cfg.boot_gap  # (reconciled by sketch and request, not pulled)
+    mesh.heal()
+    mesh.run_for(2 * HOUR)
+    assert all(1 in mesh.holders(raw) for raw in posted)
+    engine = mesh.engines[1]
+    assert engine.stats.dropped["urgent-rate"] >= extra - cfg.author_urgent_burst - 1
+    assert not any(engine.watch.entries.get(rid(raw)) for raw in posted)
+
+
+def test_answers_serve_a_flooding_keys_records_last() -> None:
+    """A request whose air pays for a record or two, naming a flooding key's records
+    before another member's: the other member's is answered, the flood's wait."""
+    mesh, ledger = lone()
+    tag = ledger.network[:2]
+    engine = mesh.engines[0]
+    heavy = [ledger.sign(1, r.Need(2, f"flood {k}", 5)) for k in range(40)]
+    for k in range(0, len(heavy), 2):
+        mesh.inject(0, m.encode(m.Records(tuple(heavy[k:k + 2])), tag), sender=0x10)
+        mesh.run_for(2.0)
+    light = ledger.sign(2, r.Need(1, "insulin for the clinic", 1, 0, r.CRITICAL))
+    mesh.inject(0, m.encode(m.Records((light,), relay=False), tag), sender=0x11)
+    mesh.run_for(600.0)
+    assert engine.flooding(engine.infos[rid(heavy[0])].author, mesh.now)
+    assert not engine.flooding(engine.infos[rid(light)].author, mesh.now)
+    before = len(mesh.sent)
+    ids = tuple(rid(raw) for raw in heavy[:6]) + (rid(light),)
+    mesh.inject(0, m.encode(m.Request(ids, target=engine.node, pad=64), tag), sender=0x20)
+    mesh.run_for(120.0)
+    answered = [raw for s in mesh.sent[before:] if s.out.tag == "repair"
+                for raw in m.decode(s.out.payload).records]
+    assert light in answered
+    assert len(answered) < len(ids), "the request's air paid for every record: no test"
