@@ -118,8 +118,12 @@ class Answers(DigestAnswers):
         if isinstance(msg, (m.Pull, m.More, m.Request)) and \
                 getattr(msg, "target", None) == eng.node:
             self.credits.earn(sender, air, now)
-            if not isinstance(msg, m.Pull):
-                self.took_up(sender, now)  # (a sketch of ours, decoded or not)
+            if isinstance(msg, m.More) or (isinstance(msg, m.Request) and any(
+                    rid in eng.infos for rid in msg.ids)):
+                # A sketch of ours taken up, decoded or not. (A REQUEST for ids we
+                # do not hold decoded nothing of ours: tiny ones in made-up numbers
+                # otherwise kept strangers' digests unpaced, sketch-takeup.)
+                self.took_up(sender, now)
             return
         listeners = max(1, eng.hood.heard_directly(now))
         self.credits.earn(sender, air / listeners, now)

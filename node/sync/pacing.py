@@ -16,13 +16,15 @@ credit (credit.py), and both cost more than the packet that causes them:
   honest nodes asking nobody and reconciling with nobody, and critical
   needs went missing for hours (`near-sketch`).
 
-An honest prompter takes our sketch up: it REQUESTs what it lacks from us,
-sends records new to us (repairs), or asks us MORE. An honest sketcher answers
-our MORE with symbols. A liar does neither without spending air of its own.
-So for each reaction a `Pacer` keeps, per counterpart, a streak of reactions
-left untaken for `FRUIT_S`; with a streak of L, the counterpart gets the
-reaction again only `REST_S` * 2^(L-1) after the last (at most `REST_MAX_S`):
-never shut out, paced. Any take-up ends the streak. Counterparts are named
+An honest prompter takes our sketch up: it REQUESTs what it lacks from us
+(records we hold: a request for an id we do not hold decoded nothing of
+ours), sends records new to us (repairs), or asks us MORE. An honest sketcher
+answers our MORE with symbols. A liar does neither without spending air of its
+own. So for each reaction a `Pacer` keeps, per counterpart, a streak of
+reactions left untaken for `FRUIT_S`; with a streak of L, the counterpart gets
+the reaction again only `REST_S` * 2^(L-1) after the last (at most
+`REST_MAX_S`): never shut out, paced. Any take-up ends the streak. Strangers
+(below) heard directly get one reaction at a time (digests.py `_mismatch`). Counterparts are named
 as answers.py `prompter` names them: a known neighbour (heard more than once,
 syncing with us: relays.py `known`) by its number, every other number under
 one shared name, so that numbers made up afresh for every packet are paced
@@ -82,6 +84,14 @@ class Pacer:
             self.table[who] = e
         while len(self.table) > PACED:
             self.table.popitem(last=False)
+
+    def waiting(self, who: int, now: float) -> bool:
+        """Whether our last reaction to `who` still waits to be taken up."""
+        e = self.table.get(who)
+        if e is None:
+            return False
+        self._settle(e, now)
+        return e.waiting
 
     def took_up(self, who: int) -> None:
         """`who` acted on our reaction: its streak ends."""

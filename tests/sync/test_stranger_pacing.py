@@ -1,0 +1,79 @@
+"""Digests in made-up numbers (strangers) buy few sketches and few digests:
+one reaction at a time per counterpart, and only a real take-up ends a streak
+of fruitless ones (pacing.py; the attack suite's slow-near-digest and
+sketch-takeup, written from outside)."""
+
+from __future__ import annotations
+
+import random
+
+from meshaid.node.sync import messages as m
+from meshaid.node.sync.pacing import FRUIT_S, REST_S, Pacer
+
+from .harness import HOUR
+from .meshes import lone
+
+
+def test_a_reaction_waits_for_take_up_until_judged_fruitless() -> None:
+    p = Pacer()
+    assert not p.waiting(7, 0.0)
+    p.reacted([7], 0.0)
+    assert p.waiting(7, 60.0)  # digests.py holds strangers heard directly meanwhile
+    p.took_up(7)
+    assert not p.waiting(7, 61.0) and p.allowed(7, 61.0)
+    p.reacted([7], 61.0)
+    assert p.waiting(7, 60.0 + FRUIT_S)
+    t = 62.0 + max(FRUIT_S, REST_S)
+    assert not p.waiting(7, t) and p.allowed(7, t)  # fruitless, rested REST_S
+    p.reacted([7], t)
+    assert not p.allowed(7, t + max(FRUIT_S, REST_S) + 1.0)  # twice as long now
+    assert p.allowed(7, t + max(FRUIT_S, 2 * REST_S) + 1.0)
+
+
+def _near_digests(take_up: bool) -> tuple[int, int, float]:
+    """Node 0 alone hears a digest close to its set from a fresh number every
+    125 s for an hour (and, with `take_up`, a tiny REQUEST naming it for an id it
+    does not hold, from another fresh number, after each of its sketches): its
+    sketches, its digests, and the attacker's air."""
+    mesh, ledger = lone(history=40)
+    tag = ledger.network[:2]
+    engine = mesh.engines[0]
+    rng = random.Random(5)
+    mesh.run_for(2 * HOUR)
+    before = len(mesh.sent)
+    air = ledger.config().airtime
+    took = 0.0
+    seen = before
+    for k in range(29):
+        digest = m.encode(m.Digest(engine.count + rng.randrange(-3, 4),
+                                   rng.getrandbits(64)), tag)
+        mesh.inject(0, digest, sender=0x5000 + 2 * k)
+        took += air(len(digest))
+        mesh.run_for(60.0)
+        if take_up and any(s.out.tag == "sketch" for s in mesh.sent[seen:]):
+            req = m.encode(m.Request((rng.randbytes(8),), engine.node), tag)
+            mesh.inject(0, req, sender=0x5001 + 2 * k)
+            took += air(len(req))
+        seen = len(mesh.sent)
+        mesh.run_for(65.0)
+    sketches = sum(1 for s in mesh.sent[before:] if s.out.tag == "sketch")
+    digests = sum(1 for s in mesh.sent[before:] if s.out.tag == "digest")
+    return sketches, digests, took
+
+
+def test_strangers_near_digests_buy_few_sketches_and_digests() -> None:
+    """Finding (slow-near-digest: 4.1 times the attacker's air): a second
+    stranger's digest within the first's five minutes was reacted to again, and
+    every one reset our Trickle, so each listener sent a digest every 2 minutes."""
+    sketches, digests, _took = _near_digests(take_up=False)
+    # an hour: reactions at 0, 10, 20 and 40 minutes (REST_S doubling) at most
+    assert sketches <= 4, sketches
+    assert digests <= 12, digests
+
+
+def test_a_request_for_ids_we_do_not_hold_is_no_take_up() -> None:
+    """Finding (sketch-takeup: 3 times the attacker's air): a tiny REQUEST naming
+    us, for a made-up id, in a made-up number, counted as taking our sketch up,
+    and kept strangers' digests unpaced."""
+    sketches, _digests, _took = _near_digests(take_up=True)
+    assert sketches <= 4, sketches
