@@ -148,10 +148,11 @@ class Inbox(Outbox):
             first = self.hood.peers.get(meta.sender) if meta.hops == 0 else None
             if first is not None and self.plausible:
                 first.fresh_at = now  # it brought us this first (relays.py `degree`)
-            if info.trusted and (msg.after is None or info.hlc >> 16
+            if info.trusted and ((msg.after is None and not asked) or info.hlc >> 16
                                  >= (self.newest_hlc >> 16) - RECENT_HLC_S):
-                # (what a pull brings counts if it is news, not history: a joiner
-                # pulling the ledger finds no prolific site flooding)
+                # (what we asked for or pulled counts if it is news, not history: a
+                # joiner pulling the ledger, or a node healing by sketches, finds
+                # no prolific site flooding)
                 self.load.add(info.author, now)
             if info.urgent and msg.after is None and (
                     self.flooding(info.author, now) or not self.urgent_rates.allow(

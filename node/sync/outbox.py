@@ -346,8 +346,9 @@ class Outbox(Hops):
 
     def flooding(self, author: bytes, now: float) -> bool:
         """Whether more than a burst (`author_burst`) of `author`'s records
-        reached us lately (pushed, relayed or fetched; half of each counts after
-        an hour): a key flooding the ledger, a stolen one say. Its records are
+        reached us lately (pushed or relayed; fetched or pulled if less than an
+        hour older than the newest we hold; half of each counts after an hour):
+        a key flooding the ledger, a stolen one say. Its records are
         then not relayed (reconciliation carries them), its urgent ones neither
         urgent nor rechecked, and answers serve them after everyone else's
         (answers.py `_flood_last`). Past the first minutes, a thief posting as

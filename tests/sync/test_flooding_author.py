@@ -120,3 +120,27 @@ def test_answers_serve_a_flooding_keys_records_last() -> None:
                 for raw in m.decode(s.out.payload).records]
     assert light in answered
     assert len(answered) < len(ids), "the request's air paid for every record: no test"
+
+
+def test_history_fetched_after_a_heal_marks_no_author_flooding() -> None:
+    """A site that posted more than a burst while cut off, hours ago, is no flood
+    when a neighbour fetches those records after the heal: only news (records
+    less than an hour older than the newest held) counts."""
+    mesh = fresh_mesh(2, line(2), seed=6)
+    mesh.run_for(2 * HOUR)
+    cfg = mesh.engines[1].cfg
+    mesh.partition({0})
+    posted = []
+    for k in range(int(cfg.author_burst) + 5):
+        posted.append(mesh.need(0, f"stock {k}"))
+        mesh.run_for(60.0)
+    assert len(posted) < cfg.boot_gap  # (reconciled by sketch and request, not pulled)
+    mesh.run_for(2 * HOUR)
+    mesh.need(1, "news on this side")
+    mesh.heal()
+    t0 = mesh.now
+    while not all(1 in mesh.holders(raw) for raw in posted):
+        assert mesh.now < t0 + HOUR, "the heal did not bring them"
+        mesh.run_for(10.0)
+    engine = mesh.engines[1]
+    assert not engine.flooding(engine.infos[rid(posted[0])].author, mesh.now)
