@@ -186,7 +186,8 @@ class DigestAnswers:
         """A digest unlike our set, from prompter `key` (pacing.py): our digest
         soon, and a sketch unless our backlog explains it or `key` is paced."""
         eng, cfg = self.eng, self.eng.cfg
-        if key == STRANGERS and (not self.prompters.allowed(key, now) or (
+        allowed = self.prompters.allowed(key, now)
+        if key == STRANGERS and (not allowed or (
                 peer.hops == 0 and self.prompters.waiting(key, now))):
             # Strangers: a digest of ours answers them soon only as often as a
             # sketch would, and those heard directly get one reaction at a time
@@ -209,7 +210,7 @@ class DigestAnswers:
             # set and no stream of ours would decode. Reconcile once the pull is done
             # (blockaded-port, seeds 1-20: 6 ended short of full delivery, 3 so).
             return
-        if not self.prompters.allowed(key, now):
+        if not allowed:
             eng.stats.dropped["paced-prompt"] += 1
             return
         self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer, key)

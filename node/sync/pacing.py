@@ -23,12 +23,12 @@ answers our MORE with symbols. A liar does neither without spending air of its
 own. So for each reaction a `Pacer` keeps, per counterpart, a streak of
 reactions left untaken for `FRUIT_S`; with a streak of L, the counterpart gets
 the reaction again only `REST_S` * 2^(L-1) after the last (at most
-`REST_MAX_S`): never shut out, paced. Any take-up ends the streak. Strangers
-(below) heard directly get one reaction at a time (digests.py `_mismatch`). Counterparts are named
-as answers.py `prompter` names them: a known neighbour (heard more than once,
-syncing with us: relays.py `known`) by its number, every other number under
-one shared name, so that numbers made up afresh for every packet are paced
-together. At most `PACED` entries are kept (the least recently used go
+`REST_MAX_S`): never shut out, paced. Any take-up ends the streak.
+Counterparts are named as digests.py `prompter` names them: a known neighbour
+(heard more than once, syncing with us: relays.py `known`) by its number,
+every other number under one shared name, so that numbers made up afresh for
+every packet are paced together; those heard directly get one reaction at a
+time (`waiting`; digests.py `_mismatch`). At most `PACED` entries are kept (the least recently used go
 first).
 
 What an honest neighbour loses when paced: its differing digest still resets

@@ -55,8 +55,8 @@ packets to reach it, a resend one).
 A neighbour heard with none of the last `DEAF_AFTER` urgent records it was
 waited for (after their checks), and relaying no record we hold meanwhile,
 relays nothing: a thief that only posts, a radio that only sends. It is not
-waited for again until a copy of a record we hold is heard from it (it stays
-owed what it missed). A stolen key posting next to a site otherwise cost that
+waited for again until a copy of a record we hold is heard from it, or a
+digest of its own shows it holds an owed one (it stays owed what it missed). A stolen key posting next to a site otherwise cost that
 site two resends of each of its critical needs, and each of its neighbours
 the same for every urgent record they relayed.
 
@@ -124,12 +124,14 @@ class UrgentWatch:
             entry.heard.add(sender)
 
     def heard(self, rid: bytes, sender: int) -> None:
-        """A copy of `rid`, a record we hold, was heard from `sender`."""
-        self.silent.pop(sender, None)  # it relays (any record we hold)
+        """A copy of `rid`, a record we hold, was heard from `sender` (or its
+        digest showed it holds it: `holds`). Either way it is heard taking part,
+        so it is waited for again (`DEAF_AFTER`)."""
+        self.silent.pop(sender, None)
         entry = self.entries.get(rid)
-        owed = self.owed.get(rid)
         if entry is not None:
             entry.heard.add(sender)
+        owed = self.owed.get(rid)
         if owed is not None:
             owed.missing.discard(sender)
             if not owed.missing:
