@@ -58,7 +58,8 @@ class Reconciler(SketchPlan):
     def __init__(self, cfg: SyncConfig, rng: random.Random, node: int,
                  sketch: riblt.Sketch) -> None:
         super().__init__(cfg, rng, node, sketch)
-        self.remote: dict[int, list[riblt.Symbol]] = {}  # sketcher -> symbols from index 0
+        # sketcher -> its symbols from index 0 (None: a gap, a packet we missed)
+        self.remote: dict[int, list[riblt.Symbol | None]] = {}
         self.remote_count: dict[int, int] = {}  # sketcher -> its count when it sent index 0
         # sketcher -> (when to ask, next index, MOREs for it so far unanswered)
         self.more_due: dict[int, tuple[float, int, int]] = {}
@@ -103,20 +104,19 @@ class Reconciler(SketchPlan):
                 self._plan_more(sender, 0, now)
             return None
         held = self.remote.get(sender, [])
-        if msg.start > len(held):
-            # A gap (a lost packet, or symbols another listener asked for from
-            # further on): ask for the ones we miss.
-            if held and sender not in self.more_due:
-                self._plan_more(sender, len(held), now)
+        if msg.start > 0 and not held:
             return None
         end = msg.start + len(symbols)
-        if held[msg.start:end] == symbols[: len(held) - msg.start]:
+        if all(h is None or h == x for h, x in zip(held[msg.start:end], symbols)):
             # Symbols are a function of the sketcher's set: a repeat of ones we
             # hold (a new round from index 0, an answer to an earlier MORE)
-            # continues our stream instead of starting it over.
-            have = held[:msg.start] + symbols + held[end:]
+            # continues our stream instead of starting it over. Past a gap (a
+            # lost packet, symbols asked for from further on) they are kept, the
+            # gap left open: the code is rateless, later symbols stand in for it.
+            gap: list[riblt.Symbol | None] = [None] * (msg.start - len(held))
+            have = held[:msg.start] + gap + list[riblt.Symbol | None](symbols) + held[end:]
         elif msg.start == 0:
-            have = symbols  # its set changed: a new stream
+            have = list[riblt.Symbol | None](symbols)  # its set changed: a new stream
         else:
             self.remote.pop(sender, None)
             return None
@@ -129,9 +129,10 @@ class Reconciler(SketchPlan):
         pending = self.more_due.get(sender)
         if pending is not None and pending[1] <= len(have):
             del self.more_due[sender]
-        if msg.count == my_count and have[0].ids == self.sketch.ids[0] \
-                and have[0].check == self.sketch.checks[0]:
-            self.served = (now, my_count, have[0].ids, sender)  # our own set was sketched
+        first = have[0]  # (never a gap: every stream begins from index 0)
+        if first is not None and msg.count == my_count and first.ids == self.sketch.ids[0] \
+                and first.check == self.sketch.checks[0]:
+            self.served = (now, my_count, first.ids, sender)  # our own set was sketched
             self._done(sender)
             return riblt.Decoded(True, set(), set())  # the same set
         result = riblt.decode(have, 0, self.sketch)
@@ -176,8 +177,9 @@ class Reconciler(SketchPlan):
         """Whether the symbols we hold from `sender` code a set of this count and
         fingerprint (symbol 0 codes every id of the set)."""
         held = self.remote.get(sender, [])
-        return bool(held) and self.remote_count.get(sender) == count \
-            and held[0].ids == fingerprint and held[0].count == count % 256
+        first = held[0] if held else None
+        return first is not None and self.remote_count.get(sender) == count \
+            and first.ids == fingerprint and first.count == count % 256
 
     def resume(self, sender: int, now: float) -> None:
         """Ask `sender` on from the symbols we hold (a stream we did not ask on,

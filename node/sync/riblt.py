@@ -28,12 +28,12 @@ symbols of the frozen set by taking them back out.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 MASK64 = (1 << 64) - 1
 SYMBOL_BYTES = 13
-JOURNAL_MAX = 64  # changes kept since `freeze`; one more and the frozen set is gone
+JOURNAL_MAX = 512  # changes kept since `freeze`; one more and the frozen set is gone
 _MUL = 0x9E3779B97F4A7C15
 
 
@@ -123,6 +123,15 @@ class Sketch:
         `freeze`, or until more than JOURNAL_MAX changes were made since."""
         self.settle()
         self._journal = []
+
+    @property
+    def is_frozen(self) -> bool:
+        """Whether the set as it was at `freeze` can still be coded."""
+        return self._journal is not None
+
+    def thaw(self) -> None:
+        """Forget the frozen set (and the changes kept to code it)."""
+        self._journal = None
 
     def encode_frozen(self, start: int, count: int) -> bytes | None:
         """Symbols [start, start + count) of the set as it was at `freeze`, in
@@ -223,15 +232,17 @@ class Decoded:
     ours: set[int]  # in our set, not in the remote one
 
 
-def decode(remote: list[Symbol], start: int, local: Sketch) -> Decoded:
+def decode(remote: Sequence[Symbol | None], start: int, local: Sketch) -> Decoded:
     """Peel the difference between remote symbols [start, start+len) — which must
-    begin at 0 to be complete — and our own sketch."""
+    begin at 0 to be complete — and our own sketch. A symbol may be missing
+    (None: its packet was lost): the code is rateless, so later symbols stand in
+    for it, and symbol 0, which codes every element, must be there."""
     n = start + len(remote)
-    if start != 0 or n > local.size:
+    if start != 0 or n > local.size or (remote and remote[0] is None):
         raise ValueError("decode needs symbols from index 0, within the local sketch size")
     ids, checks, counts = local.ids, local.checks, local.counts
     diff = [
-        Symbol(s.ids ^ ids[i], s.check ^ checks[i], (s.count - counts[i]) % 256)
+        None if s is None else Symbol(s.ids ^ ids[i], s.check ^ checks[i], (s.count - counts[i]) % 256)
         for i, s in enumerate(remote)
     ]
     theirs: set[int] = set()
@@ -240,7 +251,8 @@ def decode(remote: list[Symbol], start: int, local: Sketch) -> Decoded:
     while queue:
         i = queue.pop()
         sym = diff[i]
-        if sym.count not in (1, 255) or sym.ids == 0 or checksum(sym.ids) != sym.check:
+        if sym is None or sym.count not in (1, 255) or sym.ids == 0 \
+                or checksum(sym.ids) != sym.check:
             continue
         x, sign = sym.ids, (1 if sym.count == 1 else -1)
         if x in theirs or x in ours:
@@ -249,9 +261,11 @@ def decode(remote: list[Symbol], start: int, local: Sketch) -> Decoded:
         c = checksum(x)
         for j in indices(x, n):
             d = diff[j]
+            if d is None:
+                continue
             d.ids ^= x
             d.check ^= c
             d.count = (d.count - sign) % 256
             queue.append(j)
-    complete = all(s.is_zero() for s in diff)
+    complete = all(s is None or s.is_zero() for s in diff)
     return Decoded(complete, theirs, ours)
