@@ -88,7 +88,7 @@ class Reconciler(SketchPlan):
             self.prompts = []
         if not self.sketch.ready:
             return None  # still coding our own ids in (start-up): the sketcher may repeat
-        symbols = riblt.parse_symbols(msg.symbols)
+        symbols: list[riblt.Symbol | None] = list(riblt.parse_symbols(msg.symbols))
         self._track(sender, now)
         if msg.start == 0:
             self.remote_count[sender] = msg.count
@@ -114,9 +114,9 @@ class Reconciler(SketchPlan):
             # lost packet, symbols asked for from further on) they are kept, the
             # gap left open: the code is rateless, later symbols stand in for it.
             gap: list[riblt.Symbol | None] = [None] * (msg.start - len(held))
-            have = held[:msg.start] + gap + list[riblt.Symbol | None](symbols) + held[end:]
+            have = held[:msg.start] + gap + symbols + held[end:]
         elif msg.start == 0:
-            have = list[riblt.Symbol | None](symbols)  # its set changed: a new stream
+            have = symbols  # its set changed: a new stream
         else:
             self.remote.pop(sender, None)
             return None

@@ -124,15 +124,6 @@ class Sketch:
         self.settle()
         self._journal = []
 
-    @property
-    def is_frozen(self) -> bool:
-        """Whether the set as it was at `freeze` can still be coded."""
-        return self._journal is not None
-
-    def thaw(self) -> None:
-        """Forget the frozen set (and the changes kept to code it)."""
-        self._journal = None
-
     def encode_frozen(self, start: int, count: int) -> bytes | None:
         """Symbols [start, start + count) of the set as it was at `freeze`, in
         wire form; None if it is gone."""
