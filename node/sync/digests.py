@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from . import deafpay
 from . import messages as m
 from .bootstrap import Bootstrap
+from .credit import Credits
 from .pacing import STRANGERS, Pacer
 from .ports import RecordInfo
 from .reconcile import Reconciler
@@ -38,6 +40,7 @@ class DigestAnswers:
     unvouched: dict[int, None]
     prompters: Pacer
     members: Members
+    credits: Credits
 
     _repair: Callable[[RecordInfo, int, float], bool]  # queue a record as its asker pays
 
@@ -78,7 +81,8 @@ class DigestAnswers:
             # It holds all we hold but these: any urgent record owed to it too. An
             # owed one among these goes again, and later again if still unheard.
             named = {x.to_bytes(8, "big") for _t, x in lacks or ()}
-            eng.watch.holds(sender, named)
+            recheck = cfg.airtime(m.RECORDS_ROOM + 1 + int(self.recon.record_size))
+            eng.watch.holds(sender, named, deafpay.undeafen(sender, recheck, self.credits, now))
             if named:
                 eng.owed_rechecks(sender, now, named)
         elif msg.count < eng.count or msg.count > eng.count + cfg.boot_gap:

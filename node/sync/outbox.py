@@ -29,8 +29,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import deafpay, riblt
 from . import messages as m
-from . import riblt
 from .budget import BULK, NORMAL, URGENT, Budget
 from .hops import Hops
 from .inflight import Arrivals
@@ -286,6 +286,9 @@ class Outbox(Hops):
                 raw = self.raw(rid) if rid in self.sends else None
                 if raw is None:
                     self.sends.pop(rid, None)
+                elif not self._recheck_paid(rid, raw, now):
+                    del self.sends[rid]
+                    self.stats.dropped["recheck-unpaid"] += 1
                 elif len(raw) + 1 <= room:
                     packet.append(raw)
                     taken.append(rid)
@@ -299,8 +302,29 @@ class Outbox(Hops):
                                             reach=reach):
                 return
             for rid in taken:
+                self._recheck_charge(rid, now)
                 self._sent(rid, now)
             queue = rest
+
+    def _recheck_cost(self, raw: bytes) -> float:
+        return self.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw))
+
+    def _recheck_paid(self, rid: bytes, raw: bytes, now: float) -> bool:
+        """Whether `rid`'s send, if a recheck for neighbours (urgent.py), still has
+        someone to wait for: deaf ones pay (deafpay.py)."""
+        send = self.sends[rid]
+        if send.waiting is None:
+            return True
+        send.waiting = deafpay.keep(send.waiting, self._recheck_cost(raw), self.watch.deaf,
+                                    self.answers.credits, now)
+        return bool(send.waiting)
+
+    def _recheck_charge(self, rid: bytes, now: float) -> None:
+        send = self.sends.get(rid)
+        raw = self._raws.get(rid)
+        if send is not None and send.waiting is not None and raw is not None:
+            deafpay.charge(send.waiting, self._recheck_cost(raw), self.watch.deaf,
+                           self.answers.credits, now)
 
     def raw(self, rid: bytes) -> bytes | None:
         """A record's bytes: recently seen ones from memory, others from the ledger."""

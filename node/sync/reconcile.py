@@ -85,7 +85,10 @@ class Reconciler(SketchPlan):
             # Someone else's sketch serves the neighbourhood (not one a MORE asked
             # us for: the asker paid for ours).
             self.sketch_due = None
+            cancelled = [key for _p, key in self.prompts if key is not None]
             self.prompts = []
+        else:
+            cancelled = []
         if not self.sketch.ready:
             return None  # still coding our own ids in (start-up): the sketcher may repeat
         symbols: list[riblt.Symbol | None] = list(riblt.parse_symbols(msg.symbols))
@@ -133,6 +136,11 @@ class Reconciler(SketchPlan):
         if first is not None and msg.count == my_count and first.ids == self.sketch.ids[0] \
                 and first.check == self.sketch.checks[0]:
             self.served = (now, my_count, first.ids, sender)  # our own set was sketched
+            if cancelled:
+                # It was the very sketch ours would have been: the neighbourhood
+                # reacted to those digests, and their senders are paced here too
+                # (pacing.py), or every listener would react to each in turn.
+                self.sketched_for(cancelled, now)
             self._done(sender)
             return riblt.Decoded(True, set(), set())  # the same set
         result = riblt.decode(have, 0, self.sketch)

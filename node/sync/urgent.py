@@ -54,11 +54,14 @@ packets to reach it, a resend one).
 
 A neighbour heard with none of the last `DEAF_AFTER` urgent records it was
 waited for (after their checks), and relaying no record we hold meanwhile,
-relays nothing: a thief that only posts, a radio that only sends. It is not
-waited for again until a copy of a record we hold is heard from it, or a
-digest of its own shows it holds an owed one (it stays owed what it missed). A stolen key posting next to a site otherwise cost that
-site two resends of each of its critical needs, and each of its neighbours
-the same for every urgent record they relayed.
+relays nothing: a thief that only posts, a radio that only sends. It is
+deaf: not waited for again until a copy of a record we hold is heard from it
+(a digest showing it holds what it was owed ends the debt, not the deafness:
+numbers an attacker makes up copy our digest for nothing). A stolen key
+posting next to a site otherwise cost that site two resends of each of its
+critical needs, and each of its neighbours the same for every urgent record
+they relayed. A deaf neighbour stays owed what it missed, but pays for each
+owed send from its credit account (deafpay.py).
 
 State is one small entry per watched record for at most a minute or so, and
 at most `OWED_MAX` owed records; only trusted urgent records and our own
@@ -124,9 +127,8 @@ class UrgentWatch:
             entry.heard.add(sender)
 
     def heard(self, rid: bytes, sender: int) -> None:
-        """A copy of `rid`, a record we hold, was heard from `sender` (or its
-        digest showed it holds it: `holds`). Either way it is heard taking part,
-        so it is waited for again (`DEAF_AFTER`)."""
+        """A copy of `rid`, a record we hold, was heard from `sender`: it is heard
+        taking part, so it is waited for again (`DEAF_AFTER`)."""
         self.silent.pop(sender, None)
         entry = self.entries.get(rid)
         if entry is not None:
@@ -137,13 +139,26 @@ class UrgentWatch:
             if not owed.missing:
                 del self.owed[rid]
 
-    def holds(self, n: int, lacks: set[bytes]) -> None:
-        """Neighbour `n`'s digest shows it holds every record we hold but `lacks`."""
+    def deaf(self, n: int) -> bool:
+        """Whether `n` ended the last `DEAF_AFTER` watches it was waited for unheard."""
+        return self.silent.get(n, 0) >= DEAF_AFTER
+
+    def holds(self, n: int, lacks: set[bytes], paid: Callable[[], bool]) -> None:
+        """Neighbour `n`'s digest shows it holds every record we hold but `lacks`.
+        If that includes a record owed to it, the debt ends; and if `n` is deaf,
+        it is waited for again if it pays (`paid()`: a digest like ours costs
+        nothing to copy in a made-up number)."""
         self.short.pop(n, None)
         if not lacks:
             self.named.pop(n, None)
-        for rid in [r for r in self.owed if r not in lacks]:
-            self.heard(rid, n)
+        held = [r for r, o in self.owed.items() if r not in lacks and n in o.missing]
+        if held and self.deaf(n) and paid():
+            self.silent.pop(n, None)
+        for rid in held:
+            owed = self.owed[rid]
+            owed.missing.discard(n)
+            if not owed.missing:
+                del self.owed[rid]
 
     def owed_to(self, n: int, now: float, named: set[bytes] | None = None) -> list[bytes]:
         """Neighbour `n`'s digest just showed a set smaller than ours (and not ours
@@ -252,7 +267,7 @@ class UrgentWatch:
             # critical p95 was the same, stolen-critical's delays 1.5-2.5 times
             # longer: under a flood, rechecks for neighbours whose relays are
             # lost are what fills the urgent band.)
-            ask = {n: c for n, c in missing.items() if self.silent.get(n, 0) < DEAF_AFTER}
+            ask = {n: c for n, c in missing.items() if not self.deaf(n)}
             if ask:
                 out.append((rid, ask))
             if entry.done + 1 < RECHECKS:

@@ -17,6 +17,7 @@ from meshaid.node.sync import messages as m
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.ports import RxMeta
 from meshaid.node.sync.urgent import (
+    DEAF_AFTER,
     OWED_MAX,
     OWED_RESENDS,
     OWED_RETRY_S,
@@ -91,7 +92,7 @@ def test_a_digest_showing_it_holds_the_record_ends_what_is_owed() -> None:
     w = UrgentWatch(20.0)
     t = _checked_out(w)
     assert w.owed_to(3, t) == [R]
-    w.holds(3, {b"x" * 8})  # it lacks another record, not this one
+    w.holds(3, {b"x" * 8}, lambda: True)  # it lacks another record, not this one
     assert w.owed_due(t + 10 * OWED_RETRY_S) == [] and not w.owed
 
 
@@ -194,3 +195,36 @@ def test_a_digest_far_ahead_of_ours_from_a_neighbour_owed_it_sends_it_again() ->
     voice = eng.hood.peers[2].snr
     eng.receive(*_digest(eng, (eng.count + eng.cfg.boot_gap + 5, 0x77), voice), t + 60.0)
     assert eng.sends[rid(raw)].tag == "recheck"
+
+
+def _deaf_and_short(credit: float) -> tuple[Engine, bytes, float]:
+    """Past the checks of a record node 2 was never heard with, node 2 deaf (never
+    heard with the last DEAF_AFTER urgent records it was waited for), its
+    account at node 1 holding `credit` s, then its digest showing a short set:
+    node 1's engine, the record, when the owed send is due."""
+    eng, raw, before, t = _past_its_checks()
+    eng.watch.silent[2] = DEAF_AFTER
+    credits = eng.answers.credits
+    credits.spend(2, credits.balance(2, t), t)
+    credits.earn(2, credit, t)
+    voice = eng.hood.peers[2].snr
+    eng.receive(*_digest(eng, (eng.count - 5, before[1] ^ 0x5A5A), voice), t + 60.0)
+    assert eng.sends[rid(raw)].tag == "recheck"
+    return eng, raw, eng.sends[rid(raw)].due + 0.1
+
+
+def test_a_deaf_neighbour_pays_for_what_it_is_owed() -> None:
+    """Finding (fake-watchers, full size: 5.2 times the attacker's air): six made-up
+    numbers that copied our digest and then claimed a set two records smaller,
+    one every 40 s, were owed every urgent record by every node that heard
+    them, and relaying nothing they stayed so: three more sends of each. A
+    neighbour heard with none of the last urgent records it was waited for
+    (deaf) still gets what its digest shows it lacks, paid from its account
+    (the air it spent that we heard, credit.py)."""
+    eng, raw, due = _deaf_and_short(0.0)
+    assert not any(rid(raw) in o.records for o in eng.poll(due))
+    assert rid(raw) not in eng.sends and eng.stats.dropped["recheck-unpaid"] == 1
+    eng, raw, due = _deaf_and_short(5.0)
+    before = eng.answers.credits.balance(2, due)
+    assert any(rid(raw) in o.records for o in eng.poll(due))
+    assert eng.answers.credits.balance(2, due) < before - 0.5  # the record's air, paid

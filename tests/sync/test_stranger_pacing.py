@@ -8,9 +8,12 @@ from __future__ import annotations
 import random
 
 from meshaid.node.sync import messages as m
+from meshaid.node.sync import riblt
 from meshaid.node.sync.pacing import FRUIT_S, REST_S, Pacer
+from meshaid.node.sync.reconcile import Reconciler
+from meshaid.node.sync.relays import Peer
 
-from .harness import HOUR
+from .harness import HOUR, Ledger
 from .meshes import lone
 
 
@@ -77,3 +80,29 @@ def test_a_request_for_ids_we_do_not_hold_is_no_take_up() -> None:
     and kept strangers' digests unpaced."""
     sketches, _digests, _took = _near_digests(take_up=True)
     assert sketches <= 4, sketches
+
+
+def test_a_sketch_of_our_set_heard_first_paces_those_that_prompted_ours() -> None:
+    """Finding (fake-watchers): six made-up numbers each copied our digest, then
+    claimed sets a little smaller than ours, one every 40 s. Every listener
+    planned a sketch; the first heard cancelled the rest, and the cancelled
+    ones counted no reaction: each listener's pacer for those numbers stayed
+    fresh, so they took turns sketching for every claim. A sketch of our very
+    set heard first now counts as our reaction to those that prompted ours."""
+    cfg = Ledger(3, seed=1).config()
+    ids = [1, 2, 3, 4]
+    recon = Reconciler(cfg, random.Random(1), 0, riblt.Sketch(1024, ids))
+    reacted: list[tuple[list[int], float]] = []
+    recon.sketched_for = lambda keys, now: reacted.append((keys, now))
+    recon.mismatch(2, len(ids), -1e9, 0.0, Peer(count=2, fingerprint=9), 77)
+    assert recon.sketch_due is not None
+    other = riblt.Sketch(1024, ids)  # a neighbour holding our very set sketches it
+    msg = m.Sketch(len(ids), 0, other.encode(0, 8))
+    recon.on_sketch(msg, 5, 1.0, len(ids))
+    assert recon.sketch_due is None  # it served the neighbourhood: ours is cancelled
+    assert reacted == [([77], 1.0)]
+    # A sketch of another set cancels ours too, but says nothing of the prompter's.
+    recon.mismatch(2, len(ids), -1e9, 2.0, Peer(count=2, fingerprint=9), 78)
+    other = riblt.Sketch(1024, [*ids, 5])
+    recon.on_sketch(m.Sketch(len(ids) + 1, 0, other.encode(0, 8)), 6, 3.0, len(ids))
+    assert recon.sketch_due is None and reacted == [([77], 1.0)]

@@ -105,3 +105,38 @@ def test_a_neighbour_silent_through_watches_in_a_row_is_no_longer_waited_for() -
     w.heard(b"x" * 8, 9)  # it relays again
     w.watch(b"y" * 8, 2, t + 100.0)
     assert w.due(t + 120.0, {2, 9}, crowd=False) == [(b"y" * 8, {9: 0})]
+
+
+def _deaf_owing(w: UrgentWatch) -> float:
+    """Node 9 silent through DEAF_AFTER watches (node 2 heard with each): deaf, and
+    owed the last record. When done."""
+    t = 0.0
+    for k in range(DEAF_AFTER):
+        w.watch(bytes([k]) * 8, 2, t)
+        w.due(t + 20.0, {2, 9}, crowd=False)
+        w.due(t + 40.0, {2, 9}, crowd=False)
+        t += 100.0
+    assert w.deaf(9) and all(9 in o.missing for o in w.owed.values())
+    return t
+
+
+def test_a_digest_like_ours_makes_a_deaf_neighbour_waited_for_again_only_if_it_pays() -> None:
+    """Finding (fake-watchers, written from outside): numbers an attacker made up
+    copied our digest (a set like ours: `holds`) between their claims of a set
+    a little smaller. A digest showing it holds what it was owed made a deaf
+    neighbour waited for again, for nothing, so every urgent record was
+    rechecked for the made-up numbers by every node that heard them. It still
+    ends the debt; the deafness ends if its account pays (deafpay.py
+    `undeafen`), or once a copy of a record is heard from it."""
+    w = UrgentWatch(20.0)
+    t = _deaf_owing(w)
+    w.holds(9, set(), lambda: False)  # its digest: our very set; its account: empty
+    assert not w.owed  # it holds what it was owed...
+    w.watch(b"y" * 8, 2, t)
+    assert w.due(t + 20.0, {2, 9}, crowd=False) == []  # ...and is not waited for again
+    w.heard(b"y" * 8, 9)
+    assert not w.deaf(9)
+    w = UrgentWatch(20.0)
+    t = _deaf_owing(w)
+    w.holds(9, set(), lambda: True)  # the same digest, paid for
+    assert not w.deaf(9)
