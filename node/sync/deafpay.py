@@ -10,7 +10,8 @@ lack, the record goes to it again (three sends in all). Both a digest like ours
 cost an attacker nothing to copy or make up in a number of its choosing: six
 made-up numbers doing so, one digest every 40 s, made every node that heard
 them send each urgent record twice more for them, then three times more, at
-5.2 times the attacker's air (the attack suite's fake-watchers, full size).
+5.2 times the attacker's air (the attack suite's fake-watchers, full size;
+1.4 now).
 
 So a deaf neighbour pays from its credit account (credit.py: the air it spent
 that we heard) for what it causes:
@@ -21,7 +22,11 @@ that we heard) for what it causes:
   waiting for nobody does not go (`keep`, then `charge` once it went);
 * a digest showing it holds what it was owed makes it waited for again only
   if its account pays for one recheck of a record of the mean size heard
-  (`undeafen`).
+  (`undeafen`), and then on probation: silent through the next watch, it is
+  deaf again (what it paid for is one record's rechecks);
+* a digest of its own unlike our set makes us sketch only if its account pays
+  for a first sketch frame (digests.py `_mismatch`); our digest still goes
+  soon, and it may sketch itself.
 
 Neighbours that are not deaf pay nothing: an honest neighbour whose relays we
 hear is waited for as before.

@@ -23,6 +23,7 @@ from .pacing import STRANGERS, Pacer
 from .ports import RecordInfo
 from .reconcile import Reconciler
 from .relays import Peer
+from .sketching import SKETCH_FRAME
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -216,6 +217,12 @@ class DigestAnswers:
             return
         if not allowed:
             eng.stats.dropped["paced-prompt"] += 1
+            return
+        if key != STRANGERS and eng.watch.deaf(key) and not self.credits.spend(
+                key, cfg.airtime(SKETCH_FRAME), now):
+            # A neighbour that relays nothing we hear pays for the sketch it prompts
+            # (deafpay.py); our digest still goes soon, and it may sketch itself.
+            eng.stats.dropped["deaf-prompt"] += 1
             return
         self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer, key)
 

@@ -61,7 +61,8 @@ numbers an attacker makes up copy our digest for nothing). A stolen key
 posting next to a site otherwise cost that site two resends of each of its
 critical needs, and each of its neighbours the same for every urgent record
 they relayed. A deaf neighbour stays owed what it missed, but pays for each
-owed send from its credit account (deafpay.py).
+owed send from its credit account, and for being waited for again on its
+digest's word, on probation (deafpay.py).
 
 State is one small entry per watched record for at most a minute or so, and
 at most `OWED_MAX` owed records; only trusted urgent records and our own
@@ -146,14 +147,15 @@ class UrgentWatch:
     def holds(self, n: int, lacks: set[bytes], paid: Callable[[], bool]) -> None:
         """Neighbour `n`'s digest shows it holds every record we hold but `lacks`.
         If that includes a record owed to it, the debt ends; and if `n` is deaf,
-        it is waited for again if it pays (`paid()`: a digest like ours costs
-        nothing to copy in a made-up number)."""
+        it is waited for again, on probation (deaf again after one more silent
+        watch), if it pays (`paid()`: a digest like ours costs nothing to copy
+        in a made-up number)."""
         self.short.pop(n, None)
         if not lacks:
             self.named.pop(n, None)
         held = [r for r, o in self.owed.items() if r not in lacks and n in o.missing]
         if held and self.deaf(n) and paid():
-            self.silent.pop(n, None)
+            self.silent[n] = DEAF_AFTER - 1  # on probation: deaf again after one more
         for rid in held:
             owed = self.owed[rid]
             owed.missing.discard(n)

@@ -228,3 +228,21 @@ def test_a_deaf_neighbour_pays_for_what_it_is_owed() -> None:
     before = eng.answers.credits.balance(2, due)
     assert any(rid(raw) in o.records for o in eng.poll(due))
     assert eng.answers.credits.balance(2, due) < before - 0.5  # the record's air, paid
+
+
+def test_a_deaf_neighbour_pays_for_the_sketch_its_digest_prompts() -> None:
+    """(fake-watchers, full size: after the rechecks, the made-up numbers' digests
+    of sets unlike ours made their hearers sketch, one per number and pacing
+    period.) A deaf neighbour's digest unlike ours still makes our digest go
+    soon (it may sketch itself), and makes us sketch if its account pays for
+    a first sketch frame."""
+    for credit, planned in ((0.0, False), (5.0, True)):
+        eng, _raw, _before, t = _past_its_checks()
+        eng.watch.silent[2] = DEAF_AFTER
+        credits = eng.answers.credits
+        credits.spend(2, credits.balance(2, t), t)
+        credits.earn(2, credit, t)
+        voice = eng.hood.peers[2].snr
+        eng.receive(*_digest(eng, (eng.count + 2, 0x1234), voice), t + 60.0)
+        assert (eng.recon.sketch_due is not None) == planned
+        assert eng.stats.dropped["deaf-prompt"] == (0 if planned else 1)

@@ -140,3 +140,9 @@ def test_a_digest_like_ours_makes_a_deaf_neighbour_waited_for_again_only_if_it_p
     t = _deaf_owing(w)
     w.holds(9, set(), lambda: True)  # the same digest, paid for
     assert not w.deaf(9)
+    # On probation: waited for once more, deaf again if silent through that watch
+    # (what it paid for is one record's rechecks, not DEAF_AFTER records').
+    w.watch(b"z" * 8, 2, t)
+    assert w.due(t + 20.0, {2, 9}, crowd=False) == [(b"z" * 8, {9: 0})]
+    w.due(t + 40.0, {2, 9}, crowd=False)
+    assert w.deaf(9)
