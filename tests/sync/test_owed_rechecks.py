@@ -13,6 +13,8 @@ cluster 18 and 29 minutes late."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from meshaid.node.sync import messages as m
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.ports import RxMeta
@@ -197,18 +199,25 @@ def test_a_digest_far_ahead_of_ours_from_a_neighbour_owed_it_sends_it_again() ->
     assert eng.sends[rid(raw)].tag == "recheck"
 
 
-def _deaf_and_short(credit: float) -> tuple[Engine, bytes, float]:
+def _deaf_with(credit: float, state: Callable[[Engine, tuple[int, int]], tuple[int, int]],
+               ) -> tuple[Engine, bytes, float]:
     """Past the checks of a record node 2 was never heard with, node 2 deaf (never
     heard with the last DEAF_AFTER urgent records it was waited for), its
-    account at node 1 holding `credit` s, then its digest showing a short set:
-    node 1's engine, the record, when the owed send is due."""
+    account at node 1 holding `credit` s, then a digest of its own (of
+    `state(engine, node 2's set)`): node 1's engine, the record, the time."""
     eng, raw, before, t = _past_its_checks()
     eng.watch.silent[2] = DEAF_AFTER
     credits = eng.answers.credits
     credits.spend(2, credits.balance(2, t), t)
     credits.earn(2, credit, t)
     voice = eng.hood.peers[2].snr
-    eng.receive(*_digest(eng, (eng.count - 5, before[1] ^ 0x5A5A), voice), t + 60.0)
+    eng.receive(*_digest(eng, state(eng, before), voice), t + 60.0)
+    return eng, raw, t + 60.0
+
+
+def _deaf_and_short(credit: float) -> tuple[Engine, bytes, float]:
+    """The same, its digest showing a short set: when the owed send is due."""
+    eng, raw, _t = _deaf_with(credit, lambda e, before: (e.count - 5, before[1] ^ 0x5A5A))
     assert eng.sends[rid(raw)].tag == "recheck"
     return eng, raw, eng.sends[rid(raw)].due + 0.1
 
@@ -237,12 +246,6 @@ def test_a_deaf_neighbour_pays_for_the_sketch_its_digest_prompts() -> None:
     soon (it may sketch itself), and makes us sketch if its account pays for
     a first sketch frame."""
     for credit, planned in ((0.0, False), (5.0, True)):
-        eng, _raw, _before, t = _past_its_checks()
-        eng.watch.silent[2] = DEAF_AFTER
-        credits = eng.answers.credits
-        credits.spend(2, credits.balance(2, t), t)
-        credits.earn(2, credit, t)
-        voice = eng.hood.peers[2].snr
-        eng.receive(*_digest(eng, (eng.count + 2, 0x1234), voice), t + 60.0)
+        eng, _raw, _t = _deaf_with(credit, lambda e, _before: (e.count + 2, 0x1234))
         assert (eng.recon.sketch_due is not None) == planned
         assert eng.stats.dropped["deaf-prompt"] == (0 if planned else 1)
