@@ -56,11 +56,11 @@ A neighbour heard with none of the last `DEAF_AFTER` urgent records it was
 waited for (after their checks), and relaying no record we hold meanwhile,
 relays nothing: a thief that only posts, a radio that only sends. It is
 deaf: not waited for again until a copy of a record we hold is heard from it
-(a digest showing it holds what it was owed ends the debt, not the deafness:
-numbers an attacker makes up copy our digest for nothing). A stolen key
-posting next to a site otherwise cost that site two resends of each of its
-critical needs, and each of its neighbours the same for every urgent record
-they relayed. A deaf neighbour stays owed what it missed, but pays for each
+(a digest showing it holds what it was owed ends the debt, but the deafness
+only if paid for: numbers an attacker makes up copy our digest for nothing).
+A stolen key posting next to a site otherwise cost that site two resends of
+each of its critical needs, and each of its neighbours the same for every
+urgent record they relayed. A deaf neighbour stays owed what it missed, but pays for each
 owed send from its credit account, and for being waited for again on its
 digest's word, on probation (deafpay.py).
 
