@@ -30,11 +30,7 @@ cycle (default 10 %), claiming any sender it likes. Per attack we report
   near-digest's 23 s a mesh caused stood against 3-5 s of chance);
 * the largest table any honest engine holds (answers.table_sizes), the
   non-member records stored, and the slowest single poll() in milliseconds,
-  less what Python's cyclic garbage collector took inside it: a full
-  collection walks the whole simulation's heap (every engine, the radio
-  world, earlier attacks' leftovers: 50-60 ms here), which a node's daemon
-  does not hold. node/sim/pollbench.py times a real node's polls at 100,000
-  records, collector included.
+  less what Python's cyclic garbage collector took inside it (polltime.py).
 
 Run `python -m meshaid.node.sim.attacks` (full sizes) or `--size small`; the
 CI tests (tests/sim/test_attacks.py) run the small sizes.
@@ -43,10 +39,8 @@ CI tests (tests/sim/test_attacks.py) run the small sizes.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +50,7 @@ from ..store.sync_port import SyncLedger
 from ..sync.engine import record_id
 from . import attack_kinds as ak
 from . import attack_outside as ao
+from .polltime import timed as _timed
 from .runner import Simulation, fresh_key_records
 from .scenario import Scenario, parse
 
@@ -261,37 +256,6 @@ def _honest_air(sim: Simulation) -> float:
 
     return round(sum(v for t, v in sim.mesh.stats.airtime_by_tag.items()
                      if t != "attack" and t not in BACKGROUND_TAGS), 1)
-
-
-class _Collector:
-    """Wall time Python's cyclic garbage collector has taken so far (gc.callbacks)."""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self._start = 0.0
-        if self._note not in gc.callbacks:
-            gc.callbacks.append(self._note)
-
-    def _note(self, phase: str, _info: dict[str, Any]) -> None:
-        if phase == "start":
-            self._start = time.perf_counter()
-        else:
-            self.total += time.perf_counter() - self._start
-
-
-_COLLECTOR = _Collector()
-
-
-def _timed(poll: Any, acc: list[float]) -> Any:
-    """`poll`, keeping in `acc[0]` the longest call less collector time (above)."""
-    def timed(now: float) -> Any:
-        t0, g0 = time.perf_counter(), _COLLECTOR.total
-        try:
-            return poll(now)
-        finally:
-            took = time.perf_counter() - t0 - (_COLLECTOR.total - g0)
-            acc[0] = max(acc[0], took)
-    return timed
 
 
 def measure(attack: str, size: Size, seeds: int = 1, duty_pct: float = 10.0,

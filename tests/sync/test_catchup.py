@@ -29,6 +29,16 @@ def _packet(sketch: riblt.Sketch, start: int, n: int = 16) -> m.Sketch:
     return m.Sketch(sketch.n, start, sketch.encode(start, n))
 
 
+def _decode_from(recon: Reconciler, theirs: riblt.Sketch, start: int,
+                 now: float) -> riblt.Decoded | None:
+    """Feed sketcher 5's packets from `start` on until the stream decodes."""
+    result = None
+    while result is None and start < 1024:
+        result = recon.on_sketch(_packet(theirs, start), 5, now, recon.sketch.n)
+        start += 16
+    return result
+
+
 def test_a_sketch_heard_again_from_index_zero_continues_the_stream() -> None:
     """Finding: every new round of a sketcher's sketch (index 0, the same set)
     threw away the symbols a listener held, so after a heal (hundreds of ids
@@ -41,11 +51,7 @@ def test_a_sketch_heard_again_from_index_zero_continues_the_stream() -> None:
     assert recon.on_sketch(_packet(theirs, 0), 5, 20.0, ours.n) is None  # a new round
     assert len(recon.remote[5]) == 48
     assert recon.more_due[5][1] == 48, "asks from where it stood"
-    result = None
-    start = 48
-    while result is None and start < 1024:
-        result = recon.on_sketch(_packet(theirs, start), 5, 40.0, ours.n)
-        start += 16
+    result = _decode_from(recon, theirs, 48, 40.0)
     assert result is not None and result.complete
     assert result.theirs == lacking and not result.ours
 
@@ -183,9 +189,5 @@ def test_a_listener_that_missed_a_packet_keeps_the_symbols_after_it() -> None:
     held = recon.remote[5]
     assert len(held) == 48 and held[16:32] == [None] * 16 and held[32] is not None
     assert recon.more_due[5][1] == 48, "asks on from past the gap, not for it again"
-    result = None
-    start = 48
-    while result is None and start < 1024:
-        result = recon.on_sketch(_packet(theirs, start), 5, 20.0, ours.n)
-        start += 16
+    result = _decode_from(recon, theirs, 48, 20.0)
     assert result is not None and result.complete and result.theirs == lacking
