@@ -148,6 +148,12 @@ def more_flood(ctx: Ctx) -> Packet:
     return m.encode(m.More(ctx.victim, start), ctx.tag), ctx.spoof()
 
 
+def filter_flood(ctx: Ctx) -> Packet:
+    """FILTERs naming the victim, empty (lacking everything) and claiming a full
+    window held: answered with its newest records, and walked toward in reply."""
+    return m.encode(m.Filter(ctx.victim, 0, m.HLC_MAX, 160, 7, bytes(200)), ctx.tag), ctx.spoof()
+
+
 def nonmember_flood(ctx: Ctx) -> Packet:
     """Validly signed hellos and needs from keys nobody admitted."""
     if not ctx.pending:
@@ -232,6 +238,7 @@ PERIODIC: dict[str, Callable[[Ctx], Packet | None]] = {
     "request-board": request_board,
     "pull-flood": pull_flood,
     "more-flood": more_flood,
+    "filter-flood": filter_flood,
     "nonmember-flood": nonmember_flood,
     "junk-digest": junk_digest,
     "stolen-pull": stolen_pull,

@@ -52,6 +52,7 @@ from .bootstrap import Bootstrap
 from .budget import BULK, CATCH_UP
 from .credit import ALLOWANCE, CREDIT, HELD, Credits
 from .digests import DigestAnswers
+from .filters import Filters
 from .members import Members
 from .outbox import MAX_REPAIRS
 from .pacing import STRANGERS, Pacer
@@ -99,6 +100,8 @@ class Answers(DigestAnswers):
             [self.prompter(sketcher, now)], now)
         self.recon.more_answered = lambda sketcher: self.sketchers.took_up(
             self.prompter(sketcher, engine.clock))
+        self.filters = Filters(engine, self)  # large differences (filters.py)
+        self.recon.large = self.filters.start
 
     def heard(self, msg: m.Message, sender: int, size: int, now: float) -> None:
         """Credit `sender` with the air of a packet heard from it (`size` bytes)."""
@@ -115,7 +118,7 @@ class Answers(DigestAnswers):
                 return  # a pull answer: paid for by its puller, it pays for nothing more
         elif isinstance(msg, m.Sketch):
             self.members.heard_answer(msg, sender, self.recon.wants.ids)
-        if isinstance(msg, (m.Pull, m.More, m.Request)) and \
+        if isinstance(msg, (m.Pull, m.More, m.Request, m.Filter)) and \
                 getattr(msg, "target", None) == eng.node:
             self.credits.earn(sender, air, now)
             if isinstance(msg, m.More) or (isinstance(msg, m.Request) and any(
@@ -355,12 +358,13 @@ class Answers(DigestAnswers):
 
     def times(self) -> list[float]:
         """When the answering side next has work."""
-        return self.recon.times() + self.boot.times()
+        return self.recon.times() + self.boot.times() + self.filters.times()
 
     def poll(self, emit: Emit, now: float) -> None:
         """Send what is due: sketches, MOREs, requests, pulls and pull answers."""
         eng = self.eng
         self.recon.poll(emit, now, eng.count, self.pay_asked)
+        self.filters.poll(emit, now)
         self.boot.poll(emit, now, eng.hood.peers, eng.count, self.recon.record_size,
                        self.afford_probe,
                        self.members.ticket if eng.signer is not None else None,
@@ -383,4 +387,5 @@ class Answers(DigestAnswers):
             "doubted": len(boot.doubted),
             "credit_accounts": len(self.credits),
             "member_allowances": len(self.members.allow),
+            "filter_walks": len(self.filters.walks) + len(self.filters.replied),
         }

@@ -36,6 +36,9 @@ its own air-time budget.
    A difference that is only records still in flight (they reached us in the
    last `settle` seconds) plans nothing (inflight.py); a digest lacking
    exactly one older record we hold gets that record, no sketch (answers.py).
+   A stream whose first symbols show that the sketcher holds many records we
+   lack gives way to FILTERs of the ids we hold, answered with what we lack
+   (filters.py).
 5. Bootstrap. A node far behind pulls in priority order (bootstrap.py).
    Everything the engine does on hearing DIGEST, SKETCH, REQUEST, MORE or
    PULL (4 and 5) is decided in answers.py.
@@ -290,6 +293,7 @@ class Engine(Inbox, Beacon):
             peer.active = True
         match msg:
             case m.Records():
+                self.answers.filters.heard(msg, who)
                 self._on_records(msg, meta, now)
             case m.Digest():
                 if self.plausible:
@@ -302,6 +306,8 @@ class Engine(Inbox, Beacon):
                 self.answers.on_request(msg, who, now)
             case m.More():
                 self.answers.on_more(msg, who, now)
+            case m.Filter():
+                self.answers.filters.on_filter(msg, who, now)
             case m.Pull():
                 if self.plausible:  # (a pull in a voice not the puller's serves nobody)
                     self.answers.on_pull(msg, meta.sender, now)

@@ -79,6 +79,8 @@ class Hops:
         sketch prompted by one or answering one; records and digests always (a
         record the mast carried once may not have reached a weak island: a later
         copy is its second chance)."""
+        if isinstance(msg, m.Filter):
+            return False  # (only ever to a neighbour heard directly: filters.py)
         if isinstance(msg, (m.Request, m.More, m.Pull)):
             return msg.target is None or self.hood.is_far(msg.target, now)
         if isinstance(msg, m.Sketch):

@@ -73,6 +73,7 @@ class Inbox(Outbox):
         self.sketch.add(x)
         self.arrivals.add(x, self.clock)
         self.boot.added(info)
+        self.answers.filters.index.add(info)
 
     def _retrust(self, changed: tuple[RecordInfo, ...]) -> None:
         """A vouch admitted, or a revocation cut, these records' author: move them

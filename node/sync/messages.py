@@ -14,9 +14,9 @@ from ..ledger.wire import DecodeError, Reader, Writer
 from . import riblt
 
 VERSION = 1
-RECORDS, DIGEST, SKETCH, REQUEST, MORE, PULL = 1, 2, 3, 4, 5, 6
+RECORDS, DIGEST, SKETCH, REQUEST, MORE, PULL, FILTER = 1, 2, 3, 4, 5, 6, 7
 TYPE_NAMES = {RECORDS: "records", DIGEST: "digest", SKETCH: "sketch", REQUEST: "request",
-              MORE: "more", PULL: "pull"}
+              MORE: "more", PULL: "pull", FILTER: "filter"}
 HEADER = 3
 RECORDS_ROOM = HEADER + 1  # bytes of a RECORDS packet before its first record
 ID_LEN = 8
@@ -85,15 +85,29 @@ class Pull:
     pad: int = 0  # zero bytes before the cursor (at most 255): air paid for the answer
     ticket: bytes = b""  # empty, or a member's ticket (TICKET_LEN bytes, ticket.py)
 
+
+@dataclass(frozen=True)
+class Filter:
+    target: int  # the node asked to answer
+    since: int  # the window: the sender's sync-set records with since <= hlc <= until
+    until: int
+    held: int  # how many records of the sender's sync set lie in the window
+    hashes: int  # bit positions per id (1-15)
+    bits: bytes  # the Bloom filter of their ids (filters.py `positions`)
+    ticket: bytes = b""  # empty, or a member's ticket (TICKET_LEN bytes, ticket.py)
+
+
 PAD_FLAG = 0x80  # in PULL's `parts` byte: a u8 padding length and that many zeros follow
 TICKET_FLAG = 0x40  # in PULL's `parts` byte: a ticket follows (after any padding)
 TICKET_LEN = 68  # 4-byte author short id + 64-byte Ed25519 signature
 REQUEST_TICKET = 1  # REQUEST: the byte after the target when a ticket follows
 MORE_TICKET = 0x8000  # in MORE's index field: a ticket follows the index
 MAX_INDEX = MORE_TICKET - 1
+FILTER_TICKET = 0x80  # in FILTER's flags byte: a ticket follows
+HLC_MAX = (1 << 48) - 1
 
 
-Message = Records | Digest | Sketch | Request | More | Pull
+Message = Records | Digest | Sketch | Request | More | Pull | Filter
 
 
 def encode(msg: Message, tag: bytes) -> bytes:
@@ -160,6 +174,15 @@ def encode(msg: Message, tag: bytes) -> bytes:
                 w.u8(msg.pad).raw(bytes(msg.pad))
             w.raw(msg.ticket)
             w.raw(msg.cursor)
+        case Filter():
+            if not 1 <= msg.hashes <= 15 or not msg.bits or not \
+                    0 <= msg.since <= msg.until <= HLC_MAX or msg.held >= 1 << 16 or (
+                    msg.ticket and len(msg.ticket) != TICKET_LEN):
+                raise ValueError("a filter's window, hashes, bits or ticket out of range")
+            w.u8(VERSION << 4 | FILTER).raw(tag).fixed(msg.target, 4)
+            w.fixed(msg.since, 6).fixed(msg.until, 6).fixed(msg.held, 2)
+            w.u8(msg.hashes | (FILTER_TICKET if msg.ticket else 0))
+            w.raw(msg.ticket).raw(msg.bits)
     return w.bytes()
 
 
@@ -250,6 +273,17 @@ def decode(payload: bytes) -> Message:
         if any(pad):
             raise DecodeError("out-of-range", "padding that is not zero")
         msg = More(target, start & MAX_INDEX, len(pad), ticket)
+    elif kind == FILTER:
+        target = rd.fixed(4, "target")
+        since, until = rd.fixed(6, "since"), rd.fixed(6, "until")
+        held, flags = rd.fixed(2, "held"), rd.u8("flags")
+        if flags & 0x70 or not 1 <= flags & 0x0F or since > until:
+            raise DecodeError("out-of-range", "filter flags or window")
+        shown = rd.raw(TICKET_LEN, "ticket") if flags & FILTER_TICKET else b""
+        filter_bits = rd.raw(rd.remaining(), "filter bits")
+        if not filter_bits:
+            raise DecodeError("truncated", "a filter with no bits")
+        msg = Filter(target, since, until, held, flags & 0x0F, filter_bits, shown)
     else:
         target = rd.fixed(4, "target")
         part, parts = rd.u8("part"), rd.u8("parts")

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from . import messages as m
 from . import riblt
 from .budget import BULK
+from .filters import LACKING, SPREAD_FROM
 from .ports import SyncConfig
 from .sketching import STREAM_TTL, Emit, SketchPlan
 from .wants import Wants
@@ -74,6 +75,9 @@ class Reconciler(SketchPlan):
         self.more_sent: Callable[[int, float], None] = lambda sketcher, now: None
         self.more_answered: Callable[[int], None] = lambda sketcher: None
         self.ticket: Callable[[int], bytes | None] = lambda node: None  # members.py `ask`
+        # Whether a filter walk toward a sketcher takes over from its stream, once
+        # the symbols held show a large difference (filters.py `start`).
+        self.large: Callable[[int, float], bool] = lambda sketcher, now: False
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float,
                   my_count: int, serves: bool = True) -> riblt.Decoded | None:
@@ -147,9 +151,18 @@ class Reconciler(SketchPlan):
         if result.complete:
             self._done(sender)
             return result
-        if len(have) < self.sketch.size:
+        if len(have) >= SPREAD_FROM and self._lacking(have, msg.count - my_count) >= LACKING \
+                and self.more_rank(sender) is not None and self.large(sender, now):
+            self._done(sender)  # it holds many records we lack: filters are cheaper
+        elif len(have) < self.sketch.size:
             self._plan_more(sender, len(have), now)
         return None
+
+    def _lacking(self, have: list[riblt.Symbol | None], delta: int) -> float:
+        """About how many records a sketcher holds that we lack: half the
+        difference its symbols suggest (riblt.py `spread`), plus half of `delta`,
+        its count less ours."""
+        return (riblt.spread(have, self.sketch, delta) + delta) / 2
 
     def _done(self, sender: int) -> None:
         """`sender`'s stream decoded: forget its symbols and our MOREs for it."""

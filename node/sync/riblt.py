@@ -260,3 +260,24 @@ def decode(remote: Sequence[Symbol | None], start: int, local: Sketch) -> Decode
             queue.append(j)
     complete = all(s is None or s.is_zero() for s in diff)
     return Decoded(complete, theirs, ours)
+
+
+def spread(remote: Sequence[Symbol | None], local: Sketch, delta: int) -> float:
+    """About how many ids the remote set and ours differ by (both ways), from
+    its symbols held (from index 0) and `delta`, its count less ours: the
+    signed count of difference symbol i >= 1 codes each differing id with
+    probability rho = 2 / (2 + i), so it averages delta x rho, and the square
+    of what is left averages d x rho(1 - rho). Over 15 symbols the estimate is
+    within about 40 % of d: a first packet of symbols tells a few records from
+    a partition."""
+    counts = local.counts
+    num = den = 0.0
+    for i, s in enumerate(remote[1 : local.size], 1):
+        if s is None:
+            continue
+        rho = 2.0 / (2.0 + i)
+        c = (s.count - counts[i] - round(delta * rho)) % 256
+        c = c - 256 if c >= 128 else c
+        num += c * c
+        den += rho * (1.0 - rho)
+    return num / den if den else 0.0

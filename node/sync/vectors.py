@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import filters, riblt
 from . import messages as m
-from . import riblt
 
 TAG = bytes.fromhex("b7e2")
 
@@ -48,6 +48,10 @@ def cases() -> list[tuple[str, m.Message]]:
                                             (0x0102,), (0x3344, 0x5566))),
         ("digest with a membership proof", m.Digest(9, 0x0F0E0D0C0B0A0908, False, (), False, (),
                                                     (), ticket)),
+        ("filter of two ids", m.Filter(0x12345678, 60_000_000 << 16, m.HLC_MAX, 2, 7,
+                                       filters.make_bits(ids, 3, 7))),
+        ("filter with a member's ticket", m.Filter(0x12345678, 0, 60_000_000 << 16, 1, 7,
+                                                   filters.make_bits(ids[:1], 2, 7), ticket)),
     ]
 
 

@@ -66,8 +66,16 @@ def pulls(draw: st.DrawFn) -> m.Pull:
     return m.Pull(draw(U32), draw(st.integers(0, parts - 1)), parts, cursor)
 
 
+@st.composite
+def filters(draw: st.DrawFn) -> m.Filter:
+    until = draw(st.integers(0, m.HLC_MAX))
+    return m.Filter(draw(U32), draw(st.integers(0, until)), until, draw(U16),
+                    draw(st.integers(1, 15)), draw(st.binary(min_size=1, max_size=130)),
+                    draw(TICKETS))
+
+
 STRATEGIES = {"records": records, "digest": digests(), "sketch": sketches, "request": requests(),
-              "more": mores, "pull": pulls()}
+              "more": mores, "pull": pulls(), "filter": filters()}
 any_message = st.one_of(*STRATEGIES.values())
 
 
@@ -78,7 +86,7 @@ def decode_or_error(payload: bytes) -> m.Message | DecodeError:
     except DecodeError as exc:
         assert exc.reason, "every DecodeError carries a reason code"
         return exc
-    assert isinstance(msg, (m.Records, m.Digest, m.Sketch, m.Request, m.More, m.Pull))
+    assert isinstance(msg, (m.Records, m.Digest, m.Sketch, m.Request, m.More, m.Pull, m.Filter))
     return msg
 
 
@@ -241,7 +249,8 @@ def test_reserved_records_flag_bits_are_rejected(flags: int) -> None:
 def test_wrong_version_is_rejected(version: int, kind: int) -> None:
     msg = {m.RECORDS: m.Records((b"\x01" * 70,)), m.DIGEST: m.Digest(1, 2, False, (3,), True, (3,)),
            m.SKETCH: m.Sketch(1, 0, b"\x00" * 13), m.REQUEST: m.Request((b"\x01" * 8,)),
-           m.MORE: m.More(1, 16), m.PULL: m.Pull(1, 0, 1, b"")}[kind]
+           m.MORE: m.More(1, 16), m.PULL: m.Pull(1, 0, 1, b""),
+           m.FILTER: m.Filter(1, 2, 3, 4, 7, b"\x01")}[kind]
     payload = bytearray(m.encode(msg, TAG))
     payload[0] = version << 4 | kind
     for fn in (m.peek, m.decode):
@@ -250,7 +259,7 @@ def test_wrong_version_is_rejected(version: int, kind: int) -> None:
         assert err.value.reason == "bad-version"
 
 
-@pytest.mark.parametrize("kind", [0, 7, 8, 12, 15])
+@pytest.mark.parametrize("kind", [0, 8, 9, 12, 15])
 def test_unknown_message_types_are_rejected(kind: int) -> None:
     with pytest.raises(DecodeError) as err:
         m.decode(bytes([m.VERSION << 4 | kind]) + TAG + b"\x00" * 20)

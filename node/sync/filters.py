@@ -1,0 +1,294 @@
+"""Filters: a large difference healed by what each side says it holds.
+
+Theory of operation
+-------------------
+A sketch stream (reconcile.py) carries about 18 bytes per record in the
+difference and waits a round trip for each burst: cheap for a record or two,
+dear after a partition, when two neighbours each hold hundreds of records the
+other lacks. On a 5x5 grid cut in two for 2 hours (about 250 records a side),
+the boundary nodes spent most of their leftover air on streams that never
+decoded, and nothing crossed for 30 minutes after the heal. A Bloom filter of
+the ids we hold in a window of HLC costs about 1.25 bytes per id held,
+lacking or not, and no round trip: a packet covers our newest 160 or so.
+
+*The walk.* A listener whose symbols held from a neighbour's stream (8 or
+more) do not decode, and suggest that the neighbour holds `LACKING` or more
+records we lack (reconcile.py `_lacking`: half the difference riblt.py
+`spread` reads in the symbols, plus half the difference of the counts), asks
+it no MORE and sends it a FILTER instead: a window [since, until] of HLC (the
+first: our newest ids, until the largest HLC, so anything newer counts as
+lacking), how many of our ids lie in it, and the filter of them. Once the
+answers have had `WAIT` s to come (`TRICKLE` s more after each packet from
+it that brought something new), the next filter goes: the same window again
+(re-based on our newest ids, those that came included) if its answers
+brought anything, else the window just before it; two windows in a row that
+bring nothing, the start of our history, or `MAX_STEPS` filters end the
+walk. Reconciliation finishes what is left. Nobody walks while pulling, nor
+toward a neighbour that pulls (bootstrap.py: a node far behind is served by
+pulls), nor toward one not heard directly, nor while it holds `boot_gap`
+records or fewer (a newcomer: what it lacks may hang on a hello it lacks,
+which no window of its newest ids asks for; the demo's late joiner sat at
+one record); filters go at hop 0.
+
+*Answering.* A node named by a filter reads its own ids in the window
+(newest first, at most `SCAN_MAX`), and answers those not in the filter,
+newest first, at most `ANSWER_MAX`, as repairs paid like any answer
+(answers.py `_repair`): from the asker's air-time account, or from a member's
+allowance when the filter carries (or the asker showed us within the hour) a
+ticket. A false positive (about 1 %) hides a record from one window; the
+next one, or a sketch, finds it.
+
+*Replies.* The asker says how many of its ids lie in the window. More than
+the ids of ours the filter holds means it holds records we lack there: we
+walk toward it too, from the same window (once per `REPLY_GAP` per
+neighbour, only for a neighbour heard directly in its own voice, and only if
+its account pays for our first filter, or its allowance does: a filter in a
+made-up name costs us no more air than it took).
+
+Bounds: at most `MAX_WALKS` walks at once, each at most `MAX_STEPS` filters;
+an answer reads at most `SCAN_MAX` ids and queues at most `ANSWER_MAX`
+records (and no more than the repair queue takes); the reply table holds
+`MAX_REPLIED` entries.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import messages as m
+from .budget import NORMAL
+from .outbox import record_id
+from .ports import RecordInfo
+from .sketching import Emit
+
+if TYPE_CHECKING:
+    from .answers import Answers
+    from .engine import Engine
+
+BITS_PER_ID = 10  # about 1 % false positives
+HASHES = 7
+HEAD = m.HEADER + 4 + 6 + 6 + 2 + 1  # target, since, until, held, flags
+LACKING = 24.0  # records a sketcher holds that we lack, as its symbols suggest: many
+SPREAD_FROM = 8  # symbols held before that suggestion is believed
+ANSWER_MAX = 16  # records queued in answer to one filter
+SCAN_MAX = 1024  # of our ids read for one filter
+WAIT = 90.0  # seconds for a filter's answers before the next filter
+TRICKLE = 30.0  # seconds more after each answer that brought something
+MAX_WALKS = 2
+MAX_STEPS = 16
+WALK_S = 1800.0  # a walk whose filter our budget keeps refusing ends this long after it began
+RETRY = 10.0  # seconds before a filter our budget refused is tried again
+EMPTY_STEPS = 2  # windows in a row that brought nothing: the walk ends
+REPLY_GAP = 300.0  # seconds between walks begun in reply to one neighbour's filters
+MAX_REPLIED = 32
+BUCKET_SHIFT = 16 + 12  # index buckets of 4096 s of HLC
+
+
+def positions(rid: bytes, hashes: int, m_bits: int) -> Iterator[int]:
+    """The bit positions of an 8-byte id in a filter of `m_bits` bits: double
+    hashing of its high and low 32 bits (ids are already hashes)."""
+    x = int.from_bytes(rid, "big")
+    h1, h2 = x >> 32, (x & 0xFFFFFFFF) | 1
+    return ((h1 + i * h2) % m_bits for i in range(hashes))
+
+
+def make_bits(ids: list[bytes], size: int, hashes: int) -> bytes:
+    """A filter of `size` bytes holding `ids`."""
+    bits = bytearray(size)
+    for rid in ids:
+        for p in positions(rid, hashes, size * 8):
+            bits[p >> 3] |= 1 << (p & 7)
+    return bytes(bits)
+
+
+def holds(bits: bytes, hashes: int, rid: bytes) -> bool:
+    """Whether the filter may hold `rid` (no false negatives)."""
+    return all(bits[p >> 3] >> (p & 7) & 1 for p in positions(rid, hashes, len(bits) * 8))
+
+
+def _newest_first(info: RecordInfo) -> tuple[int, bytes]:
+    return -info.hlc, bytes(255 - x for x in info.id)
+
+
+class HlcIndex:
+    """The sync set's records by HLC, in buckets of about an hour, each kept
+    newest first: the newest records at or before an HLC in a bisection and a
+    walk, never a sort of the whole set. Records that left the set are dropped
+    as they are met."""
+
+    def __init__(self, infos: Iterable[RecordInfo] = ()) -> None:
+        self.buckets: dict[int, list[RecordInfo]] = {}
+        for info in infos:
+            self.buckets.setdefault(info.hlc >> BUCKET_SHIFT, []).append(info)
+        for items in self.buckets.values():
+            items.sort(key=_newest_first)
+        self.keys = sorted(self.buckets)  # bucket numbers, ascending
+
+    def add(self, info: RecordInfo) -> None:
+        b = info.hlc >> BUCKET_SHIFT
+        items = self.buckets.get(b)
+        if items is None:
+            self.buckets[b] = items = []
+            bisect.insort(self.keys, b)
+        at = bisect.bisect_left(items, _newest_first(info), key=_newest_first)
+        if at == len(items) or items[at].id != info.id:
+            items.insert(at, info)
+
+    def newest(self, infos: Mapping[bytes, RecordInfo], until: int,
+               limit: int) -> list[RecordInfo]:
+        """Our newest records (HLC, then id, descending) at or before `until`."""
+        out: list[RecordInfo] = []
+        i = bisect.bisect_right(self.keys, until >> BUCKET_SHIFT)
+        while i > 0 and len(out) < limit:
+            i -= 1
+            items = self.buckets[self.keys[i]]
+            start = bisect.bisect_left(items, (-until, b""), key=_newest_first)
+            gone = []
+            for at, info in enumerate(itertools.islice(items, start, None), start):
+                if info.id not in infos:
+                    gone.append(at)
+                    continue
+                out.append(info)
+                if len(out) == limit:
+                    break
+            for at in reversed(gone):
+                del items[at]
+        return out
+
+
+@dataclass
+class Walk:
+    until: int  # the newest HLC of the next window
+    due: float  # when the next filter goes, or the last one's answers are judged
+    since: int = 0  # the oldest HLC of the last window sent
+    steps: int = 0
+    empty: int = 0  # windows in a row whose answers brought nothing
+    got: int = 0  # records new to us its answers brought since the last filter
+    sent: bool = False
+    began: float = 0.0
+
+
+class Filters:
+    def __init__(self, eng: Engine, answers: Answers) -> None:
+        self.eng = eng
+        self.answers = answers
+        self.index = HlcIndex(eng.infos.values())
+        self.walks: OrderedDict[int, Walk] = OrderedDict()
+        self.replied: OrderedDict[int, float] = OrderedDict()  # neighbour -> when
+
+    def start(self, target: int, now: float, until: int = m.HLC_MAX) -> bool:
+        """Walk toward `target` (a neighbour heard directly); False if we cannot."""
+        if target in self.walks:
+            return True
+        eng = self.eng
+        peer = eng.hood.peers.get(target)
+        if len(self.walks) >= MAX_WALKS or target >> 32 or peer is None \
+                or now - peer.last_direct > eng.hood.ttl or peer.boot or eng.boot.active \
+                or eng.count <= eng.cfg.boot_gap:
+            # A node pulling is served by its pulls (bootstrap.py); a newcomer
+            # decodes streams: the records it lacks may hang on a hello it lacks,
+            # which no window of its newest ids asks for.
+            return False
+        lo = eng.cfg.repair_window[0]
+        self.walks[target] = Walk(until, now + eng.rng.uniform(lo, 2 * lo), began=now)
+        eng._dirty = True
+        return True
+
+    def heard(self, msg: m.Records, sender: int) -> None:
+        """Records from `sender`: count what they bring to our walk toward it."""
+        walk = self.walks.get(sender)
+        if walk is not None and walk.sent:
+            eng = self.eng
+            new = sum(rid not in eng.infos and rid not in eng.outside
+                      for rid in map(record_id, msg.records))
+            if new:
+                walk.got += new
+                walk.due = max(walk.due, self.eng.clock + TRICKLE)  # the rest may follow
+
+    def times(self) -> list[float]:
+        return [w.due for w in self.walks.values()]
+
+    def poll(self, emit: Emit, now: float) -> None:
+        """Send the filters that are due (the walk: module docstring)."""
+        for target, walk in list(self.walks.items()):
+            if walk.due > now:
+                continue
+            if walk.sent:
+                if walk.got:
+                    walk.empty = 0  # the same window again: what came moved it
+                else:
+                    walk.empty += 1
+                    walk.until = walk.since - 1  # the window before
+                    if walk.empty >= EMPTY_STEPS or walk.since == 0:
+                        del self.walks[target]
+                        continue
+            walk.got, walk.sent = 0, False
+            if walk.steps >= MAX_STEPS:
+                del self.walks[target]
+                continue
+            msg = self._filter(target, walk.until)
+            if emit(msg, "filter", NORMAL):
+                walk.sent, walk.since = True, msg.since
+                walk.steps += 1
+                walk.due = now + WAIT
+            elif now - walk.began > WALK_S:
+                del self.walks[target]  # our budget never had room
+            else:
+                walk.due = now + RETRY
+
+    def _filter(self, target: int, until: int) -> m.Filter:
+        """Our FILTER to `target` of our newest ids at or before `until` (as many as
+        one packet holds, a ticket included if we show one)."""
+        eng = self.eng
+        ticket = self.answers.members.ticket(target)
+        room = eng.cfg.payload_cap - HEAD - len(ticket)
+        cap = room * 8 // BITS_PER_ID
+        mine = self.index.newest(eng.infos, until, cap)
+        since = mine[-1].hlc if len(mine) == cap else 0
+        size = max(1, math.ceil(len(mine) * BITS_PER_ID / 8))
+        bits = make_bits([i.id for i in mine], size, HASHES)
+        return m.Filter(target, since, until, len(mine), HASHES, bits, ticket)
+
+    def on_filter(self, msg: m.Filter, who: int, now: float) -> None:
+        """A FILTER: answer the records of the window it lacks, as paid, and walk
+        toward its sender if it holds records there that we lack."""
+        eng = self.eng
+        if msg.target != eng.node:
+            return
+        member = self.answers.members.believe(who, msg.ticket, now)
+        mine = self.index.newest(eng.infos, msg.until, SCAN_MAX)
+        window = [i for i in mine if i.hlc >= msg.since]
+        lacking = [i for i in window if not holds(msg.bits, msg.hashes, i.id)]
+        if msg.held > len(window) - len(lacking) and (
+                len(window) < len(mine) or len(mine) < SCAN_MAX):
+            self._reply(msg, who, member, now)  # (a window we read whole)
+        for info in self.answers._flood_last(i.id for i in lacking[:ANSWER_MAX]):
+            if not self.answers._repair(info, who, now, False, member):
+                break
+
+    def _reply(self, msg: m.Filter, who: int, member: bool, now: float) -> None:
+        """Walk toward `who` from its window, if it is a neighbour heard directly
+        in its own voice and its account (or allowance) pays for our first
+        filter."""
+        eng = self.eng
+        peer = eng.hood.peers.get(who)
+        last = self.replied.get(who)
+        if who in self.walks or peer is None or not eng.plausible or \
+                now - peer.last_direct > eng.hood.ttl or (
+                last is not None and now - last < REPLY_GAP):
+            return
+        air = eng.cfg.airtime(eng.cfg.payload_cap)
+        if not (self.answers.credits.spend(who, air, now)
+                or (member and self.answers.members.allowed(who, air, now))):
+            return
+        if self.start(who, now, msg.until):
+            self.replied.pop(who, None)
+            self.replied[who] = now
+            while len(self.replied) > MAX_REPLIED:
+                self.replied.popitem(last=False)
