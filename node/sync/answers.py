@@ -128,6 +128,12 @@ class Answers(DigestAnswers):
                 # otherwise kept strangers' digests unpaced, sketch-takeup.)
                 self.took_up(sender, now)
             return
+        if getattr(msg, "target", None) is not None:
+            peer = eng.hood.peers.get(sender)
+            if peer is None or not peer.active:
+                # Addressed to another node, which credits its whole air, from a
+                # voice that never synced with us: no share here as well.
+                return
         listeners = max(1, eng.hood.heard_directly(now))
         self.credits.earn(sender, air / listeners, now)
 

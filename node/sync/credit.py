@@ -8,11 +8,13 @@ one can forge: a request that took t seconds on air cost its sender t
 seconds. So each answering node keeps, per claimed sender, an account in air
 seconds (a token bucket):
 
-* a packet addressed to us (PULL, MORE, a targeted REQUEST) credits its
-  sender with its own air time; a broadcast packet (DIGEST, SKETCH, RECORDS,
-  an untargeted REQUEST) credits it with its air time divided by the number
-  of nodes that heard it too (our direct peers, at least one), since each of
-  them keeps such an account;
+* a packet addressed to us (PULL, MORE, a targeted REQUEST or FILTER)
+  credits its sender with its own air time; a broadcast packet (DIGEST,
+  SKETCH, RECORDS, an untargeted REQUEST) credits it with its air time
+  divided by the number of nodes that heard it too (our direct peers, at
+  least one), since each of them keeps such an account; a packet addressed
+  to another node, credited whole there, earns a share here only from a
+  neighbour that syncs with us (answers.py `heard`);
 * an answer to that sender is sent only if its account covers the answer's
   air time, which is then debited.
 

@@ -212,3 +212,12 @@ def test_the_slowest_poll_leaves_out_the_collector_walking_the_simulation() -> N
     took = time.perf_counter() - t0
     assert took > 0.01  # the collection was slow...
     assert worst[0] < took / 4  # ...and left out
+
+
+def test_requests_in_a_far_voice_naming_each_hearer_cost_less_than_their_air() -> None:
+    """issue 9 (request-voice, written outside the project): 1.09 times its air
+    at 10 % duty, each hearer not named crediting the voice a share of a packet
+    already credited whole at the hearer it named."""
+    row = attacks.measure("request-voice", SMALL, seeds=1, duty_pct=10.0)
+    assert row["attacker_air"] > 100
+    assert row["ratio"] <= 1.0, row

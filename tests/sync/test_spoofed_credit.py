@@ -45,3 +45,21 @@ def test_a_request_in_another_voice_does_not_spend_the_neighbours_credit() -> No
     before = eng.answers.credits.balance(7, mesh.now)
     assert not _asked(mesh, eng, tag, VOICE - 20.0)
     assert eng.answers.credits.balance(7, mesh.now) == before
+
+
+def test_a_packet_naming_another_node_earns_nothing_here_in_a_voice_that_never_synced() -> None:
+    """issue 9 (request-voice, an attack written outside the project): REQUESTs
+    naming each hearer in turn, in the voice of a node that hearer does not
+    hear. The named node credits the request's whole air, and every other hearer
+    credited a share as well, so the voice's accounts held more than the
+    attacker spent: 1.09 times its air (`python -m meshaid.node.sim.attacks
+    --size small --attack request-voice`), 0.87 now. A neighbour that syncs with
+    us (its digest of our set, its records) still earns its share."""
+    mesh, eng, tag = _node_with_a_paying_neighbour()
+    elsewhere = m.encode(m.pad_to(m.Request((min(eng.infos),), 0x99), 228, tag), tag)
+    mesh.inject(0, elsewhere, sender=8, snr=VOICE)  # a voice that never synced with us
+    assert eng.answers.credits.balance(8, mesh.now) == 0
+    before = eng.answers.credits.balance(7, mesh.now)
+    mesh.run_for(60.0)
+    mesh.inject(0, elsewhere, sender=7, snr=VOICE)  # neighbour 7 synced with us
+    assert eng.answers.credits.balance(7, mesh.now) > before
