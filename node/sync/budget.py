@@ -176,7 +176,7 @@ class Budget:
             freed = 0.0
             for t, c in recent:
                 freed += c
-                if freed >= over:
+                if freed >= over - 1e-9:  # (over = used + cost - cost: rounding)
                     t_min = t + 60.0
                     break
         nxt = max(t_hour, t_min)
