@@ -186,19 +186,25 @@ class Filters:
         """Walk toward `target` (a neighbour heard directly); False if we cannot."""
         if target in self.walks:
             return True
-        eng = self.eng
-        peer = eng.hood.peers.get(target)
-        if len(self.walks) >= MAX_WALKS or target >> 32 or peer is None \
-                or now - peer.last_direct > eng.hood.ttl or peer.boot or eng.boot.active \
-                or eng.count <= eng.cfg.boot_gap:
-            # A node pulling is served by its pulls (bootstrap.py); a newcomer
-            # decodes streams: the records it lacks may hang on a hello it lacks,
-            # which no window of its newest ids asks for.
+        if not self._may_walk(target, now):
             return False
+        eng = self.eng
         lo = eng.cfg.repair_window[0]
         self.walks[target] = Walk(until, now + eng.rng.uniform(lo, 2 * lo), began=now)
         eng._dirty = True
         return True
+
+    def _may_walk(self, target: int, now: float) -> bool:
+        """Whether a walk toward `target` may begin: room for one, a neighbour
+        heard directly in its own voice, neither side pulling (bootstrap.py: its
+        pulls serve a node far behind), and we are no newcomer (one decodes
+        streams: what it lacks may hang on a hello it lacks, which no window of
+        its newest ids asks for)."""
+        eng = self.eng
+        peer = eng.hood.peers.get(target)
+        return len(self.walks) < MAX_WALKS and not target >> 32 and peer is not None \
+            and now - peer.last_direct <= eng.hood.ttl and not peer.boot \
+            and not eng.boot.active and eng.count > eng.cfg.boot_gap
 
     def heard(self, msg: m.Records, sender: int) -> None:
         """Records from `sender`: count what they bring to our walk toward it."""
@@ -277,12 +283,10 @@ class Filters:
         in its own voice and its account (or allowance) pays for our first
         filter."""
         eng = self.eng
-        peer = eng.hood.peers.get(who)
         last = self.replied.get(who)
-        if who in self.walks or peer is None or not eng.plausible or \
-                now - peer.last_direct > eng.hood.ttl or (
+        if who in self.walks or not eng.plausible or not self._may_walk(who, now) or (
                 last is not None and now - last < REPLY_GAP):
-            return
+            return  # (checked before anything is paid)
         air = eng.cfg.airtime(eng.cfg.payload_cap)
         if not (self.answers.credits.spend(who, air, now)
                 or (member and self.answers.members.allowed(who, air, now))):
