@@ -218,7 +218,6 @@ def test_for_region(cap: float | None, share: float, limit: float) -> None:
     assert Budget.for_region(cap, share).limit_s == pytest.approx(limit)
 
 
-
 def test_next_allowed_for_a_packet_longer_than_the_burst_waits_for_the_minute() -> None:
     """A packet longer than the minute's cap goes once the minute is empty. The
     air to free was computed as (used + cost) - cost, which rounding can leave
