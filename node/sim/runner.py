@@ -53,8 +53,11 @@ class TrackedLedger(SyncLedger):
         if result.status == "accepted":
             self.sim.got(record_id(raw), self.node, raw)
             self.sim.superseded_got(raw, self.node)
-        for freed in result.released:
+        for freed in result.released:  # (held until its author's hello came)
             self.sim.got(freed.id, self.node, b"")
+            held = super().sync_raw(freed.id)
+            if held is not None:
+                self.sim.superseded_got(held, self.node)
         if result.info is None and not (result.released or result.changed or result.returned):
             return result
         share = self.sim.shared_info
