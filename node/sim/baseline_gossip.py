@@ -13,7 +13,8 @@ the filter says are missing. Here, on LoRa:
   a since-cursor, the HLC range [since, until] the filter covers. A filter
   holds at most what fits one packet at `b3_bits_per_id` bits per id
   (default 10, about 1 % false positives, 7 hash positions by double hashing
-  of the 8-byte id), so a large set is covered window by window: every other
+  of the 8-byte id: the bits of meshaid's own FILTER, node/sync/filters.py),
+  so a large set is covered window by window: every other
   round the newest window (until = infinity, so anything newer counts as
   missing), the rounds between walk back through older windows in turn.
 * A neighbour that holds records in [since, until] that the filter does not
@@ -40,6 +41,7 @@ from ..ledger import codec
 from ..ledger.wire import DecodeError
 from ..sync import messages as m
 from ..sync.engine import record_id
+from ..sync.filters import holds, make_bits
 from ..sync.ports import Ledger, RxMeta, SyncConfig
 from .baseline_base import FILTER, PushOnly
 
@@ -47,24 +49,13 @@ NEWEST = (1 << 64) - 1
 FILTER_HEAD = m.HEADER + 8 + 8 + 1
 
 
-def positions(rid: bytes, k: int, m_bits: int) -> list[int]:
-    """The k bit positions of an 8-byte id in a filter of m_bits bits."""
-    h1 = int.from_bytes(rid[:4], "big")
-    h2 = int.from_bytes(rid[4:8], "big") | 1
-    return [(h1 + i * h2) % m_bits for i in range(k)]
-
-
 def encode_filter(ids: list[bytes], since: int, until: int, bits_per_id: float, max_bytes: int,
                   tag: bytes) -> bytes:
     """A FILTER packet covering `ids` (all assumed to lie in [since, until])."""
     size = max(1, min(max_bytes, math.ceil(len(ids) * bits_per_id / 8)))
     k = max(1, round(bits_per_id * math.log(2)))
-    bits = bytearray(size)
-    for rid in ids:
-        for p in positions(rid, k, size * 8):
-            bits[p >> 3] |= 1 << (p & 7)
     return (bytes([m.VERSION << 4 | FILTER]) + tag + since.to_bytes(8, "big")
-            + until.to_bytes(8, "big") + bytes([k]) + bytes(bits))
+            + until.to_bytes(8, "big") + bytes([k]) + make_bits(ids, size, k))
 
 
 def decode_filter(payload: bytes) -> tuple[int, int, int, bytes]:
@@ -77,12 +68,6 @@ def decode_filter(payload: bytes) -> tuple[int, int, int, bytes]:
     if not 1 <= k <= 16 or since > until:
         raise DecodeError("out-of-range", "bad filter parameters")
     return since, until, k, payload[FILTER_HEAD:]
-
-
-def contains(bits: bytes, k: int, rid: bytes) -> bool:
-    """Whether the filter (probably) holds `rid`."""
-    m_bits = len(bits) * 8
-    return all(bits[p >> 3] >> (p & 7) & 1 for p in positions(rid, k, m_bits))
 
 
 class FilterGossip(PushOnly):
@@ -146,7 +131,7 @@ class FilterGossip(PushOnly):
             self.stats.dropped[exc.reason] += 1
             return
         lacking = sorted((r for r in self.ids if since <= self.hlc.get(r, 0) <= until
-                          and r not in self.answers and not contains(bits, k, r)),
+                          and r not in self.answers and not holds(bits, k, r)),
                          key=lambda r: (self.hlc.get(r, 0), r))[: self.answer_max]
         if lacking:
             lo, hi = self.cfg.repair_window

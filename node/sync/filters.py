@@ -112,8 +112,9 @@ def holds(bits: bytes, hashes: int, rid: bytes) -> bool:
     return all(bits[p >> 3] >> (p & 7) & 1 for p in positions(rid, hashes, len(bits) * 8))
 
 
-def _newest_first(info: RecordInfo) -> tuple[int, bytes]:
-    return -info.hlc, bytes(255 - x for x in info.id)
+def _newest_first(info: RecordInfo) -> int:
+    """One integer that sorts newest first (HLC, then id, descending)."""
+    return -(info.hlc << 64 | int.from_bytes(info.id, "big"))
 
 
 class HlcIndex:
@@ -148,7 +149,8 @@ class HlcIndex:
         while i > 0 and len(out) < limit:
             i -= 1
             items = self.buckets[self.keys[i]]
-            start = bisect.bisect_left(items, (-until, b""), key=_newest_first)
+            start = bisect.bisect_left(items, -(until << 64 | 0xFFFFFFFFFFFFFFFF),
+                                       key=_newest_first)
             gone = []
             for at, info in enumerate(itertools.islice(items, start, None), start):
                 if info.id not in infos:
@@ -215,7 +217,7 @@ class Filters:
                       for rid in map(record_id, msg.records))
             if new:
                 walk.got += new
-                walk.due = max(walk.due, self.eng.clock + TRICKLE)  # the rest may follow
+                walk.due = max(walk.due, eng.clock + TRICKLE)  # the rest may follow
 
     def times(self) -> list[float]:
         return [w.due for w in self.walks.values()]

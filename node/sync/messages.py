@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..ledger.hlc import HLC_MAX
 from ..ledger.wire import DecodeError, Reader, Writer
 from . import riblt
 
@@ -104,7 +105,6 @@ REQUEST_TICKET = 1  # REQUEST: the byte after the target when a ticket follows
 MORE_TICKET = 0x8000  # in MORE's index field: a ticket follows the index
 MAX_INDEX = MORE_TICKET - 1
 FILTER_TICKET = 0x80  # in FILTER's flags byte: a ticket follows
-HLC_MAX = (1 << 48) - 1
 
 
 Message = Records | Digest | Sketch | Request | More | Pull | Filter

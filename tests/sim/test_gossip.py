@@ -20,9 +20,9 @@ def test_a_filter_holds_its_ids_and_few_others() -> None:
     assert len(payload) <= 228 and payload[0] & 0x0F == g.FILTER
     since, until, k, bits = g.decode_filter(payload)
     assert (since, until, k) == (5, 9, 7) and len(bits) == 200
-    assert all(g.contains(bits, k, rid) for rid in ids)
+    assert all(g.holds(bits, k, rid) for rid in ids)
     others = [rng.randbytes(8) for _ in range(4000)]
-    false = sum(g.contains(bits, k, rid) for rid in others) / len(others)
+    false = sum(g.holds(bits, k, rid) for rid in others) / len(others)
     assert false < 0.03  # about 1 % at 10 bits per id
     small = g.encode_filter(ids[:3], 0, g.NEWEST, 10.0, 207, TAG)
     assert len(small) == g.FILTER_HEAD + 4  # a small set makes a small packet
