@@ -3,16 +3,16 @@ MORE and PULL, and the state those answers keep.
 
 Theory of operation
 -------------------
-Every one of these packets is unauthenticated: anyone holding the channel
-key can send it under any sender number. The engine's own traffic (push,
-relay, its digest) lives in engine.py, inbox.py and outbox.py; everything sent *because someone
-asked* is decided here.
+Every one of these packets is unauthenticated: anyone holding the channel key
+can send it under any sender number. The engine's own traffic (push, relay, its
+digest) lives in engine.py, inbox.py and outbox.py; everything sent *because
+someone asked* is decided here.
 
-* DIGEST (digests.py): a neighbour's count and fingerprint. Equal to ours: Trickle hears
-  consistency. Far ahead of us: bootstrap (bootstrap.py). Far behind us:
-  our digest goes out soon, so that it can pull. Ours less exactly one record
-  we hold (not one still in flight): that record is sent, as its account
-  pays. Otherwise, unless our own backlog explains the difference, the
+* DIGEST (digests.py): a neighbour's count and fingerprint. Equal to ours:
+  Trickle hears consistency. Far ahead of us: bootstrap (bootstrap.py). Far
+  behind us: our digest goes out soon, so that it can pull. Ours less exactly
+  one record we hold (not one still in flight): that record is sent, as its
+  account pays. Otherwise, unless our own backlog explains the difference, the
   reconciler plans a SKETCH.
 * SKETCH: the reconciler (reconcile.py) peels it against our own sketch;
   what the sketcher lacks is queued as repairs (RECORDS) as its account
@@ -25,20 +25,19 @@ asked* is decided here.
 * MORE: the next symbols of our sketch (reconcile.py).
 * PULL: a batch of one bootstrap partition after a cursor (bootstrap.py).
 
-Nothing here may cost more air than the packet that caused it (credit.py):
-each sender has an air-time account, credited by the air of what it sends
-(in full when addressed to us, shared among the listeners when broadcast)
-and debited by every answer to it: repairs for its REQUEST or SKETCH, the
-symbols its MORE asked for, the packets of a pull answer. A REQUEST that
-names another node, and a PULL or MORE for another node, is not ours to
-answer. Answers travel at bulk priority, whatever they carry, so the urgent
-reserve and the normal share stay with the node's own records; those a
-member's allowance pays for (members.py), in the catch-up band above it
-(budget.py). Only what goes on air is paid (`send_paid`): an answer an
-allowance pays for waits while the budget holds it back; one only an account
-pays for is dropped then, the account kept for the asker's next ask. Repairs ride
-in the engine's send queue with tag "repair", so a copy heard before they
-are due cancels them, like relays.
+Nothing here may cost more air than the packet that caused it (credit.py): each
+sender has an air-time account, credited by the air of what it sends (in full
+when addressed to us, shared among the listeners when broadcast) and debited by
+every answer to it: repairs for its REQUEST or SKETCH, the symbols its MORE
+asked for, the packets of a pull answer. A REQUEST that names another node, and
+a PULL or MORE for another node, is not ours to answer. Answers travel at bulk
+priority, whatever they carry, so the urgent reserve and the normal share stay
+with the node's own records; those a member's allowance pays for (members.py),
+in the catch-up band above it (budget.py). Only what goes on air is paid
+(`send_paid`): an answer an allowance pays for waits while the budget holds it
+back; one only an account pays for is dropped then, the account kept for the
+asker's next ask. Repairs ride in the engine's send queue with tag "repair", so
+a copy heard before they are due cancels them, like relays.
 """
 
 from __future__ import annotations
@@ -87,9 +86,11 @@ class Answers(DigestAnswers):
         self.recon.reach_peer = lambda peer: engine.hood.reaches_peer(peer, engine.last_time)
         self.recon.reach_node = lambda node: engine.hood.reach(node, engine.last_time) > 0
         self.boot = Bootstrap(cfg, engine.rng, engine.node)
-        # An account holds at most what one full-size request can pay for, twice.
         self.unvouched: dict[int, None] = {}  # sketchers whose last sketch was unlike their digest
+        # An account holds at most what one full-size request can pay for, twice;
+        # all strangers share one, kept for good (digests.py).
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
+        self.pool = Credits(self.credits.cap, float("inf"), 1)
         # Members' asks (members.py): answered beyond their own air, from an allowance.
         self.members = Members(engine, self._differs)
         self.recon.ticket = self.recon.wants.ticket = self.members.ask
@@ -136,6 +137,8 @@ class Answers(DigestAnswers):
                 return
         listeners = max(1, eng.hood.heard_directly(now))
         self.credits.earn(sender, air / listeners, now)
+        if self.prompter(sender, now) == STRANGERS:
+            self.pool.earn(STRANGERS, air / listeners, now)
 
     def _may_ask(self, sketcher: int, now: float) -> bool:
         """May we ask `sketcher` MORE now? Paced (pacing.py), except a far peer (a

@@ -7,7 +7,9 @@ go again at once; ours less exactly one record we hold: that record is sent,
 as its account pays. Otherwise, unless our own backlog explains the
 difference or its sender is paced (pacing.py), the reconciler plans a SKETCH.
 A digest that did not sound like its sender claims nothing: a difference
-within reach is still worth one sketch, under the name all strangers share.
+within reach is still worth one sketch, under the name all strangers share,
+and a stranger heard directly makes us sketch only as far as strangers' air
+heard here pays for it (`pool`, answers.py `heard`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class DigestAnswers:
     prompters: Pacer
     members: Members
     credits: Credits
+    pool: Credits  # what all strangers' broadcasts earned (answers.py `heard`)
 
     _repair: Callable[[RecordInfo, int, float], bool]  # queue a record as its asker pays
 
@@ -205,6 +208,16 @@ class DigestAnswers:
             # them so doubled town-40's critical p95, seeds 1-8.)
             eng.stats.dropped["paced-prompt"] += 1
             return
+        sketch = cfg.airtime(SKETCH_FRAME)
+        pooled = key == STRANGERS and peer.hops == 0
+        if pooled and self.pool.balance(STRANGERS, now) + 1e-9 < sketch:
+            # Our digest soon and a sketch, for a stranger heard directly, are paid
+            # for by what all strangers' broadcasts earned here (answers.py
+            # `heard`): a near-digest in a fresh number every 2 minutes made
+            # every listener sketch and send its digest (slow-near-digest: 1.8
+            # times the liar's air, 0.5 now).
+            eng.stats.dropped["stranger-prompt"] += 1
+            return
         if cfg.mismatch_interval:
             eng.trickle.reset(now, cfg.mismatch_interval)
         if any(s.tag != "repair" for s in eng.sends.values()):
@@ -218,8 +231,10 @@ class DigestAnswers:
         if not allowed:
             eng.stats.dropped["paced-prompt"] += 1
             return
-        if key != STRANGERS and eng.watch.deaf(key) and not self.credits.spend(
-                key, cfg.airtime(SKETCH_FRAME), now):
+        if pooled:
+            self.pool.spend(STRANGERS, sketch, now)
+        elif key != STRANGERS and eng.watch.deaf(key) and not self.credits.spend(
+                key, sketch, now):
             # A neighbour that relays nothing we hear pays for the sketch it prompts
             # (deafpay.py); our digest still goes soon, and it may sketch itself.
             eng.stats.dropped["deaf-prompt"] += 1

@@ -171,6 +171,8 @@ class Inbox(Outbox):
             self.stats.accepted += 1
             self._add(info)
             self.recon.got(rid)
+            if info.trusted:
+                self.watch.relayed(meta.sender)  # (a made-up number brings no record)
             news = news or asked or info.id in self.infos  # (a stranger's push is no news)
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent

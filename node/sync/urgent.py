@@ -54,7 +54,9 @@ packets to reach it, a resend one).
 
 A neighbour heard with none of the last `DEAF_AFTER` urgent records it was
 waited for (after their checks), and relaying no record we hold meanwhile,
-relays nothing: a thief that only posts, a radio that only sends. It is
+relays nothing: a thief that only posts, a radio that only sends; so does a
+number that never brought us a trusted record (new or a copy: `relayers`)
+after one such watch, a number made up to copy our digest most likely. It is
 deaf: not waited for again until a copy of a record we hold is heard from it
 (a digest showing it holds what it was owed ends the debt, but the deafness
 only if paid for: numbers an attacker makes up copy our digest for nothing).
@@ -82,6 +84,7 @@ OWED_RESENDS = 3  # sends of an owed record once a digest showed its lack
 OWED_RETRY_S = 60.0  # then sent again this long after, and twice as long after that
 OWED_MAX = 64  # owed records remembered (oldest dropped first)
 DEAF_AFTER = 3  # watches in a row a neighbour ended never heard with: not waited for
+RELAYERS_MAX = 512  # neighbours remembered as heard with a record we hold
 
 
 @dataclass
@@ -112,6 +115,7 @@ class UrgentWatch:
         self.short: dict[int, float] = {}  # neighbour -> when its set last looked short of ours
         self.named: dict[int, tuple[float, set[bytes]]] = {}  # and the few it lacked, when
         self.silent: dict[int, int] = {}  # neighbour -> watches in a row it ended unheard
+        self.relayers: dict[int, None] = {}  # heard with a record we hold (most recent last)
 
     def watch(self, rid: bytes, sender: int | None, now: float, urgent: bool = True,
               after: float | None = None) -> None:
@@ -131,6 +135,7 @@ class UrgentWatch:
         """A copy of `rid`, a record we hold, was heard from `sender`: it is heard
         taking part, so it is waited for again (`DEAF_AFTER`)."""
         self.silent.pop(sender, None)
+        self.relayed(sender)
         entry = self.entries.get(rid)
         if entry is not None:
             entry.heard.add(sender)
@@ -140,9 +145,19 @@ class UrgentWatch:
             if not owed.missing:
                 del self.owed[rid]
 
+    def relayed(self, n: int) -> None:
+        """`n` brought us a trusted record, or a copy of one we hold: a neighbour
+        taking part (deafness still counts the watches it ends unheard)."""
+        self.relayers.pop(n, None)
+        self.relayers[n] = None
+        if len(self.relayers) > RELAYERS_MAX:
+            del self.relayers[next(iter(self.relayers))]
+
     def deaf(self, n: int) -> bool:
-        """Whether `n` ended the last `DEAF_AFTER` watches it was waited for unheard."""
-        return self.silent.get(n, 0) >= DEAF_AFTER
+        """Whether `n` ended the last `DEAF_AFTER` watches it was waited for unheard,
+        or, never heard with a trusted record (a number that only sends digests,
+        made up for nothing: fake-watchers), the last one."""
+        return self.silent.get(n, 0) >= (DEAF_AFTER if n in self.relayers else 1)
 
     def holds(self, n: int, lacks: set[bytes], paid: Callable[[], bool]) -> None:
         """Neighbour `n`'s digest shows it holds every record we hold but `lacks`.
@@ -156,6 +171,7 @@ class UrgentWatch:
         held = [r for r, o in self.owed.items() if r not in lacks and n in o.missing]
         if held and self.deaf(n) and paid():
             self.silent[n] = DEAF_AFTER - 1  # on probation: deaf again after one more
+            self.relayed(n)
         for rid in held:
             owed = self.owed[rid]
             owed.missing.discard(n)

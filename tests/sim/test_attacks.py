@@ -221,3 +221,16 @@ def test_requests_in_a_far_voice_naming_each_hearer_cost_less_than_their_air() -
     row = attacks.measure("request-voice", SMALL, seeds=1, duty_pct=10.0)
     assert row["attacker_air"] > 100
     assert row["ratio"] <= 1.0, row
+
+
+@pytest.mark.parametrize("attack", ["fake-watchers", "slow-near-digest"])
+def test_made_up_neighbours_and_strangers_cost_less_than_their_air(attack: str) -> None:
+    """issue 9 (written outside the project): six made-up numbers copying the
+    victim's digest, then claiming short sets, cost 2.35 times their air on the
+    small mesh (every hearer rechecked the first three urgent records for
+    them: a number never heard with a record now waits one watch, urgent.py);
+    a near-digest in a fresh number every 2 minutes, 1.78 (every hearer
+    sketched: strangers' sketches are now paid from what strangers sent)."""
+    row = attacks.measure(attack, SMALL, seeds=3, duty_pct=10.0)
+    assert row["attacker_air"] > 25
+    assert row["ratio"] <= 1.0, row

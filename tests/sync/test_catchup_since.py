@@ -12,6 +12,7 @@ from meshaid.node.sync import bootstrap as bs
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import streams as st
 from meshaid.node.sync.engine import record_id
+from meshaid.node.sync.pacing import STRANGERS
 from meshaid.node.sync.ports import CLASS_BOARD, CLASS_COMMITMENTS, CLASS_OF_KIND, RxMeta
 
 from .harness import HOUR, Ledger, Mesh, clone
@@ -66,7 +67,9 @@ def test_a_node_pulling_plans_no_sketch_its_set_changes_under_every_answer() -> 
         mesh.run_for(2.0)
     puller.sends.clear()  # (no backlog of ours to explain a difference)
     recon = puller.answers.recon
-    # A node heard once, a few records off our set: a difference worth a sketch.
+    # A node heard once, a few records off our set: a difference worth a sketch
+    # (as far as what strangers sent here pays for it: digests.py `_mismatch`).
+    puller.answers.pool.earn(STRANGERS, 10.0, mesh.now)
     digest = m.Digest(puller.count + 3, puller.fingerprint ^ 0x5A5A, False)
     puller.receive(m.encode(digest, puller.cfg.network_tag), RxMeta(sender=0x77), mesh.now)
     assert puller.boot.active and recon.sketch_due is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from meshaid.node.ledger import identity
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import ticket as tk
+from meshaid.node.sync.pacing import STRANGERS
 
 from .harness import Ledger, Mesh, clone, rid
 
@@ -74,6 +75,8 @@ def _symbols(mesh: Mesh, msg: m.Message, sender: int) -> int:
 def test_a_members_more_is_answered_from_its_allowance() -> None:
     mesh, ledger = _responder()
     tag = ledger.network[:2]
+    # (strangers' air heard before pays for the sketch their digests prompt)
+    mesh.engines[0].answers.pool.earn(STRANGERS, 10.0, mesh.now)
     for sender in (77, 78):
         _digest(mesh, sender)
     before = len(mesh.sent)

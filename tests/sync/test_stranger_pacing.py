@@ -9,9 +9,10 @@ import random
 
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
-from meshaid.node.sync.pacing import FRUIT_S, REST_S, Pacer
+from meshaid.node.sync.pacing import FRUIT_S, REST_S, STRANGERS, Pacer
 from meshaid.node.sync.reconcile import Reconciler
 from meshaid.node.sync.relays import Peer
+from meshaid.node.sync.sketching import SKETCH_FRAME
 
 from .harness import HOUR, Ledger
 from .meshes import lone
@@ -72,6 +73,31 @@ def test_strangers_near_digests_buy_few_sketches_and_digests() -> None:
     # an hour: reactions at 0, 10, 20 and 40 minutes (REST_S doubling) at most
     assert sketches <= 4, sketches
     assert digests <= 12, digests
+
+
+def test_a_strangers_digest_buys_a_sketch_only_as_far_as_strangers_air_paid() -> None:
+    """Finding (slow-near-digest, small size: 1.8 times the attacker's air): every
+    listener sketched for a near-digest in a fresh number. Our sketch for a
+    stranger heard directly is paid for by what strangers' broadcasts earned
+    here (their air shared among our listeners), pooled, since each packet
+    may come in a fresh number."""
+    mesh, ledger = lone(history=40)
+    tag = ledger.network[:2]
+    engine = mesh.engines[0]
+    mesh.run_for(2 * HOUR)
+    near = m.encode(m.Digest(engine.count + 2, 0x5A5A), tag)
+    before = len(mesh.sent)
+    mesh.inject(0, near, sender=0x5000)
+    mesh.run_for(120.0)
+    assert not any(s.out.tag == "sketch" for s in mesh.sent[before:])
+    assert engine.stats.dropped["stranger-prompt"] == 1
+    sketch = engine.cfg.airtime(SKETCH_FRAME)
+    assert engine.answers.pool.balance(STRANGERS, mesh.now) < sketch
+    engine.answers.pool.earn(STRANGERS, sketch, mesh.now)  # strangers' air heard since
+    mesh.inject(0, near, sender=0x5002)
+    mesh.run_for(120.0)
+    assert any(s.out.tag == "sketch" for s in mesh.sent[before:])
+    assert engine.answers.pool.balance(STRANGERS, mesh.now) < sketch  # spent
 
 
 def test_a_request_for_ids_we_do_not_hold_is_no_take_up() -> None:

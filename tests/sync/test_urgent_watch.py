@@ -90,6 +90,7 @@ def test_a_neighbour_silent_through_watches_in_a_row_is_no_longer_waited_for() -
     still owed the record: its own digest showing a lack gets it), until it is
     heard with a watched record."""
     w = UrgentWatch(20.0)
+    w.relayed(9)  # it relayed records before (`test_a_number_never_heard_with_...`)
     t = 0.0
     for k in range(DEAF_AFTER):
         rid = bytes([k]) * 8
@@ -105,6 +106,24 @@ def test_a_neighbour_silent_through_watches_in_a_row_is_no_longer_waited_for() -
     w.heard(b"x" * 8, 9)  # it relays again
     w.watch(b"y" * 8, 2, t + 100.0)
     assert w.due(t + 120.0, {2, 9}, crowd=False) == [(b"y" * 8, {9: 0})]
+
+
+def test_a_number_never_heard_with_a_record_is_deaf_after_one_silent_watch() -> None:
+    """Finding (fake-watchers, small size: 2.4 times the attacker's air): six
+    made-up numbers that only copy our digest were waited for through the
+    first DEAF_AFTER urgent records, two rechecks each, by every node hearing
+    them. A number never heard with a trusted record is deaf after one watch
+    it ends unheard; one that brought us a record gets DEAF_AFTER."""
+    w = UrgentWatch(20.0)
+    w.relayed(8)
+    w.watch(b"a" * 8, 2, 0.0)
+    assert w.due(20.0, {2, 8, 9}, crowd=False) == [(b"a" * 8, {8: 0, 9: 0})]
+    assert w.due(40.0, {2, 8, 9}, crowd=False) == [(b"a" * 8, {8: 0, 9: 0})]
+    assert w.deaf(9) and not w.deaf(8)
+    w.watch(b"b" * 8, 2, 100.0)
+    assert w.due(120.0, {2, 8, 9}, crowd=False) == [(b"b" * 8, {8: 0})]
+    w.relayed(9)  # it brought us a trusted record: waited for again
+    assert not w.deaf(9)
 
 
 def _deaf_owing(w: UrgentWatch) -> float:
