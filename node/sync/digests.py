@@ -21,7 +21,7 @@ from . import deafpay
 from . import messages as m
 from .bootstrap import Bootstrap
 from .credit import Credits
-from .pacing import STRANGERS, Pacer
+from .pacing import STRANGERS, UNPROVEN, Pacer
 from .ports import RecordInfo
 from .reconcile import Reconciler
 from .relays import Peer
@@ -51,9 +51,15 @@ class DigestAnswers:
     def prompter(self, who: int, now: float) -> int:
         """Whose entry a digest or take-up from `who` (an account's name) counts in:
         a known neighbour's own (relays.py `known`: heard more than once, with
-        records or a digest of our set), or the one all other numbers share."""
+        records or a digest of our set) once it brought us a trusted record, the
+        one known neighbours share before that, or the one all other numbers
+        share (pacing.py)."""
         hood = self.eng.hood
-        return who if hood.is_known(who, now) or hood.is_far(who, now) else STRANGERS
+        if hood.is_far(who, now):
+            return who
+        if hood.is_known(who, now):
+            return who if who in self.eng.watch.relayers else UNPROVEN
+        return STRANGERS
 
     def on_digest(self, msg: m.Digest, sender: int, peer: Peer, now: float) -> None:
         """A neighbour's digest: note it, and plan a sketch, a pull or our digest."""
@@ -67,7 +73,7 @@ class DigestAnswers:
                     msg.count, msg.fingerprint) != (eng.count, eng.fingerprint) \
                     and not self._known_set(msg, sender, now):
                 self._mismatch(msg, now, Peer(count=msg.count, fingerprint=msg.fingerprint),
-                               STRANGERS)
+                               STRANGERS, sender)
             return
         peer.count, peer.fingerprint, peer.boot = msg.count, msg.fingerprint, msg.boot
         peer.digest_at = now
@@ -129,7 +135,7 @@ class DigestAnswers:
         key = self.prompter(sender, now)
         if key == STRANGERS and self._known_set(msg, sender, now):
             return
-        self._mismatch(msg, now, peer, key)
+        self._mismatch(msg, now, peer, key, sender)
 
     def _unprobed(self, sender: int, now: float) -> bool:
         """Whether, as a member, we reconcile with `sender` rather than wait to
@@ -190,8 +196,8 @@ class DigestAnswers:
         eng.schedule_repair(info, now + eng.rng.uniform(lo, hi), True)
         return True
 
-    def _mismatch(self, msg: m.Digest, now: float, peer: Peer, key: int) -> None:
-        """A digest unlike our set, from prompter `key` (pacing.py): our digest
+    def _mismatch(self, msg: m.Digest, now: float, peer: Peer, key: int, sender: int) -> None:
+        """A digest unlike our set from `sender`, prompter `key` (pacing.py): our digest
         soon, and a sketch unless our backlog explains it or `key` is paced."""
         eng, cfg = self.eng, self.eng.cfg
         allowed = self.prompters.allowed(key, now)
@@ -233,8 +239,8 @@ class DigestAnswers:
             return
         if pooled:
             self.pool.spend(STRANGERS, sketch, now)
-        elif key != STRANGERS and eng.watch.deaf(key) and not self.credits.spend(
-                key, sketch, now):
+        elif key != STRANGERS and eng.watch.deaf(sender) and not self.credits.spend(
+                sender, sketch, now):
             # A neighbour that relays nothing we hear pays for the sketch it prompts
             # (deafpay.py); our digest still goes soon, and it may sketch itself.
             eng.stats.dropped["deaf-prompt"] += 1

@@ -25,9 +25,12 @@ reactions left untaken for `FRUIT_S`; with a streak of L, the counterpart gets
 the reaction again only `REST_S` * 2^(L-1) after the last (at most
 `REST_MAX_S`): never shut out, paced. Any take-up ends the streak.
 Counterparts are named as digests.py `prompter` names them: a known neighbour
-(heard more than once, syncing with us: relays.py `known`) by its number,
-every other number under one shared name, so that numbers made up afresh for
-every packet are paced together; those heard directly get one reaction at a
+(heard more than once, syncing with us: relays.py `known`) by its number
+once it brought us a trusted record (urgent.py `relayers`), else under one
+name all such share (six made-up numbers copying our digest took turns
+prompting a sketch each: fake-watchers), every other number under one
+shared name, so that numbers made up afresh for every packet are paced
+together; those heard directly get one reaction at a
 time (`waiting`; digests.py `_mismatch`). At most `PACED` entries are kept (the least recently used go
 first).
 
@@ -46,6 +49,7 @@ REST_S = 300.0  # after one fruitless reaction, the next comes this much later
 REST_MAX_S = 7200.0  # ... doubling with each further one, up to this
 PACED = 64  # entries kept per pacer
 STRANGERS = -1  # the name of every number that is not a known neighbour
+UNPROVEN = -2  # ... and of known ones never heard with a trusted record (urgent.py)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import random
 
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
-from meshaid.node.sync.pacing import FRUIT_S, REST_S, STRANGERS, Pacer
+from meshaid.node.sync.pacing import FRUIT_S, REST_S, STRANGERS, UNPROVEN, Pacer
 from meshaid.node.sync.reconcile import Reconciler
 from meshaid.node.sync.relays import Peer
 from meshaid.node.sync.sketching import SKETCH_FRAME
@@ -98,6 +98,34 @@ def test_a_strangers_digest_buys_a_sketch_only_as_far_as_strangers_air_paid() ->
     mesh.run_for(120.0)
     assert any(s.out.tag == "sketch" for s in mesh.sent[before:])
     assert engine.answers.pool.balance(STRANGERS, mesh.now) < sketch  # spent
+
+
+def test_known_numbers_that_never_brought_a_record_share_one_pacing_entry() -> None:
+    """Finding (fake-watchers, full size: 1.0 times the attacker's air, mostly
+    sketches): six made-up numbers, each made a known neighbour by copying our
+    digest twice, then claiming a set two records short in turn every 40 s,
+    each had a pacing entry of its own, and took turns prompting a sketch (13
+    in the hour). Until it brings us a trusted record, a known neighbour
+    prompts under the name all such share."""
+    mesh, ledger = lone(history=40)
+    tag = ledger.network[:2]
+    engine = mesh.engines[0]
+    mesh.run_for(2 * HOUR)
+    fakes = [0x4000_0001 + k for k in range(6)]
+    for n in fakes:
+        for _ in range(2):
+            mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=n)
+            mesh.run_for(5.0)
+    assert {engine.answers.prompter(n, mesh.now) for n in fakes} == {UNPROVEN}
+    before, rng = len(mesh.sent), random.Random(3)
+    for k in range(90):
+        short = m.Digest(engine.count - 2, rng.getrandbits(64))
+        mesh.inject(0, m.encode(short, tag), sender=fakes[k % 6])
+        mesh.run_for(40.0)
+    # reactions at 0, 10, 20 and 40 minutes (REST_S doubling), and one more
+    assert sum(1 for s in mesh.sent[before:] if s.out.tag == "sketch") <= 5
+    engine.watch.relayed(fakes[0])  # once it brings a trusted record: its own entry
+    assert engine.answers.prompter(fakes[0], mesh.now) == fakes[0]
 
 
 def test_a_request_for_ids_we_do_not_hold_is_no_take_up() -> None:
