@@ -24,9 +24,9 @@ node of that number spent and did not use). An honest requester that wants a
 large answer pads its request (zero ids, a padded PULL or MORE) to the size
 of the answer: it pays for what it asks for.
 
-The sketches that numbers we do not know prompt with their digests are
-paid alike, from one pool all of them share (answers.py `pool`: each may
-come in a fresh number).
+The sketches that numbers we do not know, heard directly, prompt with their
+digests are paid alike, from one pool all of them share (answers.py `pool`:
+each may come in a fresh number).
 
 Accounts are capped at `cap` seconds, forgotten `hold` seconds after their
 last credit, and at most `size` are kept (the least recently credited go

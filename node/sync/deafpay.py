@@ -26,7 +26,8 @@ that we heard) for what it causes:
 * a digest showing it holds what it was owed makes it waited for again only
   if its account pays for one recheck of a record of the mean size heard
   (`undeafen`), and then on probation: silent through the next watch, it is
-  deaf again (what it paid for is one record's rechecks);
+  deaf again (what it paid for is one record's rechecks; paying does not make
+  it a number that brings records, urgent.py `relayers`);
 * a digest of its own unlike our set makes us sketch only if its account pays
   for a first sketch frame (digests.py `_mismatch`); our digest still goes
   soon, and it may sketch itself.

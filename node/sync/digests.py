@@ -48,17 +48,17 @@ class DigestAnswers:
 
     _repair: Callable[[RecordInfo, int, float], bool]  # queue a record as its asker pays
 
-    def prompter(self, who: int, now: float) -> int:
+    def prompter(self, who: int, now: float, shared: bool = True) -> int:
         """Whose entry a digest or take-up from `who` (an account's name) counts in:
         a known neighbour's own (relays.py `known`: heard more than once, with
         records or a digest of our set) once it brought us a trusted record, the
-        one known neighbours share before that, or the one all other numbers
-        share (pacing.py)."""
+        one known neighbours share before that (unless not `shared`: the
+        sketchers we ask MORE), or the one all other numbers share (pacing.py)."""
         hood = self.eng.hood
         if hood.is_far(who, now):
             return who
         if hood.is_known(who, now):
-            return who if who in self.eng.watch.relayers else UNPROVEN
+            return who if not shared or who in self.eng.watch.relayers else UNPROVEN
         return STRANGERS
 
     def on_digest(self, msg: m.Digest, sender: int, peer: Peer, now: float) -> None:
@@ -198,11 +198,13 @@ class DigestAnswers:
 
     def _mismatch(self, msg: m.Digest, now: float, peer: Peer, key: int, sender: int) -> None:
         """A digest unlike our set from `sender`, prompter `key` (pacing.py): our digest
-        soon, and a sketch unless our backlog explains it or `key` is paced."""
+        soon, and a sketch unless our backlog explains it or `key` is paced, and for
+        a stranger heard directly, as far as strangers paid (`pool`)."""
         eng, cfg = self.eng, self.eng.cfg
         allowed = self.prompters.allowed(key, now)
-        if key == STRANGERS and (not allowed or (
-                peer.hops == 0 and self.prompters.waiting(key, now))):
+        if (key == STRANGERS and (not allowed or (
+                peer.hops == 0 and self.prompters.waiting(key, now)))) \
+                or (key == UNPROVEN and not allowed):
             # Strangers: a digest of ours answers them soon only as often as a
             # sketch would, and those heard directly get one reaction at a time
             # (none while the last waits to be taken up). A near-digest in a
@@ -211,7 +213,8 @@ class DigestAnswers:
             # listener's Trickle at its shortest (slow-near-digest: 4.1 times the
             # liar's air). (Not those heard through relays: far sites behind a
             # mast that have shown no proof yet are strangers too, and holding
-            # them so doubled town-40's critical p95, seeds 1-8.)
+            # them so doubled town-40's critical p95, seeds 1-8.) Known numbers
+            # that never brought a record, paced together, likewise.
             eng.stats.dropped["paced-prompt"] += 1
             return
         sketch = cfg.airtime(SKETCH_FRAME)
@@ -237,15 +240,16 @@ class DigestAnswers:
         if not allowed:
             eng.stats.dropped["paced-prompt"] += 1
             return
-        if pooled:
-            self.pool.spend(STRANGERS, sketch, now)
-        elif key != STRANGERS and eng.watch.deaf(sender) and not self.credits.spend(
-                sender, sketch, now):
+        if not pooled and key != STRANGERS and eng.watch.deaf(sender) and \
+                not self.credits.spend(sender, sketch, now):
             # A neighbour that relays nothing we hear pays for the sketch it prompts
             # (deafpay.py); our digest still goes soon, and it may sketch itself.
             eng.stats.dropped["deaf-prompt"] += 1
             return
+        planned = self.recon.sketch_due
         self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer, key)
+        if pooled and planned is None and self.recon.sketch_due is not None:
+            self.pool.spend(STRANGERS, sketch, now)  # (only a sketch planned is paid)
 
     def _differs(self, peer: Peer) -> bool:
         """Whether `peer`'s last digest still differs from our set, beyond records

@@ -114,7 +114,7 @@ class Inbox(Outbox):
                            else self.cfg.news_interval)
 
     def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
-        news = urgent_news = False
+        news = urgent_news = brought = False
         rids = [record_id(raw) for raw in msg.records]
         pulled = msg.after is not None and self.plausible and self.boot.pulling_from(meta.sender)
         self.boot.answer(msg, rids, meta.sender, now, [rid not in self.infos for rid in rids])
@@ -171,8 +171,7 @@ class Inbox(Outbox):
             self.stats.accepted += 1
             self._add(info)
             self.recon.got(rid)
-            if info.trusted:
-                self.watch.relayed(meta.sender)  # (a made-up number brings no record)
+            brought = brought or info.trusted
             news = news or asked or info.id in self.infos  # (a stranger's push is no news)
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
@@ -188,6 +187,8 @@ class Inbox(Outbox):
         if news:
             self._news(now, urgent_news)
             self.answers.took_up(self.voice, now)  # (new to us: it may answer our sketch)
+        if brought:
+            self._relayed(meta.sender, now)  # (after the take-up, counted as it was sent)
 
     def _plan_relay(self, rid: bytes, info: RecordInfo, meta: RxMeta, urgent: bool,
                     now: float) -> None:
@@ -263,9 +264,17 @@ class Inbox(Outbox):
         self._schedule(rid, _Send(now + delay, prio, suppress, 1, "forward", covered,
                                   carried=meta.hop_limit > 0 or not far))
 
+    def _relayed(self, sender: int, now: float) -> None:
+        """`sender` brought us a trusted record or a copy of one (urgent.py
+        `relayers`): counted for a known neighbour heard in its own signal only (a
+        copy replayed in a number made up for it proves nothing)."""
+        if self.plausible and self.hood.is_known(sender, now):
+            self.watch.relayed(sender)
+
     def _heard(self, rid: bytes, sender: int, now: float) -> None:
         """Someone else sent `rid`: count the copy and what it covered."""
         self.watch.heard(rid, sender)
+        self._relayed(sender, now)
         pending = self.sends.get(rid)
         if pending is None:
             return

@@ -82,7 +82,6 @@ def middle_gets(text: str, urgency: int) -> tuple[Mesh, Engine, bytes, tuple[int
     mesh = fresh_mesh(3, line(3), seed=11)
     mesh.run_for(600.0)
     eng = mesh.engines[1]
-    eng.watch.relayed(2)  # (node 2 took part before: it is waited for, urgent.py)
     before = (eng.count, eng.fingerprint)
     raw = mesh.ledger.sign(0, r.Need(1, text, 10, 4, urgency))
     eng.receive(m.encode(m.Records((raw,)), eng.cfg.network_tag), RxMeta(sender=0), mesh.now)

@@ -35,9 +35,7 @@ R = b"r" * 8
 
 
 def _checked_out(w: UrgentWatch) -> float:
-    """Watch R (heard from 1 only) through every check, node 3 (heard relaying
-    before) silent: when done."""
-    w.relayed(3)
+    """Watch R (heard from 1 only) through every check, node 3 silent: when done."""
     w.watch(R, 1, 0.0)
     t = 0.0
     for _ in range(RECHECKS):
@@ -62,7 +60,6 @@ def test_a_neighbour_silent_through_every_check_is_owed_the_record() -> None:
 
 def test_a_set_short_of_ours_seen_during_the_checks_makes_the_last_one_count() -> None:
     w = UrgentWatch(20.0)
-    w.relayed(3)
     w.watch(R, 1, 0.0)
     assert w.owed_to(3, 10.0) == []  # short of ours before our copies could reach it
     t = w.times()[0]
@@ -85,7 +82,6 @@ def test_a_digest_naming_it_among_a_few_lacked_during_the_checks_counts_too() ->
     w.due(w.times()[0], {1, 3}, crowd=False)
     assert w.times() == []
     w = UrgentWatch(20.0)
-    w.relayed(3)
     w.watch(R, 1, 0.0)
     t = w.times()[0]
     w.due(t, {1, 3}, crowd=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
 from meshaid.node.sync.pacing import FRUIT_S, REST_S, STRANGERS, UNPROVEN, Pacer
@@ -14,7 +15,7 @@ from meshaid.node.sync.reconcile import Reconciler
 from meshaid.node.sync.relays import Peer
 from meshaid.node.sync.sketching import SKETCH_FRAME
 
-from .harness import HOUR, Ledger
+from .harness import HOUR, Ledger, Mesh
 from .meshes import lone
 
 
@@ -126,6 +127,47 @@ def test_known_numbers_that_never_brought_a_record_share_one_pacing_entry() -> N
     assert sum(1 for s in mesh.sent[before:] if s.out.tag == "sketch") <= 5
     engine.watch.relayed(fakes[0])  # once it brings a trusted record: its own entry
     assert engine.answers.prompter(fakes[0], mesh.now) == fakes[0]
+
+
+def _known(mesh: Mesh, numbers: list[int]) -> None:
+    """Make `numbers` known neighbours of node 0: each sends our very set twice."""
+    engine, tag = mesh.engines[0], mesh.ledger.network[:2]
+    for n in numbers:
+        for _ in range(2):
+            mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=n)
+            mesh.run_for(5.0)
+
+
+def test_records_that_answer_our_sketch_count_as_take_up_under_the_shared_name() -> None:
+    """(Review: a known neighbour's first trusted record made it proven before the
+    take-up was counted, so the take-up went to its own number, which had no
+    entry, and the shared entry was judged fruitless.)"""
+    mesh, ledger = lone(history=40)
+    engine, tag = mesh.engines[0], ledger.network[:2]
+    mesh.run_for(HOUR)
+    _known(mesh, [0x77])
+    mesh.inject(0, m.encode(m.Digest(engine.count + 1, 0x1234), tag), sender=0x77)
+    mesh.run_for(90.0)
+    assert engine.answers.prompters.waiting(UNPROVEN, mesh.now)  # our sketch, for it
+    raw = ledger.sign(1, r.Need(1, "sent as our sketch asked", 3))
+    mesh.inject(0, m.encode(m.Records((raw,)), tag), sender=0x77)
+    assert not engine.answers.prompters.waiting(UNPROVEN, mesh.now)  # taken up
+    assert 0x77 in engine.watch.relayers  # and it brought a record
+
+
+def test_a_copy_replayed_in_a_number_made_up_for_it_proves_nothing() -> None:
+    """(Review: any plausible copy of a record we hold, even in a fresh number,
+    made that number one that brings records, out of the shared pacing entry
+    and the one-watch deafness, and 512 of them pushed honest ones out.)"""
+    mesh, ledger = lone(history=40)
+    engine, tag = mesh.engines[0], ledger.network[:2]
+    held = m.encode(m.Records((mesh.need(0, "held already"),)), tag)
+    mesh.run_for(60.0)
+    mesh.inject(0, held, sender=0x4444)
+    assert 0x4444 not in engine.watch.relayers  # heard once: a number made up
+    _known(mesh, [0x77])
+    mesh.inject(0, held, sender=0x77)
+    assert 0x77 in engine.watch.relayers  # a known neighbour relaying it
 
 
 def test_a_request_for_ids_we_do_not_hold_is_no_take_up() -> None:
