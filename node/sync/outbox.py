@@ -71,7 +71,6 @@ class _Send:
     reach: int = 0  # a repair for a far voice not yet proven: at least this hop limit
     cover: dict[int, int] = field(default_factory=dict)  # a recheck: copies heard from
     # nodes listing each neighbour waited for (urgent.py COVERED_BY: then it has it)
-    payers: bool = True  # a recheck: deaf neighbours pay (not if all never brought one)
 
 
 @dataclass
@@ -314,7 +313,7 @@ class Outbox(Hops):
         """Whether `rid`'s send, if a recheck for neighbours (urgent.py), still has
         someone to wait for: deaf ones pay (deafpay.py)."""
         send = self.sends[rid]
-        if send.waiting is None or not send.payers:
+        if send.waiting is None:
             return True
         send.waiting = deafpay.keep(send.waiting, self._recheck_cost(raw), self.watch.deaf,
                                     self.answers.credits, now)
@@ -323,7 +322,7 @@ class Outbox(Hops):
     def _recheck_charge(self, rid: bytes, now: float) -> None:
         send = self.sends.get(rid)
         raw = self._raws.get(rid)
-        if send is not None and send.waiting is not None and send.payers and raw is not None:
+        if send is not None and send.waiting is not None and raw is not None:
             deafpay.charge(send.waiting, self._recheck_cost(raw), self.watch.deaf,
                            self.answers.credits, now)
 
@@ -358,8 +357,7 @@ class Outbox(Hops):
                   and p.active} - {self.node}
         crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
         for rid, missing in self.watch.due(now, recent, crowd, self.hood.listing):
-            proven = any(n in self.watch.relayers for n in missing or ())
-            self._recheck(rid, missing, now, payers=proven)  # (urgent.py `deaf`)
+            self._recheck(rid, missing, now)
         for rid, lacking in self.watch.owed_due(now):
             self._recheck(rid, lacking, now)
 
@@ -383,8 +381,7 @@ class Outbox(Hops):
         (ratelimit.py `AuthorLoad`; PROTOCOL.md §9.)"""
         return self.load.weight(author, now) > self.cfg.author_burst
 
-    def _recheck(self, rid: bytes, missing: dict[int, int] | None, now: float,
-                 payers: bool = True) -> None:
+    def _recheck(self, rid: bytes, missing: dict[int, int] | None, now: float) -> None:
         info = self.infos.get(rid)
         if info is None or (rid in self.sends and self.sends[rid].tag != "repair"):
             return  # (an answer to others waits in the bulk band: not for this)
@@ -397,4 +394,4 @@ class Outbox(Hops):
                                     "recheck")
         else:
             self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
-                                    waiting=set(missing), cover=dict(missing), payers=payers)
+                                    waiting=set(missing), cover=dict(missing))

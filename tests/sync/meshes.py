@@ -82,6 +82,10 @@ def middle_gets(text: str, urgency: int) -> tuple[Mesh, Engine, bytes, tuple[int
     mesh = fresh_mesh(3, line(3), seed=11)
     mesh.run_for(600.0)
     eng = mesh.engines[1]
+    # Node 2 took part before (it brought node 1 a record): waited for through
+    # DEAF_AFTER watches. (One that never did is deaf after its first silent
+    # watch, whose second recheck it then pays for: urgent.py, PROTOCOL.md §7.)
+    eng.watch.relayed(2)
     before = (eng.count, eng.fingerprint)
     raw = mesh.ledger.sign(0, r.Need(1, text, 10, 4, urgency))
     eng.receive(m.encode(m.Records((raw,)), eng.cfg.network_tag), RxMeta(sender=0), mesh.now)

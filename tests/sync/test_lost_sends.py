@@ -67,7 +67,6 @@ def test_a_digest_still_lacking_our_relay_gets_the_record_again() -> None:
 
 def test_unpaid_resends_are_few_per_record_and_only_for_a_neighbour_that_syncs() -> None:
     eng, raw, before, t = _relayed()
-    eng.watch.relayed(2)  # it relayed records before: not deaf after one watch (urgent.py)
     credits = eng.answers.credits
     now = t + SENT_GRACE_S + 1.0
     for who in (2, 0x4141):
