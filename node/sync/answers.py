@@ -284,7 +284,7 @@ class Answers(DigestAnswers):
             self.recon.offer(unpaid, sender, now)
         for x in result.theirs:
             rid = x.to_bytes(8, "big")
-            if rid not in eng.outside:  # held outside the sync set: asking brings nothing new
+            if rid not in eng.outside and rid not in eng.gone:  # held, or superseded here
                 self.recon.want(rid, sender, now)
 
     def _said(self, msg: m.Sketch, sender: int) -> None:

@@ -102,6 +102,7 @@ class Engine(Inbox, Beacon):
         infos = self.infos
         fingerprint = 0
         self.outside: dict[bytes, RecordInfo] = {}  # held, of keys nobody admitted
+        self.gone: dict[bytes, None] = {}  # superseded here lately: never asked for
         for info in ledger.sync_infos():
             if not info.trusted:
                 self.outside[info.id] = info

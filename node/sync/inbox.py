@@ -39,6 +39,7 @@ from .ratelimit import AuthorRates
 from .urgent import COVERED_BY
 
 RECENT_HLC_S = 3600  # a pulled record this close to the newest we hold is news
+GONE_MAX = 1024  # superseded ids remembered (`_drop`)
 
 
 class Inbox(Outbox):
@@ -54,6 +55,7 @@ class Inbox(Outbox):
     plausible: bool
     voice: int
     outside: dict[bytes, RecordInfo]
+    gone: dict[bytes, None]
     newest_hlc: int
 
     def _add(self, info: RecordInfo) -> None:
@@ -62,6 +64,7 @@ class Inbox(Outbox):
         admitted are neither counted in digests nor reconciled nor served."""
         if info.id in self.infos:
             return
+        self.gone.pop(info.id, None)  # (counted again: a fork, a cut)
         if not info.trusted:
             self.outside[info.id] = info
             return
@@ -91,7 +94,12 @@ class Inbox(Outbox):
                 self.boot.orders.removed(info)
                 self.outside[info.id] = info
     def _drop(self, rid: bytes) -> None:
-        """A record left the sync set: a later version superseded it (PROTOCOL.md §5)."""
+        """A record left the sync set: a later version superseded it (PROTOCOL.md §5).
+        Remembered (`gone`): a neighbour lacking that later version still sketches
+        it, and asking for it brings back what our store may have collected."""
+        self.gone[rid] = None
+        if len(self.gone) > GONE_MAX:
+            del self.gone[next(iter(self.gone))]
         self.outside.pop(rid, None)
         info = self.infos.pop(rid, None)
         if info is None:

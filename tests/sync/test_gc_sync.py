@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from meshaid.node.ledger import codec, identity
@@ -20,6 +20,11 @@ from .harness import HOUR, T0, Ledger, Mesh, Radio, clone, line
 
 @settings(max_examples=6, deadline=None)
 @given(st.integers(0, 10_000), st.integers(3, 5), st.sampled_from([0.0, 0.15]), st.booleans())
+# (7 examples in 300 failed: a neighbour lacking the version that superseded a
+# collected one still sketched it, and the collecting node asked for it back.
+# It now remembers what was superseded here: engine.py `gone`.)
+@example(8622, 4, 0.15, False)
+@example(9135, 5, 0.15, True)
 def test_a_collecting_node_converges_without_fetching_again(seed: int, n: int, loss: float,
                                                             partition: bool) -> None:
     rng = random.Random(seed)
