@@ -98,9 +98,9 @@ class Answers(DigestAnswers):
         self.prompters, self.sketchers = Pacer(), Pacer()
         self.recon.sketched_for = self.prompters.reacted
         self.recon.more_sent = lambda sketcher, now: self.sketchers.reacted(
-            [self.prompter(sketcher, now, False)], now)
+            [self.prompter(sketcher, now, shared=False)], now)
         self.recon.more_answered = lambda sketcher: self.sketchers.took_up(
-            self.prompter(sketcher, engine.clock, False))
+            self.prompter(sketcher, engine.clock, shared=False))
         self.filters = Filters(engine, self)  # large differences (filters.py)
         self.recon.large = self.filters.start
 
@@ -146,7 +146,7 @@ class Answers(DigestAnswers):
         MOREs and answers cross a mast and are often lost, and pacing them
         starved the islands behind a router in town-40 (records missing for
         hours on 2 seeds in 18)."""
-        key = self.prompter(sketcher, now, False)
+        key = self.prompter(sketcher, now, shared=False)
         return (key != STRANGERS and self.eng.hood.is_far(sketcher, now)) \
             or self.sketchers.allowed(key, now)
 

@@ -101,6 +101,15 @@ def test_a_strangers_digest_buys_a_sketch_only_as_far_as_strangers_air_paid() ->
     assert engine.answers.pool.balance(STRANGERS, mesh.now) < sketch  # spent
 
 
+def _known(mesh: Mesh, numbers: list[int]) -> None:
+    """Make `numbers` known neighbours of node 0: each sends our very set twice."""
+    engine, tag = mesh.engines[0], mesh.ledger.network[:2]
+    for n in numbers:
+        for _ in range(2):
+            mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=n)
+            mesh.run_for(5.0)
+
+
 def test_known_numbers_that_never_brought_a_record_share_one_pacing_entry() -> None:
     """Finding (fake-watchers, full size: 1.0 times the attacker's air, mostly
     sketches): six made-up numbers, each made a known neighbour by copying our
@@ -113,10 +122,7 @@ def test_known_numbers_that_never_brought_a_record_share_one_pacing_entry() -> N
     engine = mesh.engines[0]
     mesh.run_for(2 * HOUR)
     fakes = [0x4000_0001 + k for k in range(6)]
-    for n in fakes:
-        for _ in range(2):
-            mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=n)
-            mesh.run_for(5.0)
+    _known(mesh, fakes)
     assert {engine.answers.prompter(n, mesh.now) for n in fakes} == {UNPROVEN}
     before, rng = len(mesh.sent), random.Random(3)
     for k in range(90):
@@ -127,15 +133,6 @@ def test_known_numbers_that_never_brought_a_record_share_one_pacing_entry() -> N
     assert sum(1 for s in mesh.sent[before:] if s.out.tag == "sketch") <= 5
     engine.watch.relayed(fakes[0])  # once it brings a trusted record: its own entry
     assert engine.answers.prompter(fakes[0], mesh.now) == fakes[0]
-
-
-def _known(mesh: Mesh, numbers: list[int]) -> None:
-    """Make `numbers` known neighbours of node 0: each sends our very set twice."""
-    engine, tag = mesh.engines[0], mesh.ledger.network[:2]
-    for n in numbers:
-        for _ in range(2):
-            mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=n)
-            mesh.run_for(5.0)
 
 
 def test_records_that_answer_our_sketch_count_as_take_up_under_the_shared_name() -> None:
