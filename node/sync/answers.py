@@ -33,7 +33,8 @@ asked for, the packets of a pull answer. A REQUEST that names another node, and
 a PULL or MORE for another node, is not ours to answer. Answers travel at bulk
 priority, whatever they carry, so the urgent reserve and the normal share stay
 with the node's own records; those a member's allowance pays for (members.py),
-in the catch-up band above it (budget.py). Only what goes on air is paid
+in the catch-up band above it (budget.py), but never a flooding key's records
+(ratelimit.py `any_flooding`). Only what goes on air is paid
 (`send_paid`): an answer an allowance pays for waits while the budget holds it
 back; one only an account pays for is dropped then, the account kept for the
 asker's next ask. Repairs ride in the engine's send queue with tag "repair", so
@@ -53,9 +54,10 @@ from .credit import ALLOWANCE, CREDIT, HELD, Credits
 from .digests import DigestAnswers
 from .filters import Filters
 from .members import Members
-from .outbox import MAX_REPAIRS
+from .outbox import MAX_REPAIRS, record_id
 from .pacing import STRANGERS, Pacer
 from .ports import RecordInfo
+from .ratelimit import any_flooding, flood_last
 from .reconcile import Reconciler
 
 if TYPE_CHECKING:
@@ -201,15 +203,16 @@ class Answers(DigestAnswers):
         if self.credits.balance(who, now) < cheapest and not member:
             return False
         raw = eng.raw(info.id)
-        air = eng.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw)) if raw is not None else 0.0
         if raw is None:
             return False
+        air = eng.cfg.airtime(m.RECORDS_ROOM + 1 + len(raw))
         # (Credit first, even with the bulk band full: the repair waits there. Paid
         # from a member's allowance in the catch-up band instead, two-towns ended 2
         # of 11 seeds short of full delivery.)
         if self.credits.spend(who, air, now):
             band = BULK
-        elif member and self.members.allowed(who, air, now):
+        elif member and not eng.flooding(info.author, now) \
+                and self.members.allowed(who, air, now):
             band = CATCH_UP  # a member's allowance pays: the catch-up band (budget.py)
         else:
             return False
@@ -227,7 +230,10 @@ class Answers(DigestAnswers):
                  batch: bool) -> str | None:
         """Send a packet of a pull answer to `who`, paid by its account or, for a
         member with a believed ticket and `batch` left, its allowance."""
-        return self.send_paid(emit, who, msg, tag, self.members.allow.spend if batch else None)
+        eng = self.eng
+        allow = batch and not (isinstance(msg, m.Records) and any_flooding(
+            eng.infos, map(record_id, msg.records), lambda a: eng.flooding(a, eng.clock)))
+        return self.send_paid(emit, who, msg, tag, self.members.allow.spend if allow else None)
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float, payer: int | None = None,
                   ) -> None:
@@ -329,13 +335,7 @@ class Answers(DigestAnswers):
                 break
 
     def _flood_last(self, rids: Iterable[bytes]) -> list[RecordInfo]:
-        """The records of `rids` we hold, in the order given, but those of authors
-        flooding the ledger (outbox.py `flooding`) after everyone else's: what an
-        asker's credit or our budget pays for goes to others' news first."""
-        eng = self.eng
-        infos = [i for i in map(eng.infos.get, rids) if i is not None]
-        flooding = {a for a in {i.author for i in infos} if eng.flooding(a, eng.clock)}
-        return sorted(infos, key=lambda i: i.author in flooding)  # (stable)
+        return flood_last(self.eng.infos, rids, lambda a: self.eng.flooding(a, self.eng.clock))
 
     def on_more(self, msg: m.More, sender: int, now: float) -> None:
         """A request for more symbols of a sketch (ours, or one we wait for too)."""

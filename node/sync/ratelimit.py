@@ -6,7 +6,10 @@ PROTOCOL.md §9, "A stolen member key that posts"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+
+from .ports import RecordInfo
 
 
 @dataclass
@@ -54,3 +57,22 @@ class AuthorLoad:
     def weight(self, author: bytes, now: float) -> float:
         count, at = self.loads.get(author, (0.0, now))
         return count * 0.5 ** (max(0.0, now - at) / self.half_life_s)
+
+
+def flood_last(infos: Mapping[bytes, RecordInfo], rids: Iterable[bytes],
+               flooding: Callable[[bytes], bool]) -> list[RecordInfo]:
+    """The records of `rids` held in `infos`, in the order given, but those of
+    authors `flooding` the ledger (outbox.py) after everyone else's: what an
+    asker's credit or our budget pays for goes to others' news first
+    (answers.py, filters.py)."""
+    held = [i for i in map(infos.get, rids) if i is not None]
+    flood = {a for a in {i.author for i in held} if flooding(a)}
+    return sorted(held, key=lambda i: i.author in flood)  # (stable)
+
+
+def any_flooding(infos: Mapping[bytes, RecordInfo], rids: Iterable[bytes],
+                 flooding: Callable[[bytes], bool]) -> bool:
+    """Whether any of the records `rids` held in `infos` is by an author
+    `flooding` the ledger: a member's allowance pays for none of them
+    (answers.py)."""
+    return any(i is not None and flooding(i.author) for i in map(infos.get, rids))

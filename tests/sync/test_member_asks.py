@@ -6,6 +6,7 @@ else only as far as its own air paid."""
 from __future__ import annotations
 
 from meshaid.node.ledger import identity
+from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import ticket as tk
 from meshaid.node.sync.pacing import STRANGERS
@@ -155,3 +156,28 @@ def test_a_member_that_lacks_many_records_is_repaired_from_its_allowance() -> No
             assert repaired == wanted
         else:
             assert len(repaired & wanted) <= 4  # (what its four sketch packets paid for)
+
+
+def test_a_members_allowance_pays_for_no_flooding_keys_records() -> None:
+    """A member's ticket buys catch-up on others' news, not on a key flooding the
+    ledger here (a stolen one, say): those records go only as far as the asker's
+    own air paid (answers.py `_repair`, `pay_pull`). Paid from allowances, a
+    flood's records took responders' budgets to the catch-up band's 80 %, and
+    the critical needs of a site beside the thief waited for the rest of the hour."""
+    mesh, ledger = _responder()
+    tag = ledger.network[:2]
+    engine = mesh.engines[0]
+    flood = [ledger.sign(1, r.Need(2, f"flood {k}", 5)) for k in range(40)]
+    for k in range(0, len(flood), 2):
+        mesh.inject(0, m.encode(m.Records(tuple(flood[k:k + 2])), tag), sender=0x10)
+        mesh.run_for(2.0)
+    mesh.run_for(600.0)
+    assert engine.flooding(engine.infos[rid(flood[0])].author, mesh.now)
+    _digest(mesh, 77)
+    signer = identity.signer(ledger.keys[2])
+    ids = tuple(rid(raw) for raw in flood[:8])
+    assert _repaired(mesh, m.Request(ids, 0, ticket=tk.make(signer, tag, 77, 0)), 77) <= 1
+    others = tuple(rid(raw) for raw in ledger.history[:8]
+                   if not engine.flooding(engine.infos[rid(raw)].author, mesh.now))
+    assert len(others) >= 6
+    assert _repaired(mesh, m.Request(others, 0), 77) >= 5, "the ticket is still believed"
