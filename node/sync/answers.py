@@ -89,8 +89,7 @@ class Answers(DigestAnswers):
         self.recon.reach_node = lambda node: engine.hood.reach(node, engine.last_time) > 0
         self.boot = Bootstrap(cfg, engine.rng, engine.node)
         self.unvouched: dict[int, None] = {}  # sketchers whose last sketch was unlike their digest
-        # An account holds at most what one full-size request can pay for, twice;
-        # all strangers share one, kept for good (digests.py).
+        # An account holds twice what a full request pays for; strangers share one (digests.py).
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
         self.pool = Credits(self.credits.cap, float("inf"), 1)
         # Members' asks (members.py): answered beyond their own air, from an allowance.
@@ -124,11 +123,12 @@ class Answers(DigestAnswers):
         if isinstance(msg, (m.Pull, m.More, m.Request, m.Filter)) and \
                 getattr(msg, "target", None) == eng.node:
             self.credits.earn(sender, air, now)
-            if isinstance(msg, m.More) or (isinstance(msg, m.Request) and any(
-                    rid in eng.infos for rid in msg.ids)):
+            if isinstance(msg, m.More) or isinstance(msg, m.Request) and any(
+                    not eng.flooding(i.author, now) for i in map(eng.infos.get, msg.ids) if i):
                 # A sketch of ours taken up, decoded or not. (A REQUEST for ids we
                 # do not hold decoded nothing of ours: tiny ones in made-up numbers
-                # otherwise kept strangers' digests unpaced, sketch-takeup.)
+                # otherwise kept strangers' digests unpaced, sketch-takeup. Nor
+                # does one for a flooding key's records: ratelimit.py.)
                 self.took_up(sender, now)
             return
         if getattr(msg, "target", None) is not None:

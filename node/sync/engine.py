@@ -58,7 +58,7 @@ from . import messages as m
 from . import riblt
 from .answers import Answers
 from .beacon import Beacon
-from .budget import NORMAL, Budget
+from .budget import BULK, NORMAL, Budget
 from .echoes import Echoes
 from .inbox import Inbox
 from .inflight import Arrivals
@@ -79,6 +79,8 @@ NEWCOMER_BURST = 2.0
 QUIET_INTERVALS = 16  # Trickle intervals of this many Imin: a quiet mesh (see poll)
 SPOOFED = 1 << 32  # added to a sender's number whose packet did not sound like it
 SETTLE_SLICE = 250  # ids coded into the sketch per poll while starting (about 8 ms)
+
+ASKS = frozenset({"pull", "filter", "request"})  # under a flood: the bulk band
 
 
 class Engine(Inbox, Beacon):
@@ -350,7 +352,13 @@ class Engine(Inbox, Beacon):
         # A large ledger's sketch is coded in by slices, so no poll stalls on it.
         self.sketch.settle_some(SETTLE_SLICE)
 
+        flood: list[bool] = []
+
         def emit(msg: m.Message, tag: str, prio: int) -> bool:
+            if prio == NORMAL and tag in ASKS:
+                if not flood:
+                    flood.append(self.load.any_over(self.cfg.author_burst, now))
+                prio = BULK if flood[0] else prio
             return self._emit(out, msg, tag, prio, now)
 
         tick = self.trickle.poll(now)

@@ -122,7 +122,7 @@ class Inbox(Outbox):
                            else self.cfg.news_interval)
 
     def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
-        news = urgent_news = brought = False
+        news = urgent_news = brought = fruit = False
         rids = [record_id(raw) for raw in msg.records]
         pulled = msg.after is not None and self.plausible and self.boot.pulling_from(meta.sender)
         self.boot.answer(msg, rids, meta.sender, now, [rid not in self.infos for rid in rids])
@@ -181,6 +181,7 @@ class Inbox(Outbox):
             self.recon.got(rid)
             brought = brought or info.trusted
             news = news or asked or info.id in self.infos  # (a stranger's push is no news)
+            fruit = fruit or (info.id in self.infos and not self.flooding(info.author, now))
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
             if urgent and msg.after is None:
@@ -194,7 +195,8 @@ class Inbox(Outbox):
                 self._plan_relay(rid, info, meta, urgent, now)
         if news:
             self._news(now, urgent_news)
-            self.answers.took_up(self.voice, now)  # (new to us: it may answer our sketch)
+            if fruit:  # (new to us: it may answer our sketch)
+                self.answers.took_up(self.voice, now)
         if brought:
             self._relayed(meta.sender, now)  # (after the take-up, counted as it was sent)
 

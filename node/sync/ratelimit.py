@@ -58,6 +58,10 @@ class AuthorLoad:
         count, at = self.loads.get(author, (0.0, now))
         return count * 0.5 ** (max(0.0, now - at) / self.half_life_s)
 
+    def any_over(self, burst: float, now: float) -> bool:
+        """Whether some author's count is over `burst`: someone floods the ledger."""
+        return any(self.weight(a, now) > burst for a in self.loads)
+
 
 def flood_last(infos: Mapping[bytes, RecordInfo], rids: Iterable[bytes],
                flooding: Callable[[bytes], bool]) -> list[RecordInfo]:

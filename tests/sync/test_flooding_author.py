@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
-from meshaid.node.sync.budget import URGENT
+from meshaid.node.sync.budget import BULK, NORMAL, URGENT
 
 from .harness import HOUR, line, rid
 from .meshes import fresh_mesh, lone
@@ -144,3 +144,64 @@ def test_history_fetched_after_a_heal_marks_no_author_flooding() -> None:
         mesh.run_for(10.0)
     engine = mesh.engines[1]
     assert not engine.flooding(engine.infos[rid(posted[0])].author, mesh.now)
+
+
+def _flood(mesh, ledger, author: int = 1, count: int = 40) -> list[bytes]:
+    """`author` floods node 0: `count` records pushed two at a time."""
+    tag = ledger.network[:2]
+    heavy = [ledger.sign(author, r.Need(2, f"flood {k}", 5)) for k in range(count)]
+    for k in range(0, len(heavy), 2):
+        mesh.inject(0, m.encode(m.Records(tuple(heavy[k:k + 2])), tag), sender=0x10)
+        mesh.run_for(2.0)
+    engine = mesh.engines[0]
+    assert engine.flooding(engine.infos[rid(heavy[0])].author, mesh.now)
+    return heavy
+
+
+def test_only_records_of_keys_not_flooding_take_our_sketch_up() -> None:
+    """A neighbour whose answers to our sketch bring or ask only a flooding key's
+    records leaves it untaken: its digests keep prompting our sketches only as
+    the pacing allows (pacing.py). Counted as fruit, a stolen key's flood kept
+    every node near it sketching at its shortest interval: 30 sketches, 60 s
+    of a node's 180 s an hour, and its relays of a neighbour's critical needs
+    waited for the rest of the hour (stolen-critical, full size)."""
+    mesh, ledger = lone(history=40)
+    engine, tag = mesh.engines[0], ledger.network[:2]
+    mesh.run_for(HOUR)
+    heavy = _flood(mesh, ledger)
+    mesh.run_for(600.0)  # (the flood's first burst, relayed)
+    for _ in range(2):  # a known neighbour that brought records before
+        mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=0x77)
+        mesh.run_for(5.0)
+    engine.watch.relayed(0x77)
+    mesh.inject(0, m.encode(m.Digest(engine.count + 1, 0x1234), tag), sender=0x77)
+    mesh.run_for(90.0)
+    assert engine.answers.prompters.waiting(0x77, mesh.now)  # our sketch, for it
+    more = [ledger.sign(1, r.Need(2, f"flood more {k}", 5)) for k in range(2)]
+    mesh.inject(0, m.encode(m.Records(tuple(more)), tag), sender=0x77)
+    ids = tuple(rid(raw) for raw in heavy[:4])
+    mesh.inject(0, m.encode(m.Request(ids, engine.node, pad=64), tag), sender=0x77)
+    assert all(rid(raw) in engine.infos for raw in more)
+    assert engine.answers.prompters.waiting(0x77, mesh.now), "a flood's records took it up"
+    news = ledger.sign(2, r.Need(1, "insulin for the clinic", 1))
+    mesh.inject(0, m.encode(m.Records((news,)), tag), sender=0x77)
+    assert not engine.answers.prompters.waiting(0x77, mesh.now)
+
+
+def test_under_a_flood_our_asks_wait_in_the_bulk_band() -> None:
+    """While some key floods the ledger here, what we ask for (requests, pulls,
+    filters) goes in the bulk band (60 % of the budget), not the normal one
+    (85 %): a flood fetched by reconciliation leaves our own news and urgent
+    relays their share (engine.py `ASKS`)."""
+    bands = {}
+    for flooded in (False, True):
+        mesh, ledger = lone(history=40)
+        engine = mesh.engines[0]
+        mesh.run_for(HOUR)
+        if flooded:
+            _flood(mesh, ledger)
+        mesh.run_for(600.0)
+        engine.recon.wants.want(bytes(8), 0x77, mesh.now, lambda: 0.0)
+        engine._dirty = True  # (wanted by hand: polled at once)
+        bands[flooded] = {o.priority for o in engine.poll(mesh.now) if o.tag == "request"}
+    assert bands == {False: {NORMAL}, True: {BULK}}
