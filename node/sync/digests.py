@@ -21,6 +21,7 @@ from . import deafpay
 from . import messages as m
 from .bootstrap import Bootstrap
 from .credit import Credits
+from .filters import Filters
 from .pacing import STRANGERS, UNPROVEN, Pacer
 from .ports import RecordInfo
 from .reconcile import Reconciler
@@ -45,6 +46,7 @@ class DigestAnswers:
     members: Members
     credits: Credits
     pool: Credits  # what all strangers' broadcasts earned (answers.py `heard`)
+    filters: Filters
 
     _repair: Callable[[RecordInfo, int, float], bool]  # queue a record as its asker pays
 
@@ -129,6 +131,8 @@ class DigestAnswers:
         if msg.boot or eng.count > msg.count + cfg.boot_gap:
             # A node far behind: let it hear our digest soon, so it can pull from us.
             eng.trickle.reset(now, cfg.news_interval)
+            if msg.count > cfg.boot_gap and eng.load.any_over(cfg.author_burst, now):
+                self.filters.behind(sender, now)  # (under a flood: filters.py)
             return
         if lacks is None and self._lacks_one(msg, sender, now):
             return

@@ -87,6 +87,7 @@ RETRY = 10.0  # seconds before a filter our budget refused is tried again
 EMPTY_STEPS = 2  # windows in a row that brought nothing: the walk ends
 REPLY_GAP = 300.0  # seconds between walks begun in reply to one neighbour's filters
 MAX_REPLIED = 32
+BEHIND_GAP = 900.0  # seconds between walks toward one neighbour far behind (`behind`)
 BUCKET_SHIFT = 16 + 12  # index buckets of 4096 s of HLC
 
 
@@ -183,12 +184,15 @@ class Filters:
         self.index = HlcIndex(eng.infos.values())
         self.walks: OrderedDict[int, Walk] = OrderedDict()
         self.replied: OrderedDict[int, float] = OrderedDict()  # neighbour -> when
+        self.behind_at: OrderedDict[int, float] = OrderedDict()  # likewise (`behind`)
 
-    def start(self, target: int, now: float, until: int = m.HLC_MAX) -> bool:
-        """Walk toward `target` (a neighbour heard directly); False if we cannot."""
+    def start(self, target: int, now: float, until: int = m.HLC_MAX,
+              pulling: bool = False) -> bool:
+        """Walk toward `target` (a neighbour heard directly; `pulling`: even if it
+        pulls); False if we cannot."""
         if target in self.walks:
             return True
-        if not self._may_walk(target, now):
+        if not self._may_walk(target, now, pulling):
             return False
         eng = self.eng
         lo = eng.cfg.repair_window[0]
@@ -196,7 +200,23 @@ class Filters:
         eng._dirty = True
         return True
 
-    def _may_walk(self, target: int, now: float) -> bool:
+    def behind(self, target: int, now: float) -> None:
+        """`target`, a neighbour heard directly and holding a ledger, is far behind
+        us (it pulls from us) while a key floods the ledger here: walk toward it
+        now and then (`BEHIND_GAP`), for what it holds in our newest windows
+        that we lack. The flood makes it fall behind for good, and sketches do
+        not run between a puller and us: a post that reached it past us on a
+        lossy link otherwise never came (stolen-critical, full size: a
+        neighbour's normal posts were hours late, or never came, beyond the
+        nodes next to the thief)."""
+        last = self.behind_at.get(target)
+        if (last is None or now - last >= BEHIND_GAP) and self.start(target, now, pulling=True):
+            self.behind_at.pop(target, None)
+            self.behind_at[target] = now
+            while len(self.behind_at) > MAX_REPLIED:
+                self.behind_at.popitem(last=False)
+
+    def _may_walk(self, target: int, now: float, pulling: bool = False) -> bool:
         """Whether a walk toward `target` may begin: room for one, a neighbour
         heard directly in its own voice, neither side pulling (bootstrap.py: its
         pulls serve a node far behind), and we are no newcomer (one decodes
@@ -205,7 +225,7 @@ class Filters:
         eng = self.eng
         peer = eng.hood.peers.get(target)
         return len(self.walks) < MAX_WALKS and not target >> 32 and peer is not None \
-            and now - peer.last_direct <= eng.hood.ttl and not peer.boot \
+            and now - peer.last_direct <= eng.hood.ttl and (pulling or not peer.boot) \
             and not eng.boot.active and eng.count > eng.cfg.boot_gap
 
     def heard(self, msg: m.Records, sender: int) -> None:
