@@ -208,9 +208,17 @@ class Filters:
         not run between a puller and us: a post that reached it past us on a
         lossy link otherwise never came (stolen-critical, full size: a
         neighbour's normal posts were hours late, or never came, beyond the
-        nodes next to the thief)."""
+        nodes next to the thief). Its account or allowance pays for our first
+        filter: digests in made-up numbers buy no walks."""
         last = self.behind_at.get(target)
-        if (last is None or now - last >= BEHIND_GAP) and self.start(target, now, pulling=True):
+        if target in self.walks or not self._may_walk(target, now, True) or (
+                last is not None and now - last < BEHIND_GAP):
+            return  # (checked before anything is paid)
+        air = self.eng.cfg.airtime(self.eng.cfg.payload_cap)
+        if not (self.answers.credits.spend(target, air, now)
+                or self.answers.members.allowed(target, air, now)):
+            return  # its account (or allowance) pays for our first filter, as in `_reply`
+        if self.start(target, now, pulling=True):
             self.behind_at.pop(target, None)
             self.behind_at[target] = now
             while len(self.behind_at) > MAX_REPLIED:

@@ -211,10 +211,11 @@ def test_under_a_flood_we_walk_now_and_then_toward_a_neighbour_far_behind() -> N
     """A neighbour that fell far behind us (it pulls from us) while a key floods
     the ledger may hold posts we lack, and sketches do not run between a puller
     and us: now and then (filters.py `BEHIND_GAP`) we walk toward it, our
-    filters asking for what it holds in our newest windows. Without a flood a
-    node far behind is only served by its pulls."""
+    filters asking for what it holds in our newest windows, if its account
+    pays for the first (a number made up to send such digests buys nothing).
+    Without a flood a node far behind is only served by its pulls."""
     walks = {}
-    for flooded in (False, True):
+    for flooded, paid in ((False, True), (True, False), (True, True)):
         mesh, ledger = lone(history=120)
         engine, tag = mesh.engines[0], ledger.network[:2]
         mesh.run_for(HOUR)
@@ -224,12 +225,15 @@ def test_under_a_flood_we_walk_now_and_then_toward_a_neighbour_far_behind() -> N
         behind = m.Digest(engine.count - 60, 0x5151, True)
         assert behind.count > engine.cfg.boot_gap  # (it holds a ledger: no newcomer)
         before = len(mesh.sent)
-        for _ in range(6):  # its digests for half an hour
+        for _ in range(6):  # its digests for half an hour (and its pulls' air, if `paid`)
             mesh.inject(0, m.encode(behind, tag), sender=0x77)
+            if paid:
+                engine.answers.credits.earn(0x77, engine.cfg.airtime(200), mesh.now)
             mesh.run_for(300.0)
-        walks[flooded] = [s.t for s in mesh.sent[before:] if s.out.tag == "filter"
-                          and m.decode(s.out.payload).target == 0x77]
-    assert walks[False] == []
-    assert walks[True], "no walk toward the node far behind"
+        walks[flooded, paid] = [s.t for s in mesh.sent[before:] if s.out.tag == "filter"
+                                and m.decode(s.out.payload).target == 0x77]
+    assert walks[False, True] == []
+    assert walks[True, False] == []
+    assert walks[True, True], "no walk toward the node far behind"
     # Each walk ends after two windows that brought nothing; the next waits its gap.
-    assert len(walks[True]) <= 2 * 2, walks[True]
+    assert len(walks[True, True]) <= 2 * 2, walks[True, True]
