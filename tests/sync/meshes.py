@@ -1,5 +1,6 @@
 """Small meshes and one-node set-ups shared by the engine tests: a fresh mesh,
-spreading a record, node 0 alone with its neighbours played by hand, waiting for
+spreading a record, node 0 alone with its neighbours played by hand, a member
+flooding it, waiting for
 agreement, and validly signed records of keys nobody admitted."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from meshaid.node.sync import ticket as tk
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.ports import RxMeta
 
-from .harness import HOUR, Ledger, Mesh, Radio, clone, line
+from .harness import HOUR, Ledger, Mesh, Radio, clone, line, rid
 
 
 def fresh_mesh(n: int, edges: list[tuple[int, int]], seed: int = 1, radio: Radio | None = None,
@@ -19,6 +20,19 @@ def fresh_mesh(n: int, edges: list[tuple[int, int]], seed: int = 1, radio: Radio
     ledger = Ledger(n, seed=seed, history=history)
     return Mesh(ledger, [clone(ledger.full) for _ in range(n)], edges, radio or Radio(),
                 seed=seed, config=dict(config))
+
+
+def flood(mesh: Mesh, ledger: Ledger, author: int = 1, count: int = 40) -> list[bytes]:
+    """Member `author` floods node 0 (outbox.py `flooding`): `count` records pushed
+    two at a time from a neighbour."""
+    tag = ledger.network[:2]
+    heavy = [ledger.sign(author, r.Need(2, f"flood {k}", 5)) for k in range(count)]
+    for k in range(0, len(heavy), 2):
+        mesh.inject(0, m.encode(m.Records(tuple(heavy[k:k + 2])), tag), sender=0x10)
+        mesh.run_for(2.0)
+    engine = mesh.engines[0]
+    assert engine.flooding(engine.infos[rid(heavy[0])].author, mesh.now)
+    return heavy
 
 
 def spread(mesh: Mesh, raw: bytes, limit_s: float) -> dict[int, float]:

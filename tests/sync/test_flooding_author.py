@@ -9,7 +9,7 @@ from meshaid.node.sync import messages as m
 from meshaid.node.sync.budget import BULK, NORMAL, URGENT
 
 from .harness import HOUR, line, rid
-from .meshes import fresh_mesh, lone
+from .meshes import flood, fresh_mesh, lone
 
 
 def _sent_by(mesh, node: int, before: int, tags: tuple[str, ...]) -> dict[bytes, set[int]]:
@@ -146,18 +146,6 @@ def test_history_fetched_after_a_heal_marks_no_author_flooding() -> None:
     assert not engine.flooding(engine.infos[rid(posted[0])].author, mesh.now)
 
 
-def _flood(mesh, ledger, author: int = 1, count: int = 40) -> list[bytes]:
-    """`author` floods node 0: `count` records pushed two at a time."""
-    tag = ledger.network[:2]
-    heavy = [ledger.sign(author, r.Need(2, f"flood {k}", 5)) for k in range(count)]
-    for k in range(0, len(heavy), 2):
-        mesh.inject(0, m.encode(m.Records(tuple(heavy[k:k + 2])), tag), sender=0x10)
-        mesh.run_for(2.0)
-    engine = mesh.engines[0]
-    assert engine.flooding(engine.infos[rid(heavy[0])].author, mesh.now)
-    return heavy
-
-
 def test_only_records_of_keys_not_flooding_take_our_sketch_up() -> None:
     """A neighbour whose answers to our sketch bring or ask only a flooding key's
     records leaves it untaken: its digests keep prompting our sketches only as
@@ -168,7 +156,7 @@ def test_only_records_of_keys_not_flooding_take_our_sketch_up() -> None:
     mesh, ledger = lone(history=40)
     engine, tag = mesh.engines[0], ledger.network[:2]
     mesh.run_for(HOUR)
-    heavy = _flood(mesh, ledger)
+    heavy = flood(mesh, ledger)
     mesh.run_for(600.0)  # (the flood's first burst, relayed)
     for _ in range(2):  # a known neighbour that brought records before
         mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=0x77)
@@ -199,7 +187,7 @@ def test_under_a_flood_our_asks_wait_in_the_bulk_band() -> None:
         engine = mesh.engines[0]
         mesh.run_for(HOUR)
         if flooded:
-            _flood(mesh, ledger)
+            flood(mesh, ledger)
         mesh.run_for(600.0)
         engine.recon.wants.want(bytes(8), 0x77, mesh.now, lambda: 0.0)
         engine._dirty = True  # (wanted by hand: polled at once)
@@ -220,7 +208,7 @@ def test_under_a_flood_we_walk_now_and_then_toward_a_neighbour_far_behind() -> N
         engine, tag = mesh.engines[0], ledger.network[:2]
         mesh.run_for(HOUR)
         if flooded:
-            _flood(mesh, ledger)
+            flood(mesh, ledger)
             mesh.run_for(600.0)
         behind = m.Digest(engine.count - 60, 0x5151, True)
         assert behind.count > engine.cfg.boot_gap  # (it holds a ledger: no newcomer)

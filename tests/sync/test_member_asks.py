@@ -6,12 +6,12 @@ else only as far as its own air paid."""
 from __future__ import annotations
 
 from meshaid.node.ledger import identity
-from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import ticket as tk
 from meshaid.node.sync.pacing import STRANGERS
 
 from .harness import Ledger, Mesh, clone, rid
+from .meshes import flood
 
 
 def _responder() -> tuple[Mesh, Ledger]:
@@ -167,15 +167,12 @@ def test_a_members_allowance_pays_for_no_flooding_keys_records() -> None:
     mesh, ledger = _responder()
     tag = ledger.network[:2]
     engine = mesh.engines[0]
-    flood = [ledger.sign(1, r.Need(2, f"flood {k}", 5)) for k in range(40)]
-    for k in range(0, len(flood), 2):
-        mesh.inject(0, m.encode(m.Records(tuple(flood[k:k + 2])), tag), sender=0x10)
-        mesh.run_for(2.0)
+    heavy = flood(mesh, ledger)
     mesh.run_for(600.0)
-    assert engine.flooding(engine.infos[rid(flood[0])].author, mesh.now)
+    assert engine.flooding(engine.infos[rid(heavy[0])].author, mesh.now)
     _digest(mesh, 77)
     signer = identity.signer(ledger.keys[2])
-    ids = tuple(rid(raw) for raw in flood[:8])
+    ids = tuple(rid(raw) for raw in heavy[:8])
     assert _repaired(mesh, m.Request(ids, 0, ticket=tk.make(signer, tag, 77, 0)), 77) <= 1
     others = tuple(rid(raw) for raw in ledger.history[:8]
                    if not engine.flooding(engine.infos[rid(raw)].author, mesh.now))
