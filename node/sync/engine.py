@@ -135,8 +135,6 @@ class Engine(Inbox, Beacon):
         self.last_time = 0.0
         self.clock = 0.0  # the time of the packet being handled
         self.watch = UrgentWatch(config.urgent_recheck)  # implicit acks (urgent.py)
-        self.watch.flooded = lambda: self.load.any_over(
-            config.author_burst, max(self.clock, self.last_time))
         self.last_news = -1e9
         self.last_digest = -1e9
         self._deferred_until: float | None = None

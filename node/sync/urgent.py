@@ -46,10 +46,7 @@ its own signal) then shows a set smaller than ours that is not ours less a few
 records in flight, or names the record among the few it lacks (answers.py; a
 sketch's count is not taken: it costs an attacker nothing to forge in a
 neighbour's voice), the record goes to it once more, and again
-`OWED_RETRY_S` later, each gap twice the last (`OWED_RESENDS` sends in all;
-`OWED_RESENDS_FLOOD` while a key floods the ledger here: a flood near us
-jams the links to our neighbours too, a third of a bridge's packets lost
-where the thief is hidden from it) unless
+`OWED_RETRY_S` later and twice that after (`OWED_RESENDS` sends in all) unless
 a copy from it is heard or a digest of its own shows it holds the record. A
 digest is the evidence of lack the watch's timers never had: minutes sooner
 than reconciling, and under a jammer far surer (a sketch round needs several
@@ -92,7 +89,6 @@ RECENT_S = 1800.0  # neighbours heard this recently are expected to relay it
 COVERED_BY = 2  # copies from nodes listing a neighbour that count as its own
 OWED_S = 3600.0  # how long a neighbour missing after the last check is owed the record
 OWED_RESENDS = 3  # sends of an owed record once a digest showed its lack
-OWED_RESENDS_FLOOD = 6  # ... while a key floods the ledger here (`flooded`)
 OWED_RETRY_S = 60.0  # then sent again this long after, and twice as long after that
 OWED_MAX = 64  # owed records remembered (oldest dropped first)
 DEAF_AFTER = 3  # watches in a row a neighbour ended never heard with: not waited for
@@ -128,10 +124,6 @@ class UrgentWatch:
         self.named: dict[int, tuple[float, set[bytes]]] = {}  # and the few it lacked, when
         self.silent: dict[int, int] = {}  # neighbour -> watches in a row it ended unheard
         self.relayers: dict[int, None] = {}  # heard with a record we hold (most recent last)
-        self.flooded: Callable[[], bool] = lambda: False  # a key floods the ledger here
-
-    def _resends(self) -> int:
-        return OWED_RESENDS_FLOOD if self.flooded() else OWED_RESENDS
 
     def watch(self, rid: bytes, sender: int | None, now: float, urgent: bool = True,
               after: float | None = None) -> None:
@@ -214,7 +206,7 @@ class UrgentWatch:
                 del self.owed[rid]
             elif named is not None and rid not in named:
                 continue
-            elif n in owed.missing and n not in owed.lacking and owed.sent < self._resends():
+            elif n in owed.missing and n not in owed.lacking and owed.sent < OWED_RESENDS:
                 owed.lacking.add(n)
                 out.append(rid)
                 self._sent(owed, now)
@@ -223,7 +215,7 @@ class UrgentWatch:
     def _sent(self, owed: _Owed, now: float) -> None:
         owed.sent += 1
         owed.retry = now + OWED_RETRY_S * 2 ** (owed.sent - 1) \
-            if owed.sent < self._resends() else None
+            if owed.sent < OWED_RESENDS else None
 
     def owed_due(self, now: float) -> list[tuple[bytes, dict[int, int]]]:
         """Owed records whose follow-up send is due, each with the neighbours that

@@ -22,7 +22,6 @@ from meshaid.node.sync.urgent import (
     DEAF_AFTER,
     OWED_MAX,
     OWED_RESENDS,
-    OWED_RESENDS_FLOOD,
     OWED_RETRY_S,
     OWED_S,
     RECHECKS,
@@ -57,25 +56,6 @@ def test_a_neighbour_silent_through_every_check_is_owed_the_record() -> None:
     sends = [w.owed_due(w.times()[0]) for _ in range(OWED_RESENDS - 1)]
     assert sends == [[(R, {3: 0})]] * (OWED_RESENDS - 1)
     assert w.times() == []  # OWED_RESENDS sends in all
-
-
-def test_while_a_key_floods_an_owed_record_goes_more_times() -> None:
-    """A flood near us jams our links too (its sender hidden from a bridge took a
-    third of the bridge's packets to the cluster beyond, and a critical need
-    sent three times never crossed: stolen-critical, full size, seed 4): while
-    a key floods the ledger here the follow-ups go on, each gap twice the last."""
-    w = UrgentWatch(20.0)
-    w.flooded = lambda: True
-    t = _checked_out(w)
-    assert w.owed_to(3, t + 1.0) == [R]
-    at = [w.times()[0]]
-    while w.owed_due(at[-1]):
-        if not w.times():
-            break
-        at.append(w.times()[0])
-    gaps = [b - a for a, b in zip([t + 1.0, *at], at)]
-    assert len(gaps) == OWED_RESENDS_FLOOD - 1
-    assert gaps == [OWED_RETRY_S * 2 ** k for k in range(OWED_RESENDS_FLOOD - 1)]
 
 
 def test_a_set_short_of_ours_seen_during_the_checks_makes_the_last_one_count() -> None:
