@@ -131,7 +131,7 @@ class DigestAnswers:
         if msg.boot or eng.count > msg.count + cfg.boot_gap:
             # A node far behind: let it hear our digest soon, so it can pull from us.
             eng.trickle.reset(now, cfg.news_interval)
-            if msg.count > cfg.boot_gap and eng.load.any_over(cfg.author_burst, now):
+            if msg.count > cfg.boot_gap and eng.flooded(now):
                 self.filters.behind(sender, now)  # (under a flood: filters.py)
             return
         if lacks is None and self._lacks_one(msg, sender, now):

@@ -339,6 +339,10 @@ class Engine(Inbox, Beacon):
 
     # ------------------------------------------------------------ output
 
+    def flooded(self, now: float) -> bool:
+        """Whether some key floods the ledger here (outbox.py `flooding`)."""
+        return self.load.any_over(self.cfg.author_burst, now)
+
     def poll(self, now: float) -> list[Outgoing]:
         """Run due timers; return the packets to transmit now, within budget."""
         self.start(now)
@@ -352,13 +356,9 @@ class Engine(Inbox, Beacon):
         # A large ledger's sketch is coded in by slices, so no poll stalls on it.
         self.sketch.settle_some(SETTLE_SLICE)
 
-        flood: list[bool] = []
-
         def emit(msg: m.Message, tag: str, prio: int) -> bool:
-            if prio == NORMAL and tag in ASKS:
-                if not flood:
-                    flood.append(self.load.any_over(self.cfg.author_burst, now))
-                prio = BULK if flood[0] else prio
+            if prio == NORMAL and tag in ASKS and self.flooded(now):
+                prio = BULK
             return self._emit(out, msg, tag, prio, now)
 
         tick = self.trickle.poll(now)

@@ -210,19 +210,7 @@ class Filters:
         neighbour's normal posts were hours late, or never came, beyond the
         nodes next to the thief). Its account or allowance pays for our first
         filter: digests in made-up numbers buy no walks."""
-        last = self.behind_at.get(target)
-        if target in self.walks or not self._may_walk(target, now, True) or (
-                last is not None and now - last < BEHIND_GAP):
-            return  # (checked before anything is paid)
-        air = self.eng.cfg.airtime(self.eng.cfg.payload_cap)
-        if not (self.answers.credits.spend(target, air, now)
-                or self.answers.members.allowed(target, air, now)):
-            return  # its account (or allowance) pays for our first filter, as in `_reply`
-        if self.start(target, now, pulling=True):
-            self.behind_at.pop(target, None)
-            self.behind_at[target] = now
-            while len(self.behind_at) > MAX_REPLIED:
-                self.behind_at.popitem(last=False)
+        self._paid_walk(target, now, self.behind_at, BEHIND_GAP, m.HLC_MAX, True, True)
 
     def _may_walk(self, target: int, now: float, pulling: bool = False) -> bool:
         """Whether a walk toward `target` may begin: room for one, a neighbour
@@ -312,17 +300,24 @@ class Filters:
         """Walk toward `who` from its window, if it is a neighbour heard directly
         in its own voice and its account (or allowance) pays for our first
         filter."""
-        eng = self.eng
-        last = self.replied.get(who)
-        if who in self.walks or not eng.plausible or not self._may_walk(who, now) or (
-                last is not None and now - last < REPLY_GAP):
+        if self.eng.plausible:
+            self._paid_walk(who, now, self.replied, REPLY_GAP, msg.until, member, False)
+
+    def _paid_walk(self, who: int, now: float, last: OrderedDict[int, float], gap: float,
+                   until: int, member: bool, pulling: bool) -> None:
+        """Walk toward `who` from `until` if we may (`_may_walk`), not within `gap`
+        of the last such walk (`last`, at most `MAX_REPLIED` remembered), and its
+        account (or, a `member`'s, its allowance) pays for our first filter."""
+        at = last.get(who)
+        if who in self.walks or not self._may_walk(who, now, pulling) or (
+                at is not None and now - at < gap):
             return  # (checked before anything is paid)
-        air = eng.cfg.airtime(eng.cfg.payload_cap)
+        air = self.eng.cfg.airtime(self.eng.cfg.payload_cap)
         if not (self.answers.credits.spend(who, air, now)
                 or (member and self.answers.members.allowed(who, air, now))):
             return
-        if self.start(who, now, msg.until):
-            self.replied.pop(who, None)
-            self.replied[who] = now
-            while len(self.replied) > MAX_REPLIED:
-                self.replied.popitem(last=False)
+        if self.start(who, now, until, pulling):
+            last.pop(who, None)
+            last[who] = now
+            while len(last) > MAX_REPLIED:
+                last.popitem(last=False)
