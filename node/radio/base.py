@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..sync.budget import BULK, CATCH_UP, URGENT
+from ..sync.budget import BULK, CATCH_UP, RESEND, URGENT
 from ..sync.ports import RxMeta
 
 # Usable payload on a private port (see ../shared radio facts and firmware-notes/):
@@ -137,7 +137,7 @@ def mesh_priority(engine_priority: int, tag: str) -> int:
     """Map the engine's budget class and message type to a Meshtastic priority:
     digests, sketches and bulk go BACKGROUND (below other nodes' relays), ordinary
     records DEFAULT, critical needs and revocations HIGH."""
-    if engine_priority == URGENT:
+    if engine_priority in (URGENT, RESEND):
         return PRIO_HIGH
     if engine_priority in (BULK, CATCH_UP) or tag in ("digest", "sketch", "more", "request", "pull"):
         return PRIO_BACKGROUND

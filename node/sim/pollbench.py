@@ -43,8 +43,9 @@ def airtime(n: int) -> float:
 
 
 def hostile(rng: random.Random, tag: bytes, me: int, ids: list[bytes], net: bytes,
-            count: int) -> tuple[bytes, int]:
-    """One hostile packet and the sender it claims."""
+            count: int, authors: list[bytes] | None = None) -> tuple[bytes, int]:
+    """One hostile packet and the sender it claims (`authors`: keys a FILTER may
+    name as left out, so that its answer passes over their records)."""
     sender = rng.choice([1, 2, 3]) if rng.random() < 0.3 else rng.getrandbits(31) | 1 << 30
     roll = rng.randrange(10)
     msg: m.Message
@@ -73,8 +74,10 @@ def hostile(rng: random.Random, tag: bytes, me: int, ids: list[bytes], net: byte
         return bytes([0x13]) + tag + rng.randbytes(rng.randrange(1, 200)), sender
     elif roll == 8:
         until = rng.choice([m.HLC_MAX, rng.getrandbits(48)])
+        skip = tuple(rng.sample(authors, min(len(authors), rng.randrange(m.MAX_SKIP + 1)))) \
+            if authors else ()
         msg = m.Filter(me, rng.choice([0, until // 2, until]), until, rng.randrange(200), 7,
-                       rng.randbytes(rng.randrange(1, 200)))
+                       rng.randbytes(rng.randrange(1, 200)), b"", skip)
     else:
         msg = m.Digest(count, rng.getrandbits(64), False, (1, 2, 3), True, (1,))
     return m.encode(msg, tag), sender
@@ -96,6 +99,7 @@ def run(records: int, seconds: float, seed: int = 5) -> dict[str, float]:
         startup = time.perf_counter() - t0
         rng = random.Random(seed)
         ids = list(engine.infos)
+        authors = sorted({i.author for i in engine.infos.values()})
         times: list[float] = []
         heard: list[float] = []  # receive() wall times
         cpu: list[float] = []  # the same polls' CPU time: wall time on a shared machine
@@ -104,7 +108,7 @@ def run(records: int, seconds: float, seed: int = 5) -> dict[str, float]:
         engine.start(now)
         while now < seconds:
             now += 0.2
-            payload, sender = hostile(rng, net[:2], 0x100, ids, net, engine.count)
+            payload, sender = hostile(rng, net[:2], 0x100, ids, net, engine.count, authors)
             t = time.perf_counter()
             engine.receive(payload, RxMeta(sender=sender, snr=rng.uniform(-10, 10)), now)
             heard.append(time.perf_counter() - t)

@@ -9,11 +9,15 @@ the messages that matter most.
 
 * A sliding one-hour window of our own transmissions (start, air time) is kept.
   A send of cost c at priority p is allowed when used + c <= limit x share(p):
-  urgent traffic (revocations, critical needs) may use the whole limit, normal
-  traffic 85 % of it, catch-up (answers a member's allowance paid for:
+  urgent traffic (revocations, critical needs) may use the whole limit, urgent
+  records sent again (urgent.py: rechecks for neighbours never heard with
+  one) 92 %, normal traffic 85 % of it, catch-up (answers a member's allowance paid for:
   members.py) 80 %, bulk (every other answer, repairs of history) 60 %. So
   answers can never crowd out urgent traffic, and those an unauthenticated
-  asker paid for leave a quarter of the hour to the node's own news.
+  asker paid for leave a quarter of the hour to the node's own news. The last
+  8 % are for the first send of an urgent record (ours, or our relay of
+  another's): under a flood, a bridge's rechecks of the needs it had relayed
+  filled the hour, and a new critical need waited there for the window to roll.
 * Burst control: within any 60 s at most `burst_s` seconds of air time, so a
   full hour's budget is never spent in one go.
 * Politeness: above `polite_util_pct` measured channel utilisation only urgent
@@ -33,8 +37,8 @@ from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field
 
-URGENT, NORMAL, CATCH_UP, BULK = 0, 1, 2, 3
-SHARE = {URGENT: 1.0, NORMAL: 0.85, CATCH_UP: 0.8, BULK: 0.6}
+URGENT, RESEND, NORMAL, CATCH_UP, BULK = 0, 1, 2, 3, 4
+SHARE = {URGENT: 1.0, RESEND: 0.92, NORMAL: 0.85, CATCH_UP: 0.8, BULK: 0.6}
 
 
 @dataclass

@@ -45,8 +45,22 @@ neighbour, only for a neighbour heard directly in its own voice, and only if
 its account pays for our first filter, or its allowance does: a filter in a
 made-up name costs us no more air than it took).
 
+*Under a flood.* While a key floods the ledger here (outbox.py `flooding`),
+a neighbour's post hides among hundreds of the flood's records: a window of
+our newest 160 ids spans minutes, and the walk ends before it reaches the
+post. So a walk's filters first leave the flooding keys' records out on both
+sides (`_skip`: at most `MAX_SKIP`, never the key of the node we walk
+toward, nor one whose records came to us mostly from it): one packet then
+covers every other record back to the start. Once that pass ends (its
+answers waited for `SKIP_WAIT` s), the walk goes on over every record, the
+flood's included (a busy site's burst is no theft, and has to cross too);
+a walk toward a neighbour far behind (`behind`) ends there instead, and
+such walks never take the last free walk: a large difference in a sketch
+must find room.
+
 Bounds: at most `MAX_WALKS` walks at once, each at most `MAX_STEPS` filters;
-an answer reads at most `SCAN_MAX` ids and queues at most `ANSWER_MAX`
+an answer reads at most `SCAN_MAX` ids (passing over at most `SKIP_MAX` of
+the keys its filter leaves out) and queues at most `ANSWER_MAX`
 records (and no more than the repair queue takes); the reply table holds
 `MAX_REPLIED` entries.
 """
@@ -57,7 +71,7 @@ import bisect
 import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -78,7 +92,9 @@ LACKING = 24.0  # records a sketcher holds that we lack, as its symbols suggest:
 SPREAD_FROM = 8  # symbols held before that suggestion is believed
 ANSWER_MAX = 16  # records queued in answer to one filter
 SCAN_MAX = 1024  # of our ids read for one filter
+SKIP_MAX = 4096  # of our ids a filter's authors left out pass over, read for one filter
 WAIT = 90.0  # seconds for a filter's answers before the next filter
+SKIP_WAIT = 30.0  # the same for a filter leaving a flooding key's records out
 TRICKLE = 30.0  # seconds more after each answer that brought something
 MAX_WALKS = 2
 MAX_STEPS = 16
@@ -142,27 +158,40 @@ class HlcIndex:
         if at == len(items) or items[at].id != info.id:
             items.insert(at, info)
 
-    def newest(self, infos: Mapping[bytes, RecordInfo], until: int,
-               limit: int) -> list[RecordInfo]:
-        """Our newest records (HLC, then id, descending) at or before `until`."""
+    def window(self, infos: Mapping[bytes, RecordInfo], until: int, since: int,
+               limit: int, skip: Collection[bytes] = ()) -> tuple[list[RecordInfo], int | None]:
+        """Our newest records (HLC, then id, descending) in [since, until], at most
+        `limit`, those of authors in `skip` left out; and where the read stopped
+        short: the HLC of the last record it looked at when `limit` records, or
+        `SKIP_MAX` left out, ended it first (None: it read the window whole)."""
         out: list[RecordInfo] = []
+        skipped = 0
         i = bisect.bisect_right(self.keys, until >> BUCKET_SHIFT)
-        while i > 0 and len(out) < limit:
+        while i > 0 and self.keys[i - 1] >= since >> BUCKET_SHIFT:
             i -= 1
             items = self.buckets[self.keys[i]]
             start = bisect.bisect_left(items, -(until << 64 | 0xFFFFFFFFFFFFFFFF),
                                        key=_newest_first)
             gone = []
+            stop: int | None = None
             for at, info in enumerate(itertools.islice(items, start, None), start):
                 if info.id not in infos:
                     gone.append(at)
                     continue
-                out.append(info)
-                if len(out) == limit:
+                if info.hlc < since:
+                    break
+                if info.author in skip:
+                    skipped += 1
+                else:
+                    out.append(info)
+                if len(out) == limit or skipped == SKIP_MAX:
+                    stop = info.hlc
                     break
             for at in reversed(gone):
                 del items[at]
-        return out
+            if stop is not None:
+                return out, stop
+        return out, None
 
 
 @dataclass
@@ -175,6 +204,9 @@ class Walk:
     got: int = 0  # records new to us its answers brought since the last filter
     sent: bool = False
     began: float = 0.0
+    skipped: bool = False  # its last filter left a flooding key's records out
+    whole: bool = False  # it walks every author's records again (`poll`)
+    behind: bool = False  # toward a neighbour far behind (`behind`)
 
 
 class Filters:
@@ -196,7 +228,8 @@ class Filters:
             return False
         eng = self.eng
         lo = eng.cfg.repair_window[0]
-        self.walks[target] = Walk(until, now + eng.rng.uniform(lo, 2 * lo), began=now)
+        self.walks[target] = Walk(until, now + eng.rng.uniform(lo, 2 * lo), began=now,
+                                  behind=pulling)
         eng._dirty = True
         return True
 
@@ -220,7 +253,8 @@ class Filters:
         its newest ids asks for)."""
         eng = self.eng
         peer = eng.hood.peers.get(target)
-        return len(self.walks) < MAX_WALKS and not target >> 32 and peer is not None \
+        room = MAX_WALKS - 1 if pulling else MAX_WALKS  # (the last for a sketch's difference)
+        return len(self.walks) < room and not target >> 32 and peer is not None \
             and now - peer.last_direct <= eng.hood.ttl and (pulling or not peer.boot) \
             and not eng.boot.active and eng.count > eng.cfg.boot_gap
 
@@ -250,34 +284,51 @@ class Filters:
                     walk.empty += 1
                     walk.until = walk.since - 1  # the window before
                     if walk.empty >= EMPTY_STEPS or walk.since == 0:
-                        del self.walks[target]
-                        continue
+                        if not walk.skipped or walk.behind:
+                            del self.walks[target]
+                            continue
+                        # Others' records all came: now the flood's, from the top.
+                        walk.whole, walk.until, walk.empty = True, m.HLC_MAX, 0
             walk.got, walk.sent = 0, False
             if walk.steps >= MAX_STEPS:
                 del self.walks[target]
                 continue
-            msg = self._filter(target, walk.until)
+            skip = () if walk.whole else self._skip(target, now)
+            msg = self._filter(target, walk.until, skip)
             if emit(msg, "filter", NORMAL):
-                walk.sent, walk.since = True, msg.since
+                walk.sent, walk.since, walk.skipped = True, msg.since, bool(skip)
                 walk.steps += 1
-                walk.due = now + WAIT
+                walk.due = now + (SKIP_WAIT if skip else WAIT)
             elif now - walk.began > WALK_S:
                 del self.walks[target]  # our budget never had room
             else:
                 walk.due = now + RETRY
 
-    def _filter(self, target: int, until: int) -> m.Filter:
+    def _skip(self, target: int, now: float) -> list[bytes]:
+        """The keys flooding the ledger here whose records our filters to `target`
+        leave out: all but its own (its ticket or membership proof names it)
+        and those whose records came to us mostly from it: what it has to
+        offer (a busy site's burst after a heal: test_filters,
+        test_catchup_since)."""
+        eng = self.eng
+        peer = eng.hood.peers.get(target)
+        own = {self.answers.members.allow.key(target, now), peer.proof[:4] if peer else None}
+        return [a for a in eng.flooders(now, 2 * m.MAX_SKIP)
+                if a not in own and eng.load.source(a) != target][:m.MAX_SKIP]
+
+    def _filter(self, target: int, until: int, skip: Sequence[bytes] = ()) -> m.Filter:
         """Our FILTER to `target` of our newest ids at or before `until` (as many as
-        one packet holds, a ticket included if we show one)."""
+        one packet holds, a ticket included if we show one), those of the
+        authors `skip` left out."""
         eng = self.eng
         ticket = self.answers.members.ticket(target)
-        room = eng.cfg.payload_cap - HEAD - len(ticket)
+        room = eng.cfg.payload_cap - HEAD - len(ticket) - (1 + 4 * len(skip) if skip else 0)
         cap = room * 8 // BITS_PER_ID
-        mine = self.index.newest(eng.infos, until, cap)
-        since = mine[-1].hlc if len(mine) == cap else 0
+        mine, stop = self.index.window(eng.infos, until, 0, cap, skip)
+        since = 0 if stop is None else stop
         size = max(1, math.ceil(len(mine) * BITS_PER_ID / 8))
         bits = make_bits([i.id for i in mine], size, HASHES)
-        return m.Filter(target, since, until, len(mine), HASHES, bits, ticket)
+        return m.Filter(target, since, until, len(mine), HASHES, bits, ticket, tuple(skip))
 
     def on_filter(self, msg: m.Filter, who: int, now: float) -> None:
         """A FILTER: answer the records of the window it lacks, as paid, and walk
@@ -286,11 +337,10 @@ class Filters:
         if msg.target != eng.node:
             return
         member = self.answers.members.believe(who, msg.ticket, now)
-        mine = self.index.newest(eng.infos, msg.until, SCAN_MAX)
-        window = [i for i in mine if i.hlc >= msg.since]
+        window, stop = self.index.window(eng.infos, msg.until, msg.since, SCAN_MAX,
+                                         frozenset(msg.skip))
         lacking = [i for i in window if not holds(msg.bits, msg.hashes, i.id)]
-        if msg.held > len(window) - len(lacking) and (
-                len(window) < len(mine) or len(mine) < SCAN_MAX):
+        if msg.held > len(window) - len(lacking) and stop is None:
             self._reply(msg, who, member, now)  # (a window we read whole)
         for info in self.answers._flood_last(i.id for i in lacking[:ANSWER_MAX]):
             if not self.answers._repair(info, who, now, False, member):

@@ -162,7 +162,7 @@ class Inbox(Outbox):
                 # (what we asked for or pulled counts if it is news, not history: a
                 # joiner pulling the ledger, or a node healing by sketches, finds
                 # no prolific site flooding)
-                self.load.add(info.author, now)
+                self.load.add(info.author, now, meta.sender)
             if info.urgent and msg.after is None and (
                     self.flooding(info.author, now) or not self.urgent_rates.allow(
                         info.author + bytes((info.cls,)), now)):
@@ -184,13 +184,23 @@ class Inbox(Outbox):
             fruit = fruit or (info.id in self.infos and not self.flooding(info.author, now))
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
-            if urgent and msg.after is None:
+            if msg.after is None and urgent:
                 # (A pull answer serves history: the urgent records it brings are
                 # not news our neighbours may have missed. Watched, a joiner on
                 # blockaded-port re-sent the old critical needs and vouches it
                 # pulled to neighbours that held them: 146 s of its budget, a
                 # third of its air, while its pull waited for that budget.)
                 self.watch.watch(rid, meta.sender, now)
+            elif msg.after is None and info.trusted and not self.flooding(info.author, now) \
+                    and self.load.any_over(self.cfg.author_burst, now):
+                # While a key floods the ledger here, reconciliation finds a normal
+                # record lost on the way only slowly, among hundreds of the
+                # flood's: watched too, as urgent ones are, but in the normal band,
+                # and a neighbour's silence on it makes it no deaf (most
+                # neighbours do not relay a normal record). Found on
+                # stolen-critical, full size: a neighbour's posts that a bridge's
+                # one relay failed to carry across were hours late, or never came.
+                self.watch.watch(rid, meta.sender, now, judged=False)
             if msg.relay:
                 self._plan_relay(rid, info, meta, urgent, now)
         if news:

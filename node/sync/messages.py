@@ -96,6 +96,9 @@ class Filter:
     hashes: int  # bit positions per id (1-15)
     bits: bytes  # the Bloom filter of their ids (filters.py `positions`)
     ticket: bytes = b""  # empty, or a member's ticket (TICKET_LEN bytes, ticket.py)
+    # Authors (4-byte short ids, at most MAX_SKIP) whose records the window leaves
+    # out, on both sides: a key flooding the ledger (filters.py).
+    skip: tuple[bytes, ...] = ()
 
 
 PAD_FLAG = 0x80  # in PULL's `parts` byte: a u8 padding length and that many zeros follow
@@ -105,6 +108,8 @@ REQUEST_TICKET = 1  # REQUEST: the byte after the target when a ticket follows
 MORE_TICKET = 0x8000  # in MORE's index field: a ticket follows the index
 MAX_INDEX = MORE_TICKET - 1
 FILTER_TICKET = 0x80  # in FILTER's flags byte: a ticket follows
+FILTER_SKIP = 0x10  # in FILTER's flags byte: authors left out follow (after any ticket)
+MAX_SKIP = 4
 
 
 Message = Records | Digest | Sketch | Request | More | Pull | Filter
@@ -177,12 +182,17 @@ def encode(msg: Message, tag: bytes) -> bytes:
         case Filter():
             if not 1 <= msg.hashes <= 15 or not msg.bits or not \
                     0 <= msg.since <= msg.until <= HLC_MAX or msg.held >= 1 << 16 or (
-                    msg.ticket and len(msg.ticket) != TICKET_LEN):
-                raise ValueError("a filter's window, hashes, bits or ticket out of range")
+                    msg.ticket and len(msg.ticket) != TICKET_LEN) or len(msg.skip) > MAX_SKIP \
+                    or any(len(a) != 4 for a in msg.skip):
+                raise ValueError("a filter's window, hashes, bits, ticket or authors out of range")
             w.u8(VERSION << 4 | FILTER).raw(tag).fixed(msg.target, 4)
             w.fixed(msg.since, 6).fixed(msg.until, 6).fixed(msg.held, 2)
-            w.u8(msg.hashes | (FILTER_TICKET if msg.ticket else 0))
-            w.raw(msg.ticket).raw(msg.bits)
+            w.u8(msg.hashes | (FILTER_TICKET if msg.ticket else 0)
+                 | (FILTER_SKIP if msg.skip else 0))
+            w.raw(msg.ticket)
+            if msg.skip:
+                w.u8(len(msg.skip)).raw(b"".join(msg.skip))
+            w.raw(msg.bits)
     return w.bytes()
 
 
@@ -277,13 +287,20 @@ def decode(payload: bytes) -> Message:
         target = rd.fixed(4, "target")
         since, until = rd.fixed(6, "since"), rd.fixed(6, "until")
         held, flags = rd.fixed(2, "held"), rd.u8("flags")
-        if flags & 0x70 or not 1 <= flags & 0x0F or since > until:
+        if flags & 0x60 or not 1 <= flags & 0x0F or since > until:
             raise DecodeError("out-of-range", "filter flags or window")
         shown = rd.raw(TICKET_LEN, "ticket") if flags & FILTER_TICKET else b""
+        skip: tuple[bytes, ...] = ()
+        if flags & FILTER_SKIP:
+            n = rd.u8("authors left out")
+            if not 1 <= n <= MAX_SKIP:
+                raise DecodeError("out-of-range", f"{n} authors left out of a filter")
+            raw = rd.raw(4 * n, "authors left out")
+            skip = tuple(raw[i:i + 4] for i in range(0, len(raw), 4))
         filter_bits = rd.raw(rd.remaining(), "filter bits")
         if not filter_bits:
             raise DecodeError("truncated", "a filter with no bits")
-        msg = Filter(target, since, until, held, flags & 0x0F, filter_bits, shown)
+        msg = Filter(target, since, until, held, flags & 0x0F, filter_bits, shown, skip)
     else:
         target = rd.fixed(4, "target")
         part, parts = rd.u8("part"), rd.u8("parts")

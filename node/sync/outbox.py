@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from . import deafpay, riblt
 from . import messages as m
-from .budget import BULK, NORMAL, URGENT, Budget
+from .budget import BULK, NORMAL, RESEND, URGENT, Budget
 from .hops import Hops
 from .inflight import Arrivals
 from .ports import CLASS_BOARD, Ledger, Outgoing, RecordInfo, SyncConfig
@@ -393,5 +393,5 @@ class Outbox(Hops):
             self.sends[rid] = _Send(now + delay, self._priority(info, fresh=True), 1, 0,
                                     "recheck")
         else:
-            self.sends[rid] = _Send(now + delay, URGENT, 99, 0, "recheck",
+            self.sends[rid] = _Send(now + delay, RESEND if info.urgent else NORMAL, 99, 0, "recheck",
                                     waiting=set(missing), cover=dict(missing))

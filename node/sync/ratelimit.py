@@ -39,20 +39,34 @@ class AuthorRates:
 
 class AuthorLoad:
     """How many records of each admitted author reached our set lately, a count
-    decaying with `half_life_s` (outbox.py `flooding`); the `most` authors heard
-    from last are remembered."""
+    decaying with `half_life_s` (outbox.py `flooding`), and the neighbour that
+    brought most of them (`source`: a streaming majority vote); the `most`
+    authors heard from last are remembered."""
 
     def __init__(self, half_life_s: float = 3600.0, most: int = 1024) -> None:
         self.half_life_s = half_life_s
         self.most = most
         self.loads: dict[bytes, tuple[float, float]] = {}  # author -> (count, at)
+        self.votes: dict[bytes, tuple[int, int]] = {}  # author -> (candidate, its lead)
 
-    def add(self, author: bytes, now: float) -> None:
+    def add(self, author: bytes, now: float, sender: int | None = None) -> None:
         count = self.weight(author, now) + 1.0
         self.loads.pop(author, None)
         self.loads[author] = (count, now)
+        if sender is not None:
+            who, lead = self.votes.get(author, (sender, 0))
+            self.votes[author] = (who, lead + 1) if who == sender else \
+                (who, lead - 1) if lead > 0 else (sender, 1)
         while len(self.loads) > self.most:
-            del self.loads[next(iter(self.loads))]
+            old = next(iter(self.loads))
+            del self.loads[old]
+            self.votes.pop(old, None)
+
+    def source(self, author: bytes) -> int | None:
+        """The neighbour that brought us most of `author`'s records lately, if one
+        did (the majority vote's candidate)."""
+        vote = self.votes.get(author)
+        return vote[0] if vote is not None else None
 
     def weight(self, author: bytes, now: float) -> float:
         count, at = self.loads.get(author, (0.0, now))
@@ -61,6 +75,11 @@ class AuthorLoad:
     def any_over(self, burst: float, now: float) -> bool:
         """Whether some author's count is over `burst`: someone floods the ledger."""
         return any(self.weight(a, now) > burst for a in self.loads)
+
+    def over(self, burst: float, now: float, most: int) -> list[bytes]:
+        """The authors whose count is over `burst`, heaviest first, at most `most`."""
+        heavy = [(w, a) for a in self.loads if (w := self.weight(a, now)) > burst]
+        return [a for _w, a in sorted(heavy, reverse=True)[:most]]
 
 
 def flood_last(infos: Mapping[bytes, RecordInfo], rids: Iterable[bytes],

@@ -131,6 +131,11 @@ class Allowances:
         """Tickets that failed may check out now (a vouch came): check them again."""
         self._bad.clear()
 
+    def key(self, who: int, now: float) -> bytes | None:
+        """The short id of the key whose ticket `who` showed us, while believed."""
+        acc = self._live(who, now)
+        return acc.ticket[:4] if acc is not None else None
+
     def _live(self, who: int, now: float) -> _Allowance | None:
         """`who`'s allowance while its ticket is believed."""
         acc = self._ok.get(who)

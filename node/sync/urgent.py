@@ -76,7 +76,12 @@ State is one small entry per watched record for at most a minute or so, at
 most `OWED_MAX` owed records, and at most `RELAYERS_MAX` numbers that brought
 records (an attacker adds one only for a record's air, as a known neighbour);
 only trusted urgent records and our own posts are watched, so unadmitted keys
-cannot grow it.
+cannot grow it; and, while a key floods the ledger here, admitted authors'
+normal records (not the flood's), which reconciliation then finds only
+slowly among the flood's: those are resent in the normal band (outbox.py),
+not judged (`judged`: their silence makes no neighbour deaf and leaves
+nothing owed: most neighbours do not relay a normal record). Resends of urgent
+records go in their own band (budget.py RESEND), below the first sends.
 """
 
 from __future__ import annotations
@@ -102,6 +107,7 @@ class _Entry:
     done: int = 0
     urgent: bool = True  # False: a post of ours, watched only in a crowd
     since: float = 0.0  # when we got it
+    judged: bool = True  # a neighbour's silence on it counts (deafness, owed)
 
 
 @dataclass
@@ -126,14 +132,14 @@ class UrgentWatch:
         self.relayers: dict[int, None] = {}  # heard with a record we hold (most recent last)
 
     def watch(self, rid: bytes, sender: int | None, now: float, urgent: bool = True,
-              after: float | None = None) -> None:
+              after: float | None = None, judged: bool = True) -> None:
         """We hold urgent record `rid` (from `sender`, or authored here if None); or,
         with `urgent` False, we posted `rid` in a crowd: check `after` seconds
         (default `recheck_s`) that someone was heard with it."""
         entry = self.entries.get(rid)
         if entry is None:
             entry = _Entry(now + (self.recheck_s if after is None else after), urgent=urgent,
-                           since=now)
+                           since=now, judged=judged)
             self.entries[rid] = entry
         entry.urgent = entry.urgent or urgent
         if sender is not None:
@@ -299,7 +305,7 @@ class UrgentWatch:
                 entry.due = now + self.recheck_s
                 entry.done += 1
                 self.entries[rid] = entry
-            else:
+            elif entry.judged:
                 for n in missing:
                     self.silent[n] = self.silent.pop(n, 0) + 1
                 while len(self.silent) > OWED_MAX:

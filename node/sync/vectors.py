@@ -52,6 +52,9 @@ def cases() -> list[tuple[str, m.Message]]:
                                        filters.make_bits(ids, 3, 7))),
         ("filter with a member's ticket", m.Filter(0x12345678, 0, 60_000_000 << 16, 1, 7,
                                                    filters.make_bits(ids[:1], 2, 7), ticket)),
+        ("filter leaving a flooding key out", m.Filter(0x12345678, 0, m.HLC_MAX, 1, 7,
+                                                       filters.make_bits(ids[1:], 2, 7), b"",
+                                                       (b"\xde\xad\xbe\xef",))),
     ]
 
 

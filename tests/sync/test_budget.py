@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshaid.node.sync.budget import BULK, CATCH_UP, NORMAL, SHARE, URGENT, Budget
+from meshaid.node.sync.budget import BULK, CATCH_UP, NORMAL, RESEND, SHARE, URGENT, Budget
 
 EPS = 1e-9
 HOUR = 3600.0
@@ -30,7 +30,7 @@ def attempts(draw: st.DrawFn) -> list[tuple[float, float, int]]:
             t += rng.uniform(0.0, max_gap)
         if t > 3 * HOUR:
             break
-        out.append((t, rng.uniform(0.3, 2.5), rng.choice([URGENT, NORMAL, CATCH_UP, BULK])))
+        out.append((t, rng.uniform(0.3, 2.5), rng.choice([URGENT, RESEND, NORMAL, CATCH_UP, BULK])))
     return out
 
 
@@ -156,6 +156,8 @@ def test_shares_per_priority() -> None:
     assert not budget.allowed(1.5, BULK, 1.0)
     assert budget.allowed(26.0, NORMAL, 1.0)
     assert not budget.allowed(26.5, NORMAL, 1.0)
+    assert budget.allowed(33.0, RESEND, 1.0)
+    assert not budget.allowed(33.5, RESEND, 1.0)
     assert budget.allowed(41.0, URGENT, 1.0)
     assert not budget.allowed(41.5, URGENT, 1.0)
     # An hour later the spend has left the window.

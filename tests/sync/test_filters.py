@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from meshaid.node.ledger import identity
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import filters as fl
@@ -16,12 +18,12 @@ from meshaid.node.sync import riblt
 from meshaid.node.sync.ports import RecordInfo
 from meshaid.node.sync.reconcile import Reconciler
 
-from .harness import HOUR, Ledger, Mesh, clone
-from .meshes import lone
+from .harness import HOUR, Ledger, Mesh, clone, rid
+from .meshes import flood, lone
 
 
-def _info(rid: bytes, hlc: int) -> RecordInfo:
-    return RecordInfo(rid, 1, hlc, False, True, b"\x00" * 4)
+def _info(rid: bytes, hlc: int, author: bytes = b"\x00" * 4) -> RecordInfo:
+    return RecordInfo(rid, 1, hlc, False, True, author)
 
 
 def test_a_filter_holds_every_id_put_in_and_few_others() -> None:
@@ -45,10 +47,33 @@ def test_the_index_gives_the_newest_records_at_or_before_an_hlc() -> None:
     until = sorted(i.hlc for i in infos.values())[300]
     want = sorted((i for i in infos.values() if i.hlc <= until),
                   key=lambda i: (i.hlc, i.id), reverse=True)[:40]
-    assert index.newest(infos, until, 40) == want
+    assert index.window(infos, until, 0, 40) == (want, want[-1].hlc)
     for info in want[:10]:
         del infos[info.id]  # left the sync set
-    assert index.newest(infos, until, 30) == want[10:]
+    assert index.window(infos, until, 0, 30) == (want[10:], want[-1].hlc)
+    assert index.window(infos, until, want[-1].hlc, 40) == (want[10:], None)
+
+
+def test_the_index_leaves_a_flooding_keys_records_out_and_says_where_it_stopped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window that leaves out the records of a key flooding the ledger reaches
+    back past the flood to everyone else's (filters.py `window`)."""
+    rng = random.Random(5)
+    flood, other = b"\xf1" * 4, b"\x01" * 4
+    infos = {}
+    index = fl.HlcIndex()
+    for k in range(300):  # 50 of others' records, then a flood of 250 newer ones
+        info = _info(rng.randbytes(8), (1000 + k) << 16, flood if k >= 50 else other)
+        infos[info.id] = info
+        index.add(info)
+    theirs = sorted((i for i in infos.values() if i.author == other),
+                    key=lambda i: i.hlc, reverse=True)
+    assert index.window(infos, m.HLC_MAX, 0, 40, {flood}) == (theirs[:40], theirs[39].hlc)
+    assert index.window(infos, m.HLC_MAX, 0, 100, {flood}) == (theirs, None)
+    assert index.window(infos, m.HLC_MAX, theirs[9].hlc, 100, {flood}) == (theirs[:10], None)
+    monkeypatch.setattr(fl, "SKIP_MAX", 100)  # (what one answer may pass over is bounded)
+    out, stop = index.window(infos, m.HLC_MAX, 0, 100, {flood})
+    assert out == [] and stop == (1000 + 300 - 100) << 16
 
 
 def test_the_symbols_of_a_first_sketch_tell_a_few_records_from_a_partition() -> None:
@@ -152,3 +177,53 @@ def test_a_listener_walks_only_toward_a_sketcher_holding_many_records_it_lacks()
     assert walks_toward([rng.getrandbits(64) for _ in range(150)] + mine[:60])
     assert not walks_toward([])  # it lacks 200 of ours, holds none we lack
     assert not walks_toward(mine + [rng.getrandbits(64) for _ in range(3)])
+
+
+def test_under_a_flood_a_walk_leaves_the_flooding_key_out_then_walks_it_too() -> None:
+    """While a key floods the ledger here, a walk's filters first leave its
+    records out on both sides: one packet then covers everyone else's records
+    back to the start, where the flood's would fill a window of minutes and
+    hide a neighbour's post among hundreds (stolen-critical, full size). Once
+    that pass ends, the walk goes on over every record, the flood's included:
+    a busy site's burst is no theft, and still has to cross."""
+    mesh, ledger = lone(history=40)
+    engine, tag = mesh.engines[0], ledger.network[:2]
+    mesh.run_for(HOUR)
+    heavy = flood(mesh, ledger, count=200)
+    author = engine.infos[rid(heavy[0])].author
+    for _ in range(2):  # a neighbour heard directly, level with us
+        mesh.inject(0, m.encode(m.Digest(engine.count, 0x5151), tag), sender=0x77, snr=5.0)
+        mesh.run_for(10.0)
+    before = len(mesh.sent)
+    assert engine.answers.filters.start(0x77, mesh.now)
+    mesh.run_for(3 * fl.WAIT)
+    sent = [m.decode(s.out.payload) for s in mesh.sent[before:] if s.out.tag == "filter"]
+    first, then = sent[0], sent[1]
+    assert first.skip == (author,) and first.since == 0
+    # Every other author's record, in one packet.
+    assert first.held == sum(i.author != author for i in engine.infos.values())
+    assert then.skip == () and then.until == m.HLC_MAX and then.since > 0
+    assert then.held > first.held  # the flood's newest fill this window
+
+
+def test_a_filter_leaving_a_flooding_key_out_is_answered_from_the_other_records() -> None:
+    """The node a filter names leaves the listed authors' records out of the
+    window too: it answers the others' records the filter lacks, none of the
+    flood's (which the asker does not count, hold in its filter or ask for)."""
+    mesh, ledger = lone(history=40)
+    engine, tag = mesh.engines[0], ledger.network[:2]
+    mesh.run_for(600.0)
+    heavy = flood(mesh, ledger, count=60)
+    author = engine.infos[rid(heavy[0])].author
+    others = sorted((i for i in engine.infos.values() if i.author != author),
+                    key=lambda i: i.hlc, reverse=True)
+    held = [i.id for i in others[3:]]
+    for _ in range(12):  # it talks: its air earns it credit here
+        mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=7,
+                    snr=5.0)
+        mesh.run_for(5.0)
+    engine.sends.clear()
+    ask = m.Filter(0, 0, m.HLC_MAX, len(held), fl.HASHES, fl.make_bits(held, 160, fl.HASHES),
+                   b"", (author,))
+    mesh.inject(0, m.encode(ask, tag), sender=7, snr=5.0)
+    assert {r for r, s in engine.sends.items() if s.tag == "repair"} == {i.id for i in others[:3]}

@@ -225,3 +225,36 @@ def test_under_a_flood_we_walk_now_and_then_toward_a_neighbour_far_behind() -> N
     assert walks[True, True], "no walk toward the node far behind"
     # Each walk ends after two windows that brought nothing; the next waits its gap.
     assert len(walks[True, True]) <= 2 * 2, walks[True, True]
+
+
+def test_under_a_flood_a_relay_that_went_unheard_goes_again_in_the_normal_band() -> None:
+    """While a key floods the ledger here, reconciliation finds a neighbour's
+    post among hundreds of the flood's records only slowly: a node that got an
+    admitted author's normal record watches, as for urgent ones, that every
+    neighbour was heard with it, and sends it again where one was not (tag
+    "recheck", normal band; its silence makes no neighbour deaf). Without a
+    flood, a normal record is not watched."""
+    got = {}
+    for flooded in (False, True):
+        mesh = fresh_mesh(3, line(3), seed=6)
+        mesh.run_for(2 * HOUR)
+        if flooded:
+            for k in range(2 * int(mesh.engines[1].cfg.author_burst)):
+                mesh.need(2, f"flood {k}")
+                mesh.run_for(3.0)
+            mesh.run_for(300.0)
+        mesh.cut.add(frozenset((1, 2)))  # node 1's relay is lost at node 2
+        before = len(mesh.sent)
+        post = mesh.need(0, "water for the school")
+        while not any(s.node == 1 and post in m.decode(s.out.payload).records
+                      for s in mesh.sent[before:] if s.out.tag == "forward"):
+            mesh.run_for(1.0)
+        mesh.heal()
+        t0 = mesh.now
+        while 2 not in mesh.holders(post) and mesh.now < t0 + HOUR:
+            mesh.run_for(1.0)
+        again = _sent_by(mesh, 1, before, ("recheck",))
+        got[flooded] = (mesh.now - t0, again.get(post))
+        assert not mesh.engines[1].watch.silent
+    assert got[False][1] is None
+    assert got[True][1] == {NORMAL} and got[True][0] < 60.0, got

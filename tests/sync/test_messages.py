@@ -71,7 +71,8 @@ def filters(draw: st.DrawFn) -> m.Filter:
     until = draw(st.integers(0, m.HLC_MAX))
     return m.Filter(draw(U32), draw(st.integers(0, until)), until, draw(U16),
                     draw(st.integers(1, 15)), draw(st.binary(min_size=1, max_size=130)),
-                    draw(TICKETS))
+                    draw(TICKETS), tuple(draw(st.lists(st.binary(min_size=4, max_size=4),
+                                                       max_size=m.MAX_SKIP))))
 
 
 STRATEGIES = {"records": records, "digest": digests(), "sketch": sketches, "request": requests(),
