@@ -195,7 +195,7 @@ class Inbox(Outbox):
                     and self.load.any_over(self.cfg.author_burst, now):
                 # While a key floods the ledger here, reconciliation finds a normal
                 # record lost on the way only slowly, among hundreds of the
-                # flood's: watched too, as urgent ones are, but in the normal band,
+                # flood's: watched too, as urgent ones are, but resent in the bulk band,
                 # and a neighbour's silence on it makes it no deaf (most
                 # neighbours do not relay a normal record). Found on
                 # stolen-critical, full size: a neighbour's posts that a bridge's

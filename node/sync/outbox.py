@@ -393,5 +393,5 @@ class Outbox(Hops):
             self.sends[rid] = _Send(now + delay, self._priority(info, fresh=True), 1, 0,
                                     "recheck")
         else:
-            self.sends[rid] = _Send(now + delay, RESEND if info.urgent else NORMAL, 99, 0, "recheck",
+            self.sends[rid] = _Send(now + delay, RESEND if info.urgent else BULK, 99, 0, "recheck",
                                     waiting=set(missing), cover=dict(missing))

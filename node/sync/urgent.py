@@ -78,7 +78,7 @@ records (an attacker adds one only for a record's air, as a known neighbour);
 only trusted urgent records and our own posts are watched, so unadmitted keys
 cannot grow it; and, while a key floods the ledger here, admitted authors'
 normal records (not the flood's), which reconciliation then finds only
-slowly among the flood's: those are resent in the normal band (outbox.py),
+slowly among the flood's: those are resent in the bulk band (outbox.py),
 not judged (`judged`: their silence makes no neighbour deaf and leaves
 nothing owed: most neighbours do not relay a normal record). Resends of urgent
 records go in their own band (budget.py RESEND), below the first sends.
