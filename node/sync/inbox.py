@@ -184,7 +184,7 @@ class Inbox(Outbox):
             fruit = fruit or (info.id in self.infos and not self.flooding(info.author, now))
             urgent = info.urgent and info.trusted
             urgent_news = urgent_news or urgent
-            if msg.after is None and urgent:
+            if urgent and msg.after is None:
                 # (A pull answer serves history: the urgent records it brings are
                 # not news our neighbours may have missed. Watched, a joiner on
                 # blockaded-port re-sent the old critical needs and vouches it
@@ -195,9 +195,9 @@ class Inbox(Outbox):
                     and self.load.any_over(self.cfg.author_burst, now):
                 # While a key floods the ledger here, reconciliation finds a normal
                 # record lost on the way only slowly, among hundreds of the
-                # flood's: watched too, as urgent ones are, but resent in the bulk band,
-                # and a neighbour's silence on it makes it no deaf (most
-                # neighbours do not relay a normal record). Found on
+                # flood's: watched too, as urgent ones are, but resent in the bulk
+                # band, and a neighbour's silence on it makes no neighbour deaf
+                # (most neighbours do not relay a normal record). Found on
                 # stolen-critical, full size: a neighbour's posts that a bridge's
                 # one relay failed to carry across were hours late, or never came.
                 self.watch.watch(rid, meta.sender, now, judged=False)
