@@ -338,3 +338,21 @@ def test_tickets_in_requests_and_mores_are_strict() -> None:
         m.encode(m.More(5, m.MAX_INDEX + 1), tag)
     with pytest.raises(ValueError):
         m.encode(m.Request((b"\x07" * 8,), None, ticket=ticket), tag)
+
+
+def test_a_filter_leaves_out_one_to_four_authors_of_four_bytes() -> None:
+    """FILTER flag bit 4: a count of 1-4 and that many 4-byte short ids; bits 5-6
+    stay reserved (filters.py `_skip`)."""
+    ok = m.Filter(1, 0, 9, 2, 7, b"\x01", b"", (b"abcd", b"efgh"))
+    wire = m.encode(ok, TAG)
+    assert m.decode(wire) == ok
+    at = wire.index(b"abcd") - 1  # the count byte
+    for n in (0, 5):
+        with pytest.raises(DecodeError):
+            m.decode(wire[:at] + bytes([n]) + wire[at + 1:])
+    flags = wire.index(b"abcd") - 2
+    with pytest.raises(DecodeError):
+        m.decode(wire[:flags] + bytes([wire[flags] | 0x20]) + wire[flags + 1:])
+    for bad in ((b"abc",), (b"abcd",) * 5):
+        with pytest.raises(ValueError):
+            m.encode(m.Filter(1, 0, 9, 2, 7, b"\x01", b"", bad), TAG)
