@@ -339,14 +339,6 @@ class Engine(Inbox, Beacon):
 
     # ------------------------------------------------------------ output
 
-    def flooded(self, now: float) -> bool:
-        """Whether some key floods the ledger here (outbox.py `flooding`)."""
-        return self.load.any_over(self.cfg.author_burst, now)
-
-    def flooders(self, now: float, most: int) -> list[bytes]:
-        """The keys flooding the ledger here, heaviest first (at most `most`)."""
-        return self.load.over(self.cfg.author_burst, now, most)
-
     def poll(self, now: float) -> list[Outgoing]:
         """Run due timers; return the packets to transmit now, within budget."""
         self.start(now)

@@ -116,6 +116,14 @@ class Inbox(Outbox):
         for info in result.returned:
             self._add(info)
 
+    def flooded(self, now: float) -> bool:
+        """Whether some key floods the ledger here (outbox.py `flooding`)."""
+        return self.load.any_over(self.cfg.author_burst, now)
+
+    def flooders(self, now: float, most: int) -> list[bytes]:
+        """The keys flooding the ledger here, heaviest first (at most `most`)."""
+        return self.load.over(self.cfg.author_burst, now, most)
+
     def _news(self, now: float, urgent: bool) -> None:
         self.last_news = now
         self.trickle.reset(now, self.cfg.urgent_news_interval if urgent
@@ -192,7 +200,7 @@ class Inbox(Outbox):
                 # third of its air, while its pull waited for that budget.)
                 self.watch.watch(rid, meta.sender, now)
             elif msg.after is None and info.trusted and not self.flooding(info.author, now) \
-                    and self.load.any_over(self.cfg.author_burst, now):
+                    and self.flooded(now):
                 # While a key floods the ledger here, reconciliation finds a normal
                 # record lost on the way only slowly, among hundreds of the
                 # flood's: watched too, as urgent ones are, but resent in the bulk

@@ -227,7 +227,7 @@ def test_under_a_flood_we_walk_now_and_then_toward_a_neighbour_far_behind() -> N
     assert len(walks[True, True]) <= 2 * 2, walks[True, True]
 
 
-def test_under_a_flood_a_relay_that_went_unheard_goes_again_in_the_normal_band() -> None:
+def test_under_a_flood_a_relay_that_went_unheard_goes_again_in_the_bulk_band() -> None:
     """While a key floods the ledger here, reconciliation finds a neighbour's
     post among hundreds of the flood's records only slowly: a node that got an
     admitted author's normal record watches, as for urgent ones, that every
