@@ -25,10 +25,15 @@ brought anything, else the window just before it; two windows in a row that
 bring nothing, the start of our history, or `MAX_STEPS` filters end the
 walk. Reconciliation finishes what is left. Nobody walks while pulling, nor
 toward a neighbour that pulls (bootstrap.py: a node far behind is served by
-pulls), nor toward one not heard directly, nor while it holds `boot_gap`
-records or fewer (a newcomer: what it lacks may hang on a hello it lacks,
-which no window of its newest ids asks for; the demo's late joiner sat at
-one record); filters go at hop 0.
+pulls), nor toward one neither heard directly nor a far peer (farpeers.py:
+reached only through radio-only relays, its membership shown), nor while it
+holds `boot_gap` records or fewer (a newcomer: what it lacks may hang on a
+hello it lacks, which no window of its newest ids asks for; the demo's late
+joiner sat at one record). Filters go at hop 0, or toward a far peer at our
+far scope (hops.py): a house whose only link is a mast otherwise had
+sketches alone, each burst of symbols crossing the mast to a town whose sets
+all differ, and on town-40 at seed 40 one such house still lacked 44
+records, some 7 hours old, at the end.
 
 *Answering.* A node named by a filter reads its own ids in the window
 (newest first, at most `SCAN_MAX`), and answers those not in the filter,
@@ -220,8 +225,8 @@ class Filters:
 
     def start(self, target: int, now: float, until: int = m.HLC_MAX,
               pulling: bool = False) -> bool:
-        """Walk toward `target` (a neighbour heard directly; `pulling`: even if it
-        pulls); False if we cannot."""
+        """Walk toward `target` (a neighbour heard directly or a far peer;
+        `pulling`: even if it pulls); False if we cannot."""
         if target in self.walks:
             return True
         if not self._may_walk(target, now, pulling):
@@ -247,7 +252,7 @@ class Filters:
 
     def _may_walk(self, target: int, now: float, pulling: bool = False) -> bool:
         """Whether a walk toward `target` may begin: room for one, a neighbour
-        heard directly in its own voice, neither side pulling (bootstrap.py: its
+        heard directly in its own voice or a far peer, neither side pulling (bootstrap.py: its
         pulls serve a node far behind), and we are no newcomer (one decodes
         streams: what it lacks may hang on a hello it lacks, which no window of
         its newest ids asks for)."""
@@ -255,7 +260,8 @@ class Filters:
         peer = eng.hood.peers.get(target)
         room = MAX_WALKS - 1 if pulling else MAX_WALKS  # (the last for a sketch's difference)
         return len(self.walks) < room and not target >> 32 and peer is not None \
-            and now - peer.last_direct <= eng.hood.ttl and (pulling or not peer.boot) \
+            and (now - peer.last_direct <= eng.hood.ttl or eng.hood.is_far(target, now)) \
+            and (pulling or not peer.boot) \
             and not eng.boot.active and eng.count > eng.cfg.boot_gap
 
     def heard(self, msg: m.Records, sender: int) -> None:

@@ -76,11 +76,11 @@ class Hops:
     def _serves_far(self, msg: m.Message, now: float) -> bool:
         """Whether a packet other than our record sends may serve a peer only
         radio-only relays reach: a request, MORE or PULL naming one (or nobody), a
-        sketch prompted by one or answering one; records and digests always (a
-        record the mast carried once may not have reached a weak island: a later
-        copy is its second chance)."""
+        sketch prompted by one or answering one, a filter naming one (filters.py);
+        records and digests always (a record the mast carried once may not have
+        reached a weak island: a later copy is its second chance)."""
         if isinstance(msg, m.Filter):
-            return False  # (only ever to a neighbour heard directly: filters.py)
+            return self.hood.is_far(msg.target, now)
         if isinstance(msg, (m.Request, m.More, m.Pull)):
             return msg.target is None or self.hood.is_far(msg.target, now)
         if isinstance(msg, m.Sketch):

@@ -227,3 +227,30 @@ def test_a_proof_rides_only_where_the_digest_still_fits_one_packet() -> None:
     assert all(len(o.payload) <= eng.cfg.payload_cap for o in digests)
     assert any(isinstance(d, m.Digest) and len(d.neighbours) >= 80 for d in decoded)
     assert any(isinstance(d, m.Digest) and d.ticket for d in decoded)
+
+
+def test_a_walk_toward_a_far_peer_crosses_the_mast() -> None:
+    """A house whose only link is a mast walks toward a far peer (filters.py):
+    its filters go at the far scope, hop 1, for the mast to carry (on town-40 at
+    its own seed such a house otherwise ended the run 44 records short). A voice
+    heard through relays that showed no proof is no far peer: no walk toward it."""
+    mesh, ledger = lone(seed=3, history=60)
+    eng = mesh.engines[0]
+    assert eng.count > eng.cfg.boot_gap  # (a newcomer walks toward nobody)
+    stranger = 0x0999
+    t = mesh.now
+    _hear(eng, FAR, 1, t, proof(ledger, 1, FAR))
+    _hear(eng, FAR, 1, t + 1)
+    _hear(eng, stranger, 1, t)
+    _hear(eng, stranger, 1, t + 1)
+    mesh.run_for(120.0)
+    assert _scope(mesh, eng) == 1
+    walks = eng.answers.filters
+    assert not walks.start(stranger, mesh.now)
+    before = len(mesh.sent)
+    assert walks.start(FAR, mesh.now)
+    mesh.run_for(30.0)
+    filters = [s.out for s in mesh.sent[before:] if s.out.tag == "filter"]
+    assert filters and all(o.hop_limit == 1 for o in filters)
+    first = m.decode(filters[0].payload)
+    assert isinstance(first, m.Filter) and first.target == FAR
