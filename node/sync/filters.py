@@ -25,8 +25,12 @@ brought anything, else the window just before it; two windows in a row that
 bring nothing, the start of our history, or `MAX_STEPS` filters end the
 walk. Reconciliation finishes what is left. Nobody walks while pulling, nor
 toward a neighbour that pulls (bootstrap.py: a node far behind is served by
-pulls), nor toward one neither heard directly nor a far peer (farpeers.py:
-reached only through radio-only relays, its membership shown), nor while it
+pulls), nor toward one not heard directly, unless it is a far peer
+(farpeers.py: reached only through radio-only relays, its membership shown)
+and we hear no ledger node directly (a house whose only link is a mast; the
+far peer's account or allowance pays for the first filter, as for a reply:
+a made-up far sketcher's symbols would otherwise have every node hearing it
+walk, at hop 1, for the mast and the client radios to repeat), nor while it
 holds `boot_gap` records or fewer (a newcomer: what it lacks may hang on a
 hello it lacks, which no window of its newest ids asks for; the demo's late
 joiner sat at one record). Filters go at hop 0, or toward a far peer at our
@@ -224,12 +228,15 @@ class Filters:
         self.behind_at: OrderedDict[int, float] = OrderedDict()  # likewise (`behind`)
 
     def start(self, target: int, now: float, until: int = m.HLC_MAX,
-              pulling: bool = False) -> bool:
-        """Walk toward `target` (a neighbour heard directly or a far peer;
-        `pulling`: even if it pulls); False if we cannot."""
+              pulling: bool = False, paid: bool = False) -> bool:
+        """Walk toward `target` (a neighbour heard directly, or a far peer if we
+        hear none; `pulling`: even if it pulls); False if we cannot. A walk
+        toward a far peer is paid (`_pay`) unless already `paid`."""
         if target in self.walks:
             return True
         if not self._may_walk(target, now, pulling):
+            return False
+        if not paid and self._far(target, now) and not self._pay(target, now, True):
             return False
         eng = self.eng
         lo = eng.cfg.repair_window[0]
@@ -252,17 +259,31 @@ class Filters:
 
     def _may_walk(self, target: int, now: float, pulling: bool = False) -> bool:
         """Whether a walk toward `target` may begin: room for one, a neighbour
-        heard directly in its own voice or a far peer, neither side pulling (bootstrap.py: its
-        pulls serve a node far behind), and we are no newcomer (one decodes
+        heard directly in its own voice (or a far peer, if we hear none), neither
+        side pulling (bootstrap.py: its pulls serve a node far behind), and we
+        are no newcomer (one decodes
         streams: what it lacks may hang on a hello it lacks, which no window of
         its newest ids asks for)."""
         eng = self.eng
         peer = eng.hood.peers.get(target)
         room = MAX_WALKS - 1 if pulling else MAX_WALKS  # (the last for a sketch's difference)
         return len(self.walks) < room and not target >> 32 and peer is not None \
-            and (now - peer.last_direct <= eng.hood.ttl or eng.hood.is_far(target, now)) \
+            and (now - peer.last_direct <= eng.hood.ttl or eng.hood.is_far(target, now)
+                 and not eng.hood.has_direct_peer(now)) \
             and (pulling or not peer.boot) \
             and not eng.boot.active and eng.count > eng.cfg.boot_gap
+
+    def _far(self, target: int, now: float) -> bool:
+        """Whether `target` is a far peer rather than a neighbour heard directly."""
+        peer = self.eng.hood.peers.get(target)
+        return peer is None or now - peer.last_direct > self.eng.hood.ttl
+
+    def _pay(self, who: int, now: float, member: bool) -> bool:
+        """Whether `who`'s account (or, a `member`'s, its allowance) pays for our
+        first filter toward it."""
+        air = self.eng.cfg.airtime(self.eng.cfg.payload_cap)
+        return self.answers.credits.spend(who, air, now) \
+            or (member and self.answers.members.allowed(who, air, now))
 
     def heard(self, msg: m.Records, sender: int) -> None:
         """Records from `sender`: count what they bring to our walk toward it."""
@@ -368,11 +389,9 @@ class Filters:
         if who in self.walks or not self._may_walk(who, now, pulling) or (
                 at is not None and now - at < gap):
             return  # (checked before anything is paid)
-        air = self.eng.cfg.airtime(self.eng.cfg.payload_cap)
-        if not (self.answers.credits.spend(who, air, now)
-                or (member and self.answers.members.allowed(who, air, now))):
+        if not self._pay(who, now, member):
             return
-        if self.start(who, now, until, pulling):
+        if self.start(who, now, until, pulling, paid=True):
             last.pop(who, None)
             last[who] = now
             while len(last) > MAX_REPLIED:

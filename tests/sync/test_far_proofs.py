@@ -232,20 +232,28 @@ def test_a_proof_rides_only_where_the_digest_still_fits_one_packet() -> None:
 def test_a_walk_toward_a_far_peer_crosses_the_mast() -> None:
     """A house whose only link is a mast walks toward a far peer (filters.py):
     its filters go at the far scope, hop 1, for the mast to carry (on town-40 at
-    its own seed such a house otherwise ended the run 44 records short). A voice
-    heard through relays that showed no proof is no far peer: no walk toward it."""
+    its own seed such a house otherwise ended the run 44 records short), paid
+    by the far peer's air heard here. A voice heard through relays that showed
+    no proof is no far peer; and a node that hears a ledger node directly walks
+    toward no far peer (made-up far sketchers would have every node in a town
+    walk at hop 1, for the masts and client radios to repeat)."""
     mesh, ledger = lone(seed=3, history=60)
     eng = mesh.engines[0]
     assert eng.count > eng.cfg.boot_gap  # (a newcomer walks toward nobody)
-    stranger = 0x0999
+    stranger, other = 0x0999, 0x0888
     t = mesh.now
-    _hear(eng, FAR, 1, t, proof(ledger, 1, FAR))
-    _hear(eng, FAR, 1, t + 1)
-    _hear(eng, stranger, 1, t)
-    _hear(eng, stranger, 1, t + 1)
+    for k in range(2):
+        for far in (FAR, other):
+            _hear(eng, far, 1, t + k, proof(ledger, 1 + (far == other), far) if k == 0 else b"")
+        _hear(eng, stranger, 1, t + k)
+    walks = eng.answers.filters
+    assert eng.hood.is_far(FAR, t + 2) and walks._may_walk(FAR, t + 2)
+    assert not walks.start(FAR, t + 2)  # two short digests pay for no filter
+    for k in range(8):
+        _hear(eng, FAR, 1, t + 3 + k)
+        _hear(eng, other, 1, t + 3 + k)
     mesh.run_for(120.0)
     assert _scope(mesh, eng) == 1
-    walks = eng.answers.filters
     assert not walks.start(stranger, mesh.now)
     before = len(mesh.sent)
     assert walks.start(FAR, mesh.now)
@@ -254,3 +262,7 @@ def test_a_walk_toward_a_far_peer_crosses_the_mast() -> None:
     assert filters and all(o.hop_limit == 1 for o in filters)
     first = m.decode(filters[0].payload)
     assert isinstance(first, m.Filter) and first.target == FAR
+    # Once a ledger node is heard directly, the house is no longer alone.
+    _hear(eng, 0x0555, 0, mesh.now)
+    _hear(eng, 0x0555, 0, mesh.now + 1)
+    assert eng.hood.is_far(other, mesh.now + 2) and not walks._may_walk(other, mesh.now + 2)
