@@ -89,6 +89,33 @@ def stolen_far_proof(ctx: Ctx) -> Packet | None:
             src, 3)
 
 
+def stolen_far_sketch(ctx: Ctx) -> Packet | None:
+    """stolen-far-proof, then sketches: two made-up numbers, proven far peers by
+    the stolen key's tickets and claiming three relays, each in turn sends a
+    digest of a made-up set holding hundreds of records its listeners lack,
+    then that set's sketch from index 0 (vouched by the digest: the listeners
+    decode it). The symbols say the sketcher holds many records the listener
+    lacks: a listener then walks toward it with filters (filters.py), which
+    toward a far peer go at hop 1, for the firmware of every radio around to
+    repeat, unless only a house that hears no ledger node walks so, paid."""
+    if ctx.stolen is None:
+        return None
+    if not ctx.names:
+        ctx.names = [_fresh(ctx), _fresh(ctx)]
+    src = ctx.names[(ctx.turn // 2) % 2]
+    first = ctx.turn % 2 == 0
+    ctx.turn += 1
+    if first:
+        count, _fingerprint = ctx.victim_set()
+        ctx.pending = [ctx.rng.randbytes(8) for _ in range(count + 300)]
+    sketch = riblt.Sketch(1024, (int.from_bytes(i, "big") for i in ctx.pending))
+    if first:
+        proof = tk.make(ctx.stolen, ctx.tag, src, tk.ANYONE)
+        digest = m.Digest(sketch.n, sketch.ids[0], False, (), True, (), None, proof)
+        return m.encode(digest, ctx.tag), src, 3
+    return m.encode(m.Sketch(sketch.n, 0, sketch.encode(0, 16)), ctx.tag), src, 3
+
+
 def sketch_takeup(ctx: Ctx) -> Packet | None:
     """near-digest in a made-up number, every ~2 minutes (as often as a listener
     sketches its set again), then, for each honest node heard sketching since,
@@ -305,6 +332,7 @@ OUTSIDE: dict[str, Callable[[Ctx], Packet | None]] = {
     "stolen-posts": stolen_posts,
     "stolen-vouch": stolen_vouch,
     "stolen-far-proof": stolen_far_proof,
+    "stolen-far-sketch": stolen_far_sketch,
     "sketch-takeup": sketch_takeup,
     "slow-near-digest": slow_near_digest,
     "replay": replay,
@@ -318,5 +346,5 @@ OUTSIDE: dict[str, Callable[[Ctx], Packet | None]] = {
     "ticket-churn": ticket_churn,
     "relay-all": relay_all,
 }
-STOLEN = {"stolen-far-proof", "ticket-churn"}  # they hold a stolen member key
+STOLEN = {"stolen-far-proof", "stolen-far-sketch", "ticket-churn"}  # they hold a stolen member key
 THIEF_SIGNS = {"stolen-critical", "stolen-posts", "stolen-vouch"}  # it posts with it

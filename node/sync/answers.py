@@ -3,10 +3,9 @@ MORE and PULL, and the state those answers keep.
 
 Theory of operation
 -------------------
-Every one of these packets is unauthenticated: anyone holding the channel key
-can send it under any sender number. The engine's own traffic (push, relay, its
-digest) lives in engine.py, inbox.py and outbox.py; everything sent *because
-someone asked* is decided here.
+Every one of these packets is unauthenticated: anyone with the channel key can
+send it under any number. The engine's own traffic (push, relay, digest) lives in
+engine.py, inbox.py and outbox.py; all sent *because someone asked*, here.
 
 * DIGEST (digests.py): a neighbour's count and fingerprint. Equal to ours:
   Trickle hears consistency. Far ahead of us: bootstrap (bootstrap.py). Far
@@ -34,11 +33,10 @@ a PULL or MORE for another node, is not ours to answer. Answers travel at bulk
 priority, whatever they carry, so the urgent reserve and the normal share stay
 with the node's own records; those a member's allowance pays for (members.py),
 in the catch-up band above it (budget.py), but never a flooding key's records
-(ratelimit.py `any_flooding`). Only what goes on air is paid
-(`send_paid`): an answer an allowance pays for waits while the budget holds it
-back; one only an account pays for is dropped then, the account kept for the
-asker's next ask. Repairs ride in the engine's send queue with tag "repair", so
-a copy heard before they are due cancels them, like relays.
+(ratelimit.py `any_flooding`). Only what goes on air is paid (`send_paid`): an
+answer an allowance pays for waits while the budget holds it back; one only an
+account pays for is dropped then, the account kept for the asker's next ask.
+Repairs ride in the send queue (tag "repair"): a copy heard first cancels them.
 """
 
 from __future__ import annotations
@@ -88,6 +86,7 @@ class Answers(DigestAnswers):
         self.recon.reach_peer = lambda peer: engine.hood.reaches_peer(peer, engine.last_time)
         self.recon.reach_node = lambda node: engine.hood.reach(node, engine.last_time) > 0
         self.boot = Bootstrap(cfg, engine.rng, engine.node)
+        self.boot.may_pull = lambda node, now: not engine.hood.far_but_near_others(node, now)
         self.unvouched: dict[int, None] = {}  # sketchers whose last sketch was unlike their digest
         # An account holds twice what a full request pays for; strangers share one (digests.py).
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
@@ -103,7 +102,10 @@ class Answers(DigestAnswers):
         self.recon.more_answered = lambda sketcher: self.sketchers.took_up(
             self.prompter(sketcher, engine.clock, shared=False))
         self.filters = Filters(engine, self)  # large differences (filters.py)
-        self.recon.large = self.filters.start
+        # A stream far ahead: no more symbols if we walk toward it, or if a far peer's
+        # while we hear ledger nodes (farpeers.py `far_but_near_others`).
+        self.recon.large = lambda sketcher, now: self.filters.start(sketcher, now) \
+            or engine.hood.far_but_near_others(sketcher, now)
 
     def heard(self, msg: m.Message, sender: int, size: int, now: float) -> None:
         """Credit `sender` with the air of a packet heard from it (`size` bytes)."""
@@ -143,11 +145,9 @@ class Answers(DigestAnswers):
             self.pool.earn(STRANGERS, air / listeners, now)
 
     def _may_ask(self, sketcher: int, now: float) -> bool:
-        """May we ask `sketcher` MORE now? Paced (pacing.py), except a far peer (a
-        ledger node only radio-only relays reach, heard more than once): its
-        MOREs and answers cross a mast and are often lost, and pacing them
-        starved the islands behind a router in town-40 (records missing for
-        hours on 2 seeds in 18)."""
+        """May we ask `sketcher` MORE now? Paced (pacing.py), except a far peer: its
+        MOREs and answers cross a mast and are often lost, and pacing them starved
+        the islands behind a router in town-40 (records missing for hours)."""
         key = self.prompter(sketcher, now, shared=False)
         return (key != STRANGERS and self.eng.hood.is_far(sketcher, now)) \
             or self.sketchers.allowed(key, now)

@@ -34,6 +34,12 @@ start of each partition, membership first, its probes brought only records
 it held and its responders were doubted for an hour: on partition-heal a
 poorly connected node sat 100 records behind for hours.)
 
+A far peer's claim (farpeers.py: heard only through radio-only relays) buys
+nothing while we hear a ledger node directly (`may_pull`): our pulls would go
+at the hops it claims, for every radio around to repeat, and a neighbour we
+hear would be ahead too (a stolen key's made-up far numbers: the attack
+suite's `stolen-far-sketch`).
+
 A digest claiming a large count is unauthenticated, so it buys only a probe:
 one partition is pulled from a responder until an answer brings a record we
 did not have; then its other partitions follow. A responder not confirmed
@@ -98,6 +104,9 @@ class Bootstrap(Serving):
         # responder -> until when our ticket goes to it only inside padded pulls: its
         # plain pulls went unanswered while our own ledger did not count us admitted
         self.hoped: dict[int, float] = {}
+        # Whether a node's claim of being ahead may start a pull (engine: not a far
+        # peer's while we hear a ledger node directly)
+        self.may_pull: Callable[[int, float], bool] = lambda node, now: True
         # responder -> until when it gets no stream: its own air heard here paid
         # for no pull of ours (a node past `boot_gap` probes only with that)
         self.unpaid: dict[int, float] = {}
@@ -114,7 +123,7 @@ class Bootstrap(Serving):
     def _ahead(self, peers: Mapping[int, Peer], my_count: int, gap: int, now: float) -> list[int]:
         fresh = [(n, p) for n, p in peers.items()
                  if p.count > my_count + gap and now - p.last < 2 * self.cfg.trickle_imax
-                 and self.doubted.get(n, -1e9) <= now]
+                 and self.doubted.get(n, -1e9) <= now and self.may_pull(n, now)]
         return [n for n, _ in sorted(fresh, key=lambda np: (np[0] not in self.proven,
                                                              -np[1].count, np[0]))]
 
