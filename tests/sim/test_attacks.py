@@ -110,6 +110,17 @@ def test_the_chance_column_reruns_the_clean_mesh_with_other_jitter_only() -> Non
     assert "chance" in attacks.table([row]).splitlines()[0]
 
 
+def _allowances(attack: str) -> float:
+    """One member allowance (members.py) over the run, saved and earned, for each
+    node that hears the attacker of `attack` (seed 1, small)."""
+    sim = Simulation(attacks.scenario(attack, SMALL, 1))
+    _attacker, _victim, hear = attacks._pick(sim, attack)
+    cfg = sim._config()
+    rate = ALLOW_SHARE * SHARE[BULK] * cfg.budget_s_per_hour / 3600.0
+    saved = max(ALLOW_SAVED * rate, cfg.pull_batch * cfg.airtime(cfg.payload_cap))
+    return len(hear) * (saved + rate * (SMALL.duration_s - SMALL.start_s))
+
+
 def test_a_stolen_member_key_costs_the_mesh_at_most_its_allowances() -> None:
     """issue 9: a thief holding one member's key pulls with tickets that key
     signs, in its own number, claiming an empty ledger. Members' pulls are
@@ -120,12 +131,7 @@ def test_a_stolen_member_key_costs_the_mesh_at_most_its_allowances() -> None:
     assert row["attacker_air"] > 100
     assert row["tables"]["member_allowances"] == 1  # its ticket was believed: one allowance
     assert row["critical_missing"] == 0 and row["critical_delay"] <= 60.0, row
-    sim = Simulation(attacks.scenario("stolen-pull", SMALL, 1))
-    _attacker, _victim, hear = attacks._pick(sim, "stolen-pull")
-    cfg = sim._config()
-    rate = ALLOW_SHARE * SHARE[BULK] * cfg.budget_s_per_hour / 3600.0
-    saved = max(ALLOW_SAVED * rate, cfg.pull_batch * cfg.airtime(cfg.payload_cap))
-    bound = len(hear) * (saved + rate * (SMALL.duration_s - SMALL.start_s))
+    bound = _allowances("stolen-pull")
     assert row["honest_caused"] <= 1.5 * bound, (row, bound)  # 1.18 times on this mesh
 
 
@@ -141,12 +147,7 @@ def test_far_numbers_a_stolen_key_proves_cost_at_most_its_allowances() -> None:
     row = attacks.measure("stolen-far-sketch", SMALL, seeds=1, duty_pct=10.0)
     assert row["attacker_air"] > 100 and row["tables"]["filter_walks"] == 0
     assert row["critical_missing"] == 0 and row["critical_delay"] <= 60.0, row
-    sim = Simulation(attacks.scenario("stolen-far-sketch", SMALL, 1))
-    _attacker, _victim, hear = attacks._pick(sim, "stolen-far-sketch")
-    cfg = sim._config()
-    rate = ALLOW_SHARE * SHARE[BULK] * cfg.budget_s_per_hour / 3600.0
-    saved = max(ALLOW_SAVED * rate, cfg.pull_batch * cfg.airtime(cfg.payload_cap))
-    bound = len(hear) * (saved + rate * (SMALL.duration_s - SMALL.start_s))
+    bound = _allowances("stolen-far-sketch")
     assert row["honest_caused"] <= bound, (row, bound)  # 0.87 of it; 2.04 before
 
 
