@@ -186,15 +186,6 @@ class FarPeers:
         self.far_scope(now, 0)
         return node in self._far_nodes
 
-    def far_but_near_others(self, node: int, now: float) -> bool:
-        """Whether `node` is a far peer while we hear a ledger node directly: then
-        its claims (a count far above ours, a sketch far ahead) buy no pull, MORE
-        or filter walk (bootstrap.py, answers.py, filters.py), which would go at
-        the hops it claims for every radio around to repeat (stolen-far-sketch);
-        only a house that hears no ledger node, the far peers all it has, asks."""
-        return self.is_far(node, now) and any(
-            now - p.last_direct < self.ttl for p in self.peers.values())
-
     def reach(self, node: int, now: float) -> int:
         """The hop limit an answer addressed to `node` needs beyond our far scope: 1
         for a far voice that has shown no proof yet (and is not reached by our

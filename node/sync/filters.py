@@ -269,7 +269,7 @@ class Filters:
         room = MAX_WALKS - 1 if pulling else MAX_WALKS  # (the last for a sketch's difference)
         return len(self.walks) < room and not target >> 32 and peer is not None \
             and (now - peer.last_direct <= eng.hood.ttl or eng.hood.is_far(target, now)
-                 and not eng.hood.far_but_near_others(target, now)) \
+                 and not eng.hood.has_direct_peer(now)) \
             and (pulling or not peer.boot) \
             and not eng.boot.active and eng.count > eng.cfg.boot_gap
 
