@@ -181,6 +181,13 @@ class FarPeers:
             chosen = chosen or (theirs is not None and me in theirs)
         return chosen, unsaid
 
+    def chose_us(self, node: int, now: float) -> bool:
+        """Whether far peer `node` named us among its far relays (`far_choice`)."""
+        if not self.is_far(node, now):
+            return False
+        theirs = self.peers[node].far_relays
+        return theirs is not None and short(self.node) in theirs
+
     def is_far(self, node: int, now: float) -> bool:
         """Whether `node` is a ledger peer only radio-only relays reach (`far_scope`)."""
         self.far_scope(now, 0)

@@ -266,3 +266,36 @@ def test_a_walk_toward_a_far_peer_crosses_the_mast() -> None:
     _hear(eng, 0x0555, 0, mesh.now)
     _hear(eng, 0x0555, 0, mesh.now + 1)
     assert eng.hood.is_far(other, mesh.now + 2) and not walks._may_walk(other, mesh.now + 2)
+
+
+def test_a_far_peers_digest_prompts_a_sketch_only_from_the_far_relays_it_chose() -> None:
+    """While we hear a ledger node directly, a far peer's digest of another set
+    prompts our sketch (which would go at its hops, for every radio around to
+    repeat) only if it named us among its far relays: a thief's made-up far
+    numbers had every listener sketch at hop 3 (stolen-far-sketch). Named, we
+    sketch; a house hearing no ledger node directly sketches for any far peer."""
+    mesh, ledger = lone(seed=3, history=6)
+    eng = mesh.engines[0]
+    tag, near, me = eng.cfg.network_tag, 0x0555, eng.node & 0xFFFF
+    for k in range(2):
+        _hear(eng, FAR, 1, mesh.now + k, proof(ledger, 1, FAR))
+    mesh.run_for(120.0)
+    assert _scope(mesh, eng) == 1
+
+    def differing(relays: tuple[int, ...] | None) -> None:
+        digest = m.Digest(eng.count + 2, eng.fingerprint ^ 0x5A5A, False, (), True, (),
+                          far_relays=relays)
+        eng.receive(m.encode(digest, tag), RxMeta(sender=FAR, hops=1), mesh.now)
+
+    differing(None)  # alone behind the mast: the far peers are all we have
+    assert eng.recon.sketch_due is not None and eng.stats.dropped["far-unchosen"] == 0
+    eng.recon.sketch_due = None
+    for k in range(2):
+        _hear(eng, near, 0, mesh.now + k)  # now a ledger node in range
+    assert eng.hood.far_but_near_others(FAR, mesh.now + 2)
+    mesh.now += 2
+    differing((0x0123,))  # it chose someone else
+    assert eng.recon.sketch_due is None and eng.stats.dropped["far-unchosen"] == 1
+    differing((me,))
+    assert eng.hood.chose_us(FAR, mesh.now)
+    assert eng.recon.sketch_due is not None and eng.stats.dropped["far-unchosen"] == 1
