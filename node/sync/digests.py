@@ -136,12 +136,16 @@ class DigestAnswers:
             return
         if lacks is None and self._lacks_one(msg, sender, now):
             return
-        if eng.hood.far_but_near_others(sender, now) and not eng.hood.chose_us(sender, now):
-            # A far peer's digest, while we hear ledger nodes directly: our sketch
-            # would go at the hops it claims, for every radio around to repeat.
-            # Only the far relays it chose answer (farpeers.py `far_choice`); its
-            # side reconciles through them. Every listener answering made-up far
-            # numbers' digests cost 1.9 times a thief's air (stolen-far-sketch).
+        if msg.count > eng.count and eng.hood.far_but_near_others(sender, now) \
+                and not eng.hood.chose_us(sender, now):
+            # A far peer claiming records we lack, while we hear ledger nodes
+            # directly: our sketch would go at the hops it claims, for every radio
+            # around to repeat, and what it holds reaches our side through the far
+            # relays it chose (farpeers.py `far_choice`): only those answer. (A far
+            # peer behind us lacks what we hold: any of us may serve it; a cluster
+            # of three houses behind a mast otherwise lagged 1.6 hours on town-40.)
+            # Every listener answering made-up far numbers' digests cost 1.9 times
+            # a thief's air (stolen-far-sketch).
             eng.stats.dropped["far-unchosen"] += 1
             return
         key = self.prompter(sender, now)

@@ -269,11 +269,12 @@ def test_a_walk_toward_a_far_peer_crosses_the_mast() -> None:
 
 
 def test_a_far_peers_digest_prompts_a_sketch_only_from_the_far_relays_it_chose() -> None:
-    """While we hear a ledger node directly, a far peer's digest of another set
-    prompts our sketch (which would go at its hops, for every radio around to
-    repeat) only if it named us among its far relays: a thief's made-up far
-    numbers had every listener sketch at hop 3 (stolen-far-sketch). Named, we
-    sketch; a house hearing no ledger node directly sketches for any far peer."""
+    """While we hear a ledger node directly, a far peer's digest claiming records
+    we lack prompts our sketch (which would go at its hops, for every radio
+    around to repeat) only if it named us among its far relays: a thief's
+    made-up far numbers had every listener sketch at hop 3 (stolen-far-sketch).
+    Named, we sketch; a far peer behind us prompts one from anyone; a house
+    hearing no ledger node directly sketches for any far peer."""
     mesh, ledger = lone(seed=3, history=6)
     eng = mesh.engines[0]
     tag, near, me = eng.cfg.network_tag, 0x0555, eng.node & 0xFFFF
@@ -282,8 +283,8 @@ def test_a_far_peers_digest_prompts_a_sketch_only_from_the_far_relays_it_chose()
     mesh.run_for(120.0)
     assert _scope(mesh, eng) == 1
 
-    def differing(relays: tuple[int, ...] | None) -> None:
-        digest = m.Digest(eng.count + 2, eng.fingerprint ^ 0x5A5A, False, (), True, (),
+    def differing(relays: tuple[int, ...] | None, ahead: int = 2) -> None:
+        digest = m.Digest(eng.count + ahead, eng.fingerprint ^ 0x5A5A, False, (), True, (),
                           far_relays=relays)
         eng.receive(m.encode(digest, tag), RxMeta(sender=FAR, hops=1), mesh.now)
 
@@ -296,6 +297,9 @@ def test_a_far_peers_digest_prompts_a_sketch_only_from_the_far_relays_it_chose()
     mesh.now += 2
     differing((0x0123,))  # it chose someone else
     assert eng.recon.sketch_due is None and eng.stats.dropped["far-unchosen"] == 1
+    differing((0x0123,), ahead=-1)  # behind us: it lacks what we hold
+    assert eng.recon.sketch_due is not None and eng.stats.dropped["far-unchosen"] == 1
+    eng.recon.sketch_due = None
     differing((me,))
     assert eng.hood.chose_us(FAR, mesh.now)
     assert eng.recon.sketch_due is not None and eng.stats.dropped["far-unchosen"] == 1
