@@ -98,6 +98,20 @@ def stolen_far_sketch(ctx: Ctx) -> Packet | None:
     lacks: a listener then walks toward it with filters (filters.py), which
     toward a far peer go at hop 1, for the firmware of every radio around to
     repeat, unless only a house that hears no ledger node walks so, paid."""
+    return _far_set(ctx, 300)
+
+
+def stolen_far_behind(ctx: Ctx) -> Packet | None:
+    """stolen-far-sketch with made-up sets 30 records smaller than the
+    listeners' (a far peer behind them, which any of them may serve): every
+    listener's sketch for it went at hop 3 (1.99 times the thief's air)."""
+    return _far_set(ctx, -30)
+
+
+def _far_set(ctx: Ctx, ahead: int) -> Packet | None:
+    """Two proven made-up far numbers in turn: a digest of a made-up set `ahead`
+    records larger than the victim's (smaller if negative), then its sketch,
+    both claiming three relays."""
     if ctx.stolen is None:
         return None
     if not ctx.names:
@@ -107,7 +121,7 @@ def stolen_far_sketch(ctx: Ctx) -> Packet | None:
     ctx.turn += 1
     if first:
         count, _fingerprint = ctx.victim_set()
-        ctx.pending = [ctx.rng.randbytes(8) for _ in range(count + 300)]
+        ctx.pending = [ctx.rng.randbytes(8) for _ in range(max(1, count + ahead))]
     sketch = riblt.Sketch(1024, (int.from_bytes(i, "big") for i in ctx.pending))
     if first:
         proof = tk.make(ctx.stolen, ctx.tag, src, tk.ANYONE)
@@ -333,6 +347,7 @@ OUTSIDE: dict[str, Callable[[Ctx], Packet | None]] = {
     "stolen-vouch": stolen_vouch,
     "stolen-far-proof": stolen_far_proof,
     "stolen-far-sketch": stolen_far_sketch,
+    "stolen-far-behind": stolen_far_behind,
     "sketch-takeup": sketch_takeup,
     "slow-near-digest": slow_near_digest,
     "replay": replay,
@@ -346,5 +361,5 @@ OUTSIDE: dict[str, Callable[[Ctx], Packet | None]] = {
     "ticket-churn": ticket_churn,
     "relay-all": relay_all,
 }
-STOLEN = {"stolen-far-proof", "stolen-far-sketch", "ticket-churn"}  # they hold a stolen member key
+STOLEN = {"stolen-far-proof", "stolen-far-sketch", "stolen-far-behind", "ticket-churn"}  # they hold a stolen member key
 THIEF_SIGNS = {"stolen-critical", "stolen-posts", "stolen-vouch"}  # it posts with it

@@ -1,7 +1,7 @@
 """The attack suite: what an attacker with the channel key costs honest nodes
 (and one with a member's stolen key as well: `stolen-pull`, `stolen-critical`,
 `stolen-vouch`, `stolen-posts`, `stolen-far-proof`, `stolen-far-sketch`,
-`ticket-churn`). The
+`stolen-far-behind`, `ticket-churn`). The
 attacks are attack_kinds.py's and attack_outside.py's (written from outside).
 
 Theory of operation

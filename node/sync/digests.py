@@ -136,16 +136,19 @@ class DigestAnswers:
             return
         if lacks is None and self._lacks_one(msg, sender, now):
             return
-        if msg.count > eng.count and eng.hood.far_but_near_others(sender, now) \
+        if (msg.count > eng.count or peer.far_hops > 1) \
+                and eng.hood.far_but_near_others(sender, now) \
                 and not eng.hood.chose_us(sender, now):
             # A far peer claiming records we lack, while we hear ledger nodes
             # directly: our sketch would go at the hops it claims, for every radio
             # around to repeat, and what it holds reaches our side through the far
-            # relays it chose (farpeers.py `far_choice`): only those answer. (A far
-            # peer behind us lacks what we hold: any of us may serve it; a cluster
-            # of three houses behind a mast otherwise lagged 1.6 hours on town-40.)
-            # Every listener answering made-up far numbers' digests cost 1.9 times
-            # a thief's air (stolen-far-sketch).
+            # relays it chose (farpeers.py `far_choice`): only those answer. A far
+            # peer behind us lacks what we hold: any of us may serve it, if one
+            # mast away (a cluster of three houses behind a mast otherwise lagged
+            # 1.6 hours on town-40); farther, each radio on the way would repeat
+            # our sketch, and only its far relays pay for that. Every listener
+            # answering made-up far numbers' digests at hop 3 cost 1.9 times a
+            # thief's air (stolen-far-sketch), whether ahead or behind.
             eng.stats.dropped["far-unchosen"] += 1
             return
         key = self.prompter(sender, now)

@@ -273,8 +273,9 @@ def test_a_far_peers_digest_prompts_a_sketch_only_from_the_far_relays_it_chose()
     we lack prompts our sketch (which would go at its hops, for every radio
     around to repeat) only if it named us among its far relays: a thief's
     made-up far numbers had every listener sketch at hop 3 (stolen-far-sketch).
-    Named, we sketch; a far peer behind us prompts one from anyone; a house
-    hearing no ledger node directly sketches for any far peer."""
+    Named, we sketch; a far peer behind us one mast away prompts one from
+    anyone (two masts away, only from its far relays); a house hearing no
+    ledger node directly sketches for any far peer."""
     mesh, ledger = lone(seed=3, history=6)
     eng = mesh.engines[0]
     tag, near, me = eng.cfg.network_tag, 0x0555, eng.node & 0xFFFF
@@ -303,3 +304,15 @@ def test_a_far_peers_digest_prompts_a_sketch_only_from_the_far_relays_it_chose()
     differing((me,))
     assert eng.hood.chose_us(FAR, mesh.now)
     assert eng.recon.sketch_due is not None and eng.stats.dropped["far-unchosen"] == 1
+    # Two masts away, behind us: every radio on the way would repeat our sketch;
+    # only the far relays it chose answer.
+    eng.recon.sketch_due = None
+    far2 = 0x0778
+    for k in range(2):
+        _hear(eng, far2, 2, mesh.now + k, proof(ledger, 2, far2))
+    mesh.run_for(120.0)
+    assert eng.hood.far_but_near_others(far2, mesh.now)
+    behind = m.Digest(eng.count - 1, eng.fingerprint ^ 0x5A5A, False, (), True, (),
+                      far_relays=(0x0123,))
+    eng.receive(m.encode(behind, tag), RxMeta(sender=far2, hops=2), mesh.now)
+    assert eng.recon.sketch_due is None and eng.stats.dropped["far-unchosen"] == 2
