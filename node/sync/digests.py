@@ -22,7 +22,7 @@ from . import messages as m
 from .bootstrap import Bootstrap
 from .credit import Credits
 from .filters import Filters
-from .pacing import STRANGERS, UNPROVEN, Pacer
+from .pacing import FAR_KEYS, STRANGERS, UNPROVEN, Pacer
 from .ports import RecordInfo
 from .reconcile import Reconciler
 from .relays import Peer
@@ -58,7 +58,9 @@ class DigestAnswers:
         sketchers we ask MORE), or the one all other numbers share (pacing.py)."""
         hood = self.eng.hood
         if hood.is_far(who, now):
-            return who
+            # (one entry per proving key: the far numbers a stolen key proves
+            # share it, as made-up numbers share STRANGERS)
+            return FAR_KEYS - int.from_bytes(hood.peers[who].proof[:4], "big")
         if hood.is_known(who, now):
             return who if not shared or who in self.eng.watch.relayers else UNPROVEN
         return STRANGERS

@@ -50,6 +50,7 @@ REST_MAX_S = 7200.0  # ... doubling with each further one, up to this
 PACED = 64  # entries kept per pacer
 STRANGERS = -1  # the name of every number that is not a known neighbour
 UNPROVEN = -2  # ... and of known ones never heard with a trusted record (urgent.py)
+FAR_KEYS = -3  # far peers: this less the first 4 bytes of the key that proves them
 
 
 @dataclass

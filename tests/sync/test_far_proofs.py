@@ -316,3 +316,23 @@ def test_a_far_peers_digest_prompts_a_sketch_only_from_the_far_relays_it_chose()
                       far_relays=(0x0123,))
     eng.receive(m.encode(behind, tag), RxMeta(sender=far2, hops=2), mesh.now)
     assert eng.recon.sketch_due is None and eng.stats.dropped["far-unchosen"] == 2
+
+
+def test_the_far_numbers_one_key_proves_share_one_pacing_entry() -> None:
+    """Whose differing digests may make us sketch is paced per counterpart
+    (pacing.py): a thief's two far numbers, both proven by the stolen key, took
+    a sketch each in turn (made-up sets behind the listeners, one relay away:
+    1.56 times the thief's air; 1.35 sharing). Far peers of their own keys
+    keep entries of their own."""
+    mesh, ledger = lone(seed=3)
+    eng = mesh.engines[0]
+    a, b, c = FAR, 0x0778, 0x0779
+    for k in range(2):
+        _hear(eng, a, 1, mesh.now + k, proof(ledger, 1, a))
+        _hear(eng, b, 1, mesh.now + k, proof(ledger, 1, b))
+        _hear(eng, c, 1, mesh.now + k, proof(ledger, 2, c))
+    mesh.run_for(120.0)
+    assert {a, b, c} <= eng.hood._far_nodes
+    key = eng.answers.prompter
+    assert key(a, mesh.now) == key(b, mesh.now) != key(c, mesh.now)
+    assert key(a, mesh.now) < 0 and key(c, mesh.now) < 0  # no node's number
