@@ -361,5 +361,6 @@ OUTSIDE: dict[str, Callable[[Ctx], Packet | None]] = {
     "ticket-churn": ticket_churn,
     "relay-all": relay_all,
 }
-STOLEN = {"stolen-far-proof", "stolen-far-sketch", "stolen-far-behind", "ticket-churn"}  # they hold a stolen member key
+# they hold a stolen member key
+STOLEN = {"stolen-far-proof", "stolen-far-sketch", "stolen-far-behind", "ticket-churn"}
 THIEF_SIGNS = {"stolen-critical", "stolen-posts", "stolen-vouch"}  # it posts with it

@@ -55,7 +55,8 @@ class DigestAnswers:
         a known neighbour's own (relays.py `known`: heard more than once, with
         records or a digest of our set) once it brought us a trusted record, the
         one known neighbours share before that (unless not `shared`: the
-        sketchers we ask MORE), or the one all other numbers share (pacing.py)."""
+        sketchers we ask MORE), a far peer's key's (`FAR_KEYS`), or the one all
+        other numbers share (pacing.py)."""
         hood = self.eng.hood
         if hood.is_far(who, now):
             # (one entry per proving key: the far numbers a stolen key proves

@@ -196,10 +196,11 @@ class Neighbourhood(FarPeers):
     def far_but_near_others(self, node: int, now: float) -> bool:
         """Whether `node` is a far peer (farpeers.py) while we hear a ledger node
         directly: then its claims (a count far above ours, a sketch far ahead) buy
-        no pull, MORE or filter walk (bootstrap.py, answers.py, filters.py), which
-        would go at the hops it claims for every radio around to repeat
-        (stolen-far-sketch); only a house that hears no ledger node, the far peers
-        all it has, asks."""
+        no pull, MORE or filter walk (bootstrap.py, answers.py, filters.py), and
+        its digest claiming more than we hold no sketch unless it chose us as a
+        far relay (digests.py): all would go at the hops it claims for every
+        radio around to repeat (stolen-far-sketch); only a house that hears no
+        ledger node, the far peers all it has, asks."""
         return self.is_far(node, now) and self.has_direct_peer(now)
 
     def denied(self, sender: int, now: float) -> set[int]:
