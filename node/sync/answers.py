@@ -13,12 +13,14 @@ engine.py, inbox.py and outbox.py; all sent *because someone asked*, here.
   one record we hold (not one still in flight): that record is sent, as its
   account pays. Otherwise, unless our own backlog explains the difference, the
   reconciler plans a SKETCH.
-* SKETCH: the reconciler (reconcile.py) peels it against our own sketch;
-  what the sketcher lacks is queued as repairs (RECORDS) as its account
-  pays (a believed member lacking more than `SMALL_GAP`: its allowance, as
-  for its REQUESTs), the rest offered in a sketch of ours; what we lack is
-  requested. A gap found resets Trickle: to Imin if it is large, to the
-  news interval if a few records (`SMALL_GAP`) close it.
+* SKETCH (sketchin.py): the reconciler (reconcile.py) peels it against our
+  own sketch; what the sketcher lacks is queued as repairs (RECORDS) as its
+  account pays (a believed member lacking more than `SMALL_GAP`: its
+  allowance, as for its REQUESTs), the rest offered in a sketch of ours; what
+  we lack is requested. Offers and requests are paced per sketcher, and a
+  stranger's pay from the strangers' pool. A gap found resets Trickle: to
+  Imin if it is large, to the news interval if a few records (`SMALL_GAP`)
+  close it.
 * REQUEST: the ids we hold are queued as repairs; the ones we wanted too are
   taken off our own request list (the answer serves us).
 * MORE: the next symbols of our sketch (reconcile.py).
@@ -41,22 +43,22 @@ Repairs ride in the send queue (tag "repair"): a copy heard first cancels them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import messages as m
-from . import riblt, vouch
+from . import vouch
 from .bootstrap import Bootstrap
 from .budget import BULK, CATCH_UP
 from .credit import ALLOWANCE, CREDIT, HELD, Credits
-from .digests import DigestAnswers
 from .filters import Filters
 from .members import Members
 from .outbox import MAX_REPAIRS, record_id
 from .pacing import STRANGERS, Pacer
 from .ports import RecordInfo
-from .ratelimit import any_flooding, flood_last
+from .ratelimit import any_flooding
 from .reconcile import Reconciler
+from .sketchin import SketchAnswers
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -64,12 +66,9 @@ if TYPE_CHECKING:
 Emit = Callable[[m.Message, str, int], bool]
 CREDIT_HOLD = 900.0  # seconds an account is kept after its last credit
 CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
-UNVOUCHED = 64  # sketchers remembered as unvouched
-SMALL_GAP = 4  # a decoded gap of at most this many records is closed by its own
-# repairs and requests: their records are news, checked after `news_interval`
 
 
-class Answers(DigestAnswers):
+class Answers(SketchAnswers):
     """The answering side of one engine: reconciliation and bootstrap state."""
 
     def __init__(self, engine: Engine) -> None:
@@ -115,8 +114,12 @@ class Answers(DigestAnswers):
                               or (isinstance(msg, m.Pull) and msg.target != eng.node)):
             self.members.overheard(msg, sender, size, now)  # (answers to a member elsewhere)
         if isinstance(msg, m.Records):
+            wanted = self.recon.wants.ids
             for raw in msg.records:  # how large records are: what our requests ask for
                 self.recon.record_size += (len(raw) - self.recon.record_size) / 32
+                if wanted.get(record_id(raw), (0, 0, None))[2] == sender:
+                    # What its sketch showed it holds came: our asks were taken up.
+                    self.sketchers.took_up(self.prompter(sender, now, shared=False))
             self.members.heard_answer(msg, sender, self.recon.wants.ids)
             if not msg.relay:
                 return  # a pull answer: paid for by its puller, it pays for nothing more
@@ -143,14 +146,6 @@ class Answers(DigestAnswers):
         self.credits.earn(sender, air / listeners, now)
         if self.prompter(sender, now) == STRANGERS:
             self.pool.earn(STRANGERS, air / listeners, now)
-
-    def _may_ask(self, sketcher: int, now: float) -> bool:
-        """May we ask `sketcher` MORE now? Paced (pacing.py), except a far peer: its
-        MOREs and answers cross a mast and are often lost, and pacing them starved
-        the islands behind a router in town-40 (records missing for hours)."""
-        key = self.prompter(sketcher, now, shared=False)
-        return (key != STRANGERS and self.eng.hood.is_far(sketcher, now)) \
-            or self.sketchers.allowed(key, now)
 
     def took_up(self, who: int, now: float) -> None:
         """`who` acted on what our sketch told it (pacing.py)."""
@@ -235,90 +230,6 @@ class Answers(DigestAnswers):
             eng.infos, map(record_id, msg.records), lambda a: eng.flooding(a, eng.clock)))
         return self.send_paid(emit, who, msg, tag, self.members.allow.spend if allow else None)
 
-    def on_sketch(self, msg: m.Sketch, sender: int, now: float, payer: int | None = None,
-                  ) -> None:
-        """Symbols of a neighbour's sketch: once decoded, repair and request (the
-        repairs paid from `payer`'s account: the sender's, unless the packet did
-        not sound like it)."""
-        payer = sender if payer is None else payer
-        eng = self.eng
-        if msg.start == 0:
-            self.unvouched.pop(sender, None)
-            self._said(msg, sender)
-            if not vouch.vouched(eng.hood.peers, msg, sender):
-                # Unlike what its sender last said of itself: read it (what decodes
-                # in these symbols is still requested and repaired, as paid), but
-                # ask no MORE for it, sketch nothing for it, cancel nothing for it.
-                eng.stats.dropped["unvouched-sketch"] += 1
-                self.unvouched[sender] = None
-                while len(self.unvouched) > UNVOUCHED:
-                    del self.unvouched[next(iter(self.unvouched))]
-        try:
-            # It stands for our own planned sketch if its sender vouched for it, or if
-            # it codes our very set (then ours would say nothing more).
-            result = self.recon.on_sketch(msg, sender, now, eng.count,
-                                          serves=sender not in self.unvouched
-                                          or vouch.codes(msg, eng.count, eng.fingerprint))
-        except ValueError:
-            eng.stats.dropped["bad-sketch"] += 1
-            return
-        if result is None:
-            return
-        gap = len(result.ours) + len(result.theirs)
-        if gap:
-            # A real gap: check again soon. A small one (a record or a few lost on
-            # the way) is closed by the repairs and requests planned below, and
-            # what they bring is news (a digest after `news_interval`); a digest
-            # at Imin would go out while they are still on the way, differ again
-            # and start another round. A large gap (a heal) is checked at Imin.
-            eng.trickle.reset(now, eng.cfg.news_interval if gap <= SMALL_GAP else None)
-        # A member whose ticket we believe (it asked us with it within the hour),
-        # lacking more than a few records, is repaired from its allowance too, as
-        # its requests would be: what its own vouched sketch, heard in its own
-        # voice, says it lacks, while its digest differs from our set. Else our
-        # sketch would offer it the same difference a second time: after a heal,
-        # a stream of hundreds of symbols, both ways, from the one node that
-        # bridges a group (partition-heal, seed 24). A spoof in its voice draws
-        # on the same allowance as its REQUESTs replayed would (ticket.py).
-        member = len(result.ours) > SMALL_GAP and payer == sender \
-            and sender not in self.unvouched and self.members.believe(sender, b"", now)
-        unpaid = 0
-        for info in self._flood_last(x.to_bytes(8, "big") for x in sorted(result.ours)):
-            if unpaid or not self._repair(info, payer, now, member=member):
-                unpaid += 1  # its sketch paid for no more: it may ask for the rest
-        if unpaid and sender not in self.unvouched:
-            self.recon.offer(unpaid, sender, now)
-        for x in result.theirs:
-            rid = x.to_bytes(8, "big")
-            if rid not in eng.outside and rid not in eng.gone:  # held, or superseded here
-                self.recon.want(rid, sender, now)
-
-    def _said(self, msg: m.Sketch, sender: int) -> None:
-        """A sketch from index 0 heard directly in its sender's own voice (its
-        usual signal known, this packet plausible) says what its digest would:
-        its count, and symbol 0's ids as the fingerprint. Outside a crowd, take
-        it as the sender's latest word on its set, within a reconcilable gap of
-        ours (never a claim of being far ahead). Across a weak link few digests
-        arrive while sets move, and sketches unlike the last digest heard went
-        unbelieved: two towns joined by one stopped reconciling (two-towns). So
-        too from a far peer (farpeers.py: proven, heard only through relays),
-        crowd or not: few of its digests cross a mast, and a lone house's
-        sketches were all taken as unvouched (town-40)."""
-        eng = self.eng
-        peer = eng.hood.peers.get(sender)
-        if not eng.plausible or peer is None or peer.count <= 0 \
-                or abs(msg.count - eng.count) > eng.cfg.boot_gap \
-                or len(msg.symbols) < riblt.SYMBOL_BYTES:
-            return
-        if peer.hops:
-            if not eng.hood.is_far(sender, eng.clock):
-                return
-        elif peer.snr is None or eng.hood.degree(eng.clock) > 2 * eng.cfg.relay_fanout:
-            return  # (in a crowd, where digests are many, it waits for one)
-        first = riblt.parse_symbols(msg.symbols[:riblt.SYMBOL_BYTES])[0]
-        if first.count % 256 == msg.count % 256:
-            peer.count, peer.fingerprint = msg.count, first.ids
-
     def on_request(self, msg: m.Request, sender: int, now: float) -> None:
         """Ids someone asked for: queue the ones we hold as repairs, as far as its
         account covers them (a request naming another node is that node's)."""
@@ -333,9 +244,6 @@ class Answers(DigestAnswers):
         for info in self._flood_last(msg.ids):
             if not self._repair(info, sender, now, msg.target is None, member):
                 break
-
-    def _flood_last(self, rids: Iterable[bytes]) -> list[RecordInfo]:
-        return flood_last(self.eng.infos, rids, lambda a: self.eng.flooding(a, self.eng.clock))
 
     def on_more(self, msg: m.More, sender: int, now: float) -> None:
         """A request for more symbols of a sketch (ours, or one we wait for too)."""

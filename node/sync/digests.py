@@ -14,8 +14,7 @@ heard here pays for it (`pool`, answers.py `heard`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from . import deafpay
 from . import messages as m
@@ -31,6 +30,11 @@ from .sketching import SKETCH_FRAME
 if TYPE_CHECKING:
     from .engine import Engine
     from .members import Members
+
+class Repair(Protocol):
+    def __call__(self, info: RecordInfo, who: int, now: float, thin: bool = True,
+                 member: bool = False) -> bool: ...
+
 
 SENT_GRACE_S = 15.0  # after our copy of a record went out, a digest still lacking it missed it
 
@@ -48,7 +52,7 @@ class DigestAnswers:
     pool: Credits  # what all strangers' broadcasts earned (answers.py `heard`)
     filters: Filters
 
-    _repair: Callable[[RecordInfo, int, float], bool]  # queue a record as its asker pays
+    _repair: Repair  # queue a record as its asker pays (answers.py)
 
     def prompter(self, who: int, now: float, shared: bool = True) -> int:
         """Whose entry a digest or take-up from `who` (an account's name) counts in:
@@ -133,7 +137,15 @@ class DigestAnswers:
             # reconcile as with any other difference.
         if msg.boot or eng.count > msg.count + cfg.boot_gap:
             # A node far behind: let it hear our digest soon, so it can pull from us.
-            eng.trickle.reset(now, cfg.news_interval)
+            # A number we do not know pays for our digest from the strangers' pool
+            # (a digest saying "booting" in a fresh number every few minutes had
+            # every listener send its digest: 3.6 times the attacker's air,
+            # boot-ping); a newcomer it was hears one within Trickle's interval.
+            air = cfg.airtime(len(m.encode(m.Digest(eng.count, eng.fingerprint), cfg.network_tag)))
+            if self.prompter(sender, now) != STRANGERS or self.pool.spend(STRANGERS, air, now):
+                eng.trickle.reset(now, cfg.news_interval)
+            else:
+                eng.stats.dropped["unpaid-boot"] += 1
             if msg.count > cfg.boot_gap and eng.flooded(now):
                 self.filters.behind(sender, now)  # (under a flood: filters.py)
             return

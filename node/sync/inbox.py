@@ -299,10 +299,22 @@ class Inbox(Outbox):
         if self.plausible and self.hood.is_known(sender, now):
             self.watch.relayed(sender)
 
+    def _news_in(self, msg: m.Records, now: float) -> bool:
+        """Whether `msg` carries a record new to us or one that reached us lately
+        (inflight.py `is_fresh`): a relay, not history replayed."""
+        return any(rid not in self.infos or self.arrivals.is_fresh(int.from_bytes(rid, "big"), now)
+                   for rid in map(record_id, msg.records))
+
     def _heard(self, rid: bytes, sender: int, now: float) -> None:
-        """Someone else sent `rid`: count the copy and what it covered."""
+        """Someone else sent `rid`: count the copy and what it covered. A copy of a
+        record that reached us long ago is history replayed (anyone may replay
+        it, in any number): it shows no relay, so it ends no neighbour's silence
+        (urgent.py `relayers`; one made-up number replaying an old record every
+        ten minutes had every listener recheck each urgent record for it, ten
+        times its air: copy-watchers)."""
         self.watch.heard(rid, sender)
-        self._relayed(sender, now)
+        if self.arrivals.is_fresh(int.from_bytes(rid, "big"), now):
+            self._relayed(sender, now)
         pending = self.sends.get(rid)
         if pending is None:
             return

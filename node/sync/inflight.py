@@ -25,8 +25,10 @@ State: the last `size` arrivals (a deque of ids and times), nothing per peer.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 
+FRESH_S = 600.0  # a copy of a record that reached us longer ago is history, not a relay
+FRESH_KEPT = 1024  # arrival times remembered for that (the oldest dropped first)
 MAX_MISSING = 3  # records a digest may lack and still be explained
 RESENDS = 2  # unpaid resends of a record of ours that a neighbour's digest still lacks
 RECENT_KEPT = 24  # arrivals remembered
@@ -40,6 +42,7 @@ class Arrivals:
         self.recent: deque[tuple[float, int]] = deque(maxlen=size)
         self.sent_at: dict[int, float] = {}  # of ids in `recent` only
         self.resends: dict[int, int] = {}  # likewise
+        self.fresh: OrderedDict[int, float] = OrderedDict()  # id -> arrival, for `is_fresh`
 
     def add(self, x: int, now: float) -> None:
         """Record id `x` (as an integer) reached us at `now`."""
@@ -47,6 +50,16 @@ class Arrivals:
             self.sent_at.pop(self.recent[0][1], None)
             self.resends.pop(self.recent[0][1], None)
         self.recent.append((now, x))
+        self.fresh[x] = now
+        self.fresh.move_to_end(x)
+        while len(self.fresh) > FRESH_KEPT or now - next(iter(self.fresh.values())) > FRESH_S:
+            self.fresh.popitem(last=False)
+
+    def is_fresh(self, x: int, now: float) -> bool:
+        """Whether record `x` reached us within `FRESH_S`: a copy of it heard now
+        may be a relay; one of an older record is history replayed."""
+        t = self.fresh.get(x)
+        return t is not None and now - t <= FRESH_S
 
     def sent(self, x: int, now: float) -> None:
         """We transmitted record `x` at `now` (remembered while it is recent)."""

@@ -50,13 +50,18 @@ def test_a_spoofed_digest_does_not_make_a_neighbour_resend_its_ledger() -> None:
 def test_a_forged_sketch_leaves_no_request_loop() -> None:
     """Finding: a SKETCH naming ids that exist nowhere left the victim asking for
     them every 60 s until restart. Now each is asked for twice at most, and the
-    table of wanted ids empties."""
+    table of wanted ids empties, even when the sketcher is a number that synced
+    with us (a stranger's asks are paid from the strangers' pool: the next
+    test)."""
     mesh, ledger = lone(history=40)
     tag = ledger.network[:2]
     engine = mesh.engines[0]
     ours = {int.from_bytes(i, "big") for i in engine.infos}
     fakes = {int.from_bytes(random.Random(5).randbytes(8), "big") + k for k in range(5)}
     forged = riblt.Sketch(1024, ours | fakes)
+    for _ in range(2):  # a digest of our very set, twice: a neighbour syncing with us
+        mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=7)
+    assert engine.hood.is_known(7, mesh.now)
     mesh.inject(0, m.encode(m.Digest(len(ours) + 5, 1, False, (0,), True), tag), sender=7)
     before = len(mesh.sent)
     mesh.inject(0, m.encode(m.Sketch(len(ours) + 5, 0, forged.encode(0, 16)), tag), sender=7)
@@ -66,6 +71,41 @@ def test_a_forged_sketch_leaves_no_request_loop() -> None:
     assert asked, "the forged ids were never asked for: the test shows nothing"
     assert len(asked) <= 2 * len(fakes)
     assert engine.answers.table_sizes()["wanted"] == 0
+
+
+def test_one_symbol_sketches_in_made_up_numbers_draw_no_requests() -> None:
+    """Finding (from outside, phantom-symbol): a one-symbol SKETCH in a fresh
+    number, coding the listener's set plus one id that exists nowhere, decoded at
+    once and drew two padded REQUESTs for that id, and a digest, from every
+    listener: 2.8 times the attacker's air at 10 % duty, 7 times at one a minute,
+    and the wanted table, full of such ids, refused real ones. A stranger's
+    decoded ids are now asked for only as the strangers' pool pays."""
+    def run(attacked: bool) -> tuple[Mesh, float, int]:
+        mesh, ledger = lone(history=40)
+        tag = ledger.network[:2]
+        engine = mesh.engines[0]
+        ours = {int.from_bytes(i, "big") for i in engine.infos}
+        rng = random.Random(9)
+        before, spent = len(mesh.sent), 0.0
+        for k in range(30):
+            if attacked:
+                fake = rng.getrandbits(64) | 1
+                one = riblt.Sketch(1024, ours | {fake}).encode(0, 1)
+                packet = m.encode(m.Sketch(len(ours) + 1, 0, one), tag)
+                spent += ledger.config().airtime(len(packet))
+                mesh.inject(0, packet, sender=0x40000000 + k)
+            mesh.run_for(60.0)
+        mesh.run_for(HOUR)
+        return mesh, spent, before
+
+    mesh, spent, before = run(attacked=True)
+    clean, _spent, clean_before = run(attacked=False)
+    engine = mesh.engines[0]
+    assert engine.stats.dropped["paced-want"] > 0, "no sketch decoded: the test shows nothing"
+    assert not [s for s in mesh.sent[before:] if s.out.tag == "request"]
+    assert engine.answers.table_sizes()["wanted"] == 0
+    caused = air_after(mesh, before, skip=()) - air_after(clean, clean_before, skip=())
+    assert caused <= spent, f"{caused:.1f} s of honest air for {spent:.1f} s of the attacker's"
 
 
 def test_requests_for_urgent_records_are_answered_at_bulk_and_never_delay_ours() -> None:

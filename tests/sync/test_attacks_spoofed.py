@@ -76,9 +76,9 @@ def test_a_neighbour_heard_sending_records_is_still_waited_for() -> None:
     was our own set: tests/sync/test_urgent_watch.py and the lossy scenarios)."""
     mesh, ledger = pair(seed=5)
     tag = ledger.network[:2]
-    victim = mesh.engines[0]
-    old = next(iter(victim.infos))
-    packet = m.encode(m.Records((victim.raw(old) or b"",)), tag)
+    post = mesh.need(1, "a post it relays")  # (a copy of an old record shows no relay)
+    mesh.run_for(30)
+    packet = m.encode(m.Records((post,)), tag)
     for _ in range(2):
         mesh.inject(0, packet, sender=FAKE, snr=5.0)  # it sends records (a replay here)
         mesh.run_for(30)

@@ -26,6 +26,10 @@ def test_a_decoded_gap_resets_trickle_by_its_size(lacking: int, interval: str) -
     ours = [int.from_bytes(i, "big") for i in engine.infos]
     theirs = riblt.Sketch(1024, ours + [rng.getrandbits(64) for _ in range(lacking)])
     tag = ledger.network[:2]
+    for _ in range(2):  # a neighbour syncing with us (a stranger's ids wait for the pool)
+        mesh.inject(0, m.encode(m.Digest(engine.count, engine.fingerprint), tag), sender=7)
+    mesh.run_for(4 * 3600.0)
+    assert engine.trickle.interval > engine.cfg.news_interval
     mesh.inject(0, m.encode(m.Sketch(theirs.n, 0, theirs.encode(0, 16)), tag), sender=7)
     expected = engine.cfg.news_interval if interval == "news" else engine.cfg.trickle_imin
     assert engine.trickle.interval == expected

@@ -1,0 +1,132 @@
+"""Attacks written from outside the project (stop 44), one test each: packets
+with the channel key only, in made-up numbers or in real neighbours' numbers
+through relays, that made honest engines spend more air than they took.
+node/sim/attacks.py measures the same at scale."""
+
+from __future__ import annotations
+
+from meshaid.node.sync import messages as m
+from meshaid.node.sync.ports import RxMeta
+
+from .harness import HOUR, Ledger, Mesh, clone, line
+
+FAKE = 0x4343  # a node number nobody uses
+
+
+def pair(seed: int) -> tuple[Mesh, Ledger]:
+    ledger = Ledger(3, seed=seed, history=30)
+    mesh = Mesh(ledger, [clone(ledger.full) for _ in range(2)], line(2), seed=seed)
+    mesh.run_for(HOUR)
+    return mesh, ledger
+
+
+def hear(mesh: Mesh, dst: int, payload: bytes, sender: int, hops: int) -> None:
+    """`dst` hears `payload` claiming `sender`, through `hops` relays (a header
+    field anyone with the channel key sets as it likes)."""
+    mesh.engines[dst].receive(payload, RxMeta(sender=sender, snr=0.0, hops=hops), mesh.now)
+    mesh.pump(dst)
+
+
+def sent_after(mesh: Mesh, before: int, *tags: str) -> list[str]:
+    return [s.out.tag for s in mesh.sent[before:] if s.out.tag in tags]
+
+
+def test_a_neighbours_number_through_relays_claims_nothing() -> None:
+    """hop1-ahead: a digest in neighbour 1's number with hop_start 1 skipped the
+    signal check (only direct packets have one), so its made-up count far ahead
+    drew a probe and a sketch from every listener. Through relays, only a far
+    peer's claim of being far ahead counts."""
+    mesh, ledger = pair(seed=3)
+    victim = mesh.engines[0]
+    lie = m.encode(m.Digest(victim.count + 200, 0x5EED), ledger.network[:2])
+    before = len(mesh.sent)
+    for _ in range(6):
+        hear(mesh, 0, lie, sender=1, hops=1)
+        mesh.run_for(60)
+    assert victim.stats.dropped["relayed-claim"] >= 6
+    assert not sent_after(mesh, before, "pull", "sketch")
+    assert victim.hood.peers[1].count != victim.count + 200  # its real count stands
+
+
+def test_a_set_claimed_through_relays_by_no_far_peer_claims_nothing() -> None:
+    """The same from a number never heard directly: only a far peer (proven, and
+    not reached by our own relays: farpeers.py) is heard through relays for its
+    claim of being far ahead to count; anyone else's is a made-up voice's."""
+    mesh, ledger = pair(seed=4)
+    victim = mesh.engines[0]
+    lie = m.encode(m.Digest(victim.count + 200, 0x5EED), ledger.network[:2])
+    before = len(mesh.sent)
+    for _ in range(6):
+        hear(mesh, 0, lie, sender=FAKE, hops=1)
+        mesh.run_for(60)
+    assert not victim.hood.is_far(FAKE, mesh.now)
+    assert victim.stats.dropped["relayed-claim"] >= 6
+    assert not sent_after(mesh, before, "pull", "sketch")
+
+
+def test_copies_of_old_records_make_no_neighbour_to_wait_for() -> None:
+    """copy-watchers: one made-up number replaying an old record now and then
+    counted as a neighbour syncing with us, and every listener resent each urgent
+    record for it (ten times its air). A copy of a record that reached us long
+    ago shows no relay."""
+    mesh, ledger = pair(seed=5)
+    victim = mesh.engines[0]
+    old = next(iter(victim.infos))
+    packet = m.encode(m.Records((victim.raw(old) or b"",)), ledger.network[:2])
+    for _ in range(3):
+        mesh.inject(0, packet, sender=FAKE, snr=5.0)
+        mesh.run_for(30)
+    assert not victim.hood.is_known(FAKE, mesh.now)
+    assert FAKE not in victim.watch.relayers
+    # A copy of a record that reached us lately is a relay (the other side).
+    post = mesh.need(1, "a fresh post")
+    mesh.run_for(30)
+    for _ in range(2):
+        mesh.inject(0, m.encode(m.Records((post,)), ledger.network[:2]), sender=FAKE, snr=5.0)
+        mesh.run_for(30)
+    assert victim.hood.is_known(FAKE, mesh.now)
+    assert FAKE in victim.watch.relayers
+
+
+def test_made_up_numbers_saying_they_boot_do_not_each_draw_our_digest() -> None:
+    """boot-ping: a digest "count 0, booting" in a fresh number every few minutes
+    reset every listener's Trickle, each sending its digest: 3.6 times the
+    attacker's air at full size. A number we do not know pays for our digest from
+    the strangers' pool; a known neighbour that reboots still gets it soon."""
+    def run(attacked: bool) -> tuple[Mesh, float, float]:
+        mesh, ledger = pair(seed=6)
+        tag = ledger.network[:2]
+        mesh.run_for(4 * HOUR)  # quiet: Trickle's interval has grown long
+        before, spent = len(mesh.sent), 0.0
+        for k in range(12):
+            if attacked:
+                ping = m.encode(m.Digest(0, 0, True), tag)
+                spent += ledger.config().airtime(len(ping))
+                mesh.inject(0, ping, sender=0x40000000 + k)
+            mesh.run_for(300)
+        return mesh, spent, sum(s.cost for s in mesh.sent[before:])
+
+    mesh, spent, air = run(attacked=True)
+    _clean, _spent, clean_air = run(attacked=False)
+    victim = mesh.engines[0]
+    assert victim.stats.dropped["unpaid-boot"] >= 8
+    assert air - clean_air <= spent, (air, clean_air, spent)
+    # Neighbour 1, rebooted with an empty store: node 0's digest goes soon.
+    tag = mesh.ledger.network[:2]
+    mesh.inject(0, m.encode(m.Digest(0, 0, True), tag), sender=1, snr=mesh.links[0][1])
+    assert victim.trickle.interval == victim.cfg.news_interval
+
+
+def test_a_neighbours_number_through_relays_with_a_near_set_draws_no_sketch() -> None:
+    """hop1-near: digests in neighbour 1's number with hop_start 1, a couple of
+    records off our set, one a minute: each drew a sketch under neighbour 1's
+    own pacing entry (3.6 times the attacker's air on the small mesh)."""
+    mesh, ledger = pair(seed=7)
+    victim = mesh.engines[0]
+    before = len(mesh.sent)
+    for k in range(6):
+        lie = m.encode(m.Digest(victim.count + (1, -1)[k % 2], 0xBAD + k), ledger.network[:2])
+        hear(mesh, 0, lie, sender=1, hops=1)
+        mesh.run_for(60)
+    assert victim.stats.dropped["relayed-claim"] >= 6
+    assert not sent_after(mesh, before, "pull", "sketch")
