@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..ledger import codec
 from ..ledger.wire import DecodeError
@@ -55,6 +56,7 @@ class Ctx:
     # packets the attacker overheard: (time, payload, claimed sender)
     heard: list[tuple[float, bytes, int]] = field(default_factory=list)
     names: list[int] = field(default_factory=list)  # made-up numbers it keeps using
+    scratch: dict[str, Any] = field(default_factory=dict)  # an attack's own state
 
     def spoof(self) -> int:
         """A claimed sender: a real neighbour or a made-up node number, alternately."""

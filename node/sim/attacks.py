@@ -2,7 +2,8 @@
 (and one with a member's stolen key as well: `stolen-pull`, `stolen-critical`,
 `stolen-vouch`, `stolen-posts`, `stolen-far-proof`, `stolen-far-sketch`,
 `stolen-far-behind`, `ticket-churn`). The
-attacks are attack_kinds.py's and attack_outside.py's (written from outside).
+attacks are attack_kinds.py's, attack_outside.py's and attack_phantom.py's
+(the last two written from outside).
 
 Theory of operation
 -------------------
@@ -51,11 +52,12 @@ from ..store.sync_port import SyncLedger
 from ..sync.engine import record_id
 from . import attack_kinds as ak
 from . import attack_outside as ao
+from . import attack_phantom as ap
 from .polltime import timed as _timed
 from .runner import Simulation, fresh_key_records
 from .scenario import Scenario, parse
 
-PERIODIC = {**ak.PERIODIC, **ao.OUTSIDE}
+PERIODIC = {**ak.PERIODIC, **ao.OUTSIDE, **ap.PHANTOM}
 STOLEN = ak.STOLEN | ao.STOLEN  # attacks that hold a stolen member key
 ALL = [*PERIODIC, "echo"]
 
