@@ -1,6 +1,6 @@
 """Small meshes and one-node set-ups shared by the engine tests: a fresh mesh,
 spreading a record, node 0 alone with its neighbours played by hand, a member
-flooding it, waiting for
+flooding it, two neighbours, waiting for
 agreement, and validly signed records of keys nobody admitted."""
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ def spread(mesh: Mesh, raw: bytes, limit_s: float) -> dict[int, float]:
         for i in mesh.holders(raw):
             got.setdefault(i, mesh.now - t0)
     return got
+
+
+def pair(seed: int, history: int = 30) -> tuple[Mesh, Ledger]:
+    """Two neighbours, nodes 0 and 1, an hour after they met."""
+    ledger = Ledger(3, seed=seed, history=history)
+    mesh = Mesh(ledger, [clone(ledger.full) for _ in range(2)], line(2), seed=seed)
+    mesh.run_for(HOUR)
+    return mesh, ledger
 
 
 def lone(seed: int = 1, history: int = 0) -> tuple[Mesh, Ledger]:

@@ -8,16 +8,10 @@ from __future__ import annotations
 from meshaid.node.sync import messages as m
 from meshaid.node.sync.ports import RxMeta
 
-from .harness import HOUR, Ledger, Mesh, clone, line
+from .harness import HOUR, Mesh
+from .meshes import pair
 
 FAKE = 0x4343  # a node number nobody uses
-
-
-def pair(seed: int) -> tuple[Mesh, Ledger]:
-    ledger = Ledger(3, seed=seed, history=30)
-    mesh = Mesh(ledger, [clone(ledger.full) for _ in range(2)], line(2), seed=seed)
-    mesh.run_for(HOUR)
-    return mesh, ledger
 
 
 def hear(mesh: Mesh, dst: int, payload: bytes, sender: int, hops: int) -> None:

@@ -10,16 +10,10 @@ import pytest
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 
-from .harness import HOUR, Ledger, Mesh, clone, line
+from .harness import HOUR, Mesh
+from .meshes import pair
 
 FAKE = 0x4242  # a node number nobody uses
-
-
-def pair(seed: int) -> tuple[Mesh, Ledger]:
-    ledger = Ledger(3, seed=seed, history=30)
-    mesh = Mesh(ledger, [clone(ledger.full) for _ in range(2)], line(2), seed=seed)
-    mesh.run_for(HOUR)
-    return mesh, ledger
 
 
 def assert_no_rechecks_for_fake(mesh: Mesh) -> None:
