@@ -96,10 +96,9 @@ class Answers(SketchAnswers):
         # Whose differing digests may make us sketch, whom we ask MORE (pacing.py).
         self.prompters, self.sketchers = Pacer(), Pacer()
         self.recon.sketched_for = self.prompters.reacted
-        self.recon.more_sent = lambda sketcher, now: self.sketchers.reacted(
-            [self.prompter(sketcher, now, shared=False)], now)
-        self.recon.more_answered = lambda sketcher: self.sketchers.took_up(
-            self.prompter(sketcher, engine.clock, shared=False))
+        self.recon.more_sent = self.more_sent
+        self.recon.more_answered = lambda sketcher: self.sketchers.took_up_all(
+            self.sketcher_keys(sketcher, engine.clock))
         self.filters = Filters(engine, self)  # large differences (filters.py)
         # A stream far ahead: no more symbols if we walk toward it, or if a far peer's
         # while we hear ledger nodes (farpeers.py `far_but_near_others`).
@@ -119,7 +118,7 @@ class Answers(SketchAnswers):
                 self.recon.record_size += (len(raw) - self.recon.record_size) / 32
                 if wanted.get(record_id(raw), (0, 0, None))[2] == sender:
                     # What its sketch showed it holds came: our asks were taken up.
-                    self.sketchers.took_up(self.prompter(sender, now, shared=False))
+                    self.sketchers.took_up_all(self.sketcher_keys(sender, now))
             self.members.heard_answer(msg, sender, self.recon.wants.ids)
             if not msg.relay:
                 return  # a pull answer: paid for by its puller, it pays for nothing more

@@ -104,5 +104,10 @@ class Pacer:
         if e is not None:
             e.streak, e.waiting = 0, False
 
+    def took_up_all(self, names: list[int]) -> None:
+        """`took_up` for each of `names`."""
+        for who in names:
+            self.took_up(who)
+
     def __len__(self) -> int:
         return len(self.table)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from . import messages as m
 from . import riblt, vouch
 from .digests import DigestAnswers
-from .pacing import FAR_KEYS, STRANGERS, Pacer
+from .pacing import FAR_KEYS, STRANGERS, UNPROVEN, Pacer
 from .ports import RecordInfo
 from .ratelimit import flood_last
 from .wants import WANT_TRIES
@@ -39,24 +39,63 @@ class SketchAnswers(DigestAnswers):
         """The records of `rids` we hold, a flooding key's last (ratelimit.py)."""
         return flood_last(self.eng.infos, rids, lambda a: self.eng.flooding(a, self.eng.clock))
 
-    def _may_ask(self, sketcher: int, now: float) -> bool:
-        """May we ask `sketcher` MORE now? Paced (pacing.py), except a far peer: its
-        MOREs and answers cross a mast and are often lost, and pacing them starved
-        the islands behind a router in town-40 (records missing for hours)."""
-        key = self.prompter(sketcher, now, shared=False)
-        return (key != STRANGERS and self.eng.hood.is_far(sketcher, now)) \
-            or self.sketchers.allowed(key, now)
+    def sketcher_keys(self, sketcher: int, now: float, spoofed: bool = False) -> list[int]:
+        """The pacing entries (pacing.py) our reactions to `sketcher` count in: its
+        own, and while it is a known neighbour that never brought us a trusted
+        record, the one all such share (`UNPROVEN`); a number we do not know, or
+        a voice not the sender's (`spoofed`), only the strangers' one. Made-up
+        numbers that copied our digest once, each with a fresh entry, were asked
+        MORE and for their ids in turn by every listener (known-phantom,
+        known-more: 6 to 12 times the attacker's air); MOREs and requests for
+        such sketchers are paid from the strangers' pool too."""
+        if spoofed:
+            return [STRANGERS]
+        own = self.prompter(sketcher, now, shared=False)
+        shared = self.prompter(sketcher, now)
+        return [own] if shared == own else [own, shared]
 
-    def _may_want(self, sketcher: int, ids: int, now: float) -> bool:
-        """May we ask `sketcher` for the `ids` its sketch showed it holds? Paced as
-        a MORE is (`_may_ask`); and a number we do not know pays for our asks
+    def _may_ask(self, sketcher: int, now: float, spoofed: bool = False) -> bool:
+        """May we ask `sketcher` MORE now? Paced (pacing.py) in each entry it
+        counts in (`sketcher_keys`), except a far peer: its MOREs and answers
+        cross a mast and are often lost, and pacing them starved the islands
+        behind a router in town-40 (records missing for hours)."""
+        keys = self.sketcher_keys(sketcher, now, spoofed)
+        if keys[0] <= FAR_KEYS:
+            return True
+        if keys[-1] in (STRANGERS, UNPROVEN) and \
+                self.pool.balance(STRANGERS, now) + 1e-9 < self._more_air():
+            return False  # (a MORE for such a sketcher is paid from the pool: `more_sent`)
+        return all(self.sketchers.allowed(key, now) for key in keys)
+
+    def _more_air(self) -> float:
+        """The air of a MORE we send, padded to the symbols it asks for."""
+        return self.eng.cfg.airtime(self.eng.cfg.payload_cap)
+
+    def more_sent(self, sketcher: int, now: float) -> None:
+        """We asked `sketcher` MORE: a reaction in each entry it counts in, and for
+        a number we do not know, or one that never brought us a record, paid
+        from the strangers' pool (`_may_ask` looked that it holds the air)."""
+        keys = self.sketcher_keys(sketcher, now)
+        self.sketchers.reacted(keys, now)
+        if keys[0] > FAR_KEYS and keys[-1] in (STRANGERS, UNPROVEN):
+            self.pool.spend(STRANGERS, self._more_air(), now)
+
+    def _may_want(self, sketcher: int, ids: int, now: float, spoofed: bool) -> bool:
+        """May we ask `sketcher` for the `ids` its sketch showed it holds? Yes if it
+        brought us records (in its own voice) or is a far peer; a number we do
+        not know, a known one that never brought us a record, or a voice not the
+        sender's is asked paced as a MORE is (`_may_ask`), and pays for our asks
         (both tries, each padded to its answer) from the pool strangers' air
         fills (`pool`), as for the sketches their digests prompt, if heard
         directly."""
-        if not self._may_ask(sketcher, now):
-            return False
-        if self.prompter(sketcher, now, shared=False) != STRANGERS:
+        keys = self.sketcher_keys(sketcher, now, spoofed)
+        if keys[0] <= FAR_KEYS or keys[-1] not in (STRANGERS, UNPROVEN):
+            # A neighbour that brought us records, in its own voice: asked as it
+            # shows (pacing its asks too, lossy-30's critical p95 over seeds
+            # 1-8 went from 49 to 56 s: asks lost on the way read as fruitless).
             return True
+        if not self._may_ask(sketcher, now, spoofed):
+            return False
         peer = self.eng.hood.peers.get(sketcher)
         if peer is not None and peer.hops:
             # Heard through relays and not a far peer (farpeers.py): our REQUEST
@@ -104,7 +143,8 @@ class SketchAnswers(DigestAnswers):
         # REQUESTs from every listener (phantom-symbol).
         theirs = [rid for rid in (x.to_bytes(8, "big") for x in result.theirs)
                   if rid not in eng.outside and rid not in eng.gone]  # (held, superseded)
-        if theirs and not self._may_want(sender, len(theirs), now):
+        spoofed = payer != sender  # (a voice not the sender's: engine.py)
+        if theirs and not self._may_want(sender, len(theirs), now, spoofed):
             eng.stats.dropped["paced-want"] += 1
             theirs = []
         gap = len(result.ours) + len(theirs)
@@ -134,18 +174,21 @@ class SketchAnswers(DigestAnswers):
             # for, paced as one for its digest is (a digest in a made-up number, then
             # a sketch of that very set one record short, drew a sketch from every
             # listener each time: lack-fresh).
-            # (Not a far peer's: as for MOREs, `_may_ask`.)
+            # (Not a far peer's, as for MOREs, `_may_ask`; nor a neighbour's that
+            # brought us records: paced, lossy-30's critical p95 rose on 3 seeds
+            # of 8, by 10 to 20 s.)
             key = self.prompter(sender, now)
-            if key <= FAR_KEYS or self.prompters.allowed(key, now) \
-                    and not self.prompters.waiting(key, now):
+            if key <= FAR_KEYS or key not in (STRANGERS, UNPROVEN) \
+                    or self.prompters.allowed(key, now) and not self.prompters.waiting(key, now):
                 self.recon.offer(unpaid, sender, now)
                 self.prompters.reacted([key], now)
             else:
                 eng.stats.dropped["paced-offer"] += 1
         for rid in theirs:
             self.recon.want(rid, sender, now)
-        if theirs:
-            self.sketchers.reacted([self.prompter(sender, now, shared=False)], now)
+        keys = self.sketcher_keys(sender, now, spoofed)
+        if theirs and keys[0] > FAR_KEYS and keys[-1] in (STRANGERS, UNPROVEN):
+            self.sketchers.reacted(keys, now)
 
     def _said(self, msg: m.Sketch, sender: int) -> None:
         """A sketch from index 0 heard directly in its sender's own voice (its

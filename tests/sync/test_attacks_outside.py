@@ -6,6 +6,7 @@ node/sim/attacks.py measures the same at scale."""
 from __future__ import annotations
 
 from meshaid.node.sync import messages as m
+from meshaid.node.sync import riblt
 from meshaid.node.sync.ports import RxMeta
 
 from .harness import HOUR, Mesh
@@ -124,3 +125,28 @@ def test_a_neighbours_number_through_relays_with_a_near_set_draws_no_sketch() ->
         mesh.run_for(60)
     assert victim.stats.dropped["relayed-claim"] >= 6
     assert not sent_after(mesh, before, "pull", "sketch")
+
+
+def test_a_made_up_number_that_copied_our_digest_buys_no_requests_for_made_up_ids() -> None:
+    """known-phantom (a second outside review): a made-up number sends one digest
+    of our very set (it counts as a neighbour that syncs with us), then a
+    one-symbol sketch of our set plus an id that exists nowhere: each got a
+    pacing entry of its own, and every listener requested the id twice (8.8
+    times the attacker's air at one every 5 minutes, full size). A known number
+    that never brought us a record is asked only as the strangers' pool pays."""
+    mesh, ledger = pair(seed=8)
+    victim = mesh.engines[0]
+    tag = ledger.network[:2]
+    ours = {int.from_bytes(i, "big") for i in victim.infos}
+    before = len(mesh.sent)
+    for k in range(12):
+        number = 0x40000000 + k
+        mesh.inject(0, m.encode(m.Digest(victim.count, victim.fingerprint), tag), sender=number,
+                    snr=3.0)
+        one = riblt.Sketch(1024, ours | {0xF00D + k}).encode(0, 1)
+        mesh.inject(0, m.encode(m.Sketch(len(ours) + 1, 0, one), tag), sender=number, snr=3.0)
+        assert victim.hood.is_known(number, mesh.now)
+        mesh.run_for(300)
+    asked = [s for s in mesh.sent[before:] if s.out.tag == "request" and s.node == 0]
+    assert victim.stats.dropped["paced-want"] >= 10
+    assert len(asked) <= 2, len(asked)
