@@ -46,8 +46,10 @@ class SketchAnswers(DigestAnswers):
         a voice not the sender's (`spoofed`), only the strangers' one. Made-up
         numbers that copied our digest once, each with a fresh entry, were asked
         MORE and for their ids in turn by every listener (known-phantom,
-        known-more: 6 to 12 times the attacker's air); MOREs and requests for
-        such sketchers are paid from the strangers' pool too."""
+        known-more: 6 to 12 times the attacker's air). A shared entry gets one
+        reaction at a time; a stranger's also needs the strangers' pool to pay
+        (a joiner's new neighbours are all known numbers that brought it
+        nothing yet: paid from the pool, its catch-up stalled)."""
         if spoofed:
             return [STRANGERS]
         own = self.prompter(sketcher, now, shared=False)
@@ -62,9 +64,11 @@ class SketchAnswers(DigestAnswers):
         keys = self.sketcher_keys(sketcher, now, spoofed)
         if keys[0] <= FAR_KEYS:
             return True
-        if keys[-1] in (STRANGERS, UNPROVEN) and \
+        if keys[-1] == STRANGERS and \
                 self.pool.balance(STRANGERS, now) + 1e-9 < self._more_air():
             return False  # (a MORE for such a sketcher is paid from the pool: `more_sent`)
+        if keys[-1] in (STRANGERS, UNPROVEN) and self.sketchers.waiting(keys[-1], now):
+            return False  # (such sketchers get one reaction at a time, all together)
         return all(self.sketchers.allowed(key, now) for key in keys)
 
     def _more_air(self) -> float:
@@ -73,21 +77,21 @@ class SketchAnswers(DigestAnswers):
 
     def more_sent(self, sketcher: int, now: float) -> None:
         """We asked `sketcher` MORE: a reaction in each entry it counts in, and for
-        a number we do not know, or one that never brought us a record, paid
-        from the strangers' pool (`_may_ask` looked that it holds the air)."""
+        a number we do not know (or a voice not the sender's) paid from the
+        strangers' pool (`_may_ask` looked that it holds the air)."""
         keys = self.sketcher_keys(sketcher, now)
         self.sketchers.reacted(keys, now)
-        if keys[0] > FAR_KEYS and keys[-1] in (STRANGERS, UNPROVEN):
+        if keys[0] > FAR_KEYS and keys[-1] == STRANGERS:
             self.pool.spend(STRANGERS, self._more_air(), now)
 
     def _may_want(self, sketcher: int, ids: int, now: float, spoofed: bool) -> bool:
         """May we ask `sketcher` for the `ids` its sketch showed it holds? Yes if it
         brought us records (in its own voice) or is a far peer; a number we do
         not know, a known one that never brought us a record, or a voice not the
-        sender's is asked paced as a MORE is (`_may_ask`), and pays for our asks
-        (both tries, each padded to its answer) from the pool strangers' air
-        fills (`pool`), as for the sketches their digests prompt, if heard
-        directly."""
+        sender's is asked paced as a MORE is (`_may_ask`), and a stranger (or
+        such a voice) pays for our asks (both tries, each padded to its answer)
+        from the pool strangers' air fills (`pool`), as for the sketches their
+        digests prompt, if heard directly."""
         keys = self.sketcher_keys(sketcher, now, spoofed)
         if keys[0] <= FAR_KEYS or keys[-1] not in (STRANGERS, UNPROVEN):
             # A neighbour that brought us records, in its own voice: asked as it
@@ -96,6 +100,8 @@ class SketchAnswers(DigestAnswers):
             return True
         if not self._may_ask(sketcher, now, spoofed):
             return False
+        if keys[-1] == UNPROVEN:
+            return True  # (paced together; a joiner's new neighbours are all such)
         peer = self.eng.hood.peers.get(sketcher)
         if peer is not None and peer.hops:
             # Heard through relays and not a far peer (farpeers.py): our REQUEST
