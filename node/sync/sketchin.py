@@ -47,9 +47,10 @@ class SketchAnswers(DigestAnswers):
         numbers that copied our digest once, each with a fresh entry, were asked
         MORE and for their ids in turn by every listener (known-phantom,
         known-more: 6 to 12 times the attacker's air). A shared entry gets one
-        reaction at a time; a stranger's also needs the strangers' pool to pay
-        (a joiner's new neighbours are all known numbers that brought it
-        nothing yet: paid from the pool, its catch-up stalled)."""
+        reaction at a time; our requests to a stranger also need the strangers'
+        pool to pay (`_may_want`; a joiner's new neighbours are all known
+        numbers that brought it nothing yet: paid from the pool, its catch-up
+        stalled)."""
         if spoofed:
             return [STRANGERS]
         own = self.prompter(sketcher, now, shared=False)
@@ -64,25 +65,13 @@ class SketchAnswers(DigestAnswers):
         keys = self.sketcher_keys(sketcher, now, spoofed)
         if keys[0] <= FAR_KEYS:
             return True
-        if keys[-1] == STRANGERS and \
-                self.pool.balance(STRANGERS, now) + 1e-9 < self._more_air():
-            return False  # (a MORE for such a sketcher is paid from the pool: `more_sent`)
-        if keys[-1] in (STRANGERS, UNPROVEN) and self.sketchers.waiting(keys[-1], now):
-            return False  # (such sketchers get one reaction at a time, all together)
+        if keys[-1] == UNPROVEN and self.sketchers.waiting(UNPROVEN, now):
+            return False  # (known numbers that brought nothing: one reaction at a time)
         return all(self.sketchers.allowed(key, now) for key in keys)
 
-    def _more_air(self) -> float:
-        """The air of a MORE we send, padded to the symbols it asks for."""
-        return self.eng.cfg.airtime(self.eng.cfg.payload_cap)
-
     def more_sent(self, sketcher: int, now: float) -> None:
-        """We asked `sketcher` MORE: a reaction in each entry it counts in, and for
-        a number we do not know (or a voice not the sender's) paid from the
-        strangers' pool (`_may_ask` looked that it holds the air)."""
-        keys = self.sketcher_keys(sketcher, now)
-        self.sketchers.reacted(keys, now)
-        if keys[0] > FAR_KEYS and keys[-1] == STRANGERS:
-            self.pool.spend(STRANGERS, self._more_air(), now)
+        """We asked `sketcher` MORE: a reaction in each entry it counts in."""
+        self.sketchers.reacted(self.sketcher_keys(sketcher, now), now)
 
     def _may_want(self, sketcher: int, ids: int, now: float, spoofed: bool) -> bool:
         """May we ask `sketcher` for the `ids` its sketch showed it holds? Yes if it
