@@ -5,12 +5,14 @@ node/sim/attacks.py measures the same at scale."""
 
 from __future__ import annotations
 
+import random
+
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
 from meshaid.node.sync.ports import RxMeta
 
 from .harness import HOUR, Mesh
-from .meshes import pair
+from .meshes import lone, pair
 
 FAKE = 0x4343  # a node number nobody uses
 
@@ -151,3 +153,39 @@ def test_a_made_up_number_that_copied_our_digest_buys_no_requests_for_made_up_id
     asked = [s for s in mesh.sent[before:] if s.out.tag == "request" and s.node == 0]
     assert victim.stats.dropped["paced-want"] >= 6
     assert len(asked) <= 12, len(asked)
+
+
+def test_one_symbol_sketches_in_made_up_numbers_draw_no_requests() -> None:
+    """Finding (from outside, phantom-symbol): a one-symbol SKETCH in a fresh
+    number, coding the listener's set plus one id that exists nowhere, decoded at
+    once and drew two padded REQUESTs for that id, and a digest, from every
+    listener: 2.8 times the attacker's air at 10 % duty, 7 times at one a minute,
+    and the wanted table, full of such ids, refused real ones. A stranger's
+    decoded ids are now asked for only as the strangers' pool pays."""
+    def run(attacked: bool) -> tuple[Mesh, float, int]:
+        mesh, ledger = lone(history=40)
+        mesh.run_for(HOUR)
+        tag = ledger.network[:2]
+        engine = mesh.engines[0]
+        ours = {int.from_bytes(i, "big") for i in engine.infos}
+        rng = random.Random(9)
+        before, spent = len(mesh.sent), 0.0
+        for k in range(30):
+            if attacked:
+                fake = rng.getrandbits(64) | 1
+                one = riblt.Sketch(1024, ours | {fake}).encode(0, 1)
+                packet = m.encode(m.Sketch(len(ours) + 1, 0, one), tag)
+                spent += ledger.config().airtime(len(packet))
+                mesh.inject(0, packet, sender=0x40000000 + k)
+            mesh.run_for(60.0)
+        mesh.run_for(HOUR)
+        return mesh, spent, before
+
+    mesh, spent, before = run(attacked=True)
+    clean, _spent, clean_before = run(attacked=False)
+    engine = mesh.engines[0]
+    assert engine.stats.dropped["paced-want"] > 0, "no sketch decoded: the test shows nothing"
+    assert not [s for s in mesh.sent[before:] if s.out.tag == "request"]
+    assert engine.answers.table_sizes()["wanted"] == 0
+    caused = sum(s.cost for s in mesh.sent[before:]) - sum(s.cost for s in clean.sent[clean_before:])
+    assert caused <= spent, f"{caused:.1f} s of honest air for {spent:.1f} s of the attacker's"
