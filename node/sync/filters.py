@@ -68,7 +68,7 @@ such walks never take the last free walk: a large difference in a sketch
 must find room.
 
 Bounds: at most `MAX_WALKS` walks at once, each at most `MAX_STEPS` filters;
-an answer reads at most `SCAN_MAX` ids (passing over at most `SKIP_MAX` of
+an answer reads at most `SCAN_MAX` ids (passing over at most filterbits.py `SKIP_MAX` of
 the keys its filter leaves out) and queues at most `ANSWER_MAX`
 records (and no more than the repair queue takes); the reply table holds
 `MAX_REPLIED` entries.
@@ -76,18 +76,16 @@ records (and no more than the repair queue takes); the reply table holds
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import messages as m
 from .budget import NORMAL
+from .filterbits import HlcIndex, holds, make_bits
 from .outbox import record_id
-from .ports import RecordInfo
 from .sketching import Emit
 
 if TYPE_CHECKING:
@@ -101,7 +99,6 @@ LACKING = 24.0  # records a sketcher holds that we lack, as its symbols suggest:
 SPREAD_FROM = 8  # symbols held before that suggestion is believed
 ANSWER_MAX = 16  # records queued in answer to one filter
 SCAN_MAX = 1024  # of our ids read for one filter
-SKIP_MAX = 4096  # of our ids a filter's authors left out pass over, read for one filter
 WAIT = 90.0  # seconds for a filter's answers before the next filter
 SKIP_WAIT = 30.0  # the same for a filter leaving a flooding key's records out
 TRICKLE = 30.0  # seconds more after each answer that brought something
@@ -113,94 +110,6 @@ EMPTY_STEPS = 2  # windows in a row that brought nothing: the walk ends
 REPLY_GAP = 300.0  # seconds between walks begun in reply to one neighbour's filters
 MAX_REPLIED = 32
 BEHIND_GAP = 900.0  # seconds between walks toward one neighbour far behind (`behind`)
-BUCKET_SHIFT = 16 + 12  # index buckets of 4096 s of HLC
-
-
-def positions(rid: bytes, hashes: int, m_bits: int) -> Iterator[int]:
-    """The bit positions of an 8-byte id in a filter of `m_bits` bits: double
-    hashing of its high and low 32 bits (ids are already hashes)."""
-    x = int.from_bytes(rid, "big")
-    h1, h2 = x >> 32, (x & 0xFFFFFFFF) | 1
-    return ((h1 + i * h2) % m_bits for i in range(hashes))
-
-
-def make_bits(ids: list[bytes], size: int, hashes: int) -> bytes:
-    """A filter of `size` bytes holding `ids`."""
-    bits = bytearray(size)
-    for rid in ids:
-        for p in positions(rid, hashes, size * 8):
-            bits[p >> 3] |= 1 << (p & 7)
-    return bytes(bits)
-
-
-def holds(bits: bytes, hashes: int, rid: bytes) -> bool:
-    """Whether the filter may hold `rid` (no false negatives)."""
-    return all(bits[p >> 3] >> (p & 7) & 1 for p in positions(rid, hashes, len(bits) * 8))
-
-
-def _newest_first(info: RecordInfo) -> int:
-    """One integer that sorts newest first (HLC, then id, descending)."""
-    return -(info.hlc << 64 | int.from_bytes(info.id, "big"))
-
-
-class HlcIndex:
-    """The sync set's records by HLC, in buckets of about an hour, each kept
-    newest first: the newest records at or before an HLC in a bisection and a
-    walk, never a sort of the whole set. Records that left the set are dropped
-    as they are met."""
-
-    def __init__(self, infos: Iterable[RecordInfo] = ()) -> None:
-        self.buckets: dict[int, list[RecordInfo]] = {}
-        for info in infos:
-            self.buckets.setdefault(info.hlc >> BUCKET_SHIFT, []).append(info)
-        for items in self.buckets.values():
-            items.sort(key=_newest_first)
-        self.keys = sorted(self.buckets)  # bucket numbers, ascending
-
-    def add(self, info: RecordInfo) -> None:
-        b = info.hlc >> BUCKET_SHIFT
-        items = self.buckets.get(b)
-        if items is None:
-            self.buckets[b] = items = []
-            bisect.insort(self.keys, b)
-        at = bisect.bisect_left(items, _newest_first(info), key=_newest_first)
-        if at == len(items) or items[at].id != info.id:
-            items.insert(at, info)
-
-    def window(self, infos: Mapping[bytes, RecordInfo], until: int, since: int,
-               limit: int, skip: Collection[bytes] = ()) -> tuple[list[RecordInfo], int | None]:
-        """Our newest records (HLC, then id, descending) in [since, until], at most
-        `limit`, those of authors in `skip` left out; and where the read stopped
-        short: the HLC of the last record it looked at when `limit` records, or
-        `SKIP_MAX` left out, ended it first (None: it read the window whole)."""
-        out: list[RecordInfo] = []
-        skipped = 0
-        i = bisect.bisect_right(self.keys, until >> BUCKET_SHIFT)
-        while i > 0 and self.keys[i - 1] >= since >> BUCKET_SHIFT:
-            i -= 1
-            items = self.buckets[self.keys[i]]
-            start = bisect.bisect_left(items, -(until << 64 | 0xFFFFFFFFFFFFFFFF),
-                                       key=_newest_first)
-            gone = []
-            stop: int | None = None
-            for at, info in enumerate(itertools.islice(items, start, None), start):
-                if info.id not in infos:
-                    gone.append(at)
-                    continue
-                if info.hlc < since:
-                    break
-                if info.author in skip:
-                    skipped += 1
-                else:
-                    out.append(info)
-                if len(out) == limit or skipped == SKIP_MAX:
-                    stop = info.hlc
-                    break
-            for at in reversed(gone):
-                del items[at]
-            if stop is not None:
-                return out, stop
-        return out, None
 
 
 @dataclass

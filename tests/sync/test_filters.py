@@ -12,9 +12,9 @@ import pytest
 
 from meshaid.node.ledger import identity
 from meshaid.node.ledger import records as r
+from meshaid.node.sync import filterbits, riblt
 from meshaid.node.sync import filters as fl
 from meshaid.node.sync import messages as m
-from meshaid.node.sync import riblt
 from meshaid.node.sync.ports import RecordInfo
 from meshaid.node.sync.reconcile import Reconciler
 
@@ -38,7 +38,7 @@ def test_a_filter_holds_every_id_put_in_and_few_others() -> None:
 def test_the_index_gives_the_newest_records_at_or_before_an_hlc() -> None:
     rng = random.Random(4)
     infos = {}
-    index = fl.HlcIndex()
+    index = filterbits.HlcIndex()
     for _ in range(500):
         info = _info(rng.randbytes(8), rng.randrange(1 << 40))
         infos[info.id] = info
@@ -61,7 +61,7 @@ def test_the_index_leaves_a_flooding_keys_records_out_and_says_where_it_stopped(
     rng = random.Random(5)
     flood, other = b"\xf1" * 4, b"\x01" * 4
     infos = {}
-    index = fl.HlcIndex()
+    index = filterbits.HlcIndex()
     for k in range(300):  # 50 of others' records, then a flood of 250 newer ones
         info = _info(rng.randbytes(8), (1000 + k) << 16, flood if k >= 50 else other)
         infos[info.id] = info
@@ -71,7 +71,7 @@ def test_the_index_leaves_a_flooding_keys_records_out_and_says_where_it_stopped(
     assert index.window(infos, m.HLC_MAX, 0, 40, {flood}) == (theirs[:40], theirs[39].hlc)
     assert index.window(infos, m.HLC_MAX, 0, 100, {flood}) == (theirs, None)
     assert index.window(infos, m.HLC_MAX, theirs[9].hlc, 100, {flood}) == (theirs[:10], None)
-    monkeypatch.setattr(fl, "SKIP_MAX", 100)  # (what one answer may pass over is bounded)
+    monkeypatch.setattr(filterbits, "SKIP_MAX", 100)  # (what one answer may pass over is bounded)
     out, stop = index.window(infos, m.HLC_MAX, 0, 100, {flood})
     assert out == [] and stop == (1000 + 300 - 100) << 16
 
