@@ -39,6 +39,18 @@ sketches alone, each burst of symbols crossing the mast to a town whose sets
 all differ, and on town-40 at seed 40 one such house still lacked 44
 records, some 7 hours old, at the end.
 
+*Across a mast between groups.* Where groups of ledger nodes hear one
+another only through a mast (villages-27), a far peer's digest unlike our
+set makes a node it chose among its far relays (farpeers.py) walk toward
+it (`far`) instead of sketching: at most one such walk per node every
+`FAR_GAP`, paced per prompter as a sketch would be (digests.py), ended as
+any walk. The filter crosses the mast once, and its answers, the records we
+lack, go at the far peer's far scope for our whole side to hear; the far
+peer walks back in reply when our window holds records it lacks (`_reply`,
+paid by our filter's air). Streams crossed the mast burst after burst,
+colliding with the other groups' packets at it, and once a group lacked 24
+records of another nobody asked on: on villages-27 such records never came.
+
 *Answering.* A node named by a filter reads its own ids in the window
 (newest first, at most `SCAN_MAX`), and answers those not in the filter,
 newest first, at most `ANSWER_MAX`, as repairs paid like any answer
@@ -50,9 +62,9 @@ next one, or a sketch, finds it.
 *Replies.* The asker says how many of its ids lie in the window. More than
 the ids of ours the filter holds means it holds records we lack there: we
 walk toward it too, from the same window (once per `REPLY_GAP` per
-neighbour, only for a neighbour heard directly in its own voice, and only if
-its account pays for our first filter, or its allowance does: a filter in a
-made-up name costs us no more air than it took).
+neighbour, only for a neighbour heard directly in its own voice or a far
+peer, and only if its account pays for our first filter, or its allowance
+does: a filter in a made-up name costs us no more air than it took).
 
 *Under a flood.* While a key floods the ledger here (outbox.py `flooding`),
 a neighbour's post hides among hundreds of the flood's records: a window of
@@ -110,6 +122,8 @@ EMPTY_STEPS = 2  # windows in a row that brought nothing: the walk ends
 REPLY_GAP = 300.0  # seconds between walks begun in reply to one neighbour's filters
 MAX_REPLIED = 32
 BEHIND_GAP = 900.0  # seconds between walks toward one neighbour far behind (`behind`)
+FAR_GAP = 600.0  # seconds between the walks we begin on far peers' digests (`far`)
+FAR_SETTLE = 30.0  # ... whose first filter waits this long or up to twice, for records in flight
 
 
 @dataclass
@@ -125,6 +139,7 @@ class Walk:
     skipped: bool = False  # its last filter left a flooding key's records out
     whole: bool = False  # it walks every author's records again (`poll`)
     behind: bool = False  # toward a neighbour far behind (`behind`)
+    far: bool = False  # begun on a far peer's digest (`far`)
 
 
 class Filters:
@@ -135,15 +150,16 @@ class Filters:
         self.walks: OrderedDict[int, Walk] = OrderedDict()
         self.replied: OrderedDict[int, float] = OrderedDict()  # neighbour -> when
         self.behind_at: OrderedDict[int, float] = OrderedDict()  # likewise (`behind`)
+        self.far_at = -1e9  # when we last began a walk on a far peer's digest (`far`)
 
     def start(self, target: int, now: float, until: int = m.HLC_MAX,
-              pulling: bool = False, paid: bool = False) -> bool:
+              pulling: bool = False, paid: bool = False, far: bool = False) -> bool:
         """Walk toward `target` (a neighbour heard directly, or a far peer if we
         hear none; `pulling`: even if it pulls); False if we cannot. A walk
         toward a far peer is paid (`_pay`) unless already `paid`."""
         if target in self.walks:
             return True
-        if not self._may_walk(target, now, pulling):
+        if not self._may_walk(target, now, pulling, far):
             return False
         if not paid and self._far(target, now) and not self._pay(target, now, True):
             return False
@@ -166,7 +182,28 @@ class Filters:
         filter: digests in made-up numbers buy no walks."""
         self._paid_walk(target, now, self.behind_at, BEHIND_GAP, m.HLC_MAX, True, True)
 
-    def _may_walk(self, target: int, now: float, pulling: bool = False) -> bool:
+    def far(self, target: int, now: float) -> bool:
+        """A far peer that chose us among its far relays (farpeers.py) sent a
+        digest unlike our set while we hear ledger nodes directly: walk toward
+        it (at most once per `FAR_GAP`, whoever it is; the digest's prompter
+        paced as for a sketch, digests.py). True if we walk: no sketch then."""
+        if target in self.walks:
+            return True
+        if now - self.far_at < FAR_GAP or not self.eng.hood.chose_us(target, now) \
+                or not self.start(target, now, paid=True, far=True):
+            return False
+        walk = self.walks[target]
+        walk.far, walk.due = True, now + self.eng.rng.uniform(FAR_SETTLE, 2 * FAR_SETTLE)
+        self.far_at = now
+        return True
+
+    def _still_differs(self, target: int) -> bool:
+        """Whether far peer `target`'s last digest still differs from our set."""
+        peer = self.eng.hood.peers.get(target)
+        return peer is not None and self.answers._differs(peer)
+
+    def _may_walk(self, target: int, now: float, pulling: bool = False,
+                  far: bool = False) -> bool:
         """Whether a walk toward `target` may begin: room for one, a neighbour
         heard directly in its own voice (or a far peer, if we hear none), neither
         side pulling (bootstrap.py: its pulls serve a node far behind), and we
@@ -178,7 +215,7 @@ class Filters:
         room = MAX_WALKS - 1 if pulling else MAX_WALKS  # (the last for a sketch's difference)
         return len(self.walks) < room and not target >> 32 and peer is not None \
             and (now - peer.last_direct <= eng.hood.ttl or eng.hood.is_far(target, now)
-                 and not eng.hood.has_direct_peer(now)) \
+                 and (far or not eng.hood.has_direct_peer(now))) \
             and (pulling or not peer.boot) \
             and not eng.boot.active and eng.count > eng.cfg.boot_gap
 
@@ -204,6 +241,8 @@ class Filters:
             if new:
                 walk.got += new
                 walk.due = max(walk.due, eng.clock + TRICKLE)  # the rest may follow
+                if walk.far:  # (the digest that began it: digests.py `prompters`)
+                    self.answers.prompters.took_up(self.answers.prompter(sender, eng.clock))
 
     def times(self) -> list[float]:
         return [w.due for w in self.walks.values()]
@@ -212,6 +251,9 @@ class Filters:
         """Send the filters that are due (the walk: module docstring)."""
         for target, walk in list(self.walks.items()):
             if walk.due > now:
+                continue
+            if walk.far and not walk.steps and not self._still_differs(target):
+                del self.walks[target]  # what it lacked was in flight, and came
                 continue
             if walk.sent:
                 if walk.got:
@@ -284,23 +326,23 @@ class Filters:
 
     def _reply(self, msg: m.Filter, who: int, member: bool, now: float) -> None:
         """Walk toward `who` from its window, if it is a neighbour heard directly
-        in its own voice and its account (or allowance) pays for our first
-        filter."""
+        in its own voice or a far peer (its filter crossed a mast to us), and
+        its account (or allowance) pays for our first filter."""
         if self.eng.plausible:
-            self._paid_walk(who, now, self.replied, REPLY_GAP, msg.until, member, False)
+            self._paid_walk(who, now, self.replied, REPLY_GAP, msg.until, member, False, True)
 
     def _paid_walk(self, who: int, now: float, last: OrderedDict[int, float], gap: float,
-                   until: int, member: bool, pulling: bool) -> None:
+                   until: int, member: bool, pulling: bool, far: bool = False) -> None:
         """Walk toward `who` from `until` if we may (`_may_walk`), not within `gap`
         of the last such walk (`last`, at most `MAX_REPLIED` remembered), and its
         account (or, a `member`'s, its allowance) pays for our first filter."""
         at = last.get(who)
-        if who in self.walks or not self._may_walk(who, now, pulling) or (
+        if who in self.walks or not self._may_walk(who, now, pulling, far) or (
                 at is not None and now - at < gap):
             return  # (checked before anything is paid)
         if not self._pay(who, now, member):
             return
-        if self.start(who, now, until, pulling, paid=True):
+        if self.start(who, now, until, pulling, paid=True, far=far):
             last.pop(who, None)
             last[who] = now
             while len(last) > MAX_REPLIED:
