@@ -19,6 +19,7 @@ from typing import Any
 from ..ledger.wire import DecodeError
 from ..sync import messages as m
 from ..sync import riblt
+from ..sync import ticket as tk
 from ..sync.engine import record_id
 from .attack_kinds import Ctx, Packet
 
@@ -170,6 +171,28 @@ def hop1_claim(ctx: Ctx, ahead: bool, gap: float = 60.0) -> Packet | None:
         ctx.rng.choice(ctx.neighbours), 1
 
 
+def far_chosen(ctx: Ctx, gap: float = 60.0) -> Packet | None:
+    """Once every `gap` seconds, a digest in one of two made-up numbers that the
+    stolen key proves far peers (claiming one relay), a couple of records off
+    the victim's set, naming four of the attacker's listeners in turn as the
+    far relays it chose: each named listener that hears a ledger node directly
+    walks toward it with filters (filters.py `far`) instead of sketching."""
+    if ctx.stolen is None or not ctx.neighbours or not _every(ctx, gap):
+        return None
+    if not ctx.names:
+        ctx.names = [ctx.rng.getrandbits(31) | 0x40000000 for _ in range(2)]
+    src = ctx.names[ctx.turn % 2]
+    at = 4 * (ctx.turn // 2) % len(ctx.neighbours)
+    ctx.turn += 1
+    named = tuple(sorted({n & 0xFFFF for n in (ctx.neighbours * 4)[at:at + 4]}))
+    count, _fp = ctx.victim_set()
+    digest = m.Digest(count + ctx.rng.choice((1, 2)), ctx.rng.getrandbits(64), False, (), True,
+                      (), named, tk.make(ctx.stolen, ctx.tag, src, tk.ANYONE))
+    return m.encode(digest, ctx.tag), src, 1
+
+
+STOLEN = {"far-chosen", "far-chosen-fast"}  # they hold a stolen member key
+
 PHANTOM: dict[str, Callable[[Ctx], Any]] = {
     "phantom-symbol": phantom_symbol,
     "phantom-far": lambda ctx: phantom_symbol(ctx, 60.0, hops=3),
@@ -178,4 +201,6 @@ PHANTOM: dict[str, Callable[[Ctx], Any]] = {
     "copy-watchers": copy_watchers,
     "hop1-ahead": lambda ctx: hop1_claim(ctx, True),
     "hop1-near": lambda ctx: hop1_claim(ctx, False),
+    "far-chosen": far_chosen,
+    "far-chosen-fast": lambda ctx: far_chosen(ctx, 0.0),
 }

@@ -58,7 +58,7 @@ from .runner import Simulation, fresh_key_records
 from .scenario import Scenario, parse
 
 PERIODIC = {**ak.PERIODIC, **ao.OUTSIDE, **ap.PHANTOM}
-STOLEN = ak.STOLEN | ao.STOLEN  # attacks that hold a stolen member key
+STOLEN = ak.STOLEN | ao.STOLEN | ap.STOLEN  # attacks that hold a stolen member key
 ALL = [*PERIODIC, "echo"]
 
 

@@ -41,8 +41,9 @@ records, some 7 hours old, at the end.
 
 *Across a mast between groups.* Where groups of ledger nodes hear one
 another only through a mast (villages-27), a far peer's digest unlike our
-set makes a node it chose among its far relays (farpeers.py) walk toward
-it (`far`) instead of sketching: at most one such walk per node every
+set makes a node it chose among its far relays (farpeers.py), if it brought
+us a trusted record new to us lately, walk toward it (`far`) instead of
+sketching: at most one such walk per node every
 `FAR_GAP`, paced per prompter as a sketch would be (digests.py), ended as
 any walk. The filter crosses the mast once, and its answers, the records we
 lack, go at the far peer's far scope for our whole side to hear; the far
@@ -183,13 +184,17 @@ class Filters:
         self._paid_walk(target, now, self.behind_at, BEHIND_GAP, m.HLC_MAX, True, True)
 
     def far(self, target: int, now: float) -> bool:
-        """A far peer that chose us among its far relays (farpeers.py) sent a
+        """A far peer that chose us among its far relays (farpeers.py) and
+        brought us a trusted record new to us in the last `FAR_GAP` sent a
         digest unlike our set while we hear ledger nodes directly: walk toward
         it (at most once per `FAR_GAP`, whoever it is; the digest's prompter
-        paced as for a sketch, digests.py). True if we walk: no sketch then."""
+        paced as for a sketch, digests.py). True if we walk: no sketch then.
+        (Digests naming us in a far number a stolen key proves otherwise made
+        each listener named walk: 7.2 times the thief's air, far-chosen.)"""
         if target in self.walks:
             return True
         if now - self.far_at < FAR_GAP or not self.eng.hood.chose_us(target, now) \
+                or now - self.eng.hood.peers[target].brought_far > FAR_GAP \
                 or not self.start(target, now, paid=True, far=True):
             return False
         walk = self.walks[target]

@@ -165,6 +165,8 @@ class Inbox(Outbox):
             first = self.hood.peers.get(meta.sender) if meta.hops == 0 else None
             if first is not None and self.plausible:
                 first.fresh_at = now  # it brought us this first (relays.py `degree`)
+            elif meta.hops and info.trusted and (far := self.hood.peers.get(meta.sender)):
+                far.brought_far = now  # (a far peer taking part: filters.py `far`)
             if info.trusted and ((msg.after is None and not asked) or info.hlc >> 16
                                  >= (self.newest_hlc >> 16) - RECENT_HLC_S):
                 # (what we asked for or pulled counts if it is news, not history: a

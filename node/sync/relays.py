@@ -62,6 +62,7 @@ class Peer:
     proof: bytes = b""  # its membership proof (ticket.py ANYONE), checked, or empty
     proven: float = -1e9  # last heard while its proof held (far peers need one: farpeers.py)
     fresh_at: float = -1e9  # when it last brought us (directly) a record new to us
+    brought_far: float = -1e9  # ... or through relays, a trusted one (filters.py `far`)
 
 
 class Neighbourhood(FarPeers):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.filterbits import make_bits
@@ -48,11 +49,28 @@ def _differing(mesh: Mesh, eng: Engine, sender: int, relays: tuple[int, ...]) ->
     eng.receive(m.encode(digest, eng.cfg.network_tag), RxMeta(sender=sender, hops=1), mesh.now)
 
 
+def _brings(mesh: Mesh, ledger: Ledger, eng: Engine, sender: int, k: int) -> None:
+    """`sender` brings us, through the mast, a trusted record new to us."""
+    raw = ledger.sign(k, r.Need(1, f"far news {k}", 10, 4, 1))
+    eng.receive(m.encode(m.Records((raw,)), eng.cfg.network_tag),
+                RxMeta(sender=sender, hops=1), mesh.now)
+
+
 def test_a_far_peer_that_chose_us_is_walked_toward_once_per_gap() -> None:
-    mesh, _ledger, eng = _two_far_peers_and_a_neighbour()
+    mesh, ledger, eng = _two_far_peers_and_a_neighbour()
     walks, me = eng.answers.filters, eng.node & 0xFFFF
     _differing(mesh, eng, FAR, (0x0123,))  # it chose another node: its own to answer
     assert not walks.walks and eng.recon.sketch_due is None
+    # Chosen, by a far peer that never brought us a record: no walk (its digests
+    # are anyone's to send in its number, with a stolen key's proof), a sketch.
+    _differing(mesh, eng, FAR, (me,))
+    assert not walks.walks and eng.recon.sketch_due is not None
+    eng.recon.sketch_due = None
+    _brings(mesh, ledger, eng, FAR, 1)
+    _brings(mesh, ledger, eng, FAR2, 2)
+    mesh.run_for(1.0)
+    eng.sends.clear()
+    eng.answers.prompters.table.clear()
     _differing(mesh, eng, FAR, (me,))
     assert FAR in walks.walks and eng.recon.sketch_due is None  # a filter, no stream
     before = len(mesh.sent)
@@ -67,6 +85,8 @@ def test_a_far_peer_that_chose_us_is_walked_toward_once_per_gap() -> None:
     eng.recon.sketch_due = None
     walks.walks.clear()
     mesh.now += FAR_GAP
+    _brings(mesh, ledger, eng, FAR2, 2)
+    eng.sends.clear()
     _differing(mesh, eng, FAR2, (me,))
     assert FAR2 in walks.walks
     # What it lacked was in flight: once its digest is ours, no filter goes.
