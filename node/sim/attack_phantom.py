@@ -21,6 +21,7 @@ from ..sync import messages as m
 from ..sync import riblt
 from ..sync import ticket as tk
 from ..sync.engine import record_id
+from . import attack_outside as ao
 from .attack_kinds import Ctx, Packet
 
 
@@ -191,7 +192,15 @@ def far_chosen(ctx: Ctx, gap: float = 60.0) -> Packet | None:
     return m.encode(digest, ctx.tag), src, 1
 
 
-STOLEN = {"far-chosen", "far-chosen-fast"}  # they hold a stolen member key
+def slow_far_proof(ctx: Ctx) -> Packet | None:
+    """stolen-far-proof (attack_outside.py), one digest every 10 minutes: a far
+    number is counted for hours after it was heard, and while it is, every
+    listener's packets go at its far scope for the radios around to repeat."""
+    return ao.stolen_far_proof(ctx) if _every(ctx, 600.0) else None
+
+
+# they hold a stolen member key
+STOLEN = {"far-chosen", "far-chosen-fast", "far-chosen-600s", "stolen-far-proof-600s"}
 
 PHANTOM: dict[str, Callable[[Ctx], Any]] = {
     "phantom-symbol": phantom_symbol,
@@ -203,4 +212,6 @@ PHANTOM: dict[str, Callable[[Ctx], Any]] = {
     "hop1-near": lambda ctx: hop1_claim(ctx, False),
     "far-chosen": far_chosen,
     "far-chosen-fast": lambda ctx: far_chosen(ctx, 0.0),
+    "far-chosen-600s": lambda ctx: far_chosen(ctx, 600.0),
+    "stolen-far-proof-600s": slow_far_proof,
 }
