@@ -45,7 +45,9 @@ set makes a node it chose among its far relays (farpeers.py), if it brought
 us a trusted record new to us lately, walk toward it (`far`) instead of
 sketching: at most one such walk per node every
 `FAR_GAP`, paced per prompter as a sketch would be (digests.py), ended as
-any walk. The filter crosses the mast once, and its answers, the records we
+any walk, but for one thing: a first filter that brought nothing while the
+far peer's digest still differs was most likely lost (the mast carried a
+third of such filters), so the same window goes once more. The filter crosses the mast once, and its answers, the records we
 lack, go at the far peer's far scope for our whole side to hear; the far
 peer walks back in reply when our window holds records it lacks (`_reply`,
 paid by our filter's air). Streams crossed the mast burst after burst,
@@ -263,6 +265,8 @@ class Filters:
             if walk.sent:
                 if walk.got:
                     walk.empty = 0  # the same window again: what came moved it
+                elif walk.far and walk.steps == 1 and self._still_differs(target):
+                    walk.empty += 1  # lost on the mast, most likely: the same window once more
                 else:
                     walk.empty += 1
                     walk.until = walk.since - 1  # the window before
