@@ -212,11 +212,11 @@ class Filters:
     def _may_walk(self, target: int, now: float, pulling: bool = False,
                   far: bool = False) -> bool:
         """Whether a walk toward `target` may begin: room for one, a neighbour
-        heard directly in its own voice (or a far peer, if we hear none), neither
-        side pulling (bootstrap.py: its pulls serve a node far behind), and we
-        are no newcomer (one decodes
-        streams: what it lacks may hang on a hello it lacks, which no window of
-        its newest ids asks for)."""
+        heard directly in its own voice (or a far peer, if we hear none or
+        `far`: `far`, `_reply`), neither side pulling (bootstrap.py: its pulls
+        serve a node far behind), and we are no newcomer (one decodes streams:
+        what it lacks may hang on a hello it lacks, which no window of its
+        newest ids asks for)."""
         eng = self.eng
         peer = eng.hood.peers.get(target)
         room = MAX_WALKS - 1 if pulling else MAX_WALKS  # (the last for a sketch's difference)
