@@ -141,8 +141,8 @@ class DigestAnswers:
             # (a digest saying "booting" in a fresh number every few minutes had
             # every listener send its digest: 3.6 times the attacker's air,
             # boot-ping); a newcomer it was hears one within Trickle's interval.
-            air = cfg.airtime(len(m.encode(m.Digest(eng.count, eng.fingerprint), cfg.network_tag)))
-            if self.prompter(sender, now) != STRANGERS or self.pool.spend(STRANGERS, air, now):
+            if self.prompter(sender, now) != STRANGERS or self.pool.spend(STRANGERS, cfg.airtime(
+                    len(m.encode(m.Digest(eng.count, eng.fingerprint), cfg.network_tag))), now):
                 eng.trickle.reset(now, cfg.news_interval)
             else:
                 eng.stats.dropped["unpaid-boot"] += 1
