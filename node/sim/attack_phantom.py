@@ -24,9 +24,7 @@ from ..sync.engine import record_id
 from . import attack_outside as ao
 from .attack_kinds import Ctx, Packet
 
-
-def _fresh(ctx: Ctx) -> int:
-    return ctx.rng.getrandbits(31) | 0x40000000
+_fresh = ao._fresh  # a made-up node number
 
 
 def _every(ctx: Ctx, gap: float) -> bool:
@@ -181,7 +179,7 @@ def far_chosen(ctx: Ctx, gap: float = 60.0) -> Packet | None:
     if ctx.stolen is None or not ctx.neighbours or not _every(ctx, gap):
         return None
     if not ctx.names:
-        ctx.names = [ctx.rng.getrandbits(31) | 0x40000000 for _ in range(2)]
+        ctx.names = [_fresh(ctx), _fresh(ctx)]
     src = ctx.names[ctx.turn % 2]
     at = 4 * (ctx.turn // 2) % len(ctx.neighbours)
     ctx.turn += 1

@@ -166,14 +166,13 @@ class DigestAnswers:
             # thief's air (stolen-far-sketch), whether ahead or behind.
             eng.stats.dropped["far-unchosen"] += 1
             return
-        if eng.hood.far_but_near_others(sender, now):
+        key = self.prompter(sender, now)
+        if eng.hood.far_but_near_others(sender, now) and self.prompters.allowed(key, now) \
+                and self.filters.far(sender, now):
             # A filter crosses the mast in place of a stream (filters.py `far`),
             # paced as our sketch would be.
-            key = self.prompter(sender, now)
-            if self.prompters.allowed(key, now) and self.filters.far(sender, now):
-                self.prompters.reacted([key], now)
-                return
-        key = self.prompter(sender, now)
+            self.prompters.reacted([key], now)
+            return
         if key == STRANGERS and self._known_set(msg, sender, now):
             return
         self._mismatch(msg, now, peer, key, sender)

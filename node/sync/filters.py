@@ -43,14 +43,14 @@ records, some 7 hours old, at the end.
 another only through a mast (villages-27), a far peer's digest unlike our
 set makes a node it chose among its far relays (farpeers.py), if it brought
 us a trusted record new to us lately, walk toward it (`far`) instead of
-sketching: at most one such walk per node every
-`FAR_GAP`, paced per prompter as a sketch would be (digests.py), ended as
-any walk, but for one thing: a first filter that brought nothing while the
-far peer's digest still differs was most likely lost (the mast carried a
-third of such filters), so the same window goes once more. The filter crosses the mast once, and its answers, the records we
-lack, go at the far peer's far scope for our whole side to hear; the far
-peer walks back in reply when our window holds records it lacks (`_reply`,
-paid by our filter's air). Streams crossed the mast burst after burst,
+sketching: at most one such walk per node every `FAR_GAP`, paced per
+prompter as a sketch would be (digests.py), ended as any walk but for one
+thing: a first filter that brought nothing while the far peer's digest
+still differs was most likely lost (the mast carried a third of such
+filters), so the same window goes once more. The filter crosses the mast
+once, and its answers, the records we lack, go at the far peer's far scope
+for our whole side to hear; the far peer walks back in reply when our
+window holds records it lacks (`_reply`, paid by our filter's air). Streams crossed the mast burst after burst,
 colliding with the other groups' packets at it, and once a group lacked 24
 records of another nobody asked on: on villages-27 such records never came.
 
@@ -83,8 +83,8 @@ such walks never take the last free walk: a large difference in a sketch
 must find room.
 
 Bounds: at most `MAX_WALKS` walks at once, each at most `MAX_STEPS` filters;
-an answer reads at most `SCAN_MAX` ids (passing over at most filterbits.py `SKIP_MAX` of
-the keys its filter leaves out) and queues at most `ANSWER_MAX`
+an answer reads at most `SCAN_MAX` ids (passing over at most filterbits.py
+`SKIP_MAX` of the keys its filter leaves out) and queues at most `ANSWER_MAX`
 records (and no more than the repair queue takes); the reply table holds
 `MAX_REPLIED` entries.
 """
