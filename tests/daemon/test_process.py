@@ -43,10 +43,22 @@ def meshaid(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def start(home: Path, radio: str) -> subprocess.Popen[str]:
-    """`meshaid daemon --radio RADIO` for the node at `home`."""
-    return subprocess.Popen(_cmd(home, "daemon", "--radio", radio),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            stdin=subprocess.DEVNULL, text=True, env=_env())
+    """`meshaid daemon --radio RADIO` for the node at `home`; its log goes to `daemon_log(home)`,
+    a file rather than a pipe nobody reads while it runs."""
+    with daemon_log(home).open("a") as log:
+        return subprocess.Popen(_cmd(home, "daemon", "--radio", radio),
+                                stdout=subprocess.DEVNULL, stderr=log,
+                                stdin=subprocess.DEVNULL, text=True, env=_env())
+
+
+def daemon_log(home: Path) -> Path:
+    return home.parent / f"{home.name}.daemon.log"
+
+
+def logs(*homes: Path) -> str:
+    """The daemons' logs of these nodes, for a failed assertion's message."""
+    return "\n".join(f"--- {home.name}\n{daemon_log(home).read_text()[-4000:]}"
+                     for home in homes if daemon_log(home).exists())
 
 
 def texts(home: Path) -> set[str]:
@@ -83,9 +95,11 @@ def wait_for(cond: Callable[[], bool], limit_s: float = LIMIT_S, step: float = 0
     return False
 
 
-def stop(proc: subprocess.Popen[str]) -> str:
+def stop(proc: subprocess.Popen[str], home: Path) -> str:
+    """SIGTERM, a clean exit, and the daemon's log."""
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    proc.wait(timeout=30)
+    err = daemon_log(home).read_text()
     assert proc.returncode == 0, err
     return err
 
@@ -103,13 +117,14 @@ def test_daemon_processes_carry_a_cli_need_refuse_a_second_daemon_and_stop_clean
     assert told.returncode == 0 and told.stdout.startswith("daemon: none has run on this node")
     daemon_a, daemon_b = start(a, f"sim:{air}"), start(b, f"sim:{air}")
     try:
-        assert wait_for(lambda: status(a).get("link") == "up" and status(b).get("link") == "up")
+        assert wait_for(lambda: status(a).get("link") == "up" and status(b).get("link") == "up"), \
+            logs(a, b)
         post(a, "drinking water")
-        assert wait_for(lambda: "drinking water" in texts(b))
+        assert wait_for(lambda: "drinking water" in texts(b)), logs(a, b)
         shown = meshaid(b, "list", "--json")
         assert "drinking water" in [row["text"] for row in json.loads(shown.stdout)]
-        assert wait_for(lambda: outbox(a) == 0, 10)
-        assert wait_for(lambda: bool(status(b)["peers"]), 10)
+        assert wait_for(lambda: outbox(a) == 0, 10), logs(a, b)
+        assert wait_for(lambda: bool(status(b)["peers"]), 10), logs(a, b)
         # A second daemon for the same node is refused, in one line.
         again = subprocess.run(_cmd(a, "daemon", "--radio", f"sim:{air}"), capture_output=True,
                                text=True, env=_env(), timeout=60, check=False)
@@ -117,6 +132,6 @@ def test_daemon_processes_carry_a_cli_need_refuse_a_second_daemon_and_stop_clean
         assert again.stderr.startswith("meshaid: a daemon already runs for the node")
         assert again.stderr.count("\n") == 1
     finally:
-        errs = [stop(p) for p in (daemon_a, daemon_b) if p.poll() is None]
+        errs = [stop(p, home) for p, home in ((daemon_a, a), (daemon_b, b)) if p.poll() is None]
     assert len(errs) == 2 and "stopped" in errs[0]
     assert status(a)["state"] == "stopped" and status(b)["state"] == "stopped"
