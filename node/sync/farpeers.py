@@ -22,7 +22,8 @@ Relays of records are many, and each at hop 1 is carried again by the router
 and the client radios around it. So each node names in its digests the few
 far peers it wants to send records at hop 1 for it (`far_choice`); those
 send each record from their side once at hop 1, and the others relay at
-hop 0 unless some far peer has not said whom it chose (`far_duty`; PROTOCOL.md §7, "Far relays").
+hop 0 (`far_chosen`; PROTOCOL.md §7, "Far relays"); a far peer that has not
+said whom it chose asks nothing of anyone's relays.
 """
 
 from __future__ import annotations
@@ -157,8 +158,7 @@ class FarPeers:
         own records to give, and its pushes go at its far scope anyway; one whose
         list we have not heard is not chosen either (a lone house chosen relayed
         every record at hop 1 and spent its budget on them: on town-40 its own
-        records then never left it). None chosen, we say so (): a far peer that
-        has not said whom it chose is sent records at hop 1 all the same."""
+        records then never left it). None chosen, we say so ()."""
         self.far_scope(now, 0)
         if not self._far_nodes:
             return None
@@ -168,18 +168,33 @@ class FarPeers:
         best = sorted(able, key=lambda n: (-self.peers[n].packets, short(n)))
         return tuple(sorted(short(n) for n in best[:FAR_RELAYS]))
 
-    def far_duty(self, now: float) -> tuple[bool, bool]:
-        """What far peers ask of our relays: (some far peer chose us among its far
-        relays, some far peer has not said whom it chose). Either way our relays
-        go at our far scope (inbox.py `_plan_relay`)."""
+    def far_chosen(self, now: float) -> bool:
+        """Whether some far peer chose us among its far relays: then our relays of
+        records from our side go at our far scope (inbox.py `_plan_relay`). A far
+        peer that has not said whom it chose asks nothing of them: a stolen key's
+        made-up far numbers saying nothing had every listener send every relay,
+        digest and push at the hops they claimed (stolen-far-proof-600s: 6.6
+        times the thief's air). An honest one says so once it hears us: our
+        membership proof goes beyond hop 0 (hops.py) whether chosen or not."""
         self.far_scope(now, 0)
         me = short(self.node)
-        chosen = unsaid = False
-        for n in self._far_nodes:
-            theirs = self.peers[n].far_relays
-            unsaid = unsaid or theirs is None
-            chosen = chosen or (theirs is not None and me in theirs)
-        return chosen, unsaid
+        return any(me in theirs for n in self._far_nodes
+                   if (theirs := self.peers[n].far_relays) is not None)
+
+    def far_needs_us(self, now: float) -> bool:
+        """Whether what we send from our side must go at our far scope to reach the
+        far peers: some far peer chose us, or chose far relays none of which we
+        hear directly (our packet at hop 0 reaches none of them, and so none sends
+        it on at hop 1). Otherwise a relay it chose hears ours at hop 0 and sends
+        it across (inbox.py `_plan_relay`). Asked for our own records, urgent
+        relays, rechecks and digests (hops.py `_records_far`, `_serves_far`)."""
+        self.far_scope(now, 0)
+        if not self._far_nodes:
+            return False
+        me = short(self.node)
+        direct = {short(n) for n, p in self.peers.items() if now - p.last_direct < self.ttl}
+        return any(me in theirs or not theirs & direct for n in self._far_nodes
+                   if (theirs := self.peers[n].far_relays) is not None)
 
     def chose_us(self, node: int, now: float) -> bool:
         """Whether far peer `node` named us among its far relays (`far_choice`)."""

@@ -36,6 +36,7 @@ from .relays import Neighbourhood
 
 if TYPE_CHECKING:
     from .answers import Answers
+    from .outbox import _Send
     from .reconcile import Reconciler
 
 PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
@@ -77,15 +78,37 @@ class Hops:
         """Whether a packet other than our record sends may serve a peer only
         radio-only relays reach: a request, MORE or PULL naming one (or nobody), a
         sketch prompted by one or answering one, a filter naming one (filters.py);
-        records and digests always (a record the mast carried once may not have
-        reached a weak island: a later copy is its second chance)."""
+        our digests if a far peer needs them (farpeers.py `far_needs_us`) or our
+        proof is due; records always (a
+        record the mast carried once may not have reached a weak island: a later
+        copy is its second chance), but see `_records_far`."""
         if isinstance(msg, m.Filter):
             return self.hood.is_far(msg.target, now)
         if isinstance(msg, (m.Request, m.More, m.Pull)):
             return msg.target is None or self.hood.is_far(msg.target, now)
         if isinstance(msg, m.Sketch):
             return self.recon.sketch_far
+        if isinstance(msg, m.Digest):
+            # Our set matters beyond hop 0 to the far peers that chose us or whose
+            # far relays do not hear us; our proof to every far peer (it lets them
+            # count us, and choose).
+            return self.hood.far_needs_us(now) or self._proof_due(now, True)
         return True
+
+    def _records_far(self, sends: list[_Send], now: float) -> bool | None:
+        """Whether a RECORDS packet of these sends goes at our far scope: not if
+        all are relays the radios carry on anyway; our own pushes and rechecks
+        only where a far peer needs them (farpeers.py `far_needs_us`; a recheck
+        also while we hear no ledger node directly, or waits for a far peer);
+        None: judged by the message (`_serves_far`)."""
+        if all(s.carried for s in sends):
+            return False
+        if all(s.tag == "push" for s in sends):
+            return self.hood.far_needs_us(now)
+        if all(s.waiting is not None for s in sends):
+            return self.hood.far_needs_us(now) or not self.hood.has_direct_peer(now) or any(
+                self.hood.is_far(n, now) for s in sends for n in s.waiting or ())
+        return None
 
     def _encode(self, msg: m.Message, scope: int, now: float) -> tuple[bytes, bool]:
         """`msg`'s bytes, with our membership proof if it is a digest going beyond
@@ -93,20 +116,23 @@ class Hops:
         payload = m.encode(msg, self.cfg.network_tag)
         if not isinstance(msg, m.Digest) or len(payload) + m.TICKET_LEN > self.cfg.payload_cap:
             return payload, False
-        since = now - self.proof_sent
-        if not scope:
-            # At hop 0 only in a crowd, where the proof is what counts us in our
-            # neighbours' crowd (relays.py `degree`).
-            if since < PROOF_EVERY_S or not self.hood.crowd_heard(now):
-                return payload, False
-        elif since < PROOF_EVERY_S and (since < PROOF_SOON_S or (
-                self.hood.unproven_at <= self.proof_sent
-                and now - self.proof_first >= PROOF_NEW_S)):
+        if not self._proof_due(now, scope > 0):
             return payload, False
         proof = self.answers.members.proof()
         if not proof:
             return payload, False
         return m.encode(dataclasses.replace(msg, ticket=proof), self.cfg.network_tag), True
+
+    def _proof_due(self, now: float, beyond: bool) -> bool:
+        """Whether a digest of ours going beyond hop 0 (`beyond`), or at hop 0, is
+        due to show our proof (the schedule above)."""
+        since = now - self.proof_sent
+        if not beyond:
+            # At hop 0 only in a crowd, where the proof is what counts us in our
+            # neighbours' crowd (relays.py `degree`).
+            return since >= PROOF_EVERY_S and self.hood.crowd_heard(now)
+        return since >= PROOF_EVERY_S or since >= PROOF_SOON_S and (
+            self.hood.unproven_at > self.proof_sent or now - self.proof_first < PROOF_NEW_S)
 
     def _proof_shown(self, now: float) -> None:
         """Our proof went out in a digest."""

@@ -239,15 +239,15 @@ class Inbox(Outbox):
         # new to us from our side (heard at hop 0) goes at our far scope once, soon,
         # whatever the lists say and whatever copies we hear: the router carries it
         # to that side. (One heard through a router came from there: not sent back.)
-        chosen, unsaid = self.hood.far_duty(now)
+        chosen = self.hood.far_chosen(now)
         if not urgent and meta.hops == 0 and chosen:
             lo, hi = self.cfg.urgent_window
             self._schedule(rid, _Send(now + self.rng.uniform(lo, hi), prio, 1, 1, "forward",
                                       far=True))
             return
-        # Otherwise our relay goes at our far scope only while a far peer needs it
-        # there (it chose us, or has not said whom it chose); an urgent one always.
-        far = urgent or chosen or unsaid
+        # Otherwise our relay goes at our far scope only while a far peer chose us,
+        # an urgent one also where no far relay a far peer chose hears ours at hop 0.
+        far = chosen or urgent and self.hood.far_needs_us(now)
         known = self.plausible  # a spoofed sender's neighbour list says nothing
         degree = self.hood.degree(now)
         fanout = self.cfg.relay_fanout * (2 if urgent else 1)

@@ -295,11 +295,10 @@ class Outbox(Hops):
                     room -= len(raw) + 1
                 else:
                     rest.append(rid)
-            carried = all(self.sends[r].carried for r in taken)
+            far = self._records_far([self.sends[r] for r in taken], now)
             reach = max((self.sends[r].reach for r in taken), default=0)
             if not packet or not self._emit(out, m.Records(tuple(packet)), tag, prio, now,
-                                            tuple(taken), far=False if carried else None,
-                                            reach=reach):
+                                            tuple(taken), far=far, reach=reach):
                 return
             for rid in taken:
                 self._recheck_charge(rid, now)

@@ -153,6 +153,17 @@ def test_far_numbers_a_stolen_key_proves_cost_less_than_their_air(attack: str) -
     assert row["honest_caused"] <= row["attacker_air"], row  # 0.85 and 0.87 of it
 
 
+def test_slow_far_numbers_that_say_no_far_relays_cost_less_than_their_air() -> None:
+    """issue 9 (stop 46): the stolen key's two far numbers at one digest every 10
+    minutes, saying nothing of whom they chose as far relays: every listener sent
+    its digests, pushes, relays and rechecks at the three hops claimed, 6.6 times
+    the thief's air. A far peer that has not said asks nothing of anyone's
+    relays now, and only the proofs go beyond hop 0 for it."""
+    row = attacks.measure("stolen-far-proof-600s", SMALL, seeds=1, duty_pct=10.0)
+    assert row["attacker_air"] > 0 and row["critical_missing"] == 0, row
+    assert row["honest_caused"] <= row["attacker_air"], row
+
+
 def test_far_claims_cost_no_more_than_the_attackers_air_at_any_duty() -> None:
     """issue 9: digests in made-up numbers whose headers claim three relays made
     every listener take them as ledger peers behind radio-only relays and send

@@ -18,6 +18,7 @@ from meshaid.node.sync import ticket as tk
 from meshaid.node.sync.engine import Engine
 from meshaid.node.sync.farpeers import FAR_PER_KEY, PROOF_EVERY_S, PROOF_NEW_S, PROOF_SOON_S
 from meshaid.node.sync.ports import RxMeta
+from meshaid.node.sync.relays import short
 
 from .harness import Mesh
 from .meshes import lone, proof
@@ -25,9 +26,11 @@ from .meshes import lone, proof
 FAR = 0x0777
 
 
-def _hear(eng: Engine, sender: int, hops: int, t: float, ticket: bytes = b"") -> None:
-    """A digest of `eng`'s own set from `sender`, heard through `hops` relays."""
-    digest = m.Digest(eng.count, eng.fingerprint, False, (), True, (), ticket=ticket)
+def _hear(eng: Engine, sender: int, hops: int, t: float, ticket: bytes = b"",
+          far_relays: tuple[int, ...] | None = None) -> None:
+    """A digest of `eng`'s own set from `sender`, heard through `hops` relays, naming
+    `far_relays` as the far relays it chose (None: not said)."""
+    digest = m.Digest(eng.count, eng.fingerprint, False, (), True, (), far_relays, ticket)
     eng.receive(m.encode(digest, eng.cfg.network_tag), RxMeta(sender=sender, hops=hops), t)
 
 
@@ -106,28 +109,41 @@ def test_a_revoked_members_proof_stops_counting() -> None:
     assert _scope(mesh, eng) == 0
 
 
-def test_digests_beyond_hop_zero_show_our_proof_now_and_then() -> None:
-    """Our first digest beyond hop 0 shows our proof; later ones do so every five
-    minutes for half an hour (a proof lost on a mast's busy link would leave us
-    unknown behind it), then every half hour (or every five minutes while a
-    candidate for far peers shows none: not here)."""
+def _far_digests(chosen: bool) -> list[tuple[float, bool]]:
+    """Node 0 hears a far peer (proven, through one relay) that chose it as a far
+    relay or has not said whom it chose: (time, shows our proof) of each digest
+    node 0 sends beyond hop 0 over three hours."""
     mesh, _ledger = lone(seed=4)
     eng = mesh.engines[0]
     eng.signer = identity.signer(mesh.ledger.keys[0])
     for k in range(2):
-        _hear(eng, FAR, 1, mesh.now + k, proof(mesh.ledger, 1, FAR))
+        _hear(eng, FAR, 1, mesh.now + k, proof(mesh.ledger, 1, FAR),
+              (short(eng.node),) if chosen else None)
     before = len(mesh.sent)
     mesh.run_for(3 * 3600.0)
     digests = [(s.t, m.decode(s.out.payload)) for s in mesh.sent[before:]
                if s.out.tag == "digest" and s.out.hop_limit > 0]
-    shown = [t for t, d in digests if isinstance(d, m.Digest) and d.ticket]
-    assert digests and shown and shown[0] == digests[0][0]
-    assert len(shown) < len(digests)
-    first = shown[0]
-    early = [t for t in shown if t - first < PROOF_NEW_S]
-    assert len(early) >= 2  # shown again within the first half hour
-    for a, b in itertools.pairwise(shown):
-        assert b - a >= (PROOF_SOON_S if b - first < PROOF_NEW_S else PROOF_EVERY_S) - 1.0
+    return [(t, isinstance(d, m.Digest) and bool(d.ticket)) for t, d in digests]
+
+
+def test_digests_beyond_hop_zero_show_our_proof_now_and_then() -> None:
+    """Our first digest beyond hop 0 shows our proof; later ones do so every five
+    minutes for half an hour (a proof lost on a mast's busy link would leave us
+    unknown behind it), then every half hour (or every five minutes while a
+    candidate for far peers shows none: not here). A far relay the far peer chose
+    sends its digests beyond hop 0 in between as well, without the proof; a node
+    not chosen sends only those that show it (a far peer that has not said whom it
+    chose asks no more of it: stolen-far-proof-600s)."""
+    for chosen in (True, False):
+        digests = _far_digests(chosen)
+        shown = [t for t, proof_shown in digests if proof_shown]
+        assert digests and shown and shown[0] == digests[0][0]
+        assert (len(shown) < len(digests)) == chosen
+        first = shown[0]
+        early = [t for t in shown if t - first < PROOF_NEW_S]
+        assert len(early) >= 2  # shown again within the first half hour
+        for a, b in itertools.pairwise(shown):
+            assert b - a >= (PROOF_SOON_S if b - first < PROOF_NEW_S else PROOF_EVERY_S) - 1.0
 
 
 def test_an_unproven_far_voice_is_answered_at_hop_one_and_widens_nothing_else() -> None:

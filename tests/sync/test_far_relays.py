@@ -12,6 +12,7 @@ from meshaid.node.sync import messages as m
 from meshaid.node.sync.ports import RxMeta
 from meshaid.node.sync.relays import Neighbourhood, short
 
+from .harness import Ledger, Mesh
 from .meshes import lone, proof
 
 FAR = 0x0777  # a ledger node heard only through a router
@@ -40,23 +41,24 @@ def test_a_node_chooses_far_peers_that_have_ledger_neighbours_of_their_own() -> 
 
 
 def test_who_must_relay_at_hop_one() -> None:
-    def duty(said: tuple[int, ...] | None) -> tuple[bool, bool]:
+    def duty(said: tuple[int, ...] | None) -> bool:
         hood = _hood({FAR: (0x200,)})
         if said is not None:
             hood.learn(hood.peers[FAR], m.Digest(5, 0, far_relays=said))
-        return hood.far_duty(30.0)  # (chose us, has not said)
+        return hood.far_chosen(30.0)
 
-    assert duty((short(1), 0x300)) == (True, False)  # chosen
-    assert duty(()) == (False, False)  # it chose nobody: our relays go at hop 0
-    assert duty((0x300,)) == (False, False)  # it chose another
-    assert duty(None) == (False, True)  # it has not said: at hop 1, as before
-    assert _hood({}).far_duty(30.0) == (False, False)  # no far peer at all
+    assert duty((short(1), 0x300))  # chosen
+    assert not duty(())  # it chose nobody: our relays go at hop 0
+    assert not duty((0x300,))  # it chose another
+    # It has not said: at hop 0 too (made-up far numbers saying nothing had every
+    # listener relay at the hops they claimed: stolen-far-proof-600s).
+    assert not duty(None)
+    assert not _hood({}).far_chosen(30.0)  # no far peer at all
 
 
-def _forwards(said: tuple[int, ...], neighbours: tuple[int, ...] = (2,)) -> list[int]:
+def _hearing(said: tuple[int, ...] | None, neighbours: tuple[int, ...]) -> tuple[Mesh, Ledger]:
     """Node 0 hears a far peer (through a router) that chose `said` as its far
-    relays, and `neighbours` directly (each hearing only node 0), then gets a
-    new record from neighbour 2: the hop limits of its relays of it."""
+    relays (None: not said), and `neighbours` directly (each hearing only node 0)."""
     mesh, ledger = lone(seed=5)
     eng = mesh.engines[0]
     tag = eng.cfg.network_tag
@@ -68,8 +70,18 @@ def _forwards(said: tuple[int, ...], neighbours: tuple[int, ...] = (2,)) -> list
             mine = m.Digest(eng.count, eng.fingerprint, False, (0,), True, ())
             eng.receive(m.encode(mine, tag), RxMeta(sender=n, snr=5.0), mesh.now)
         mesh.run_for(5.0)
+    return mesh, ledger
+
+
+def _forwards(said: tuple[int, ...] | None, neighbours: tuple[int, ...] = (2,),
+              urgency: int = 1) -> list[int]:
+    """Node 0 hears a far peer that chose `said` and `neighbours` (`_hearing`), then
+    gets a new record from neighbour 2: the hop limits of its relays of it."""
+    mesh, ledger = _hearing(said, neighbours)
+    eng = mesh.engines[0]
+    tag = eng.cfg.network_tag
     before = len(mesh.sent)
-    raw = ledger.sign(1, r.Need(1, "copper pipe, 15 mm", 10, 4, 1))
+    raw = ledger.sign(1, r.Need(1, "copper pipe, 15 mm", 10, 4, urgency))
     eng.receive(m.encode(m.Records((raw,)), tag), RxMeta(sender=2, snr=5.0), mesh.now)
     mesh.run_for(60.0)
     return [s.out.hop_limit for s in mesh.sent[before:] if s.out.tag == "forward"]
@@ -85,3 +97,29 @@ def test_a_node_no_far_peer_chose_relays_at_hop_zero() -> None:
     # went at hop 1, for the far peer, which the router carried to it again).
     assert _forwards((), neighbours=(2, 3)) == [0]
     assert _forwards((0x0999,), neighbours=(2, 3)) == [0]
+
+
+def _pushes(said: tuple[int, ...] | None) -> list[int]:
+    """Node 0 hears a far peer that chose `said` and neighbour 2 (`_hearing`), then
+    posts a record: the hop limits of its pushes of it."""
+    mesh, ledger = _hearing(said, (2,))
+    eng = mesh.engines[0]
+    before = len(mesh.sent)
+    eng.local_record(ledger.sign(0, r.Need(1, "copper pipe, 15 mm", 10, 4, 1)), mesh.now)
+    mesh.run_for(60.0)
+    return [s.out.hop_limit for s in mesh.sent[before:] if s.out.tag == "push"]
+
+
+def test_our_own_records_go_at_hop_one_only_where_no_far_relay_hears_them_at_hop_zero() -> None:
+    assert _pushes((short(0),)) == [1]  # we are its far relay
+    assert _pushes((0x0999,)) == [1]  # its far relays are none of our neighbours
+    # Its far relay is our neighbour: it hears ours at hop 0 and sends it across.
+    assert _pushes((short(2),)) == [0]
+    assert _pushes(None) == [0]  # not said: it hears our proof, then chooses
+
+
+def test_an_urgent_relay_goes_far_only_where_no_far_relay_hears_it_at_hop_zero() -> None:
+    # (Every node relays an urgent record once; the far peer's relays at hop 1.)
+    assert _forwards((0x0999,), urgency=r.CRITICAL) == [1]  # its relays do not hear us
+    assert _forwards((short(2),), urgency=r.CRITICAL) == [0]  # its relay is our neighbour
+    assert _forwards(None, urgency=r.CRITICAL) == [0]  # not said: asks nothing

@@ -111,37 +111,43 @@ def test_a_peer_our_relays_reach_does_not_widen_the_scope_an_island_does() -> No
 
 
 def test_behind_a_router_only_what_serves_the_far_peers_travels_far() -> None:
-    """Node 1 of a line 0 - 1 - 2 - 3 hears an island only through a router, so its
-    records travel at hop 1; but a request to a neighbour goes at hop 0, and one
-    to the island as far as the island."""
+    """Node 1 of a line 0 - 1 - 2 - 3 hears an island only through a router, whose
+    far relays are none of node 1's neighbours: node 1's own records travel at
+    hop 1, as does its relay of a critical need; but a relay of a critical copy
+    that still had a hop left goes at hop 0 (the radios carry it on), a request
+    to a neighbour at hop 0, and one to the island as far as the island."""
     mesh = fresh_mesh(4, line(4), seed=9)
     for i in range(4):
         mesh.need(i, f"warm-up {i}")
     mesh.run_for(3 * HOUR)
     eng = mesh.engines[1]
     tag = eng.cfg.network_tag
-    island = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), True, (),
+    island = m.encode(m.Digest(eng.count, eng.fingerprint, False, (), True, (), (0x0999,),
                                ticket=proof(mesh.ledger, 0, 0x7777)), tag)
     t = mesh.now
     for k in range(2):
         eng.receive(island, RxMeta(sender=0x7777, snr=-5.0, hops=1), t + k)
     eng.poll(t + 2.0)
     assert eng.scope == 1
-    near = mesh.ledger.sign(2, r.Need(1, "heard in range", 10, 4, 1))
-    eng.receive(m.encode(m.Records((near,)), tag), RxMeta(sender=2, snr=mesh.links[1][2]), t + 3)
+    ours = mesh.ledger.sign(1, r.Need(1, "posted here", 10, 4, 1))
+    eng.local_record(ours, t + 3)
     sent = [o for k in range(60) for o in eng.poll(t + 4.0 + k)]
-    assert [o.hop_limit for o in sent if rid(near) in o.records] == [1]
+    assert [o.hop_limit for o in sent if rid(ours) in o.records][:1] == [1]
+    near = mesh.ledger.sign(2, r.Need(1, "heard in range", 10, 4, r.CRITICAL))
+    eng.receive(m.encode(m.Records((near,)), tag), RxMeta(sender=2, snr=mesh.links[1][2]), t + 64)
+    sent = [o for k in range(60) for o in eng.poll(t + 65.0 + k)]
+    assert [o.hop_limit for o in sent if rid(near) in o.records][:1] == [1]
     # A copy that still had a hop left is being carried on by the radios that heard
     # it (the firmware floods it): our relay of it goes at hop 0, not as far again.
-    carried = mesh.ledger.sign(2, r.Need(1, "sent at hop 1", 10, 4, 1))
+    carried = mesh.ledger.sign(2, r.Need(1, "sent at hop 1", 10, 4, r.CRITICAL))
     eng.receive(m.encode(m.Records((carried,)), tag),
-                RxMeta(sender=2, snr=mesh.links[1][2], hop_limit=1), t + 64)
-    sent = [o for k in range(60) for o in eng.poll(t + 65.0 + k)]
-    assert [o.hop_limit for o in sent if rid(carried) in o.records] == [0]
+                RxMeta(sender=2, snr=mesh.links[1][2], hop_limit=1), t + 124)
+    sent = [o for k in range(60) for o in eng.poll(t + 125.0 + k)]
+    assert [o.hop_limit for o in sent if rid(carried) in o.records][:1] == [0]
     out: list = []
     ids = (rid(near),)
-    assert eng._emit(out, m.Request(ids, 2), "request", NORMAL, t + 130.0)
-    assert eng._emit(out, m.Request(ids, 0x7777), "request", NORMAL, t + 130.0)
+    assert eng._emit(out, m.Request(ids, 2), "request", NORMAL, t + 190.0)
+    assert eng._emit(out, m.Request(ids, 0x7777), "request", NORMAL, t + 190.0)
     assert [o.hop_limit for o in out] == [0, 1]
 
 
