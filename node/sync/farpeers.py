@@ -28,6 +28,7 @@ said whom it chose asks nothing of anyone's relays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class FarPeers:
     node: int
     ttl: float
     peers: dict[int, Peer]
+    neighbours: Callable[[float], list[int]]  # ledger peers heard directly lately
     _far: int  # far_scope's last answer, and when
     _far_at: float
     _far_nodes: set[int]
@@ -176,10 +178,8 @@ class FarPeers:
         digest and push at the hops they claimed (stolen-far-proof-600s: 6.6
         times the thief's air). An honest one says so once it hears us: our
         membership proof goes beyond hop 0 (hops.py) whether chosen or not."""
-        self.far_scope(now, 0)
         me = short(self.node)
-        return any(me in theirs for n in self._far_nodes
-                   if (theirs := self.peers[n].far_relays) is not None)
+        return any(me in chose for chose in self._choices(now))
 
     def far_needs_us(self, now: float) -> bool:
         """Whether what we send from our side must go at our far scope to reach the
@@ -188,13 +188,18 @@ class FarPeers:
         it on at hop 1). Otherwise a relay it chose hears ours at hop 0 and sends
         it across (inbox.py `_plan_relay`). Asked for our own records, urgent
         relays, rechecks and digests (hops.py `_records_far`, `_serves_far`)."""
-        self.far_scope(now, 0)
-        if not self._far_nodes:
+        choices = self._choices(now)
+        if not choices:
             return False
         me = short(self.node)
-        direct = {short(n) for n, p in self.peers.items() if now - p.last_direct < self.ttl}
-        return any(me in theirs or not theirs & direct for n in self._far_nodes
-                   if (theirs := self.peers[n].far_relays) is not None)
+        direct = {short(n) for n in self.neighbours(now)}
+        return any(me in chose or not chose & direct for chose in choices)
+
+    def _choices(self, now: float) -> list[frozenset[int]]:
+        """The far relays chosen by each far peer that said whom it chose."""
+        self.far_scope(now, 0)
+        return [chose for n in self._far_nodes
+                if (chose := self.peers[n].far_relays) is not None]
 
     def chose_us(self, node: int, now: float) -> bool:
         """Whether far peer `node` named us among its far relays (`far_choice`)."""

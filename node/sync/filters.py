@@ -50,9 +50,10 @@ still differs was most likely lost (the mast carried a third of such
 filters), so the same window goes once more. The filter crosses the mast
 once, and its answers, the records we lack, go at the far peer's far scope
 for our whole side to hear; the far peer walks back in reply when our
-window holds records it lacks (`_reply`, paid by our filter's air). Streams crossed the mast burst after burst,
-colliding with the other groups' packets at it, and once a group lacked 24
-records of another nobody asked on: on villages-27 such records never came.
+window holds records it lacks (`_reply`, paid by our filter's air). Streams
+crossed the mast burst after burst, colliding with the other groups'
+packets at it, and once a group lacked 24 records of another nobody asked
+on: on villages-27 such records never came.
 
 *Answering.* A node named by a filter reads its own ids in the window
 (newest first, at most `SCAN_MAX`), and answers those not in the filter,

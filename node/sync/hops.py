@@ -79,9 +79,9 @@ class Hops:
         radio-only relays reach: a request, MORE or PULL naming one (or nobody), a
         sketch prompted by one or answering one, a filter naming one (filters.py);
         our digests if a far peer needs them (farpeers.py `far_needs_us`) or our
-        proof is due; records always (a
-        record the mast carried once may not have reached a weak island: a later
-        copy is its second chance), but see `_records_far`."""
+        proof is due; records always (a record the mast carried once may not have
+        reached a weak island: a later copy is its second chance), but see
+        `_records_far`."""
         if isinstance(msg, m.Filter):
             return self.hood.is_far(msg.target, now)
         if isinstance(msg, (m.Request, m.More, m.Pull)):
