@@ -266,7 +266,8 @@ class Engine(Inbox, Beacon):
             self.stats.dropped["own-number"] += 1  # someone else claiming to be us
             return
         peer = self.hood.heard(meta.sender, meta.hops, now, meta.snr)
-        self.plausible = peer.plausible
+        self.plausible = peer.plausible and not (meta.hops and isinstance(
+            msg, m.Sketch) and self.hood.relayed_voice(meta.sender, now))
         if not peer.plausible:
             # Not the signal of the node it claims (or the node itself, when someone
             # else set its usual signal): its claims (counts, neighbour lists, copies

@@ -213,6 +213,23 @@ class FarPeers:
         self.far_scope(now, 0)
         return node in self._far_nodes
 
+    def relayed_voice(self, node: int, now: float) -> bool:
+        """Whether a SKETCH heard through relays in the number of `node`, a
+        neighbour we heard directly lately and not a far peer, is taken as not its
+        own (engine.py): a header's hop count skips the check of its signal
+        (relays.py `heard`). A sketch of our set less our newest record at hop
+        1, after a digest of that set, in real neighbours' numbers, had every
+        listener repair it from that neighbour's account (phantom-lack-hop1:
+        3.1 times the liar's air, 2.25 now), and one of our set plus an id that
+        exists nowhere drew two padded asks (nbr-phantom-hop1: 1.5, 0 now).
+        What it shows is still repaired and asked for, as far as the air of that
+        voice pays. (A neighbour across a weak link, heard through a mast when
+        its direct copy is lost, is then paid for as such a voice: villages-27,
+        seeds 1-14, air -0.5 %, the same three seeds short, by other amounts.)"""
+        peer = self.peers.get(node)
+        return peer is not None and now - peer.last_direct < self.ttl \
+            and not self.is_far(node, now)
+
     def reach(self, node: int, now: float) -> int:
         """The hop limit an answer addressed to `node` needs beyond our far scope: 1
         for a far voice that has shown no proof yet (and is not reached by our

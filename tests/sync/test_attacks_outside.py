@@ -189,3 +189,31 @@ def test_one_symbol_sketches_in_made_up_numbers_draw_no_requests() -> None:
     assert engine.answers.table_sizes()["wanted"] == 0
     caused = sum(s.cost for s in mesh.sent[before:]) - sum(s.cost for s in clean.sent[clean_before:])
     assert caused <= spent, f"{caused:.1f} s of honest air for {spent:.1f} s of the attacker's"
+
+
+def test_a_sketch_through_relays_in_a_neighbours_number_spends_nothing_of_its_account() -> None:
+    """phantom-lack-hop1 (outside review): a sketch of our set less one record, in
+    the number of a neighbour we hear directly but through relays (its own
+    packets reach us directly; a header's hop count skips the signal check),
+    had every listener repair the record from that neighbour's account: 3.1
+    times the liar's air with a digest of that set before it. Such a sketch is
+    now taken as a voice not the neighbour's (farpeers.py `relayed_voice`): what
+    it shows is repaired as far as that voice's own air paid."""
+    mesh, ledger = pair(seed=5)
+    victim = mesh.engines[0]
+    assert victim.answers.credits.balance(1, mesh.now) > 1.0  # an hour of its digests
+    tag = ledger.network[:2]
+    ours = sorted(int.from_bytes(i, "big") for i in victim.infos)
+    less = set(ours[1:])
+    one = riblt.Sketch(1024, less).encode(0, 1)
+    lie = m.encode(m.Sketch(len(less), 0, one), tag)
+    before = len(mesh.sent)
+    hear(mesh, 0, lie, sender=1, hops=1)
+    mesh.run_for(120)
+    assert not sent_after(mesh, before, "repair")
+    # The same sketch heard directly, at the neighbour's own signal, is its own.
+    usual = victim.hood.peers[1].snr
+    mesh.inject(0, lie, sender=1, snr=usual if usual is not None else 0.0)
+    assert victim.plausible
+    mesh.run_for(120)
+    assert sent_after(mesh, before, "repair")
