@@ -5,7 +5,9 @@ digest one old record short followed by that set's sketch (`lack-fresh`),
 made-up numbers saying they boot (`boot-ping`), a made-up number kept looking
 like a relaying neighbour with copies of old records (`copy-watchers`), and
 digests through relays in other nodes' numbers claiming far more records, or
-a few more or less (`hop1-ahead`, `hop1-near`). The slow ones send a packet a
+a few more or less (`hop1-ahead`, `hop1-near`), and sketches through relays in
+real neighbours' numbers (`nbr-phantom-hop1`, `phantom-lack-hop1`, stop 47).
+The slow ones send a packet a
 minute or less: what one packet makes every listener do, not what a flood
 jams. Each is a function of attack_kinds.py's `Ctx` returning the next packet,
 as there; PROTOCOL.md §9 says what each now costs.
@@ -190,6 +192,34 @@ def far_chosen(ctx: Ctx, gap: float = 60.0) -> Packet | None:
     return m.encode(digest, ctx.tag), src, 1
 
 
+def relayed_sketch(ctx: Ctx, lack: bool, gap: float = 0.0) -> Packet | None:
+    """A one-symbol SKETCH at hop 1 in the number of a real node the victim's
+    neighbours hear directly (only direct packets have a signal to check):
+    coding the victim's set plus an id that exists nowhere, so that every
+    listener asks that node for it (`nbr-phantom-hop1`); or, with `lack`, once
+    a minute, a digest of the set less its newest record, then that set's
+    sketch (which the digest vouches for), so that every listener repairs the
+    record from that node's account (`phantom-lack-hop1`)."""
+    if ctx.queued:
+        return ctx.queued.pop(0)
+    if gap and not _every(ctx, gap):
+        return None
+    ids = _victim_ids(ctx)
+    if ids is None:
+        return None
+    near = sorted({x for n in ctx.neighbours for x in ctx.adj.get(n, [])} - {ctx.attacker})
+    src = ctx.rng.choice(near or ctx.neighbours)
+    if not lack:
+        fake = ctx.rng.getrandbits(64) | 1
+        return m.encode(m.Sketch(len(ids) + 1, 0, _symbol0(ids | {fake})), ctx.tag), src, 1
+    lacking = ids - {max(ids)}
+    x = 0
+    for i in lacking:
+        x ^= i
+    ctx.queued.append((m.encode(m.Sketch(len(lacking), 0, _symbol0(lacking)), ctx.tag), src, 1))
+    return m.encode(m.Digest(len(lacking), x), ctx.tag), src, 1
+
+
 def slow_far_proof(ctx: Ctx) -> Packet | None:
     """stolen-far-proof (attack_outside.py), one digest every 10 minutes: a far
     number is counted for hours after it was heard, and while it is, every
@@ -208,6 +238,8 @@ PHANTOM: dict[str, Callable[[Ctx], Any]] = {
     "copy-watchers": copy_watchers,
     "hop1-ahead": lambda ctx: hop1_claim(ctx, True),
     "hop1-near": lambda ctx: hop1_claim(ctx, False),
+    "nbr-phantom-hop1": lambda ctx: relayed_sketch(ctx, False),
+    "phantom-lack-hop1": lambda ctx: relayed_sketch(ctx, True, 60.0),
     "far-chosen": far_chosen,
     "far-chosen-fast": lambda ctx: far_chosen(ctx, 0.0),
     "far-chosen-600s": lambda ctx: far_chosen(ctx, 600.0),

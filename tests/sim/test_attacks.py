@@ -271,14 +271,17 @@ def test_made_up_neighbours_and_strangers_cost_less_than_their_air(attack: str) 
     assert row["ratio"] <= 1.0, row
 
 
-@pytest.mark.parametrize("attack", ["phantom-symbol", "phantom-far", "lack-fresh", "hop1-ahead"])
+@pytest.mark.parametrize("attack", ["phantom-symbol", "phantom-far", "lack-fresh", "hop1-ahead",
+                                    "nbr-phantom-hop1"])
 def test_one_packet_attacks_from_the_second_review_cost_less_than_their_air(attack: str) -> None:
     """issue 9 (stop 44, attack_phantom.py): a sketch coding our set and an id
     that exists nowhere drew two padded REQUESTs from every listener (2.8 times
     the attacker's air at 10 % duty, 7 at one a minute); a digest one record
     short then its sketch drew a sketch from each (3.7); made-up sets far ahead
-    through relays drew a probe and a sketch (8.3). (boot-ping, a few packets
-    an hour, is within chance on one small mesh: tests/sync/test_attacks_outside.py.)"""
+    through relays drew a probe and a sketch (8.3); the phantom sketch at hop 1
+    in real neighbours' numbers, asks of the neighbour (1.5, stop 47). (boot-ping,
+    a few packets an hour, is within chance on one small mesh:
+    tests/sync/test_attacks_outside.py.)"""
     row = attacks.measure(attack, SMALL, seeds=1, duty_pct=10.0)
     assert row["attacker_air"] > 10
     assert row["critical_missing"] == 0 and row["critical_delay"] <= 60.0, row
