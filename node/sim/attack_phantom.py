@@ -87,12 +87,22 @@ def _symbol0(ids: set[int]) -> bytes:
     return x.to_bytes(8, "big") + c.to_bytes(4, "big") + bytes([len(ids) % 256])
 
 
-def phantom_symbol(ctx: Ctx, gap: float = 0.0, hops: int = 0) -> Packet | None:
+def _near(ctx: Ctx) -> int:
+    """The number of a real node that the attacker's hearers hear directly."""
+    near = sorted({x for n in ctx.neighbours for x in ctx.adj.get(n, [])} - {ctx.attacker})
+    return ctx.rng.choice(near or ctx.neighbours)
+
+
+def phantom_symbol(ctx: Ctx, gap: float = 0.0, hops: int = 0, near: bool = False,
+                   ) -> Packet | None:
     """A one-symbol SKETCH in a fresh number coding the victim's set plus one id
     that exists nowhere: every listener decodes it at once ("it holds one record
     we lack") and asks for that id. With `hops`, the header claims that many
     relays and each goes twice (a number heard twice through relays is a far
-    voice, answered at hop 1 until it proves membership)."""
+    voice, answered at hop 1 until it proves membership). With `near`, once,
+    at hop 1, in the number of a real node the listeners hear directly (only
+    direct packets have a signal to check): each asks that node
+    (`nbr-phantom-hop1`)."""
     if ctx.queued:
         return ctx.queued.pop(0)
     if gap and not _every(ctx, gap):
@@ -102,6 +112,8 @@ def phantom_symbol(ctx: Ctx, gap: float = 0.0, hops: int = 0) -> Packet | None:
         return None
     fake = ctx.rng.getrandbits(64) | 1
     packet = m.encode(m.Sketch(len(ids) + 1, 0, _symbol0(ids | {fake})), ctx.tag)
+    if near:
+        return packet, _near(ctx), 1
     src = _fresh(ctx)
     if hops:
         ctx.queued.append((packet, src, hops))
@@ -109,11 +121,13 @@ def phantom_symbol(ctx: Ctx, gap: float = 0.0, hops: int = 0) -> Packet | None:
     return packet, src
 
 
-def lack_fresh(ctx: Ctx, gap: float = 60.0) -> Packet | None:
+def lack_fresh(ctx: Ctx, gap: float = 60.0, near: bool = False) -> Packet | None:
     """In a fresh number, once a minute: a digest of the victim's set less one old
     record, then a one-symbol sketch of that very set (which the digest vouches
     for): listeners repair it as far as the newcomer's air paid and offer a
-    sketch of their own for the rest."""
+    sketch of their own for the rest. With `near`, less its newest record, at
+    hop 1 in the number of a real node the listeners hear directly: each
+    repairs it from that node's account (`phantom-lack-hop1`)."""
     if ctx.queued:
         return ctx.queued.pop(0)
     if not _every(ctx, gap):
@@ -121,13 +135,18 @@ def lack_fresh(ctx: Ctx, gap: float = 60.0) -> Packet | None:
     ids = _victim_ids(ctx)
     if ids is None:
         return None
-    lacking = ids - {ctx.rng.choice(sorted(ids))}
+    lacking = ids - {max(ids) if near else ctx.rng.choice(sorted(ids))}
     x = 0
     for i in lacking:
         x ^= i
-    src = _fresh(ctx)
-    ctx.queued.append((m.encode(m.Sketch(len(lacking), 0, _symbol0(lacking)), ctx.tag), src))
-    return m.encode(m.Digest(len(lacking), x), ctx.tag), src
+    src, hops = (_near(ctx), 1) if near else (_fresh(ctx), 0)
+    sketch = m.encode(m.Sketch(len(lacking), 0, _symbol0(lacking)), ctx.tag)
+    digest = m.encode(m.Digest(len(lacking), x), ctx.tag)
+    if near:
+        ctx.queued.append((sketch, src, hops))
+        return digest, src, hops
+    ctx.queued.append((sketch, src))
+    return digest, src
 
 
 def boot_ping(ctx: Ctx, gap: float = 300.0) -> Packet | None:
@@ -192,34 +211,6 @@ def far_chosen(ctx: Ctx, gap: float = 60.0) -> Packet | None:
     return m.encode(digest, ctx.tag), src, 1
 
 
-def relayed_sketch(ctx: Ctx, lack: bool, gap: float = 0.0) -> Packet | None:
-    """A one-symbol SKETCH at hop 1 in the number of a real node the victim's
-    neighbours hear directly (only direct packets have a signal to check):
-    coding the victim's set plus an id that exists nowhere, so that every
-    listener asks that node for it (`nbr-phantom-hop1`); or, with `lack`, once
-    a minute, a digest of the set less its newest record, then that set's
-    sketch (which the digest vouches for), so that every listener repairs the
-    record from that node's account (`phantom-lack-hop1`)."""
-    if ctx.queued:
-        return ctx.queued.pop(0)
-    if gap and not _every(ctx, gap):
-        return None
-    ids = _victim_ids(ctx)
-    if ids is None:
-        return None
-    near = sorted({x for n in ctx.neighbours for x in ctx.adj.get(n, [])} - {ctx.attacker})
-    src = ctx.rng.choice(near or ctx.neighbours)
-    if not lack:
-        fake = ctx.rng.getrandbits(64) | 1
-        return m.encode(m.Sketch(len(ids) + 1, 0, _symbol0(ids | {fake})), ctx.tag), src, 1
-    lacking = ids - {max(ids)}
-    x = 0
-    for i in lacking:
-        x ^= i
-    ctx.queued.append((m.encode(m.Sketch(len(lacking), 0, _symbol0(lacking)), ctx.tag), src, 1))
-    return m.encode(m.Digest(len(lacking), x), ctx.tag), src, 1
-
-
 def slow_far_proof(ctx: Ctx) -> Packet | None:
     """stolen-far-proof (attack_outside.py), one digest every 10 minutes: a far
     number is counted for hours after it was heard, and while it is, every
@@ -238,8 +229,8 @@ PHANTOM: dict[str, Callable[[Ctx], Any]] = {
     "copy-watchers": copy_watchers,
     "hop1-ahead": lambda ctx: hop1_claim(ctx, True),
     "hop1-near": lambda ctx: hop1_claim(ctx, False),
-    "nbr-phantom-hop1": lambda ctx: relayed_sketch(ctx, False),
-    "phantom-lack-hop1": lambda ctx: relayed_sketch(ctx, True, 60.0),
+    "nbr-phantom-hop1": lambda ctx: phantom_symbol(ctx, near=True),
+    "phantom-lack-hop1": lambda ctx: lack_fresh(ctx, near=True),
     "far-chosen": far_chosen,
     "far-chosen-fast": lambda ctx: far_chosen(ctx, 0.0),
     "far-chosen-600s": lambda ctx: far_chosen(ctx, 600.0),

@@ -221,7 +221,7 @@ class FarPeers:
         1, after a digest of that set, in real neighbours' numbers, had every
         listener repair it from that neighbour's account (phantom-lack-hop1:
         3.1 times the liar's air, 2.25 now), and one of our set plus an id that
-        exists nowhere drew two padded asks (nbr-phantom-hop1: 1.5, 0 now).
+        exists nowhere drew two padded asks (nbr-phantom-hop1: 2.8, 0 now).
         What it shows is still repaired and asked for, as far as the air of that
         voice pays. (A neighbour across a weak link, heard through a mast when
         its direct copy is lost, is then paid for as such a voice: villages-27,

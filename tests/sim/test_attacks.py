@@ -279,7 +279,7 @@ def test_one_packet_attacks_from_the_second_review_cost_less_than_their_air(atta
     the attacker's air at 10 % duty, 7 at one a minute); a digest one record
     short then its sketch drew a sketch from each (3.7); made-up sets far ahead
     through relays drew a probe and a sketch (8.3); the phantom sketch at hop 1
-    in real neighbours' numbers, asks of the neighbour (1.5, stop 47). (boot-ping,
+    in real neighbours' numbers, asks of the neighbour (2.8, stop 47). (boot-ping,
     a few packets an hour, is within chance on one small mesh:
     tests/sync/test_attacks_outside.py.)"""
     row = attacks.measure(attack, SMALL, seeds=1, duty_pct=10.0)
