@@ -266,15 +266,16 @@ class Engine(Inbox, Beacon):
             self.stats.dropped["own-number"] += 1  # someone else claiming to be us
             return
         peer = self.hood.heard(meta.sender, meta.hops, now, meta.snr)
-        self.plausible = peer.plausible and not (meta.hops and isinstance(
-            msg, m.Sketch) and self.hood.relayed_voice(meta.sender, now))
-        if not peer.plausible:
+        relayed = bool(meta.hops) and isinstance(msg, m.Sketch) \
+            and self.hood.relayed_voice(meta.sender, now)  # (farpeers.py)
+        self.plausible = peer.plausible and not relayed
+        if not self.plausible:
             # Not the signal of the node it claims (or the node itself, when someone
             # else set its usual signal): its claims (counts, neighbour lists, copies
             # heard) count for nothing. What costs nothing to believe still counts:
             # records (signed), sketches and requests (checked against our own set,
             # answered only as far as its air paid), and that air as credit.
-            self.stats.dropped["implausible-sender"] += 1
+            self.stats.dropped["relayed-voice" if relayed else "implausible-sender"] += 1
         # Whom an answer to this packet is for, and whose account pays for it: its
         # sender, or, for a packet that did not sound like the sender, a number of
         # its own (no node's number: nobody else's account, no stream of the real

@@ -211,6 +211,7 @@ def test_a_sketch_through_relays_in_a_neighbours_number_spends_nothing_of_its_ac
     hear(mesh, 0, lie, sender=1, hops=1)
     mesh.run_for(120)
     assert not sent_after(mesh, before, "repair")
+    assert victim.stats.dropped["relayed-voice"] == 1
     # The same sketch heard directly, at the neighbour's own signal, is its own.
     usual = victim.hood.peers[1].snr
     mesh.inject(0, lie, sender=1, snr=usual if usual is not None else 0.0)
