@@ -140,13 +140,8 @@ def lack_fresh(ctx: Ctx, gap: float = 60.0, near: bool = False) -> Packet | None
     for i in lacking:
         x ^= i
     src, hops = (_near(ctx), 1) if near else (_fresh(ctx), 0)
-    sketch = m.encode(m.Sketch(len(lacking), 0, _symbol0(lacking)), ctx.tag)
-    digest = m.encode(m.Digest(len(lacking), x), ctx.tag)
-    if near:
-        ctx.queued.append((sketch, src, hops))
-        return digest, src, hops
-    ctx.queued.append((sketch, src))
-    return digest, src
+    ctx.queued.append((m.encode(m.Sketch(len(lacking), 0, _symbol0(lacking)), ctx.tag), src, hops))
+    return m.encode(m.Digest(len(lacking), x), ctx.tag), src, hops
 
 
 def boot_ping(ctx: Ctx, gap: float = 300.0) -> Packet | None:
