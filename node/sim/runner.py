@@ -25,6 +25,7 @@ from ..ledger import codec, hlc, identity, textcode
 from ..ledger import records as r
 from ..store import Store
 from ..store.sync_port import SyncLedger
+from ..sync import messages
 from ..sync.engine import Engine, record_id
 from ..sync.ports import Ingested, RecordInfo, RxMeta, SyncConfig
 from . import settings
@@ -124,6 +125,7 @@ class Simulation:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
         identity.share_verifications()  # simulated nodes verify the same bytes
         codec.share_parses()  # and parse them
+        messages.share_decodes()  # and decode the same packets
         self.rng = random.Random(self.sc.seed)
         self.events = EventQueue()
         self.world = build(self.sc, self.rng, slim=self.slim)

@@ -208,8 +208,32 @@ def peek(payload: bytes) -> tuple[int, bytes]:
     return kind, payload[1:3]
 
 
+_shared: dict[bytes, Message] | None = None
+SHARED_MAX = 4096  # packets remembered, oldest dropped first (copies arrive within seconds)
+
+
+def share_decodes(enabled: bool = True) -> None:
+    """Remember decoded packets process-wide (messages are immutable). For the
+    simulator only, where every node in range decodes the same transmission:
+    they then also hold the same record bytes. A real node decodes what it hears."""
+    global _shared
+    _shared = {} if enabled else None
+
+
 def decode(payload: bytes) -> Message:
     """Parse one sync packet strictly (the network tag is checked by the caller)."""
+    shared = _shared
+    if shared is None or type(payload) is not bytes:
+        return _decode(payload)
+    msg = shared.get(payload)
+    if msg is None:
+        msg = shared[payload] = _decode(payload)  # a DecodeError is raised every time
+        if len(shared) > SHARED_MAX:
+            del shared[next(iter(shared))]
+    return msg
+
+
+def _decode(payload: bytes) -> Message:
     kind, _tag = peek(payload)
     rd = Reader(payload)
     rd.raw(HEADER, "header")

@@ -1,8 +1,9 @@
 """The simulator's shortcuts change nothing it measures.
 
 Simulated nodes keep slim stores (no board, search or first-heard rows:
-`Store.slim`) and share parse results (`codec.share_parses`). A run with both
-must give exactly the result of a run with full stores and private parsing:
+`Store.slim`) and share parse results (`codec.share_parses`) and decoded packets
+(`messages.share_decodes`). A run with all three
+must give exactly the result of a run with full stores and private parsing and decoding:
 same records, same deliveries at the same virtual times, same air time.
 """
 
@@ -16,6 +17,7 @@ import pytest
 from meshaid.node.ledger import codec
 from meshaid.node.sim.runner import Simulation
 from meshaid.node.sim.scenario import load
+from meshaid.node.sync import messages
 
 
 def _run(name: str, protocol: str, hours: float | None, slim: bool) -> tuple[dict[str, Any], int]:
@@ -25,10 +27,12 @@ def _run(name: str, protocol: str, hours: float | None, slim: bool) -> tuple[dic
     sim = Simulation(sc, protocol, slim=slim)
     if not slim:
         codec.share_parses(False)  # every node parses for itself, as a real node does
+        messages.share_decodes(False)  # and decodes what it hears
     try:
         res = sim.run()
     finally:
         codec.share_parses(False)
+        messages.share_decodes(False)
     res.pop("wall_s")
     objects = sum(node.store.db.execute("SELECT COUNT(*) FROM objects").fetchone()[0]
                   for node in sim.nodes.values())

@@ -127,6 +127,25 @@ def test_hand_made_examples_round_trip() -> None:
         assert m.decode(m.encode(msg, TAG)) == msg
 
 
+def test_shared_decodes_give_one_object_raise_every_time_and_stay_bounded() -> None:
+    payloads = [m.encode(m.Digest(i, i), TAG) for i in range(m.SHARED_MAX + 10)]
+    bad = payloads[0][:-1]
+    m.share_decodes()
+    try:
+        first = m.decode(payloads[0])
+        assert m.decode(bytes(payloads[0])) is first  # (the simulator's sharing)
+        for _ in range(2):
+            with pytest.raises(DecodeError):
+                m.decode(bad)
+        for i, p in enumerate(payloads):
+            assert m.decode(p) == m.Digest(i, i)
+        assert m._shared is not None and len(m._shared) == m.SHARED_MAX
+        assert m.decode(payloads[0]) is not first  # dropped, oldest first: decoded anew
+    finally:
+        m.share_decodes(False)
+    assert m.decode(payloads[0]) is not m.decode(payloads[0])  # off: every call decodes
+
+
 def test_the_header_is_version_type_and_tag() -> None:
     payload = m.encode(m.More(1, 2), b"\x01\x02")
     assert payload[0] == m.VERSION << 4 | m.MORE
