@@ -116,7 +116,7 @@ class Answers(SketchAnswers):
             wanted = self.recon.wants.ids
             for raw in msg.records:  # how large records are: what our requests ask for
                 self.recon.record_size += (len(raw) - self.recon.record_size) / 32
-                if wanted.get(record_id(raw), (0, 0, None))[2] == sender:
+                if wanted and wanted.get(record_id(raw), (0, 0, None))[2] == sender:
                     # What its sketch showed it holds came: our asks were taken up.
                     self.sketchers.took_up_all(self.sketcher_keys(sender, now))
             self.members.heard_answer(msg, sender, self.recon.wants.ids)

@@ -134,8 +134,7 @@ class Inbox(Outbox):
         rids = [record_id(raw) for raw in msg.records]
         pulled = msg.after is not None and self.plausible and self.boot.pulling_from(meta.sender)
         self.boot.answer(msg, rids, meta.sender, now, [rid not in self.infos for rid in rids])
-        for raw in msg.records:
-            rid = record_id(raw)
+        for raw, rid in zip(msg.records, rids):
             if rid in self.infos or rid in self.outside:
                 self.stats.duplicates += 1
                 self.recon.got(rid)  # held already (outside the sync set, say): ask no more

