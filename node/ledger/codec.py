@@ -23,6 +23,7 @@ from . import extensions
 from . import records as r
 from .hlc import HLC_MAX
 from .identity import public_bytes, short_id, small_order, verify
+from .shared import Memo
 from .textcode import PackedReader as Reader
 from .textcode import PackedWriter as Writer
 from .vocab import CATEGORIES, GRANTS, OFFER_TYPES, RATE_PERIODS, ROLES, STATUSES, UNITS, URGENCIES
@@ -235,29 +236,16 @@ def encode(
     return r.Record(kind, author, seq, hlc, body, raw)
 
 
-_shared_parses: dict[bytes, Parsed] | None = None
-SHARED_PARSES_MAX = 500_000  # distinct records remembered (an attack's junk is not unbounded)
-
-
-def share_parses(enabled: bool = True) -> None:
-    """Remember parse results process-wide (a `Parsed` is immutable). For the
-    simulator only, where hundreds of simulated nodes parse the very same
-    bytes several times each: a real node parses what it hears itself."""
-    global _shared_parses
-    _shared_parses = {} if enabled else None
+# Shared by simulated nodes (shared.py): at most this many distinct records (an
+# attack's junk is not unbounded).
+PARSED: Memo[bytes, Parsed] = Memo(500_000)
 
 
 def parse(raw: bytes) -> Parsed:
     """Check structure and field ranges; raise DecodeError with a reason."""
-    shared = _shared_parses
-    if shared is None or type(raw) is not bytes:
+    if type(raw) is not bytes:
         return _parse(raw)
-    p = shared.get(raw)
-    if p is None:
-        p = _parse(raw)  # a DecodeError is raised every time, never remembered
-        if len(shared) < SHARED_PARSES_MAX:
-            shared[raw] = p
-    return p
+    return PARSED.get(raw, _parse)
 
 
 def _parse(raw: bytes) -> Parsed:

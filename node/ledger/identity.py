@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from .shared import Memo
+
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE_MAP = {ch: i for i, ch in enumerate(CROCKFORD)} | {"O": 0, "I": 1, "L": 1}
 NETWORK_CODE_CHARS = 12
@@ -93,26 +95,17 @@ def _public_key(public_key: bytes) -> Ed25519PublicKey | None:
         return None
 
 
-_shared_results: dict[tuple[bytes, bytes, bytes], bool] | None = None
-
-
-def share_verifications(enabled: bool = True) -> None:
-    """Remember verification results process-wide. For the simulator only, where
-    hundreds of simulated nodes verify the very same bytes: a real node verifies
-    every record itself."""
-    global _shared_results
-    _shared_results = {} if enabled else None
+# Shared by simulated nodes (shared.py).
+VERIFIED: Memo[tuple[bytes, bytes, bytes], bool] = Memo(2_000_000)
 
 
 def verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
     """True if `signature` is `public_key`'s Ed25519 signature of `message`."""
-    if _shared_results is not None:
-        memo = (public_key, signature, message)
-        known = _shared_results.get(memo)
-        if known is None:
-            known = _shared_results[memo] = _verify(public_key, signature, message)
-        return known
-    return _verify(public_key, signature, message)
+    return VERIFIED.get((public_key, signature, message), _verify_triple)
+
+
+def _verify_triple(triple: tuple[bytes, bytes, bytes]) -> bool:
+    return _verify(*triple)
 
 
 def _verify(public_key: bytes, signature: bytes, message: bytes) -> bool:

@@ -102,7 +102,7 @@ class PortDemo:
                          rng=random.Random(seed + 1), events=self.events,
                          on_receive=self._on_receive, loss=loss_model(self.sc),
                          duty_cycle_pct=self.sc.duty_cycle_pct)
-        identity.share_verifications()
+        identity.VERIFIED.share()
         self.nodes = self._make_nodes(rng)
         self.cfg = settings.sync_config(self.sc, "meshaid", self._network()[:2])
         for node in self.nodes:

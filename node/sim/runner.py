@@ -123,9 +123,9 @@ class Simulation:
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
-        identity.share_verifications()  # simulated nodes verify the same bytes
-        codec.share_parses()  # and parse them
-        messages.share_decodes()  # and decode the same packets
+        # Simulated nodes verify, parse and decode the very same bytes (shared.py).
+        for memo in (identity.VERIFIED, codec.PARSED, messages.DECODED):
+            memo.share()
         self.rng = random.Random(self.sc.seed)
         self.events = EventQueue()
         self.world = build(self.sc, self.rng, slim=self.slim)

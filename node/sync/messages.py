@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..ledger.hlc import HLC_MAX
+from ..ledger.shared import Memo
 from ..ledger.wire import DecodeError, Reader, Writer
 from . import riblt
 
@@ -208,29 +209,17 @@ def peek(payload: bytes) -> tuple[int, bytes]:
     return kind, payload[1:3]
 
 
-_shared: dict[bytes, Message] | None = None
-SHARED_MAX = 4096  # packets remembered, oldest dropped first (copies arrive within seconds)
-
-
-def share_decodes(enabled: bool = True) -> None:
-    """Remember decoded packets process-wide (messages are immutable). For the
-    simulator only, where every node in range decodes the same transmission:
-    they then also hold the same record bytes. A real node decodes what it hears."""
-    global _shared
-    _shared = {} if enabled else None
+# Shared by simulated nodes (node/ledger/shared.py): every node in range decodes
+# the same transmission, and then holds the same record bytes. The oldest go
+# first: copies of a packet arrive within seconds.
+DECODED: Memo[bytes, Message] = Memo(4096, fifo=True)
 
 
 def decode(payload: bytes) -> Message:
     """Parse one sync packet strictly (the network tag is checked by the caller)."""
-    shared = _shared
-    if shared is None or type(payload) is not bytes:
+    if type(payload) is not bytes:
         return _decode(payload)
-    msg = shared.get(payload)
-    if msg is None:
-        msg = shared[payload] = _decode(payload)  # a DecodeError is raised every time
-        if len(shared) > SHARED_MAX:
-            del shared[next(iter(shared))]
-    return msg
+    return DECODED.get(payload, _decode)
 
 
 def _decode(payload: bytes) -> Message:

@@ -1,8 +1,8 @@
 """The simulator's shortcuts change nothing it measures.
 
 Simulated nodes keep slim stores (no board, search or first-heard rows:
-`Store.slim`) and share parse results (`codec.share_parses`) and decoded packets
-(`messages.share_decodes`). A run with all three
+`Store.slim`) and share parse results (`codec.PARSED`) and decoded packets
+(`messages.DECODED`). A run with all three
 must give exactly the result of a run with full stores and private parsing and decoding:
 same records, same deliveries at the same virtual times, same air time.
 """
@@ -26,13 +26,13 @@ def _run(name: str, protocol: str, hours: float | None, slim: bool) -> tuple[dic
         sc = replace(sc, duration_s=3600.0 * hours)
     sim = Simulation(sc, protocol, slim=slim)
     if not slim:
-        codec.share_parses(False)  # every node parses for itself, as a real node does
-        messages.share_decodes(False)  # and decodes what it hears
+        codec.PARSED.share(False)  # every node parses for itself, as a real node does
+        messages.DECODED.share(False)  # and decodes what it hears
     try:
         res = sim.run()
     finally:
-        codec.share_parses(False)
-        messages.share_decodes(False)
+        codec.PARSED.share(False)
+        messages.DECODED.share(False)
     res.pop("wall_s")
     objects = sum(node.store.db.execute("SELECT COUNT(*) FROM objects").fetchone()[0]
                   for node in sim.nodes.values())

@@ -128,9 +128,10 @@ def test_hand_made_examples_round_trip() -> None:
 
 
 def test_shared_decodes_give_one_object_raise_every_time_and_stay_bounded() -> None:
-    payloads = [m.encode(m.Digest(i, i), TAG) for i in range(m.SHARED_MAX + 10)]
+    memo = m.DECODED
+    payloads = [m.encode(m.Digest(i, i), TAG) for i in range(memo.most + 10)]
     bad = payloads[0][:-1]
-    m.share_decodes()
+    memo.share()
     try:
         first = m.decode(payloads[0])
         assert m.decode(bytes(payloads[0])) is first  # (the simulator's sharing)
@@ -139,10 +140,11 @@ def test_shared_decodes_give_one_object_raise_every_time_and_stay_bounded() -> N
                 m.decode(bad)
         for i, p in enumerate(payloads):
             assert m.decode(p) == m.Digest(i, i)
-        assert m._shared is not None and len(m._shared) == m.SHARED_MAX
+        assert memo.table is not None and len(memo.table) == memo.most
+        assert m.decode(payloads[-1]) is m.decode(payloads[-1])  # the newest kept
         assert m.decode(payloads[0]) is not first  # dropped, oldest first: decoded anew
     finally:
-        m.share_decodes(False)
+        memo.share(False)
     assert m.decode(payloads[0]) is not m.decode(payloads[0])  # off: every call decodes
 
 
