@@ -3,18 +3,18 @@
 Theory of operation
 -------------------
 All packets go to neighbours only (hop limit = `scope`, 0 unless a node learns
-that ledger peers sit behind radio-only relays: it hears one only through
-them and no chain of ledger links it knows of leads there, relays.py
-`far_scope`, and then only for packets that may serve such a peer, outbox.py;
-a node that hears no ledger peer at all probes at hop 1). The engine
-itself decides what travels further, so every byte it causes on air is inside
-its own air-time budget.
+that ledger peers sit behind radio-only relays: it hears one only through them
+and no chain of ledger links it knows of leads there, relays.py `far_scope`,
+and then only for packets that may serve such a peer, outbox.py; a node that
+hears no ledger peer at all probes at hop 1). The engine itself decides what
+travels further, so every byte it causes on air is inside its own air-time
+budget.
 
 1. Push. A record authored here is broadcast after `push_delay` (at once if
-   urgent), batched with whatever else is queued to fill the packet; an
-   urgent one is sent again unless a neighbour is heard relaying it, and
-   another one once more if a relay was to carry it on and nobody was heard
-   with it by the end of the relay window.
+   urgent), batched with whatever else is queued to fill the packet; an urgent
+   one is sent again unless a neighbour is heard relaying it, and another one
+   once more if a relay (or a far relay) was to carry it on and nobody was
+   heard with it by the end of the relay window.
 2. Relay. A record new to us is re-broadcast if the sender chose us as one of
    its multipoint relays and some neighbour of ours is not yet covered
    (relays.py), after a back-off that is shorter the weaker the sender was
@@ -198,12 +198,12 @@ class Engine(Inbox, Beacon):
         if info.urgent and info.trusted:
             self.watch.watch(rid, None, now)
         elif self.hood.degree(now) > 2 * self.cfg.relay_fanout:
-            # A crowd: if nobody is heard with it once its relays are done, the push
-            # itself was lost (urgent.py).
+            # A crowd: nobody heard with it once its relays are done: the push was lost.
             self.watch.watch(rid, None, now, urgent=False, after=self.cfg.forward_window[1])
-        elif info.trusted and self.hood.choose_relays(now):
-            # Some neighbour is to relay it: nobody heard with it once their relays
-            # are done means the push was lost (a collision, a jammer): once more.
+        elif info.trusted and (self.hood.choose_relays(now) or self.hood.far_needs_us(now)):
+            # Some neighbour or far relay is to relay it: nobody heard with it once
+            # their relays are done means the push was lost (a collision, a jammer,
+            # a mast's busy link; town-40's lone house lost one for 5 h): once more.
             self.watch.watch(rid, None, now, urgent=False,
                              after=self.cfg.forward_window[1] + self.cfg.push_delay)
         self._news(now, info.urgent)
@@ -388,10 +388,8 @@ class Engine(Inbox, Beacon):
         if tick == "send" or (tick == "suppressed"
                               and now - self.last_digest > self.cfg.announce_every):
             self.last_digest = now
-            crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
-            listed, nbrs, relays, far = self.hood.announcement(now, crowd)
-            emit(m.Digest(self.count, self.fingerprint, self.boot.active, nbrs, listed, relays,
-                          far), "digest", NORMAL)
+            bare = m.Digest(self.count, self.fingerprint, self.boot.active)
+            emit(self._listed(bare, now), "digest", NORMAL)
         self._beacon(out, now)
         self._rechecks(now)
         # Fresh records first: under load, reconciliation waits for the budget left.

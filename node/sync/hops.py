@@ -123,6 +123,25 @@ class Hops:
             return payload, False
         return m.encode(dataclasses.replace(msg, ticket=proof), self.cfg.network_tag), True
 
+    def _listed(self, bare: m.Digest, now: float) -> m.Digest:
+        """`bare` (our count, fingerprint and boot flag) with our neighbour list
+        when one is due (relays.py `announcement`), and on every digest that goes
+        beyond hop 0 showing our proof, where both fit one packet: far peers choose
+        their far relays by the lists they heard (farpeers.py `far_choice`), and
+        lists otherwise went on digests that stayed at hop 0 (villages-27, seeds
+        1-24: three short of full delivery, two with lists on proofs)."""
+        hood, cfg = self.hood, self.cfg
+        crowd = hood.degree(now) > 2 * cfg.relay_fanout
+        far_proof = False
+        if hood.far_scope(now, cfg.max_scope) and self._proof_due(now, True):
+            _due, nbrs, relays, far = hood.list_due(now, crowd)
+            full = dataclasses.replace(bare, neighbours=nbrs, has_neighbours=True,
+                                       relays=relays, far_relays=far)
+            far_proof = len(m.encode(full, cfg.network_tag)) + m.TICKET_LEN <= cfg.payload_cap
+        listed, nbrs, relays, far = hood.announcement(now, crowd, far_proof)
+        return dataclasses.replace(bare, neighbours=nbrs, has_neighbours=listed, relays=relays,
+                                   far_relays=far)
+
     def _proof_due(self, now: float, beyond: bool) -> bool:
         """Whether a digest of ours going beyond hop 0 (`beyond`), or at hop 0, is
         due to show our proof (the schedule above)."""

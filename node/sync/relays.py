@@ -321,13 +321,26 @@ class Neighbourhood(FarPeers):
             left -= reach[best]
         return tuple(sorted(chosen))
 
-    def announcement(self, now: float, crowd: bool = False
+    def announcement(self, now: float, crowd: bool = False, far_proof: bool = False
                      ) -> tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
         """(listed, neighbours, relays, far relays) for our next digest: lists go
-        out when they changed (at most every 10 minutes) and every `announce_every`.
+        out when they changed (at most every 10 minutes), every `announce_every`,
+        and on every digest that goes to far peers with our proof (`far_proof`:
+        they choose their far relays by our list, farpeers.py `far_choice`).
         In a `crowd` (whose members relay by gossip, not by lists) a list is long
         and changes with every list learned: it goes out when the neighbours or our
         far relays changed, at most hourly."""
+        listed, current, chosen, far = self.list_due(now, crowd)
+        if not (listed or far_proof and current):
+            return False, (), (), None
+        self.last_announce = now
+        self.announced = (current, chosen, far)
+        return True, current, chosen, far
+
+    def list_due(self, now: float, crowd: bool = False
+                 ) -> tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
+        """`announcement`'s answer, without taking it as sent: whether a list is
+        due, and the list."""
         current = tuple(short(n) for n in self.known(now))[: m.MAX_NEIGHBOURS]
         chosen = tuple(r for r in self.choose_relays(now) if r in current)
         far = self.far_choice(now)
@@ -337,9 +350,4 @@ class Neighbourhood(FarPeers):
                 and since > CROWD_REANNOUNCE_S
         else:
             changed = (current, chosen, far) != self.announced and since > REANNOUNCE_MIN_S
-        listed = since > self.announce_every or changed
-        if not listed:
-            return False, (), (), None
-        self.last_announce = now
-        self.announced = (current, chosen, far)
-        return True, current, chosen, far
+        return since > self.announce_every or changed, current, chosen, far

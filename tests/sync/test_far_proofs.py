@@ -146,6 +146,28 @@ def test_digests_beyond_hop_zero_show_our_proof_now_and_then() -> None:
             assert b - a >= (PROOF_SOON_S if b - first < PROOF_NEW_S else PROOF_EVERY_S) - 1.0
 
 
+def test_a_digest_that_shows_our_proof_beyond_hop_zero_carries_our_list() -> None:
+    """Far peers choose their far relays among those whose neighbour lists they
+    heard (farpeers.py `far_choice`), and our lists went only on the digests that
+    changed or aged ones: those stay at hop 0 unless a far peer needs our set. So
+    a list rides every digest that shows our proof beyond hop 0 (on villages-27,
+    seeds 1-24, a village's far peers were left unchosen for hours: three seeds
+    short of full delivery, two with lists on proofs)."""
+    mesh, _ledger = lone(seed=4)
+    eng = mesh.engines[0]
+    eng.signer = identity.signer(mesh.ledger.keys[0])
+    for k in range(2):
+        _hear(eng, FAR, 1, mesh.now + k, proof(mesh.ledger, 1, FAR))
+        _hear(eng, 2, 0, mesh.now + k)  # a neighbour heard directly
+    before = len(mesh.sent)
+    mesh.run_for(3 * 3600.0)
+    far = [m.decode(s.out.payload) for s in mesh.sent[before:]
+           if s.out.tag == "digest" and s.out.hop_limit > 0]
+    shown = [d for d in far if isinstance(d, m.Digest) and d.ticket]
+    assert len(shown) >= 3
+    assert all(d.has_neighbours and d.neighbours == (2,) for d in shown), shown
+
+
 def test_an_unproven_far_voice_is_answered_at_hop_one_and_widens_nothing_else() -> None:
     """While its proof is on the way (lost, on a mast's busy link), a far voice's
     own request is answered through the mast: at hop 1, whatever hops its header

@@ -123,3 +123,31 @@ def test_an_urgent_relay_goes_far_only_where_no_far_relay_hears_it_at_hop_zero()
     assert _forwards((0x0999,), urgency=r.CRITICAL) == [1]  # its relays do not hear us
     assert _forwards((short(2),), urgency=r.CRITICAL) == [0]  # its relay is our neighbour
     assert _forwards(None, urgency=r.CRITICAL) == [0]  # not said: asks nothing
+
+
+def _lone_house_sends(copy_heard: bool) -> list[tuple[str, int]]:
+    """Node 0 hears no ledger node directly, only a far peer through a mast (that
+    chose far relays it does not hear), and posts a plain record: (tag, hop limit)
+    of each send of it within a minute, a far relay's copy of it heard through the
+    mast after its push if `copy_heard`."""
+    mesh, ledger = _hearing((0x0999,), ())
+    eng = mesh.engines[0]
+    raw = ledger.sign(0, r.Need(1, "copper pipe, 15 mm", 10, 4, 1))
+    before = len(mesh.sent)
+    eng.local_record(raw, mesh.now)
+    mesh.run_for(5.0)
+    if copy_heard:
+        eng.receive(m.encode(m.Records((raw,)), eng.cfg.network_tag),
+                    RxMeta(sender=0x0999, hops=1), mesh.now)
+    mesh.run_for(60.0)
+    return [(s.out.tag, s.out.hop_limit) for s in mesh.sent[before:]
+            if s.out.tag in ("push", "recheck")]
+
+
+def test_a_lone_house_behind_a_mast_sends_a_post_once_more_if_no_copy_comes_back() -> None:
+    """A site only a mast joins to the rest pushes at hop 1; when nobody is heard
+    with the record once the far relays are done, the push was lost on the mast's
+    busy link: once more (town-40's lone house lost one so, and nothing sent it
+    again for five hours)."""
+    assert _lone_house_sends(copy_heard=False) == [("push", 1), ("recheck", 1)]
+    assert _lone_house_sends(copy_heard=True) == [("push", 1)]
