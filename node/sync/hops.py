@@ -132,13 +132,15 @@ class Hops:
         1-24: three short of full delivery, two with lists on proofs)."""
         hood, cfg = self.hood, self.cfg
         crowd = hood.degree(now) > 2 * cfg.relay_fanout
-        far_proof = False
-        if hood.far_scope(now, cfg.max_scope) and self._proof_due(now, True):
-            _due, nbrs, relays, far = hood.list_due(now, crowd)
+
+        def fits(nbrs: tuple[int, ...], relays: tuple[int, ...],
+                 far: tuple[int, ...] | None) -> bool:
             full = dataclasses.replace(bare, neighbours=nbrs, has_neighbours=True,
                                        relays=relays, far_relays=far)
-            far_proof = len(m.encode(full, cfg.network_tag)) + m.TICKET_LEN <= cfg.payload_cap
-        listed, nbrs, relays, far = hood.announcement(now, crowd, far_proof)
+            return len(m.encode(full, cfg.network_tag)) + m.TICKET_LEN <= cfg.payload_cap
+
+        far_proof = bool(hood.far_scope(now, cfg.max_scope)) and self._proof_due(now, True)
+        listed, nbrs, relays, far = hood.announcement(now, crowd, fits if far_proof else None)
         return dataclasses.replace(bare, neighbours=nbrs, has_neighbours=listed, relays=relays,
                                    far_relays=far)
 

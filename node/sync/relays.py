@@ -26,10 +26,14 @@ hop 1, is farpeers.py's (`FarPeers`, a part of `Neighbourhood`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import messages as m
 from .farpeers import FAR_RAISE_S, FarPeers, short
+
+# (neighbours, relays, far relays) of a list -> whether it goes on this digest
+ListCheck = Callable[[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None], bool]
 
 NEIGHBOUR_TTL_FACTOR = 4  # a neighbour is forgotten after 4 x trickle_imax unheard
 REANNOUNCE_MIN_S = 600.0
@@ -321,26 +325,17 @@ class Neighbourhood(FarPeers):
             left -= reach[best]
         return tuple(sorted(chosen))
 
-    def announcement(self, now: float, crowd: bool = False, far_proof: bool = False
+    def announcement(self, now: float, crowd: bool = False,
+                     anyway: ListCheck | None = None
                      ) -> tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
         """(listed, neighbours, relays, far relays) for our next digest: lists go
         out when they changed (at most every 10 minutes), every `announce_every`,
-        and on every digest that goes to far peers with our proof (`far_proof`:
-        they choose their far relays by our list, farpeers.py `far_choice`).
+        and when `anyway(neighbours, relays, far relays)` says so (a digest that
+        goes to far peers with our proof, where the list fits too: they choose
+        their far relays by our list, farpeers.py `far_choice`; hops.py).
         In a `crowd` (whose members relay by gossip, not by lists) a list is long
         and changes with every list learned: it goes out when the neighbours or our
         far relays changed, at most hourly."""
-        listed, current, chosen, far = self.list_due(now, crowd)
-        if not (listed or far_proof and current):
-            return False, (), (), None
-        self.last_announce = now
-        self.announced = (current, chosen, far)
-        return True, current, chosen, far
-
-    def list_due(self, now: float, crowd: bool = False
-                 ) -> tuple[bool, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
-        """`announcement`'s answer, without taking it as sent: whether a list is
-        due, and the list."""
         current = tuple(short(n) for n in self.known(now))[: m.MAX_NEIGHBOURS]
         chosen = tuple(r for r in self.choose_relays(now) if r in current)
         far = self.far_choice(now)
@@ -350,4 +345,10 @@ class Neighbourhood(FarPeers):
                 and since > CROWD_REANNOUNCE_S
         else:
             changed = (current, chosen, far) != self.announced and since > REANNOUNCE_MIN_S
-        return since > self.announce_every or changed, current, chosen, far
+        listed = since > self.announce_every or changed or (
+            anyway is not None and bool(current) and anyway(current, chosen, far))
+        if not listed:
+            return False, (), (), None
+        self.last_announce = now
+        self.announced = (current, chosen, far)
+        return True, current, chosen, far
