@@ -241,6 +241,8 @@ class Store(Streaming, Authoring):
             self._follow()
 
     def _follow(self) -> None:
+        if self.slim and self._version is not None:
+            return  # private: no other connection ever commits to it
         version = self.data_version()
         if version == self._version:
             return

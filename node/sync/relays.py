@@ -79,6 +79,8 @@ class Neighbourhood(FarPeers):
         self.crowded = 12  # more known peers than this are a crowd (twice `fanout`)
         self.peers: dict[int, Peer] = {}
         self.last_announce = -1e9
+        # heard_directly's count, and the times between which it stands
+        self._direct_n, self._direct_at, self._direct_until = 0, 0.0, -1e18
         self.announced: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None] = (
             (), (), None)
         self.init_far()
@@ -96,6 +98,7 @@ class Neighbourhood(FarPeers):
                 first = next(iter(self.peers))
                 once = next((n for n, p in self.peers.items() if p.packets <= 1), first)
                 del self.peers[once]
+                self._direct_until = -1e18  # (heard_directly counts again)
         self.peers[sender] = peer  # most recently heard last
         peer.plausible = True
         if hops == 0 and snr is not None:
@@ -119,6 +122,8 @@ class Neighbourhood(FarPeers):
         peer.last = now
         peer.hops = hops
         if hops == 0:
+            if now - peer.last_direct >= self.ttl:
+                self._direct_until = -1e18  # one more heard directly: counted again
             peer.last_direct = now
         else:
             # The fewest relays it was heard through lately: a header's hop count is
@@ -149,9 +154,20 @@ class Neighbourhood(FarPeers):
         return sorted(n for n, p in self.peers.items() if now - p.last_direct < self.ttl)
 
     def heard_directly(self, now: float) -> int:
-        """How many peers we heard directly lately (`len(neighbours(now))`)."""
+        """How many peers we heard directly lately (`len(neighbours(now))`). Asked
+        for every packet heard, so the count is kept until the first of them
+        falls out of `ttl` (a microsecond early, clear of rounding) or a peer is
+        heard directly again after that long, or forgotten."""
+        if self._direct_at <= now < self._direct_until:
+            return self._direct_n
         ttl = self.ttl
-        return sum(1 for p in self.peers.values() if now - p.last_direct < ttl)
+        count, until = 0, 1e18
+        for p in self.peers.values():
+            if now - p.last_direct < ttl:
+                count += 1
+                until = min(until, p.last_direct + ttl - 1e-6)
+        self._direct_n, self._direct_at, self._direct_until = count, now, until
+        return count
 
     def degree(self, now: float) -> int:
         """How many ledger peers we heard directly lately (`known` ones). Past a
