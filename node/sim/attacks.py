@@ -30,6 +30,13 @@ cycle (default 10 %), claiming any sender it likes. Per attack we report
   difference, "chance"): the scale against which `caused` reads when the
   attacker sends a handful of packets (at 0.1 % duty on the small mesh
   near-digest's 23 s a mesh caused stood against 3-5 s of chance);
+  and, from the same re-runs, the ratio's band ("+-"): twice the root of the
+  summed squares of those per-mesh differences, over the attacker's air. A
+  mesh's `caused` is the difference of two runs whose randomness parted ways
+  (the attack shifts every random stream after its first packet), as a
+  re-run's difference is, so a ratio within its band of 1 is not told apart
+  from 1 by these meshes: more seeds narrow it (the band shrinks as the root
+  of their number, the attacker's air grows with it);
 * the largest table any honest engine holds (answers.table_sizes), the
   non-member records stored, and the slowest single poll() in milliseconds,
   less what Python's cyclic garbage collector took inside it (polltime.py).
@@ -272,6 +279,7 @@ def measure(attack: str, size: Size, seeds: int = 1, duty_pct: float = 10.0,
     worst = {"critical": 0.0, "board": 0.0}  # the most one probe was delayed
     moved = 0.0  # the most one critical probe moved between two clean runs
     drift = 0.0  # honest air that other jitter alone moved, summed over the meshes
+    spread = 0.0  # the squares of those differences, summed (the ratio's band)
     missing = {"critical": 0, "board": 0}
     tables: dict[str, int] = {}
     nonmember = 0
@@ -283,6 +291,7 @@ def measure(attack: str, size: Size, seeds: int = 1, duty_pct: float = 10.0,
             if chance else {}
         if again:
             drift += abs(again["honest_air"] - base["honest_air"])
+            spread += (again["honest_air"] - base["honest_air"]) ** 2
         if "critical_delays" in again and "critical_delays" in base:
             moved = max(moved, *(a - b for a, b in zip(
                 again["critical_delays"], base["critical_delays"], strict=True)))
@@ -315,14 +324,16 @@ def measure(attack: str, size: Size, seeds: int = 1, duty_pct: float = 10.0,
         row["chance_worst"] = round(moved, 1)
     if chance:
         row["chance_air"] = round(drift, 1)
+        if air > 0:
+            row["ratio_band"] = round(2.0 * spread ** 0.5 / air, 2)
     return row
 
 
 COLUMNS = [("attack", 16), ("attacker_air", 9), ("honest_caused", 9), ("chance_air", 9),
-           ("ratio", 6),
+           ("ratio", 6), ("ratio_band", 6),
            ("critical_delay", 9), ("critical_worst", 9), ("chance_worst", 9),
            ("board_delay", 9), ("table_max", 7), ("nonmember_stored", 8), ("poll_ms", 8)]
-HEAD = ["attack", "atk air", "caused", "chance", "ratio", "crit +s", "worst +s", "chance +s",
+HEAD = ["attack", "atk air", "caused", "chance", "ratio", "+-", "crit +s", "worst +s", "chance +s",
         "board +s", "table", "nonmem", "poll ms"]
 
 

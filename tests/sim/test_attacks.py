@@ -105,9 +105,16 @@ def test_the_chance_column_reruns_the_clean_mesh_with_other_jitter_only() -> Non
     # And what it moves honest air by: the scale against which an attack's
     # `caused` reads (at 0.1 % duty an attacker sends a handful of packets).
     assert row["chance_air"] == round(abs(other["honest_air"] - first["honest_air"]), 1) > 0
+    # The ratio's band: twice the root of the summed squares of those
+    # differences (one mesh: twice the one), in units of the attacker's air.
+    hit = attacks.run_one("pull-flood", SMALL, 1)
+    band = 2.0 * abs(other["honest_air"] - first["honest_air"]) / hit["attacker_air"]
+    assert row["ratio_band"] == pytest.approx(band, abs=0.006) and row["ratio_band"] > 0
     plain = attacks.measure("pull-flood", SMALL, seeds=1)
     assert "chance_worst" not in plain and "chance_air" not in plain
-    assert "chance" in attacks.table([row]).splitlines()[0]
+    assert "ratio_band" not in plain
+    head = attacks.table([row]).splitlines()[0]
+    assert "chance" in head and "+-" in head
 
 
 def _allowances(attack: str) -> float:
