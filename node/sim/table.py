@@ -23,6 +23,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from . import targets
 from .convergence import NEVER, percentile, show
 from .metrics import BACKGROUND_TAGS
 from .runner import PROTOCOLS, Simulation
@@ -170,6 +171,8 @@ def main() -> None:
         print("\n" + pooled_note(results))
     print("\n" + air_note(results))
     print("\n" + text_note(results))
+    if not args.seeds:
+        print("\n" + targets.note(results))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=1)
