@@ -215,6 +215,20 @@ def far_claims(ctx: Ctx) -> Packet:
     return pkt
 
 
+def noise(ctx: Ctx) -> Packet:
+    """Short frames that are no sync packet (a version byte nobody speaks, then
+    random bytes, 16 to 32 in all) from made-up numbers: a jammer. Every
+    listener drops them at the first byte; what they cost honest nodes is what
+    the attacker's air alone does, colliding with their frames. At a given
+    duty, the shorter the frames, the more of them, and the more honest frames
+    each hour of it hits (one of 0.52 s every 5.2 s overlaps a 1.5 s frame
+    about 2 times in 5): the floor under every other row's delays (a critical
+    need's three tries in its first minute all lost where the attacker drowns
+    the one node that carries it across)."""
+    size = ctx.rng.randrange(16, 33)
+    return bytes([0xF0]) + ctx.rng.randbytes(size - 1), ctx.rng.getrandbits(31) | 0x40000000
+
+
 def echo_copies(ctx: Ctx, payload: bytes, sender: int) -> list[Packet]:
     """An echo of a RECORDS packet heard: copies claiming to come from the nodes
     around the sender (one and two hops away), so that the sender's neighbours
@@ -243,6 +257,7 @@ PERIODIC: dict[str, Callable[[Ctx], Packet | None]] = {
     "filter-flood": filter_flood,
     "nonmember-flood": nonmember_flood,
     "junk-digest": junk_digest,
+    "noise": noise,
     "stolen-pull": stolen_pull,
     "lying-lists": lying_lists,
     "far-claims": far_claims,

@@ -33,6 +33,17 @@ def test_every_table_stays_small_under_attack(attack: str) -> None:
     assert tables["sketch_streams"] <= 16 and tables["sort_orders"] <= 3
 
 
+def test_a_jammer_costs_only_what_its_frames_collide_with() -> None:
+    """The `noise` row: frames that are no sync packet, from made-up numbers, at
+    10 % duty. Listeners drop them at the first byte: none of those numbers
+    enters a peer table, and nothing is answered (what honest air they cause
+    is collisions' repairs, less than their own air)."""
+    row = attacks.measure("noise", SMALL, seeds=1, duty_pct=10.0)
+    assert row["attacker_air"] > 100
+    assert row["tables"]["peers"] < SMALL.nodes  # the honest neighbours only
+    assert row["ratio"] < 1.0
+
+
 def test_unadmitted_keys_flooding_the_mesh_are_held_to_the_quota() -> None:
     """issue 9: records of keys nobody admitted: a per-key quota, and only hellos
     relayed (every fresh key brings a hello and a need: the needs stay out)."""
