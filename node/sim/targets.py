@@ -115,7 +115,8 @@ def targets(results: list[Result]) -> list[Verdict]:
     short = [f"{s} {r['delivered_fraction']}" for s, r in mine.items()
              if (r["delivered_fraction"] or 0.0) < 1.0]
     out.append((target, "short: " + ", ".join(short) if short
-                else f"1.0 in all {len(mine)} scenarios run", _yes(not short) if mine else "-"))
+                else f"1.0 in all {len(mine)} scenario{'s' * (len(mine) != 1)} run",
+                _yes(not short) if mine else "-"))
     target = "never over its own share in any rolling hour"
     if mine:
         over = [s for s, r in mine.items() if r["max_own_duty_cycle_pct"] > r["budget_pct"]]

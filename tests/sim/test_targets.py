@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from meshaid.node.sim import targets
+from meshaid.node.sim import table, targets
 
 
 def res(scenario: str, protocol: str = "meshaid", *, delivered: float = 1.0, air: float = 100.0,
@@ -133,3 +133,18 @@ def test_the_command_reads_the_tables_json_and_says_so_when_it_cannot(
     assert err.startswith("cannot read the table's results from") and err.count("\n") == 1
     assert targets.main([]) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_the_table_ends_with_the_targets_of_its_own_run_not_of_a_seeds_run(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.argv", ["table", "--scenarios", "ci-small", "--protocols",
+                                     "meshaid", "--jobs", "1"])
+    table.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines.index("Targets (this run's own seeds; node/sim/targets.py):") > 0
+    assert "| 100 % delivery in every scenario | 1.0 in all 1 scenario run | yes |" in lines
+    assert "| lossy-30: critical p95 at most 60 s | not run | - |" in lines
+    monkeypatch.setattr("sys.argv", ["table", "--scenarios", "ci-small", "--protocols",
+                                     "meshaid", "--jobs", "1", "--seeds", "3"])
+    table.main()
+    assert "Targets" not in capsys.readouterr().out
