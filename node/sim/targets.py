@@ -84,8 +84,10 @@ def _air_ratio(by: dict[str, dict[str, Result]], name: str) -> Verdict:
         return target, f"no baseline delivers everything{told}; meshaid {mine} s", "-"
     ratio = mine / best[0] if best[0] else float("inf")
     moon = " (moonshot met)" if ratio <= MOONSHOT else ""
-    return (target, f"{mine} / {best[0]} ({best[1]}) = {ratio:.3f}{moon}",
-            _yes(ratio <= AIR_RATIO))
+    whole = (runs["meshaid"]["delivered_fraction"] or 0.0) >= 1.0
+    lost = "" if whole else f" (meshaid delivered {runs['meshaid']['delivered_fraction']})"
+    return (target, f"{mine} / {best[0]} ({best[1]}) = {ratio:.3f}{moon}{lost}",
+            _yes(whole and ratio <= AIR_RATIO))
 
 
 def _heal(by: dict[str, dict[str, Result]], name: str) -> Verdict:

@@ -62,6 +62,7 @@ def test_a_run_that_meets_every_target_reads_yes_throughout() -> None:
 
 @pytest.mark.parametrize(("index", "change", "start"), [
     (0, {"air": 76.0}, "steady-50: air"),
+    (3, {"delivered": 0.99}, "town-40: air"),  # cheap air for lost records is no win
     (6, {"air": 151.0}, "dense-clique-60"),
     (6, {"p95": 61.0}, "dense-clique-60"),
     (6, {"p95": "not reached"}, "dense-clique-60"),
@@ -95,7 +96,9 @@ def test_each_target_turns_when_its_figure_crosses_it(
                   "wall": "wall_s"}[key]] = value
     v = verdicts(runs)
     assert find(v, start)[1] == "no"
-    assert sum(1 for _f, h in v.values() if h == "no") == 1
+    others = {t for t, (_f, h) in v.items() if h == "no" and not t.startswith(start)}
+    lost = "delivered" in change and not start.startswith("100 %")
+    assert others == ({"100 % delivery in every scenario"} if lost else set())
 
 
 def test_what_the_run_cannot_tell_reads_a_dash() -> None:
