@@ -56,7 +56,7 @@ def test_random_geometric_degree_and_connectivity(n: int) -> None:
     assert len(topo.edges()) * 2 == len(topo.links)  # symmetric
 
 
-@pytest.mark.parametrize(("n", "degree"), [(60, 3.5), (30, 2.0), (200, 3.0), (12, 1.9)])
+@pytest.mark.parametrize(("n", "degree"), [(60, 3.5), (30, 2.0), (120, 3.0), (12, 1.9)])
 def test_a_sparse_random_mesh_is_connected_at_the_degree_asked(n: int, degree: float) -> None:
     # Random placements this sparse are almost never connected: the one that
     # connects soonest loses its weakest links that are not bridges.
