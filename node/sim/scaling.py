@@ -28,6 +28,7 @@ from typing import Any
 
 from .runner import Simulation
 from .scenario import load
+from .targets import best_baseline
 
 SIZES = (25, 50, 100, 200)
 
@@ -56,16 +57,13 @@ def run_size(job: tuple[str, int, str, float | None]) -> dict[str, Any]:
 
 
 def best_baselines(results: list[dict[str, Any]]) -> dict[int, str]:
-    """Per size, the baseline with least air among those delivering everything."""
+    """Per size, the baseline with least air among those delivering everything
+    (else the one delivering most: targets.py `best_baseline`)."""
     best: dict[int, str] = {}
     for size in {r["sites"] for r in results}:
-        rows = [r for r in results if r["sites"] == size and r["protocol"] != "meshaid"]
-        if not rows:
-            continue
-        full = [r for r in rows if (r["delivered_fraction"] or 0) >= 1.0]
-        pick = (min(full, key=lambda r: r["airtime_s"]["honest"]) if full
-                else max(rows, key=lambda r: r["delivered_fraction"] or 0))
-        best[size] = pick["protocol"]
+        pick = best_baseline([r for r in results if r["sites"] == size])
+        if pick is not None:
+            best[size] = pick["protocol"]
     return best
 
 

@@ -47,8 +47,7 @@ def _num(value: Any) -> float | None:
 
 
 def _air(res: Result) -> float:
-    air = res["airtime_s"]
-    return float(air["honest"] if isinstance(air, dict) else air)
+    return float(res["airtime_s"]["honest"])
 
 
 def by_scenario(results: list[Result]) -> dict[str, dict[str, Result]]:
@@ -60,12 +59,14 @@ def by_scenario(results: list[Result]) -> dict[str, dict[str, Result]]:
     return out
 
 
-def best_full(runs: dict[str, Result]) -> tuple[float, str] | None:
-    """(air, protocol) of the baseline with the least air among those that
-    delivered everything; None if none did."""
-    full = [(_air(r), p) for p, r in runs.items()
-            if p != "meshaid" and (r["delivered_fraction"] or 0.0) >= 1.0]
-    return min(full) if full else None
+def best_baseline(runs: list[Result]) -> Result | None:
+    """The baseline with the least air among those that delivered everything,
+    else the one that delivered the most (None: no baseline among `runs`)."""
+    theirs = [r for r in runs if r["protocol"] != "meshaid"]
+    full = [r for r in theirs if (r["delivered_fraction"] or 0.0) >= 1.0]
+    if full:
+        return min(full, key=_air)
+    return max(theirs, key=lambda r: r["delivered_fraction"] or 0.0, default=None)
 
 
 def _air_ratio(by: dict[str, dict[str, Result]], name: str) -> Verdict:
@@ -74,19 +75,18 @@ def _air_ratio(by: dict[str, dict[str, Result]], name: str) -> Verdict:
     if "meshaid" not in runs:
         return target, "not run", "-"
     mine = _air(runs["meshaid"])
-    best = best_full(runs)
-    if len(runs) == 1:
-        return target, f"meshaid {mine} s; no baseline run", "-"
+    best = best_baseline(list(runs.values()))
     if best is None:
-        near = max(((r["delivered_fraction"] or 0.0, p) for p, r in runs.items()
-                    if p != "meshaid"), default=None)
-        told = f" (best {near[1]} {near[0]})" if near else ""
-        return target, f"no baseline delivers everything{told}; meshaid {mine} s", "-"
-    ratio = mine / best[0] if best[0] else float("inf")
+        return target, f"meshaid {mine} s; no baseline run", "-"
+    if (best["delivered_fraction"] or 0.0) < 1.0:
+        return target, (f"no baseline delivers everything (best {best['protocol']} "
+                        f"{best['delivered_fraction']}); meshaid {mine} s"), "-"
+    theirs = _air(best)
+    ratio = mine / theirs if theirs else float("inf")
     moon = " (moonshot met)" if ratio <= MOONSHOT else ""
     whole = (runs["meshaid"]["delivered_fraction"] or 0.0) >= 1.0
     lost = "" if whole else f" (meshaid delivered {runs['meshaid']['delivered_fraction']})"
-    return (target, f"{mine} / {best[0]} ({best[1]}) = {ratio:.3f}{moon}{lost}",
+    return (target, f"{mine} / {theirs} ({best['protocol']}) = {ratio:.3f}{moon}{lost}",
             _yes(whole and ratio <= AIR_RATIO))
 
 
