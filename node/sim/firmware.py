@@ -116,7 +116,7 @@ def tx_delay_relay_worst(slot_s: float, snr_db: float) -> float:
 class AirMeter:
     """The firmware's AirTime counters for one node (bucketed, reset at boot)."""
 
-    __slots__ = ("_cu", "_tx", "boot", "peak_cu")
+    __slots__ = ("_cu", "_cu_at", "_tx", "_tx_at", "boot", "peak_cu")
 
     def __init__(self, boot: float = 0.0) -> None:
         """Counters that start empty at virtual time ``boot``."""
@@ -124,6 +124,10 @@ class AirMeter:
         self._cu: list[list[float]] = []  # [bucket index, seconds], ascending
         self._tx: list[list[float]] = []
         self.peak_cu = 0.0
+        # (bucket index, utilisation) last computed, until the next log: the radio
+        # asks for both on every frame it queues, between frames that change them
+        self._cu_at: tuple[int, float] = (-1, 0.0)
+        self._tx_at: tuple[int, float] = (-1, 0.0)
 
     @staticmethod
     def _add(buckets: list[list[float]], idx: int, secs: float, keep: int) -> None:
@@ -151,18 +155,28 @@ class AirMeter:
         self._add(self._cu, cu_idx, secs, CU_BUCKETS)
         if tx:
             self._add(self._tx, int(el // TXU_BUCKET_S), secs, TXU_BUCKETS)
+            self._tx_at = (-1, 0.0)
         cu = self._sum(self._cu, cu_idx, CU_BUCKETS) / (CU_BUCKETS * CU_BUCKET_S) * 100.0
+        self._cu_at = (cu_idx, cu)
         self.peak_cu = max(self.peak_cu, cu)
 
     def channel_util(self, t: float) -> float:
         """``channelUtilizationPercent`` at time ``t`` (percent of 60 s)."""
         idx = int((t - self.boot) // CU_BUCKET_S)
-        return self._sum(self._cu, idx, CU_BUCKETS) / (CU_BUCKETS * CU_BUCKET_S) * 100.0
+        at, cu = self._cu_at
+        if at != idx:
+            cu = self._sum(self._cu, idx, CU_BUCKETS) / (CU_BUCKETS * CU_BUCKET_S) * 100.0
+            self._cu_at = (idx, cu)
+        return cu
 
     def tx_util(self, t: float) -> float:
         """``utilizationTXPercent`` at time ``t`` (percent of one hour)."""
         idx = int((t - self.boot) // TXU_BUCKET_S)
-        return self._sum(self._tx, idx, TXU_BUCKETS) / (TXU_BUCKETS * TXU_BUCKET_S) * 100.0
+        at, tx = self._tx_at
+        if at != idx:
+            tx = self._sum(self._tx, idx, TXU_BUCKETS) / (TXU_BUCKETS * TXU_BUCKET_S) * 100.0
+            self._tx_at = (idx, tx)
+        return tx
 
 
 def max_rolling_duty_pct(intervals: Sequence[tuple[float, float]], window: float = 3600.0) -> float:

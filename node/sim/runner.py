@@ -25,7 +25,7 @@ from ..ledger import codec, hlc, identity, textcode
 from ..ledger import records as r
 from ..store import Store
 from ..store.sync_port import SyncLedger
-from ..sync import messages
+from ..sync import messages, riblt
 from ..sync.engine import Engine, record_id
 from ..sync.ports import Ingested, RecordInfo, RxMeta, SyncConfig
 from . import settings
@@ -124,7 +124,7 @@ class Simulation:
         if self.protocol not in PROTOCOLS:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
         # Simulated nodes verify, parse and decode the very same bytes (shared.py).
-        for memo in (identity.VERIFIED, codec.PARSED, messages.DECODED):
+        for memo in (identity.VERIFIED, codec.PARSED, messages.DECODED, riblt.CODED):
             memo.share()
         self.rng = random.Random(self.sc.seed)
         self.events = EventQueue()

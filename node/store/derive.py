@@ -9,6 +9,7 @@ work once per transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Set as AbstractSet
 
 from sqlite_utils import Database
@@ -25,6 +26,18 @@ _FTS_ROWS = "INSERT INTO objects_fts (rowid, text, site, note) SELECT rowid, tex
 
 def _parse(raw: bytes) -> codec.Parsed:
     return codec.parse(raw)
+
+
+# prefetch's first look-up for a single pair
+_HOLDS_ONE = ("SELECT EXISTS (SELECT 1 FROM records WHERE author = ?1 AND seq = ?2)"
+              " OR EXISTS (SELECT 1 FROM collected_keys k CROSS JOIN collected c"
+              " ON c.author = k.id AND c.seq = ?2 WHERE k.key = ?1)")  # gc.py
+
+
+@functools.cache
+def _pairs_sql(n: int, sql: str) -> str:
+    """`sql` over a table v(a, s) of `n` pairs (one statement text per padded size)."""
+    return "WITH v(a, s) AS (VALUES " + ", ".join("(?, ?)" for _ in range(n)) + ") " + sql
 
 
 class Batch:
@@ -101,16 +114,17 @@ class Batch:
             new = sorted(wanted - known)
             for i in range(0, len(new), PAIRS_PER_QUERY):
                 part = padded(new[i : i + PAIRS_PER_QUERY])
-                values = "WITH v(a, s) AS (VALUES " + ", ".join("(?, ?)" for _ in part) + ") "
                 found.update((bytes(a), s) for a, s in self.db.execute(
-                    values + sql, [x for pair in part for x in pair]))
+                    _pairs_sql(len(part), sql), [x for pair in part for x in pair]))
                 known.update(part)
 
     def holds(self, author: bytes, seq: int) -> bool:
         """Does the records table hold a record at (author, seq)?"""
         pair = (author, seq)
-        if pair not in self.looked:
-            self.prefetch({pair})
+        if pair not in self.looked:  # (one pair, the radio's record: no VALUES table)
+            if self.db.execute(_HOLDS_ONE, pair).fetchone()[0]:
+                self.taken.add(pair)
+            self.looked.add(pair)
         return pair in self.taken
 
     def stored(self, author: bytes, seq: int, update_target: int | None) -> None:

@@ -36,7 +36,10 @@ def _top(newest: dict[bytes, int]) -> dict[bytes, int]:
 
 def save(db: Database, newest: dict[bytes, int]) -> None:
     """Store the top authors (inside a write transaction)."""
-    put_meta(db, META, json.dumps({k.hex(): v for k, v in newest.items()}, sort_keys=True))
+    # (json.dumps(..., sort_keys=True) writes the same text: hex keys, integer
+    # values; spelt out, as this runs for nearly every record heard)
+    pairs = sorted((k.hex(), int(v)) for k, v in newest.items())
+    put_meta(db, META, "{" + ", ".join(f'"{k}": {v}' for k, v in pairs) + "}")
 
 
 def _keep(db: Database, newest: dict[bytes, int]) -> dict[bytes, int]:

@@ -39,5 +39,8 @@ PAD_SIZES = tuple(1 << k for k in range(10))  # 1, 2, 4, ... 512
 def padded(values: list[T]) -> list[T]:
     """`values` (1 to 512 of them) lengthened with copies of its first to the next
     of PAD_SIZES: an IN list or a joined VALUES table means the same with them."""
-    size = next(s for s in PAD_SIZES if s >= len(values))
-    return values + values[:1] * (size - len(values))
+    n = len(values)
+    size = 1 << (n - 1).bit_length()  # the next power of two (one stays one)
+    if not 0 < n <= PAD_SIZES[-1]:
+        raise ValueError(f"{n} values: pad 1 to {PAD_SIZES[-1]}")
+    return values + values[:1] * (size - n)

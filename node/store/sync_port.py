@@ -116,7 +116,12 @@ class SyncLedger:
         # The sync set leaves out superseded records (synced.py): what this one
         # and the records it freed superseded, or made count again.
         change = synced.Change()
-        if outcome.status in ("accepted", "duplicate"):
+        if outcome.status == "accepted" and outcome.record is not None:
+            rec = outcome.record
+            change = synced.change(self.store.db, digest, (
+                rec.author, rec.seq, int(rec.kind),
+                rec.body.target_seq if isinstance(rec.body, r.Update) else None))
+        elif outcome.status in ("accepted", "duplicate"):
             change = synced.change(self.store.db, digest)
         for rec in freed:
             more = synced.change(self.store.db, hashlib.sha256(rec.raw).digest())

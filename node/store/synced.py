@@ -22,6 +22,7 @@ engine (it drops what it does not hold and adds what it has).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -45,11 +46,13 @@ def excluded_ids(db: Database) -> set[bytes]:
     return {v.hash[:8] for v in gc.excluded(db) if v.held}
 
 
-def change(db: Database, digest: bytes) -> Change:
+def change(db: Database, digest: bytes,
+           stored: tuple[bytes, int, int, int | None] | None = None) -> Change:
     """The sync-set change made by the stored record with this SHA-256 (accepted
-    now, or a duplicate another process stored)."""
+    now, or a duplicate another process stored). `stored` is its (author, seq,
+    kind, target seq of an update) when the caller just stored it."""
     out = Change()
-    row = db.execute(
+    row: Any = stored or db.execute(
         "SELECT author, seq, kind, ref_seq FROM records WHERE hash = ?", [digest]).fetchone()
     if row is None:
         return out

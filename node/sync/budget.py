@@ -33,12 +33,31 @@ the messages that matter most.
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass, field
 
 URGENT, RESEND, NORMAL, CATCH_UP, BULK = 0, 1, 2, 3, 4
 SHARE = {URGENT: 1.0, RESEND: 0.92, NORMAL: 0.85, CATCH_UP: 0.8, BULK: 0.6}
+
+
+def _remove(window: deque[tuple[float, float]], send: tuple[float, float]) -> bool:
+    """Remove the first `send` from a window (in order of time: appended as sent,
+    re-dated by `insort`); False if it holds none. Found from its time on, not
+    by a scan of the whole hour (this runs for every packet sent); a window whose
+    times went out of order is scanned."""
+    start = bisect_left(window, (send[0],))  # the first entry at that time or later
+    for i in range(start, len(window)):
+        entry = window[i]
+        if entry == send:
+            del window[i]
+            return True
+        if entry[0] != send[0]:
+            break
+    if send in window:  # (times out of order: a clock that went back)
+        window.remove(send)
+        return True
+    return False
 
 
 @dataclass
@@ -124,13 +143,9 @@ class Budget:
     def _take(self, cost: float, at: float) -> bool:
         """Take the send (at, cost) out of the windows (the hour's sum is the
         caller's to settle); False if the hour no longer holds it."""
-        if (at, cost) in self._recent:
-            self._recent.remove((at, cost))
+        if _remove(self._recent, (at, cost)):
             self._recent_used = max(0.0, self._recent_used - cost)
-        if (at, cost) not in self._sends:
-            return False
-        self._sends.remove((at, cost))
-        return True
+        return _remove(self._sends, (at, cost))
 
     def snapshot(self, now: float) -> list[tuple[float, float]]:
         """The rolling hour as (age in seconds, cost) pairs, oldest first."""

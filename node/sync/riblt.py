@@ -31,6 +31,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ..ledger.shared import Memo
+
 MASK64 = (1 << 64) - 1
 SYMBOL_BYTES = 13
 JOURNAL_MAX = 512  # changes kept since `freeze`; one more and the frozen set is gone
@@ -61,6 +63,16 @@ def indices(x: int, limit: int) -> list[int]:
         if last >= limit:
             return out
         out.append(last)
+
+
+def _coded(key: tuple[int, int]) -> tuple[int, tuple[int, ...]]:
+    x, limit = key
+    return checksum(x), tuple(indices(x, limit))
+
+
+# Every simulated node codes the same ids into sketches of the same size
+# (node/ledger/shared.py): an id's checksum and indices, for the last ids coded.
+CODED: Memo[tuple[int, int], tuple[int, tuple[int, ...]]] = Memo(8192, fifo=True)
 
 
 @dataclass
@@ -105,8 +117,8 @@ class Sketch:
         return self._counts
 
     def add(self, x: int, sign: int = 1) -> None:
-        c = checksum(x)
-        for i in indices(x, self.size):
+        c, where = CODED.get((x, self.size), _coded)
+        for i in where:
             self._ids[i] ^= x
             self._checks[i] ^= c
             self._counts[i] += sign

@@ -107,6 +107,33 @@ def test_redate_moves_a_send_and_knows_only_its_own() -> None:
     assert not budget.redate(40.0, 10.0, 3700.0)  # gone from the window
 
 
+def test_redate_finds_its_send_among_sends_of_the_same_time() -> None:
+    """Sends are found from their time on (budget.py `_remove`): among several at
+    the same second, whatever order their costs came in, the one named moves."""
+    budget = Budget(limit_s=1000.0, burst_s=1000.0)
+    for cost in (30.0, 10.0, 20.0):
+        budget.spend(cost, 10.0)  # (same second: not in order of cost)
+    budget.spend(5.0, 11.0)
+    assert budget.redate(10.0, 10.0, 30.0)
+    assert not budget.redate(10.0, 10.0, 31.0)  # moved already
+    assert budget.redate(20.0, 10.0, 20.0)
+    assert budget.used(3609.0) == 65.0
+    assert budget.used(3611.0) == 30.0  # the 30 and the 5 are gone, 10 and 20 remain
+    assert budget.used(3620.0) == 10.0
+    assert budget.refund(10.0, 30.0)
+    assert budget.used(3620.0) == 0.0
+
+
+def test_refund_finds_a_send_in_a_window_whose_clock_went_back() -> None:
+    budget = Budget(limit_s=1000.0, burst_s=1000.0)
+    budget.spend(10.0, 50.0)
+    budget.spend(20.0, 40.0)  # a clock that went back: the window is out of order
+    assert budget.refund(20.0, 40.0)
+    assert budget.refund(10.0, 50.0)
+    assert not budget.refund(10.0, 50.0)
+    assert budget.used(60.0) == 0.0
+
+
 @settings(max_examples=150)
 @given(attempts(), st.sampled_from([36.0, 90.0, 180.0]))
 def test_next_allowed_is_when_the_send_becomes_allowed(
