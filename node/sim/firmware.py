@@ -116,14 +116,18 @@ def tx_delay_relay_worst(slot_s: float, snr_db: float) -> float:
 class AirMeter:
     """The firmware's AirTime counters for one node (bucketed, reset at boot)."""
 
-    __slots__ = ("_cu", "_cu_at", "_tx", "_tx_at", "boot", "peak_cu")
+    __slots__ = ("_cu", "_cu_at", "_open", "_peak", "_tx", "_tx_at", "boot")
 
     def __init__(self, boot: float = 0.0) -> None:
         """Counters that start empty at virtual time ``boot``."""
         self.boot = boot
         self._cu: list[list[float]] = []  # [bucket index, seconds], ascending
         self._tx: list[list[float]] = []
-        self.peak_cu = 0.0
+        self._peak = 0.0
+        # The bucket logged into last, its utilisation not yet in the peak: within
+        # one bucket each frame only adds, so the bucket's last frame gives its
+        # highest (the same figure as computing it after every frame heard).
+        self._open: int | None = None
         # (bucket index, utilisation) last computed, until the next log: the radio
         # asks for both on every frame it queues, between frames that change them
         self._cu_at: tuple[int, float] = (-1, 0.0)
@@ -143,22 +147,36 @@ class AirMeter:
     def _sum(buckets: list[list[float]], idx: int, keep: int) -> float:
         lo = idx - keep + 1
         total = 0.0
-        for i, s in buckets:  # a plain loop: this runs for every frame heard
+        for i, s in buckets:
             if lo <= i <= idx:
                 total += s
         return total
+
+    def _close(self) -> None:
+        """Take the open bucket's utilisation into the peak."""
+        if self._open is not None:
+            cu = self._sum(self._cu, self._open, CU_BUCKETS) / (CU_BUCKETS * CU_BUCKET_S) * 100.0
+            self._peak = max(self._peak, cu)
+            self._open = None
 
     def log(self, t: float, secs: float, tx: bool) -> None:
         """Log ``secs`` of air time finished at ``t`` (TX_LOG if ``tx`` else RX)."""
         el = t - self.boot
         cu_idx = int(el // CU_BUCKET_S)
+        if self._open is not None and self._open != cu_idx:
+            self._close()
         self._add(self._cu, cu_idx, secs, CU_BUCKETS)
+        self._open = cu_idx
+        self._cu_at = (-1, 0.0)
         if tx:
             self._add(self._tx, int(el // TXU_BUCKET_S), secs, TXU_BUCKETS)
             self._tx_at = (-1, 0.0)
-        cu = self._sum(self._cu, cu_idx, CU_BUCKETS) / (CU_BUCKETS * CU_BUCKET_S) * 100.0
-        self._cu_at = (cu_idx, cu)
-        self.peak_cu = max(self.peak_cu, cu)
+
+    @property
+    def peak_cu(self) -> float:
+        """The highest ``channelUtilizationPercent`` reached after any frame."""
+        self._close()
+        return self._peak
 
     def channel_util(self, t: float) -> float:
         """``channelUtilizationPercent`` at time ``t`` (percent of 60 s)."""

@@ -14,7 +14,7 @@ counters; ``as_dict()`` gives a plain, comparable snapshot.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["BROADCAST", "CorePayload", "MeshStats", "Packet", "RxMeta"]
 
@@ -72,9 +72,9 @@ class Packet:
                 f"hop={self.hop_limit}/{self.hop_start}, tag={self.tag!r}, own={self.own})")
 
 
-@dataclass(frozen=True, slots=True)
-class RxMeta:
-    """Metadata of a packet handed to the application."""
+class RxMeta(NamedTuple):
+    """Metadata of a packet handed to the application (a tuple: one is made for
+    every packet every node decodes)."""
 
     from_node: int
     to: int
