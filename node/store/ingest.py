@@ -25,6 +25,9 @@ from .schema import get_meta, put_meta
 from .sqlconst import CHARTER, HELLO
 
 HELD_MAX = 10_000
+# A single record's look-up: held already, and a tombstone under its id (gc.py)
+_SEEN = ("SELECT EXISTS (SELECT 1 FROM records WHERE hash = ?1),"
+         " EXISTS (SELECT 1 FROM collected WHERE id = ?2)")
 
 
 class RxInfo(Protocol):
@@ -79,14 +82,18 @@ class Ingester:
                 heard: RxInfo | None = None, digest: bytes | None = None) -> Outcome:
         if digest is None:
             digest = hashlib.sha256(raw).digest()
+        gone = None  # collected here (node/store/gc.py)
         if digest in self._looked_up:
             if digest in self._present:
                 return Outcome("duplicate")
-        elif self.db.execute("SELECT 1 FROM records WHERE hash = ?", [digest]).fetchone():
-            return Outcome("duplicate")
-        gone = None  # a batch looked its ids up in the tombstones at once (_prepare)
-        if digest not in self._looked_up or digest[:8] in self._tombs:
-            gone = gc.tombstoned(self.db, digest, raw)  # collected here (node/store/gc.py)
+            if digest[:8] in self._tombs:  # (a batch looked its ids up at once: _prepare)
+                gone = gc.tombstoned(self.db, digest, raw)
+        else:
+            held, tomb = self.db.execute(_SEEN, [digest, digest[:8]]).fetchone()
+            if held:
+                return Outcome("duplicate")
+            if tomb:
+                gone = gc.tombstoned(self.db, digest, raw)
         if gone:
             return Outcome("duplicate")
         if gone is False:  # no longer superseded: stored again; the pairs' look-ups are stale

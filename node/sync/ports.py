@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..ledger.records import Kind
 
@@ -60,9 +60,8 @@ class Ledger(Protocol):
     def sync_raw(self, rid: bytes) -> bytes | None: ...
 
 
-@dataclass(frozen=True)
-class RxMeta:
-    """Radio metadata of a received packet."""
+class RxMeta(NamedTuple):
+    """Radio metadata of a received packet (a tuple: one for every packet heard)."""
 
     sender: int  # node number
     snr: float = 0.0

@@ -257,9 +257,12 @@ class Reconciler(SketchPlan):
         self.wants.got(rid)
 
     def times(self) -> list[float]:
-        out = [d for d, _s, _t in self.more_due.values()]
-        out += [t for t in (self.sketch_due and self.sketch_due[0], self.wants.first())
-                if t is not None]
+        out = [d for d, _s, _t in self.more_due.values()] if self.more_due else []
+        if self.sketch_due:
+            out.append(self.sketch_due[0])
+        first = self.wants.first()
+        if first is not None:
+            out.append(first)
         return out
 
     def poll(self, emit: Emit, now: float, my_count: int,

@@ -63,7 +63,9 @@ class Wants:
 
     def first(self) -> float | None:
         """When the next ask is due (None: nothing wanted)."""
-        return min((t for t, _n, _h in self.ids.values()), default=None)
+        if not self.ids:
+            return None  # (the common case: asked after every packet heard)
+        return min(t for t, _n, _h in self.ids.values())
 
     def poll(self, emit: Emit, now: float, record_size: float) -> None:
         """Send the due asks, grouped by holder; stops when `emit` refuses one."""
