@@ -52,3 +52,32 @@ def test_air_meter_buckets() -> None:
     assert m.tx_util(3600.0) == 0.0
     m.log(100.0, 3.0, tx=False)
     assert m.tx_util(100.0) == pytest.approx(6.0 / 36.0) and m.channel_util(100.0) == 5.0
+
+
+def test_air_meter_peak_and_utilisation_as_after_every_frame() -> None:
+    """The meter takes a bucket into its peak at the bucket's last frame and keeps
+    the utilisation it last computed until a frame changes it: the same figures,
+    to the bit, as computing both after every frame (the firmware's way)."""
+    rng = random.Random(7)
+    for _ in range(50):
+        m = AirMeter(boot=rng.uniform(0.0, 30.0))
+        t, peak = m.boot, 0.0
+        cu: list[list[float]] = []  # the firmware's buckets, kept by hand
+        for _ in range(rng.randrange(1, 80)):
+            t += rng.choice([0.0, rng.uniform(0.0, 3.0), rng.uniform(0.0, 40.0)])
+            secs = rng.uniform(0.01, 2.5)
+            m.log(t, secs, tx=rng.random() < 0.3)
+            idx = int((t - m.boot) // 10.0)
+            if cu and cu[-1][0] == idx:
+                cu[-1][1] += secs
+            else:
+                cu.append([idx, secs])
+            total = 0.0
+            for i, s in cu:
+                if idx - 5 <= i <= idx:
+                    total += s
+            peak = max(peak, total / 60.0 * 100.0)
+            assert m.channel_util(t) == total / 60.0 * 100.0
+            if rng.random() < 0.2:
+                assert m.peak_cu == peak
+        assert m.peak_cu == peak
