@@ -40,7 +40,7 @@ def padded(values: list[T]) -> list[T]:
     """`values` (1 to 512 of them) lengthened with copies of its first to the next
     of PAD_SIZES: an IN list or a joined VALUES table means the same with them."""
     n = len(values)
-    size = 1 << (n - 1).bit_length()  # the next power of two (one stays one)
     if not 0 < n <= PAD_SIZES[-1]:
         raise ValueError(f"{n} values: pad 1 to {PAD_SIZES[-1]}")
+    size = 1 << (n - 1).bit_length()  # the next power of two (one stays one)
     return values + values[:1] * (size - n)
