@@ -116,7 +116,7 @@ def tx_delay_relay_worst(slot_s: float, snr_db: float) -> float:
 class AirMeter:
     """The firmware's AirTime counters for one node (bucketed, reset at boot)."""
 
-    __slots__ = ("_cu", "_cu_at", "_open", "_peak", "_tx", "_tx_at", "boot")
+    __slots__ = ("_cu", "_cu_at", "_open", "_peak", "_tx", "_tx_at", "_tx_before", "boot")
 
     def __init__(self, boot: float = 0.0) -> None:
         """Counters that start empty at virtual time ``boot``."""
@@ -132,6 +132,10 @@ class AirMeter:
         # asks for both on every frame it queues, between frames that change them
         self._cu_at: tuple[int, float] = (-1, 0.0)
         self._tx_at: tuple[int, float] = (-1, 0.0)
+        # (bucket index, the sum of the hour's buckets before it): while frames are
+        # sent into that bucket only, its total is that sum plus the bucket, the
+        # same additions in the same order as summing the hour again
+        self._tx_before: tuple[int, float] = (-1, 0.0)
 
     @staticmethod
     def _add(buckets: list[list[float]], idx: int, secs: float, keep: int) -> None:
@@ -192,7 +196,16 @@ class AirMeter:
         idx = int((t - self.boot) // TXU_BUCKET_S)
         at, tx = self._tx_at
         if at != idx:
-            tx = self._sum(self._tx, idx, TXU_BUCKETS) / (TXU_BUCKETS * TXU_BUCKET_S) * 100.0
+            buckets = self._tx
+            if buckets and buckets[-1][0] == idx:
+                before_at, before = self._tx_before
+                if before_at != idx:
+                    before = self._sum(buckets[:-1], idx, TXU_BUCKETS)
+                    self._tx_before = (idx, before)
+                total = before + buckets[-1][1]
+            else:
+                total = self._sum(buckets, idx, TXU_BUCKETS)
+            tx = total / (TXU_BUCKETS * TXU_BUCKET_S) * 100.0
             self._tx_at = (idx, tx)
         return tx
 

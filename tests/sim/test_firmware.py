@@ -63,21 +63,37 @@ def test_air_meter_peak_and_utilisation_as_after_every_frame() -> None:
         m = AirMeter(boot=rng.uniform(0.0, 30.0))
         t, peak = m.boot, 0.0
         cu: list[list[float]] = []  # the firmware's buckets, kept by hand
-        for _ in range(rng.randrange(1, 80)):
-            t += rng.choice([0.0, rng.uniform(0.0, 3.0), rng.uniform(0.0, 40.0)])
-            secs = rng.uniform(0.01, 2.5)
-            m.log(t, secs, tx=rng.random() < 0.3)
-            idx = int((t - m.boot) // 10.0)
-            if cu and cu[-1][0] == idx:
-                cu[-1][1] += secs
+        txb: list[list[float]] = []
+
+        def logged(buckets: list[list[float]], idx: int, secs: float) -> None:
+            if buckets and buckets[-1][0] == idx:
+                buckets[-1][1] += secs
             else:
-                cu.append([idx, secs])
+                buckets.append([idx, secs])
+
+        def summed(buckets: list[list[float]], idx: int, keep: int) -> float:
             total = 0.0
-            for i, s in cu:
-                if idx - 5 <= i <= idx:
+            for i, s in buckets:
+                if idx - keep < i <= idx:
                     total += s
+            return total
+
+        for _ in range(rng.randrange(1, 200)):
+            t += rng.choice([0.0, rng.uniform(0.0, 3.0), rng.uniform(0.0, 40.0),
+                             rng.uniform(0.0, 400.0)])
+            secs = rng.uniform(0.01, 2.5)
+            tx = rng.random() < 0.3
+            if rng.random() < 0.5:  # asked before the frame, as the radio does
+                assert m.tx_util(t) == summed(txb, int((t - m.boot) // 60.0), 60) / 3600.0 * 100.0
+            m.log(t, secs, tx=tx)
+            idx = int((t - m.boot) // 10.0)
+            logged(cu, idx, secs)
+            if tx:
+                logged(txb, int((t - m.boot) // 60.0), secs)
+            total = summed(cu, idx, 6)
             peak = max(peak, total / 60.0 * 100.0)
             assert m.channel_util(t) == total / 60.0 * 100.0
+            assert m.tx_util(t) == summed(txb, int((t - m.boot) // 60.0), 60) / 3600.0 * 100.0
             if rng.random() < 0.2:
                 assert m.peak_cu == peak
         assert m.peak_cu == peak
