@@ -116,7 +116,7 @@ def tx_delay_relay_worst(slot_s: float, snr_db: float) -> float:
 class AirMeter:
     """The firmware's AirTime counters for one node (bucketed, reset at boot)."""
 
-    __slots__ = ("_cu", "_cu_at", "_open", "_peak", "_tx", "_tx_at", "_tx_before", "boot")
+    __slots__ = ("_cu", "_cu_at", "_open", "_peak", "_tx", "_tx_before", "boot")
 
     def __init__(self, boot: float = 0.0) -> None:
         """Counters that start empty at virtual time ``boot``."""
@@ -129,12 +129,11 @@ class AirMeter:
         # highest (the same figure as computing it after every frame heard).
         self._open: int | None = None
         # (bucket index, utilisation) last computed, until the next log: the radio
-        # asks for both on every frame it queues, between frames that change them
+        # asks on every frame it queues, between frames that change it
         self._cu_at: tuple[int, float] = (-1, 0.0)
-        self._tx_at: tuple[int, float] = (-1, 0.0)
-        # (bucket index, the sum of the hour's buckets before it): while frames are
-        # sent into that bucket only, its total is that sum plus the bucket, the
-        # same additions in the same order as summing the hour again
+        # (bucket index, the sum of the hour's buckets before it): frames only add
+        # to the bucket at that index, so the hour is that sum plus the bucket,
+        # the same additions in the same order as summing the hour again
         self._tx_before: tuple[int, float] = (-1, 0.0)
 
     @staticmethod
@@ -174,7 +173,6 @@ class AirMeter:
         self._cu_at = (-1, 0.0)
         if tx:
             self._add(self._tx, int(el // TXU_BUCKET_S), secs, TXU_BUCKETS)
-            self._tx_at = (-1, 0.0)
 
     @property
     def peak_cu(self) -> float:
@@ -194,20 +192,15 @@ class AirMeter:
     def tx_util(self, t: float) -> float:
         """``utilizationTXPercent`` at time ``t`` (percent of one hour)."""
         idx = int((t - self.boot) // TXU_BUCKET_S)
-        at, tx = self._tx_at
+        buckets = self._tx
+        current = bool(buckets) and buckets[-1][0] == idx
+        at, total = self._tx_before
         if at != idx:
-            buckets = self._tx
-            if buckets and buckets[-1][0] == idx:
-                before_at, before = self._tx_before
-                if before_at != idx:
-                    before = self._sum(buckets[:-1], idx, TXU_BUCKETS)
-                    self._tx_before = (idx, before)
-                total = before + buckets[-1][1]
-            else:
-                total = self._sum(buckets, idx, TXU_BUCKETS)
-            tx = total / (TXU_BUCKETS * TXU_BUCKET_S) * 100.0
-            self._tx_at = (idx, tx)
-        return tx
+            total = self._sum(buckets[:-1] if current else buckets, idx, TXU_BUCKETS)
+            self._tx_before = (idx, total)
+        if current:
+            total += buckets[-1][1]
+        return total / (TXU_BUCKETS * TXU_BUCKET_S) * 100.0
 
 
 def max_rolling_duty_pct(intervals: Sequence[tuple[float, float]], window: float = 3600.0) -> float:
