@@ -345,7 +345,9 @@ class MeshtasticRadio:
             self._drop("oversized")
         else:
             hops = max(0, raw.hop_start - raw.hop_limit) if raw.hop_start else 0
-            meta = RxMeta(sender, raw.rx_snr, float(raw.rx_rssi), hops, raw.hop_limit)
+            # relay_node: the last byte of the radio it came from (firmware 2.6+; 0: not said)
+            relay = raw.relay_node & 0xFF or None
+            meta = RxMeta(sender, raw.rx_snr, float(raw.rx_rssi), hops, raw.hop_limit, relay)
             dest = None if raw.to == BROADCAST_NUM else raw.to
             self._count("received")
             self._emit(Received(bytes(raw.decoded.payload), meta, time.monotonic(), dest))

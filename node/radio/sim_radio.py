@@ -96,7 +96,8 @@ class SimAir:
         if radio is None:
             return
         rx = RxMeta(sender=NODE_BASE + meta.from_node, snr=meta.snr, rssi=meta.rssi,
-                    hops=meta.hops_away, hop_limit=meta.hop_limit)
+                    hops=meta.hops_away, hop_limit=meta.hop_limit,
+                    relay=(NODE_BASE + meta.relay_node) & 0xFF)
         dest = None if meta.to == BROADCAST else NODE_BASE + meta.to
         radio.deliver(Received(bytes(payload), rx, self.events.now, dest))
 

@@ -268,3 +268,20 @@ STOLEN = {"stolen-pull"}
 
 def rid_of(raw: bytes) -> bytes:
     return record_id(raw)
+
+
+def relay_for(ctx: Ctx, src: int, hops: int) -> int:
+    """The relay a packet claiming `hops` relays names in its header (relay_node):
+    the honest node that most of the attacker's hearers hear directly, and after
+    one relay one that hears `src` (when `src` is a real node), so that as many
+    listeners as can take it for a neighbour's relay (node/sync/hearers.py)."""
+    hear = set(ctx.neighbours)
+    real = src in ctx.adj
+    best, most = ctx.attacker, -1
+    for node, nbrs in sorted(ctx.adj.items()):
+        if node in (ctx.attacker, src) or (hops == 1 and real and src not in nbrs):
+            continue
+        shared = len(hear.intersection(nbrs)) + (node in hear)
+        if shared > most:
+            best, most = node, shared
+    return best

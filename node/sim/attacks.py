@@ -10,7 +10,9 @@ Theory of operation
 Every attack (attack_kinds.py) runs twice on the same simulated mesh with the
 same seed: once with the attacker sending, once without. The attacker is a
 node of the topology that runs no engine; it sends at hop 0 at a chosen duty
-cycle (default 10 %), claiming any sender it likes. Per attack we report
+cycle (default 10 %), claiming any sender it likes, and when its header
+claims relays, naming as the last relay (relay_node) the honest node most of
+its hearers hear (attack_kinds.py `relay_for`). Per attack we report
 
 * attacker air: seconds on air of its own packets;
 * honest air caused: honest air with the attack minus without it, summed over
@@ -159,8 +161,9 @@ def run_one(attack: str, size: Size, seed: int = 1, duty_pct: float = 10.0,
     used = [0.0]
 
     def send(payload: bytes, src: int, hops: int = 0) -> None:
+        relay = ak.relay_for(ctx, src, hops) if hops else None
         if sim.mesh.send(attacker, payload, hop_limit=0, tag="attack", src=src,
-                         hop_start=hops):
+                         hop_start=hops, relay=relay):
             used[0] += sim.mesh.payload_airtime(len(payload))
 
     if attacked and attack in PERIODIC:

@@ -181,7 +181,7 @@ class PortDemo:
         if not node.joined:
             return
         rx = RxMeta(sender=meta.from_node, snr=meta.snr, rssi=meta.rssi, hops=meta.hops_away,
-                    hop_limit=meta.hop_limit)
+                    hop_limit=meta.hop_limit, relay=meta.relay_node & 0xFF)
         count = node.engine.count
         node.engine.receive(payload, rx, self.events.now)
         if n == SEAT:

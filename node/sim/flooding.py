@@ -126,7 +126,7 @@ class Flooding:
                 self._rearm(v)
             if ok:
                 st.rx_ok += 1
-                self._receive(v, pkt, snr, rssi, nd.idx)
+                self._receive(v, pkt, snr, rssi, pkt.relay)
         if self.on_tx_done is not None:
             self.on_tx_done(nd.idx, pkt)
 
@@ -148,7 +148,7 @@ class Flooding:
             if hl > prev and hl > 0 and v.queue[i].hop_limit < hl:  # upgrade (not CLIENT_MUTE)
                 del v.queue[i]
                 self.stats.upgrades += 1
-                self._enqueue(v, pkt.relay_copy(snr, rssi))
+                self._enqueue(v, pkt.relay_copy(snr, rssi, v.idx))
             elif v.role is not Role.ROUTER:  # CLIENT: someone else relayed it
                 del v.queue[i]
                 self.stats.cancellations += 1
@@ -162,7 +162,7 @@ class Flooding:
         me = v.idx
         if hl > 0 and pkt.to != me and pkt.src != me and v.role is not Role.CLIENT_MUTE \
                 and not v.no_relay and self._rate_ok(me, pkt.src):
-            self._enqueue(v, pkt.relay_copy(snr, rssi))
+            self._enqueue(v, pkt.relay_copy(snr, rssi, v.idx))
         if v.has_app and not core and (pkt.to == BROADCAST or pkt.to == me) and \
                 self.on_receive is not None:
             self.stats.delivered += 1

@@ -38,6 +38,7 @@ class Packet:
         "id",
         "own",
         "payload",
+        "relay",
         "rx_rssi",
         "rx_snr",
         "src",
@@ -47,7 +48,7 @@ class Packet:
 
     def __init__(self, pid: int, src: int, to: int, hop_start: int, hop_limit: int, payload: Any,
                  tag: str, frame_len: int, airtime: float, own: bool, rx_snr: float = 0.0,
-                 rx_rssi: float = 0.0) -> None:
+                 rx_rssi: float = 0.0, relay: int = -1) -> None:
         """Build a packet copy; see the class attributes for meaning."""
         self.id = pid
         self.src = src
@@ -61,11 +62,13 @@ class Packet:
         self.own = own
         self.rx_snr = rx_snr
         self.rx_rssi = rx_rssi
+        self.relay = relay  # the node whose number its header's relay_node byte gives
+        # (the node sending it, or relaying this copy; an attacker may set any)
 
-    def relay_copy(self, snr: float, rssi: float) -> Packet:
-        """The copy a relay queues: hop_limit - 1, remembering the SNR/RSSI heard."""
+    def relay_copy(self, snr: float, rssi: float, relay: int) -> Packet:
+        """The copy `relay` queues: hop_limit - 1, remembering the SNR/RSSI heard."""
         return Packet(self.id, self.src, self.to, self.hop_start, self.hop_limit - 1, self.payload,
-                      self.tag, self.frame_len, self.airtime, False, snr, rssi)
+                      self.tag, self.frame_len, self.airtime, False, snr, rssi, relay)
 
     def __repr__(self) -> str:
         return (f"Packet(id={self.id:#010x}, src={self.src}, to={self.to}, "

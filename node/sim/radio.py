@@ -208,7 +208,7 @@ class Mesh(Flooding):
 
     def send(self, node: int, payload: Any, *, hop_limit: int = 3, to: int = BROADCAST,
              tag: str = "", pid: int | None = None, src: int | None = None,
-             hop_start: int | None = None) -> bool:
+             hop_start: int | None = None, relay: int | None = None) -> bool:
         """Queue ``payload`` (bytes) from ``node``; False if refused (counted by reason).
 
         Refused when the node is down, the payload exceeds 233 bytes or the frame
@@ -218,7 +218,9 @@ class Mesh(Flooding):
         the sender the packet claims (an attacker's spoof; default: ``node``).
         ``hop_start``: the hop count the header claims it started with (an
         attacker's spoof: receivers read ``hop_start - hop_limit`` relays it went
-        through; default: ``hop_limit``, the truth).
+        through; default: ``hop_limit``, the truth). ``relay``: the node whose
+        number's last byte the header gives as the radio it came from (an
+        attacker's spoof; default: ``node``, the truth).
         """
         if not 0 <= hop_limit <= HOP_MAX:
             raise ValueError(f"hop_limit must be 0..{HOP_MAX}")
@@ -241,7 +243,7 @@ class Mesh(Flooding):
         origin = node if src is None else src
         start = hop_limit if hop_start is None else max(hop_limit, min(HOP_MAX, hop_start))
         pkt = Packet(pid, origin, to, start, hop_limit, payload, tag, fl,
-                     time_on_air(fl, self.preset), True)
+                     time_on_air(fl, self.preset), True, relay=node if relay is None else relay)
         nd.remember((origin, pid), hop_limit, self.history_len)
         return self._enqueue(nd, pkt)
 

@@ -227,7 +227,7 @@ class Simulation:
         if node is None or not node.joined or n in self.attackers:
             return
         rx = RxMeta(sender=meta.from_node, snr=meta.snr, rssi=meta.rssi, hops=meta.hops_away,
-                    hop_limit=meta.hop_limit)
+                    hop_limit=meta.hop_limit, relay=meta.relay_node & 0xFF)
         node.engine.receive(payload, rx, self.events.now)
         self.pump(n)
 

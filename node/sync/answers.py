@@ -52,10 +52,11 @@ from .bootstrap import Bootstrap
 from .budget import BULK, CATCH_UP
 from .credit import ALLOWANCE, CREDIT, HELD, Credits
 from .filters import Filters
+from .hearers import Hearers
 from .members import Members
 from .outbox import MAX_REPAIRS, record_id
 from .pacing import STRANGERS, Pacer
-from .ports import RecordInfo
+from .ports import RecordInfo, RxMeta
 from .ratelimit import any_flooding
 from .reconcile import Reconciler
 from .sketchin import SketchAnswers
@@ -90,6 +91,7 @@ class Answers(SketchAnswers):
         # An account holds twice what a full request pays for; strangers share one (digests.py).
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
         self.pool = Credits(self.credits.cap, float("inf"), 1)
+        self.hearers = Hearers(engine.hood)  # whom a relayed broadcast's air is shared among
         # Members' asks (members.py): answered beyond their own air, from an allowance.
         self.members = Members(engine, self._differs)
         self.recon.ticket = self.recon.wants.ticket = self.members.ask
@@ -105,8 +107,11 @@ class Answers(SketchAnswers):
         self.recon.large = lambda sketcher, now: self.filters.start(sketcher, now) \
             or engine.hood.far_but_near_others(sketcher, now)
 
-    def heard(self, msg: m.Message, sender: int, size: int, now: float) -> None:
-        """Credit `sender` with the air of a packet heard from it (`size` bytes)."""
+    def heard(self, msg: m.Message, sender: int, size: int, now: float,
+              meta: RxMeta | None = None) -> None:
+        """Credit `sender` with the air of a packet heard from it (`size` bytes;
+        `meta`: its radio metadata, whose hops and relay byte say among how many
+        listeners a broadcast's air is shared: hearers.py)."""
         eng = self.eng
         air = eng.cfg.airtime(size)
         if eng.plausible and (isinstance(msg, m.Records)
@@ -142,6 +147,8 @@ class Answers(SketchAnswers):
                 # voice that never synced with us: no share here as well.
                 return
         listeners = max(1, eng.hood.heard_directly(now))
+        if meta is not None and meta.hops:
+            listeners = max(listeners, self.hearers.relayed(meta.sender, meta.hops, meta.relay, now))
         self.credits.earn(sender, air / listeners, now)
         if self.prompter(sender, now) == STRANGERS:
             self.pool.earn(STRANGERS, air / listeners, now)

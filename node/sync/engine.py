@@ -283,7 +283,7 @@ class Engine(Inbox, Beacon):
         # thus spent on that neighbour only, never on requests in its name.
         who = meta.sender if self.plausible else meta.sender | SPOOFED
         self.voice = who
-        self.answers.heard(msg, who, len(payload), now)
+        self.answers.heard(msg, who, len(payload), now, meta)
         if self.plausible and meta.hops == 0 and not peer.active and (
                 isinstance(msg, m.Records) and self._news_in(msg, now)
                 or (isinstance(msg, m.Digest)

@@ -68,6 +68,8 @@ class RxMeta(NamedTuple):
     rssi: float = 0.0
     hops: int = 0  # hop_start - hop_limit: relays it went through
     hop_limit: int = 0  # hops it had left: radios that hear it relay it on while above 0
+    relay: int | None = None  # last byte of the radio we heard it from (firmware 2.6+
+    # `relay_node`; None: not said): the sender at hop 0, the last relay after
 
 
 @dataclass(frozen=True)

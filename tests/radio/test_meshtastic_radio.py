@@ -120,6 +120,8 @@ def test_broadcast_between_two_devices_over_the_air(pair, mesh: FakeRadios) -> N
     assert rx.meta.sender == mesh.devices[0].cfg.node_num
     assert rx.meta.hops == 0 and rx.meta.snr == 6.0 and rx.meta.rssi < 0
     assert rx.meta.hop_limit == 2  # hops left: the radios that heard it carry it on
+    # relay_node: the last byte of the radio it came from (here its sender)
+    assert rx.meta.relay == (mesh.devices[0].cfg.node_num & 0xFF or None)
     b.send(b"\x02reply", hop_limit=3, priority=64, token=2)
     assert eb.result(2).ok
     rx = ea.wait(lambda e: isinstance(e, Received))

@@ -38,6 +38,18 @@ def test_a_spoofed_header_claims_relays_it_never_went_through() -> None:
     assert rec.nodes() == {0, 2} and mesh.stats.relays == 0
     for _node, _payload, meta in rec.got:
         assert meta.from_node == 0x40000001 and meta.hop_start == 3 and meta.hops_away == 3
+        assert meta.relay_node == 1  # the header names the radio that sent it
+
+
+def test_a_spoofed_header_may_name_any_relay() -> None:
+    """relay_node is the attacker's to set too (node/sync/hearers.py reads it); the
+    copies that honest radios relay name the relaying radio."""
+    mesh, rec = make(line(4))
+    assert mesh.send(1, b"named", hop_limit=1, hop_start=2, relay=3)
+    mesh.events.run_until(60)
+    got = {node: meta for node, _payload, meta in rec.got}
+    assert got[0].relay_node == 3 and got[2].relay_node == 3
+    assert got[3].relay_node == 2 and got[3].hops_away == 2  # node 2 relayed it on
 
 
 def test_three_hop_chain_with_default_hop_limit() -> None:
