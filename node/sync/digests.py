@@ -143,7 +143,7 @@ class DigestAnswers:
             # boot-ping); a newcomer it was hears one within Trickle's interval.
             if self.prompter(sender, now) != STRANGERS or self.pool.spend(STRANGERS, cfg.airtime(
                     len(m.encode(m.Digest(eng.count, eng.fingerprint), cfg.network_tag))), now):
-                eng.trickle.reset(now, cfg.news_interval)
+                eng.trickle.soon(now, cfg.news_interval)
             else:
                 eng.stats.dropped["unpaid-boot"] += 1
             if msg.count > cfg.boot_gap and eng.flooded(now):

@@ -43,8 +43,9 @@ proof travels in the clear), so an attacker near a mast, in far peers'
 numbers through a byte no peer of ours has, is still credited by each
 listener as at hop 0 (PROTOCOL.md §9).
 
-The two-hop count is kept for `KEEP_S` seconds (it is asked for every packet
-heard through relays, and lists change slowly).
+The two-hop count is kept until a peer is heard directly anew or a list is
+learned, for at most `KEEP_S` seconds (peers fall silent meanwhile): it is
+asked for every packet heard through relays or from a stranger.
 """
 
 from __future__ import annotations
@@ -58,13 +59,13 @@ KEEP_S = 60.0  # the two-hop count is counted again after this long
 class Hearers:
     def __init__(self, hood: Neighbourhood) -> None:
         self.hood = hood
-        self._two_hop, self._at = 0, -1e18
+        self._two_hop, self._at, self._seen = 0, -1e18, -1
 
     def two_hop(self, now: float) -> int:
         """Our direct peers and the nodes their neighbour lists name (us too)."""
-        if 0.0 <= now - self._at < KEEP_S:
-            return self._two_hop
         hood = self.hood
+        if 0.0 <= now - self._at < KEEP_S and hood.changes == self._seen:
+            return self._two_hop
         ttl = hood.ttl
         seen = {short(hood.node)}
         for n, p in hood.peers.items():
@@ -72,7 +73,7 @@ class Hearers:
                 seen.add(short(n))
                 if p.neighbours:
                     seen |= p.neighbours
-        self._two_hop, self._at = len(seen), now
+        self._two_hop, self._at, self._seen = len(seen), now, hood.changes
         return self._two_hop
 
     def relayed(self, sender: int, hops: int, relay: int | None, now: float) -> int:

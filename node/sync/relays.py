@@ -83,6 +83,7 @@ class Neighbourhood(FarPeers):
         self._direct_n, self._direct_at, self._direct_until = 0, 0.0, -1e18
         self.announced: tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None] = (
             (), (), None)
+        self.changes = 0  # counts peers heard directly anew and lists learned (hearers.py)
         self.init_far()
 
     def heard(self, sender: int, hops: int, now: float, snr: float | None = None) -> Peer:
@@ -99,6 +100,7 @@ class Neighbourhood(FarPeers):
                 once = next((n for n, p in self.peers.items() if p.packets <= 1), first)
                 del self.peers[once]
                 self._direct_until = -1e18  # (heard_directly counts again)
+                self.changes += 1
         self.peers[sender] = peer  # most recently heard last
         peer.plausible = True
         if hops == 0 and snr is not None:
@@ -124,6 +126,7 @@ class Neighbourhood(FarPeers):
         if hops == 0:
             if now - peer.last_direct >= self.ttl:
                 self._direct_until = -1e18  # one more heard directly: counted again
+                self.changes += 1
             peer.last_direct = now
         else:
             # The fewest relays it was heard through lately: a header's hop count is
@@ -145,6 +148,7 @@ class Neighbourhood(FarPeers):
             # is then unknown (the crowd's relay rules apply there anyway).
             full = len(digest.neighbours) < m.MAX_NEIGHBOURS
             self._far_at = -1e9  # links changed: far_scope looks again
+            self.changes += 1
             peer.neighbours = frozenset(digest.neighbours) if full else None
             peer.relays = frozenset(digest.relays)
         if digest.far_relays is not None:

@@ -50,6 +50,15 @@ class Trickle:
             self._new_interval(now)
         self.boost = max(self.boost, boost)
 
+    def soon(self, now: float, within: float) -> None:
+        """One digest within `within` seconds (a neighbour far behind asks to hear
+        one, so that it can pull), the interval kept: a reset would also restart
+        the doubling, several digests more for one ask."""
+        at = now + self.rng.uniform(within / 2, within)
+        if self.fired or at < self.fire_at:
+            self.fire_at = at
+            self.fired = False
+
     def next_time(self) -> float:
         return self.fire_at if not self.fired else self.start + self.interval
 

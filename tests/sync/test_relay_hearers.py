@@ -103,3 +103,4 @@ def test_the_engine_credits_a_relayed_broadcast_by_its_relays_hearers() -> None:
     # At hop 0 a broadcast is shared among our own direct peers, as before.
     eng.receive(sketch, RxMeta(sender=22, snr=1.0), now)
     assert abs(eng.answers.credits.balance(22, now) - air / 3) < 1e-9
+
