@@ -92,6 +92,7 @@ class Answers(SketchAnswers):
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
         self.pool = Credits(self.credits.cap, float("inf"), 1)
         self.hearers = Hearers(engine.hood)  # whom a relayed broadcast's air is shared among
+        self.pullers: dict[int, float] = {}  # who pulled from us lately, and when (oldest first)
         # Members' asks (members.py): answered beyond their own air, from an allowance.
         self.members = Members(engine, self._differs)
         self.recon.ticket = self.recon.wants.ticket = self.members.ask
@@ -274,6 +275,10 @@ class Answers(SketchAnswers):
         if not self.boot.on_pull(msg, sender, now):
             eng.stats.dropped["pull-parts"] += 1
             return
+        self.pullers.pop(sender, None)
+        self.pullers[sender] = now  # a joiner taking up our digests (digests.py)
+        while len(self.pullers) > CREDIT_ACCOUNTS:
+            del self.pullers[next(iter(self.pullers))]
         if msg.ticket:
             self.members.believe(sender, msg.ticket, now)  # if not: answered as paid
         # (A pull without a ticket from a puller whose ticket we checked within the

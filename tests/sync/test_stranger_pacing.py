@@ -199,3 +199,28 @@ def test_a_sketch_of_our_set_heard_first_paces_those_that_prompted_ours() -> Non
     other = riblt.Sketch(1024, [*ids, 5])
     recon.on_sketch(m.Sketch(len(ids) + 1, 0, other.encode(0, 8)), 6, 3.0, len(ids))
     assert recon.sketch_due is None and reacted == [([77], 1.0)]
+
+
+def test_a_stranger_far_behind_gets_one_digest_a_joiner_that_pulls_the_reset() -> None:
+    """A digest saying "booting" from a number we do not know buys one digest of
+    ours, soon, from the strangers' pool, and leaves Trickle's interval as it
+    was (a reset restarted the doubling: several digests for each made-up
+    number, boot-ping 1.58 times the attacker's air at full size over seeds
+    1-8, 0.41 now); once that number pulled from us (a joiner: a pull is as long
+    as its answer), its next one resets Trickle as a known neighbour's does."""
+    mesh, ledger = lone()
+    eng = mesh.engines[0]
+    tag = ledger.network[:2]
+    mesh.run_for(4 * HOUR)  # quiet: the interval has grown long
+    eng.answers.pool.earn(STRANGERS, 10.0, mesh.now)  # strangers' air heard meanwhile
+    interval = eng.trickle.interval
+    assert interval > 1000.0
+    boot = m.encode(m.Digest(0, 0, True), tag)
+    mesh.inject(0, boot, sender=0x40000001, snr=1.0)
+    assert eng.trickle.interval == interval
+    assert eng.trickle.next_time() <= mesh.now + eng.cfg.news_interval
+    mesh.inject(0, m.encode(m.pad_to(m.Pull(0, 0, 3, b""), 60, tag), tag),
+                sender=0x40000001, snr=1.0)
+    assert 0x40000001 in eng.answers.pullers
+    mesh.inject(0, boot, sender=0x40000001, snr=1.0)
+    assert eng.trickle.interval == eng.cfg.news_interval

@@ -122,7 +122,7 @@ def test_soon_sends_one_digest_and_keeps_the_interval() -> None:
     in the next interval as before. A reset instead restarted the doubling, and
     a made-up number saying it boots every 5 minutes cost each listener several
     digests for each (`python -m meshaid.node.sim.attacks --size full --seeds 8
-    --attack boot-ping`: 1.53 times the attacker's air, 1.24 now)."""
+    --attack boot-ping`: 1.58 times the attacker's air, 0.41 now)."""
     t = make(30.0, 3600.0)
     t.begin(0.0)
     run_quiet(t, 20000.0)
