@@ -36,7 +36,7 @@ class Repair(Protocol):
                  member: bool = False) -> bool: ...
 
 
-CREDIT_HOLD_S = 900.0  # a pull from a number lately: this long (answers.py CREDIT_HOLD)
+PULLED_S = 900.0  # a number that pulled from us this recently is a joiner (boot digests)
 SENT_GRACE_S = 15.0  # after our copy of a record went out, a digest still lacking it missed it
 
 
@@ -151,7 +151,7 @@ class DigestAnswers:
             # pulls follow digests, and with one alone a joiner among three
             # responders took 1.9 h to catch up, not 1.5.
             if self.prompter(sender, now) != STRANGERS or \
-                    now - self.pullers.get(sender, -1e18) < CREDIT_HOLD_S:
+                    now - self.pullers.get(sender, -1e18) < PULLED_S:
                 eng.trickle.reset(now, cfg.news_interval)
             elif self.pool.spend(STRANGERS, cfg.airtime(
                     len(m.encode(m.Digest(eng.count, eng.fingerprint), cfg.network_tag))), now):

@@ -45,7 +45,7 @@ listener as at hop 0 (PROTOCOL.md §9).
 
 The two-hop count is kept until a peer is heard directly anew or a list is
 learned, for at most `KEEP_S` seconds (peers fall silent meanwhile): it is
-asked for every packet heard through relays or from a stranger.
+asked for every packet heard through relays that no ledger peer relayed.
 """
 
 from __future__ import annotations
