@@ -47,8 +47,8 @@ class Packet:
     )
 
     def __init__(self, pid: int, src: int, to: int, hop_start: int, hop_limit: int, payload: Any,
-                 tag: str, frame_len: int, airtime: float, own: bool, rx_snr: float = 0.0,
-                 rx_rssi: float = 0.0, relay: int = -1) -> None:
+                 tag: str, frame_len: int, airtime: float, own: bool, relay: int,
+                 rx_snr: float = 0.0, rx_rssi: float = 0.0) -> None:
         """Build a packet copy; see the class attributes for meaning."""
         self.id = pid
         self.src = src
@@ -68,7 +68,7 @@ class Packet:
     def relay_copy(self, snr: float, rssi: float, relay: int) -> Packet:
         """The copy `relay` queues: hop_limit - 1, remembering the SNR/RSSI heard."""
         return Packet(self.id, self.src, self.to, self.hop_start, self.hop_limit - 1, self.payload,
-                      self.tag, self.frame_len, self.airtime, False, snr, rssi, relay)
+                      self.tag, self.frame_len, self.airtime, False, relay, snr, rssi)
 
     def __repr__(self) -> str:
         return (f"Packet(id={self.id:#010x}, src={self.src}, to={self.to}, "

@@ -243,7 +243,7 @@ class Mesh(Flooding):
         origin = node if src is None else src
         start = hop_limit if hop_start is None else max(hop_limit, min(HOP_MAX, hop_start))
         pkt = Packet(pid, origin, to, start, hop_limit, payload, tag, fl,
-                     time_on_air(fl, self.preset), True, relay=node if relay is None else relay)
+                     time_on_air(fl, self.preset), True, node if relay is None else relay)
         nd.remember((origin, pid), hop_limit, self.history_len)
         return self._enqueue(nd, pkt)
 

@@ -108,8 +108,7 @@ class Answers(SketchAnswers):
         self.recon.large = lambda sketcher, now: self.filters.start(sketcher, now) \
             or engine.hood.far_but_near_others(sketcher, now)
 
-    def heard(self, msg: m.Message, sender: int, size: int, now: float,
-              meta: RxMeta | None = None) -> None:
+    def heard(self, msg: m.Message, sender: int, size: int, now: float, meta: RxMeta) -> None:
         """Credit `sender` with the air of a packet heard from it (`size` bytes;
         `meta`: its radio metadata, whose hops and relay byte say among how many
         listeners a broadcast's air is shared: hearers.py)."""
@@ -148,7 +147,7 @@ class Answers(SketchAnswers):
                 # voice that never synced with us: no share here as well.
                 return
         listeners = max(1, eng.hood.heard_directly(now))
-        if meta is not None and meta.hops:
+        if meta.hops:
             listeners = max(listeners, self.hearers.relayed(meta.sender, meta.hops, meta.relay, now))
         self.credits.earn(sender, air / listeners, now)
         if self.prompter(sender, now) == STRANGERS:
