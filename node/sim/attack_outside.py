@@ -165,6 +165,24 @@ def slow_near_digest(ctx: Ctx) -> Packet | None:
         _fresh(ctx)
 
 
+def stolen_near_digest(ctx: Ctx) -> Packet | None:
+    """slow-near-digest every minute, each digest showing a membership proof the
+    stolen key signs for its fresh number: a proven neighbour heard directly is
+    paced with the known ones, not paid from the strangers' pool (digests.py
+    `prompter`)."""
+    if ctx.stolen is None:
+        return None
+    now = ctx.now()
+    if now - (ctx.names[0] if ctx.names else -1e9) < 60.0:
+        return None
+    ctx.names = [int(now)]
+    count, sketch = _near_set(ctx)
+    src = _fresh(ctx)
+    digest = m.Digest(count + ctx.rng.randrange(-3, 4), sketch.ids[0],
+                      ticket=tk.make(ctx.stolen, ctx.tag, src, tk.ANYONE))
+    return m.encode(digest, ctx.tag), src
+
+
 def replay(ctx: Ctx) -> Packet | None:
     """Genuine packets the attacker overheard (digests, sketches, requests, MOREs,
     pulls, records), replayed 2-10 minutes later at hop 0 in their real sender's
@@ -350,6 +368,7 @@ OUTSIDE: dict[str, Callable[[Ctx], Packet | None]] = {
     "stolen-far-behind": stolen_far_behind,
     "sketch-takeup": sketch_takeup,
     "slow-near-digest": slow_near_digest,
+    "stolen-near-digest": stolen_near_digest,
     "replay": replay,
     "replay-sketch": replay_sketch,
     "fake-crowd": fake_crowd,
@@ -362,5 +381,6 @@ OUTSIDE: dict[str, Callable[[Ctx], Packet | None]] = {
     "relay-all": relay_all,
 }
 # they hold a stolen member key
-STOLEN = {"stolen-far-proof", "stolen-far-sketch", "stolen-far-behind", "ticket-churn"}
+STOLEN = {"stolen-far-proof", "stolen-far-sketch", "stolen-far-behind", "ticket-churn",
+          "stolen-near-digest"}
 THIEF_SIGNS = {"stolen-critical", "stolen-posts", "stolen-vouch"}  # it posts with it

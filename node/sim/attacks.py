@@ -1,7 +1,7 @@
 """The attack suite: what an attacker with the channel key costs honest nodes
 (and one with a member's stolen key as well: `stolen-pull`, `stolen-critical`,
 `stolen-vouch`, `stolen-posts`, `stolen-far-proof`, `stolen-far-sketch`,
-`stolen-far-behind`, `ticket-churn`). The
+`stolen-far-behind`, `ticket-churn`, `stolen-near-digest`). The
 attacks are attack_kinds.py's, attack_outside.py's and attack_phantom.py's
 (the last two written from outside).
 

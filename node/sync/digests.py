@@ -70,6 +70,13 @@ class DigestAnswers:
             return FAR_KEYS - int.from_bytes(hood.peers[who].proof[:4], "big")
         if hood.is_known(who, now):
             return who if not shared or who in self.eng.watch.relayers else UNPROVEN
+        if hood.proven_near(who, now):
+            # A neighbour heard directly whose digest showed a checked proof, not
+            # yet synced with us: paced with the known ones that brought nothing,
+            # not paid from the strangers' pool. Two members' radios started
+            # together, whose first push was lost, otherwise waited for their
+            # digests to earn a sketch: 150 to 210 s to repair one record.
+            return UNPROVEN
         return STRANGERS
 
     def on_digest(self, msg: m.Digest, sender: int, peer: Peer, now: float) -> None:
@@ -118,7 +125,8 @@ class DigestAnswers:
             # while ago and missed it, or they are older than in-flight ones) go
             # again at once, one packet where a sketch round takes three.
             lost = eng.arrivals.lost_sends(lacks, now, SENT_GRACE_S)
-            queued = sum(1 for x in lost if self._send_lost(x, sender, now, peer.active))
+            unpaid = peer.active or eng.hood.proven_near(sender, now)  # (`_lacks_one`)
+            queued = sum(1 for x in lost if self._send_lost(x, sender, now, unpaid))
             if all(now - t <= eng.arrivals.window for t, _x in lacks):
                 eng.trickle.consistent()  # in flight, or on its way again
                 return
@@ -226,7 +234,10 @@ class DigestAnswers:
         eng = self.eng
         if msg.count != eng.count - 1:
             return False
-        return self._send_lost(msg.fingerprint ^ eng.fingerprint, sender, now)
+        # A member heard directly (its proof checked: an introduction) missed our
+        # copy: it goes again unpaid, as for a neighbour that syncs with us.
+        return self._send_lost(msg.fingerprint ^ eng.fingerprint, sender, now,
+                               eng.hood.proven_near(sender, now))
 
     def _send_lost(self, x: int, sender: int, now: float, unpaid: bool = False) -> bool:
         """Queue the record of id `x` (an integer), which `sender` lacks, if we hold
@@ -281,6 +292,7 @@ class DigestAnswers:
             # every listener sketch and send its digest (slow-near-digest: 1.8
             # times the liar's air, 0.5 now).
             eng.stats.dropped["stranger-prompt"] += 1
+            eng.introduce(now)  # it may be a member that cannot afford us either
             return
         if cfg.mismatch_interval:
             eng.trickle.reset(now, cfg.mismatch_interval)

@@ -146,6 +146,8 @@ class Engine(Inbox, Beacon):
         self.routers_near = 0  # firmware routers in direct range, as the radio reports
         self.proof_sent = -1e9  # when our membership proof last went in a digest (outbox.py)
         self.proof_first = -1e9  # when it first did
+        self.intro_sent = -1e9  # when it last went at hop 0 as an introduction (hops.py)
+        self.intro_asked = -1e9  # when a stranger called for one (hops.py `introduce`)
         self.next_beacon: float | None = None
         self.beacons_unanswered = 0  # beacons sent since a ledger peer behind relays was known
         # Our admitted member key, if this node has one (ticket.py): it signs the

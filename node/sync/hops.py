@@ -19,6 +19,9 @@ finding us too), else every PROOF_EVERY_S; and only where the digest still
 fits one packet with it (a long neighbour list leaves it to the next digest).
 A node that hears a crowd (relays.py `crowd_heard`) shows it at hop 0 too,
 every PROOF_EVERY_S: in a crowd, peers count toward its size by their proofs.
+And a node that knows no neighbour yet (at start, or alone) and hears a
+stranger whose digest it cannot afford to answer shows it at hop 0 soon, at
+most every PROOF_SOON_S, as an introduction (`introduce`).
 
 This class is a part of `Engine` (engine.py, through outbox.py) and holds no
 state of its own: the attributes it names are the engine's.
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from .answers import Answers
     from .outbox import _Send
     from .reconcile import Reconciler
+    from .ticket import Signer
+    from .trickle import Trickle
 
 PROBE_AFTER_S = 600.0  # alone this long (no ledger peer heard directly): send at hop 1
 
@@ -50,6 +55,10 @@ class Hops:
     started_at: float
     proof_sent: float  # when our membership proof last went in a digest
     proof_first: float  # when it first did
+    intro_sent: float  # when it last went at hop 0 as an introduction (`_intro_due`)
+    intro_asked: float  # when one was last called for (`introduce`)
+    signer: Signer | None
+    trickle: Trickle
 
     def _hop_limit(self, msg: m.Message, now: float, far: bool | None, reach: int) -> int:
         """The hop limit of `msg`: our far scope if it may serve a peer only
@@ -110,18 +119,19 @@ class Hops:
                 self.hood.is_far(n, now) for s in sends for n in s.waiting or ())
         return None
 
-    def _encode(self, msg: m.Message, scope: int, now: float) -> tuple[bytes, bool]:
-        """`msg`'s bytes, with our membership proof if it is a digest going beyond
-        hop 0 that is due to show it and has room; and whether it does."""
+    def _encode(self, msg: m.Message, scope: int, now: float) -> tuple[bytes, str | None]:
+        """`msg`'s bytes, with our membership proof if it is a digest due to show
+        it (`_proof_due`, or at hop 0 `_intro_due`) that has room; and which
+        schedule it answered ("proof", "intro"), None if it carries none."""
         payload = m.encode(msg, self.cfg.network_tag)
         if not isinstance(msg, m.Digest) or len(payload) + m.TICKET_LEN > self.cfg.payload_cap:
-            return payload, False
-        if not self._proof_due(now, scope > 0):
-            return payload, False
-        proof = self.answers.members.proof()
+            return payload, None
+        kind = "proof" if self._proof_due(now, scope > 0) else \
+            "intro" if scope == 0 and self._intro_due(now) else None
+        proof = self.answers.members.proof() if kind else b""
         if not proof:
-            return payload, False
-        return m.encode(dataclasses.replace(msg, ticket=proof), self.cfg.network_tag), True
+            return payload, None
+        return m.encode(dataclasses.replace(msg, ticket=proof), self.cfg.network_tag), kind
 
     def _listed(self, bare: m.Digest, now: float) -> m.Digest:
         """`bare` (our count, fingerprint and boot flag) with our neighbour list
@@ -155,8 +165,31 @@ class Hops:
         return since >= PROOF_EVERY_S or since >= PROOF_SOON_S and (
             self.hood.unproven_at > self.proof_sent or now - self.proof_first < PROOF_NEW_S)
 
-    def _proof_shown(self, now: float) -> None:
-        """Our proof went out in a digest."""
+    def introduce(self, now: float) -> None:
+        """A stranger heard directly differs from us and its digest paid for no
+        reaction (digests.py `_mismatch`): if we know no neighbour, nor introduced
+        ourselves in the last PROOF_SOON_S, our digest goes soon with our proof
+        (`_intro_due`). Two members' radios started together, each a stranger to
+        the other, whose first push was lost, otherwise waited for their digests
+        to earn a sketch from the strangers' pool: 150 to 210 s for one record."""
+        if self.signer is not None and now - max(self.intro_sent, self.intro_asked) >= \
+                PROOF_SOON_S and not self.hood.known(now):
+            self.intro_asked = now
+            self.trickle.soon(now, self.cfg.trickle_imin / 2)
+
+    def _intro_due(self, now: float) -> bool:
+        """Whether a digest of ours at hop 0 is due to show our proof as an
+        introduction (`introduce`): those who hear it pace what our digests
+        prompt with their known neighbours', not paid from their strangers' pool
+        (digests.py `prompter`). It leaves the schedule above alone."""
+        return now - self.intro_asked < self.cfg.trickle_imin and self.intro_sent < \
+            self.intro_asked and not self.hood.known(now)
+
+    def _proof_shown(self, now: float, kind: str) -> None:
+        """Our proof went out in a digest, on the schedule `kind` (`_encode`)."""
+        if kind == "intro":
+            self.intro_sent = now
+            return
         self.proof_sent = now
         if self.proof_first < 0:
             self.proof_first = now

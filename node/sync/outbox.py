@@ -232,7 +232,7 @@ class Outbox(Hops):
         if not self._affordable(cost, prio, now):
             return False
         if proof:
-            self._proof_shown(now)
+            self._proof_shown(now, proof)
         self.budget.spend(cost, now)
         self.stats.sent[tag] += 1
         self.stats.airtime[tag] += cost

@@ -215,6 +215,12 @@ class Neighbourhood(FarPeers):
         return p is not None and now - p.last_direct < self.ttl and p.packets >= 2 \
             and p.active
 
+    def proven_near(self, node: int, now: float) -> bool:
+        """Whether `node` is heard directly lately with a checked membership proof."""
+        p = self.peers.get(node)
+        return p is not None and now - p.last_direct < self.ttl and now - p.proven < self.ttl \
+            and bool(p.proof) and p.hops == 0 and not p.boot
+
     def has_direct_peer(self, now: float) -> bool:
         return any(now - p.last_direct < self.ttl for p in self.peers.values())
 
