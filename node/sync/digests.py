@@ -38,6 +38,7 @@ class Repair(Protocol):
 
 PULLED_S = 900.0  # a number that pulled from us this recently is a joiner (boot digests)
 SENT_GRACE_S = 15.0  # after our copy of a record went out, a digest still lacking it missed it
+INTRO_GRACE_S = 5.0  # ... as far as introducing ourselves goes (no relay, nobody known, to wait for)
 
 
 class DigestAnswers:
@@ -127,6 +128,11 @@ class DigestAnswers:
             lost = eng.arrivals.lost_sends(lacks, now, SENT_GRACE_S)
             unpaid = peer.active or eng.hood.proven_near(sender, now)  # (`_lacks_one`)
             queued = sum(1 for x in lost if self._send_lost(x, sender, now, unpaid))
+            sent = eng.arrivals.sent_at
+            if peer.hops == 0 and not unpaid and any(
+                    now - sent.get(x, now) > INTRO_GRACE_S for _t, x in lacks) \
+                    and eng.introduce(now):
+                return  # a member it may be, that missed our copy: hops.py `introduce`
             if all(now - t <= eng.arrivals.window for t, _x in lacks):
                 eng.trickle.consistent()  # in flight, or on its way again
                 return
@@ -292,7 +298,6 @@ class DigestAnswers:
             # every listener sketch and send its digest (slow-near-digest: 1.8
             # times the liar's air, 0.5 now).
             eng.stats.dropped["stranger-prompt"] += 1
-            eng.introduce(now)  # it may be a member that cannot afford us either
             return
         if cfg.mismatch_interval:
             eng.trickle.reset(now, cfg.mismatch_interval)

@@ -165,17 +165,23 @@ class Hops:
         return since >= PROOF_EVERY_S or since >= PROOF_SOON_S and (
             self.hood.unproven_at > self.proof_sent or now - self.proof_first < PROOF_NEW_S)
 
-    def introduce(self, now: float) -> None:
-        """A stranger heard directly differs from us and its digest paid for no
-        reaction (digests.py `_mismatch`): if we know no neighbour, nor introduced
-        ourselves in the last PROOF_SOON_S, our digest goes soon with our proof
-        (`_intro_due`). Two members' radios started together, each a stranger to
-        the other, whose first push was lost, otherwise waited for their digests
-        to earn a sketch from the strangers' pool: 150 to 210 s for one record."""
-        if self.signer is not None and now - max(self.intro_sent, self.intro_asked) >= \
-                PROOF_SOON_S and not self.hood.known(now):
-            self.intro_asked = now
-            self.trickle.soon(now, self.cfg.trickle_imin / 2)
+    def introduce(self, now: float) -> bool:
+        """A stranger heard directly lacks a record we sent, and its digest paid
+        for no resend (digests.py `on_digest`): if we know no neighbour, nor
+        introduced ourselves in the last PROOF_SOON_S, our digest goes soon with
+        our proof (`_intro_due`); True if so. Two members' radios started
+        together, each a stranger to the other, whose first push was lost,
+        otherwise waited for their digests to earn a sketch from the strangers'
+        pool: 150 to 210 s for one record. (Any differing stranger's digest
+        once called for one: a near-digest in a fresh number every 2 minutes
+        then drew one from each listener at start, slow-near-digest on the small
+        mesh 0.45 -> 0.72 times its air.)"""
+        if self.signer is None or now - max(self.intro_sent, self.intro_asked) < \
+                PROOF_SOON_S or self.hood.known(now):
+            return False
+        self.intro_asked = now
+        self.trickle.soon(now, self.cfg.trickle_imin / 2)
+        return True
 
     def _intro_due(self, now: float) -> bool:
         """Whether a digest of ours at hop 0 is due to show our proof as an
