@@ -291,6 +291,9 @@ class DigestAnswers:
             return
         sketch = cfg.airtime(SKETCH_FRAME)
         pooled = key == STRANGERS and peer.hops == 0
+        if pooled:  # the pool pays for our digest the reset sends soon, too (copy-watchers)
+            sketch += cfg.airtime(len(m.encode(m.Digest(eng.count, eng.fingerprint),
+                                               cfg.network_tag)))
         if pooled and self.pool.balance(STRANGERS, now) + 1e-9 < sketch:
             # Our digest soon and a sketch, for a stranger heard directly, are paid
             # for by what all strangers' broadcasts earned here (answers.py

@@ -93,13 +93,24 @@ def test_a_strangers_digest_buys_a_sketch_only_as_far_as_strangers_air_paid() ->
     mesh.run_for(120.0)
     assert not any(s.out.tag == "sketch" for s in mesh.sent[before:])
     assert engine.stats.dropped["stranger-prompt"] == 1
+    # A reaction is our sketch and our digest soon (Trickle's reset): the pool
+    # pays for both (copy-watchers: 1.64 times the attacker's air with the
+    # sketch alone paid, 1.46 so).
+    pool = engine.answers.pool
     sketch = engine.cfg.airtime(SKETCH_FRAME)
-    assert engine.answers.pool.balance(STRANGERS, mesh.now) < sketch
-    engine.answers.pool.earn(STRANGERS, sketch, mesh.now)  # strangers' air heard since
+    digest = engine.cfg.airtime(len(m.encode(m.Digest(engine.count, engine.fingerprint), tag)))
+    assert pool.balance(STRANGERS, mesh.now) < sketch
+    # just short of a sketch frame: the next near-digest's own air tops it up
+    pool.earn(STRANGERS, sketch - 0.05 - pool.balance(STRANGERS, mesh.now), mesh.now)
     mesh.inject(0, near, sender=0x5002)
     mesh.run_for(120.0)
+    assert not any(s.out.tag == "sketch" for s in mesh.sent[before:])
+    assert engine.stats.dropped["stranger-prompt"] == 2
+    pool.earn(STRANGERS, digest, mesh.now)  # strangers' air heard since
+    mesh.inject(0, near, sender=0x5004)
+    mesh.run_for(120.0)
     assert any(s.out.tag == "sketch" for s in mesh.sent[before:])
-    assert engine.answers.pool.balance(STRANGERS, mesh.now) < sketch  # spent
+    assert pool.balance(STRANGERS, mesh.now) < sketch  # spent
 
 
 def _known(mesh: Mesh, numbers: list[int]) -> None:
