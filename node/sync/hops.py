@@ -20,8 +20,8 @@ fits one packet with it (a long neighbour list leaves it to the next digest).
 A node that hears a crowd (relays.py `crowd_heard`) shows it at hop 0 too,
 every PROOF_EVERY_S: in a crowd, peers count toward its size by their proofs.
 And a node that knows no neighbour yet (at start, or alone) and hears a
-stranger whose digest it cannot afford to answer shows it at hop 0 soon, at
-most every PROOF_SOON_S, as an introduction (`introduce`).
+stranger whose digest lacks a record it sent, its resend unpaid, shows it at
+hop 0 soon, at most every PROOF_SOON_S, as an introduction (`introduce`).
 
 This class is a part of `Engine` (engine.py, through outbox.py) and holds no
 state of its own: the attributes it names are the engine's.
