@@ -167,8 +167,7 @@ class DigestAnswers:
             if self.prompter(sender, now) != STRANGERS or \
                     now - self.pullers.get(sender, -1e18) < PULLED_S:
                 eng.trickle.reset(now, cfg.news_interval)
-            elif self.pool.spend(STRANGERS, cfg.airtime(
-                    len(m.encode(m.Digest(eng.count, eng.fingerprint), cfg.network_tag))), now):
+            elif self.pool.spend(STRANGERS, self._digest_air(), now):
                 eng.trickle.soon(now, cfg.news_interval)
             else:
                 eng.stats.dropped["unpaid-boot"] += 1
@@ -202,6 +201,12 @@ class DigestAnswers:
         if key == STRANGERS and self._known_set(msg, sender, now):
             return
         self._mismatch(msg, now, peer, key, sender)
+
+    def _digest_air(self) -> float:
+        """The air of our bare digest (what a reaction's Trickle digest costs)."""
+        eng = self.eng
+        return eng.cfg.airtime(len(m.encode(m.Digest(eng.count, eng.fingerprint),
+                                            eng.cfg.network_tag)))
 
     def _unprobed(self, sender: int, now: float) -> bool:
         """Whether, as a member, we reconcile with `sender` rather than wait to
@@ -292,8 +297,7 @@ class DigestAnswers:
         sketch = cfg.airtime(SKETCH_FRAME)
         pooled = key == STRANGERS and peer.hops == 0
         if pooled:  # the pool pays for our digest the reset sends soon, too (copy-watchers)
-            sketch += cfg.airtime(len(m.encode(m.Digest(eng.count, eng.fingerprint),
-                                               cfg.network_tag)))
+            sketch += self._digest_air()
         if pooled and self.pool.balance(STRANGERS, now) + 1e-9 < sketch:
             # Our digest soon and a sketch, for a stranger heard directly, are paid
             # for by what all strangers' broadcasts earned here (answers.py
