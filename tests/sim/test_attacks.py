@@ -311,3 +311,24 @@ def test_one_packet_attacks_from_the_second_review_cost_less_than_their_air(atta
     assert row["attacker_air"] > 10
     assert row["critical_missing"] == 0 and row["critical_delay"] <= 60.0, row
     assert row["honest_caused"] <= row["attacker_air"], row
+
+
+def test_what_the_attackers_radio_relays_is_not_honest_air() -> None:
+    """The attacker's radio repeats packets with hops left, as any firmware does:
+    that air is its own. An honest packet sent at hop 1 beside it is repeated
+    by it, and the honest air counted is every tag's but that repeat (a
+    relaying attacker between two clusters had 212 s of its own relays
+    counted as honest air caused: hop1-near, seed 5)."""
+    sim = Simulation(attacks.scenario("hop1-near", SMALL, 1))
+    attacker, _victim, hear = attacks._pick(sim, "hop1-near")
+    sim.attackers.add(attacker)
+    sim.nodes[attacker].joined = False
+    for n, radio in enumerate(sim.mesh.nodes):
+        radio.no_relay = n != attacker  # (only it repeats: no other copy cancels its)
+    assert sim.mesh.send(hear[0], b"\x00" * 40, hop_limit=1, tag="digest")
+    sim.events.run_until(60.0)
+    relayed = attacks._relayed_air(sim, attacker)
+    assert relayed > 0.0  # it repeated the packet
+    tags = sum(v for t, v in sim.mesh.stats.airtime_by_tag.items() if t != "attack")
+    assert attacks._honest_air(sim, attacker) == pytest.approx(tags - relayed, abs=0.05)
+    assert attacks._honest_air(sim, attacker) < round(tags, 1)
