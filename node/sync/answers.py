@@ -91,6 +91,10 @@ class Answers(SketchAnswers):
         # An account holds twice what a full request pays for; strangers share one (digests.py).
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
         self.pool = Credits(self.credits.cap, float("inf"), 1)
+        # A stranger's air earns its account and the pool alike (`heard`): spent
+        # once, from either, it is gone from both (`pool_pays`).
+        self.credits.spent = lambda who, air, now: self.pool.take(STRANGERS, air, now) \
+            if self.prompter(who, now) == STRANGERS else None
         self.hearers = Hearers(engine.hood)  # whom a relayed broadcast's air is shared among
         self.pullers: dict[int, float] = {}  # who pulled from us lately, and when (oldest first)
         # Members' asks (members.py): answered beyond their own air, from an allowance.
@@ -152,6 +156,18 @@ class Answers(SketchAnswers):
         self.credits.earn(sender, air / listeners, now)
         if self.prompter(sender, now) == STRANGERS:
             self.pool.earn(STRANGERS, air / listeners, now)
+
+    def pool_pays(self, who: int, air: float, now: float) -> bool:
+        """Whether the strangers' pool pays `air` for what stranger `who` (an
+        account's name) prompted; if so, `who`'s own account loses as much (or
+        all it holds). Each broadcast of a stranger credits both: spent from one
+        and again from the other, one made-up number's air paid for our sketch
+        and digest and then for the repairs its sketch showed it lacked
+        (phantom-lack-hop1, copy-watchers)."""
+        if not self.pool.spend(STRANGERS, air, now):
+            return False
+        self.credits.take(who, air, now)
+        return True
 
     def took_up(self, who: int, now: float) -> None:
         """`who` acted on what our sketch told it (pacing.py)."""

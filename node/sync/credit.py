@@ -26,7 +26,9 @@ of the answer: it pays for what it asks for.
 
 The sketches that numbers we do not know, heard directly, prompt with their
 digests are paid alike, from one pool all of them share (answers.py `pool`:
-each may come in a fresh number).
+each may come in a fresh number). A stranger's broadcast earns both its
+account and the pool; what is spent from either is gone from both
+(`spent`, `take`), so its air pays once.
 
 Accounts are capped at `cap` seconds, forgotten `hold` seconds after their
 last credit, and at most `size` are kept (the least recently credited go
@@ -36,6 +38,7 @@ first), so spoofed senders cannot grow the table.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # What paid for an answer (answers.py `send_paid`), or why it did not go.
@@ -56,6 +59,9 @@ class Credits:
         self.hold = hold
         self.size = size
         self._acc: OrderedDict[int, _Account] = OrderedDict()
+        # Told of every debit (who, air, now): answers.py keeps the strangers' pool
+        # in step with strangers' own accounts.
+        self.spent: Callable[[int, float, float], None] | None = None
 
     def __len__(self) -> int:
         return len(self._acc)
@@ -91,4 +97,13 @@ class Credits:
         if acc is None or acc.tokens + 1e-9 < air:
             return False
         acc.tokens -= air
+        if self.spent is not None:
+            self.spent(who, air, now)
         return True
+
+    def take(self, who: int, air: float, now: float) -> None:
+        """Debit `air` from `who`, or all it holds if less."""
+        self._expire(now)
+        acc = self._acc.get(who)
+        if acc is not None:
+            acc.tokens = max(0.0, acc.tokens - air)

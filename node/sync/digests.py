@@ -14,6 +14,7 @@ heard here pays for it (`pool`, answers.py `heard`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from . import deafpay
@@ -56,6 +57,7 @@ class DigestAnswers:
     filters: Filters
 
     _repair: Repair  # queue a record as its asker pays (answers.py)
+    pool_pays: Callable[[int, float, float], bool]  # (answers.py)
 
     def prompter(self, who: int, now: float, shared: bool = True) -> int:
         """Whose entry a digest or take-up from `who` (an account's name) counts in:
@@ -167,7 +169,7 @@ class DigestAnswers:
             if self.prompter(sender, now) != STRANGERS or \
                     now - self.pullers.get(sender, -1e18) < PULLED_S:
                 eng.trickle.reset(now, cfg.news_interval)
-            elif self.pool.spend(STRANGERS, self._digest_air(), now):
+            elif self.pool_pays(eng.voice, self._digest_air(), now):
                 eng.trickle.soon(now, cfg.news_interval)
             else:
                 eng.stats.dropped["unpaid-boot"] += 1
@@ -328,7 +330,7 @@ class DigestAnswers:
         planned = self.recon.sketch_due
         self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer, key)
         if pooled and planned is None and self.recon.sketch_due is not None:
-            self.pool.spend(STRANGERS, sketch, now)  # (only a sketch planned is paid)
+            self.pool_pays(eng.voice, sketch, now)  # (only a sketch planned is paid)
 
     def _differs(self, peer: Peer) -> bool:
         """Whether `peer`'s last digest still differs from our set, beyond records

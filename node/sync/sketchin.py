@@ -100,7 +100,7 @@ class SketchAnswers(DigestAnswers):
         cfg = self.eng.cfg
         air = WANT_TRIES * cfg.airtime(min(cfg.payload_cap, int(
             m.RECORDS_ROOM + 1.1 * (self.recon.record_size + 1) * ids)))
-        return self.pool.spend(STRANGERS, air, now)
+        return self.pool_pays(self.eng.voice, air, now)  # (the sketch heard: engine.py)
 
     def on_sketch(self, msg: m.Sketch, sender: int, now: float, payer: int | None = None,
                   ) -> None:

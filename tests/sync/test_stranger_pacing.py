@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
@@ -258,3 +260,40 @@ def test_strangers_heard_through_relays_get_one_reaction_at_a_time() -> None:
     sketches = [s for s in mesh.sent[before:] if s.out.tag == "sketch"]
     assert len(sketches) == 1  # the first was reacted to; the second waits its turn
     assert engine.stats.dropped["paced-prompt"] >= 1
+
+
+def test_a_strangers_air_is_spent_once_from_its_account_or_the_pool() -> None:
+    """Each broadcast of a number we do not know earns its share of air twice
+    here: into its own account (what answers to it may cost) and into the pool
+    all strangers share (what our reactions to strangers may cost). Spent
+    from one, it is gone from the other: otherwise one made-up number's air
+    paid for our sketch and digest from the pool and again for the repairs
+    its sketch showed it lacked from its account (credit.py's conservation
+    would not hold: twice its air answered)."""
+    mesh, _ledger = lone(history=40)
+    engine = mesh.engines[0]
+    answers = engine.answers
+    mesh.run_for(2 * HOUR)
+    now = mesh.now
+    stranger = 0x5000
+    assert answers.prompter(stranger, now) == STRANGERS
+    pool_before = answers.pool.balance(STRANGERS, now)
+    answers.credits.earn(stranger, 1.0, now)  # what `heard` credits for 1 s of its air
+    answers.pool.earn(STRANGERS, 1.0, now)
+    # its account pays an answer: the pool no longer holds that air
+    assert answers.credits.spend(stranger, 0.75, now)
+    assert answers.pool.balance(STRANGERS, now) == pytest.approx(pool_before + 0.25)
+    # the pool pays a reaction it prompted: its account no longer holds that air
+    answers.credits.earn(stranger, 1.0, now)
+    answers.pool.earn(STRANGERS, 1.0, now)
+    assert answers.pool_pays(stranger, 1.0, now)
+    assert answers.credits.balance(stranger, now) == pytest.approx(0.25)
+    # a known neighbour's account is its own: spending it leaves the pool alone
+    pool_now = answers.pool.balance(STRANGERS, now)
+    answers.credits.earn(0x6000, 1.0, now)
+    engine.hood.peers.setdefault(0x6000, Peer())
+    peer = engine.hood.peers[0x6000]
+    peer.last_direct, peer.packets, peer.active = now, 2, True
+    assert answers.prompter(0x6000, now) != STRANGERS
+    assert answers.credits.spend(0x6000, 1.0, now)
+    assert answers.pool.balance(STRANGERS, now) == pytest.approx(pool_now)
