@@ -161,9 +161,10 @@ class Answers(SketchAnswers):
         """Whether the strangers' pool pays `air` for what stranger `who` (an
         account's name) prompted; if so, `who`'s own account loses as much (or
         all it holds). Each broadcast of a stranger credits both: spent from one
-        and again from the other, one made-up number's air paid for our sketch
-        and digest and then for the repairs its sketch showed it lacked
-        (phantom-lack-hop1, copy-watchers)."""
+        and again from the other, one made-up number's air could pay for our
+        sketch and digest and then for the repairs its sketch showed it lacked.
+        (No attack of the suite reached that: its rows read the same to the
+        byte either way.)"""
         if not self.pool.spend(STRANGERS, air, now):
             return False
         self.credits.take(who, air, now)
