@@ -266,19 +266,15 @@ def _thief(sim: Simulation, attacker: int) -> Any:
 
 
 def _relayed_air(sim: Simulation, node: int) -> float:
-    """Air of the packets of others that `node`'s radio relayed (its firmware
-    repeats what is heard with hops left, as any radio's)."""
+    """Air of others' packets that `node`'s radio repeated (as any firmware does)."""
     nd = sim.mesh.nodes[node]
     return sum(d for _t, d in nd.txlog) - sum(d for _t, d in nd.own_txlog)
 
 
 def _honest_air(sim: Simulation, attacker: int) -> float:
-    """Air honest radios spent on the ledger: every tag but the attacker's own
-    and background traffic (attack scenarios have none), less what the
-    attacker's radio spent relaying others' packets. Its radio is its own:
-    what it repeats is its air, not honest nodes' (a relaying attacker between
-    two clusters, hop1-near seed 5, relayed 212 s of the 1,109 s then counted
-    as caused)."""
+    """Air honest radios spent: every tag but the attacker's and background
+    (attack scenarios have none), less the attacker radio's relays, its own
+    air (hop1-near seed 5: 212 s of the 1,109 s once counted as caused)."""
     from .metrics import BACKGROUND_TAGS
 
     tags = sum(v for t, v in sim.mesh.stats.airtime_by_tag.items()
