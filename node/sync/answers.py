@@ -91,10 +91,7 @@ class Answers(SketchAnswers):
         # An account holds twice what a full request pays for; strangers share one (digests.py).
         self.credits = Credits(2 * cfg.airtime(cfg.payload_cap), CREDIT_HOLD, CREDIT_ACCOUNTS)
         self.pool = Credits(self.credits.cap, float("inf"), 1)
-        # A stranger's air earns its account and the pool alike (`heard`): spent
-        # once, from either, it is gone from both (`pool_pays`).
-        self.credits.spent = lambda who, air, now: self.pool.take(STRANGERS, air, now) \
-            if self.prompter(who, now) == STRANGERS else None
+        self.credits.spent = self._spent  # (a stranger's air pays once: `pool_pays`)
         self.hearers = Hearers(engine.hood)  # whom a relayed broadcast's air is shared among
         self.pullers: dict[int, float] = {}  # who pulled from us lately, and when (oldest first)
         # Members' asks (members.py): answered beyond their own air, from an allowance.
@@ -156,6 +153,12 @@ class Answers(SketchAnswers):
         self.credits.earn(sender, air / listeners, now)
         if self.prompter(sender, now) == STRANGERS:
             self.pool.earn(STRANGERS, air / listeners, now)
+
+    def _spent(self, who: int, air: float, now: float) -> None:
+        """`who`'s account paid `air`: a stranger's air earned the pool as much
+        (`heard`), and is gone from it too."""
+        if self.prompter(who, now) == STRANGERS:
+            self.pool.take(STRANGERS, air, now)
 
     def pool_pays(self, who: int, air: float, now: float) -> bool:
         """Whether the strangers' pool pays `air` for what stranger `who` (an

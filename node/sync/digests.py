@@ -298,9 +298,10 @@ class DigestAnswers:
             return
         sketch = cfg.airtime(SKETCH_FRAME)
         pooled = key == STRANGERS and peer.hops == 0
-        if pooled:  # the pool pays for our digest the reset sends soon, too (copy-watchers)
-            sketch += self._digest_air()
-        if pooled and self.pool.balance(STRANGERS, now) + 1e-9 < sketch:
+        # The pool pays for the whole reaction: our sketch and the digest the reset
+        # sends soon (copy-watchers).
+        reaction = sketch + self._digest_air() if pooled else sketch
+        if pooled and self.pool.balance(STRANGERS, now) + 1e-9 < reaction:
             # Our digest soon and a sketch, for a stranger heard directly, are paid
             # for by what all strangers' broadcasts earned here (answers.py
             # `heard`): a near-digest in a fresh number every 2 minutes made
@@ -330,7 +331,7 @@ class DigestAnswers:
         planned = self.recon.sketch_due
         self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer, key)
         if pooled and planned is None and self.recon.sketch_due is not None:
-            self.pool_pays(eng.voice, sketch, now)  # (only a sketch planned is paid)
+            self.pool_pays(eng.voice, reaction, now)  # (only a sketch planned is paid)
 
     def _differs(self, peer: Peer) -> bool:
         """Whether `peer`'s last digest still differs from our set, beyond records
