@@ -16,16 +16,31 @@ from .test_baselines import TAG, FakeLedger, author, config, record, records, ru
 def test_a_filter_holds_its_ids_and_few_others() -> None:
     rng = random.Random(1)
     ids = [rng.randbytes(8) for _ in range(160)]
-    payload = g.encode_filter(ids, 5, 9, 10.0, 228 - g.FILTER_HEAD, TAG)
+    payload = g.encode_filter(ids, 5, 9, 10.0, 228 - g.FILTER_HEAD, TAG, salt=3)
     assert len(payload) <= 228 and payload[0] & 0x0F == g.FILTER
-    since, until, k, bits = g.decode_filter(payload)
-    assert (since, until, k) == (5, 9, 7) and len(bits) == 200
-    assert all(g.holds(bits, k, rid) for rid in ids)
+    since, until, k, salt, bits = g.decode_filter(payload)
+    assert (since, until, k, salt) == (5, 9, 7, 3) and len(bits) == 200
+    assert all(g.holds(bits, k, g.salted(rid, salt)) for rid in ids)
     others = [rng.randbytes(8) for _ in range(4000)]
-    false = sum(g.holds(bits, k, rid) for rid in others) / len(others)
+    false = sum(g.holds(bits, k, g.salted(rid, salt)) for rid in others) / len(others)
     assert false < 0.03  # about 1 % at 10 bits per id
     small = g.encode_filter(ids[:3], 0, g.NEWEST, 10.0, 207, TAG)
     assert len(small) == g.FILTER_HEAD + 4  # a small set makes a small packet
+
+
+def test_an_id_one_filter_wrongly_holds_is_a_fresh_draw_in_the_next() -> None:
+    """Salted per round: the same set's filters are different bits, so a record
+    one wrongly holds is not hidden from every later round (unsalted, an old
+    window's filter repeats and its false positives are never answered)."""
+    rng = random.Random(3)
+    ids = [rng.randbytes(8) for _ in range(160)]
+    others = [rng.randbytes(8) for _ in range(20000)]
+    wrong = []
+    for salt in (0, 1):
+        _, _, k, s, bits = g.decode_filter(g.encode_filter(ids, 0, 9, 10.0, 200, TAG, salt=salt))
+        wrong.append({r for r in others if g.holds(bits, k, g.salted(r, s))})
+    assert len(wrong[0]) > 50 and len(wrong[1]) > 50
+    assert len(wrong[0] & wrong[1]) <= len(wrong[0]) // 10  # independent draws: about 1 %
 
 
 def test_a_neighbour_answers_with_what_the_filter_lacks() -> None:
