@@ -21,6 +21,9 @@ the filter says are missing. Here, on LoRa:
   contain answers with them (Records, hop 0, oldest first, at most
   `b3_answer_max` per filter, default 24) after a random back-off in
   `repair_window`, cancelling per record when it hears someone else send it.
+* Filters and answers go at hop 0, or at hop limit `b3_hops` (default 0):
+  where masts relay our port, a house that hears only a mast neither hears
+  a filter at hop 0 nor is heard, and its gaps stay open.
 * A node that got `b3_more` (default 8) or more records in answer to its
   filter is behind (a late joiner, a healed partition): it sends its next
   filter after `pull_gap` instead of a whole period.
@@ -96,6 +99,7 @@ class FilterGossip(PushOnly):
         self.bits_per_id = ex.get("b3_bits_per_id", 10.0)
         self.answer_max = int(ex.get("b3_answer_max", 24))
         self.more = int(ex.get("b3_more", 8))
+        self.filter_hops = int(ex.get("b3_hops", 0))
         self.max_bytes = config.payload_cap - FILTER_HEAD
         self.capacity = max(1, int(self.max_bytes * 8 // self.bits_per_id))
         self.hlc: dict[bytes, int] = {i.id: i.hlc for i in ledger.sync_infos()}
@@ -176,7 +180,8 @@ class FilterGossip(PushOnly):
                 room -= len(raw) + 1
         if not packet:
             return None
-        return m.encode(m.Records(tuple(packet)), self.cfg.network_tag), 0, "b3-answer"
+        return (m.encode(m.Records(tuple(packet)), self.cfg.network_tag), self.filter_hops,
+                "b3-answer")
 
     def _run_timers(self, now: float) -> None:
         super()._run_timers(now)
@@ -188,5 +193,5 @@ class FilterGossip(PushOnly):
         self.rounds += 1
         self.answered = 0
         self.outbox.append((encode_filter(ids, since, until, self.bits_per_id, self.max_bytes,
-                                          self.cfg.network_tag, self.rounds % 256), 0,
-                            "b3-filter"))
+                                          self.cfg.network_tag, self.rounds % 256),
+                            self.filter_hops, "b3-filter"))

@@ -51,9 +51,10 @@ the firmware's full cap instead; the table says which rule was used.
   scoped to one radio hop.
 * **B3 `FilterGossip`** (baseline_gossip.py). B1's push, plus every
   `b3_period` (default 900 s) a Bloom filter of the ids a node holds (one
-  packet, about 1 % false positives) with a since-cursor (the HLC range it
+  packet, about 1 % false positives, salted per round) with a since-cursor (the HLC range it
   covers, newest window every other round, older windows in turn); neighbours
-  answer with the records in that range the filter lacks, suppressing
+  answer (at hop 0, or `b3_hops` where masts relay our port) with the
+  records in that range the filter lacks, suppressing
   duplicate answers, and a node that got many answers asks again soon. It
   copies the gossip sync of bitchat (a Bluetooth LE mesh chat: TTL floods
   plus periodic filters of seen message ids answered by peers), the closest

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from meshaid.node.sim import baseline_gossip as g
 from meshaid.node.sim.baselines import FilterGossip
 from meshaid.node.sync import messages as m
@@ -43,7 +45,9 @@ def test_an_id_one_filter_wrongly_holds_is_a_fresh_draw_in_the_next() -> None:
     assert len(wrong[0] & wrong[1]) <= len(wrong[0]) // 10  # independent draws: about 1 %
 
 
-def test_a_neighbour_answers_with_what_the_filter_lacks() -> None:
+@pytest.mark.parametrize("hops", [0, 1])
+def test_a_neighbour_answers_with_what_the_filter_lacks(hops: int) -> None:
+    """At hop 0, or at `b3_hops` (where masts relay our port, both cross them)."""
     rng = random.Random(2)
     ledgers = [FakeLedger(), FakeLedger()]
     raws = [record(rng) for _ in range(5)]
@@ -51,7 +55,7 @@ def test_a_neighbour_answers_with_what_the_filter_lacks() -> None:
         ledgers[0].sync_ingest(raw, 0.0)
     for raw in raws[:3]:
         ledgers[1].sync_ingest(raw, 0.0)
-    cfg = config(b3_period=600.0)
+    cfg = config(b3_period=600.0, **({"b3_hops": hops} if hops else {}))
     nodes = [FilterGossip(ledgers[i], cfg, i, seed=i + 1) for i in range(2)]
     nodes[0].next_filter = 1e9  # only node 1 sends a filter
     nodes[0].started = True
@@ -60,7 +64,7 @@ def test_a_neighbour_answers_with_what_the_filter_lacks() -> None:
     assert due is not None and due < 600.0
     sent = run(nodes, due + 30.0)  # type: ignore[arg-type]
     tags = [(i, o.tag, o.hop_limit) for _, i, o in sent]
-    assert tags == [(1, "b3-filter", 0), (0, "b3-answer", 0)]
+    assert tags == [(1, "b3-filter", hops), (0, "b3-answer", hops)]
     answer = next(o for _, i, o in sent if o.tag == "b3-answer")
     assert set(records(answer.payload)) == set(raws[3:])
     assert set(ledgers[1].raws.values()) == set(raws)
