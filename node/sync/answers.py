@@ -67,10 +67,6 @@ if TYPE_CHECKING:
 Emit = Callable[[m.Message, str, int], bool]
 CREDIT_HOLD = 900.0  # seconds an account is kept after its last credit
 CREDIT_ACCOUNTS = 64  # accounts kept (the least recently credited go first)
-# What a stranger's broadcast earns the strangers' pool, as a share of what it earns
-# its account: our reaction (a sketch and a digest) sets off repairs, requests and
-# rechecks among honest nodes that no account pays, up to about as much again.
-POOL_SHARE = 0.5
 
 
 class Answers(SketchAnswers):
@@ -156,7 +152,7 @@ class Answers(SketchAnswers):
             listeners = max(listeners, self.hearers.relayed(meta.sender, meta.hops, meta.relay, now))
         self.credits.earn(sender, air / listeners, now)
         if self.prompter(sender, now) == STRANGERS:
-            self.pool.earn(STRANGERS, POOL_SHARE * air / listeners, now)
+            self.pool.earn(STRANGERS, air / listeners, now)
 
     def _spent(self, who: int, air: float, now: float) -> None:
         """`who`'s account paid `air`: a stranger's air earned the pool as much

@@ -26,9 +26,7 @@ of the answer: it pays for what it asks for.
 
 The sketches that numbers we do not know, heard directly, prompt with their
 digests are paid alike, from one pool all of them share (answers.py `pool`:
-each may come in a fresh number), which earns half what the accounts do: what
-our reaction sets off among honest nodes (repairs, requests) costs about as
-much again, and no account pays it. A stranger's broadcast earns both its
+each may come in a fresh number). A stranger's broadcast earns both its
 account and the pool; what is spent from either is gone from both
 (`spent`, `take`), so its air pays once.
 
