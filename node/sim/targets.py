@@ -13,7 +13,7 @@ The figures come from the run's own seeds only (rows a `--seeds` run names
 |---|---|
 | 100 % delivery in every scenario | meshaid's rows |
 | never over its own share in any rolling hour | worst own hour against the budget % |
-| air at most 0.75 of the best full-delivery baseline (moonshot 0.5) | steady-50, town-40 |
+| air at most 0.75 of the best full-delivery baseline (moonshot 0.5) | steady-50, town-40 (each baseline at the `[sync]` settings the scenario keeps: tune.py) |
 | dense crowd: at most 1.5 times B1's air, p95 at most 60 s | dense-clique-60 |
 | routers: median convergence no worse than B2's | town-40 (hilltop routers) |
 | critical p95 at most 60 s | lossy-30, steady-50 |
