@@ -30,12 +30,13 @@ the filter says are missing. Here, on LoRa:
 
 Records that arrive as answers are not flooded again; they travel on through
 the next neighbourhood's filters. False positives (about 1 %) hide a missing
-record from one filter; the next round's filter has other bits: each filter's hash positions are salted with
-its round number (an id's positions are those of the first 8 bytes of
-BLAKE2b(id, salt)), so an id one filter wrongly holds is a fresh draw in the
-next. Unsalted, an old window's filter is the same bits every time it comes
-round, and a record it wrongly holds never reaches that node (steady-50 at
-seed 1: one record, all 49 other nodes held it for 9 hours).
+record from one filter; the next round's filter has other bits: each filter's
+hash positions are salted with its round number (an id's positions are those
+of the first 8 bytes of BLAKE2b(id, salt)), so an id one filter wrongly holds
+is a fresh draw in the next. Unsalted, an old window's filter is the same bits
+every time it comes round, and a record it wrongly holds never reaches that
+node (steady-50 at seed 1: one record, all 49 other nodes held it for 9
+hours).
 
 Wire: FILTER = 0x0D: the 3-byte header, u64 since, u64 until (big-endian
 HLC), u8 hash count, u8 salt, then the filter bits (its length in bytes is the
