@@ -23,7 +23,12 @@ the filter says are missing. Here, on LoRa:
   `repair_window`, cancelling per record when it hears someone else send it.
 * Filters and answers go at hop 0, or at hop limit `b3_hops` (default 0):
   where masts relay our port, a house that hears only a mast neither hears
-  a filter at hop 0 nor is heard, and its gaps stay open.
+  a filter at hop 0 nor is heard, and its gaps stay open. With `b3_adaptive`
+  (default off) a node sends its filter at hop 0 while it hears a ledger node
+  directly (a B3 packet at hop 0 within two periods), else at `b3_hops`, and
+  answers a filter as far as it came: less air, but on town-40 it delivered
+  0.96-0.98 at every period and size tried (a house that hears one ledger
+  node holds only what that node's answers and the floods bring).
 * A node that got `b3_more` (default 8) or more records in answer to its
   filter is behind (a late joiner, a healed partition): it sends its next
   filter after `pull_gap` instead of a whole period.
@@ -101,6 +106,9 @@ class FilterGossip(PushOnly):
         self.answer_max = int(ex.get("b3_answer_max", 24))
         self.more = int(ex.get("b3_more", 8))
         self.filter_hops = int(ex.get("b3_hops", 0))
+        self.adaptive = bool(ex.get("b3_adaptive", False))
+        self.direct_at = -1e18  # last B3 packet heard at hop 0 (a ledger node in range)
+        self.reach: dict[bytes, int] = {}  # id -> hop limit its answer goes at
         self.max_bytes = config.payload_cap - FILTER_HEAD
         self.capacity = max(1, int(self.max_bytes * 8 // self.bits_per_id))
         self.hlc: dict[bytes, int] = {i.id: i.hlc for i in ledger.sync_infos()}
@@ -122,6 +130,7 @@ class FilterGossip(PushOnly):
 
     def _on_record(self, raw: bytes, now: float) -> bool:
         rid = record_id(raw)
+        self.reach.pop(rid, None)
         if self.answers.pop(rid, None) is not None:
             self.stats.suppressed += 1  # someone else answered first
         new = super()._on_record(raw, now)
@@ -142,6 +151,16 @@ class FilterGossip(PushOnly):
         since = 0 if w == windows - 1 or not chunk else self.hlc.get(chunk[-1], 0)
         return chunk, since, until
 
+    def receive(self, payload: bytes, meta: RxMeta, now: float) -> None:
+        if meta.hops == 0:
+            self.direct_at = now
+        super().receive(payload, meta, now)
+
+    def _filter_hops(self, now: float) -> int:
+        if self.adaptive and now - self.direct_at < 2 * self.period:
+            return 0
+        return self.filter_hops
+
     def _on_filter(self, payload: bytes, meta: RxMeta, now: float) -> None:
         try:
             since, until, k, salt, bits = decode_filter(payload)
@@ -152,10 +171,12 @@ class FilterGossip(PushOnly):
                           and r not in self.answers and not holds(bits, k, salted(r, salt))),
                          key=lambda r: (self.hlc.get(r, 0), r))[: self.answer_max]
         if lacking:
+            hops = min(meta.hops, self.filter_hops) if self.adaptive else self.filter_hops
             lo, hi = self.cfg.repair_window
             due = now + self.rng.uniform(lo, hi)
             for rid in lacking:
                 self.answers[rid] = due
+                self.reach[rid] = hops
 
     def _timers(self) -> list[float]:
         times = super()._timers()
@@ -170,19 +191,21 @@ class FilterGossip(PushOnly):
         """Answers stay cancellable until the virtual TX queue takes them."""
         room = self.cfg.payload_cap - m.RECORDS_ROOM
         packet: list[bytes] = []
+        hops = 0
         for rid in sorted((r for r, due in self.answers.items() if due <= now),
                           key=lambda r: (self.answers[r], self.hlc.get(r, 0))):
             raw = self.ledger.sync_raw(rid)
             if raw is None or len(raw) + 1 > self.cfg.payload_cap - m.RECORDS_ROOM:
                 del self.answers[rid]
+                self.reach.pop(rid, None)
             elif len(raw) + 1 <= room:
                 del self.answers[rid]
+                hops = max(hops, self.reach.pop(rid, 0))
                 packet.append(raw)
                 room -= len(raw) + 1
         if not packet:
             return None
-        return (m.encode(m.Records(tuple(packet)), self.cfg.network_tag), self.filter_hops,
-                "b3-answer")
+        return m.encode(m.Records(tuple(packet)), self.cfg.network_tag), hops, "b3-answer"
 
     def _run_timers(self, now: float) -> None:
         super()._run_timers(now)
@@ -195,4 +218,4 @@ class FilterGossip(PushOnly):
         self.answered = 0
         self.outbox.append((encode_filter(ids, since, until, self.bits_per_id, self.max_bytes,
                                           self.cfg.network_tag, self.rounds % 256),
-                            self.filter_hops, "b3-filter"))
+                            self._filter_hops(now), "b3-filter"))

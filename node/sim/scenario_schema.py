@@ -181,7 +181,7 @@ BACKGROUND = {
 # Settings the baselines read from SyncConfig.extra (see baselines.py).
 BASELINE_SYNC = {"b0_period", "b2_period", "b2_full_every", "b2_batch", "b2_gap", "b2_repeat",
                  "baseline_backlog",
-                 "b3_period", "b3_bits_per_id", "b3_answer_max", "b3_more", "b3_hops",
+                 "b3_period", "b3_bits_per_id", "b3_answer_max", "b3_more", "b3_hops", "b3_adaptive",
                  "budget_share"}
 
 
@@ -190,6 +190,7 @@ def sync_spec() -> dict[str, Checker]:
     spec: dict[str, Checker] = {k: num(0, 1e9) for k in BASELINE_SYNC}
     spec["budget_share"] = num(0.01, 1)
     spec["b3_hops"] = integer(0, 7)
+    spec["b3_adaptive"] = flag
     for f in dataclasses.fields(SyncConfig):
         if f.name in ("network_tag", "airtime", "extra"):
             continue

@@ -131,3 +131,31 @@ def test_a_node_that_is_behind_asks_again_soon() -> None:
     assert nodes[1].stats.sent["b3-filter"] == 4
     assert nodes[1].next_filter is not None and nodes[1].next_filter > first + 3000.0
     assert m.RECORDS in nodes[1].kinds
+
+
+def test_filters_go_through_masts_only_where_no_ledger_node_is_heard() -> None:
+    """With `b3_adaptive`: a node that hears a ledger node directly sends its
+    filter at hop 0; one that hears none (a house only a mast reaches) at
+    `b3_hops`; a filter is answered as far as it came."""
+    rng = random.Random(4)
+    ledger = FakeLedger()
+    raws = [record(rng) for _ in range(3)]
+    for raw in raws:
+        ledger.sync_ingest(raw, 0.0)
+    node = FilterGossip(ledger, config(b3_period=600.0, b3_hops=2, b3_adaptive=1), 0, seed=1)
+    node.start(0.0)
+    node.next_filter = 10.0
+    first = [o for o in node.poll(10.0) if o.tag == "b3-filter"]
+    assert [o.hop_limit for o in first] == [2]  # nobody heard directly yet
+    empty = g.encode_filter([], 0, g.NEWEST, 10.0, 207, TAG)
+    node.receive(empty, RxMeta(sender=7, hops=1), 20.0)  # a filter through one mast
+    answers = []
+    t = 20.0
+    while not answers and t < 60.0:
+        t += 1.0
+        answers = [o for o in node.poll(t) if o.tag == "b3-answer"]
+    assert answers and {o.hop_limit for o in answers} == {1}  # as far as the filter came
+    node.receive(empty, RxMeta(sender=8, hops=0), t)  # a ledger node in range
+    node.next_filter = t + 1.0
+    later = [o for o in node.poll(t + 1.0) if o.tag == "b3-filter"]
+    assert [o.hop_limit for o in later] == [0]
