@@ -329,7 +329,7 @@ class DigestAnswers:
             eng.stats.dropped["deaf-prompt"] += 1
             return
         planned = self.recon.sketch_due
-        self.recon.mismatch(msg.count, eng.count, eng.last_news, now, peer, key)
+        self.recon.mismatch(msg.count, eng.count, eng.quiet_since(now), now, peer, key)
         if pooled and planned is None and self.recon.sketch_due is not None:
             self.pool_pays(eng.voice, reaction, now)  # (only a sketch planned is paid)
 

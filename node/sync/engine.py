@@ -135,7 +135,7 @@ class Engine(Inbox, Beacon):
         self.last_time = 0.0
         self.clock = 0.0  # the time of the packet being handled
         self.watch = UrgentWatch(config.urgent_recheck)  # implicit acks (urgent.py)
-        self.last_news = -1e9
+        self.last_news = self.last_urgent_news = -1e9
         self.last_digest = -1e9
         self._deferred_until: float | None = None
         self._dirty = True  # state changed since next_timer() was last computed
@@ -201,7 +201,7 @@ class Engine(Inbox, Beacon):
             self.watch.watch(rid, None, now)
         elif self.hood.degree(now) > 2 * self.cfg.relay_fanout:
             # A crowd: nobody heard with it once its relays are done: the push was lost.
-            self.watch.watch(rid, None, now, urgent=False, after=self.cfg.forward_window[1])
+            self.watch.watch(rid, None, now, urgent=False, after=self.cfg.crowd_window[1])
         elif info.trusted and (self.hood.choose_relays(now) or self.hood.far_needs_us(now)):
             # Some neighbour or far relay is to relay it: nobody heard with it once
             # their relays are done means the push was lost (a collision, a jammer,

@@ -52,6 +52,7 @@ class Inbox(Outbox):
     urgent_rates: AuthorRates
     echoes: Echoes
     last_news: float
+    last_urgent_news: float
     plausible: bool
     voice: int
     outside: dict[bytes, RecordInfo]
@@ -126,8 +127,18 @@ class Inbox(Outbox):
 
     def _news(self, now: float, urgent: bool) -> None:
         self.last_news = now
+        if urgent:
+            self.last_urgent_news = now
         self.trickle.reset(now, self.cfg.urgent_news_interval if urgent
                            else self.cfg.news_interval)
+
+    def quiet_since(self, now: float) -> float:
+        """When a digest that differs from ours stops meaning records still being
+        relayed: `in_flight_s` after news (the relay back-off, `settle` at the
+        least), but `settle` while urgent records are about (they are relayed
+        within seconds, and a lost one must not wait on others' slow relays)."""
+        urgent = now - self.last_urgent_news < self.cfg.in_flight_s
+        return self.last_news + (self.cfg.settle if urgent else self.cfg.in_flight_s)
 
     def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
         news = urgent_news = brought = fruit = False
@@ -273,7 +284,8 @@ class Inbox(Outbox):
                               and not self.hood.chosen_relay(meta.sender, now)):
             self.stats.suppressed += 1  # not needed: covered, or not a relay of the sender
             return
-        lo, hi = self.cfg.urgent_window if urgent else self.cfg.forward_window
+        lo, hi = (self.cfg.urgent_window if urgent else self.cfg.crowd_window if crowd
+                  else self.cfg.forward_window)
         # Counter-based suppression needs the copies to be heard before the next
         # timer fires: in a crowd of d neighbours who all heard the same packet,
         # spread the timers over about d frames, so the first relay still goes

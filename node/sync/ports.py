@@ -96,7 +96,11 @@ class SyncConfig:
     payload_cap: int = 228
     push_delay: float = 2.0  # batch fresh local records this long
     batch_when_used: float = 0.1  # past this share of the budget, relays ride along too
-    forward_window: tuple[float, float] = (2.0, 30.0)  # relay back-off, scaled by SNR
+    # Relay back-off, scaled by SNR and by the neighbours left to reach; in a crowd
+    # (everyone hears everyone: a relay repairs a loss) `crowd_window`. A longer
+    # window outside crowds trades latency for air (PROTOCOL.md §7, Behaviour 2).
+    forward_window: tuple[float, float] = (2.0, 30.0)
+    crowd_window: tuple[float, float] = (2.0, 30.0)
     repair_window: tuple[float, float] = (0.5, 8.0)
     retry_delay: float = 5.0  # a packet the radio did not send: its records go again after
     urgent_window: tuple[float, float] = (0.5, 8.0)
@@ -129,3 +133,10 @@ class SyncConfig:
     author_urgent_burst: float = 10.0
     max_scope: int = 3
     extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def in_flight_s(self) -> float:
+        """How long after news a record may still be on its way by relays (their
+        back-off, and `settle` at the least): a digest differing from ours this
+        soon after news is no gap yet."""
+        return max(self.settle, self.forward_window[1])

@@ -88,9 +88,10 @@ class SketchPlan:
         fanout = self.cfg.relay_fanout
         return degree <= 2 * fanout or self.rng.random() * degree <= fanout
 
-    def mismatch(self, their_count: int, my_count: int, last_news: float, now: float,
+    def mismatch(self, their_count: int, my_count: int, quiet: float, now: float,
                  peer: Peer | None = None, key: int | None = None) -> None:
-        """A neighbour's digest differs from ours: plan a sketch (sent only if, when
+        """A neighbour's digest differs from ours: plan a sketch, due from `quiet`
+        (engine `quiet_since`) at the earliest (sent only if, when
         due, some neighbour that prompted it still differs; not while we decode
         someone's stream, whose outcome changes the difference, nor again for a set
         sketched from index 0 lately)."""
@@ -106,7 +107,7 @@ class SketchPlan:
             # node hears: its listeners ask for MORE. (A neighbour out of its range
             # sketched it for others.)
             return
-        at = max(now, last_news + self.cfg.settle) + self._backoff(SKETCH_FRAME)
+        at = max(now, quiet) + self._backoff(SKETCH_FRAME)
         self.sketch_due = (at, 0)
         self.sketch_asker = None
         self.sketch_firm = False
