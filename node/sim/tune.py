@@ -3,6 +3,9 @@
     python -m meshaid.node.sim.tune SCENARIO PROTOCOL KEY=V1,V2,... [KEY=...]
                                     [--seeds 1,2] [--jobs 2]
 
+A setting that is a pair (a window: forward_window, crowd_window, ...) is
+written LOW:HIGH, so `forward_window=2:30,2:120,2:240` tries three.
+
 Runs SCENARIO under PROTOCOL once per combination of the listed `[sync]`
 values (each KEY a setting a scenario's `[sync]` table may hold: the engine's
 or a baseline's, b3_period for one) and per seed (default: the scenario's
@@ -51,8 +54,10 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[Any]]]:
         for v in values.split(","):
             v = v.strip()
             low = v.lower()
-            value: Any = (low == "true" if low in ("true", "false") else _number(v, key))
-            checked.append(spec[key](value, f"sync.{key}"))
+            value: Any = ([_number(x.strip(), key) for x in v.split(":")] if ":" in v
+                          else low == "true" if low in ("true", "false") else _number(v, key))
+            ok = spec[key](value, f"sync.{key}")
+            checked.append(tuple(ok) if isinstance(ok, list) else ok)  # (a setting is a key)
         grid.append((key, checked))
     return grid
 

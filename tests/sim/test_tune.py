@@ -24,6 +24,16 @@ def test_a_grid_is_checked_as_the_scenario_files_sync_table() -> None:
         tune.parse_grid(["b3_period=600", "b3_period=900"])
 
 
+def test_a_window_is_tuned_as_low_high_pairs() -> None:
+    grid = tune.parse_grid(["forward_window=2:30,2:240"])
+    assert grid == [("forward_window", [(2, 30), (2, 240)])]
+    assert len({s for s in tune.combinations(grid)}) == 2  # settings group the runs
+    for bad in ("forward_window=30", "forward_window=2:x", "forward_window=1:2:3",
+                "b3_period=600:900"):
+        with pytest.raises(ScenarioError, match="sync."):
+            tune.parse_grid([bad])
+
+
 def _res(setting: tune.Setting, delivered: float, air: float) -> dict[str, Any]:
     return {"setting": setting, "delivered_fraction": delivered,
             "airtime_s": {"honest": air}, "convergence_s": {"p50": 10.0, "p95": "not reached"}}
