@@ -1,12 +1,12 @@
 """A relay window longer than a crowd's: reconciliation waits for records still being
-relayed but not for urgent ones, and a crowd keeps its own short window."""
+relayed but not for urgent ones (a crowd keeping its own window: test_crowd.py)."""
 
 from __future__ import annotations
 
 from meshaid.node.sim.runner import Simulation
 from meshaid.node.sim.scenario import load
 
-from .harness import HOUR, Mesh, clique, line
+from .harness import Mesh, line
 from .meshes import fresh_mesh
 
 LONG = (2.0, 240.0)
@@ -36,27 +36,6 @@ def test_a_difference_waits_out_the_relay_window_unless_urgent_records_are_about
     # With the default window (30 s) the wait is `settle`, as it always was.
     plain = fresh_mesh(3, line(3), seed=21).engines[1]
     assert plain.cfg.in_flight_s == plain.cfg.settle
-
-
-def test_a_push_nobody_relayed_in_a_crowd_goes_again_within_the_crowd_window() -> None:
-    """In a crowd only a few stand ready to relay, so a lost push is sent again once
-    the crowd's relays are done: a long relay window outside crowds must not make
-    it wait (a 60-site clique's p95 went from 41 s to 140 s when it did)."""
-    mesh = fresh_mesh(20, clique(20), seed=14)
-    for i in range(20):
-        mesh.need(i, f"warm-up {i}")
-    mesh.run_for(HOUR)
-    assert all(e.hood.degree(mesh.now) > 2 * e.cfg.relay_fanout for e in mesh.engines)
-    _long_windows(mesh)
-    mesh.partition([0])  # the push is lost everywhere
-    raw = mesh.need(0, "generator fuel")
-    mesh.run_for(5.0)
-    mesh.heal()
-    assert mesh.holders(raw) == [0]
-    t0 = mesh.now
-    mesh.run_for(60.0)
-    again = [s for s in mesh.sent if s.node == 0 and s.t >= t0 and s.out.tag == "recheck"]
-    assert again and len(mesh.holders(raw)) == 20
 
 
 def test_a_mesh_with_a_long_relay_window_delivers_everything() -> None:
