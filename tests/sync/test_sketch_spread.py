@@ -23,7 +23,9 @@ def test_nodes_that_got_the_same_news_together_spread_their_sketches_past_settle
     dues = []
     for node in range(8):
         recon = Reconciler(cfg, random.Random(node), node, riblt.Sketch(1024, [1, 2, 3]))
-        recon.mismatch(10, 3, news, news + 2.0)  # a digest heard 2 s after the news
+        # a digest heard 2 s after the news; differences count from `settle` after
+        # it (engine `quiet_since`, with the default relay window)
+        recon.mismatch(10, 3, news + cfg.settle, news + 2.0)
         assert recon.sketch_due is not None and recon.sketch_due[1] == 0
         dues.append(recon.sketch_due[0])
     lo, hi = cfg.repair_window
