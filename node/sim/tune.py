@@ -52,14 +52,19 @@ def parse_grid(items: list[str]) -> list[tuple[str, list[Any]]]:
             raise ScenarioError(f"'sync.{key}' is listed twice")
         checked = []
         for v in values.split(","):
-            v = v.strip()
-            low = v.lower()
-            value: Any = ([_number(x.strip(), key) for x in v.split(":")] if ":" in v
-                          else low == "true" if low in ("true", "false") else _number(v, key))
-            ok = spec[key](value, f"sync.{key}")
+            ok = spec[key](_value(v.strip(), key), f"sync.{key}")
             checked.append(tuple(ok) if isinstance(ok, list) else ok)  # (a setting is a key)
         grid.append((key, checked))
     return grid
+
+
+def _value(text: str, key: str) -> Any:
+    """One value as written: LOW:HIGH (a pair), true or false, or a number."""
+    if ":" in text:
+        return [_number(x.strip(), key) for x in text.split(":")]
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return _number(text, key)
 
 
 def _number(text: str, key: str) -> int | float:

@@ -91,9 +91,9 @@ class SketchPlan:
     def mismatch(self, their_count: int, my_count: int, quiet: float, now: float,
                  peer: Peer | None = None, key: int | None = None) -> None:
         """A neighbour's digest differs from ours: plan a sketch, due from `quiet`
-        (engine `quiet_since`) at the earliest (sent only if, when
-        due, some neighbour that prompted it still differs; not while we decode
-        someone's stream, whose outcome changes the difference, nor again for a set
+        (inbox.py `quiet_since`) at the earliest (sent only if, when due, some
+        neighbour that prompted it still differs; not while we decode someone's
+        stream, whose outcome changes the difference, nor again for a set
         sketched from index 0 lately)."""
         if peer is not None and all(p != peer for p, _key in self.prompts):
             self.prompts = (self.prompts + [(peer, key)])[-MAX_PROMPTS:]

@@ -6,22 +6,16 @@ from __future__ import annotations
 from meshaid.node.sim.runner import Simulation
 from meshaid.node.sim.scenario import load
 
-from .harness import Mesh, line
+from .harness import line
 from .meshes import fresh_mesh
 
 LONG = (2.0, 240.0)
 
 
-def _long_windows(mesh: Mesh) -> None:
-    for eng in mesh.engines:
-        eng.cfg.forward_window = LONG
-
-
 def test_a_difference_waits_out_the_relay_window_unless_urgent_records_are_about() -> None:
-    mesh = fresh_mesh(3, line(3), seed=21)
-    _long_windows(mesh)
-    eng = mesh.engines[1]
+    eng = fresh_mesh(3, line(3), seed=21).engines[1]
     cfg = eng.cfg
+    cfg.forward_window = LONG
     assert cfg.in_flight_s == 240.0  # the relay back-off (settle at the least)
     t = 1000.0
     eng._news(t, urgent=False)
