@@ -56,9 +56,14 @@ def consider(newest: dict[bytes, int], author: bytes, value: int,
         return newest
     if author in newest or len(newest) < TOP:
         return {**newest, author: value}  # the same top authors, or room for one more
-    if value <= min(newest.values()):
+    low = min(newest.values())
+    if value <= low:
         return newest
-    return _top({**newest, author: value})
+    # (what `_top` of the four would drop: the lowest value, the highest key of a tie)
+    out = dict(newest)
+    del out[max(k for k, v in newest.items() if v == low)]
+    out[author] = value
+    return out
 
 
 def rebuild(db: Database) -> dict[bytes, int]:

@@ -302,6 +302,11 @@ class Store(Streaming, Authoring):
             self._check_held()
             return self._ingest(bytes(raw), stamp, heard=heard)
 
+    def has_forked(self, author: bytes) -> bool:
+        """Whether a fork of `author` is stored, as of this connection's last
+        transaction (cached: the forks table changes only with a fork stored)."""
+        return self._derive.facts(author)[2]
+
     def take_released(self) -> list[r.Record]:
         """Records that left the held table (their author's hello or the charter
         arrived) since the last call: callers that mirror the record set need them."""

@@ -120,7 +120,8 @@ class SyncLedger:
             rec = outcome.record
             change = synced.change(self.store.db, digest, (
                 rec.author, rec.seq, int(rec.kind),
-                rec.body.target_seq if isinstance(rec.body, r.Update) else None))
+                rec.body.target_seq if isinstance(rec.body, r.Update) else None),
+                self.store.has_forked(rec.author))
         elif outcome.status in ("accepted", "duplicate"):
             change = synced.change(self.store.db, digest)
         for rec in freed:

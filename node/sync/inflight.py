@@ -41,15 +41,23 @@ class Arrivals:
         self.window = window
         self.recent: deque[tuple[float, int]] = deque(maxlen=size)
         self.sent_at: dict[int, float] = {}  # of ids in `recent` only
+        self.counts: dict[int, int] = {}  # how often each id is in `recent`
         self.resends: dict[int, int] = {}  # likewise
         self.fresh: OrderedDict[int, float] = OrderedDict()  # id -> arrival, for `is_fresh`
 
     def add(self, x: int, now: float) -> None:
         """Record id `x` (as an integer) reached us at `now`."""
+        counts = self.counts
         if len(self.recent) == self.recent.maxlen:
-            self.sent_at.pop(self.recent[0][1], None)
-            self.resends.pop(self.recent[0][1], None)
+            old = self.recent[0][1]
+            self.sent_at.pop(old, None)
+            self.resends.pop(old, None)
+            if counts[old] == 1:
+                del counts[old]
+            else:
+                counts[old] -= 1
         self.recent.append((now, x))
+        counts[x] = counts.get(x, 0) + 1
         self.fresh[x] = now
         self.fresh.move_to_end(x)
         while len(self.fresh) > FRESH_KEPT or now - next(iter(self.fresh.values())) > FRESH_S:
@@ -63,7 +71,7 @@ class Arrivals:
 
     def sent(self, x: int, now: float) -> None:
         """We transmitted record `x` at `now` (remembered while it is recent)."""
-        if any(y == x for _t, y in self.recent):
+        if x in self.counts:
             self.sent_at[x] = now
 
     def explains(self, their_count: int, their_fp: int, my_count: int, my_fp: int,

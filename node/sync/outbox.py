@@ -351,12 +351,13 @@ class Outbox(Hops):
         # Only neighbours that sync with us are expected to relay (engine.py,
         # `active`): a number an attacker makes look like a neighbour with lying
         # digests never makes us send an urgent record again.
-        recent = {n for n, p in self.hood.peers.items()  # (numbers heard once: made up)
-                  if now - p.last_direct < RECENT_S and p.packets >= 2
-                  and p.active} - {self.node}
-        crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
-        for rid, missing in self.watch.due(now, recent, crowd, self.hood.listing):
-            self._recheck(rid, missing, now)
+        if any(e.due <= now for e in self.watch.entries.values()):
+            recent = {n for n, p in self.hood.peers.items()  # (numbers heard once: made up)
+                      if now - p.last_direct < RECENT_S and p.packets >= 2
+                      and p.active} - {self.node}
+            crowd = self.hood.degree(now) > 2 * self.cfg.relay_fanout
+            for rid, missing in self.watch.due(now, recent, crowd, self.hood.listing):
+                self._recheck(rid, missing, now)
         for rid, lacking in self.watch.owed_due(now):
             self._recheck(rid, lacking, now)
 

@@ -196,8 +196,9 @@ class Neighbourhood(FarPeers):
 
     def _live(self, now: float) -> list[Peer]:
         """The `known` peers' entries (`is_known` for each)."""
+        ttl = self.ttl
         return [p for p in self.peers.values()
-                if now - p.last_direct < self.ttl and p.packets >= 2 and p.active]
+                if now - p.last_direct < ttl and p.packets >= 2 and p.active]
 
     def known(self, now: float) -> list[int]:
         """Neighbours heard more than once, at least once syncing with us (records
@@ -243,12 +244,12 @@ class Neighbourhood(FarPeers):
         peer = self.peers.get(sender)
         if peer is None or peer.neighbours is None:
             return set()
-        me, them = short(self.node), short(sender)
+        me, them, ttl, listed = short(self.node), short(sender), self.ttl, peer.neighbours
         out = set()
         for n, p in self.peers.items():
-            nid = short(n)
-            if (nid in peer.neighbours and nid != me and p.neighbours is not None
-                    and now - p.last_direct < self.ttl and them not in p.neighbours):
+            nid = n & 0xFFFF  # (`short`, inlined: asked for every copy heard)
+            if (nid in listed and nid != me and p.neighbours is not None
+                    and now - p.last_direct < ttl and them not in p.neighbours):
                 out.add(nid)
         return out
 
@@ -290,8 +291,9 @@ class Neighbourhood(FarPeers):
         """How many of our neighbours are not known to have it (-1: unknown)."""
         if covered is None:
             return -1
-        mine = {short(n) for n in self.neighbours(now)} - {short(self.node)}
-        return len(mine - covered)
+        ttl, me = self.ttl, self.node & 0xFFFF
+        return len({nid for n, p in self.peers.items() if now - p.last_direct < ttl
+                    and (nid := n & 0xFFFF) != me and nid not in covered})
 
     def chosen_relay(self, sender: int, now: float) -> bool:
         """Did `sender` choose us among its relays? (True when it has not said.)"""

@@ -2,7 +2,8 @@
 of any arrival order leaves the derived state and the sync set as they would
 be without collecting (hypothesis, with forks and revocations arriving after
 the collection); an arriving copy of a collected record is a duplicate; the
-policy's answer and the store's agree."""
+policy's answer and the store's agree; the set an engine keeps from the sync
+port's answers is the store's sync set."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ledger_helpers import NOW, World, derived_state, sync_set
 from meshaid.node.ledger import records as r
 from meshaid.node.ledger import retention as policy
 from meshaid.node.store import Store, gc, history, retention, synced
+from meshaid.node.store.sync_port import SyncLedger
 
 
 @st.composite
@@ -120,6 +122,30 @@ def test_collecting_at_any_point_of_any_order_keeps_state_and_sync_set(
     assert state(collected) == state(plain)
     gc.collect(collected)
     assert sync_set(collected) == sync_set(plain) and state(collected) == state(plain)
+
+
+@settings(max_examples=60, deadline=None)
+@given(histories(), st.randoms(use_true_random=False))
+def test_the_set_kept_from_ingest_answers_is_the_stores_sync_set(
+        history_: tuple[World, list[r.Record]], rnd: Any) -> None:
+    """The set an engine keeps from `SyncLedger.sync_ingest`'s answers (each
+    record's info, less what it dropped, plus what it released or brought
+    back) is the store's own sync set at every step, forks and revocations
+    included (the port skips the fork lookup for authors with none stored)."""
+    w, records = history_
+    order = list(records)
+    rnd.shuffle(order)
+    store = fresh(w)
+    ledger = SyncLedger(store)
+    kept: set[bytes] = set()
+    for rec in order:
+        got = ledger.sync_ingest(rec.raw, 0.0)
+        if got.info is not None and got.status == "accepted":
+            kept.add(got.info.id)
+        kept |= {i.id for i in got.released} | {i.id for i in got.returned}
+        kept -= set(got.dropped)
+        assert kept == {h[:8] for h in sync_set(store)}
+    assert kept == {i.id for i in ledger.sync_infos()}
 
 
 def test_collected_versions_leave_the_sync_set_and_the_history_keeps_them() -> None:

@@ -39,6 +39,18 @@ def test_arrivals_name_what_a_digest_lacks_and_which_of_it_is_overdue() -> None:
     assert not a.resend(0x1111)  # we never sent it: not ours to resend unpaid
 
 
+
+def test_only_ids_still_among_the_recent_arrivals_are_remembered_as_sent() -> None:
+    a = Arrivals(window=45.0, size=2)
+    for k, x in enumerate([0x1111, 0x2222, 0x1111, 0x4444]):  # 0x1111 twice
+        a.add(x, 100.0 + k)
+    a.sent(0x2222, 105.0)  # pushed out of the last two arrivals: not kept
+    a.sent(0x1111, 105.0)  # its second arrival is still there
+    assert a.sent_at == {0x1111: 105.0}
+    a.add(0x5555, 110.0)  # the second 0x1111 leaves: so does what was kept of it
+    a.sent(0x1111, 111.0)
+    assert a.sent_at == {}
+
 def _relayed() -> tuple[Engine, bytes, tuple[int, int], float]:
     """Node 1 of a line 0-1-2 got a critical need from node 0 and relayed it: the
     engine, the record, node 2's set before it and when the relay went."""
