@@ -169,10 +169,13 @@ class Outbox(Hops):
         """When poll() next has work, or None when there is none."""
         if not self._dirty:
             return self._wake
-        times = [self.trickle.next_time()] if self.started else []
-        times += [s.due for s in self.sends.values()]
-        times += self.watch.times()
-        times += self.answers.times()
+        times = self.answers.times() + self.watch.times()
+        if self.started:
+            times.append(self.trickle.next_time())
+        if self.sends and self._deferred_until is None:  # (only the earliest counts)
+            times.append(min(s.due for s in self.sends.values()))
+        else:
+            times += [s.due for s in self.sends.values()]
         if self.next_beacon is not None and self.routers_near > 0:
             times.append(self.next_beacon)
         if not self.sketch.ready:
