@@ -54,7 +54,7 @@ from .credit import ALLOWANCE, CREDIT, HELD, Credits
 from .filters import Filters
 from .hearers import Hearers
 from .members import Members
-from .outbox import MAX_REPAIRS, record_id
+from .outbox import MAX_REPAIRS
 from .pacing import STRANGERS, Pacer
 from .ports import RecordInfo, RxMeta
 from .ratelimit import any_flooding
@@ -120,9 +120,10 @@ class Answers(SketchAnswers):
             self.members.overheard(msg, sender, size, now)  # (answers to a member elsewhere)
         if isinstance(msg, m.Records):
             wanted = self.recon.wants.ids
-            for raw in msg.records:  # how large records are: what our requests ask for
+            for raw, rid in zip(msg.records, msg.ids):
+                # how large records are: what our requests ask for
                 self.recon.record_size += (len(raw) - self.recon.record_size) / 32
-                if wanted and wanted.get(record_id(raw), (0, 0, None))[2] == sender:
+                if wanted and wanted.get(rid, (0, 0, None))[2] == sender:
                     # What its sketch showed it holds came: our asks were taken up.
                     self.sketchers.took_up_all(self.sketcher_keys(sender, now))
             self.members.heard_answer(msg, sender, self.recon.wants.ids)
@@ -253,7 +254,7 @@ class Answers(SketchAnswers):
         member with a believed ticket and `batch` left, its allowance."""
         eng = self.eng
         allow = batch and not (isinstance(msg, m.Records) and any_flooding(
-            eng.infos, map(record_id, msg.records), lambda a: eng.flooding(a, eng.clock)))
+            eng.infos, msg.ids, lambda a: eng.flooding(a, eng.clock)))
         return self.send_paid(emit, who, msg, tag, self.members.allow.spend if allow else None)
 
     def on_request(self, msg: m.Request, sender: int, now: float) -> None:

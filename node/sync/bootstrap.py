@@ -63,7 +63,7 @@ current, so an answer costs a bisection, never a sort of the ledger.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 from . import messages as m
@@ -171,7 +171,7 @@ class Bootstrap(Serving):
             self.streams[part] = Stream(responder, cursor, due, since=since)
         return True
 
-    def answer(self, msg: m.Records, rids: list[bytes], sender: int, now: float,
+    def answer(self, msg: m.Records, rids: Sequence[bytes], sender: int, now: float,
                lacked: list[bool]) -> None:
         """A pull answer arrived (`lacked`: which of its records we did not hold):
         if it continues our cursor (nothing lost since), advance the cursor to its

@@ -62,7 +62,8 @@ from .budget import BULK, NORMAL, Budget
 from .echoes import Echoes
 from .inbox import Inbox
 from .inflight import Arrivals
-from .outbox import Stats, _Send, record_id
+from .messages import record_id
+from .outbox import Stats, _Send
 from .ports import Ledger, Outgoing, RecordInfo, RxMeta, SyncConfig
 from .ratelimit import AuthorLoad, AuthorRates
 from .relays import NEIGHBOUR_TTL_FACTOR, Neighbourhood

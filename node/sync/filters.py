@@ -101,7 +101,6 @@ from typing import TYPE_CHECKING
 from . import messages as m
 from .budget import NORMAL
 from .filterbits import HlcIndex, holds, make_bits
-from .outbox import record_id
 from .sketching import Emit
 
 if TYPE_CHECKING:
@@ -245,7 +244,7 @@ class Filters:
         if walk is not None and walk.sent:
             eng = self.eng
             new = sum(rid not in eng.infos and rid not in eng.outside
-                      for rid in map(record_id, msg.records))
+                      for rid in msg.ids)
             if new:
                 walk.got += new
                 walk.due = max(walk.due, eng.clock + TRICKLE)  # the rest may follow

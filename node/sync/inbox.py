@@ -33,7 +33,7 @@ from .bootstrap import Bootstrap
 from .budget import BULK
 from .echoes import Echoes
 from .inflight import Arrivals
-from .outbox import RELAY_FRAME, Outbox, _Send, record_id
+from .outbox import RELAY_FRAME, Outbox, _Send
 from .ports import CLASS_MEMBERSHIP, Ingested, RecordInfo, RxMeta
 from .ratelimit import AuthorRates
 from .urgent import COVERED_BY
@@ -142,7 +142,7 @@ class Inbox(Outbox):
 
     def _on_records(self, msg: m.Records, meta: RxMeta, now: float) -> None:
         news = urgent_news = brought = fruit = False
-        rids = [record_id(raw) for raw in msg.records]
+        rids = msg.ids
         pulled = msg.after is not None and self.plausible and self.boot.pulling_from(meta.sender)
         self.boot.answer(msg, rids, meta.sender, now, [rid not in self.infos for rid in rids])
         for raw, rid in zip(msg.records, rids):
@@ -316,7 +316,7 @@ class Inbox(Outbox):
         """Whether `msg` carries a record new to us or one that reached us lately
         (inflight.py `is_fresh`): a relay, not history replayed."""
         return any(rid not in self.infos or self.arrivals.is_fresh(int.from_bytes(rid, "big"), now)
-                   for rid in map(record_id, msg.records))
+                   for rid in msg.ids)
 
     def _heard(self, rid: bytes, sender: int, now: float) -> None:
         """Someone else sent `rid`: count the copy and what it covered. A copy of a

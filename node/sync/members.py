@@ -23,7 +23,6 @@ for a pull answer's packet (or pays it back when the budget refused it).
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -89,8 +88,7 @@ class Members:
         if shown is None or shown[1]:
             return
         if isinstance(msg, m.Sketch) and msg.start or isinstance(msg, m.Records) and any(
-                wanted.get(hashlib.sha256(raw).digest()[:8], (0, 0, None))[2] == sender
-                for raw in msg.records):
+                wanted.get(rid, (0, 0, None))[2] == sender for rid in msg.ids):
             self.shown[sender] = (shown[0], True)
 
     def believe(self, sender: int, ticket: bytes, now: float) -> bool:
@@ -133,7 +131,7 @@ class Members:
             return
         self.allow.drawn(chain[0], self.eng.cfg.airtime(size), now)
         if not msg.end:
-            last = hashlib.sha256(msg.records[-1]).digest()[:8]
+            last = msg.ids[-1]
             chains[(sender, last)] = (chain[0], now)
 
     def prove(self, sender: int, peer: Peer, proof: bytes, now: float) -> None:

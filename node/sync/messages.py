@@ -8,7 +8,9 @@ parses into one of the message classes below or raises DecodeError.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..ledger.hlc import HLC_MAX
 from ..ledger.shared import Memo
@@ -29,6 +31,11 @@ MAX_NEIGHBOURS = 96  # a full digest still fits 228 bytes; a list this long may 
 MAX_FAR_RELAYS = 4  # far relays a digest names
 
 
+def record_id(raw: bytes) -> bytes:
+    """A record's id: the first 8 bytes of the SHA-256 of its bytes."""
+    return hashlib.sha256(raw).digest()[:8]
+
+
 @dataclass(frozen=True)
 class Records:
     records: tuple[bytes, ...]
@@ -36,6 +43,11 @@ class Records:
     end: bool = False  # the last packet of a pull answer that reached the partition's end
     after: bytes | None = None  # pull answers: id of the record just before these (8 zero
     # bytes at the start of a partition), so the puller can tell a gap from a lost packet
+
+    @cached_property
+    def ids(self) -> tuple[bytes, ...]:
+        """The records' ids (`record_id`), worked out once for the packet."""
+        return tuple(record_id(raw) for raw in self.records)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ the attributes it names are the engine's.
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -50,11 +49,6 @@ SETTLE_PAUSE_S = 0.05
 PACK_TRIES = 16  # records looked at (read from the ledger) to fill one packet
 MAX_REPAIRS = 64  # answers to others waiting in the send queue
 REPAIR_TTL_S = 600.0  # an answer not sent this long after it was due is dropped
-
-
-def record_id(raw: bytes) -> bytes:
-    """A record's id: the first 8 bytes of the SHA-256 of its bytes."""
-    return hashlib.sha256(raw).digest()[:8]
 
 
 @dataclass
