@@ -65,7 +65,10 @@ class HlcIndex:
         if items is None:
             self.buckets[b] = items = []
             bisect.insort(self.keys, b)
-        at = bisect.bisect_left(items, _newest_first(info), key=_newest_first)
+        key = _newest_first(info)
+        # (most records arrive as the newest of their hour: no bisection for them)
+        at = 0 if not items or key < _newest_first(items[0]) else bisect.bisect_left(
+            items, key, key=_newest_first)
         if at == len(items) or items[at].id != info.id:
             items.insert(at, info)
 
