@@ -41,8 +41,8 @@ class Arrivals:
         self.window = window
         self.recent: deque[tuple[float, int]] = deque(maxlen=size)
         self.sent_at: dict[int, float] = {}  # of ids in `recent` only
-        self.counts: dict[int, int] = {}  # how often each id is in `recent`
         self.resends: dict[int, int] = {}  # likewise
+        self.counts: dict[int, int] = {}  # how often each id is in `recent`
         self.fresh: OrderedDict[int, float] = OrderedDict()  # id -> arrival, for `is_fresh`
 
     def add(self, x: int, now: float) -> None:
