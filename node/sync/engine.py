@@ -186,14 +186,8 @@ class Engine(Inbox, Beacon):
         self.clock = now
         self._dirty = True
         rid = record_id(raw)
-        if rid not in self.infos and rid not in self.outside:
-            result = self.ledger.sync_ingest(raw, now)
-            self._retrust(result.changed)
-            self._set_change(result)
-            if result.info is None:
-                self.stats.dropped[result.reason or result.status] += 1
-                return
-            self._add(result.info)
+        if rid not in self.infos and rid not in self.outside and self._take_in(raw, now) is None:
+            return
         info = self.infos.get(rid) or self.outside[rid]
         self._remember(rid, raw)
         delay = 0.0 if info.urgent else self.cfg.push_delay
@@ -217,18 +211,23 @@ class Engine(Inbox, Beacon):
         self.start(now)
         self.clock = now
         rid = record_id(raw)
-        if rid in self.infos or rid in self.outside:
+        if rid in self.infos or rid in self.outside or self._take_in(raw, now) is None:
             return
+        self._dirty = True
+        self.recon.got(rid)
+        self._news(now, False)
+
+    def _take_in(self, raw: bytes, now: float) -> RecordInfo | None:
+        """Hand a record stored on this node to the store port and take it into
+        our set: its info, or None if the port refused it (counted)."""
         result = self.ledger.sync_ingest(raw, now)
         self._retrust(result.changed)
         self._set_change(result)
         if result.info is None:
             self.stats.dropped[result.reason or result.status] += 1
-            return
-        self._dirty = True
+            return None
         self._add(result.info)
-        self.recon.got(rid)
-        self._news(now, False)
+        return result.info
 
     def forget(self, rids: list[bytes]) -> None:
         """Records the store deleted (expired records of keys nobody admitted,
