@@ -150,10 +150,18 @@ class Answers(SketchAnswers):
                 return
         listeners = max(1, eng.hood.heard_directly(now))
         if meta.hops:
-            listeners = max(listeners, self.hearers.relayed(meta.sender, meta.hops, meta.relay, now))
+            listeners = max(listeners, self.hearers.relayed(
+                meta.sender, meta.hops, meta.relay, now, meta.snr))
         self.credits.earn(sender, air / listeners, now)
         if self.prompter(sender, now) == STRANGERS:
-            self.pool.earn(STRANGERS, air / listeners, now)
+            # Whose hearers nobody knows: shared among the other nodes of our
+            # two-hop neighbourhood at hop 0 too, where our own count of peers
+            # stood for them and an attacker at the best-connected site, heard by
+            # more nodes than each of its listeners hears, had the pool pay each
+            # listener's sketch and digest (copy-watchers, seeds 1-20: 1.33 times
+            # its air, 1.11 so; counting us as well, 0.88, but two strangers cut
+            # apart from the start no longer agreed within 6 hours of the heal).
+            self.pool.earn(STRANGERS, air / max(listeners, self.hearers.two_hop(now) - 1), now)
 
     def _spent(self, who: int, air: float, now: float) -> None:
         """`who`'s account paid `air`: a stranger's air earned the pool as much

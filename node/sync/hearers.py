@@ -10,7 +10,10 @@ hop 0, the last relay's after, and that radio's hearers are the ones among
 whom the air is shared.
 
 At hop 0 the listener's own count of direct peers stands for the sender's
-hearers (PROTOCOL.md §9 says where that falls short). Through relays it does
+hearers (PROTOCOL.md §9 says where that falls short), except in the pool all
+strangers share (answers.py `heard`): a stranger's hearers are unknown, and
+its air is shared there among the other nodes of our two-hop neighbourhood
+(`two_hop` less us) at every hop count. Through relays it does
 not: a header's hop count is anyone's to set, and one radio heard by many, an
 attacker at the best-connected site claiming one relay, had each listener
 credit the number it named with its share of what all of them heard
@@ -76,16 +79,19 @@ class Hearers:
         self._two_hop, self._at, self._seen = len(seen), now, hood.changes
         return self._two_hop
 
-    def relayed(self, sender: int, hops: int, relay: int | None, now: float) -> int:
+    def relayed(self, sender: int, hops: int, relay: int | None, now: float,
+                snr: float | None = None) -> int:
         """The hearers of the radio a packet from `sender` came from after `hops`
-        relays, the last of which had number byte `relay` (None: not said)."""
+        relays, the last of which had number byte `relay` (None: not said), heard
+        here at `snr`."""
         most = -1
         if relay is not None:
             hood = self.hood
             ttl = hood.ttl
             for n, p in hood.peers.items():
-                if n & 0xFF != relay or n == sender or now - p.last_direct >= ttl:
-                    continue
+                if n & 0xFF != relay or n == sender or now - p.last_direct >= ttl \
+                        or not p.sounds_like(snr):
+                    continue  # (not that peer's radio: its signal is not that peer's)
                 heard = p.neighbours
                 if heard is None:
                     return self.two_hop(now)  # one of them may be heard by anyone

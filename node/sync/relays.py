@@ -68,6 +68,11 @@ class Peer:
     fresh_at: float = -1e9  # when it last brought us (directly) a record new to us
     brought_far: float = -1e9  # ... or through relays, a trusted one (filters.py `far`)
 
+    def sounds_like(self, snr: float | None) -> bool:
+        """Whether a packet heard at `snr` may be this neighbour's own transmission."""
+        return snr is None or self.snr is None or \
+            abs(snr - self.snr) <= max(SNR_TOLERANCE_DB, 3.0 * self.snr_dev)
+
 
 class Neighbourhood(FarPeers):
     def __init__(self, node: int, ttl: float, announce_every: float, use_relays: bool) -> None:
@@ -85,6 +90,20 @@ class Neighbourhood(FarPeers):
             (), (), None)
         self.changes = 0  # counts peers heard directly anew and lists learned (hearers.py)
         self.init_far()
+
+    def relay_lies(self, relay: int | None, snr: float | None, now: float) -> bool:
+        """Whether a relayed packet heard at `snr` names as its last relay (`relay`:
+        the last byte of its number) only neighbours we hear directly whose signal
+        this is not: someone else's radio sent it, and its header lies."""
+        if relay is None or snr is None:
+            return False
+        ttl, named = self.ttl, False
+        for n, p in self.peers.items():
+            if n & 0xFF == relay and now - p.last_direct < ttl and p.snr is not None:
+                if p.sounds_like(snr):
+                    return False
+                named = True
+        return named
 
     def heard(self, sender: int, hops: int, now: float, snr: float | None = None) -> Peer:
         """Note a packet claiming to come from `sender`. Its `plausible` says whether
@@ -106,20 +125,19 @@ class Neighbourhood(FarPeers):
         if hops == 0 and snr is not None:
             if peer.snr is None:
                 peer.snr = snr
-            else:
+            elif peer.sounds_like(snr):
                 off = snr - peer.snr
-                if abs(off) <= max(SNR_TOLERANCE_DB, 3.0 * peer.snr_dev):
-                    peer.snr += off * 0.2
-                    peer.snr_dev += (abs(off) - peer.snr_dev) * 0.2
-                elif now - peer.last_direct < self.ttl:
-                    # Someone else: while the neighbour itself is heard, packets that
-                    # do not look like it never move its usual signal (an attacker
-                    # sending often in its name cannot take its place).
-                    peer.plausible = False
-                    return peer
-                else:  # a link that changed, or a neighbour gone quiet: start again
-                    peer.snr = snr
-                    peer.snr_dev = 3.0
+                peer.snr += off * 0.2
+                peer.snr_dev += (abs(off) - peer.snr_dev) * 0.2
+            elif now - peer.last_direct < self.ttl:
+                # Someone else: while the neighbour itself is heard, packets that
+                # do not look like it never move its usual signal (an attacker
+                # sending often in its name cannot take its place).
+                peer.plausible = False
+                return peer
+            else:  # a link that changed, or a neighbour gone quiet: start again
+                peer.snr = snr
+                peer.snr_dev = 3.0
         peer.packets += 1
         peer.last = now
         peer.hops = hops

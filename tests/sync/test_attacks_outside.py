@@ -218,3 +218,30 @@ def test_a_sketch_through_relays_in_a_neighbours_number_spends_nothing_of_its_ac
     assert victim.plausible
     mesh.run_for(120)
     assert sent_after(mesh, before, "repair")
+
+
+def test_a_header_naming_a_neighbour_as_its_relay_at_another_radios_signal_claims_nothing() -> None:
+    """hop1-near, far-chosen: a header claiming one relay, naming as that relay
+    (relay_node's last byte) a neighbour we hear directly, from a radio whose
+    signal is not that neighbour's. The packet did not come from that relay: it
+    is a voice not the sender's (relays.py `relay_lies`), and a set a couple of
+    records off ours, in a number never heard directly, no longer plans a sketch.
+    The same packet at the relay's own signal is taken as relayed by it."""
+    def heard_via_1(snr: float) -> tuple[Mesh, bool]:
+        mesh, ledger = pair(seed=6)
+        victim = mesh.engines[0]
+        mesh.run_for(600)
+        assert victim.recon.sketch_due is None
+        claim = m.encode(m.Digest(victim.count + 2, 0x5EED), ledger.network[:2])
+        victim.receive(claim, RxMeta(sender=FAKE, snr=snr, hops=1, relay=1), mesh.now)
+        return mesh, victim.recon.sketch_due is not None
+
+    mesh, _ = pair(seed=6)
+    usual = mesh.engines[0].hood.peers[1].snr
+    assert usual is not None
+    lied, planned = heard_via_1(usual - 15.0)
+    assert lied.engines[0].stats.dropped["relayed-voice"] == 1
+    assert not planned
+    honest, planned = heard_via_1(usual)
+    assert honest.engines[0].stats.dropped["relayed-voice"] == 0
+    assert planned  # (a far voice two sets apart: worth a sketch)

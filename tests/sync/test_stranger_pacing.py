@@ -19,7 +19,7 @@ from meshaid.node.sync.relays import Peer
 from meshaid.node.sync.sketching import SKETCH_FRAME
 
 from .harness import HOUR, Ledger, Mesh
-from .meshes import lone
+from .meshes import fresh_mesh, lone
 
 
 def test_a_reaction_waits_for_take_up_until_judged_fruitless() -> None:
@@ -297,3 +297,30 @@ def test_a_strangers_air_is_spent_once_from_its_account_or_the_pool() -> None:
     assert answers.prompter(0x6000, now) != STRANGERS
     assert answers.credits.spend(0x6000, 1.0, now)
     assert answers.pool.balance(STRANGERS, now) == pytest.approx(pool_now)
+
+
+def test_a_strangers_air_fills_the_pool_as_shared_by_our_two_hop_neighbourhood() -> None:
+    """copy-watchers (outside review): a made-up number at the best-connected
+    site, heard at hop 0 by more nodes than each of its listeners hears, had
+    each listener put its air divided by its own count of peers into the pool
+    that pays for reactions to strangers: summed over the listeners, more than
+    the air it spent. A stranger's hearers are unknown, so its air goes into
+    the pool shared by the other nodes of our two-hop neighbourhood (its own
+    account still earns our listeners' share: answers to it are its own)."""
+    mesh = fresh_mesh(5, [(0, 1), (1, 2), (1, 3), (1, 4)], history=20)
+    mesh.run_for(HOUR)  # lists heard: node 0 hears node 1 alone, and node 1 hears 2, 3, 4
+    engine = mesh.engines[0]
+    answers = engine.answers
+    now = mesh.now
+    assert engine.hood.heard_directly(now) == 1
+    assert answers.hearers.two_hop(now) == 5  # node 0 and the four others
+    stranger = 0x4343
+    ours = m.encode(m.Digest(engine.count, engine.fingerprint), mesh.ledger.network[:2])
+    pool, account = answers.pool.balance(STRANGERS, now), answers.credits.balance(stranger, now)
+    engine.receive(ours, RxMeta(sender=stranger, snr=0.0), now)
+    assert answers.prompter(stranger, now) == STRANGERS
+    # heard directly now: node 1 and the stranger; our two-hop neighbourhood: six
+    assert engine.hood.heard_directly(now) == 2 and answers.hearers.two_hop(now) == 6
+    air = engine.cfg.airtime(len(ours))
+    assert answers.credits.balance(stranger, now) - account == pytest.approx(air / 2)
+    assert answers.pool.balance(STRANGERS, now) - pool == pytest.approx(air / 5)
