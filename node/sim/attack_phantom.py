@@ -6,7 +6,8 @@ made-up numbers saying they boot (`boot-ping`), a made-up number kept looking
 like a relaying neighbour with copies of old records (`copy-watchers`), and
 digests through relays in other nodes' numbers claiming far more records, or
 a few more or less (`hop1-ahead`, `hop1-near`), and sketches through relays in
-real neighbours' numbers (`nbr-phantom-hop1`, `phantom-lack-hop1`, stop 47).
+real neighbours' numbers (`nbr-phantom-hop1`, `phantom-lack-hop1`, stop 47),
+and three of those at one packet (or pair) in 10 minutes (`-600s`, stop 59).
 The slow ones send a packet a
 minute or less: what one packet makes every listener do, not what a flood
 jams. Each is a function of attack_kinds.py's `Ctx` returning the next packet,
@@ -229,5 +230,10 @@ PHANTOM: dict[str, Callable[[Ctx], Any]] = {
     "far-chosen": far_chosen,
     "far-chosen-fast": lambda ctx: far_chosen(ctx, 0.0),
     "far-chosen-600s": lambda ctx: far_chosen(ctx, 600.0),
+    # The same one packet in 10 minutes (stop 59): what per-listener pacing lets
+    # through when each prompt comes after the last reaction rested.
+    "hop1-near-600s": lambda ctx: hop1_claim(ctx, False, 600.0),
+    "lack-fresh-600s": lambda ctx: lack_fresh(ctx, 600.0),
+    "phantom-lack-hop1-600s": lambda ctx: lack_fresh(ctx, 600.0, near=True),
     "stolen-far-proof-600s": slow_far_proof,
 }
