@@ -268,8 +268,8 @@ class Engine(Inbox, Beacon):
             self.stats.dropped["own-number"] += 1  # someone else claiming to be us
             return
         peer = self.hood.heard(meta.sender, meta.hops, now, meta.snr)
-        relayed = bool(meta.hops) and (self.hood.relay_lies(meta.relay, meta.snr, now) or isinstance(
-            msg, m.Sketch) and self.hood.relayed_voice(meta.sender, now))  # (farpeers.py)
+        relayed = self.hood.relay_lies(meta.sender, meta.hops, meta.relay, meta.snr, now) or bool(
+            meta.hops) and isinstance(msg, m.Sketch) and self.hood.relayed_voice(meta.sender, now)
         self.plausible = peer.plausible and not relayed
         if not self.plausible:
             # Not the signal of the node it claims (or the node itself, when someone

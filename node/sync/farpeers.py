@@ -230,6 +230,25 @@ class FarPeers:
         return peer is not None and now - peer.last_direct < self.ttl \
             and not self.is_far(node, now)
 
+    def relay_lies(self, sender: int, hops: int, relay: int | None, snr: float | None,
+                   now: float) -> bool:
+        """Whether a packet from `sender` after one relay, heard at `snr`, names as
+        that relay (`relay`: the last byte of its number) only neighbours we hear
+        directly that hear `sender` (by their lists) and whose signal this is not:
+        someone else's radio sent it, and its header lies. (A byte is shared by
+        one number in 256: a mast whose number ends like a neighbour's, relaying
+        a far node that neighbour does not hear, is not taken for it.)"""
+        if hops != 1 or relay is None or snr is None:
+            return False
+        ttl, nid, named = self.ttl, short(sender), False
+        for n, p in self.peers.items():
+            if n & 0xFF == relay and now - p.last_direct < ttl and p.snr is not None \
+                    and p.neighbours is not None and nid in p.neighbours:
+                if p.sounds_like(snr):
+                    return False
+                named = True
+        return named
+
     def reach(self, node: int, now: float) -> int:
         """The hop limit an answer addressed to `node` needs beyond our far scope: 1
         for a far voice that has shown no proof yet (and is not reached by our

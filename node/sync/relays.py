@@ -91,20 +91,6 @@ class Neighbourhood(FarPeers):
         self.changes = 0  # counts peers heard directly anew and lists learned (hearers.py)
         self.init_far()
 
-    def relay_lies(self, relay: int | None, snr: float | None, now: float) -> bool:
-        """Whether a relayed packet heard at `snr` names as its last relay (`relay`:
-        the last byte of its number) only neighbours we hear directly whose signal
-        this is not: someone else's radio sent it, and its header lies."""
-        if relay is None or snr is None:
-            return False
-        ttl, named = self.ttl, False
-        for n, p in self.peers.items():
-            if n & 0xFF == relay and now - p.last_direct < ttl and p.snr is not None:
-                if p.sounds_like(snr):
-                    return False
-                named = True
-        return named
-
     def heard(self, sender: int, hops: int, now: float, snr: float | None = None) -> Peer:
         """Note a packet claiming to come from `sender`. Its `plausible` says whether
         it looked like the sender: anyone may claim any node number, but not its

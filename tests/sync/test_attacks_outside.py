@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import random
 
+from meshaid.node.ledger import records as r
 from meshaid.node.sync import messages as m
 from meshaid.node.sync import riblt
 from meshaid.node.sync.ports import RxMeta
 
 from .harness import HOUR, Mesh
-from .meshes import lone, pair
+from .meshes import fresh_mesh, lone, pair
 
 FAKE = 0x4343  # a node number nobody uses
 
@@ -221,27 +222,34 @@ def test_a_sketch_through_relays_in_a_neighbours_number_spends_nothing_of_its_ac
 
 
 def test_a_header_naming_a_neighbour_as_its_relay_at_another_radios_signal_claims_nothing() -> None:
-    """hop1-near, far-chosen: a header claiming one relay, naming as that relay
-    (relay_node's last byte) a neighbour we hear directly, from a radio whose
-    signal is not that neighbour's. The packet did not come from that relay: it
-    is a voice not the sender's (relays.py `relay_lies`), and a set a couple of
-    records off ours, in a number never heard directly, no longer plans a sketch.
-    The same packet at the relay's own signal is taken as relayed by it."""
-    def heard_via_1(snr: float) -> tuple[Mesh, bool]:
-        mesh, ledger = pair(seed=6)
+    """hop1-near, phantom-lack-hop1: a header claiming one relay, naming as that
+    relay (relay_node's last byte) a neighbour we hear directly that hears the
+    sender, from a radio whose signal is not that neighbour's. The packet did
+    not come from that relay: it is a voice not the sender's (farpeers.py
+    `relay_lies`), and a set a couple of records off ours in the number of a
+    node two hops away no longer plans a sketch. The same packet at the relay's
+    own signal is taken as relayed by it; so is one naming a relay whose list
+    does not name the sender (a mast whose number ends in the same byte)."""
+    def heard_via_1(snr: float, sender: int = 2) -> tuple[Mesh, bool]:
+        mesh = fresh_mesh(3, [(0, 1), (1, 2)], seed=6, history=30)
+        for k in range(3):  # posts: each syncs with its neighbours, whose lists name it
+            for i in range(3):
+                mesh.author(i, r.Need(2, f"post {i} {k}", 5))
+            mesh.run_for(600)
         victim = mesh.engines[0]
-        mesh.run_for(600)
-        assert victim.recon.sketch_due is None
-        claim = m.encode(m.Digest(victim.count + 2, 0x5EED), ledger.network[:2])
-        victim.receive(claim, RxMeta(sender=FAKE, snr=snr, hops=1, relay=1), mesh.now)
+        assert victim.recon.sketch_due is None and 2 not in victim.hood.neighbours(mesh.now)
+        claim = m.encode(m.Digest(victim.count + 2, 0x5EED), mesh.ledger.network[:2])
+        victim.receive(claim, RxMeta(sender=sender, snr=snr, hops=1, relay=1), mesh.now)
         return mesh, victim.recon.sketch_due is not None
 
-    mesh, _ = pair(seed=6)
-    usual = mesh.engines[0].hood.peers[1].snr
+    usual = heard_via_1(0.0)[0].engines[0].hood.peers[1].snr
     assert usual is not None
     lied, planned = heard_via_1(usual - 15.0)
     assert lied.engines[0].stats.dropped["relayed-voice"] == 1
     assert not planned
     honest, planned = heard_via_1(usual)
     assert honest.engines[0].stats.dropped["relayed-voice"] == 0
-    assert planned  # (a far voice two sets apart: worth a sketch)
+    assert planned  # (a voice two hops away, two records apart: worth a sketch)
+    mast, planned = heard_via_1(usual - 15.0, sender=FAKE)  # node 1 does not hear FAKE
+    assert mast.engines[0].stats.dropped["relayed-voice"] == 0
+    assert planned
