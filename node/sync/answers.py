@@ -159,9 +159,11 @@ class Answers(SketchAnswers):
             # stood for them and an attacker at the best-connected site, heard by
             # more nodes than each of its listeners hears, had the pool pay each
             # listener's sketch and digest (copy-watchers, seeds 1-20: 1.33 times
-            # its air, 1.11 so; counting us as well, 0.88, but two strangers cut
-            # apart from the start no longer agreed within 6 hours of the heal).
-            self.pool.earn(STRANGERS, air / max(listeners, self.hearers.two_hop(now) - 1), now)
+            # its air, 1.10 so; counting us as well, 0.88, but two strangers cut
+            # apart from the start no longer agreed within 6 hours of the heal;
+            # counting numbers heard once, boot-ping's fresh numbers thinned the
+            # pool: 0.52 -> 0.86, 0.49 so).
+            self.pool.earn(STRANGERS, air / max(listeners, self.hearers.others_kept(now)), now)
 
     def _spent(self, who: int, air: float, now: float) -> None:
         """`who`'s account paid `air`: a stranger's air earned the pool as much

@@ -13,7 +13,7 @@ At hop 0 the listener's own count of direct peers stands for the sender's
 hearers (PROTOCOL.md §9 says where that falls short), except in the pool all
 strangers share (answers.py `heard`): a stranger's hearers are unknown, and
 its air is shared there among the other nodes of our two-hop neighbourhood
-(`two_hop` less us) at every hop count. Through relays it does
+(`others_kept`) at every hop count. Through relays it does
 not: a header's hop count is anyone's to set, and one radio heard by many, an
 attacker at the best-connected site claiming one relay, had each listener
 credit the number it named with its share of what all of them heard
@@ -69,15 +69,32 @@ class Hearers:
         hood = self.hood
         if 0.0 <= now - self._at < KEEP_S and hood.changes == self._seen:
             return self._two_hop
-        ttl = hood.ttl
-        seen = {short(hood.node)}
-        for n, p in hood.peers.items():
-            if now - p.last_direct < ttl:
-                seen.add(short(n))
-                if p.neighbours:
-                    seen |= p.neighbours
+        seen = self._around(now, once=True)
+        seen.add(short(hood.node))
         self._two_hop, self._at, self._seen = len(seen), now, hood.changes
         return self._two_hop
+
+    def others_kept(self, now: float) -> int:
+        """`two_hop` less us and less numbers heard directly only once (made up for
+        one packet, most likely: a fresh one every few minutes would otherwise
+        thin what each stranger's air earns the pool, answers.py `heard`)."""
+        seen = self._around(now, once=False)
+        seen.discard(short(self.hood.node))
+        return len(seen)
+
+    def _around(self, now: float, once: bool) -> set[int]:
+        """The short ids of our direct peers (with `once`, those heard only once
+        too) and of the nodes their neighbour lists name."""
+        hood = self.hood
+        ttl = hood.ttl
+        seen: set[int] = set()
+        for n, p in hood.peers.items():
+            if now - p.last_direct < ttl:
+                if once or p.packets > 1:
+                    seen.add(short(n))
+                if p.neighbours:
+                    seen |= p.neighbours
+        return seen
 
     def relayed(self, sender: int, hops: int, relay: int | None, now: float,
                 snr: float | None = None) -> int:
