@@ -46,9 +46,10 @@ proof travels in the clear), so an attacker near a mast, in far peers'
 numbers through a byte no peer of ours has, is still credited by each
 listener as at hop 0 (PROTOCOL.md §9).
 
-The two-hop count is kept until a peer is heard directly anew or a list is
-learned, for at most `KEEP_S` seconds (peers fall silent meanwhile): it is
-asked for every packet heard through relays that no ledger peer relayed.
+The two-hop counts are kept until a peer is heard directly anew or a list is
+learned, for at most `KEEP_S` seconds (peers fall silent meanwhile, a number
+heard once is heard again): they are asked for every packet heard through
+relays that no ledger peer relayed, and for every stranger's broadcast.
 """
 
 from __future__ import annotations
@@ -62,39 +63,38 @@ KEEP_S = 60.0  # the two-hop count is counted again after this long
 class Hearers:
     def __init__(self, hood: Neighbourhood) -> None:
         self.hood = hood
-        self._two_hop, self._at, self._seen = 0, -1e18, -1
+        self._two_hop, self._kept, self._at, self._seen = 0, 0, -1e18, -1
 
     def two_hop(self, now: float) -> int:
         """Our direct peers and the nodes their neighbour lists name (us too)."""
-        hood = self.hood
-        if 0.0 <= now - self._at < KEEP_S and hood.changes == self._seen:
-            return self._two_hop
-        seen = self._around(now, once=True)
-        seen.add(short(hood.node))
-        self._two_hop, self._at, self._seen = len(seen), now, hood.changes
+        self._count(now)
         return self._two_hop
 
     def others_kept(self, now: float) -> int:
         """`two_hop` less us and less numbers heard directly only once (made up for
         one packet, most likely: a fresh one every few minutes would otherwise
         thin what each stranger's air earns the pool, answers.py `heard`)."""
-        seen = self._around(now, once=False)
-        seen.discard(short(self.hood.node))
-        return len(seen)
+        self._count(now)
+        return self._kept
 
-    def _around(self, now: float, once: bool) -> set[int]:
-        """The short ids of our direct peers (with `once`, those heard only once
-        too) and of the nodes their neighbour lists name."""
+    def _count(self, now: float) -> None:
+        """Both counts, from one walk of the peers, kept as `two_hop` says."""
         hood = self.hood
-        ttl = hood.ttl
-        seen: set[int] = set()
+        if 0.0 <= now - self._at < KEEP_S and hood.changes == self._seen:
+            return
+        ttl, me = hood.ttl, short(hood.node)
+        listed: set[int] = set()
+        once: set[int] = set()
+        kept: set[int] = set()
         for n, p in hood.peers.items():
             if now - p.last_direct < ttl:
-                if once or p.packets > 1:
-                    seen.add(short(n))
+                (kept if p.packets > 1 else once).add(short(n))
                 if p.neighbours:
-                    seen |= p.neighbours
-        return seen
+                    listed |= p.neighbours
+        kept |= listed
+        self._two_hop = len(kept | once | {me})
+        self._kept = len(kept - {me})
+        self._at, self._seen = now, hood.changes
 
     def relayed(self, sender: int, hops: int, relay: int | None, now: float,
                 snr: float | None = None) -> int:

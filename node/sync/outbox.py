@@ -348,7 +348,7 @@ class Outbox(Hops):
         # Only neighbours that sync with us are expected to relay (engine.py,
         # `active`): a number an attacker makes look like a neighbour with lying
         # digests never makes us send an urgent record again.
-        if any(e.due <= now for e in self.watch.entries.values()):
+        if self.watch.any_due(now):
             recent = {n for n, p in self.hood.peers.items()  # (numbers heard once: made up)
                       if now - p.last_direct < RECENT_S and p.packets >= 2
                       and p.active} - {self.node}

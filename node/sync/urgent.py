@@ -223,6 +223,10 @@ class UrgentWatch:
         owed.retry = now + OWED_RETRY_S * 2 ** (owed.sent - 1) \
             if owed.sent < OWED_RESENDS else None
 
+    def any_due(self, now: float) -> bool:
+        """Whether a check is due (`due` has work; its arguments cost a walk)."""
+        return any(e.due <= now for e in self.entries.values())
+
     def owed_due(self, now: float) -> list[tuple[bytes, dict[int, int]]]:
         """Owed records whose follow-up send is due, each with the neighbours that
         showed their lack and were not heard with it since."""
