@@ -128,6 +128,11 @@ def _print_summary(res: dict) -> None:
                f"{eta['total_bound']} (gamma_c >= {eta['gamma_c_bound']}); "
                f"propagation only {eta['propagation_greedy']}")
     click.echo(f"  useful        {res['useful_fraction']}   forks detected {res['forks_detected']}")
+    bought = [(k, v) for k, v in res["deliveries_by_type"].items() if v["transmissions"]]
+    click.echo("  deliveries    " + ", ".join(
+        f"{k} {v['first_deliveries']} from {v['useful']}/{v['transmissions']} sent"
+        + (f" ({v['air_per_delivery_s']} s each)" if v["first_deliveries"] else "")
+        for k, v in bought))
 
 
 def _groups(adjacency: list[list[int]]) -> list[list[int]]:

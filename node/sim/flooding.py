@@ -167,7 +167,7 @@ class Flooding:
                 self.on_receive is not None:
             self.stats.delivered += 1
             self.on_receive(me, pkt.payload, RxMeta(pkt.src, pkt.to, snr, rssi, pkt.hop_start, hl,
-                                                    pkt.id, self.events.now, relayer))
+                                                    pkt.id, self.events.now, relayer, pkt.tag))
 
     def _rate_ok(self, relay: int, origin: int) -> bool:
         """The per-sender rate limit of relays (off unless `rate_limit` is set)."""

@@ -31,6 +31,12 @@
 * idle_util_pct: once all agree, the worst neighbourhood's share of air time.
 * useful_fraction: record bytes delivered (each record once, times its
   delivered share) over payload bytes on air.
+* deliveries_by_type: what each message type bought. Per tag: its
+  transmissions (firmware relays of its packets included, as in airtime_s),
+  `useful` (those that brought at least one node a record it did not hold:
+  a node's first copy), `first_deliveries` (those (node,
+  record) first copies) and `air_per_delivery_s` (its air over them; None
+  when it delivered none). A record's author holds it without a delivery.
 """
 
 from __future__ import annotations
@@ -205,6 +211,7 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
             "record_airtime_alone_s": round(alone, 1),
         },
         "useful_fraction": _r(delivered_bytes / payload_bytes, 4) if payload_bytes else None,
+        "deliveries_by_type": deliveries(sim),
         "forks_detected": forks,
         "text_bytes": {"plain": sim.text_bytes[0], "coded": sim.text_bytes[1],
                        "records": sim.text_bytes[2]},
@@ -215,6 +222,22 @@ def summarise(sim: Simulation, wall_s: float) -> dict[str, Any]:
                   "dropped_core_only": stats.dropped_core_only},
         "wall_s": round(wall_s, 2),
     }
+
+
+def deliveries(sim: Simulation) -> dict[str, dict[str, Any]]:
+    """`deliveries_by_type` (see the module doc), for every tag sent."""
+    stats = sim.mesh.stats
+    out: dict[str, dict[str, Any]] = {}
+    for tag in sorted(stats.tx_by_tag):
+        firsts = sim.firsts.get(tag, 0)
+        out[tag] = {
+            "transmissions": stats.tx_by_tag[tag],
+            "useful": len(sim.useful.get(tag, ())),
+            "first_deliveries": firsts,
+            "air_per_delivery_s": _r(stats.airtime_by_tag.get(tag, 0.0) / firsts, 3)
+            if firsts else None,
+        }
+    return out
 
 
 def _r(value: float | None, digits: int = 1) -> float | None:

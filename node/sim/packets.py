@@ -88,6 +88,7 @@ class RxMeta(NamedTuple):
     packet_id: int
     rx_time: float
     relay_node: int  # who transmitted the copy we decoded (firmware only keeps its last byte)
+    tag: str = ""  # the sender's accounting tag (the bench's, never on air)
 
     @property
     def hops_away(self) -> int:

@@ -119,6 +119,12 @@ class Simulation:
     # (both immutable): hundreds of engines hold the same records.
     infos: dict[RecordInfo, RecordInfo] = field(default_factory=dict)
     raws: dict[bytes, bytes] = field(default_factory=dict)
+    # What each message type bought (metrics.py `deliveries`): per tag, the
+    # (node, record) pairs whose first copy it carried, and the transmissions
+    # (radio, sender, packet id) that carried at least one such first copy.
+    firsts: dict[str, int] = field(default_factory=dict)
+    useful: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
+    _rx: tuple[str, int, int, int] | None = None  # (tag, radio, sender, packet id) heard
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -208,7 +214,12 @@ class Simulation:
         return got
 
     def got(self, rid: bytes, n: int, raw: bytes) -> None:
-        self._arrivals(rid).first(n, self.events.now)
+        arrivals = self._arrivals(rid)
+        if raw and self._rx is not None and n not in arrivals:
+            tag, *heard = self._rx  # (a record in the packet heard, not one it released)
+            self.firsts[tag] = self.firsts.get(tag, 0) + 1
+            self.useful.setdefault(tag, set()).add((heard[0], heard[1], heard[2]))
+        arrivals.first(n, self.events.now)
         if rid not in self.created:
             self.created[rid] = (self.events.now, -2, len(raw))  # heard before its author's log
 
@@ -228,7 +239,11 @@ class Simulation:
             return
         rx = RxMeta(sender=meta.from_node, snr=meta.snr, rssi=meta.rssi, hops=meta.hops_away,
                     hop_limit=meta.hop_limit, relay=meta.relay_node & 0xFF)
-        node.engine.receive(payload, rx, self.events.now)
+        self._rx = (meta.tag, meta.relay_node, meta.from_node, meta.packet_id)
+        try:
+            node.engine.receive(payload, rx, self.events.now)
+        finally:
+            self._rx = None
         self.pump(n)
 
     def pump(self, n: int) -> None:
