@@ -283,6 +283,12 @@ class Neighbourhood(FarPeers):
                 count += 1
         return count
 
+    def listed_by_known(self, node: int, now: float) -> bool:
+        """Whether a known neighbour's list names `node`: it is two hops from us
+        over ledger links, and its own packets (at hop 0) do not reach us."""
+        nid = short(node)
+        return any(nid in (self.peers[n].neighbours or ()) for n in self.known(now))
+
     def sole_link(self, node: int, now: float) -> bool:
         """Whether `node` (a neighbour heard lately) hears none of our other known
         neighbours, by both ends' lists: we are its only link to them."""
