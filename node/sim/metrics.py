@@ -232,7 +232,7 @@ def deliveries(sim: Simulation) -> dict[str, dict[str, Any]]:
         firsts = sim.firsts.get(tag, 0)
         out[tag] = {
             "transmissions": stats.tx_by_tag[tag],
-            "useful": len(sim.useful.get(tag, ())),
+            "useful": sim.useful.get(tag, 0),
             "first_deliveries": firsts,
             "air_per_delivery_s": _r(stats.airtime_by_tag.get(tag, 0.0) / firsts, 3)
             if firsts else None,

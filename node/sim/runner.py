@@ -121,10 +121,13 @@ class Simulation:
     raws: dict[bytes, bytes] = field(default_factory=dict)
     # What each message type bought (metrics.py `deliveries`): per tag, the
     # (node, record) pairs whose first copy it carried, and the transmissions
-    # (radio, sender, packet id) that carried at least one such first copy.
+    # that carried at least one such first copy. A transmission's receptions
+    # all end at once (flooding.py `_end_tx`), so the last one counted is
+    # enough to count each once.
     firsts: dict[str, int] = field(default_factory=dict)
-    useful: dict[str, set[tuple[int, int, int]]] = field(default_factory=dict)
+    useful: dict[str, int] = field(default_factory=dict)
     _rx: tuple[str, int, int, int] | None = None  # (tag, radio, sender, packet id) heard
+    _counted: tuple[str, int, int, int] | None = None  # the last transmission counted useful
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -216,9 +219,11 @@ class Simulation:
     def got(self, rid: bytes, n: int, raw: bytes) -> None:
         arrivals = self._arrivals(rid)
         if raw and self._rx is not None and n not in arrivals:
-            tag, *heard = self._rx  # (a record in the packet heard, not one it released)
+            tag = self._rx[0]  # (a record in the packet heard, not one it released)
             self.firsts[tag] = self.firsts.get(tag, 0) + 1
-            self.useful.setdefault(tag, set()).add((heard[0], heard[1], heard[2]))
+            if self._rx != self._counted:
+                self._counted = self._rx
+                self.useful[tag] = self.useful.get(tag, 0) + 1
         arrivals.first(n, self.events.now)
         if rid not in self.created:
             self.created[rid] = (self.events.now, -2, len(raw))  # heard before its author's log
