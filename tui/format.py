@@ -73,12 +73,13 @@ def what_cell(row: dict[str, Any]) -> Text:
 
 
 def age(ts: float | None, now: float) -> str:
-    """'40s', '12m', '3h', '2d': how long ago; 'soon' for a time ahead of us."""
+    """'40s', '12m', '3h', '2d': how long ago; '+5m', '+2h' for a time that
+    far ahead of our clock (the author's clock runs fast, or ours slow)."""
     if ts is None:
         return "-"
     seconds = now - ts
     if seconds < -60:
-        return "ahead"
+        return "+" + age(now, ts)
     seconds = max(0, seconds)
     if seconds < 60:
         return f"{int(seconds)}s"

@@ -144,7 +144,7 @@ def seq(value: int, what: str) -> int:
     return value
 
 
-_PACK = re.compile(r"^\s*(\d+)\s*(\S+)\s*$")
+_PACK = re.compile(r"^\s*(\d+)\s*([^\d\s]\S*)\s*$")  # (a unit starts with no digit)
 
 
 def pack(value: str | None) -> r.Pack | None:

@@ -119,7 +119,8 @@ def pledge(store: Store, key: Ed25519PrivateKey, need_id: str, qty: int, *,
     if need is None:
         raise ActionError(f"no need with id {need_id.strip()} is known here")
     if need.kind is not Kind.NEED:
-        raise ActionError(f"{need_id.strip()} is a {need.kind.label}, not a need")
+        raise ActionError(f"{need_id.strip()} is an offer, not a need" if need.kind is Kind.OFFER
+                          else f"{need_id.strip()} is a {need.kind.label}, not a need")
     if need.status in (Status.FULFILLED, Status.WITHDRAWN):
         raise ActionError(f"need {need_id.strip()} is {STATUSES[need.status]}: "
                           "it takes no more pledges")
@@ -131,8 +132,10 @@ def _own_offer(store: Store, key: Ed25519PrivateKey, offer_id: str) -> int:
     short, seq = inputs.record_id(offer_id)
     offer = q.object_state(store, short, seq)
     shown = offer_id.strip()
-    if offer is None or offer.kind is not Kind.OFFER:
+    if offer is None:
         raise ActionError(f"no offer with id {shown} is known here")
+    if offer.kind is not Kind.OFFER:
+        raise ActionError(f"{shown} is a {offer.kind.label}, not an offer")
     if offer.author != identity.public_bytes(key):
         raise ActionError(f"{shown} is someone else's offer: a pledge draws on its author's own")
     if offer.status is not Status.OPEN:

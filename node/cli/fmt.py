@@ -126,10 +126,12 @@ def print_object(obj: dict[str, Any]) -> None:
         ("windows", "; ".join(f"{when(a)} to {when(b)}" for a, b in obj.get("windows", []))),
         ("from offer", obj.get("offer", "")),
     ]
-    if obj["kind"] == "need":
+    if obj["kind"] == "need" and obj["qty"]:
         fields += [("pledged", amount(obj["pledged"], unit)),
                    ("delivered", amount(obj["delivered"], unit)),
                    ("remaining", amount(obj["remaining"], unit))]
+    elif obj["kind"] == "need":  # unquantified: who pledged, not how much is left
+        fields += [("pledges", str(obj["pledges"] or "none"))]
     if obj["kind"] == "offer":
         fields += [("type", obj["offer_type"])]
     if obj["kind"] == "pledge":

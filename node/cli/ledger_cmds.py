@@ -139,6 +139,10 @@ def pledge(ctx: click.Context, need_id: str, qty: int, by: str, text: str,
         unit = UNITS.get(need.unit, "") if need is not None and need.unit is not None else ""
         click.echo(f"pledge {actions.record_id(rec.short_author, rec.seq)} of "
                    f"{f'{qty} {unit}'.strip()} towards {need_id.strip()} signed and stored")
+        if need is not None and need.qty and qty > need.qty:
+            click.echo(f"meshaid: warning: need {need_id.strip()} asks for "
+                       f"{f'{need.qty} {unit}'.strip()}: one pledger's pledges count for at "
+                       "most that (PROTOCOL.md §4)", err=True)
 
 
 @click.command()

@@ -42,6 +42,10 @@ def init(home: Home, new_network: str | None, join: str | None, name: str, site:
       meshaid init --join <the id the founder's init printed> --name Bo --site "Foundry"
       meshaid init --reset --join <the right id> --name Bo   # joined the wrong network
     """
+    if new_network is not None and not new_network.strip():
+        raise click.UsageError("--new-network needs a name for the network, like Port")
+    if join is not None and not join.strip():
+        raise click.UsageError("--join needs the network id the founder's init printed")
     if bool(new_network) == bool(join):
         raise click.UsageError("give exactly one of --new-network NAME or --join ID")
     with failures():

@@ -249,7 +249,7 @@ class PortDemo:
         if self.say_line is not None:
             self.say_line(line)
         if headline and self.headline_line is not None:
-            self.headline_line(line)
+            self.headline_line(line.rstrip(":"))  # (its details follow in the story only)
 
     def _beat(self, beat: Beat) -> None:
         node = self.nodes[beat.site]

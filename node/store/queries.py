@@ -22,7 +22,7 @@ _PLEDGE_STATES = {
     "over-committed": f"o.kind = {NEED} AND o.qty > 0 AND o.pledged > o.qty",
     "covered": f"o.kind = {NEED} AND o.qty > 0 AND o.pledged = o.qty",
     "partial": f"o.kind = {NEED} AND o.qty > 0 AND o.pledged > 0 AND o.pledged < o.qty",
-    "uncovered": f"NOT (o.kind = {NEED} AND o.qty > 0 AND o.pledged > 0)",
+    "uncovered": f"o.kind = {NEED} AND o.pledge_count = 0",  # needs nobody pledged to
 }
 
 
@@ -162,8 +162,9 @@ def as_json(row: dict[str, Any], now: float) -> dict[str, Any]:
         out["pledged"] = row["pledged"]
         out["delivered"] = row["pledged_delivered"]
         out["pledges"] = row["pledge_count"]
-        out["remaining"] = max(0, row["qty"] - row["pledged"])
-        out["over_committed"] = max(0, row["pledged"] - row["qty"])
+        # (an unquantified need has nothing left to count: pledges say who helps)
+        out["remaining"] = max(0, row["qty"] - row["pledged"]) if row["qty"] else 0
+        out["over_committed"] = max(0, row["pledged"] - row["qty"]) if row["qty"] else 0
     elif kind is Kind.OFFER:
         out["offer_type"] = OFFER_TYPES[row["offer_type"]]
         out["per"] = RATE_PERIODS[row["rate"]]

@@ -215,3 +215,31 @@ def test_data_dir_that_is_a_file_via_meshaid_home(tmp_path: Path) -> None:
     line = one_line_error(meshaid(None, "list", env_home=a_file), 2)
     assert "MESHAID_HOME" in line and "is a file" in line
 
+
+
+def test_wrong_kinds_and_blank_names_are_named_and_big_pledges_warned(tmp_path: Path) -> None:
+    """Messages say what is wrong: a pack size with no unit, an offer given where
+    a need goes (and the reverse), a network name left blank; a pledge above
+    what the need asks is signed, with a warning that it counts for the need's
+    quantity at most."""
+    anna = tmp_path / "anna"
+    blank, _ = meshaid_batch([(tmp_path / "x", ["init", "--new-network", " ", "--name", "A"]),
+                              (tmp_path / "y", ["whoami"])])
+    assert "needs a name" in one_line_error(blank, 2)
+    found(anna)
+    ok(anna, "post", "need", "water", "--qty", "5", "--category", "water")
+    ok(anna, "post", "offer", "pots", "--qty", "9", "--category", "food")
+    need, offer = (row["id"] for row in sorted(
+        listing(anna), key=lambda row: int(row["id"].split("-")[1])))
+    pack, on_offer, from_need = meshaid_batch([
+        (anna, ["post", "need", "cans", "--qty", "5", "--category", "food", "--pack", "24"]),
+        (anna, ["pledge", offer, "--qty", "1"]),
+        (anna, ["pledge", need, "--qty", "1", "--from-offer", need]),
+    ])
+    assert "is not a count and a unit, like '24 pcs'" in one_line_error(pack, 2)
+    assert f"{offer} is an offer, not a need" in one_line_error(on_offer, 1)
+    assert f"{need} is a need, not an offer" in one_line_error(from_need, 1)
+    big = meshaid(anna, "pledge", need, "--qty", "999")
+    assert big.returncode == 0 and "signed and stored" in big.stdout
+    assert big.stderr.startswith("meshaid: warning: need") and "asks for 5 pcs" in big.stderr
+    assert "warning" not in meshaid(anna, "pledge", need, "--qty", "5").stderr

@@ -116,3 +116,18 @@ def test_record_id_round_trip_and_unknown_id(board) -> None:
     assert record_id(bytes.fromhex("1a2b3c4d"), 17) == "1a2b3c4d-17"
     with pytest.raises(StoreError, match="no need"):
         q.get_object(store, "00000000-1", now=NOW)
+
+
+def test_uncovered_means_needs_nobody_pledged_to(board) -> None:
+    """'uncovered' lists needs only (not offers or pledges), and an unquantified
+    need stops being uncovered once pledged to; it has nothing 'remaining' and
+    is never over-committed, whatever its pledges say."""
+    w, _store, recs = board
+    tarp = w.net.need(w.cy, qty=0, text="tarpaulins, any")
+    helped = w.net.pledge(w.anna, tarp, 3, text="three from the dock")
+    store = w.store(*recs.values(), tarp, helped)
+    assert listing(store, status="uncovered") == [rid(recs[k]) for k in ("splints", "bread",
+                                                                          "cy")]
+    shown = q.list_objects(store, q.Filters(kind="need", text="tarpaulins"), now=NOW)[0]
+    assert (shown["qty"], shown["pledges"], shown["remaining"], shown["over_committed"]) == (
+        0, 1, 0, 0)

@@ -113,3 +113,19 @@ def test_the_tui_on_the_seat_fills_live(tmp_path: Path) -> None:
     finally:
         stop.set()
         thread.join(30)
+
+
+def test_headlines_are_whole_sentences(tmp_path: Path) -> None:
+    """What the TUI pops up from the story ends in a sentence, never in the colon
+    that, in the printed story, leads to the record's details on the next line."""
+    lines: list[str] = []
+    story: list[str] = []
+    demo = PortDemo(tmp_path, epoch=EPOCH, say=story.append, headlines=lines.append)
+    try:
+        demo.start()
+        demo.events.run_until(240.0)
+    finally:
+        demo.close()
+    assert any("pledges printed splints" in line for line in lines)
+    assert any(line.endswith("pledges printed splints:") for line in story)
+    assert lines and not [line for line in lines if line.endswith(":")]

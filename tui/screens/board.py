@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -18,15 +19,29 @@ from ..widgets.filter_bar import FilterBar
 from ..widgets.keyed_table import KeyedTable
 from .base import LiveScreen
 
-# Fixed column widths; "what" takes the rest of the terminal's width.
+# Column widths at 80 cells; "what" takes the rest of the terminal's width.
 FIXED = {"urg": 4, "kind": 5, "left": 16, "site": 12, "age": 4}
 WHAT_MIN = 18
+WIDE = {"left": 20, "site": 24}  # what these grow to on a wide terminal (past 100 cells)
+
+
+def column_widths(screen_width: int) -> dict[str, int]:
+    """Each column's width, in display order, so that the table fits
+    `screen_width`: past 100 cells the site and 'left' columns grow (a site's
+    whole name, '180/180 pcs' with its bar) before the text takes the rest."""
+    grown = dict(FIXED)
+    spare = max(0, screen_width - 100)
+    for key, most in WIDE.items():
+        grown[key] = min(most, FIXED[key] + spare // 3)
+    padding = 2 * (len(FIXED) + 1)  # one cell each side of every column
+    what = max(WHAT_MIN, screen_width - sum(grown.values()) - padding - 2)
+    return {"urg": grown["urg"], "kind": grown["kind"], "what": what, "left": grown["left"],
+            "site": grown["site"], "age": grown["age"]}
 
 
 def what_width(screen_width: int) -> int:
     """Width of the text column so that the table fits `screen_width`."""
-    padding = 2 * (len(FIXED) + 1)  # one cell each side of every column
-    return max(WHAT_MIN, screen_width - sum(FIXED.values()) - padding - 2)
+    return column_widths(screen_width)["what"]
 
 
 class BoardScreen(LiveScreen):
@@ -69,9 +84,7 @@ class BoardScreen(LiveScreen):
         self._width = width
         table = self.query_one(KeyedTable)
         table.clear(columns=True)
-        widths = {"urg": FIXED["urg"], "kind": FIXED["kind"], "what": what_width(width),
-                  "left": FIXED["left"], "site": FIXED["site"], "age": FIXED["age"]}
-        for key, w in widths.items():
+        for key, w in column_widths(width).items():
             table.add_column(key, width=w, key=key)
 
     # ------------------------------------------------------------ data
@@ -99,13 +112,15 @@ class BoardScreen(LiveScreen):
     def _show_rows(self) -> None:
         hc = self.node.high_contrast
         now = self.node.clock()
-        width = what_width(self._width or 80)
+        widths = column_widths(self._width or 80)
         cells = []
         for rid, row in self.rows.items():
             what = what_cell(row)
-            what.truncate(width, overflow="ellipsis")
+            what.truncate(widths["what"], overflow="ellipsis")
+            site = Text(row["site"] or "")
+            site.truncate(widths["site"], overflow="ellipsis")
             cells.append((rid, (urgency_cell(row["urgency"], hc), row["kind"], what,
-                                remaining_cell(row, hc, FIXED["left"]), (row["site"] or "")[:FIXED["site"]],
+                                remaining_cell(row, hc, widths["left"]), site,
                                 age(row["created"], now))))
         self.query_one(KeyedTable).sync(cells)
         self._summary()

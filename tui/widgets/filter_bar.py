@@ -52,7 +52,7 @@ class FilterBar(Horizontal):
         yield Checkbox("show quarantined", f.quarantined, id="quarantined", compact=True)
         yield Select(_options(["need", "offer"]), prompt="kind: all", id="kind", compact=True,
                      value=f.kind or Select.NULL)
-        yield Select(_options([c for c in CATEGORIES.values()]), prompt="category: all",
+        yield Select(_options([c for c in CATEGORIES.values()]), prompt="categ.: all",
                      id="category", compact=True, value=f.category or Select.NULL)
         yield Select(_options([u for u in reversed(URGENCIES.values())]),
                      prompt="urgency: any", id="urgency", compact=True,
