@@ -91,5 +91,16 @@ def clock_warning(store: Store) -> str | None:
             "'date -s')")
 
 
+class _AnyCase(click.Choice):
+    """Choices taken in any case, shown as the vocabulary spells them (click
+    lowercases them: 'l|ml|kwh', where errors and lists say L, mL, kWh)."""
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "[" + "|".join(str(c) for c in self.choices) + "]"
+
+    def get_invalid_choice_message(self, value: Any, ctx: click.Context | None) -> str:
+        return f"{value!r} is not one of {', '.join(str(c) for c in self.choices)}"
+
+
 def choices(table: dict[int, str]) -> click.Choice:
-    return click.Choice([v for v in table.values() if v], case_sensitive=False)
+    return _AnyCase([v for v in table.values() if v], case_sensitive=False)

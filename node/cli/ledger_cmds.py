@@ -179,7 +179,7 @@ def update(ctx: click.Context, record_id: str, qty: int | None, delivered: int |
 @click.option("--status", type=click.Choice(STATUS_CHOICES))
 @click.option("--text", help="Full-text search in text, site and notes.")
 @click.option("--trusted", is_flag=True, help="Only records from admitted members.")
-@click.option("--limit", type=click.IntRange(1, q.LIMIT_MAX),
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="At most this many rows (after the other filters).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of records.")
 @click.pass_context

@@ -243,3 +243,14 @@ def test_wrong_kinds_and_blank_names_are_named_and_big_pledges_warned(tmp_path: 
     assert big.returncode == 0 and "signed and stored" in big.stdout
     assert big.stderr.startswith("meshaid: warning: need") and "asks for 5 pcs" in big.stderr
     assert "warning" not in meshaid(anna, "pledge", need, "--qty", "5").stderr
+
+
+def test_vocabularies_are_shown_as_spelled_and_taken_in_any_case(tmp_path: Path) -> None:
+    home = tmp_path / "anna"
+    found(home)
+    assert "|L|mL|" in ok(None, "post", "need", "--help")
+    ok(home, "post", "need", "power", "--qty", "1", "--unit", "kwh", "--category", "energy")
+    assert "1/1 kWh left" in ok(home, "list")
+    bad = one_line_error(meshaid(home, "post", "need", "x", "--unit", "zz", "--category",
+                                 "water"), 2)
+    assert "pcs, kg, g, t, L, mL" in bad and "kWh" in bad
