@@ -224,7 +224,7 @@ class PortDemo:
         if meta is not None:
             how = (", heard directly" if meta.hops == 0 else
                    f", relayed at least {meta.hops} time{'s' if meta.hops > 1 else ''}")
-        what = f"'{text[:24]}'" if text else "it"
+        what = f"'{text if len(text) <= 24 else text[:23].rstrip() + '…'}'" if text else "it"
         self.say(f"   ... {what} reached your machine shop {self.events.now - t:.0f} s later{how}")
 
     # ------------------------------------------------------------ the story
