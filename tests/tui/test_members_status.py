@@ -104,6 +104,9 @@ def test_status_bar_and_mesh_follow_the_status_row(port: Port) -> None:
             write_status(port, link="down", outbox=5)
             await wait_for(pilot, lambda: "radio down" in static_text(bar), "link down")
             assert "outbox 5" in static_text(bar)
+            write_status(port, peers=[], outbox=6)  # our posts went out, to nobody heard
+            await wait_for(pilot, lambda: "outbox 6" in static_text(bar), "no peers")
+            assert "no peer heard yet" in static_text(bar) and "sync" not in static_text(bar)
             write_status(port, updated_at=NOW - 1200)  # longer than the daemon's STALE_S
             await wait_for(pilot, lambda: "no daemon (silent for 20m)" in static_text(bar),
                            "stale")

@@ -39,7 +39,10 @@ def status_line(status: dict[str, Any] | None, now: float) -> Text:
     if budget:
         line.append(f"│ air {bar(used / budget, 6)} {used:.0f}/{budget:.0f}s ")
     last = status.get("last_sync")
-    line.append(f"│ sync {age(last, now) + ' ago' if last else 'never'} ")
+    if not status.get("peers"):  # (our own records sent to nobody heard are no sync)
+        line.append("│ no peer heard yet ")
+    else:
+        line.append(f"│ sync {age(last, now) + ' ago' if last else 'never'} ")
     return line
 
 
