@@ -27,6 +27,7 @@ ID_LEN = 8
 MIN_RECORD = 66
 MAX_RECORD = 200
 CURSOR_LEN = 15
+MAX_CLASS = 2  # cursor classes: 0 membership, 1 board, 2 commitments (ports.py)
 MAX_NEIGHBOURS = 96  # a full digest still fits 228 bytes; a list this long may be partial
 MAX_FAR_RELAYS = 4  # far relays a digest names
 
@@ -342,6 +343,8 @@ def _decode(payload: bytes) -> Message:
         cursor = rd.raw(rd.remaining(), "cursor")
         if len(cursor) not in (0, CURSOR_LEN):
             raise DecodeError("out-of-range", "cursor must be empty or 15 bytes")
+        if cursor and cursor[0] > MAX_CLASS:
+            raise DecodeError("out-of-range", "cursor class must be 0, 1 or 2")
         msg = Pull(target, part, parts, cursor, len(pad), ticket)
     rd.end()
     return msg

@@ -62,7 +62,8 @@ def pulls(draw: st.DrawFn) -> m.Pull:
     parts = draw(st.integers(1, 16))
     cursor = draw(st.sampled_from([b"", None]))
     if cursor is None:
-        cursor = draw(st.binary(min_size=m.CURSOR_LEN, max_size=m.CURSOR_LEN))
+        cursor = bytes([draw(st.integers(0, m.MAX_CLASS))]) + draw(
+            st.binary(min_size=m.CURSOR_LEN - 1, max_size=m.CURSOR_LEN - 1))
     return m.Pull(draw(U32), draw(st.integers(0, parts - 1)), parts, cursor)
 
 
@@ -263,6 +264,19 @@ def test_reserved_records_flag_bits_are_rejected(flags: int) -> None:
     bad = good[: m.HEADER] + bytes([flags | 3]) + good[m.HEADER + 1 :]
     with pytest.raises(DecodeError) as err:
         m.decode(bad)
+    assert err.value.reason == "out-of-range"
+
+
+@pytest.mark.parametrize("cls", [0, 1, 2, 3, 0x80, 0xFF])
+def test_a_pull_cursor_of_a_class_past_2_is_rejected(cls: int) -> None:
+    """PROTOCOL.md §7, Cursor: classes 0 (membership), 1 (board), 2 (commitments)."""
+    cursor = bytes([cls]) + (12345).to_bytes(6, "big") + bytes(range(8))
+    payload = m.encode(m.Pull(0x0A0B0C0D, 0, 1, cursor), TAG)
+    if cls <= 2:
+        assert m.decode(payload) == m.Pull(0x0A0B0C0D, 0, 1, cursor)
+        return
+    with pytest.raises(DecodeError) as err:
+        m.decode(payload)
     assert err.value.reason == "out-of-range"
 
 
