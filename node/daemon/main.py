@@ -76,7 +76,8 @@ def serve(home: Home, spec: RadioSpec, *, budget_share: float = 0.5,
             radio = build(spec, node_hint=int.from_bytes(short, "big"))
             daemon = Daemon(store, radio, settings=Settings(budget_share=budget_share),
                             engine_factory=host.engine_factory if host is not None else None,
-                            signer=identity.signer(home.key()))
+                            signer=identity.signer(home.key()),
+                            announce=lambda: home.ensure_hello(store))
             if host is not None:
                 host.attach(daemon)
             runner = Runner(daemon, notifier=Notifier())

@@ -71,7 +71,8 @@ class Daemon:
     def __init__(self, store: Store, radio: Radio, *, settings: Settings | None = None,
                  ledger: SyncLedger | None = None,
                  engine_factory: Callable[[SyncLedger, SyncConfig, int], Engine] | None = None,
-                 signer: Signer | None = None) -> None:
+                 signer: Signer | None = None,
+                 announce: Callable[[], object | None] | None = None) -> None:
         self.store = store
         self.radio = radio
         self.settings = settings or Settings()
@@ -82,6 +83,11 @@ class Daemon:
         self.engine: Engine | None = None
         self._engine_factory = engine_factory or (lambda lg, cfg, node: Engine(lg, cfg, node))
         self.signer = signer  # the node's own key signs its pull tickets (sync/ticket.py)
+        # Signs and stores this node's hello (Home.ensure_hello) once the charter is
+        # here: a node that joined with the network code alone gets the charter
+        # over the radio, and only then can it announce its key to be vouched for.
+        self.announce = announce
+        self._announced = announce is None
         self.preset = self.settings.preset
         self.pending: dict[int, tuple[Outgoing, float]] = {}
         self._token = 0
@@ -125,7 +131,20 @@ class Daemon:
             engine.local_record(raw, now)
         log.info("engine ready: node !%08x, %d records, %d queued in the outbox",
                  device.node_num, engine.count, len(queued))
+        self._announce(now)
         return engine
+
+    def _announce(self, now: float) -> None:
+        """Our hello, signed once the network's charter is known (`announce`)."""
+        if self._announced or self.announce is None or self.store.network is None:
+            return
+        self._announced = True
+        try:
+            if self.announce() is not None:
+                log.info("the network's charter is here: this node's hello is signed")
+                self.check_feed(now, force=True)
+        except Exception as exc:  # noqa: BLE001 - a hello that could not be signed waits for a restart
+            log.warning("could not sign this node's hello: %s", exc)
 
     # ------------------------------------------------------------ events
 
@@ -150,6 +169,8 @@ class Daemon:
         meta = event.meta
         count = engine.count
         engine.receive(event.payload, meta, now)
+        if not self._announced:
+            self._announce(now)
         self.board.heard(meta.sender, meta.snr, meta.hops, wall)
         peer = engine.peers.get(meta.sender)
         if peer is not None and peer.count:

@@ -74,7 +74,9 @@ class World:
 
     def start(self, i: int) -> Node:
         store = self.open_store(i)
-        daemon = Daemon(store, self.air.radio(i), settings=self.settings)
+        home = self.homes[i]  # (as node/daemon/main.py: the hello is signed once a charter is)
+        daemon = Daemon(store, self.air.radio(i), settings=self.settings,
+                        announce=lambda: home.ensure_hello(store))
         node = Node(self.homes[i], store, daemon, Runner(daemon))
         node.task = asyncio.get_running_loop().create_task(node.runner.run())
         self.nodes[i] = node
