@@ -76,6 +76,7 @@ class Stats:
     duplicates: int = 0
     suppressed: int = 0
     deferred: int = 0
+    rate_deferred: int = 0  # records past their author's rate, sent in the bulk band (not dropped)
     failed: int = 0  # packets the radio did not send (send_failed)
 
 
@@ -124,7 +125,7 @@ class Outbox(Hops):
     def _rate_ok(self, author: bytes) -> bool:
         if self.rates.allow(author, self.last_time):
             return True
-        self.stats.dropped["author-rate"] += 1
+        self.stats.rate_deferred += 1
         return False
 
     def schedule_repair(self, info: RecordInfo, due: float, thin: bool = True,
