@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
+from collections.abc import Callable
 
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3,
              logging.CRITICAL: 2}
@@ -22,6 +24,35 @@ class JournalFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         prio = _PRIORITY.get(record.levelno, 6)
         return f"<{prio}>{super().format(record)}"
+
+
+class LibraryQuota(logging.Filter):
+    """At most `burst` lines a `window_s` from loggers other than meshaid's: a
+    radio sending well-framed junk made the meshtastic library log two
+    tracebacks a frame (116 KB in 50 s). The first line after a window with
+    lines held back says how many."""
+
+    def __init__(self, burst: int = 5, window_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.burst, self.window_s, self.clock = burst, window_s, clock
+        self.start, self.count, self.held = -1e18, 0, 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "meshaid" or record.name.startswith("meshaid."):
+            return True
+        now = self.clock()
+        if now - self.start >= self.window_s:
+            self.start, self.count = now, 0
+            if self.held and isinstance(record.msg, str):
+                record.msg = (f"({self.held} more lines from libraries were held back"
+                              f" in {self.window_s:.0f} s) " + record.msg)
+            self.held = 0
+        self.count += 1
+        if self.count > self.burst:
+            self.held += 1
+            return False
+        return True
 
 
 def under_systemd(env: dict[str, str] | None = None) -> bool:
@@ -39,6 +70,7 @@ def setup(verbose: bool = False, env: dict[str, str] | None = None) -> logging.L
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
                                                "%Y-%m-%dT%H:%M:%S"))
+    handler.addFilter(LibraryQuota())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -166,3 +166,24 @@ def test_dir_radios_hear_each_other_through_a_shared_directory(tmp_path: Path) -
     a.close()
     b.close()
     assert not list(air.glob("*.sock"))
+
+
+def test_library_log_lines_are_held_to_a_few_a_minute_and_counted() -> None:
+    """A radio sending junk frames made the meshtastic library log two tracebacks a
+    frame; meshaid's own lines always pass, the libraries' 5 a minute, and the
+    first one after says how many were held back."""
+    now = [0.0]
+    quota = logs.LibraryQuota(burst=5, window_s=60.0, clock=lambda: now[0])
+
+    def line(name: str, msg: str = "junk %d", args: tuple[object, ...] = (1,)) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, None)
+
+    passed = [quota.filter(line("meshtastic.mesh_interface")) for _ in range(100)]
+    assert sum(passed) == 5
+    assert all(quota.filter(line("meshaid.daemon")) for _ in range(50))
+    now[0] = 61.0
+    first = line("meshtastic.stream_interface")
+    assert quota.filter(first)
+    assert first.getMessage() == "(95 more lines from libraries were held back in 60 s) junk 1"
+    plain = line("asyncio", "no args here: 100%", ())
+    assert quota.filter(plain) and plain.getMessage() == "no args here: 100%"
