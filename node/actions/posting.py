@@ -119,12 +119,16 @@ def pledge(store: Store, key: Ed25519PrivateKey, need_id: str, qty: int, *,
     if need is None:
         raise ActionError(f"no need with id {need_id.strip()} is known here")
     if need.kind is not Kind.NEED:
-        raise ActionError(f"{need_id.strip()} is an offer, not a need" if need.kind is Kind.OFFER
-                          else f"{need_id.strip()} is a {need.kind.label}, not a need")
+        raise ActionError(f"{need_id.strip()} is {_a(need.kind)}, not a need")
     if need.status in (Status.FULFILLED, Status.WITHDRAWN):
         raise ActionError(f"need {need_id.strip()} is {STATUSES[need.status]}: "
                           "it takes no more pledges")
     return sign(store, key, body, now)
+
+
+def _a(kind: Kind) -> str:
+    """'an offer', 'a pledge': a kind's name with its article."""
+    return ("an " if kind.label[0] in "aeiou" else "a ") + kind.label
 
 
 def _own_offer(store: Store, key: Ed25519PrivateKey, offer_id: str) -> int:
@@ -135,7 +139,7 @@ def _own_offer(store: Store, key: Ed25519PrivateKey, offer_id: str) -> int:
     if offer is None:
         raise ActionError(f"no offer with id {shown} is known here")
     if offer.kind is not Kind.OFFER:
-        raise ActionError(f"{shown} is a {offer.kind.label}, not an offer")
+        raise ActionError(f"{shown} is {_a(offer.kind)}, not an offer")
     if offer.author != identity.public_bytes(key):
         raise ActionError(f"{shown} is someone else's offer: a pledge draws on its author's own")
     if offer.status is not Status.OPEN:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,22 +16,26 @@ from . import filters, riblt
 from . import messages as m
 
 RECORDS = Path(__file__).resolve().parent.parent / "vectors" / "records.json"
-# The network tag of §6's records: the records these messages carry verify there.
-TAG = bytes.fromhex(json.loads(RECORDS.read_text())["network_id"])[:2]
 
 
-def _golden_record() -> bytes:
-    table = json.loads(RECORDS.read_text())
-    return bytes.fromhex(table["records"][4]["hex"])  # the need
+@cache
+def _records() -> dict[str, Any]:
+    return dict(json.loads(RECORDS.read_text()))
+
+
+def network_tag() -> bytes:
+    """The tag of §6's network: the records these messages carry verify there."""
+    return bytes.fromhex(_records()["network_id"])[:2]
 
 
 def cases() -> list[tuple[str, m.Message]]:
+    need = bytes.fromhex(_records()["records"][4]["hex"])
     ids = [bytes.fromhex("0123456789abcdef"), bytes.fromhex("fedcba9876543210")]
     sketch = riblt.Sketch(64, [int.from_bytes(i, "big") for i in ids])
     ticket = bytes.fromhex("5e123475") + bytes(range(64))
     return [
-        ("records", m.Records((_golden_record(),))),
-        ("pull answer", m.Records((_golden_record(),), relay=False, end=True, after=ids[0])),
+        ("records", m.Records((need,))),
+        ("pull answer", m.Records((need,), relay=False, end=True, after=ids[0])),
         ("digest", m.Digest(1234, 0x0123456789ABCDEF, False)),
         ("digest with neighbours", m.Digest(7, 0xFEDCBA9876543210, True, (0x0102, 0xA0B0), True)),
         ("sketch", m.Sketch(2, 0, sketch.encode(0, 3))),
@@ -60,9 +65,10 @@ def cases() -> list[tuple[str, m.Message]]:
 
 
 def build() -> dict[str, Any]:
+    tag = network_tag()
     return {
-        "network_tag": TAG.hex(),
-        "messages": [{"name": name, "hex": m.encode(msg, TAG).hex(), "repr": repr(msg)}
+        "network_tag": tag.hex(),
+        "messages": [{"name": name, "hex": m.encode(msg, tag).hex(), "repr": repr(msg)}
                      for name, msg in cases()],
     }
 

@@ -39,11 +39,6 @@ def column_widths(screen_width: int) -> dict[str, int]:
             "site": grown["site"], "age": grown["age"]}
 
 
-def what_width(screen_width: int) -> int:
-    """Width of the text column so that the table fits `screen_width`."""
-    return column_widths(screen_width)["what"]
-
-
 class BoardScreen(LiveScreen):
     """Needs and offers; enter opens one."""
 
